@@ -1,0 +1,44 @@
+/* Every hard cap in dcgw, in one place. Configurable limits take their defaults and
+ * their allowed ranges from here; nothing fed by the network grows past these. */
+#ifndef DCGW_LIMITS_H
+#define DCGW_LIMITS_H
+
+enum dcgw_limits {
+    /* control protocol */
+    DCGW_FRAME_HEADER = 4,                  /* 4-byte big-endian length */
+    DCGW_FRAME_MAX_DEFAULT = 256 * 1024,    /* largest control frame accepted */
+    DCGW_FRAME_MAX_CEILING = 16 * 1024 * 1024,
+    DCGW_CTL_OUTBUF_DEFAULT = 4 * 1024 * 1024, /* queued bytes toward one controller */
+    DCGW_CTL_MAX_CONNS_DEFAULT = 64,
+    DCGW_CTL_MAX_CONNS_CEILING = 4096,
+
+    /* processes */
+    DCGW_MAX_WORKERS = 256,
+    DCGW_WORKER_RESTART_BACKOFF_MS = 200,
+    DCGW_DRAIN_TIMEOUT_MS_DEFAULT = 5000,
+
+    /* sessions */
+    DCGW_MAX_SESSIONS_DEFAULT = 100000,
+    DCGW_MAX_LEGS = 2,
+    DCGW_SESSION_ID_MAX = 64,
+    DCGW_LABEL_MAX = 256,
+    DCGW_SDP_MAX = 64 * 1024,
+
+    /* SDP */
+    DCGW_SDP_MAX_FINGERPRINTS = 8,
+    DCGW_SDP_MAX_CANDIDATES = 32,
+    DCGW_SDP_MAX_DCMAP = 64,
+
+    /* data channels */
+    DCGW_MAX_MESSAGE_SIZE_DEFAULT = 256 * 1024,
+    DCGW_MAX_MESSAGE_SIZE_CEILING = 64 * 1024 * 1024,
+    DCGW_SCTP_STREAMS_DEFAULT = 256,
+    DCGW_SCTP_STREAMS_CEILING = 65535,
+
+    /* logging */
+    DCGW_LOG_LINE_MAX = 1024,
+    DCGW_LOG_RL_BURST = 10,    /* rate-limited log lines: burst ... */
+    DCGW_LOG_RL_PER_SEC = 5,   /* ... then this many per second */
+};
+
+#endif
