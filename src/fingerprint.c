@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "dcgw/error.h"
