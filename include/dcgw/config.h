@@ -1,0 +1,92 @@
+/* dcgw configuration: parsed by libconfig into an immutable struct, validated, and
+ * passed down. Every setting has a default, so an empty text is a valid configuration.
+ * config/dcgw.conf documents each setting; the table in src/config.c is the truth.
+ *
+ * The struct holds no pointers: it can be copied, compared and freed as a block.
+ * Reload builds a new one and swaps it between loop turns. */
+#ifndef DCGW_CONFIG_H
+#define DCGW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dcgw/fingerprint.h"
+#include "dcgw/log.h"
+
+enum { DCGW_CONFIG_PATH_MAX = 256, DCGW_CONFIG_ADDR_MAX = 64, DCGW_CONFIG_ERR_MAX = 512 };
+
+struct dcgw_config {
+    uint32_t workers; /* 0 in the file means one per core; resolved here */
+
+    struct dcgw_log_settings log;
+
+    struct {
+        char socket[DCGW_CONFIG_PATH_MAX];
+        uint32_t socket_mode;
+        uint32_t max_connections;
+        uint32_t max_frame;
+        uint32_t outbuf_limit;
+        bool tcp_enabled;
+        char tcp_listen[DCGW_CONFIG_ADDR_MAX]; /* "host:port" */
+        char tls_cert[DCGW_CONFIG_PATH_MAX];
+        char tls_key[DCGW_CONFIG_PATH_MAX];
+        char tls_ca[DCGW_CONFIG_PATH_MAX];
+    } control;
+
+    struct {
+        char address[DCGW_CONFIG_ADDR_MAX];   /* bind address of the workers' UDP sockets */
+        char advertise[DCGW_CONFIG_ADDR_MAX]; /* address put in SDP; empty: address */
+        uint32_t port;                        /* 0: ephemeral; else port + worker index */
+        uint32_t recv_batch;                  /* datagrams per recvmmsg */
+        uint32_t socket_buffer;               /* SO_RCVBUF / SO_SNDBUF bytes */
+    } data_plane;
+
+    struct {
+        uint32_t max_per_worker;
+        uint32_t setup_timeout_ms; /* a leg not connected by then is closed */
+    } sessions;
+
+    struct {
+        uint32_t consent_timeout_ms;
+    } ice;
+
+    struct {
+        char cert[DCGW_CONFIG_PATH_MAX]; /* PEM; empty: generate ECDSA P-256 at start */
+        char key[DCGW_CONFIG_PATH_MAX];
+        enum dcgw_hash min_hash;
+        uint32_t mtu;
+        uint32_t initial_timeout_ms;
+    } dtls;
+
+    struct {
+        uint32_t streams;
+        uint32_t max_message_size;
+        uint32_t timer_interval_ms;
+        uint32_t buffered_limit; /* per channel, bytes queued toward a slow leg */
+        bool allow_dcep;
+    } sctp;
+
+    struct {
+        uint32_t drain_timeout_ms;
+    } shutdown;
+};
+
+/* Fills every setting with its default (workers resolved to the core count). */
+void dcgw_config_default(struct dcgw_config *cfg);
+
+/* Parses configuration text (libconfig syntax). name is used in messages ("FILE:LINE").
+ * On error returns DCGW_ECONFIG and writes "name:line: setting: reason" into err.
+ * Unknown settings are errors: a typo must not silently keep a default. */
+int dcgw_config_parse(const char *text, const char *name, struct dcgw_config *out, char *err,
+                      size_t errcap);
+
+/* Reads FILE and parses it; *text_out (may be NULL) gets the file's text, malloc'd, so
+ * the master can hand the exact validated text to its workers. */
+int dcgw_config_load(const char *path, struct dcgw_config *out, char **text_out, char *err,
+                     size_t errcap);
+
+/* The i-th known setting's dotted path ("dtls.min_hash"); NULL past the last. */
+const char *dcgw_config_setting_name(size_t i);
+
+#endif

@@ -1,0 +1,152 @@
+/* Configuration: defaults, the shipped file, and errors reported with file:line. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dcgw/config.h"
+#include "dcgw/error.h"
+
+#define SHIPPED DCGW_TEST_DATA "/../../config/dcgw.conf"
+
+static int parse(const char *text, struct dcgw_config *cfg, char *err)
+{
+    return dcgw_config_parse(text, "t.conf", cfg, err, 512);
+}
+
+START_TEST(empty_text_gives_defaults)
+{
+    struct dcgw_config cfg, def;
+    char err[512];
+    ck_assert_int_eq(parse("", &cfg, err), 0);
+    dcgw_config_default(&def);
+    ck_assert_mem_eq(&cfg, &def, sizeof(cfg));
+    ck_assert_uint_ge(cfg.workers, 1);
+    ck_assert_uint_eq(cfg.sctp.streams, 256);
+    ck_assert_int_eq(cfg.dtls.min_hash, DCGW_HASH_SHA256);
+    ck_assert_str_eq(cfg.control.socket, "/run/dcgw/control.sock");
+    ck_assert_uint_eq(cfg.control.socket_mode, 0660);
+}
+END_TEST
+
+START_TEST(shipped_file_is_the_defaults)
+{
+    struct dcgw_config cfg, def;
+    char err[512] = "";
+    char *text = NULL;
+    int r = dcgw_config_load(SHIPPED, &cfg, &text, err, sizeof(err));
+    ck_assert_msg(r == 0, "%s", err);
+    ck_assert_ptr_nonnull(text);
+    dcgw_config_default(&def);
+    ck_assert_mem_eq(&cfg, &def, sizeof(cfg));
+    /* every setting is documented in the shipped file */
+    for (size_t i = 0; dcgw_config_setting_name(i); i++) {
+        const char *path = dcgw_config_setting_name(i);
+        const char *leaf = strrchr(path, '.');
+        leaf = leaf ? leaf + 1 : path;
+        char key[96];
+        snprintf(key, sizeof(key), "%s =", leaf);
+        ck_assert_msg(strstr(text, key) != NULL, "%s is not documented in dcgw.conf", path);
+    }
+    free(text);
+}
+END_TEST
+
+START_TEST(values_are_applied)
+{
+    struct dcgw_config cfg;
+    char err[512];
+    const char *t = "workers = 2;\n"
+                    "log: { level = \"debug\"; modules = { sdp = \"trace\"; dtls = \"error\"; }; };\n"
+                    "control: { socket = \"/tmp/x.sock\"; socket_mode = \"0600\"; };\n"
+                    "dtls: { min_hash = \"sha-384\"; };\n"
+                    "sctp: { allow_dcep = false; max_message_size = 65536; };\n";
+    ck_assert_msg(parse(t, &cfg, err) == 0, "%s", err);
+    ck_assert_uint_eq(cfg.workers, 2);
+    ck_assert_int_eq(cfg.log.level, DCGW_LOG_DEBUG);
+    ck_assert_int_eq(cfg.log.module_level[DCGW_MOD_SDP], DCGW_LOG_TRACE);
+    ck_assert_int_eq(cfg.log.module_level[DCGW_MOD_DTLS], DCGW_LOG_ERROR);
+    ck_assert_int_eq(cfg.log.module_level[DCGW_MOD_ICE], -1);
+    ck_assert_str_eq(cfg.control.socket, "/tmp/x.sock");
+    ck_assert_uint_eq(cfg.control.socket_mode, 0600);
+    ck_assert_int_eq(cfg.dtls.min_hash, DCGW_HASH_SHA384);
+    ck_assert(!cfg.sctp.allow_dcep);
+    ck_assert_uint_eq(cfg.sctp.max_message_size, 65536);
+}
+END_TEST
+
+static const struct {
+    const char *text;
+    const char *want; /* substring of the error */
+} bad[] = {
+    {"workers = 2;\n\nbogus = 1;\n", "t.conf:3: bogus: unknown setting"},
+    {"dtls: {\n  min_hash = \"md5\";\n};\n", "t.conf:2: dtls.min_hash: expected one of"},
+    {"workers = 100000;\n", "t.conf:1: workers: 100000 is out of range"},
+    {"workers = \"two\";\n", "workers: expected an integer"},
+    {"sctp: { allow_dcep = 1; };\n", "sctp.allow_dcep: expected true or false"},
+    {"log: { level = \"loud\"; };\n", "log.level: expected one of"},
+    {"log: { modules = { nosuch = \"debug\"; }; };\n", "unknown module 'nosuch'"},
+    {"log: { modules = { sdp = \"x\"; }; };\n", "sdp: level must be"},
+    {"control: { socket_mode = \"999\"; };\n", "control.socket_mode: expected an octal"},
+    {"control: { tcp: { enabled = true; }; };\n", "needs cert, key and ca"},
+    {"dtls: { cert = \"/a.pem\"; };\n", "cert and key go together"},
+    {"workers = 2;\nlog = {\n", "t.conf:3: syntax error"},
+    {"sctp: { streams = 0; };\n", "sctp.streams: 0 is out of range"},
+    {"dtls = 5;\n", "dtls: unknown setting"},
+    {"control: { socket = \"" /* 300 chars */
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"; };\n",
+     "longer than 255"},
+};
+
+START_TEST(bad_settings_are_reported_with_line)
+{
+    struct dcgw_config cfg;
+    memset(&cfg, 0xab, sizeof(cfg));
+    struct dcgw_config before = cfg;
+    char err[512] = "";
+    ck_assert_int_eq(parse(bad[_i].text, &cfg, err), DCGW_ECONFIG);
+    ck_assert_msg(strstr(err, bad[_i].want), "case %d: got '%s', want '%s'", _i, err,
+                  bad[_i].want);
+    /* a rejected configuration leaves the output untouched */
+    ck_assert_mem_eq(&cfg, &before, sizeof(cfg));
+}
+END_TEST
+
+START_TEST(missing_and_binary_files)
+{
+    struct dcgw_config cfg;
+    char err[512];
+    ck_assert_int_eq(dcgw_config_load("/nonexistent/dcgw.conf", &cfg, NULL, err, sizeof(err)),
+                     DCGW_ECONFIG);
+    ck_assert(strstr(err, "No such file"));
+    char path[] = "/tmp/dcgw-test-conf-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "wb");
+    fwrite("workers = 1;\0\x01\x02", 1, 15, f);
+    fclose(f);
+    ck_assert_int_eq(dcgw_config_load(path, &cfg, NULL, err, sizeof(err)), DCGW_ECONFIG);
+    ck_assert(strstr(err, "not a text file"));
+    remove(path);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, empty_text_gives_defaults);
+    tcase_add_test(tc, shipped_file_is_the_defaults);
+    tcase_add_test(tc, values_are_applied);
+    tcase_add_loop_test(tc, bad_settings_are_reported_with_line, 0, sizeof(bad) / sizeof(bad[0]));
+    tcase_add_test(tc, missing_and_binary_files);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
