@@ -1,0 +1,574 @@
+/* ICE-lite agent (RFC 8445 §2.5, §7.3; RFC 7675 consent) and the STUN helpers shared with
+ * ice_client.c. libnice's STUN library does the crypto (MESSAGE-INTEGRITY, FINGERPRINT)
+ * and builds the responses; dcgw__stun_parse() checks the attribute layout first, so
+ * libnice only ever parses messages whose attributes fit and have their sizes. */
+#include "dcgw/ice.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stun/stunagent.h>
+#include <stun/stunmessage.h>
+#include <stun/usages/ice.h>
+
+#include "dcgw/error.h"
+#include "dcgw/log.h"
+
+/* STUN message types and attributes we look at (RFC 8489 §5, §18.3; RFC 8445 §16.1). */
+enum {
+    STUN_TYPE_BINDING_REQUEST = 0x0001,
+    ATTR_USERNAME = 0x0006,
+    ATTR_MESSAGE_INTEGRITY = 0x0008,
+    ATTR_PRIORITY = 0x0024,
+    ATTR_USE_CANDIDATE = 0x0025,
+    ATTR_FINGERPRINT = 0x8028,
+    ATTR_ICE_CONTROLLED = 0x8029,
+    ATTR_ICE_CONTROLLING = 0x802a,
+    USERNAME_ATTR_MAX = 513, /* RFC 8489 §14.3: less than 513 bytes; we allow 2*256+1 */
+};
+
+/* Comprehension-required attributes a check may carry; any other one in the 0x0000-0x7fff
+ * range makes an authenticated request get a 420 (RFC 8489 §6.3.1). Zero-terminated, as
+ * stun_agent_init() wants. */
+static const uint16_t known_attrs[] = {
+    STUN_ATTRIBUTE_MAPPED_ADDRESS,
+    STUN_ATTRIBUTE_USERNAME,
+    STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
+    STUN_ATTRIBUTE_ERROR_CODE,
+    STUN_ATTRIBUTE_UNKNOWN_ATTRIBUTES,
+    STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS,
+    STUN_ATTRIBUTE_PRIORITY,
+    STUN_ATTRIBUTE_USE_CANDIDATE,
+    0,
+};
+
+/* ---- shared helpers ---------------------------------------------------------------- */
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Checks the size of the attributes we read; everything else is only walked over. */
+static bool attr_size_ok(uint16_t type, uint16_t len)
+{
+    switch (type) {
+    case ATTR_USERNAME:
+        return len > 0 && len <= USERNAME_ATTR_MAX;
+    case ATTR_MESSAGE_INTEGRITY:
+        return len == 20; /* RFC 8489 §14.5: HMAC-SHA1 */
+    case ATTR_FINGERPRINT:
+    case ATTR_PRIORITY:
+        return len == 4;
+    case ATTR_USE_CANDIDATE:
+        return len == 0;
+    case ATTR_ICE_CONTROLLED:
+    case ATTR_ICE_CONTROLLING:
+        return len == 8;
+    default:
+        return true;
+    }
+}
+
+int dcgw__stun_parse(const uint8_t *p, size_t n, struct dcgw__stun_view *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (!dcgw_demux_stun_sane(p, n))
+        return DCGW_EMALFORMED;
+    v->type = get16(p);
+    size_t off = DCGW_STUN_HEADER_LEN;
+    while (off < n) {
+        /* RFC 8489 §14.7: FINGERPRINT is the last attribute. */
+        if (v->fingerprint || n - off < 4)
+            return DCGW_EMALFORMED;
+        uint16_t type = get16(p + off), len = get16(p + off + 2);
+        size_t padded = ((size_t)len + 3u) & ~(size_t)3u;
+        off += 4;
+        if (padded > n - off || !attr_size_ok(type, len))
+            return DCGW_EMALFORMED;
+        const uint8_t *val = p + off;
+        off += padded;
+        if (type == ATTR_FINGERPRINT) {
+            v->fingerprint = true;
+            continue;
+        }
+        /* RFC 8489 §14.5: attributes after MESSAGE-INTEGRITY (but FINGERPRINT) are ignored. */
+        if (v->integrity)
+            continue;
+        switch (type) {
+        case ATTR_MESSAGE_INTEGRITY:
+            v->integrity = true;
+            break;
+        case ATTR_USERNAME:
+            if (!v->username) {
+                v->username = val;
+                v->username_len = len;
+            }
+            break;
+        case ATTR_USE_CANDIDATE:
+            v->use_candidate = true;
+            break;
+        case ATTR_ICE_CONTROLLING:
+            v->controlling = true;
+            break;
+        case ATTR_ICE_CONTROLLED:
+            v->controlled = true;
+            break;
+        default:
+            break;
+        }
+    }
+    return 0;
+}
+
+/* RFC 8839 §5.4: ice-char = ALPHA / DIGIT / "+" / "/". */
+static bool is_ice_char(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+}
+
+int dcgw__ice_cred_copy(char *dst, size_t cap, const char *src, size_t min, size_t max)
+{
+    if (!src)
+        return DCGW_EINVAL;
+    size_t len = strnlen(src, max + 1);
+    if (len < min || len > max || len >= cap)
+        return DCGW_EINVAL;
+    for (size_t i = 0; i < len; i++)
+        if (!is_ice_char((uint8_t)src[i]))
+            return DCGW_EINVAL;
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+socklen_t dcgw__sockaddr_len(const struct sockaddr *sa)
+{
+    if (!sa)
+        return 0;
+    if (sa->sa_family == AF_INET)
+        return sizeof(struct sockaddr_in);
+    if (sa->sa_family == AF_INET6)
+        return sizeof(struct sockaddr_in6);
+    return 0;
+}
+
+bool dcgw__sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+    if (!a || !b || a->sa_family != b->sa_family)
+        return false;
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+        return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+    }
+    return false;
+}
+
+const char *dcgw__sockaddr_str(const struct sockaddr *sa, char *buf, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const void *)sa;
+        inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+        snprintf(buf, cap, "%s:%u", ip, ntohs(s->sin_port));
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const void *)sa;
+        inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+        snprintf(buf, cap, "[%s]:%u", ip, ntohs(s->sin6_port));
+    } else {
+        snprintf(buf, cap, "(family %d)", sa ? sa->sa_family : -1);
+    }
+    return buf;
+}
+
+/* ---- routing helpers --------------------------------------------------------------- */
+
+bool dcgw_stun_is_binding_request(const uint8_t *p, size_t n)
+{
+    struct dcgw__stun_view v;
+    return dcgw__stun_parse(p, n, &v) == 0 && v.type == STUN_TYPE_BINDING_REQUEST;
+}
+
+int dcgw_stun_peek_username(const uint8_t *p, size_t n, char *buf, size_t cap)
+{
+    struct dcgw__stun_view v;
+    if (dcgw__stun_parse(p, n, &v) != 0)
+        return DCGW_EMALFORMED;
+    if (v.type != STUN_TYPE_BINDING_REQUEST)
+        return DCGW_EPROTO;
+    if (!v.username)
+        return DCGW_ENOENT;
+    const uint8_t *colon = memchr(v.username, ':', v.username_len);
+    if (!colon)
+        return DCGW_EMALFORMED;
+    size_t len = (size_t)(colon - v.username);
+    if (len < DCGW_ICE_UFRAG_MIN || len > DCGW_ICE_UFRAG_MAX)
+        return DCGW_EMALFORMED;
+    for (size_t i = 0; i < len; i++)
+        if (!is_ice_char(v.username[i]))
+            return DCGW_EMALFORMED;
+    if (!buf || len >= cap)
+        return DCGW_ETOOBIG;
+    memcpy(buf, v.username, len);
+    buf[len] = '\0';
+    return (int)len;
+}
+
+/* ---- lite agent -------------------------------------------------------------------- */
+
+struct lite_addr {
+    struct sockaddr_storage ss;
+    uint64_t last_ms;
+    bool used;
+};
+
+struct dcgw_ice_lite {
+    struct dcgw_ice_cbs cbs;
+    enum dcgw_ice_lite_state state;
+    uint32_t consent_timeout_ms;
+    uint32_t max_addrs;
+    char local_pwd[DCGW_ICE_PWD_MAX + 1];
+    char username[DCGW_ICE_USERNAME_MAX + 1]; /* expected "<local ufrag>:<remote ufrag>" */
+    size_t username_len, local_pwd_len;
+    struct sockaddr_storage peer; /* selected, valid in SELECTED and CONSENT_LOST */
+    uint64_t consent_ms;          /* last valid check from the selected address */
+    struct dcgw_ice_lite_stats stats;
+    struct lite_addr *addrs; /* max_addrs entries */
+};
+
+void dcgw_ice_lite_settings_default(struct dcgw_ice_lite_settings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->consent_timeout_ms = DCGW_ICE_CONSENT_TIMEOUT_MS_DEFAULT;
+    s->max_addrs = DCGW_ICE_MAX_ADDRS_DEFAULT;
+}
+
+int dcgw_ice_lite_new(const struct dcgw_ice_lite_settings *s, const struct dcgw_ice_cbs *cbs,
+                      struct dcgw_ice_lite **out)
+{
+    char lu[DCGW_ICE_UFRAG_MAX + 1], ru[DCGW_ICE_UFRAG_MAX + 1], rp[DCGW_ICE_PWD_MAX + 1];
+    *out = NULL;
+    if (!s || !cbs || !cbs->send)
+        return DCGW_EINVAL;
+    if (s->max_addrs > DCGW_ICE_MAX_ADDRS_CEILING)
+        return DCGW_ERANGE;
+    struct dcgw_ice_lite *ice = calloc(1, sizeof(*ice));
+    if (!ice)
+        return DCGW_ENOMEM;
+    int rc =
+        dcgw__ice_cred_copy(lu, sizeof(lu), s->local_ufrag, DCGW_ICE_UFRAG_MIN, DCGW_ICE_UFRAG_MAX);
+    if (!rc)
+        rc = dcgw__ice_cred_copy(ru, sizeof(ru), s->remote_ufrag, DCGW_ICE_UFRAG_MIN,
+                                 DCGW_ICE_UFRAG_MAX);
+    if (!rc)
+        rc = dcgw__ice_cred_copy(ice->local_pwd, sizeof(ice->local_pwd), s->local_pwd,
+                                 DCGW_ICE_PWD_MIN, DCGW_ICE_PWD_MAX);
+    if (!rc && s->remote_pwd)
+        rc = dcgw__ice_cred_copy(rp, sizeof(rp), s->remote_pwd, DCGW_ICE_PWD_MIN, DCGW_ICE_PWD_MAX);
+    if (rc)
+        goto fail;
+    ice->cbs = *cbs;
+    ice->consent_timeout_ms =
+        s->consent_timeout_ms ? s->consent_timeout_ms : DCGW_ICE_CONSENT_TIMEOUT_MS_DEFAULT;
+    ice->max_addrs = s->max_addrs ? s->max_addrs : DCGW_ICE_MAX_ADDRS_DEFAULT;
+    ice->local_pwd_len = strlen(ice->local_pwd);
+    /* RFC 8445 §7.2.2: the controlled agent expects "<its ufrag>:<peer's ufrag>". */
+    ice->username_len = (size_t)snprintf(ice->username, sizeof(ice->username), "%s:%s", lu, ru);
+    ice->addrs = calloc(ice->max_addrs, sizeof(*ice->addrs));
+    if (!ice->addrs) {
+        rc = DCGW_ENOMEM;
+        goto fail;
+    }
+    *out = ice;
+    return 0;
+fail:
+    free(ice);
+    return rc;
+}
+
+void dcgw_ice_lite_free(struct dcgw_ice_lite *ice)
+{
+    if (!ice)
+        return;
+    free(ice->addrs);
+    memset(ice->local_pwd, 0, sizeof(ice->local_pwd));
+    free(ice);
+}
+
+/* libnice asks for the password of the USERNAME it found; only ours is accepted. */
+static bool lite_validater(StunAgent *agent, StunMessage *msg, uint8_t *username,
+                           uint16_t username_len, uint8_t **password, size_t *password_len,
+                           void *ud)
+{
+    (void)agent;
+    (void)msg;
+    struct dcgw_ice_lite *ice = ud;
+    if (!username || username_len != ice->username_len ||
+        memcmp(username, ice->username, username_len) != 0)
+        return false;
+    *password = (uint8_t *)ice->local_pwd;
+    *password_len = ice->local_pwd_len;
+    return true;
+}
+
+/* Our own checks before any crypto: layout, class, credentials present, USERNAME ours. */
+static int lite_precheck(struct dcgw_ice_lite *ice, const uint8_t *p, size_t n,
+                         struct dcgw__stun_view *v)
+{
+    if (dcgw__stun_parse(p, n, v) != 0) {
+        ice->stats.malformed++;
+        return DCGW_EMALFORMED;
+    }
+    if (v->type != STUN_TYPE_BINDING_REQUEST) {
+        ice->stats.not_request++;
+        return DCGW_EPROTO;
+    }
+    /* RFC 8445 §7.3: a request without FINGERPRINT, USERNAME or MESSAGE-INTEGRITY is
+     * rejected; dcgw rejects silently (docs/ice.md). */
+    if (!v->fingerprint) {
+        ice->stats.bad_fingerprint++;
+        return DCGW_EAUTH;
+    }
+    if (!v->username || !v->integrity) {
+        ice->stats.no_credentials++;
+        return DCGW_EAUTH;
+    }
+    if (v->username_len != ice->username_len ||
+        memcmp(v->username, ice->username, ice->username_len) != 0) {
+        ice->stats.bad_username++;
+        return DCGW_EAUTH;
+    }
+    return 0;
+}
+
+/* Runs libnice's validation (FINGERPRINT, then MESSAGE-INTEGRITY with the local pwd).
+ * *unknown is set for an authenticated request with unknown comprehension-required
+ * attributes. */
+static int lite_validate(struct dcgw_ice_lite *ice, StunAgent *agent, StunMessage *req,
+                         const uint8_t *p, size_t n, bool *unknown)
+{
+    StunValidationStatus vs = stun_agent_validate(agent, req, p, n, lite_validater, ice);
+    *unknown = vs == STUN_VALIDATION_UNKNOWN_REQUEST_ATTRIBUTE;
+    switch (vs) {
+    case STUN_VALIDATION_SUCCESS:
+    case STUN_VALIDATION_UNKNOWN_REQUEST_ATTRIBUTE:
+        return 0;
+    case STUN_VALIDATION_BAD_REQUEST: /* the cookie was checked: a bad FINGERPRINT */
+        ice->stats.bad_fingerprint++;
+        return DCGW_EAUTH;
+    case STUN_VALIDATION_UNAUTHORIZED_BAD_REQUEST:
+        ice->stats.no_credentials++;
+        return DCGW_EAUTH;
+    case STUN_VALIDATION_UNAUTHORIZED:
+        ice->stats.bad_integrity++;
+        return DCGW_EAUTH;
+    default:
+        ice->stats.malformed++;
+        return DCGW_EMALFORMED;
+    }
+}
+
+static void lite_send(struct dcgw_ice_lite *ice, const struct sockaddr *to, const uint8_t *p,
+                      size_t n)
+{
+    ice->stats.responses_sent++;
+    ice->cbs.send(ice->cbs.ud, to, p, n);
+}
+
+/* Remembers `from` as a source of valid checks; evicts the least recently seen. */
+static void lite_track(struct dcgw_ice_lite *ice, const struct sockaddr *from, uint64_t now)
+{
+    struct lite_addr *slot = NULL;
+    for (uint32_t i = 0; i < ice->max_addrs; i++) {
+        struct lite_addr *a = &ice->addrs[i];
+        if (a->used && dcgw__sockaddr_equal((const struct sockaddr *)&a->ss, from)) {
+            a->last_ms = now;
+            return;
+        }
+        if (!slot || (slot->used && (!a->used || a->last_ms < slot->last_ms)))
+            slot = a;
+    }
+    if (slot->used)
+        ice->stats.addrs_evicted++;
+    memset(&slot->ss, 0, sizeof(slot->ss));
+    memcpy(&slot->ss, from, dcgw__sockaddr_len(from));
+    slot->last_ms = now;
+    slot->used = true;
+}
+
+/* RFC 8445 §7.3.1.5 (lite): USE-CANDIDATE from the controlling agent nominates the pair;
+ * a later nomination from another address moves it. RFC 7675: valid checks from the
+ * selected address keep consent fresh. */
+static void lite_nominate(struct dcgw_ice_lite *ice, const struct dcgw__stun_view *v,
+                          const struct sockaddr *from, uint64_t now)
+{
+    bool selected = ice->state == DCGW_ICE_LITE_SELECTED &&
+                    dcgw__sockaddr_equal((const struct sockaddr *)&ice->peer, from);
+    if (!selected && v->use_candidate && v->controlling) {
+        char a[64];
+        memset(&ice->peer, 0, sizeof(ice->peer));
+        memcpy(&ice->peer, from, dcgw__sockaddr_len(from));
+        ice->state = DCGW_ICE_LITE_SELECTED;
+        ice->stats.nominations++;
+        ice->consent_ms = now;
+        DCGW_LOG_RL(ICE, INFO, "ice-lite: selected %s", dcgw__sockaddr_str(from, a, sizeof(a)));
+        if (ice->cbs.on_selected)
+            ice->cbs.on_selected(ice->cbs.ud, (const struct sockaddr *)&ice->peer);
+        return;
+    }
+    if (selected) {
+        ice->stats.consent_refreshes++;
+        if (now > ice->consent_ms)
+            ice->consent_ms = now;
+    }
+}
+
+/* Answers an authenticated request: 487 for a peer that claims to be controlled (a lite
+ * agent never switches role, RFC 8445 §6.1.1 / §7.3.1.1), 420 for an unknown
+ * comprehension-required attribute, else a success response with XOR-MAPPED-ADDRESS. */
+static int lite_answer(struct dcgw_ice_lite *ice, StunAgent *agent, StunMessage *req,
+                       const struct dcgw__stun_view *v, bool unknown, const struct sockaddr *from)
+{
+    uint8_t buf[DCGW_ICE_MSG_MAX];
+    StunMessage resp;
+    struct sockaddr_storage src;
+    socklen_t srclen = dcgw__sockaddr_len(from);
+    size_t len = 0;
+
+    if (v->controlled) {
+        ice->stats.role_conflicts++;
+        if (stun_agent_init_error(agent, &resp, buf, sizeof(buf), req, STUN_ERROR_ROLE_CONFLICT))
+            len = stun_agent_finish_message(agent, &resp, NULL, 0);
+        if (len)
+            lite_send(ice, from, buf, len);
+        return DCGW_EPROTO;
+    }
+    if (unknown) {
+        ice->stats.unknown_attrs++;
+        len = stun_agent_build_unknown_attributes_error(agent, &resp, buf, sizeof(buf), req);
+        if (len)
+            lite_send(ice, from, buf, len);
+        return DCGW_EPROTO;
+    }
+    if (!v->controlling)
+        ice->stats.no_role++;
+    memset(&src, 0, sizeof(src));
+    memcpy(&src, from, srclen);
+    bool control = false;
+    len = sizeof(buf);
+    StunUsageIceReturn r =
+        stun_usage_ice_conncheck_create_reply(agent, req, &resp, buf, &len, &src, srclen, &control,
+                                              0, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
+    if (r != STUN_USAGE_ICE_RETURN_SUCCESS || control || len == 0) {
+        DCGW_LOG_RL(ICE, WARN, "ice-lite: cannot build a response (%d)", (int)r);
+        return DCGW_EINTERNAL;
+    }
+    ice->stats.checks_ok++;
+    lite_send(ice, from, buf, len);
+    return 0;
+}
+
+int dcgw_ice_lite_recv(struct dcgw_ice_lite *ice, const struct sockaddr *from, const uint8_t *p,
+                       size_t n, uint64_t now_ms)
+{
+    struct dcgw__stun_view v;
+    StunAgent agent; /* per call: libnice's agent holds 12 KB of client state we never use */
+    StunMessage req;
+    char a[64];
+    bool unknown = false;
+
+    ice->stats.rx++;
+    if (ice->state == DCGW_ICE_LITE_CONSENT_LOST) {
+        ice->stats.after_consent_lost++;
+        return DCGW_ESTATE;
+    }
+    if (dcgw__sockaddr_len(from) == 0) {
+        ice->stats.bad_addr++;
+        return DCGW_EUNSUPPORTED;
+    }
+    int rc = lite_precheck(ice, p, n, &v);
+    if (!rc) {
+        stun_agent_init(&agent, known_attrs, STUN_COMPATIBILITY_RFC5389,
+                        STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+        rc = lite_validate(ice, &agent, &req, p, n, &unknown);
+    }
+    if (rc) {
+        DCGW_LOG_RL(ICE, DEBUG, "ice-lite: dropped %zu bytes from %s: %s", n,
+                    dcgw__sockaddr_str(from, a, sizeof(a)), dcgw_strerror(rc));
+        return rc;
+    }
+    rc = lite_answer(ice, &agent, &req, &v, unknown, from);
+    if (rc)
+        return rc;
+    lite_track(ice, from, now_ms);
+    lite_nominate(ice, &v, from, now_ms);
+    return 0;
+}
+
+const struct sockaddr *dcgw_ice_lite_peer(const struct dcgw_ice_lite *ice)
+{
+    return ice->state == DCGW_ICE_LITE_WAITING ? NULL : (const struct sockaddr *)&ice->peer;
+}
+
+enum dcgw_ice_lite_state dcgw_ice_lite_state(const struct dcgw_ice_lite *ice)
+{
+    return ice->state;
+}
+
+bool dcgw_ice_lite_addr_known(const struct dcgw_ice_lite *ice, const struct sockaddr *addr)
+{
+    for (uint32_t i = 0; i < ice->max_addrs; i++)
+        if (ice->addrs[i].used &&
+            dcgw__sockaddr_equal((const struct sockaddr *)&ice->addrs[i].ss, addr))
+            return true;
+    return false;
+}
+
+uint64_t dcgw_ice_lite_next_timeout(const struct dcgw_ice_lite *ice)
+{
+    if (ice->state != DCGW_ICE_LITE_SELECTED)
+        return UINT64_MAX;
+    return ice->consent_ms + ice->consent_timeout_ms;
+}
+
+void dcgw_ice_lite_handle_timeout(struct dcgw_ice_lite *ice, uint64_t now_ms)
+{
+    if (ice->state != DCGW_ICE_LITE_SELECTED || now_ms < dcgw_ice_lite_next_timeout(ice))
+        return;
+    /* RFC 7675 §5.1: consent expires when nothing verified it for the timeout. */
+    ice->state = DCGW_ICE_LITE_CONSENT_LOST;
+    ice->stats.consent_lost++;
+    char a[64];
+    DCGW_LOG_RL(ICE, INFO, "ice-lite: consent lost for %s after %u ms",
+                dcgw__sockaddr_str((const struct sockaddr *)&ice->peer, a, sizeof(a)),
+                ice->consent_timeout_ms);
+    if (ice->cbs.on_consent_lost)
+        ice->cbs.on_consent_lost(ice->cbs.ud);
+}
+
+const struct dcgw_ice_lite_stats *dcgw_ice_lite_stats(const struct dcgw_ice_lite *ice)
+{
+    return &ice->stats;
+}
+
+const char *dcgw_ice_lite_state_name(enum dcgw_ice_lite_state st)
+{
+    switch (st) {
+    case DCGW_ICE_LITE_WAITING:
+        return "waiting";
+    case DCGW_ICE_LITE_SELECTED:
+        return "selected";
+    case DCGW_ICE_LITE_CONSENT_LOST:
+        return "consent-lost";
+    }
+    return "?";
+}
