@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dcgw/addr.h"
 #include "dcgw/error.h"
 #include "dcgw/limits.h"
 
@@ -290,6 +291,16 @@ static int validate(struct dcgw_config *cfg, const config_t *lc, struct perr *e)
     if (!*cfg->control.socket && !cfg->control.tcp_enabled)
         return fail(e, config_lookup(lc, "control.socket"), "control.socket",
                     "empty socket path and TCP disabled: no way to control dcgw");
+    struct sockaddr_storage ss;
+    if (cfg->control.tcp_enabled && dcgw_addr_parse(cfg->control.tcp_listen, &ss) < 0)
+        return fail(e, config_lookup(lc, "control.tcp.listen"), "control.tcp.listen",
+                    "expected a numeric host:port such as 127.0.0.1:7445 or [::1]:7445");
+    if (dcgw_addr_from(cfg->data_plane.address, 0, &ss) < 0)
+        return fail(e, config_lookup(lc, "data_plane.address"), "data_plane.address",
+                    "expected a numeric IPv4 or IPv6 address");
+    if (*cfg->data_plane.advertise && dcgw_addr_from(cfg->data_plane.advertise, 0, &ss) < 0)
+        return fail(e, config_lookup(lc, "data_plane.advertise"), "data_plane.advertise",
+                    "expected a numeric IPv4 or IPv6 address");
     if (!*cfg->dtls.cert != !*cfg->dtls.key)
         return fail(e, config_lookup(lc, *cfg->dtls.cert ? "dtls.cert" : "dtls.key"), "dtls",
                     "cert and key go together");

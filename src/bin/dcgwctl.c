@@ -1,4 +1,437 @@
-int main(void)
+/* dcgwctl: the operator's CLI over the control socket. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dcgw/ctlclient.h"
+#include "dcgw/ctlfmt.h"
+#include "dcgw/error.h"
+#include "dcgw/pbjson.h"
+#include "dcgw/session.h"
+
+struct opts {
+    struct dcgw_ctlclient_opts conn;
+    bool json;
+    int timeout_ms;
+};
+
+static void usage(FILE *f)
 {
+    fprintf(
+        f, "usage: dcgwctl [options] COMMAND [args]\n"
+           "\n"
+           "Talks to dcgwd over its control socket.\n"
+           "\n"
+           "Commands:\n"
+           "  ping                          check that dcgwd answers\n"
+           "  version                       daemon and protocol version\n"
+           "  create [--id ID] [--tag TEXT] --leg SPEC [--leg SPEC] [--sdp-out DIR]\n"
+           "                                create a session; SPEC is\n"
+           "                                name=NAME[,mode=terminate|relay][,role=answer|offer]\n"
+           "                                [,sdp=FILE] (the peer's offer, for role answer);\n"
+           "                                --sdp-out writes each leg's local SDP to DIR/NAME.sdp\n"
+           "  create --from FILE            create from a JSON Session (see docs/control.md)\n"
+           "  get ID                        show a session, its legs and local SDP\n"
+           "  list [--worker N]             list sessions\n"
+           "  close ID [--reason TEXT]      close a session\n"
+           "  stats                         statistics per worker and totals\n"
+           "  watch [--session ID] [--count N] [--for SECONDS]\n"
+           "                                print events as they come\n"
+           "\n"
+           "Options:\n"
+           "  -s, --socket PATH     Unix control socket (default /run/dcgw/control.sock)\n"
+           "      --connect H:P     TCP with mutual TLS instead; needs --cert, --key, --ca\n"
+           "      --cert FILE --key FILE --ca FILE\n"
+           "  -j, --json            machine-readable JSON output\n"
+           "  -t, --timeout MS      how long to wait for an answer (default 10000)\n"
+           "  -h, --help            this help\n"
+           "\n"
+           "Exit status: 0 success, 1 the daemon answered with an error, 2 usage, 3 no\n"
+           "connection or no answer.\n");
+}
+
+static int call(struct dcgw_ctlclient *c, const struct opts *o, Dcgw__Request *req)
+{
+    Dcgw__Response *resp = NULL;
+    int r = dcgw_ctlclient_call(c, req, &resp, o->timeout_ms);
+    if (r < 0) {
+        fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
+        return 3;
+    }
+    int rc = resp->error ? 1 : 0;
+    dcgw_ctlfmt_response(stdout, resp, o->json);
+    dcgw__response__free_unpacked(resp, NULL);
+    return rc;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return NULL;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, m);
+    fclose(f);
+    fclose(m);
+    return buf;
+}
+
+/* name=ue,mode=terminate,role=answer,sdp=offer.sdp */
+static int parse_leg(const char *spec, Dcgw__Leg *leg, Dcgw__DcMedia *dc)
+{
+    dcgw__leg__init(leg);
+    dcgw__dc_media__init(dc);
+    leg->dc = dc;
+    dc->has_mode = 1;
+    dc->mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
+    char *copy = strdup(spec), *save = NULL;
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            fprintf(stderr, "dcgwctl: --leg: '%s' is not key=value\n", kv);
+            return -1;
+        }
+        *eq++ = '\0';
+        if (strcmp(kv, "name") == 0) {
+            leg->name = strdup(eq);
+        } else if (strcmp(kv, "mode") == 0 && strcmp(eq, "terminate") == 0) {
+            dc->mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
+        } else if (strcmp(kv, "mode") == 0 && strcmp(eq, "relay") == 0) {
+            dc->mode = DCGW__MEDIA_MODE__MODE_RELAY;
+        } else if (strcmp(kv, "role") == 0 && strcmp(eq, "answer") == 0) {
+            leg->has_role = 1;
+            leg->role = DCGW__LEG_ROLE__ROLE_ANSWER;
+        } else if (strcmp(kv, "role") == 0 && strcmp(eq, "offer") == 0) {
+            leg->has_role = 1;
+            leg->role = DCGW__LEG_ROLE__ROLE_OFFER;
+        } else if (strcmp(kv, "sdp") == 0) {
+            if (!(dc->remote_sdp = read_file(eq)))
+                return -1;
+        } else {
+            fprintf(stderr, "dcgwctl: --leg: unknown or bad '%s=%s'\n", kv, eq);
+            return -1;
+        }
+    }
+    free(copy);
+    if (!leg->name) {
+        fprintf(stderr, "dcgwctl: --leg needs name=NAME\n");
+        return -1;
+    }
+    if (!leg->has_role) {
+        leg->has_role = 1;
+        leg->role = dc->remote_sdp ? DCGW__LEG_ROLE__ROLE_ANSWER : DCGW__LEG_ROLE__ROLE_OFFER;
+    }
     return 0;
+}
+
+static int write_sdps(const char *dir, const Dcgw__Response *resp)
+{
+    if (!dir || resp->error || !resp->session)
+        return 0;
+    for (size_t i = 0; i < resp->session->n_legs; i++) {
+        const Dcgw__Leg *leg = resp->session->legs[i];
+        if (!leg->dc || !leg->dc->local_sdp)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s.sdp", dir, leg->name);
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            perror(path);
+            return 1;
+        }
+        fputs(leg->dc->local_sdp, f);
+        fclose(f);
+    }
+    return 0;
+}
+
+static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
+{
+    static const struct option lo[] = {
+        {"id", required_argument, NULL, 'i'},      {"tag", required_argument, NULL, 'T'},
+        {"leg", required_argument, NULL, 'l'},     {"from", required_argument, NULL, 'f'},
+        {"sdp-out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+    Dcgw__Session s = DCGW__SESSION__INIT;
+    Dcgw__Session *from = NULL;
+    Dcgw__Leg legs[2];
+    Dcgw__DcMedia dcs[2];
+    Dcgw__Leg *lp[2] = {&legs[0], &legs[1]};
+    const char *sdp_out = NULL;
+    s.legs = lp;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'i':
+            s.id = optarg;
+            break;
+        case 'T':
+            s.tag = optarg;
+            break;
+        case 'o':
+            sdp_out = optarg;
+            break;
+        case 'l':
+            if (s.n_legs == 2) {
+                fprintf(stderr, "dcgwctl: a session has at most two legs\n");
+                return 2;
+            }
+            if (parse_leg(optarg, &legs[s.n_legs], &dcs[s.n_legs]) < 0)
+                return 2;
+            s.n_legs++;
+            break;
+        case 'f': {
+            json_error_t je;
+            json_t *j = json_load_file(optarg, 0, &je);
+            char err[256];
+            if (!j) {
+                fprintf(stderr, "dcgwctl: %s:%d: %s\n", optarg, je.line, je.text);
+                return 2;
+            }
+            int r = dcgw_pb_from_json(&dcgw__session__descriptor, j, (ProtobufCMessage **)&from,
+                                      err, sizeof(err));
+            json_decref(j);
+            if (r < 0) {
+                fprintf(stderr, "dcgwctl: %s: %s\n", optarg, err);
+                return 2;
+            }
+            break;
+        }
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
+    cs.session = from ? from : &s;
+    if (!from && s.n_legs == 0) {
+        fprintf(stderr, "dcgwctl: create needs --leg (or --from FILE)\n");
+        return 2;
+    }
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
+    req.create_session = &cs;
+    Dcgw__Response *resp = NULL;
+    int r = dcgw_ctlclient_call(c, &req, &resp, o->timeout_ms);
+    if (from)
+        protobuf_c_message_free_unpacked(&from->base, NULL);
+    if (r < 0) {
+        fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
+        return 3;
+    }
+    int rc = resp->error ? 1 : write_sdps(sdp_out, resp);
+    dcgw_ctlfmt_response(stdout, resp, o->json);
+    dcgw__response__free_unpacked(resp, NULL);
+    return rc;
+}
+
+static int cmd_watch(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
+{
+    static const struct option lo[] = {{"session", required_argument, NULL, 's'},
+                                       {"count", required_argument, NULL, 'n'},
+                                       {"for", required_argument, NULL, 'f'},
+                                       {NULL, 0, NULL, 0}};
+    Dcgw__Subscribe sub = DCGW__SUBSCRIBE__INIT;
+    long count = -1;
+    double seconds = -1;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (ch == 's')
+            sub.session_id = optarg;
+        else if (ch == 'n')
+            count = strtol(optarg, NULL, 10);
+        else if (ch == 'f')
+            seconds = strtod(optarg, NULL);
+        else
+            return 2;
+    }
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_SUBSCRIBE;
+    req.subscribe = &sub;
+    Dcgw__Response *resp = NULL;
+    int r = dcgw_ctlclient_call(c, &req, &resp, o->timeout_ms);
+    if (r < 0 || resp->error) {
+        if (r == 0)
+            dcgw_ctlfmt_response(stderr, resp, false);
+        else
+            fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
+        if (resp)
+            dcgw__response__free_unpacked(resp, NULL);
+        return r < 0 ? 3 : 1;
+    }
+    dcgw__response__free_unpacked(resp, NULL);
+    if (!o->json)
+        fprintf(stderr, "watching events%s%s (Ctrl-C to stop)\n", sub.session_id ? " of " : "",
+                sub.session_id ? sub.session_id : "");
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (long n = 0; count < 0 || n < count; n++) {
+        int wait = -1;
+        if (seconds >= 0) {
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            double left =
+                seconds - ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9);
+            if (left <= 0)
+                return 0;
+            wait = (int)(left * 1000) + 1;
+        }
+        Dcgw__Event *ev;
+        r = dcgw_ctlclient_next_event(c, &ev, wait);
+        if (r == DCGW_ETIMEOUT)
+            return 0;
+        if (r < 0) {
+            fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
+            return 3;
+        }
+        dcgw_ctlfmt_event(stdout, ev, o->json);
+        fflush(stdout);
+        dcgw__event__free_unpacked(ev, NULL);
+    }
+    return 0;
+}
+
+static int cmd_simple(struct dcgw_ctlclient *c, const struct opts *o, const char *cmd, int argc,
+                      char **argv)
+{
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    Dcgw__Ping ping = DCGW__PING__INIT;
+    Dcgw__VersionRequest ver = DCGW__VERSION_REQUEST__INIT;
+    Dcgw__GetSession get = DCGW__GET_SESSION__INIT;
+    Dcgw__ListSessions list = DCGW__LIST_SESSIONS__INIT;
+    Dcgw__CloseSession cl = DCGW__CLOSE_SESSION__INIT;
+    Dcgw__GetStats st = DCGW__GET_STATS__INIT;
+    if (strcmp(cmd, "ping") == 0) {
+        req.op_case = DCGW__REQUEST__OP_PING;
+        req.ping = &ping;
+    } else if (strcmp(cmd, "version") == 0) {
+        req.op_case = DCGW__REQUEST__OP_VERSION;
+        req.version = &ver;
+    } else if (strcmp(cmd, "stats") == 0) {
+        req.op_case = DCGW__REQUEST__OP_GET_STATS;
+        req.get_stats = &st;
+    } else if (strcmp(cmd, "list") == 0) {
+        req.op_case = DCGW__REQUEST__OP_LIST_SESSIONS;
+        req.list_sessions = &list;
+        if (argc == 3 && strcmp(argv[1], "--worker") == 0) {
+            list.has_worker = 1;
+            list.worker = (uint32_t)strtoul(argv[2], NULL, 10);
+        } else if (argc != 1) {
+            fprintf(stderr, "dcgwctl: usage: list [--worker N]\n");
+            return 2;
+        }
+    } else if (strcmp(cmd, "get") == 0 || strcmp(cmd, "close") == 0) {
+        if (argc < 2) {
+            fprintf(stderr, "dcgwctl: %s needs a session id\n", cmd);
+            return 2;
+        }
+        if (cmd[0] == 'g') {
+            req.op_case = DCGW__REQUEST__OP_GET_SESSION;
+            get.id = argv[1];
+            req.get_session = &get;
+        } else {
+            req.op_case = DCGW__REQUEST__OP_CLOSE_SESSION;
+            cl.id = argv[1];
+            if (argc == 4 && strcmp(argv[2], "--reason") == 0)
+                cl.reason = argv[3];
+            req.close_session = &cl;
+        }
+    } else {
+        fprintf(stderr, "dcgwctl: unknown command '%s' (dcgwctl --help)\n", cmd);
+        return 2;
+    }
+    return call(c, o, &req);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {{"socket", required_argument, NULL, 's'},
+                                       {"connect", required_argument, NULL, 'C'},
+                                       {"cert", required_argument, NULL, 'c'},
+                                       {"key", required_argument, NULL, 'k'},
+                                       {"ca", required_argument, NULL, 'a'},
+                                       {"json", no_argument, NULL, 'j'},
+                                       {"timeout", required_argument, NULL, 't'},
+                                       {"help", no_argument, NULL, 'h'},
+                                       {NULL, 0, NULL, 0}};
+    struct opts o = {.timeout_ms = 10000};
+    const char *sock = getenv("DCGW_SOCKET");
+    /* --json may stand anywhere, also after the command. */
+    int kept = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+            o.json = true;
+        else
+            argv[kept++] = argv[i];
+    }
+    argc = kept;
+    argv[argc] = NULL;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "+s:t:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            sock = optarg;
+            break;
+        case 'C':
+            o.conn.tcp = optarg;
+            break;
+        case 'c':
+            o.conn.cert = optarg;
+            break;
+        case 'k':
+            o.conn.key = optarg;
+            break;
+        case 'a':
+            o.conn.ca = optarg;
+            break;
+        case 'j':
+            o.json = true;
+            break;
+        case 't':
+            o.timeout_ms = atoi(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (!o.conn.tcp)
+        o.conn.socket = sock ? sock : "/run/dcgw/control.sock";
+    char err[256];
+    struct dcgw_ctlclient *c;
+    if (dcgw_ctlclient_connect(&o.conn, &c, err, sizeof(err)) < 0) {
+        fprintf(stderr, "dcgwctl: cannot connect: %s\n", err);
+        return 3;
+    }
+    const char *cmd = argv[optind];
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    int rc;
+    if (strcmp(cmd, "create") == 0)
+        rc = cmd_create(c, &o, sub_argc, sub_argv);
+    else if (strcmp(cmd, "watch") == 0)
+        rc = cmd_watch(c, &o, sub_argc, sub_argv);
+    else
+        rc = cmd_simple(c, &o, cmd, sub_argc, sub_argv);
+    dcgw_ctlclient_free(c);
+    return rc;
 }

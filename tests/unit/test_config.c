@@ -93,6 +93,10 @@ static const struct {
     {"workers = 2;\nlog = {\n", "t.conf:3: syntax error"},
     {"sctp: { streams = 0; };\n", "sctp.streams: 0 is out of range"},
     {"dtls = 5;\n", "dtls: unknown setting"},
+    {"data_plane: { address = \"localhost\"; };\n", "t.conf:1: data_plane.address: expected"},
+    {"control: { tcp: { enabled = true; cert = \"a\"; key = \"b\"; ca = \"c\";\n"
+     "  listen = \"7445\"; }; };\n",
+     "t.conf:2: control.tcp.listen: expected a numeric"},
     {"control: { socket = \"" /* 300 chars */
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"

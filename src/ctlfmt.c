@@ -1,0 +1,206 @@
+#include "dcgw/ctlfmt.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <string.h>
+#include <time.h>
+
+#include "dcgw/ctlmsg.h"
+#include "dcgw/pbjson.h"
+#include "dcgw/session.h"
+
+static void print_json(FILE *out, const ProtobufCMessage *m, size_t flags)
+{
+    json_t *j = dcgw_pb_to_json(m);
+    if (!j)
+        return;
+    json_dumpf(j, out, flags);
+    fputc('\n', out);
+    json_decref(j);
+}
+
+static const char *when(uint64_t unix_ms, char *buf, size_t cap)
+{
+    time_t t = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, cap - n, ".%03uZ", (unsigned)(unix_ms % 1000));
+    return buf;
+}
+
+static void print_sdp(FILE *out, const char *sdp)
+{
+    const char *p = sdp;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (n && p[n - 1] == '\r')
+            n--;
+        fprintf(out, "      %.*s\n", (int)n, p);
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+}
+
+static void print_session(FILE *out, const Dcgw__Session *s)
+{
+    char t[40];
+    fprintf(out, "session %s\n  worker   %u\n  state    %s\n", s->id ? s->id : "?", s->worker,
+            dcgw_session_state_name(s->state));
+    if (s->has_created_unix_ms)
+        fprintf(out, "  created  %s\n", when(s->created_unix_ms, t, sizeof(t)));
+    if (s->tag)
+        fprintf(out, "  tag      %s\n", s->tag);
+    for (size_t i = 0; i < s->n_legs; i++) {
+        const Dcgw__Leg *l = s->legs[i];
+        const Dcgw__DcMedia *dc = l->dc;
+        fprintf(out, "  leg %s: %s, %s, state %s%s%s\n", l->name ? l->name : "?",
+                dc ? dcgw_media_mode_name(dc->mode) : "no media",
+                l->role == DCGW__LEG_ROLE__ROLE_OFFER ? "dcgw offers" : "dcgw answers",
+                dcgw_leg_state_name(l->state), l->peer_addr ? ", peer " : "",
+                l->peer_addr ? l->peer_addr : "");
+        if (!dc)
+            continue;
+        for (size_t k = 0; k < dc->n_streams; k++) {
+            const Dcgw__DcStream *st = dc->streams[k];
+            fprintf(out,
+                    "    channel %u \"%s\" %s%s  rx %" PRIu64 " msg / %" PRIu64 " B  tx %" PRIu64
+                    " msg / %" PRIu64 " B  dropped %" PRIu64 "\n",
+                    st->stream_id, st->label ? st->label : "",
+                    st->subprotocol && *st->subprotocol ? st->subprotocol : "-",
+                    st->open ? "" : " (closed)", st->rx_messages, st->rx_bytes, st->tx_messages,
+                    st->tx_bytes, st->dropped_messages);
+        }
+        if (dc->local_sdp) {
+            fprintf(out, "    local SDP:\n");
+            print_sdp(out, dc->local_sdp);
+        }
+    }
+}
+
+static void print_stats(FILE *out, const Dcgw__Stats *st)
+{
+    fprintf(out, "%-7s %-8s %-6s %9s %12s %12s %10s\n", "worker", "pid", "alive", "sessions",
+            "cpu_user_ms", "cpu_sys_ms", "rss_kib");
+    for (size_t i = 0; i < st->n_workers; i++) {
+        const Dcgw__WorkerStats *w = st->workers[i];
+        fprintf(out, "%-7u %-8d %-6s %9u %12" PRIu64 " %12" PRIu64 " %10" PRIu64 "\n", w->index,
+                w->pid, w->alive ? "yes" : "no", w->sessions, w->cpu_user_us / 1000,
+                w->cpu_system_us / 1000, w->rss_bytes / 1024);
+    }
+    if (st->total) {
+        const Dcgw__WorkerStats *w = st->total;
+        fprintf(out, "%-7s %-8s %-6s %9u %12" PRIu64 " %12" PRIu64 " %10" PRIu64 "\n", "total", "",
+                "", w->sessions, w->cpu_user_us / 1000, w->cpu_system_us / 1000,
+                w->rss_bytes / 1024);
+        for (size_t k = 0; k < w->n_counters; k++)
+            fprintf(out, "  %-32s %" PRIu64 "\n", w->counters[k]->name, w->counters[k]->value);
+    }
+    fprintf(out,
+            "controllers %u, sessions created %" PRIu64 ", closed %" PRIu64 ", lost %" PRIu64
+            ", frames rejected %" PRIu64 "\n",
+            st->controllers, st->sessions_created, st->sessions_closed, st->sessions_lost,
+            st->frames_rejected);
+}
+
+void dcgw_ctlfmt_response(FILE *out, const Dcgw__Response *r, bool json)
+{
+    if (json) {
+        print_json(out, &r->base, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        return;
+    }
+    if (r->error) {
+        fprintf(stderr, "error %s: %s\n", r->error->name ? r->error->name : "?",
+                r->error->message ? r->error->message : "");
+        return;
+    }
+    switch (r->result_case) {
+    case DCGW__RESPONSE__RESULT_PONG:
+        fprintf(out, "pong\n");
+        break;
+    case DCGW__RESPONSE__RESULT_VERSION:
+        fprintf(out, "dcgwd %s, protocol %u, %u workers\n", r->version->version,
+                r->version->protocol, r->version->workers);
+        break;
+    case DCGW__RESPONSE__RESULT_SESSION:
+        print_session(out, r->session);
+        break;
+    case DCGW__RESPONSE__RESULT_SESSIONS: {
+        char t[40];
+        fprintf(out, "%-24s %-6s %-11s %-4s %-24s %s\n", "ID", "WORKER", "STATE", "LEGS", "CREATED",
+                "TAG");
+        for (size_t i = 0; i < r->sessions->n_sessions; i++) {
+            const Dcgw__SessionSummary *s = r->sessions->sessions[i];
+            fprintf(out, "%-24s %-6u %-11s %-4u %-24s %s\n", s->id, s->worker,
+                    dcgw_session_state_name(s->state), s->legs,
+                    when(s->created_unix_ms, t, sizeof(t)), s->tag ? s->tag : "");
+        }
+        fprintf(out, "%zu sessions\n", r->sessions->n_sessions);
+        break;
+    }
+    case DCGW__RESPONSE__RESULT_CLOSED:
+        fprintf(out, "closed %s\n", r->closed->id ? r->closed->id : "");
+        break;
+    case DCGW__RESPONSE__RESULT_SUBSCRIBED:
+        fprintf(out, "subscribed\n");
+        break;
+    case DCGW__RESPONSE__RESULT_STATS:
+        print_stats(out, r->stats);
+        break;
+    default:
+        fprintf(out, "ok\n");
+        break;
+    }
+}
+
+static void event_details(FILE *out, const Dcgw__Event *ev)
+{
+    switch (ev->kind_case) {
+    case DCGW__EVENT__KIND_WORKER_LOST: {
+        const Dcgw__WorkerLost *w = ev->worker_lost;
+        fprintf(out, " worker=%u pid=%d status=%d signal=%d sessions=%zu", w->worker, w->pid,
+                w->exit_status, w->signal, w->n_session_ids);
+        for (size_t i = 0; i < w->n_session_ids; i++)
+            fprintf(out, "%s%s", i ? "," : " [", w->session_ids[i]);
+        if (w->n_session_ids)
+            fputc(']', out);
+        break;
+    }
+    case DCGW__EVENT__KIND_WORKER_STARTED:
+        fprintf(out, " worker=%u pid=%d", ev->worker_started->worker, ev->worker_started->pid);
+        break;
+    case DCGW__EVENT__KIND_SESSION_CREATED:
+        if (ev->session_created->session)
+            fprintf(out, " worker=%u", ev->session_created->session->worker);
+        break;
+    case DCGW__EVENT__KIND_SESSION_CLOSED:
+        fprintf(out, " reason=\"%s\" channels=%zu",
+                ev->session_closed->reason ? ev->session_closed->reason : "",
+                ev->session_closed->n_channels);
+        break;
+    case DCGW__EVENT__KIND_CONFIG_RELOADED:
+        fprintf(out, " accepted=%s%s%s", ev->config_reloaded->accepted ? "yes" : "no",
+                ev->config_reloaded->reason ? " reason=" : "",
+                ev->config_reloaded->reason ? ev->config_reloaded->reason : "");
+        break;
+    default:
+        break;
+    }
+}
+
+void dcgw_ctlfmt_event(FILE *out, const Dcgw__Event *ev, bool json)
+{
+    if (json) {
+        print_json(out, &ev->base, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        return;
+    }
+    char t[40];
+    fprintf(out, "%s #%" PRIu64 " %s", when(ev->time_unix_ms, t, sizeof(t)), ev->seq,
+            dcgw_ctlmsg_event_name(ev));
+    if (ev->session_id)
+        fprintf(out, " session=%s", ev->session_id);
+    if (ev->leg)
+        fprintf(out, " leg=%s", ev->leg);
+    event_details(out, ev);
+    fputc('\n', out);
+}

@@ -1,0 +1,327 @@
+/* Master process: worker supervision, signals, drain and reload. */
+#include "dcgw/master.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dcgw/ctlmsg.h"
+#include "dcgw/error.h"
+#include "dcgw/log.h"
+#include "master_int.h"
+
+static void spawn_worker(struct master *m, struct worker *w);
+
+int dcgw__master_send_worker(struct worker *w, const Dcgw__Frame *f)
+{
+    if (!w->pipe)
+        return DCGW_EWORKER;
+    return dcgw_stream_send(w->pipe, f);
+}
+
+static int send_config(struct worker *w, bool initial)
+{
+    Dcgw__WorkerInit init = DCGW__WORKER_INIT__INIT;
+    init.has_index = 1;
+    init.index = w->index;
+    init.config_text = w->m->cfg_text ? w->m->cfg_text : "";
+    Dcgw__Internal in = DCGW__INTERNAL__INIT;
+    if (initial) {
+        in.msg_case = DCGW__INTERNAL__MSG_INIT;
+        in.init = &init;
+    } else {
+        in.msg_case = DCGW__INTERNAL__MSG_RECONFIGURE;
+        in.reconfigure = &init;
+    }
+    Dcgw__Frame f = DCGW__FRAME__INIT;
+    f.body_case = DCGW__FRAME__BODY_INTERNAL;
+    f.internal = &in;
+    return dcgw__master_send_worker(w, &f);
+}
+
+static int on_worker_frame(void *ud, struct dcgw_stream *s, const uint8_t *p, size_t n)
+{
+    (void)s;
+    struct worker *w = ud;
+    Dcgw__Frame *f = dcgw_ctlmsg_unpack(p, n);
+    if (!f) {
+        DCGW_ERROR(MASTER, "worker %u sent a malformed frame", w->index);
+        return DCGW_EMALFORMED;
+    }
+    int r = dcgw__master_from_worker(w->m, w, f);
+    dcgw__frame__free_unpacked(f, NULL);
+    return r;
+}
+
+static void on_worker_pipe_closed(void *ud, struct dcgw_stream *s, int err)
+{
+    (void)s;
+    (void)err;
+    struct worker *w = ud;
+    w->pipe = NULL;
+    /* The process exit callback reports the loss; a pipe closing first is normal. */
+    if (w->proc)
+        uv_process_kill(w->proc, SIGKILL);
+}
+
+static void all_workers_gone(struct master *m)
+{
+    for (uint32_t i = 0; i < m->n_workers; i++)
+        if (m->workers[i].proc)
+            return;
+    DCGW_INFO(MASTER, "all workers stopped; exiting");
+    /* Close everything; the loop ends once controllers have flushed their last events. */
+    dcgw__master_ctl_close_all(m);
+    uv_close((uv_handle_t *)&m->drain_timer, NULL);
+    uv_close((uv_handle_t *)&m->sig_term, NULL);
+    uv_close((uv_handle_t *)&m->sig_int, NULL);
+    uv_close((uv_handle_t *)&m->sig_hup, NULL);
+    uv_close((uv_handle_t *)&m->sig_pipe, NULL);
+    for (uint32_t i = 0; i < m->n_workers; i++)
+        uv_close((uv_handle_t *)&m->workers[i].restart_timer, NULL);
+}
+
+static void on_restart_timer(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    if (!w->m->draining && !w->proc)
+        spawn_worker(w->m, w);
+}
+
+static void on_worker_exit(uv_process_t *proc, int64_t status, int sig)
+{
+    struct worker *w = proc->data;
+    struct master *m = w->m;
+    uv_close((uv_handle_t *)proc, (uv_close_cb)free);
+    w->proc = NULL;
+    w->ready = false;
+    if (w->pipe)
+        dcgw_stream_close(w->pipe, 0);
+    if (m->draining) {
+        DCGW_INFO(MASTER, "worker %u (pid %d) exited (status %lld)", w->index, w->pid,
+                  (long long)status);
+        dcgw__master_worker_lost(m, w, status, sig);
+        all_workers_gone(m);
+        return;
+    }
+    DCGW_ERROR(MASTER, "worker %u (pid %d) died (status %lld, signal %d); restarting", w->index,
+               w->pid, (long long)status, sig);
+    dcgw__master_worker_lost(m, w, status, sig);
+    w->restarts++;
+    /* Back off a little so a worker that dies at start does not spin. */
+    uv_timer_start(
+        &w->restart_timer, on_restart_timer,
+        w->restarts > 3 ? DCGW_WORKER_RESTART_BACKOFF_MS * 5 : DCGW_WORKER_RESTART_BACKOFF_MS, 0);
+}
+
+static void spawn_worker(struct master *m, struct worker *w)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        DCGW_ERROR(MASTER, "socketpair: %s", strerror(errno));
+        uv_timer_start(&w->restart_timer, on_restart_timer, DCGW_WORKER_RESTART_BACKOFF_MS * 5, 0);
+        return;
+    }
+    char idx[16];
+    snprintf(idx, sizeof(idx), "%u", w->index);
+    char *args[] = {"dcgwd", "--worker", idx, NULL};
+    uv_stdio_container_t stdio[4] = {
+        {.flags = UV_INHERIT_FD, .data.fd = 0},
+        {.flags = UV_INHERIT_FD, .data.fd = 1},
+        {.flags = UV_INHERIT_FD, .data.fd = 2},
+        {.flags = UV_INHERIT_FD, .data.fd = sv[1]},
+    };
+    uv_process_options_t o = {
+        .exit_cb = on_worker_exit,
+        .file = "/proc/self/exe",
+        .args = args,
+        .stdio_count = 4,
+        .stdio = stdio,
+    };
+    uv_process_t *proc = calloc(1, sizeof(*proc));
+    uv_pipe_t *pipe = calloc(1, sizeof(*pipe));
+    int r = proc && pipe ? uv_spawn(m->loop, proc, &o) : UV_ENOMEM;
+    close(sv[1]);
+    if (r < 0) {
+        DCGW_ERROR(MASTER, "starting worker %u: %s", w->index, uv_strerror(r));
+        free(proc);
+        free(pipe);
+        close(sv[0]);
+        uv_timer_start(&w->restart_timer, on_restart_timer, DCGW_WORKER_RESTART_BACKOFF_MS * 5, 0);
+        return;
+    }
+    proc->data = w;
+    w->proc = proc;
+    w->pid = proc->pid;
+    w->ready = false;
+    w->sessions = 0;
+    uv_pipe_init(m->loop, pipe, 0);
+    uv_pipe_open(pipe, sv[0]);
+    struct dcgw_stream_settings st = {
+        .max_frame = DCGW_FRAME_MAX_CEILING,
+        .outbuf_limit = 1u << 30, /* workers are trusted; a stuck one is killed instead */
+    };
+    struct dcgw_stream_cbs cbs = {
+        .ud = w, .on_frame = on_worker_frame, .on_close = on_worker_pipe_closed};
+    if (dcgw_stream_new((uv_stream_t *)pipe, &st, &cbs, &w->pipe) < 0) {
+        uv_process_kill(proc, SIGKILL);
+        return;
+    }
+    send_config(w, true);
+    DCGW_INFO(MASTER, "worker %u started (pid %d)", w->index, w->pid);
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+    struct master *m = t->data;
+    for (uint32_t i = 0; i < m->n_workers; i++)
+        if (m->workers[i].proc) {
+            DCGW_WARN(MASTER, "worker %u did not drain in time; killing it", i);
+            uv_process_kill(m->workers[i].proc, SIGKILL);
+        }
+}
+
+static void start_drain(struct master *m)
+{
+    if (m->draining)
+        return;
+    m->draining = true;
+    DCGW_INFO(MASTER, "draining: closing sessions and stopping %u workers", m->n_workers);
+    dcgw__master_ctl_stop_listening(m);
+    Dcgw__WorkerDrain drain = DCGW__WORKER_DRAIN__INIT;
+    drain.has_timeout_ms = 1;
+    drain.timeout_ms = m->cfg.shutdown.drain_timeout_ms;
+    Dcgw__Internal in = DCGW__INTERNAL__INIT;
+    in.msg_case = DCGW__INTERNAL__MSG_DRAIN;
+    in.drain = &drain;
+    Dcgw__Frame f = DCGW__FRAME__INIT;
+    f.body_case = DCGW__FRAME__BODY_INTERNAL;
+    f.internal = &in;
+    for (uint32_t i = 0; i < m->n_workers; i++) {
+        uv_timer_stop(&m->workers[i].restart_timer);
+        if (m->workers[i].proc && dcgw__master_send_worker(&m->workers[i], &f) < 0)
+            uv_process_kill(m->workers[i].proc, SIGTERM);
+    }
+    uv_timer_start(&m->drain_timer, on_drain_timeout, m->cfg.shutdown.drain_timeout_ms + 1000, 0);
+    all_workers_gone(m);
+}
+
+static void reload(struct master *m)
+{
+    Dcgw__ConfigReloaded cr = DCGW__CONFIG_RELOADED__INIT;
+    Dcgw__Event ev = DCGW__EVENT__INIT;
+    ev.kind_case = DCGW__EVENT__KIND_CONFIG_RELOADED;
+    ev.config_reloaded = &cr;
+    cr.has_accepted = 1;
+    if (!m->cfg_path) {
+        DCGW_WARN(CONFIG, "SIGHUP: no configuration file to reload (running on defaults)");
+        cr.accepted = 0;
+        cr.reason = "no configuration file";
+        dcgw__master_emit(m, &ev);
+        return;
+    }
+    struct dcgw_config cfg;
+    char *text = NULL;
+    char err[DCGW_CONFIG_ERR_MAX];
+    if (dcgw_config_load(m->cfg_path, &cfg, &text, err, sizeof(err)) < 0) {
+        DCGW_ERROR(CONFIG, "reload rejected, keeping the running configuration: %s", err);
+        cr.accepted = 0;
+        cr.reason = err;
+        dcgw__master_emit(m, &ev);
+        return;
+    }
+    if (cfg.workers != m->cfg.workers)
+        DCGW_WARN(CONFIG, "workers changes from %u to %u at the next restart", m->cfg.workers,
+                  cfg.workers);
+    cfg.workers = m->cfg.workers;
+    free(m->cfg_text);
+    m->cfg_text = text;
+    m->cfg = cfg;
+    dcgw_log_setup(&m->cfg.log, "master");
+    for (uint32_t i = 0; i < m->n_workers; i++)
+        if (m->workers[i].ready)
+            send_config(&m->workers[i], false);
+    DCGW_INFO(CONFIG, "configuration reloaded from %s", m->cfg_path);
+    cr.accepted = 1;
+    dcgw__master_emit(m, &ev);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct master *m = h->data;
+    switch (signum) {
+    case SIGTERM:
+    case SIGINT:
+        start_drain(m);
+        break;
+    case SIGHUP:
+        reload(m);
+        break;
+    default:
+        break;
+    }
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const char *cfg_text)
+{
+    struct master *m = calloc(1, sizeof(*m));
+    if (!m)
+        return 1;
+    m->loop = uv_default_loop();
+    m->cfg = *cfg;
+    m->cfg_text = strdup(cfg_text ? cfg_text : "");
+    m->cfg_path = cfg_path;
+    m->n_workers = cfg->workers;
+    m->controllers = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, NULL);
+    m->dir = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
+    m->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
+    dcgw_log_setup(&m->cfg.log, "master");
+
+    int rc = 1;
+    if (dcgw__master_ctl_listen(m) < 0)
+        goto out;
+    uv_timer_init(m->loop, &m->drain_timer);
+    m->drain_timer.data = m;
+    uv_signal_t *sigs[] = {&m->sig_term, &m->sig_int, &m->sig_hup, &m->sig_pipe};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
+    for (int i = 0; i < 4; i++) {
+        uv_signal_init(m->loop, sigs[i]);
+        sigs[i]->data = m;
+        uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
+    for (uint32_t i = 0; i < m->n_workers; i++) {
+        struct worker *w = &m->workers[i];
+        w->m = m;
+        w->index = i;
+        uv_timer_init(m->loop, &w->restart_timer);
+        w->restart_timer.data = w;
+        spawn_worker(m, w);
+    }
+    DCGW_INFO(MASTER, "dcgw %s: %u workers, control socket %s", DCGW_VERSION, m->n_workers,
+              m->cfg.control.socket);
+    uv_run(m->loop, UV_RUN_DEFAULT);
+    rc = 0;
+out:
+    uv_walk(m->loop, close_walk, NULL);
+    uv_run(m->loop, UV_RUN_DEFAULT);
+    uv_loop_close(m->loop);
+    if (m->tls)
+        SSL_CTX_free(m->tls);
+    g_hash_table_destroy(m->controllers);
+    g_hash_table_destroy(m->dir);
+    g_hash_table_destroy(m->pending);
+    free(m->cfg_text);
+    free(m);
+    return rc;
+}

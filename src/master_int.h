@@ -1,0 +1,103 @@
+/* Internal state of the master process, shared by master.c (processes, signals) and
+ * master_ctl.c (controllers, requests, directory, events). Not a public header. */
+#ifndef DCGW_MASTER_INT_H
+#define DCGW_MASTER_INT_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "dcgw.pb-c.h"
+#include "dcgw/config.h"
+#include "dcgw/limits.h"
+#include "dcgw/stream.h"
+
+struct master;
+
+struct worker {
+    struct master *m;
+    uint32_t index;
+    uv_process_t *proc; /* NULL when not running */
+    struct dcgw_stream *pipe;
+    int pid;
+    bool ready;
+    uint32_t sessions;
+    uint32_t restarts;
+    char udp_address[64];
+    uv_timer_t restart_timer;
+};
+
+struct controller {
+    uint64_t id; /* key in master.controllers; pending requests refer to it by id */
+    struct master *m;
+    struct dcgw_stream *s;
+    bool subscribed;
+    char filter[DCGW_SESSION_ID_MAX]; /* "" = every session */
+};
+
+struct dir_entry {
+    char id[DCGW_SESSION_ID_MAX];
+    uint32_t worker;
+    Dcgw__SessionState state;
+    uint32_t legs;
+    uint64_t created_unix_ms;
+    char tag[64];
+    bool placing; /* forwarded to its worker, not confirmed yet */
+};
+
+struct stats_agg {
+    uint64_t conn_id, req_id;
+    uint32_t remaining; /* workers yet to answer */
+    Dcgw__WorkerStats *per_worker[DCGW_MAX_WORKERS];
+};
+
+struct pending {
+    uint64_t mid; /* id on the master<->worker stream; key in master.pending */
+    uint64_t conn_id;
+    uint64_t req_id;
+    uint32_t op; /* Dcgw__Request__OpCase */
+    uint32_t worker;
+    char session_id[DCGW_SESSION_ID_MAX];
+    struct stats_agg *agg; /* shared by the fan-out of one get_stats */
+};
+
+struct master {
+    uv_loop_t *loop;
+    struct dcgw_config cfg;
+    char *cfg_text;       /* the validated text workers are given */
+    const char *cfg_path; /* NULL: running on defaults */
+    struct worker workers[DCGW_MAX_WORKERS];
+    uint32_t n_workers;
+
+    GHashTable *controllers; /* uint64 id -> struct controller */
+    uint64_t next_conn_id;
+    GHashTable *dir;     /* session id -> struct dir_entry */
+    GHashTable *pending; /* uint64 mid -> struct pending */
+    uint64_t next_mid;
+    uint64_t event_seq;
+
+    uv_pipe_t *unix_listener;
+    uv_tcp_t *tcp_listener;
+    SSL_CTX *tls;
+    uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;
+    uv_timer_t drain_timer;
+    bool draining;
+
+    uint64_t sessions_created, sessions_closed, sessions_lost, frames_rejected;
+};
+
+/* master_ctl.c */
+int dcgw__master_ctl_listen(struct master *m);
+void dcgw__master_ctl_stop_listening(struct master *m);
+void dcgw__master_ctl_close_all(struct master *m);
+void dcgw__master_emit(struct master *m, Dcgw__Event *ev);
+/* A frame from worker w (response, event or internal hello). */
+int dcgw__master_from_worker(struct master *m, struct worker *w, const Dcgw__Frame *f);
+/* Worker w is gone: drop its sessions, fail its pending requests, emit worker_lost. */
+void dcgw__master_worker_lost(struct master *m, struct worker *w, int64_t status, int sig);
+
+/* master.c */
+int dcgw__master_send_worker(struct worker *w, const Dcgw__Frame *f);
+
+#endif

@@ -1,0 +1,384 @@
+/* Worker process: the master pipe, the session store and the operations on it. */
+#include "dcgw/worker.h"
+
+#include <glib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "dcgw/addr.h"
+#include "dcgw/config.h"
+#include "dcgw/ctlmsg.h"
+#include "dcgw/error.h"
+#include "dcgw/log.h"
+#include "dcgw/session.h"
+#include "dcgw/stream.h"
+
+struct wsession {
+    Dcgw__Session *desc; /* the controller's view, kept current */
+};
+
+struct worker {
+    uv_loop_t *loop;
+    uint32_t index;
+    struct dcgw_stream *master;
+    struct dcgw_config cfg;
+    bool configured, draining;
+    GHashTable *sessions; /* id -> struct wsession */
+    uv_udp_t udp;
+    char udp_address[64];
+    uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;
+    struct {
+        uint64_t sessions_created, sessions_closed, requests;
+    } stats;
+};
+
+static void wsession_free(void *p)
+{
+    struct wsession *s = p;
+    protobuf_c_message_free_unpacked(&s->desc->base, NULL);
+    free(s);
+}
+
+static void send_response(struct worker *w, Dcgw__Response *r)
+{
+    if (w->master)
+        dcgw_stream_send_response(w->master, r);
+}
+
+static void send_error(struct worker *w, uint64_t id, int code, const char *msg)
+{
+    Dcgw__Response r;
+    Dcgw__Error e;
+    dcgw_ctlmsg_error(&r, &e, id, code, msg);
+    send_response(w, &r);
+}
+
+static void emit(struct worker *w, Dcgw__Event *ev)
+{
+    ev->has_time_unix_ms = 1;
+    ev->time_unix_ms = dcgw_unix_ms();
+    if (w->master)
+        dcgw_stream_send_event(w->master, ev);
+}
+
+static void respond_session(struct worker *w, uint64_t id, Dcgw__Session *s)
+{
+    Dcgw__Response r = DCGW__RESPONSE__INIT;
+    r.has_id = 1;
+    r.id = id;
+    r.result_case = DCGW__RESPONSE__RESULT_SESSION;
+    r.session = s;
+    send_response(w, &r);
+}
+
+static void op_create(struct worker *w, const Dcgw__Request *req)
+{
+    const Dcgw__Session *in = req->create_session->session;
+    if (g_hash_table_size(w->sessions) >= w->cfg.sessions.max_per_worker) {
+        send_error(w, req->id, DCGW_ELIMIT, "worker is at sessions.max_per_worker");
+        return;
+    }
+    if (g_hash_table_contains(w->sessions, in->id)) {
+        send_error(w, req->id, DCGW_EEXIST, NULL);
+        return;
+    }
+    struct wsession *s = calloc(1, sizeof(*s));
+    Dcgw__Session *d = s ? (Dcgw__Session *)dcgw_ctlmsg_clone(&in->base) : NULL;
+    if (!d) {
+        free(s);
+        send_error(w, req->id, DCGW_ENOMEM, NULL);
+        return;
+    }
+    s->desc = d;
+    d->has_state = 1;
+    d->state = DCGW__SESSION_STATE__SESSION_PENDING;
+    for (size_t i = 0; i < d->n_legs; i++) {
+        d->legs[i]->has_state = 1;
+        d->legs[i]->state = DCGW__LEG_STATE__LEG_NEW;
+    }
+    g_hash_table_insert(w->sessions, d->id, s);
+    w->stats.sessions_created++;
+    DCGW_INFO(SESSION, "session %s created (%zu legs)", d->id, d->n_legs);
+    respond_session(w, req->id, d);
+}
+
+static void close_session(struct worker *w, struct wsession *s, const char *reason)
+{
+    Dcgw__SessionClosed sc = DCGW__SESSION_CLOSED__INIT;
+    sc.reason = (char *)reason;
+    Dcgw__Event ev = DCGW__EVENT__INIT;
+    ev.session_id = s->desc->id;
+    ev.kind_case = DCGW__EVENT__KIND_SESSION_CLOSED;
+    ev.session_closed = &sc;
+    emit(w, &ev);
+    DCGW_INFO(SESSION, "session %s closed (%s)", s->desc->id, reason);
+    w->stats.sessions_closed++;
+    g_hash_table_remove(w->sessions, s->desc->id);
+}
+
+static void op_close(struct worker *w, const Dcgw__Request *req)
+{
+    const char *id = req->close_session->id;
+    struct wsession *s = id ? g_hash_table_lookup(w->sessions, id) : NULL;
+    if (!s) {
+        send_error(w, req->id, DCGW_ENOENT, "no such session");
+        return;
+    }
+    const char *why = req->close_session->reason && *req->close_session->reason
+                          ? req->close_session->reason
+                          : "closed by controller";
+    Dcgw__Closed cl = DCGW__CLOSED__INIT;
+    cl.id = strdup(id);
+    close_session(w, s, why);
+    Dcgw__Response r = DCGW__RESPONSE__INIT;
+    r.has_id = 1;
+    r.id = req->id;
+    r.result_case = DCGW__RESPONSE__RESULT_CLOSED;
+    r.closed = &cl;
+    send_response(w, &r);
+    free(cl.id);
+}
+
+static uint64_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void op_stats(struct worker *w, const Dcgw__Request *req)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    Dcgw__WorkerStats ws = DCGW__WORKER_STATS__INIT;
+    ws.has_index = ws.has_pid = ws.has_alive = ws.has_sessions = 1;
+    ws.has_cpu_user_us = ws.has_cpu_system_us = ws.has_rss_bytes = 1;
+    ws.index = w->index;
+    ws.pid = getpid();
+    ws.alive = 1;
+    ws.sessions = g_hash_table_size(w->sessions);
+    ws.cpu_user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec;
+    ws.cpu_system_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+    ws.rss_bytes = rss_bytes();
+    ws.udp_address = w->udp_address;
+    struct {
+        const char *name;
+        uint64_t v;
+    } cs[] = {
+        {"sessions_created", w->stats.sessions_created},
+        {"sessions_closed", w->stats.sessions_closed},
+        {"requests", w->stats.requests},
+    };
+    enum { NC = sizeof(cs) / sizeof(cs[0]) };
+    Dcgw__Counter c[NC], *cp[NC];
+    for (size_t i = 0; i < NC; i++) {
+        dcgw__counter__init(&c[i]);
+        c[i].name = (char *)cs[i].name;
+        c[i].has_value = 1;
+        c[i].value = cs[i].v;
+        cp[i] = &c[i];
+    }
+    ws.counters = cp;
+    ws.n_counters = NC;
+    Dcgw__WorkerStats *wl[1] = {&ws};
+    Dcgw__Stats st = DCGW__STATS__INIT;
+    st.workers = wl;
+    st.n_workers = 1;
+    Dcgw__Response r = DCGW__RESPONSE__INIT;
+    r.has_id = 1;
+    r.id = req->id;
+    r.result_case = DCGW__RESPONSE__RESULT_STATS;
+    r.stats = &st;
+    send_response(w, &r);
+}
+
+static void handle_request(struct worker *w, const Dcgw__Request *req)
+{
+    w->stats.requests++;
+    switch (req->op_case) {
+    case DCGW__REQUEST__OP_CREATE_SESSION:
+        op_create(w, req);
+        break;
+    case DCGW__REQUEST__OP_GET_SESSION: {
+        struct wsession *s = g_hash_table_lookup(w->sessions, req->get_session->id);
+        if (s)
+            respond_session(w, req->id, s->desc);
+        else
+            send_error(w, req->id, DCGW_ENOENT, "no such session");
+        break;
+    }
+    case DCGW__REQUEST__OP_CLOSE_SESSION:
+        op_close(w, req);
+        break;
+    case DCGW__REQUEST__OP_GET_STATS:
+        op_stats(w, req);
+        break;
+    default:
+        send_error(w, req->id, DCGW_EUNSUPPORTED, "not a worker operation");
+        break;
+    }
+}
+
+static void close_everything(struct worker *w)
+{
+    GList *all = g_hash_table_get_values(w->sessions);
+    for (GList *l = all; l; l = l->next)
+        close_session(w, l->data, "dcgw shutting down");
+    g_list_free(all);
+    uv_signal_t *sigs[] = {&w->sig_term, &w->sig_int, &w->sig_hup, &w->sig_pipe};
+    for (int i = 0; i < 4; i++)
+        if (!uv_is_closing((uv_handle_t *)sigs[i]))
+            uv_close((uv_handle_t *)sigs[i], NULL);
+    if (w->configured && !uv_is_closing((uv_handle_t *)&w->udp))
+        uv_close((uv_handle_t *)&w->udp, NULL);
+    if (w->master)
+        dcgw_stream_close(w->master, 0); /* flushes the session-closed events first */
+}
+
+static void drain(struct worker *w)
+{
+    if (w->draining)
+        return;
+    w->draining = true;
+    DCGW_INFO(WORKER, "draining %u sessions", g_hash_table_size(w->sessions));
+    close_everything(w);
+}
+
+static int bind_udp(struct worker *w)
+{
+    struct sockaddr_storage ss;
+    int port = w->cfg.data_plane.port ? (int)(w->cfg.data_plane.port + w->index) : 0;
+    int r = dcgw_addr_from(w->cfg.data_plane.address, port, &ss) < 0 ? UV_EINVAL : 0;
+    if (r == 0)
+        r = uv_udp_init(w->loop, &w->udp);
+    if (r == 0)
+        r = uv_udp_bind(&w->udp, (struct sockaddr *)&ss, 0);
+    if (r < 0) {
+        DCGW_ERROR(WORKER, "data plane %s:%d: %s", w->cfg.data_plane.address, port, uv_strerror(r));
+        return DCGW_EIO;
+    }
+    int len = sizeof(ss);
+    uv_udp_getsockname(&w->udp, (struct sockaddr *)&ss, &len);
+    dcgw_addr_format((struct sockaddr *)&ss, w->udp_address, sizeof(w->udp_address));
+    return 0;
+}
+
+static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial)
+{
+    char err[DCGW_CONFIG_ERR_MAX];
+    struct dcgw_config cfg;
+    if (dcgw_config_parse(init->config_text ? init->config_text : "", "<master>", &cfg, err,
+                          sizeof(err)) < 0) {
+        DCGW_ERROR(WORKER, "configuration from master rejected: %s", err);
+        return initial ? DCGW_ECONFIG : 0;
+    }
+    char ident[32];
+    snprintf(ident, sizeof(ident), "worker%u", w->index);
+    dcgw_log_setup(&cfg.log, ident);
+    w->cfg = cfg;
+    if (!initial) {
+        DCGW_INFO(WORKER, "configuration updated");
+        return 0;
+    }
+    if (bind_udp(w) < 0)
+        return DCGW_EIO;
+    w->configured = true;
+    Dcgw__WorkerHello hello = DCGW__WORKER_HELLO__INIT;
+    hello.has_index = hello.has_pid = 1;
+    hello.index = w->index;
+    hello.pid = getpid();
+    hello.udp_address = w->udp_address;
+    Dcgw__Internal in = DCGW__INTERNAL__INIT;
+    in.msg_case = DCGW__INTERNAL__MSG_HELLO;
+    in.hello = &hello;
+    Dcgw__Frame f = DCGW__FRAME__INIT;
+    f.body_case = DCGW__FRAME__BODY_INTERNAL;
+    f.internal = &in;
+    return dcgw_stream_send(w->master, &f);
+}
+
+static int on_master_frame(void *ud, struct dcgw_stream *s, const uint8_t *p, size_t n)
+{
+    (void)s;
+    struct worker *w = ud;
+    Dcgw__Frame *f = dcgw_ctlmsg_unpack(p, n);
+    if (!f)
+        return DCGW_EMALFORMED;
+    int r = 0;
+    if (f->body_case == DCGW__FRAME__BODY_INTERNAL) {
+        const Dcgw__Internal *in = f->internal;
+        if (in->msg_case == DCGW__INTERNAL__MSG_INIT && !w->configured)
+            r = on_init(w, in->init, true);
+        else if (in->msg_case == DCGW__INTERNAL__MSG_RECONFIGURE)
+            r = on_init(w, in->reconfigure, false);
+        else if (in->msg_case == DCGW__INTERNAL__MSG_DRAIN)
+            drain(w);
+    } else if (f->body_case == DCGW__FRAME__BODY_REQUEST && w->configured && !w->draining) {
+        handle_request(w, f->request);
+    }
+    dcgw__frame__free_unpacked(f, NULL);
+    return r;
+}
+
+static void on_master_closed(void *ud, struct dcgw_stream *s, int err)
+{
+    (void)s;
+    struct worker *w = ud;
+    w->master = NULL;
+    if (!w->draining) {
+        DCGW_ERROR(WORKER, "master connection lost (%s); exiting", dcgw_strerror(err));
+        w->draining = true;
+        close_everything(w);
+    }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct worker *w = h->data;
+    if (signum == SIGTERM)
+        drain(w);
+    /* SIGINT and SIGHUP belong to the master (a terminal sends them to the group). */
+}
+
+int dcgw_worker_run(uint32_t index, int fd)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    struct worker w = {.loop = uv_default_loop(), .index = index};
+    w.sessions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, wsession_free);
+    uv_signal_t *sigs[] = {&w.sig_term, &w.sig_int, &w.sig_hup, &w.sig_pipe};
+    int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
+    for (int i = 0; i < 4; i++) {
+        uv_signal_init(w.loop, sigs[i]);
+        sigs[i]->data = &w;
+        uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
+    uv_pipe_t *pipe = malloc(sizeof(*pipe));
+    if (!pipe)
+        return 1;
+    uv_pipe_init(w.loop, pipe, 0);
+    if (uv_pipe_open(pipe, fd) < 0) {
+        fprintf(stderr, "dcgwd --worker: fd %d is not the master's socket\n", fd);
+        return 2;
+    }
+    struct dcgw_stream_settings st = {.max_frame = DCGW_FRAME_MAX_CEILING,
+                                      .outbuf_limit = 1u << 30};
+    struct dcgw_stream_cbs cbs = {
+        .ud = &w, .on_frame = on_master_frame, .on_close = on_master_closed};
+    if (dcgw_stream_new((uv_stream_t *)pipe, &st, &cbs, &w.master) < 0)
+        return 1;
+    uv_run(w.loop, UV_RUN_DEFAULT);
+    g_hash_table_destroy(w.sessions);
+    uv_loop_close(w.loop);
+    return 0;
+}

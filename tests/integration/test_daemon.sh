@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The daemon's processes and control protocol, end to end:
+#
+#   dcgwctl ──unix socket──> master ──socketpair──> worker 0
+#   dcgwctl --connect (mTLS) ──┘            └──────> worker 1
+#
+# create/list/close sessions; SIGKILL a worker -> restarted + worker_lost event;
+# SIGHUP with a broken file -> kept; malformed frames -> error or disconnect, daemon
+# fine; SIGTERM -> sessions closed, exit 0.
+source "$(dirname "$0")/lib.sh"
+
+cat >"$T/dcgw.conf" <<CONF
+workers = 2;
+control: { socket = "$SOCK"; socket_mode = "0600";
+  tcp: { enabled = true; listen = "127.0.0.1:0"; cert = "$T/server.pem"; key = "$T/server.key"; ca = "$T/ca.pem"; }; };
+CONF
+# A CA, a server and a client certificate for the mutual-TLS control connection.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=test-ca \
+    -keyout "$T/ca.key" -out "$T/ca.pem" 2>/dev/null
+for who in server client; do
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$who" \
+        -keyout "$T/$who.key" -out "$T/$who.csr" 2>/dev/null
+    openssl x509 -req -in "$T/$who.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial \
+        -days 2 -out "$T/$who.pem" 2>/dev/null
+done
+# Port 0 is not useful for a client; pick a free one.
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -i "s/127.0.0.1:0/127.0.0.1:$PORT/" "$T/dcgw.conf"
+
+check "--check-config accepts the test configuration" "$DCGWD" --check-config "$T/dcgw.conf"
+printf 'workers = 2;\nsctp: { streams = 0; };\n' >"$T/bad.conf"
+out=$("$DCGWD" --check-config "$T/bad.conf" 2>&1) && rc=0 || rc=$?
+check "--check-config rejects a bad file with file:line" \
+    bash -c "[ $rc -ne 0 ] && [[ '$out' == *'bad.conf:2: sctp.streams'* ]]"
+
+start_dcgwd "$T/dcgw.conf"
+check "socket mode is applied" bash -c "[ \$(stat -c %a '$SOCK') = 600 ]"
+
+ctl watch --json >"$T/events.jsonl" 2>&1 &
+WATCH=$!
+sleep 0.3
+
+printf 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' >"$T/offer.sdp"
+check "create session a" ctl create --id sess-a --tag first --leg "name=ue,sdp=$T/offer.sdp" --leg name=as
+check "create session b (generated id)" ctl create --leg "name=ue,sdp=$T/offer.sdp"
+check "duplicate id is refused" bash -c "! '$DCGWCTL' -s '$SOCK' create --id sess-a --leg 'name=ue,sdp=$T/offer.sdp' 2>/dev/null"
+check "bad session (no legs) is refused" bash -c "! '$DCGWCTL' -s '$SOCK' create --id x 2>/dev/null"
+check "bad session (answer without SDP) is refused" \
+    bash -c "'$DCGWCTL' -s '$SOCK' create --leg name=ue,role=answer 2>&1 | grep -q 'ROLE_ANSWER needs'"
+n=$(ctl --json list | json_get 'len(j["sessions"]["sessions"])')
+check "list shows 2 sessions" [ "$n" = 2 ]
+workers=$(ctl --json list | json_get 'sorted(set(s["worker"] for s in j["sessions"]["sessions"]))')
+check "sessions are spread over both workers" [ "$workers" = "[0, 1]" ]
+check "get returns the session with its legs" \
+    bash -c "'$DCGWCTL' -s '$SOCK' --json get sess-a | grep -q '\"name\": \"as\"'"
+check "close session a" ctl close sess-a
+check "get after close is ENOENT" bash -c "'$DCGWCTL' -s '$SOCK' get sess-a 2>&1 | grep -q ENOENT"
+n=$(ctl --json list | json_get 'len(j["sessions"]["sessions"])')
+check "list shows 1 session" [ "$n" = 1 ]
+
+# Mutual TLS over TCP: with the client certificate it works; without, it does not.
+check "TCP+mTLS control works" "$DCGWCTL" --connect "127.0.0.1:$PORT" --cert "$T/client.pem" \
+    --key "$T/client.key" --ca "$T/ca.pem" ping
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=rogue \
+    -keyout "$T/rogue.key" -out "$T/rogue.pem" 2>/dev/null
+check "TCP control refuses a client certificate from another CA" bash -c \
+    "! '$DCGWCTL' --connect 127.0.0.1:$PORT --cert '$T/rogue.pem' --key '$T/rogue.key' --ca '$T/ca.pem' -t 2000 ping 2>/dev/null"
+
+# Malformed, oversized and unknown frames: error response or clean disconnect.
+python3 - "$SOCK" <<'PY' && ok "malformed frames answered or disconnected" || fail "malformed frames"
+import socket, struct, sys
+def conn():
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(3); return s
+def read_frame(s):
+    hdr = b""
+    while len(hdr) < 4:
+        b = s.recv(4 - len(hdr))
+        if not b: return None
+        hdr += b
+    n = struct.unpack(">I", hdr)[0]; body = b""
+    while len(body) < n:
+        b = s.recv(n - len(body))
+        if not b: return None
+        body += b
+    return body
+s = conn()
+s.sendall(struct.pack(">I", 5) + b"\xff\xff\xff\xff\xff")           # garbage protobuf
+r = read_frame(s); assert r is not None and b"EMALFORMED" in r, r
+s.sendall(struct.pack(">I", 2) + b"\x0a\x00")                       # empty request
+r = read_frame(s); assert r is not None and b"EUNSUPPORTED" in r, r
+s.sendall(struct.pack(">I", 2) + b"\x1a\x00")                       # an event from a client
+r = read_frame(s); assert r is not None and b"EPROTO" in r, r
+s.sendall(struct.pack(">I", 100 << 20))                             # oversized
+assert read_frame(s) is None                                        # disconnected
+s = conn(); s.sendall(b"\x00\x00\x01"); s.close()                   # truncated header, then gone
+PY
+check "daemon still answers after bad frames" ctl ping
+
+# SIGKILL worker 1: the master restarts it and reports the lost session.
+W1=$(ctl --json stats | json_get 'j["stats"]["workers"][1]["pid"]')
+LOST=$(ctl --json list | json_get '",".join(s["id"] for s in j["sessions"]["sessions"] if s["worker"]==1)')
+kill -9 "$W1"
+wait_for "worker 1 restarted" 10 bash -c \
+    "'$DCGWCTL' -s '$SOCK' --json stats | python3 -c 'import json,sys; w=json.load(sys.stdin)[\"stats\"][\"workers\"][1]; sys.exit(0 if w[\"alive\"] and w[\"pid\"]!=$W1 and w[\"restarts\"]==1 else 1)'"
+check "worker 1 restarted with a new pid" [ $? -eq 0 ]
+wait_for "worker_lost event" 5 grep -q '"worker_lost"' "$T/events.jsonl"
+check "worker_lost event names the lost session" bash -c \
+    "grep '\"worker_lost\"' '$T/events.jsonl' | grep -q '\"$LOST\"' || [ -z '$LOST' ]"
+check "worker_started event after the restart" grep -q '"worker_started"' "$T/events.jsonl"
+check "a new session can be placed after the restart" ctl create --leg "name=ue,sdp=$T/offer.sdp"
+
+# SIGHUP with a broken file: rejected with the reason, old configuration kept.
+echo 'sctp: { streams = 0; };' >>"$T/dcgw.conf"
+kill -HUP "$DCGWD_PID"
+wait_for "config_reloaded event" 5 grep -q '"config_reloaded"' "$T/events.jsonl"
+check "broken reload is rejected with file:line" bash -c \
+    "grep '\"config_reloaded\"' '$T/events.jsonl' | grep -q 'dcgw.conf:4: sctp.streams: 0 is out of range'"
+check "daemon keeps running after a broken reload" ctl ping
+check "reload rejection is logged" grep -q 'reload rejected' "$T/dcgwd.log"
+
+# SIGTERM: sessions closed (events), clean exit 0.
+kill -TERM "$DCGWD_PID"
+rc=0; timeout 15 tail --pid="$DCGWD_PID" -f /dev/null || rc=$?
+wait "$DCGWD_PID" && drc=0 || drc=$?
+DCGWD_PID=""
+check "SIGTERM exits in time" [ "$rc" = 0 ]
+check "SIGTERM exit status is 0" [ "$drc" = 0 ]
+check "sessions were closed on drain" grep -q 'dcgw shutting down' "$T/events.jsonl"
+check "control socket removed" [ ! -e "$SOCK" ]
+check "no worker left behind" bash -c "! pgrep -f -- '--worker' -P $$ >/dev/null"
+wait "$WATCH" 2>/dev/null || true
+finish
