@@ -1,0 +1,128 @@
+/* The session data model: what a controller may ask for, ids, JSON round trip. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dcgw/error.h"
+#include "dcgw/pbjson.h"
+#include "dcgw/session.h"
+
+static Dcgw__Session *from_json(const char *text, char *err)
+{
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    ck_assert_msg(j != NULL, "%s", je.text);
+    Dcgw__Session *s = NULL;
+    int r = dcgw_pb_from_json(&dcgw__session__descriptor, j, (ProtobufCMessage **)&s, err, 256);
+    json_decref(j);
+    return r == 0 ? s : NULL;
+}
+
+START_TEST(ids)
+{
+    ck_assert(dcgw_session_id_valid("a"));
+    ck_assert(dcgw_session_id_valid("ctx-1.2_3:4"));
+    ck_assert(!dcgw_session_id_valid(""));
+    ck_assert(!dcgw_session_id_valid("has space"));
+    ck_assert(!dcgw_session_id_valid("slash/"));
+    char longid[80];
+    memset(longid, 'x', sizeof(longid) - 1);
+    longid[79] = '\0';
+    ck_assert(!dcgw_session_id_valid(longid));
+    char a[DCGW_SESSION_ID_MAX], b[DCGW_SESSION_ID_MAX];
+    dcgw_session_id_generate(a, sizeof(a));
+    dcgw_session_id_generate(b, sizeof(b));
+    ck_assert(dcgw_session_id_valid(a));
+    ck_assert_str_ne(a, b);
+    ck_assert_uint_eq(strlen(a), 18);
+}
+END_TEST
+
+static const struct {
+    const char *json;
+    const char *err; /* NULL: valid */
+} cases[] = {
+    {"{\"legs\":[{\"name\":\"ue\",\"dc\":{\"mode\":\"MODE_TERMINATE\",\"remote_sdp\":\"v=0\"}}]}",
+     NULL},
+    {"{\"id\":\"x\",\"legs\":[{\"name\":\"ue\",\"dc\":{\"mode\":\"MODE_RELAY\",\"remote_sdp\":"
+     "\"v\"}},"
+     "{\"name\":\"as\",\"role\":\"ROLE_OFFER\",\"dc\":{\"mode\":1}}]}",
+     NULL},
+    {"{\"legs\":[]}", "one or two legs"},
+    {"{\"legs\":[{\"name\":\"a\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}},"
+     "{\"name\":\"b\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}},"
+     "{\"name\":\"c\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}}]}",
+     "one or two legs"},
+    {"{\"legs\":[{\"name\":\"ue\"}]}", "no data-channel media"},
+    {"{\"legs\":[{\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}}]}", "needs a name"},
+    {"{\"legs\":[{\"name\":\"ue\",\"dc\":{\"remote_sdp\":\"v\"}}]}", "dc.mode must be"},
+    {"{\"legs\":[{\"name\":\"ue\",\"dc\":{\"mode\":1}}]}", "ROLE_ANSWER needs"},
+    {"{\"legs\":[{\"name\":\"ue\",\"role\":\"ROLE_OFFER\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}}"
+     "]}",
+     "ROLE_OFFER takes"},
+    {"{\"legs\":[{\"name\":\"ue\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}},"
+     "{\"name\":\"ue\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}}]}",
+     "two legs are named 'ue'"},
+    {"{\"id\":\"bad id\",\"legs\":[{\"name\":\"ue\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}}]}",
+     "must be 1..63"},
+};
+
+START_TEST(validation)
+{
+    char err[256] = "";
+    Dcgw__Session *s = from_json(cases[_i].json, err);
+    ck_assert_msg(s != NULL, "json: %s", err);
+    int r = dcgw_session_validate(s, err, sizeof(err));
+    if (!cases[_i].err) {
+        ck_assert_msg(r == 0, "case %d: %s", _i, err);
+    } else {
+        ck_assert_int_eq(r, DCGW_EINVAL);
+        ck_assert_msg(strstr(err, cases[_i].err), "case %d: '%s'", _i, err);
+    }
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+}
+END_TEST
+
+START_TEST(json_round_trip_and_errors)
+{
+    char err[256];
+    Dcgw__Session *s = from_json("{\"id\":\"r\",\"tag\":\"t\",\"legs\":[{\"name\":\"ue\",\"dc\":"
+                                 "{\"mode\":\"MODE_TERMINATE\",\"remote_sdp\":\"v=0\","
+                                 "\"streams\":[{\"stream_id\":1000,\"label\":\"chat\"}]}}]}",
+                                 err);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(s->legs[0]->dc->streams[0]->label, "chat");
+    ck_assert_uint_eq(s->legs[0]->dc->streams[0]->stream_id, 1000);
+    json_t *j = dcgw_pb_to_json(&s->base);
+    char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    ck_assert(strstr(txt, "\"mode\":\"MODE_TERMINATE\""));
+    ck_assert(strstr(txt, "\"stream_id\":1000"));
+    free(txt);
+    json_decref(j);
+    protobuf_c_message_free_unpacked(&s->base, NULL);
+
+    ck_assert_ptr_null(from_json("{\"nosuch\":1}", err));
+    ck_assert(strstr(err, "nosuch: unknown field"));
+    ck_assert_ptr_null(from_json("{\"legs\":[{\"name\":5}]}", err));
+    ck_assert(strstr(err, "legs[0].name: expected a string"));
+    ck_assert_ptr_null(from_json("{\"legs\":[{\"role\":\"ROLE_X\"}]}", err));
+    ck_assert(strstr(err, "unknown enum value"));
+    ck_assert_ptr_null(from_json("{\"worker\":-1}", err));
+    ck_assert(strstr(err, "out of range"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("session");
+    TCase *tc = tcase_create("model");
+    tcase_add_test(tc, ids);
+    tcase_add_loop_test(tc, validation, 0, sizeof(cases) / sizeof(cases[0]));
+    tcase_add_test(tc, json_round_trip_and_errors);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine and runs every test dcgw has:
+#   1. the Debian packages (tools/install-deps.sh),
+#   2. a clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
+#   3. a clang libFuzzer build: each fuzz target briefly over its seed corpus,
+#   4. the format check,
+#   5. the main gcc build: unit and integration tests (ctest).
+# Usage: tools/test.sh [--quick]   (--quick skips 2-4)
+# Environment: DCGW_FUZZ_SECONDS (default 10 per target), JOBS (default nproc).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+JOBS=${JOBS:-$(nproc)}
+FUZZ_SECONDS=${DCGW_FUZZ_SECONDS:-10}
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+
+step() { printf '\n==== %s\n' "$*"; }
+
+step "packages"
+bash tools/install-deps.sh test
+
+if [ $QUICK -eq 0 ]; then
+    step "sanitizer build (clang, ASan + UBSan): unit tests"
+    cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+        -DDCGW_SANITIZE=ON -DDCGW_BENCH=OFF >/dev/null
+    cmake --build build-asan -j"$JOBS" >/dev/null
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --test-dir build-asan -L unit --output-on-failure -j"$JOBS"
+
+    step "fuzz build (clang, libFuzzer): ${FUZZ_SECONDS}s per target"
+    cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DDCGW_FUZZ=ON -DDCGW_TESTS=OFF \
+        -DDCGW_BENCH=OFF >/dev/null
+    cmake --build build-fuzz -j"$JOBS" >/dev/null
+    for f in build-fuzz/tests/fuzz/fuzz_*; do
+        [ -x "$f" ] || continue
+        name=$(basename "$f"); corpus=tests/fuzz/corpus/${name#fuzz_}
+        work=$(mktemp -d)
+        [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
+        echo "-- $name"
+        LSAN_OPTIONS=suppressions=$ROOT/tests/fuzz/lsan.supp \
+        "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+            -artifact_prefix="$work/" "$work" 2>"$work/log" || {
+            tail -30 "$work/log"; echo "fuzz target $name failed"; exit 1; }
+        grep -E '^#[0-9]+.*(DONE|pulse)' "$work/log" | tail -1
+        rm -rf "$work"
+    done
+
+    step "format check"
+    bad=$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run 2>&1 | grep -c 'warning:' || true)
+    if [ "$bad" != 0 ]; then
+        git ls-files '*.c' '*.h' | xargs clang-format --dry-run 2>&1 | grep 'warning:' | head
+        echo "clang-format: $bad places to fix (clang-format -i)"; exit 1
+    fi
+    echo "format ok"
+fi
+
+step "main build (gcc): unit and integration tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$JOBS" >/dev/null
+ctest --test-dir build --output-on-failure -j"$JOBS"
