@@ -225,11 +225,27 @@ int dcgw_stun_peek_username(const uint8_t *p, size_t n, char *buf, size_t cap)
 
 /* ---- lite agent -------------------------------------------------------------------- */
 
+/* An IPv4 or IPv6 address, smaller than sockaddr_storage. */
+union lite_sa {
+    struct sockaddr sa;
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+};
+
 struct lite_addr {
-    struct sockaddr_storage ss;
+    union lite_sa a;
     uint64_t last_ms;
     bool used;
 };
+
+/* A transaction recently answered, and where it came from. */
+struct lite_txn {
+    uint8_t id[12];
+    union lite_sa from;
+    bool used;
+};
+
+enum { LITE_RECENT_TXNS = 16 };
 
 struct dcgw_ice_lite {
     struct dcgw_ice_cbs cbs;
@@ -242,6 +258,8 @@ struct dcgw_ice_lite {
     struct sockaddr_storage peer; /* selected, valid in SELECTED and CONSENT_LOST */
     uint64_t consent_ms;          /* last valid check from the selected address */
     struct dcgw_ice_lite_stats stats;
+    struct lite_txn recent[LITE_RECENT_TXNS]; /* ring, to spot replays from elsewhere */
+    unsigned recent_next;
     struct lite_addr *addrs; /* max_addrs entries */
 };
 
@@ -390,7 +408,7 @@ static void lite_track(struct dcgw_ice_lite *ice, const struct sockaddr *from, u
     struct lite_addr *slot = NULL;
     for (uint32_t i = 0; i < ice->max_addrs; i++) {
         struct lite_addr *a = &ice->addrs[i];
-        if (a->used && dcgw__sockaddr_equal((const struct sockaddr *)&a->ss, from)) {
+        if (a->used && dcgw__sockaddr_equal(&a->a.sa, from)) {
             a->last_ms = now;
             return;
         }
@@ -399,10 +417,37 @@ static void lite_track(struct dcgw_ice_lite *ice, const struct sockaddr *from, u
     }
     if (slot->used)
         ice->stats.addrs_evicted++;
-    memset(&slot->ss, 0, sizeof(slot->ss));
-    memcpy(&slot->ss, from, dcgw__sockaddr_len(from));
+    memset(&slot->a, 0, sizeof(slot->a));
+    memcpy(&slot->a, from, dcgw__sockaddr_len(from));
     slot->last_ms = now;
     slot->used = true;
+}
+
+/* MESSAGE-INTEGRITY does not cover the source address, so a check captured on the path
+ * and sent again from elsewhere verifies. A transaction id already answered for another
+ * address is such a replay (a retransmission comes from the same address): dropped, so
+ * it can neither move the selected pair nor refresh consent. */
+static bool lite_replayed(struct dcgw_ice_lite *ice, const uint8_t *id, const struct sockaddr *from)
+{
+    for (unsigned i = 0; i < LITE_RECENT_TXNS; i++) {
+        const struct lite_txn *t = &ice->recent[i];
+        if (t->used && memcmp(t->id, id, sizeof(t->id)) == 0)
+            return !dcgw__sockaddr_equal(&t->from.sa, from);
+    }
+    return false;
+}
+
+static void lite_remember(struct dcgw_ice_lite *ice, const uint8_t *id, const struct sockaddr *from)
+{
+    for (unsigned i = 0; i < LITE_RECENT_TXNS; i++)
+        if (ice->recent[i].used && memcmp(ice->recent[i].id, id, sizeof(ice->recent[i].id)) == 0)
+            return; /* a retransmission, already there */
+    struct lite_txn *t = &ice->recent[ice->recent_next];
+    ice->recent_next = (ice->recent_next + 1) % LITE_RECENT_TXNS;
+    memcpy(t->id, id, sizeof(t->id));
+    memset(&t->from, 0, sizeof(t->from));
+    memcpy(&t->from, from, dcgw__sockaddr_len(from));
+    t->used = true;
 }
 
 /* RFC 8445 §7.3.1.5 (lite): USE-CANDIDATE from the controlling agent nominates the pair;
@@ -506,9 +551,17 @@ int dcgw_ice_lite_recv(struct dcgw_ice_lite *ice, const struct sockaddr *from, c
                     dcgw__sockaddr_str(from, a, sizeof(a)), dcgw_strerror(rc));
         return rc;
     }
+    const uint8_t *txid = p + 8; /* after type, length and cookie */
+    if (lite_replayed(ice, txid, from)) {
+        ice->stats.replays++;
+        DCGW_LOG_RL(ICE, INFO, "ice-lite: replayed check from %s dropped",
+                    dcgw__sockaddr_str(from, a, sizeof(a)));
+        return DCGW_EAUTH;
+    }
     rc = lite_answer(ice, &agent, &req, &v, unknown, from);
     if (rc)
         return rc;
+    lite_remember(ice, txid, from);
     lite_track(ice, from, now_ms);
     lite_nominate(ice, &v, from, now_ms);
     return 0;
@@ -527,8 +580,7 @@ enum dcgw_ice_lite_state dcgw_ice_lite_state(const struct dcgw_ice_lite *ice)
 bool dcgw_ice_lite_addr_known(const struct dcgw_ice_lite *ice, const struct sockaddr *addr)
 {
     for (uint32_t i = 0; i < ice->max_addrs; i++)
-        if (ice->addrs[i].used &&
-            dcgw__sockaddr_equal((const struct sockaddr *)&ice->addrs[i].ss, addr))
+        if (ice->addrs[i].used && dcgw__sockaddr_equal(&ice->addrs[i].a.sa, addr))
             return true;
     return false;
 }

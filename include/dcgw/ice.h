@@ -82,6 +82,7 @@ struct dcgw_ice_lite_stats {
     uint64_t bad_username;       /* USERNAME is not "<local ufrag>:<remote ufrag>" */
     uint64_t bad_integrity;      /* MESSAGE-INTEGRITY does not verify with the local pwd */
     uint64_t bad_addr;           /* source address family not IPv4/IPv6 */
+    uint64_t replays;            /* valid check answered before for another address */
     uint64_t unknown_attrs;      /* authenticated, unknown comprehension-required attribute:
                                     answered with 420 */
     uint64_t role_conflicts;     /* authenticated, peer claims controlled: answered with 487 */
@@ -114,7 +115,8 @@ void dcgw_ice_lite_free(struct dcgw_ice_lite *ice);
  * selects `from`. Anything else gets no answer (RFC 8445 §7.3 would allow a 401: dcgw
  * stays silent so it is no credentials oracle), is counted and returns an error:
  * DCGW_EMALFORMED, DCGW_EPROTO (not a request, or a role conflict answered with 487, or
- * an unknown attribute answered with 420), DCGW_EAUTH (fingerprint, credentials),
+ * an unknown attribute answered with 420), DCGW_EAUTH (fingerprint, credentials, or a
+ * valid check replayed from another address),
  * DCGW_EUNSUPPORTED (address family), DCGW_ESTATE (consent already lost). 0 means a valid
  * check was answered: the worker may route `from` to this leg. */
 int dcgw_ice_lite_recv(struct dcgw_ice_lite *ice, const struct sockaddr *from, const uint8_t *p,
