@@ -1187,10 +1187,7 @@ START_TEST(peek_username_cases)
                      DCGW_EPROTO);
     n = make_check(m, sizeof(m), NULL, L_PWD, true, 1, 0, 0);
     ck_assert_int_eq(dcgw_stun_peek_username(m, n, buf, sizeof(buf)), DCGW_ENOENT);
-    const char *bad[] = {"nocolonhere", ":uE+1", "abc:uE+1",
-                         "a\x01"
-                         "bc:uE+1",
-                         "ab.c:uE+1"};
+    const char *bad[] = {"nocolonhere", ":uE+1", "abc:uE+1", "a\001bc:uE+1", "ab.c:uE+1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         n = make_check(m, sizeof(m), bad[i], L_PWD, true, 1, 0, 0);
         ck_assert_int_eq(dcgw_stun_peek_username(m, n, buf, sizeof(buf)), DCGW_EMALFORMED);
