@@ -1,0 +1,56 @@
+/* The data plane's UDP socket: the only module that touches the network. Receives in
+ * batches with recvmmsg into a per-worker slab and queues sends, flushed with sendmmsg
+ * once per loop turn (or when the queue is full) — DESIGN.md §10 "System calls".
+ *
+ * Received bytes are valid only during on_datagram: a stage that keeps them copies. */
+#ifndef DCGW_IO_H
+#define DCGW_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+enum dcgw_io_limits {
+    DCGW_IO_SLOT = 4096,          /* largest datagram received; longer ones are dropped */
+    DCGW_IO_BATCH_DEFAULT = 32,   /* datagrams per recvmmsg / sendmmsg */
+    DCGW_IO_BATCH_MAX = 1024,
+    DCGW_IO_READS_PER_WAKEUP = 8, /* recvmmsg calls before yielding to the loop */
+};
+
+struct dcgw_io_cbs {
+    void *ud;
+    /* One datagram. May call dcgw_io_send; must not close the io. */
+    void (*on_datagram)(void *ud, const struct sockaddr *from, uint8_t *p, size_t n,
+                        uint64_t now_ms);
+};
+
+struct dcgw_io_settings {
+    uint32_t batch;         /* 0: default */
+    uint32_t socket_buffer; /* SO_RCVBUF/SO_SNDBUF bytes; 0: system default */
+};
+
+struct dcgw_io_stats {
+    uint64_t rx_packets, rx_bytes, rx_batches, rx_truncated;
+    uint64_t tx_packets, tx_bytes, tx_batches, tx_errors, tx_too_big;
+};
+
+struct dcgw_io;
+
+/* Binds a UDP socket to addr and starts reading. DCGW_EIO with errno-style detail logged. */
+int dcgw_io_new(uv_loop_t *loop, const struct sockaddr *addr, const struct dcgw_io_settings *st,
+                const struct dcgw_io_cbs *cbs, struct dcgw_io **out);
+/* Queues a datagram (copied). Flushed at the end of this loop turn, or now if the queue
+ * is full. DCGW_ETOOBIG past DCGW_IO_SLOT. */
+int dcgw_io_send(struct dcgw_io *io, const struct sockaddr *to, const uint8_t *p, size_t n);
+/* Sends everything queued now. */
+void dcgw_io_flush(struct dcgw_io *io);
+/* The bound address. */
+const struct sockaddr *dcgw_io_local(const struct dcgw_io *io);
+const struct dcgw_io_stats *dcgw_io_stats(const struct dcgw_io *io);
+/* Stops and frees (after the loop closes its handles). Queued datagrams are flushed. */
+void dcgw_io_close(struct dcgw_io *io);
+/* Monotonic milliseconds of the io's loop (uv_now). */
+uint64_t dcgw_io_now(const struct dcgw_io *io);
+
+#endif
