@@ -286,7 +286,7 @@ int dcgw_cert_fingerprint(const struct dcgw_cert *c, enum dcgw_hash alg,
     return dcgw_cert_fingerprint_der(c->der, c->der_len, alg, out);
 }
 
-int dcgw_cert_fingerprint_x509(X509 *x, enum dcgw_hash alg, struct dcgw_fingerprint *out)
+int dcgw_cert_fingerprint_x509(const X509 *x, enum dcgw_hash alg, struct dcgw_fingerprint *out)
 {
     const EVP_MD *md = hash_md(alg);
     unsigned n = 0;

@@ -66,7 +66,7 @@ int dcgw_cert_fingerprint(const struct dcgw_cert *c, enum dcgw_hash alg,
                           struct dcgw_fingerprint *out);
 /* Fingerprint of any certificate (e.g. the DTLS peer's), over its DER encoding.
  * Returns 0, DCGW_EINVAL or DCGW_EMALFORMED (the certificate cannot be encoded). */
-int dcgw_cert_fingerprint_x509(X509 *x, enum dcgw_hash alg, struct dcgw_fingerprint *out);
+int dcgw_cert_fingerprint_x509(const X509 *x, enum dcgw_hash alg, struct dcgw_fingerprint *out);
 /* Fingerprint of a DER certificate taken off the wire, hashed as-is (no re-encoding; the
  * relay inspector hashes exactly the bytes the peer sent). The bytes are not parsed.
  * Returns 0 or DCGW_EINVAL (alg unknown, or len 0 or above DCGW_CERT_DER_MAX). */
