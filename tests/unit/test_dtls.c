@@ -609,6 +609,89 @@ START_TEST(second_fingerprint_matches)
 }
 END_TEST
 
+/* ---- peers dcgw would never be: a hand-driven OpenSSL client ------------------------- */
+
+static void raw_to_server(struct world *w, BIO *wbio)
+{
+    uint8_t *p;
+    long n = BIO_get_mem_data(wbio, (char **)&p);
+    if (n > 0)
+        dcgw_dtls_recv(w->b.d, p, (size_t)n, w->now);
+    (void)BIO_reset(wbio);
+}
+
+static void raw_deliver(void *ud, const uint8_t *p, size_t n)
+{
+    SSL *ssl = ud;
+    BIO_write(SSL_get_rbio(ssl), p, (int)n);
+    SSL_do_handshake(ssl); /* one datagram at a time: the mem BIO would merge them */
+}
+
+/* Runs a raw client (configured by `how`) against a server leg; returns the server's error. */
+static int raw_client_vs_server(int how, char *reason, size_t cap)
+{
+    struct world w;
+    world_init(&w, 0, 0, 0, 1);
+    struct dcgw_fingerprint fp = fp_of(w.ca, DCGW_HASH_SHA256);
+    peer_new(&w.b, w.xb, (struct dcgw_dtls_settings){.remote_fps = &fp, .n_remote_fps = 1});
+    ck_assert_int_eq(dcgw_dtls_start(w.b.d, w.now), 0);
+
+    SSL_CTX *cx = SSL_CTX_new(DTLS_client_method());
+    SSL_CTX_set_verify(cx, SSL_VERIFY_NONE, NULL);
+    if (how == 0) { /* no certificate at all */
+        SSL_CTX_set_cipher_list(cx, "ECDHE-ECDSA-AES128-GCM-SHA256");
+    } else if (how == 1) { /* a certificate, but only CBC suites */
+        SSL_CTX_use_certificate(cx, dcgw_cert_x509(w.ca));
+        SSL_CTX_use_PrivateKey(cx, dcgw_cert_key(w.ca));
+        SSL_CTX_set_cipher_list(cx, "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA");
+    } else { /* DTLS 1.0 only */
+        SSL_CTX_use_certificate(cx, dcgw_cert_x509(w.ca));
+        SSL_CTX_use_PrivateKey(cx, dcgw_cert_key(w.ca));
+        SSL_CTX_set_security_level(cx, 0);
+        SSL_CTX_set_min_proto_version(cx, DTLS1_VERSION);
+        SSL_CTX_set_max_proto_version(cx, DTLS1_VERSION);
+    }
+    SSL *ssl = SSL_new(cx);
+    BIO *rbio = BIO_new(BIO_s_mem()), *wbio = BIO_new(BIO_s_mem());
+    BIO_set_mem_eof_return(rbio, -1);
+    SSL_set_bio(ssl, rbio, wbio);
+    SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);
+    DTLS_set_link_mtu(ssl, 1200);
+    SSL_set_connect_state(ssl);
+    SSL_do_handshake(ssl);
+    for (int round = 0; round < 10 && !w.b.failed && !w.b.connected; round++) {
+        raw_to_server(&w, wbio);
+        lossy_pump(&w.ba, raw_deliver, ssl);
+    }
+    raw_to_server(&w, wbio); /* e.g. the client's alert */
+    ck_assert_int_eq(w.b.connected, 0);
+    ck_assert_int_eq(w.b.msgs, 0);
+    ck_assert_int_eq(w.b.failed, 1);
+    ck_assert_uint_eq(dcgw_dtls_stats(w.b.d)->handshake_failures, 1);
+    snprintf(reason, cap, "%s", w.b.reason);
+    int err = w.b.fail_err;
+    SSL_free(ssl);
+    SSL_CTX_free(cx);
+    ERR_clear_error(); /* the raw client's own errors */
+    world_free(&w);
+    return err;
+}
+
+START_TEST(refuses_peers_outside_policy)
+{
+    char reason[DCGW_DTLS_REASON_MAX];
+    /* RFC 5763 §5: the client must present a certificate */
+    ck_assert_int_eq(raw_client_vs_server(0, reason, sizeof(reason)), DCGW_ETLS);
+    ck_assert_msg(strstr(reason, "peer did not return a certificate"), "%s", reason);
+    /* AEAD only: a client offering CBC suites finds none in common */
+    ck_assert_int_eq(raw_client_vs_server(1, reason, sizeof(reason)), DCGW_ETLS);
+    ck_assert_msg(strstr(reason, "no shared cipher"), "%s", reason);
+    /* DTLS 1.2 only */
+    ck_assert_int_eq(raw_client_vs_server(2, reason, sizeof(reason)), DCGW_ETLS);
+    ck_assert_msg(strstr(reason, "unsupported protocol"), "%s", reason);
+}
+END_TEST
+
 /* ---- bad input, close, policy, API ---------------------------------------------------- */
 
 START_TEST(garbage_does_not_break_connection)
@@ -924,6 +1007,7 @@ int main(void)
     tcase_add_test(io, close_notify);
     tcase_add_test(io, cipher_and_group_policy);
     tcase_add_test(io, rsa_server_certificate);
+    tcase_add_test(io, refuses_peers_outside_policy);
     tcase_add_test(io, api_misuse);
     tcase_add_test(io, record_scan);
     suite_add_tcase(s, io);
