@@ -1202,6 +1202,83 @@ START_TEST(peek_username_cases)
                      DCGW_EMALFORMED);
 }
 END_TEST
+/* ---- checks captured from real peers (tests/data/stun/capture.py) ------------------- */
+
+static size_t read_data(const char *name, uint8_t *buf, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/stun/%s", DCGW_TEST_DATA, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s", path);
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return n;
+}
+
+/* "<key> <value>" lines of <peer>.txt */
+static void data_value(const char *text, const char *key, char *out, size_t cap)
+{
+    const char *p = strstr(text, key);
+    ck_assert_ptr_nonnull(p);
+    p += strlen(key) + 1;
+    size_t n = strcspn(p, "\n");
+    ck_assert_uint_lt(n, cap);
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+static void captured_peer(const char *peer)
+{
+    char name[64], meta[512], lu[64], lp[64], ru[64], src[64];
+    uint8_t first[512], nom[512];
+    snprintf(name, sizeof(name), "%s.txt", peer);
+    read_data(name, (uint8_t *)meta, sizeof(meta));
+    data_value(meta, "local_ufrag", lu, sizeof(lu));
+    data_value(meta, "local_pwd", lp, sizeof(lp));
+    data_value(meta, "remote_ufrag", ru, sizeof(ru));
+    data_value(meta, "source", src, sizeof(src));
+    *strchr(src, ':') = 0;
+    struct sockaddr_in from = v4(src, (uint16_t)atoi(src + strlen(src) + 1));
+    snprintf(name, sizeof(name), "%s_first.bin", peer);
+    size_t n1 = read_data(name, first, sizeof(first));
+    snprintf(name, sizeof(name), "%s_nominating.bin", peer);
+    size_t n2 = read_data(name, nom, sizeof(nom));
+
+    char u[16];
+    ck_assert_int_eq(dcgw_stun_peek_username(first, n1, u, sizeof(u)), (int)strlen(lu));
+    ck_assert_str_eq(u, lu);
+    struct rec r;
+    struct dcgw_ice_lite *ice = lite_with(&r, lu, ru, "notThePasswordAtAll012", 0, 0);
+    ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(from), nom, n2, 0), DCGW_EAUTH);
+    ck_assert_uint_eq(dcgw_ice_lite_stats(ice)->bad_integrity, 1);
+    dcgw_ice_lite_free(ice);
+    ice = lite_with(&r, lu, ru, lp, 0, 0);
+    ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(from), first, n1, 0), 0);
+    ck_assert_uint_eq(r.sent, 1);
+    ck_assert(mi_ok(r.last, r.last_len, lp) && fp_ok(r.last, r.last_len));
+    ck_assert_ptr_null(dcgw_ice_lite_peer(ice)); /* both peers nominate in a later check */
+    ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(from), nom, n2, 10), 0);
+    ck_assert_uint_eq(r.sent, 2);
+    ck_assert(dcgw__sockaddr_equal(dcgw_ice_lite_peer(ice), SA(from)));
+    struct sockaddr_in mapped = xor_mapped4(r.last, r.last_len);
+    ck_assert(dcgw__sockaddr_equal(SA(mapped), SA(from)));
+    ck_assert_uint_eq(dcgw_ice_lite_stats(ice)->no_role + dcgw_ice_lite_stats(ice)->unknown_attrs,
+                      0);
+    dcgw_ice_lite_free(ice);
+}
+
+START_TEST(captured_chromium)
+{
+    captured_peer("chromium");
+}
+END_TEST
+
+START_TEST(captured_aiortc)
+{
+    captured_peer("aiortc");
+}
+END_TEST
 
 int main(void)
 {
@@ -1226,6 +1303,7 @@ int main(void)
           replay_from_other_address_dropped, address_table_bounded}},
         {"consent", {consent_lost_after_timeout, consent_kept_alive_then_lost}},
         {"api", {settings_checked_and_copied, peek_username_cases}},
+        {"captured", {captured_chromium, captured_aiortc}},
     };
     for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
         TCase *tc = tcase_create(groups[g].name);
