@@ -415,6 +415,8 @@ static void lite_track(struct dcgw_ice_lite *ice, const struct sockaddr *from, u
         if (!slot || (slot->used && (!a->used || a->last_ms < slot->last_ms)))
             slot = a;
     }
+    if (!slot) /* max_addrs is at least 1 */
+        return;
     if (slot->used)
         ice->stats.addrs_evicted++;
     memset(&slot->a, 0, sizeof(slot->a));

@@ -1107,9 +1107,9 @@ START_TEST(settings_checked_and_copied)
     struct dcgw_ice_cbs cbs = {NULL, rec_send, NULL, NULL}, nocb = {0};
     struct dcgw_ice_lite *ice = NULL;
     char lu[8], ru[8], lp[32];
-    strcpy(lu, L_UFRAG);
-    strcpy(ru, U_UFRAG);
-    strcpy(lp, L_PWD);
+    snprintf(lu, sizeof(lu), "%s", L_UFRAG);
+    snprintf(ru, sizeof(ru), "%s", U_UFRAG);
+    snprintf(lp, sizeof(lp), "%s", L_PWD);
     dcgw_ice_lite_settings_default(&s);
     ck_assert_uint_eq(s.consent_timeout_ms, 30000);
     s.local_ufrag = lu, s.remote_ufrag = ru, s.local_pwd = lp;
