@@ -1,0 +1,99 @@
+/* A terminated leg: the protocol stages of one WebRTC transport composed (DESIGN.md §4):
+ * demux -> ICE -> DTLS (bound to the SDP fingerprints) -> application data.
+ *
+ * The network side uses ICE-lite (answers checks, follows nomination, tracks consent);
+ * dcgw's own client (tests, bench) uses the controlling side of checks toward one
+ * remote candidate. Like every stage, a leg does no I/O: datagrams in with their source
+ * and the time, datagrams out through send, timers through next_timeout/handle_timeout.
+ *
+ * Callbacks must not free the leg; the owner defers that to its loop. */
+#ifndef DCGW_LEG_H
+#define DCGW_LEG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dcgw/dtls.h"
+#include "dcgw/fingerprint.h"
+
+enum dcgw_leg_ice_role {
+    DCGW_LEG_ICE_LITE = 0,    /* network side: answers checks */
+    DCGW_LEG_ICE_CONTROLLING, /* client side: sends checks to remote_candidate */
+};
+
+enum dcgw_leg_state {
+    DCGW_LEG_NEW = 0,
+    DCGW_LEG_ICE,       /* waiting for / doing connectivity checks */
+    DCGW_LEG_DTLS,      /* handshake under way */
+    DCGW_LEG_CONNECTED, /* fingerprint matched; application data flows */
+    DCGW_LEG_FAILED,
+    DCGW_LEG_CLOSED,
+};
+
+struct dcgw_leg_settings {
+    enum dcgw_leg_ice_role ice_role;
+    const char *local_ufrag, *local_pwd;       /* ours (our SDP) */
+    const char *remote_ufrag, *remote_pwd;     /* the peer's (its SDP) */
+    const struct sockaddr *remote_candidate;   /* controlling: where checks go */
+    bool dtls_client;                          /* from the negotiated a=setup */
+    const struct dcgw_fingerprint *remote_fps; /* the peer's a=fingerprint lines (copied) */
+    size_t n_remote_fps;
+    enum dcgw_hash min_hash;
+    uint32_t consent_timeout_ms;      /* 0: default (30 s) */
+    unsigned dtls_mtu;                /* 0: default */
+    unsigned dtls_initial_timeout_ms; /* 0: default */
+};
+
+struct dcgw_leg_cbs {
+    void *ud;
+    /* One datagram to send to `to`. Required. */
+    void (*send)(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n);
+    /* ICE and DTLS done; the peer's certificate matched `matched`. */
+    void (*on_connected)(void *ud, const struct dcgw_fingerprint *matched);
+    /* The leg is dead: err is a DTLS error (DCGW_EFINGERPRINT, DCGW_EWEAKHASH, DCGW_ETLS,
+     * DCGW_ETIMEOUT, DCGW_EALERT(x)), DCGW_ECLOSED (peer's close_notify), or DCGW_ETIMEOUT
+     * with reason "consent lost" / "ICE failed". Raised once. */
+    void (*on_failed)(void *ud, int err, const char *reason);
+    /* ICE consent lost (RFC 7675); on_failed follows. Optional. */
+    void (*on_consent_lost)(void *ud, const struct sockaddr *peer);
+    /* Decrypted application data (SCTP packets). Optional. */
+    void (*on_data)(void *ud, const uint8_t *p, size_t n);
+};
+
+struct dcgw_leg_stats {
+    uint64_t rx_stun, rx_dtls, rx_dropped_unknown_source, rx_dropped_garbage, rx_rejected_stun;
+};
+
+struct dcgw_leg;
+
+/* Creates the leg and its stages. Returns 0, DCGW_EINVAL (bad credentials or no
+ * fingerprints), DCGW_ENOMEM. */
+int dcgw_leg_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_leg_settings *s,
+                 const struct dcgw_leg_cbs *cbs, struct dcgw_leg **out);
+/* Controlling legs start checking; lite legs wait for checks. */
+int dcgw_leg_start(struct dcgw_leg *leg, uint64_t now_ms);
+/* One datagram from `from`. Returns 0 when it was taken by a stage, a negative code when
+ * dropped (counted in the leg's stats). */
+int dcgw_leg_input(struct dcgw_leg *leg, const struct sockaddr *from, const uint8_t *p, size_t n,
+                   uint64_t now_ms);
+/* Sends application data (one SCTP packet) over DTLS. DCGW_ESTATE before connected. */
+int dcgw_leg_send_data(struct dcgw_leg *leg, const uint8_t *p, size_t n);
+uint64_t dcgw_leg_next_timeout(const struct dcgw_leg *leg);
+void dcgw_leg_handle_timeout(struct dcgw_leg *leg, uint64_t now_ms);
+/* True when datagrams from addr belong to this leg (an ICE-validated address). */
+bool dcgw_leg_knows(const struct dcgw_leg *leg, const struct sockaddr *addr);
+/* The address DTLS goes to: the nominated peer (lite) or the candidate (controlling);
+ * NULL when none yet. */
+const struct sockaddr *dcgw_leg_peer(const struct dcgw_leg *leg);
+enum dcgw_leg_state dcgw_leg_state(const struct dcgw_leg *leg);
+const char *dcgw_leg_state_name(enum dcgw_leg_state st);
+struct dcgw_dtls *dcgw_leg_dtls(const struct dcgw_leg *leg);
+const struct dcgw_leg_stats *dcgw_leg_stats(const struct dcgw_leg *leg);
+/* Sends close_notify (when connected) and marks the leg closed. Idempotent. */
+void dcgw_leg_close(struct dcgw_leg *leg);
+/* Frees the leg. Never from inside its callbacks. NULL is a no-op. */
+void dcgw_leg_free(struct dcgw_leg *leg);
+
+#endif

@@ -1,0 +1,311 @@
+/* A terminated leg (ICE-lite + DTLS) against dcgw's own client leg (ICE controlling +
+ * DTLS), back to back in memory with loss, duplication and reordering; no sockets. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dcgw/addr.h"
+#include "dcgw/cert.h"
+#include "dcgw/error.h"
+#include "dcgw/leg.h"
+#include "helper_lossy.h"
+
+struct end {
+    struct dcgw_leg *leg;
+    struct lossy_link *out; /* what this end sends */
+    struct sockaddr_storage addr;
+    int connected, failed, fail_err, consent_lost;
+    struct dcgw_fingerprint matched;
+    char reason[256];
+    uint8_t got[4096];
+    size_t got_n;
+};
+
+static void on_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n)
+{
+    (void)to;
+    struct end *e = ud;
+    lossy_send(e->out, p, n);
+}
+
+static void on_connected(void *ud, const struct dcgw_fingerprint *fp)
+{
+    struct end *e = ud;
+    e->connected++;
+    e->matched = *fp;
+}
+
+static void on_failed(void *ud, int err, const char *reason)
+{
+    struct end *e = ud;
+    e->failed++;
+    e->fail_err = err;
+    snprintf(e->reason, sizeof(e->reason), "%s", reason);
+}
+
+static void on_consent_lost(void *ud, const struct sockaddr *peer)
+{
+    (void)peer;
+    ((struct end *)ud)->consent_lost++;
+}
+
+static void on_data(void *ud, const uint8_t *p, size_t n)
+{
+    struct end *e = ud;
+    if (e->got_n + n <= sizeof(e->got)) {
+        memcpy(e->got + e->got_n, p, n);
+        e->got_n += n;
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct deliver_ctx {
+    struct end *to, *from;
+};
+
+static void deliver(void *ud, const uint8_t *p, size_t n)
+{
+    struct deliver_ctx *d = ud;
+    dcgw_leg_input(d->to->leg, (struct sockaddr *)&d->from->addr, p, n, now_ms());
+}
+
+/* Runs both ends until done() or the deadline; real time, since OpenSSL's DTLS timers
+ * read the clock themselves. */
+static void run(struct end *gw, struct end *cl, int (*done)(struct end *, struct end *),
+                uint64_t max_ms)
+{
+    uint64_t end = now_ms() + max_ms;
+    struct deliver_ctx to_gw = {gw, cl}, to_cl = {cl, gw};
+    while (now_ms() < end && !done(gw, cl)) {
+        size_t moved = lossy_pump(cl->out, deliver, &to_gw);
+        moved += lossy_pump(gw->out, deliver, &to_cl);
+        uint64_t t = now_ms();
+        if (dcgw_leg_next_timeout(gw->leg) <= t)
+            dcgw_leg_handle_timeout(gw->leg, t);
+        if (dcgw_leg_next_timeout(cl->leg) <= t)
+            dcgw_leg_handle_timeout(cl->leg, t);
+        if (!moved) {
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+static int both_connected(struct end *a, struct end *b)
+{
+    return (a->connected && b->connected) || a->failed || b->failed;
+}
+
+static int someone_failed(struct end *a, struct end *b)
+{
+    return a->failed && b->failed;
+}
+
+struct pair {
+    struct dcgw_cert *cert_gw, *cert_cl;
+    struct dcgw_dtls_ctx *ctx_gw, *ctx_cl;
+    struct lossy_link link_gw, link_cl;
+    struct end gw, cl;
+};
+
+/* gw_fp_of_client: the fingerprint the gateway expects (from the client's "SDP"). */
+static void setup(struct pair *p, unsigned loss, unsigned dup, unsigned reorder, uint64_t seed,
+                  bool gw_dtls_client, const char *gw_expects_pwd, bool wrong_fp)
+{
+    memset(p, 0, sizeof(*p));
+    ck_assert_int_eq(dcgw_cert_new(NULL, &p->cert_gw), 0);
+    ck_assert_int_eq(dcgw_cert_new(NULL, &p->cert_cl), 0);
+    struct dcgw_dtls_ctx_settings cs = {.cert = p->cert_gw};
+    ck_assert_int_eq(dcgw_dtls_ctx_new(&cs, &p->ctx_gw), 0);
+    cs.cert = p->cert_cl;
+    ck_assert_int_eq(dcgw_dtls_ctx_new(&cs, &p->ctx_cl), 0);
+    lossy_init(&p->link_gw, loss, dup, reorder, seed);
+    lossy_init(&p->link_cl, loss, dup, reorder, seed * 7 + 1);
+    p->gw.out = &p->link_gw;
+    p->cl.out = &p->link_cl;
+    dcgw_addr_parse("127.0.0.1:40000", &p->gw.addr);
+    dcgw_addr_parse("127.0.0.1:50000", &p->cl.addr);
+
+    struct dcgw_fingerprint fp_gw, fp_cl;
+    dcgw_cert_fingerprint(p->cert_gw, DCGW_HASH_SHA256, &fp_gw);
+    dcgw_cert_fingerprint(wrong_fp ? p->cert_gw : p->cert_cl, DCGW_HASH_SHA256, &fp_cl);
+
+    struct dcgw_leg_settings gs = {
+        .ice_role = DCGW_LEG_ICE_LITE,
+        .local_ufrag = "gwuf",
+        .local_pwd = gw_expects_pwd,
+        .remote_ufrag = "clientuf",
+        .remote_pwd = "clientpassword0123456789",
+        .dtls_client = gw_dtls_client,
+        .remote_fps = &fp_cl,
+        .n_remote_fps = 1,
+        .min_hash = DCGW_HASH_SHA256,
+        .consent_timeout_ms = 1500,
+        .dtls_initial_timeout_ms = 50,
+    };
+    struct dcgw_leg_cbs cb = {.send = on_send,
+                              .on_connected = on_connected,
+                              .on_failed = on_failed,
+                              .on_consent_lost = on_consent_lost,
+                              .on_data = on_data};
+    cb.ud = &p->gw;
+    ck_assert_int_eq(dcgw_leg_new(p->ctx_gw, &gs, &cb, &p->gw.leg), 0);
+    struct dcgw_leg_settings ls = {
+        .ice_role = DCGW_LEG_ICE_CONTROLLING,
+        .local_ufrag = "clientuf",
+        .local_pwd = "clientpassword0123456789",
+        .remote_ufrag = "gwuf",
+        .remote_pwd = "gatewaypassword012345678",
+        .remote_candidate = (struct sockaddr *)&p->gw.addr,
+        .dtls_client = !gw_dtls_client,
+        .remote_fps = &fp_gw,
+        .n_remote_fps = 1,
+        .min_hash = DCGW_HASH_SHA256,
+        .dtls_initial_timeout_ms = 50,
+    };
+    cb.ud = &p->cl;
+    ck_assert_int_eq(dcgw_leg_new(p->ctx_cl, &ls, &cb, &p->cl.leg), 0);
+    ck_assert_int_eq(dcgw_leg_start(p->gw.leg, now_ms()), 0);
+    ck_assert_int_eq(dcgw_leg_start(p->cl.leg, now_ms()), 0);
+}
+
+static void teardown_pair(struct pair *p)
+{
+    dcgw_leg_free(p->gw.leg);
+    dcgw_leg_free(p->cl.leg);
+    dcgw_dtls_ctx_free(p->ctx_gw);
+    dcgw_dtls_ctx_free(p->ctx_cl);
+    dcgw_cert_unref(p->cert_gw);
+    dcgw_cert_unref(p->cert_cl);
+    lossy_dispose(&p->link_gw);
+    lossy_dispose(&p->link_cl);
+}
+
+static void connect_and_talk(unsigned loss, unsigned dup, unsigned reorder, uint64_t seed,
+                             bool gw_dtls_client)
+{
+    struct pair p;
+    setup(&p, loss, dup, reorder, seed, gw_dtls_client, "gatewaypassword012345678", false);
+    run(&p.gw, &p.cl, both_connected, 8000);
+    ck_assert_msg(p.gw.connected == 1 && p.cl.connected == 1, "gw %d/%s cl %d/%s", p.gw.connected,
+                  p.gw.reason, p.cl.connected, p.cl.reason);
+    ck_assert_int_eq(dcgw_leg_state(p.gw.leg), DCGW_LEG_CONNECTED);
+    struct dcgw_fingerprint want;
+    dcgw_cert_fingerprint(p.cert_cl, DCGW_HASH_SHA256, &want);
+    ck_assert(dcgw_fingerprint_equal(&p.gw.matched, &want));
+    ck_assert(dcgw_addr_equal(dcgw_leg_peer(p.gw.leg), (struct sockaddr *)&p.cl.addr));
+    /* application data both ways over a clean link */
+    p.link_gw.loss_pct = p.link_cl.loss_pct = 0;
+    p.link_gw.reorder_pct = p.link_cl.reorder_pct = p.link_gw.dup_pct = p.link_cl.dup_pct = 0;
+    ck_assert_int_eq(dcgw_leg_send_data(p.cl.leg, (const uint8_t *)"hello gateway", 13), 0);
+    ck_assert_int_eq(dcgw_leg_send_data(p.gw.leg, (const uint8_t *)"hello client", 12), 0);
+    struct deliver_ctx to_gw = {&p.gw, &p.cl}, to_cl = {&p.cl, &p.gw};
+    lossy_pump(p.cl.out, deliver, &to_gw);
+    lossy_pump(p.gw.out, deliver, &to_cl);
+    ck_assert_uint_eq(p.gw.got_n, 13);
+    ck_assert_mem_eq(p.gw.got, "hello gateway", 13);
+    ck_assert_uint_eq(p.cl.got_n, 12);
+    teardown_pair(&p);
+}
+
+START_TEST(clean_link_both_dtls_roles)
+{
+    connect_and_talk(0, 0, 0, 1, false);
+    connect_and_talk(0, 0, 0, 2, true);
+}
+END_TEST
+
+START_TEST(lossy_link)
+{
+    /* 20% loss, 10% duplication, 20% reordering, several seeds, both DTLS roles */
+    connect_and_talk(20, 10, 20, 100 + (uint64_t)_i, _i % 2);
+}
+END_TEST
+
+START_TEST(wrong_fingerprint_fails_both_sides)
+{
+    struct pair p;
+    setup(&p, 0, 0, 0, 5, false, "gatewaypassword012345678", true);
+    run(&p.gw, &p.cl, someone_failed, 5000);
+    ck_assert_int_eq(p.gw.connected, 0);
+    ck_assert_int_eq(p.gw.failed, 1);
+    ck_assert_int_eq(p.gw.fail_err, DCGW_EFINGERPRINT);
+    ck_assert_int_eq(p.cl.failed, 1);
+    ck_assert_int_eq(p.cl.fail_err, DCGW_EALERT(42));
+    ck_assert_uint_eq(p.gw.got_n, 0);
+    ck_assert_int_eq(dcgw_leg_send_data(p.gw.leg, (const uint8_t *)"x", 1), DCGW_ESTATE);
+    teardown_pair(&p);
+}
+END_TEST
+
+START_TEST(wrong_ice_password_gets_no_answer)
+{
+    struct pair p;
+    /* The gateway's password is not the one the client was told. */
+    setup(&p, 0, 0, 0, 6, false, "someotherpassword0123456", false);
+    uint64_t t0 = now_ms();
+    struct deliver_ctx to_gw = {&p.gw, &p.cl};
+    lossy_pump(p.cl.out, deliver, &to_gw);
+    ck_assert_uint_eq(p.link_gw.sent, 0); /* nothing answered */
+    ck_assert_uint_ge(dcgw_leg_stats(p.gw.leg)->rx_rejected_stun, 1);
+    /* garbage and DTLS from an unvalidated source change nothing either */
+    dcgw_leg_input(p.gw.leg, (struct sockaddr *)&p.cl.addr, (const uint8_t *)"\x80garbage", 8, t0);
+    uint8_t fake_dtls[20] = {22, 0xfe, 0xfd};
+    ck_assert_int_eq(
+        dcgw_leg_input(p.gw.leg, (struct sockaddr *)&p.cl.addr, fake_dtls, sizeof(fake_dtls), t0),
+        DCGW_EAUTH);
+    ck_assert_uint_eq(dcgw_leg_stats(p.gw.leg)->rx_dropped_unknown_source, 1);
+    ck_assert_uint_eq(dcgw_leg_stats(p.gw.leg)->rx_dropped_garbage, 1);
+    ck_assert_uint_eq(p.link_gw.sent, 0);
+    ck_assert_int_eq(dcgw_leg_state(p.gw.leg), DCGW_LEG_ICE);
+    teardown_pair(&p);
+}
+END_TEST
+
+START_TEST(consent_lost_after_silence)
+{
+    struct pair p;
+    setup(&p, 0, 0, 0, 7, false, "gatewaypassword012345678", false);
+    run(&p.gw, &p.cl, both_connected, 5000);
+    ck_assert_int_eq(p.gw.connected, 1);
+    /* the client goes silent: its checks are dropped from now on */
+    p.link_cl.loss_pct = 100;
+    uint64_t end = now_ms() + 4000;
+    while (now_ms() < end && !p.gw.failed) {
+        uint64_t t = now_ms();
+        if (dcgw_leg_next_timeout(p.gw.leg) <= t)
+            dcgw_leg_handle_timeout(p.gw.leg, t);
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_eq(p.gw.consent_lost, 1);
+    ck_assert_int_eq(p.gw.failed, 1);
+    ck_assert(strstr(p.gw.reason, "consent"));
+    teardown_pair(&p);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("leg");
+    TCase *tc = tcase_create("back_to_back");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, clean_link_both_dtls_roles);
+    tcase_add_loop_test(tc, lossy_link, 0, 6);
+    tcase_add_test(tc, wrong_fingerprint_fails_both_sides);
+    tcase_add_test(tc, wrong_ice_password_gets_no_answer);
+    tcase_add_test(tc, consent_lost_after_silence);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
