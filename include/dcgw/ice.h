@@ -153,7 +153,8 @@ struct dcgw_ice_client_cbs {
     void *ud;
     /* Sends one datagram to `to`. Required. Same rules as dcgw_ice_cbs. */
     void (*send)(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n);
-    /* A check was answered; mapped is our address as the peer saw it. */
+    /* A check was answered; mapped (valid during the call) is our address as the peer
+     * saw it. */
     void (*on_connected)(void *ud, const struct sockaddr *mapped);
     /* The first check went unanswered max_tx times. */
     void (*on_failed)(void *ud);
