@@ -297,12 +297,6 @@ enum dcgw_leg_state dcgw_leg_state(const struct dcgw_leg *leg)
     return leg->state;
 }
 
-const char *dcgw_leg_state_name(enum dcgw_leg_state st)
-{
-    static const char *const names[] = {"new", "ice", "dtls", "connected", "failed", "closed"};
-    return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
-}
-
 struct dcgw_dtls *dcgw_leg_dtls(const struct dcgw_leg *leg)
 {
     return leg->dtls;

@@ -18,32 +18,7 @@
 #include "dcgw/log.h"
 #include "dcgw/session.h"
 #include "dcgw/stream.h"
-
-struct wsession {
-    Dcgw__Session *desc; /* the controller's view, kept current */
-};
-
-struct worker {
-    uv_loop_t *loop;
-    uint32_t index;
-    struct dcgw_stream *master;
-    struct dcgw_config cfg;
-    bool configured, draining;
-    GHashTable *sessions; /* id -> struct wsession */
-    uv_udp_t udp;
-    char udp_address[64];
-    uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;
-    struct {
-        uint64_t sessions_created, sessions_closed, requests;
-    } stats;
-};
-
-static void wsession_free(void *p)
-{
-    struct wsession *s = p;
-    protobuf_c_message_free_unpacked(&s->desc->base, NULL);
-    free(s);
-}
+#include "worker_int.h"
 
 static void send_response(struct worker *w, Dcgw__Response *r)
 {
@@ -59,7 +34,7 @@ static void send_error(struct worker *w, uint64_t id, int code, const char *msg)
     send_response(w, &r);
 }
 
-static void emit(struct worker *w, Dcgw__Event *ev)
+void dcgw__worker_emit(struct worker *w, Dcgw__Event *ev)
 {
     ev->has_time_unix_ms = 1;
     ev->time_unix_ms = dcgw_unix_ms();
@@ -88,38 +63,36 @@ static void op_create(struct worker *w, const Dcgw__Request *req)
         send_error(w, req->id, DCGW_EEXIST, NULL);
         return;
     }
-    struct wsession *s = calloc(1, sizeof(*s));
-    Dcgw__Session *d = s ? (Dcgw__Session *)dcgw_ctlmsg_clone(&in->base) : NULL;
-    if (!d) {
-        free(s);
-        send_error(w, req->id, DCGW_ENOMEM, NULL);
+    struct wsession *s;
+    char err[512] = "";
+    int r = dcgw__wsession_create(w, in, &s, err, sizeof(err));
+    if (r < 0) {
+        send_error(w, req->id, r, err[0] ? err : NULL);
         return;
     }
-    s->desc = d;
-    d->has_state = 1;
-    d->state = DCGW__SESSION_STATE__SESSION_PENDING;
-    for (size_t i = 0; i < d->n_legs; i++) {
-        d->legs[i]->has_state = 1;
-        d->legs[i]->state = DCGW__LEG_STATE__LEG_NEW;
-    }
-    g_hash_table_insert(w->sessions, d->id, s);
+    g_hash_table_insert(w->sessions, s->desc->id, s);
     w->stats.sessions_created++;
-    DCGW_INFO(SESSION, "session %s created (%zu legs)", d->id, d->n_legs);
-    respond_session(w, req->id, d);
+    DCGW_INFO(SESSION, "session %s created (%zu legs)", s->desc->id, s->desc->n_legs);
+    respond_session(w, req->id, s->desc);
 }
 
-static void close_session(struct worker *w, struct wsession *s, const char *reason)
+static void op_update(struct worker *w, const Dcgw__Request *req)
 {
-    Dcgw__SessionClosed sc = DCGW__SESSION_CLOSED__INIT;
-    sc.reason = (char *)reason;
-    Dcgw__Event ev = DCGW__EVENT__INIT;
-    ev.session_id = s->desc->id;
-    ev.kind_case = DCGW__EVENT__KIND_SESSION_CLOSED;
-    ev.session_closed = &sc;
-    emit(w, &ev);
-    DCGW_INFO(SESSION, "session %s closed (%s)", s->desc->id, reason);
-    w->stats.sessions_closed++;
-    g_hash_table_remove(w->sessions, s->desc->id);
+    const Dcgw__UpdateSession *u = req->update_session;
+    struct wsession *s = u->id ? g_hash_table_lookup(w->sessions, u->id) : NULL;
+    if (!s) {
+        send_error(w, req->id, DCGW_ENOENT, "no such session");
+        return;
+    }
+    char err[512] = "";
+    int r = u->remote_sdp ? dcgw__wsession_update(s, u->leg, u->remote_sdp, err, sizeof(err))
+                          : DCGW_EINVAL;
+    if (r < 0) {
+        send_error(w, req->id, r, err[0] ? err : "update needs remote_sdp");
+        return;
+    }
+    dcgw__wsession_refresh(s);
+    respond_session(w, req->id, s->desc);
 }
 
 static void op_close(struct worker *w, const Dcgw__Request *req)
@@ -135,7 +108,7 @@ static void op_close(struct worker *w, const Dcgw__Request *req)
                           : "closed by controller";
     Dcgw__Closed cl = DCGW__CLOSED__INIT;
     cl.id = strdup(id);
-    close_session(w, s, why);
+    dcgw__wsession_close(s, why);
     Dcgw__Response r = DCGW__RESPONSE__INIT;
     r.has_id = 1;
     r.id = req->id;
@@ -211,15 +184,20 @@ static void handle_request(struct worker *w, const Dcgw__Request *req)
         op_create(w, req);
         break;
     case DCGW__REQUEST__OP_GET_SESSION: {
-        struct wsession *s = g_hash_table_lookup(w->sessions, req->get_session->id);
-        if (s)
+        struct wsession *s =
+            req->get_session->id ? g_hash_table_lookup(w->sessions, req->get_session->id) : NULL;
+        if (s) {
+            dcgw__wsession_refresh(s);
             respond_session(w, req->id, s->desc);
-        else
+        } else
             send_error(w, req->id, DCGW_ENOENT, "no such session");
         break;
     }
     case DCGW__REQUEST__OP_CLOSE_SESSION:
         op_close(w, req);
+        break;
+    case DCGW__REQUEST__OP_UPDATE_SESSION:
+        op_update(w, req);
         break;
     case DCGW__REQUEST__OP_GET_STATS:
         op_stats(w, req);
@@ -234,14 +212,14 @@ static void close_everything(struct worker *w)
 {
     GList *all = g_hash_table_get_values(w->sessions);
     for (GList *l = all; l; l = l->next)
-        close_session(w, l->data, "dcgw shutting down");
+        dcgw__wsession_close(l->data, "dcgw shutting down");
     g_list_free(all);
     uv_signal_t *sigs[] = {&w->sig_term, &w->sig_int, &w->sig_hup, &w->sig_pipe};
     for (int i = 0; i < 4; i++)
         if (!uv_is_closing((uv_handle_t *)sigs[i]))
             uv_close((uv_handle_t *)sigs[i], NULL);
-    if (w->configured && !uv_is_closing((uv_handle_t *)&w->udp))
-        uv_close((uv_handle_t *)&w->udp, NULL);
+    if (w->configured)
+        dcgw__wplane_stop(w);
     if (w->master)
         dcgw_stream_close(w->master, 0); /* flushes the session-closed events first */
 }
@@ -253,25 +231,6 @@ static void drain(struct worker *w)
     w->draining = true;
     DCGW_INFO(WORKER, "draining %u sessions", g_hash_table_size(w->sessions));
     close_everything(w);
-}
-
-static int bind_udp(struct worker *w)
-{
-    struct sockaddr_storage ss;
-    int port = w->cfg.data_plane.port ? (int)(w->cfg.data_plane.port + w->index) : 0;
-    int r = dcgw_addr_from(w->cfg.data_plane.address, port, &ss) < 0 ? UV_EINVAL : 0;
-    if (r == 0)
-        r = uv_udp_init(w->loop, &w->udp);
-    if (r == 0)
-        r = uv_udp_bind(&w->udp, (struct sockaddr *)&ss, 0);
-    if (r < 0) {
-        DCGW_ERROR(WORKER, "data plane %s:%d: %s", w->cfg.data_plane.address, port, uv_strerror(r));
-        return DCGW_EIO;
-    }
-    int len = sizeof(ss);
-    uv_udp_getsockname(&w->udp, (struct sockaddr *)&ss, &len);
-    dcgw_addr_format((struct sockaddr *)&ss, w->udp_address, sizeof(w->udp_address));
-    return 0;
 }
 
 static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial)
@@ -291,8 +250,9 @@ static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial)
         DCGW_INFO(WORKER, "configuration updated");
         return 0;
     }
-    if (bind_udp(w) < 0)
-        return DCGW_EIO;
+    int r = dcgw__wplane_start(w);
+    if (r < 0)
+        return r;
     w->configured = true;
     Dcgw__WorkerHello hello = DCGW__WORKER_HELLO__INIT;
     hello.has_index = hello.has_pid = 1;
@@ -355,7 +315,7 @@ int dcgw_worker_run(uint32_t index, int fd)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     struct worker w = {.loop = uv_default_loop(), .index = index};
-    w.sessions = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, wsession_free);
+    w.sessions = g_hash_table_new(g_str_hash, g_str_equal);
     uv_signal_t *sigs[] = {&w.sig_term, &w.sig_int, &w.sig_hup, &w.sig_pipe};
     int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
     for (int i = 0; i < 4; i++) {

@@ -88,7 +88,6 @@ bool dcgw_leg_knows(const struct dcgw_leg *leg, const struct sockaddr *addr);
  * NULL when none yet. */
 const struct sockaddr *dcgw_leg_peer(const struct dcgw_leg *leg);
 enum dcgw_leg_state dcgw_leg_state(const struct dcgw_leg *leg);
-const char *dcgw_leg_state_name(enum dcgw_leg_state st);
 struct dcgw_dtls *dcgw_leg_dtls(const struct dcgw_leg *leg);
 const struct dcgw_leg_stats *dcgw_leg_stats(const struct dcgw_leg *leg);
 /* Sends close_notify (when connected) and marks the leg closed. Idempotent. */

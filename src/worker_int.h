@@ -1,0 +1,100 @@
+/* Internal state of a worker process, shared by worker.c (master pipe, operations),
+ * wplane.c (UDP, routing, leg timers) and wsession.c (sessions and their legs). */
+#ifndef DCGW_WORKER_INT_H
+#define DCGW_WORKER_INT_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "dcgw.pb-c.h"
+#include "dcgw/config.h"
+#include "dcgw/dtls.h"
+#include "dcgw/fingerprint.h"
+#include "dcgw/io.h"
+#include "dcgw/leg.h"
+#include "dcgw/stream.h"
+
+enum { WLEG_MAX_ROUTES = 8, WLEG_UFRAG_LEN = 8, WLEG_PWD_LEN = 24 };
+
+struct wsession;
+
+/* A socket address as a hash key: family, port, address bytes. */
+struct addrkey {
+    uint8_t family;
+    uint16_t port;
+    uint8_t addr[16];
+};
+
+struct wleg {
+    struct wsession *s;
+    unsigned idx;         /* in s->desc->legs */
+    struct dcgw_leg *leg; /* NULL until both SDPs are known (ROLE_OFFER) or after close */
+    char ufrag[WLEG_UFRAG_LEN + 1], pwd[WLEG_PWD_LEN + 1];
+    uv_timer_t timer;
+    uint64_t timer_due; /* UINT64_MAX when stopped */
+    struct addrkey routes[WLEG_MAX_ROUTES];
+    unsigned n_routes;
+    bool dead; /* failed or closed: stages freed at the next loop turn */
+};
+
+struct wsession {
+    struct worker *w;
+    Dcgw__Session *desc; /* the controller's view, kept current */
+    struct wleg *legs[2];
+    unsigned n_legs;
+    unsigned handles_open; /* leg timers still closing before the session can go */
+    bool closing;
+};
+
+struct worker_stats {
+    uint64_t sessions_created, sessions_closed, requests;
+    uint64_t rx_unknown_source, rx_no_session, rx_garbage;
+};
+
+struct worker {
+    uv_loop_t *loop;
+    uint32_t index;
+    struct dcgw_stream *master;
+    struct dcgw_config cfg;
+    bool configured, draining;
+    GHashTable *sessions; /* id -> struct wsession */
+    GHashTable *by_addr;  /* struct addrkey -> struct wleg: ICE-validated sources */
+    GHashTable *by_ufrag; /* local ufrag -> struct wleg */
+    struct dcgw_io *io;
+    struct dcgw_dtls_ctx *dtls_ctx;
+    struct dcgw_fingerprint local_fp; /* sha-256 of the worker certificate */
+    char udp_address[64];
+    struct sockaddr_storage advertise; /* address and port written into SDP */
+    GPtrArray *dead_legs;              /* legs whose stages are freed after this turn */
+    uv_check_t reaper;
+    uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;
+    struct worker_stats stats;
+};
+
+/* worker.c */
+void dcgw__worker_emit(struct worker *w, Dcgw__Event *ev);
+
+/* wplane.c */
+int dcgw__wplane_start(struct worker *w);
+void dcgw__wplane_stop(struct worker *w);
+void dcgw__wplane_route_add(struct worker *w, struct wleg *l, const struct sockaddr *addr);
+void dcgw__wplane_leg_forget(struct worker *w, struct wleg *l);
+void dcgw__wplane_rearm(struct wleg *l);
+/* Frees the leg's stages after this loop turn (never inside their callbacks). */
+void dcgw__wplane_leg_kill(struct wleg *l);
+
+/* wsession.c */
+int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wsession **out,
+                          char *err, size_t errcap);
+int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remote_sdp, char *err,
+                          size_t errcap);
+/* Emits session_closed, closes the legs; the session is freed when its handles are. */
+void dcgw__wsession_close(struct wsession *s, const char *reason);
+/* Refreshes states, peer addresses and counters in s->desc. */
+void dcgw__wsession_refresh(struct wsession *s);
+void dcgw__wleg_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
+                      uint64_t now);
+
+#endif

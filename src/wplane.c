@@ -1,0 +1,218 @@
+/* Worker data plane: the UDP socket, routing of datagrams to legs, leg timers and the
+ * deferred release of dead legs. DESIGN.md §3: a datagram is routed by its source
+ * address; an unknown source only by a STUN Binding request whose USERNAME names a live
+ * leg (whose agent then checks MESSAGE-INTEGRITY before the address is learnt). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dcgw/addr.h"
+#include "dcgw/cert.h"
+#include "dcgw/demux.h"
+#include "dcgw/error.h"
+#include "dcgw/ice.h"
+#include "dcgw/log.h"
+#include "worker_int.h"
+
+static void addrkey_of(const struct sockaddr *sa, struct addrkey *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->family = (uint8_t)sa->sa_family;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const void *)sa;
+        k->port = a->sin_port;
+        memcpy(k->addr, &a->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *)sa;
+        k->port = a->sin6_port;
+        memcpy(k->addr, &a->sin6_addr, 16);
+    }
+}
+
+static guint addrkey_hash(gconstpointer p)
+{
+    const struct addrkey *k = p;
+    guint h = 2166136261u;
+    const uint8_t *b = (const uint8_t *)k;
+    for (size_t i = 0; i < sizeof(*k); i++)
+        h = (h ^ b[i]) * 16777619u;
+    return h;
+}
+
+static gboolean addrkey_equal(gconstpointer a, gconstpointer b)
+{
+    return memcmp(a, b, sizeof(struct addrkey)) == 0;
+}
+
+void dcgw__wplane_route_add(struct worker *w, struct wleg *l, const struct sockaddr *addr)
+{
+    struct addrkey k;
+    addrkey_of(addr, &k);
+    struct wleg *cur = g_hash_table_lookup(w->by_addr, &k);
+    if (cur == l)
+        return;
+    if (cur) {
+        /* The address moved to another leg (a valid check proved it): drop the old route. */
+        for (unsigned i = 0; i < cur->n_routes; i++)
+            if (addrkey_equal(&cur->routes[i], &k)) {
+                cur->routes[i] = cur->routes[--cur->n_routes];
+                break;
+            }
+    }
+    if (l->n_routes == WLEG_MAX_ROUTES) {
+        /* Oldest route goes; the ICE agent keeps its own bounded list too. */
+        g_hash_table_remove(w->by_addr, &l->routes[0]);
+        memmove(&l->routes[0], &l->routes[1], sizeof(l->routes[0]) * (WLEG_MAX_ROUTES - 1));
+        l->n_routes--;
+    }
+    l->routes[l->n_routes] = k;
+    g_hash_table_replace(w->by_addr, &l->routes[l->n_routes], l);
+    l->n_routes++;
+}
+
+void dcgw__wplane_leg_forget(struct worker *w, struct wleg *l)
+{
+    for (unsigned i = 0; i < l->n_routes; i++)
+        if (g_hash_table_lookup(w->by_addr, &l->routes[i]) == l)
+            g_hash_table_remove(w->by_addr, &l->routes[i]);
+    l->n_routes = 0;
+    if (g_hash_table_lookup(w->by_ufrag, l->ufrag) == l)
+        g_hash_table_remove(w->by_ufrag, l->ufrag);
+}
+
+static void on_leg_timer(uv_timer_t *t)
+{
+    struct wleg *l = t->data;
+    l->timer_due = UINT64_MAX;
+    if (!l->leg || l->dead)
+        return;
+    dcgw_leg_handle_timeout(l->leg, uv_now(t->loop));
+    dcgw__wplane_rearm(l);
+}
+
+void dcgw__wplane_rearm(struct wleg *l)
+{
+    if (!l->leg || l->dead) {
+        uv_timer_stop(&l->timer);
+        l->timer_due = UINT64_MAX;
+        return;
+    }
+    uint64_t due = dcgw_leg_next_timeout(l->leg);
+    if (due == l->timer_due)
+        return;
+    l->timer_due = due;
+    if (due == UINT64_MAX) {
+        uv_timer_stop(&l->timer);
+        return;
+    }
+    uint64_t now = uv_now(l->timer.loop);
+    uv_timer_start(&l->timer, on_leg_timer, due > now ? due - now : 0, 0);
+}
+
+void dcgw__wplane_leg_kill(struct wleg *l)
+{
+    if (l->dead)
+        return;
+    l->dead = true;
+    struct worker *w = l->s->w;
+    dcgw__wplane_leg_forget(w, l);
+    uv_timer_stop(&l->timer);
+    if (l->leg)
+        g_ptr_array_add(w->dead_legs, l->leg);
+    l->leg = NULL;
+}
+
+static void reap(uv_check_t *h)
+{
+    struct worker *w = h->data;
+    for (guint i = 0; i < w->dead_legs->len; i++)
+        dcgw_leg_free(g_ptr_array_index(w->dead_legs, i));
+    g_ptr_array_set_size(w->dead_legs, 0);
+}
+
+static struct wleg *route_unknown(struct worker *w, const struct sockaddr *from, const uint8_t *p,
+                                  size_t n)
+{
+    char ufrag[DCGW_ICE_UFRAG_MAX + 1];
+    if (dcgw_demux_classify(p, n) != DCGW_DEMUX_STUN ||
+        dcgw_stun_peek_username(p, n, ufrag, sizeof(ufrag)) < 0) {
+        w->stats.rx_unknown_source++;
+        char a[DCGW_ADDR_STRLEN];
+        DCGW_LOG_RL(IO, DEBUG, "dropped a datagram from unknown source %s",
+                    dcgw_addr_format(from, a, sizeof(a)));
+        return NULL;
+    }
+    struct wleg *l = g_hash_table_lookup(w->by_ufrag, ufrag);
+    if (!l)
+        w->stats.rx_no_session++;
+    return l;
+}
+
+static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_t n, uint64_t now)
+{
+    struct worker *w = ud;
+    struct addrkey k;
+    addrkey_of(from, &k);
+    struct wleg *l = g_hash_table_lookup(w->by_addr, &k);
+    if (!l && !(l = route_unknown(w, from, p, n)))
+        return;
+    if (!l->leg || l->dead)
+        return;
+    dcgw__wleg_input(l, from, p, n, now);
+}
+
+int dcgw__wplane_start(struct worker *w)
+{
+    w->by_addr = g_hash_table_new(addrkey_hash, addrkey_equal);
+    w->by_ufrag = g_hash_table_new(g_str_hash, g_str_equal);
+    w->dead_legs = g_ptr_array_new();
+    uv_check_init(w->loop, &w->reaper);
+    w->reaper.data = w;
+    uv_check_start(&w->reaper, reap);
+
+    struct dcgw_cert *cert = NULL;
+    int r = *w->cfg.dtls.cert ? dcgw_cert_load_pem(w->cfg.dtls.cert, w->cfg.dtls.key, &cert)
+                              : dcgw_cert_new(NULL, &cert);
+    if (r < 0) {
+        DCGW_ERROR(DTLS, "worker certificate (%s): %s",
+                   *w->cfg.dtls.cert ? w->cfg.dtls.cert : "generated", dcgw_strerror(r));
+        return r;
+    }
+    struct dcgw_dtls_ctx_settings ds = {.cert = cert};
+    r = dcgw_dtls_ctx_new(&ds, &w->dtls_ctx);
+    if (r == 0)
+        r = dcgw_cert_fingerprint(cert, DCGW_HASH_SHA256, &w->local_fp);
+    dcgw_cert_unref(cert);
+    if (r < 0)
+        return r;
+
+    struct sockaddr_storage ss;
+    int port = w->cfg.data_plane.port ? (int)(w->cfg.data_plane.port + w->index) : 0;
+    if (dcgw_addr_from(w->cfg.data_plane.address, port, &ss) < 0)
+        return DCGW_ECONFIG;
+    struct dcgw_io_settings is = {.batch = w->cfg.data_plane.recv_batch,
+                                  .socket_buffer = w->cfg.data_plane.socket_buffer};
+    struct dcgw_io_cbs ic = {.ud = w, .on_datagram = on_datagram};
+    r = dcgw_io_new(w->loop, (struct sockaddr *)&ss, &is, &ic, &w->io);
+    if (r < 0)
+        return r;
+    const struct sockaddr *local = dcgw_io_local(w->io);
+    dcgw_addr_format(local, w->udp_address, sizeof(w->udp_address));
+    memcpy(&w->advertise, local, dcgw_addr_len(local));
+    if (*w->cfg.data_plane.advertise) {
+        uint16_t p = local->sa_family == AF_INET ? ((const struct sockaddr_in *)local)->sin_port
+                                                 : ((const struct sockaddr_in6 *)local)->sin6_port;
+        dcgw_addr_from(w->cfg.data_plane.advertise, ntohs(p), &w->advertise);
+    }
+    return 0;
+}
+
+void dcgw__wplane_stop(struct worker *w)
+{
+    if (w->io) {
+        dcgw_io_close(w->io);
+        w->io = NULL;
+    }
+    if (!uv_is_closing((uv_handle_t *)&w->reaper))
+        uv_close((uv_handle_t *)&w->reaper, NULL);
+    reap(&w->reaper);
+}
