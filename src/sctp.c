@@ -794,7 +794,7 @@ int dcgw_sctp_connect(struct dcgw_sctp *s)
     memset(&pp, 0, sizeof(pp));
     memcpy(&pp.spp_address, &remote, sizeof(remote));
     pp.spp_flags = SPP_PMTUD_DISABLE;
-    pp.spp_pathmtu = s->set.mtu;
+    pp.spp_pathmtu = s->set.mtu - SCTP_COMMON_HEADER; /* AF_CONN: excludes the header */
     setopt(s, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp), "PEER_ADDR_PARAMS");
     reap();
     return 0;

@@ -146,8 +146,8 @@ void dcgw_sctp_stack_settings_default(struct dcgw_sctp_stack_settings *s);
  * return 0 and change nothing. Must not be called before fork() by a parent whose children
  * use SCTP: each worker initialises its own stack. */
 int dcgw_sctp_stack_init(const struct dcgw_sctp_stack_settings *s);
-/* Tears the stack down when no association is alive (DCGW_EBUSY-like DCGW_ESTATE
- * otherwise); dcgw_sctp_stack_init may be called again afterwards. */
+/* Tears the stack down when no association is alive (DCGW_ESTATE otherwise, DCGW_EAGAIN
+ * if usrsctp still holds closed sockets); dcgw_sctp_stack_init may be called again. */
 int dcgw_sctp_stack_finish(void);
 const struct dcgw_sctp_stack_stats *dcgw_sctp_stack_stats(void);
 
