@@ -17,6 +17,8 @@ struct dcgw_leg {
     struct dcgw_ice_lite *lite;
     struct dcgw_ice_client *client;
     struct dcgw_dtls *dtls;
+    struct dcgw_dc *dc;
+    struct dcgw_dc_callbacks dc_cbs;   /* the owner's */
     struct sockaddr_storage candidate; /* controlling: the peer's address */
     struct sockaddr_storage dtls_peer; /* lite: where DTLS goes before nomination */
     bool has_dtls_peer;
@@ -113,13 +115,95 @@ static void dtls_connected(void *ud, const struct dcgw_fingerprint *fp)
     leg->state = DCGW_LEG_CONNECTED;
     if (leg->cbs.on_connected)
         leg->cbs.on_connected(leg->cbs.ud, fp);
+    if (leg->dc && !leg->failed_reported)
+        dcgw_dc_connect(leg->dc);
 }
 
 static void dtls_data(void *ud, const uint8_t *p, size_t n)
 {
     struct dcgw_leg *leg = ud;
-    if (leg->cbs.on_data)
+    if (leg->dc)
+        dcgw_dc_input(leg->dc, p, n);
+    else if (leg->cbs.on_data)
         leg->cbs.on_data(leg->cbs.ud, p, n);
+}
+
+/* ---- data-channel callbacks: packets go over DTLS, the rest to the owner */
+
+static void dc_send_packet(void *ud, const uint8_t *p, size_t n)
+{
+    struct dcgw_leg *leg = ud;
+    if (leg->state == DCGW_LEG_CONNECTED)
+        dcgw_dtls_send(leg->dtls, p, n);
+}
+
+#define OWNER(leg, cb) ((leg)->dc_cbs.cb)
+
+static void dc_connected(void *ud)
+{
+    struct dcgw_leg *leg = ud;
+    if (OWNER(leg, on_connected))
+        OWNER(leg, on_connected)(leg->dc_cbs.ud);
+}
+
+static bool dc_open_request(void *ud, const struct dcgw_dc_channel *ch)
+{
+    struct dcgw_leg *leg = ud;
+    return OWNER(leg, on_open_request) ? OWNER(leg, on_open_request)(leg->dc_cbs.ud, ch) : true;
+}
+
+static void dc_channel_open(void *ud, struct dcgw_dc_channel *ch)
+{
+    struct dcgw_leg *leg = ud;
+    if (OWNER(leg, on_channel_open))
+        OWNER(leg, on_channel_open)(leg->dc_cbs.ud, ch);
+}
+
+static void dc_message(void *ud, struct dcgw_dc_channel *ch, bool is_text, const uint8_t *p,
+                       size_t n)
+{
+    struct dcgw_leg *leg = ud;
+    if (OWNER(leg, on_message))
+        OWNER(leg, on_message)(leg->dc_cbs.ud, ch, is_text, p, n);
+}
+
+static void dc_channel_closed(void *ud, struct dcgw_dc_channel *ch)
+{
+    struct dcgw_leg *leg = ud;
+    if (OWNER(leg, on_channel_closed))
+        OWNER(leg, on_channel_closed)(leg->dc_cbs.ud, ch);
+}
+
+static void dc_writable(void *ud)
+{
+    struct dcgw_leg *leg = ud;
+    if (OWNER(leg, on_writable))
+        OWNER(leg, on_writable)(leg->dc_cbs.ud);
+}
+
+static void dc_closed(void *ud)
+{
+    struct dcgw_leg *leg = ud;
+    if (OWNER(leg, on_closed))
+        OWNER(leg, on_closed)(leg->dc_cbs.ud);
+}
+
+static int make_dc(struct dcgw_leg *leg, const struct dcgw_leg_settings *s)
+{
+    struct dcgw_dc_settings ds = *s->dc;
+    ds.dtls_client = s->dtls_client;
+    if (s->dc_cbs)
+        leg->dc_cbs = *s->dc_cbs;
+    struct dcgw_dc_callbacks cbs = {.ud = leg,
+                                    .send_packet = dc_send_packet,
+                                    .on_connected = dc_connected,
+                                    .on_open_request = dc_open_request,
+                                    .on_channel_open = dc_channel_open,
+                                    .on_message = dc_message,
+                                    .on_channel_closed = dc_channel_closed,
+                                    .on_writable = dc_writable,
+                                    .on_closed = dc_closed};
+    return dcgw_dc_new(&ds, &cbs, &leg->dc);
 }
 
 static void dtls_failed(void *ud, int err, const char *reason)
@@ -192,6 +276,8 @@ int dcgw_leg_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_leg_settings *s,
                                          .on_closed = dtls_closed};
         r = dcgw_dtls_new(ctx, &ds, &dc, &leg->dtls);
     }
+    if (r == 0 && s->dc)
+        r = make_dc(leg, s);
     if (r < 0) {
         dcgw_leg_free(leg);
         return r;
@@ -297,6 +383,11 @@ enum dcgw_leg_state dcgw_leg_state(const struct dcgw_leg *leg)
     return leg->state;
 }
 
+struct dcgw_dc *dcgw_leg_dc(const struct dcgw_leg *leg)
+{
+    return leg->dc;
+}
+
 struct dcgw_dtls *dcgw_leg_dtls(const struct dcgw_leg *leg)
 {
     return leg->dtls;
@@ -321,6 +412,8 @@ void dcgw_leg_free(struct dcgw_leg *leg)
 {
     if (!leg)
         return;
+    /* The association first: an ABORT it sends still needs the DTLS stage. */
+    dcgw_dc_free(leg->dc);
     dcgw_dtls_free(leg->dtls);
     dcgw_ice_lite_free(leg->lite);
     dcgw_ice_client_free(leg->client);

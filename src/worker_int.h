@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "dcgw.pb-c.h"
+#include "dcgw/bridge.h"
 #include "dcgw/config.h"
 #include "dcgw/dtls.h"
 #include "dcgw/fingerprint.h"
@@ -16,7 +17,7 @@
 #include "dcgw/leg.h"
 #include "dcgw/stream.h"
 
-enum { WLEG_MAX_ROUTES = 8, WLEG_UFRAG_LEN = 8, WLEG_PWD_LEN = 24 };
+enum { WLEG_MAX_ROUTES = 8, WLEG_UFRAG_LEN = 8, WLEG_PWD_LEN = 24, WSESSION_CLOSED_KEEP = 64 };
 
 struct wsession;
 
@@ -42,6 +43,10 @@ struct wleg {
 struct wsession {
     struct worker *w;
     Dcgw__Session *desc; /* the controller's view, kept current */
+    struct dcgw_bridge *bridge;
+    /* final counters of closed channels, for session_closed (bounded) */
+    Dcgw__DcStream *closed[WSESSION_CLOSED_KEEP];
+    unsigned n_closed;
     struct wleg *legs[2];
     unsigned n_legs;
     unsigned handles_open; /* leg timers still closing before the session can go */
@@ -65,6 +70,9 @@ struct worker {
     struct dcgw_io *io;
     struct dcgw_dtls_ctx *dtls_ctx;
     struct dcgw_fingerprint local_fp; /* sha-256 of the worker certificate */
+    uv_timer_t sctp_tick;             /* drives usrsctp's timers (DESIGN §10) */
+    uint64_t sctp_tick_last;
+    uint16_t next_sctp_port; /* a local SCTP port per association */
     char udp_address[64];
     struct sockaddr_storage advertise; /* address and port written into SDP */
     GPtrArray *dead_legs;              /* legs whose stages are freed after this turn */

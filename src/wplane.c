@@ -11,6 +11,7 @@
 #include "dcgw/error.h"
 #include "dcgw/ice.h"
 #include "dcgw/log.h"
+#include "dcgw/sctp.h"
 #include "worker_int.h"
 
 static void addrkey_of(const struct sockaddr *sa, struct addrkey *k)
@@ -116,8 +117,12 @@ void dcgw__wplane_leg_kill(struct wleg *l)
     struct worker *w = l->s->w;
     dcgw__wplane_leg_forget(w, l);
     uv_timer_stop(&l->timer);
-    if (l->leg)
+    if (l->s->bridge)
+        dcgw_bridge_detach(l->s->bridge, l->idx);
+    if (l->leg) {
+        dcgw_leg_close(l->leg); /* close_notify; nothing is sent after this */
         g_ptr_array_add(w->dead_legs, l->leg);
+    }
     l->leg = NULL;
 }
 
@@ -160,6 +165,14 @@ static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_
     dcgw__wleg_input(l, from, p, n, now);
 }
 
+static void on_sctp_tick(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    uint64_t now = uv_now(w->loop);
+    dcgw_sctp_handle_timers((uint32_t)(now - w->sctp_tick_last));
+    w->sctp_tick_last = now;
+}
+
 int dcgw__wplane_start(struct worker *w)
 {
     w->by_addr = g_hash_table_new(addrkey_hash, addrkey_equal);
@@ -168,6 +181,18 @@ int dcgw__wplane_start(struct worker *w)
     uv_check_init(w->loop, &w->reaper);
     w->reaper.data = w;
     uv_check_start(&w->reaper, reap);
+
+    int rs = dcgw_sctp_stack_init(NULL);
+    if (rs < 0) {
+        DCGW_ERROR(SCTP, "SCTP stack: %s", dcgw_strerror(rs));
+        return rs;
+    }
+    w->next_sctp_port = 5000;
+    uv_timer_init(w->loop, &w->sctp_tick);
+    w->sctp_tick.data = w;
+    w->sctp_tick_last = uv_now(w->loop);
+    uv_timer_start(&w->sctp_tick, on_sctp_tick, w->cfg.sctp.timer_interval_ms,
+                   w->cfg.sctp.timer_interval_ms);
 
     struct dcgw_cert *cert = NULL;
     int r = *w->cfg.dtls.cert ? dcgw_cert_load_pem(w->cfg.dtls.cert, w->cfg.dtls.key, &cert)
@@ -214,5 +239,7 @@ void dcgw__wplane_stop(struct worker *w)
     }
     if (!uv_is_closing((uv_handle_t *)&w->reaper))
         uv_close((uv_handle_t *)&w->reaper, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->sctp_tick))
+        uv_close((uv_handle_t *)&w->sctp_tick, NULL);
     reap(&w->reaper);
 }

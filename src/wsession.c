@@ -109,6 +109,104 @@ void dcgw__wleg_input(struct wleg *l, const struct sockaddr *from, const uint8_t
     dcgw__wplane_rearm(l);
 }
 
+/* ---- channels */
+
+static Dcgw__ChannelKind kind_pb(enum dcgw_dc_kind k)
+{
+    return k == DCGW_DC_KIND_BOOTSTRAP     ? DCGW__CHANNEL_KIND__KIND_BOOTSTRAP
+           : k == DCGW_DC_KIND_APPLICATION ? DCGW__CHANNEL_KIND__KIND_APPLICATION
+                                           : DCGW__CHANNEL_KIND__KIND_UNSPECIFIED;
+}
+
+/* A heap copy of a channel's description and counters (free_unpacked frees it). */
+static Dcgw__DcStream *channel_pb(const struct dcgw_dc_channel *ch)
+{
+    Dcgw__DcStream *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    dcgw__dc_stream__init(st);
+    const struct dcgw_dc_params *p = &ch->params;
+    st->has_stream_id = st->has_unordered = st->has_negotiated = st->has_open = 1;
+    st->has_kind = st->has_priority = 1;
+    st->stream_id = p->id;
+    st->label = strdup(p->label);
+    st->subprotocol = strdup(p->protocol);
+    st->unordered = !p->ordered;
+    st->negotiated = ch->negotiated;
+    st->open = ch->state == DCGW_DC_OPEN;
+    st->kind = kind_pb(ch->kind);
+    st->priority = p->priority;
+    st->has_max_retr = p->reliability == DCGW_DC_MAX_RETR;
+    st->max_retr = p->reliability_param;
+    st->has_max_time = p->reliability == DCGW_DC_MAX_TIME;
+    st->max_time = p->reliability_param;
+    st->has_rx_messages = st->has_rx_bytes = st->has_tx_messages = st->has_tx_bytes = 1;
+    st->has_dropped_messages = 1;
+    st->rx_messages = ch->stats.msgs_in;
+    st->rx_bytes = ch->stats.bytes_in;
+    st->tx_messages = ch->stats.msgs_out;
+    st->tx_bytes = ch->stats.bytes_out;
+    st->dropped_messages = ch->stats.dropped_in + ch->stats.too_big + ch->stats.eagain;
+    return st;
+}
+
+static void emit_channel(struct wsession *s, unsigned side, Dcgw__DcStream *st, bool open)
+{
+    Dcgw__Event ev = DCGW__EVENT__INIT;
+    Dcgw__ChannelOpened co = DCGW__CHANNEL_OPENED__INIT;
+    Dcgw__ChannelClosed cc = DCGW__CHANNEL_CLOSED__INIT;
+    if (open) {
+        co.channel = st;
+        ev.kind_case = DCGW__EVENT__KIND_CHANNEL_OPENED;
+        ev.channel_opened = &co;
+    } else {
+        cc.channel = st;
+        ev.kind_case = DCGW__EVENT__KIND_CHANNEL_CLOSED;
+        ev.channel_closed = &cc;
+    }
+    emit_leg_event(s->legs[side], &ev);
+}
+
+static void br_channel_open(void *ud, unsigned side, struct dcgw_dc_channel *ch)
+{
+    struct wsession *s = ud;
+    Dcgw__DcStream *st = channel_pb(ch);
+    if (!st)
+        return;
+    DCGW_DEBUG(DC, "session %s leg %s: channel %u \"%s\" open", s->desc->id,
+               s->desc->legs[side]->name, ch->params.id, ch->params.label);
+    emit_channel(s, side, st, true);
+    protobuf_c_message_free_unpacked(&st->base, NULL);
+}
+
+static void br_channel_closed(void *ud, unsigned side, struct dcgw_dc_channel *ch)
+{
+    struct wsession *s = ud;
+    Dcgw__DcStream *st = channel_pb(ch);
+    if (!st)
+        return;
+    st->open = 0;
+    emit_channel(s, side, st, false);
+    if (s->n_closed < WSESSION_CLOSED_KEEP)
+        s->closed[s->n_closed++] = st;
+    else
+        protobuf_c_message_free_unpacked(&st->base, NULL);
+}
+
+static void dc_params_of(const struct dcgw_sdp_dcmap *m, struct dcgw_dc_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->id = m->stream_id;
+    p->ordered = m->ordered;
+    p->reliability = m->has_max_retr   ? DCGW_DC_MAX_RETR
+                     : m->has_max_time ? DCGW_DC_MAX_TIME
+                                       : DCGW_DC_RELIABLE;
+    p->reliability_param = m->has_max_retr ? m->max_retr : m->max_time;
+    p->priority = m->priority;
+    snprintf(p->label, sizeof(p->label), "%s", m->label);
+    snprintf(p->protocol, sizeof(p->protocol), "%s", m->subprotocol);
+}
+
 /* ---- building legs from SDP */
 
 static void fill_endpoint(Dcgw__DcEndpoint **slot, const struct dcgw_fingerprint *fps, size_t n_fps,
@@ -189,14 +287,29 @@ static void local_side(struct worker *w, struct wleg *l, struct dcgw_sdp_local *
     loc->fingerprints[0] = w->local_fp;
     dcgw_sdp_tls_id(loc->tls_id, sizeof(loc->tls_id));
     loc->max_message_size = w->cfg.sctp.max_message_size;
+    /* DESIGN §10: a local SCTP port per association keeps usrsctp's bind cheap. */
+    loc->sctp_port = w->next_sctp_port;
+    w->next_sctp_port = w->next_sctp_port >= 65000 ? 5000 : w->next_sctp_port + 1;
 }
 
 /* Creates the leg's stages once both sides' SDP are known. */
 static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sdp_setup ours,
-                     char *err, size_t errcap)
+                     uint16_t local_sctp_port, char *err, size_t errcap)
 {
     struct worker *w = l->s->w;
     const struct dcgw_sdp_dc *rdc = &remote->dc;
+    struct dcgw_dc_settings dcs;
+    dcgw_dc_settings_default(&dcs);
+    dcs.sctp.local_port = local_sctp_port;
+    dcs.sctp.remote_port = rdc->sctp_port;
+    dcs.sctp.streams = (uint16_t)w->cfg.sctp.streams;
+    /* RFC 8841 §6: what the peer can take bounds what we send; ours bounds what we take. */
+    dcs.sctp.max_message_size = w->cfg.sctp.max_message_size;
+    if (rdc->max_message_size && rdc->max_message_size < dcs.sctp.max_message_size)
+        dcs.sctp.max_message_size = rdc->max_message_size;
+    dcs.allow_dcep = w->cfg.sctp.allow_dcep;
+    struct dcgw_dc_callbacks dcb;
+    dcgw_bridge_dc_callbacks(l->s->bridge, l->idx, &dcb);
     struct dcgw_leg_settings ls = {
         .ice_role = DCGW_LEG_ICE_LITE,
         .local_ufrag = l->ufrag,
@@ -210,6 +323,8 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
         .consent_timeout_ms = w->cfg.ice.consent_timeout_ms,
         .dtls_mtu = w->cfg.dtls.mtu,
         .dtls_initial_timeout_ms = w->cfg.dtls.initial_timeout_ms,
+        .dc = &dcs,
+        .dc_cbs = &dcb,
     };
     struct dcgw_leg_cbs cbs = {.ud = l,
                                .send = leg_send,
@@ -220,6 +335,17 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     if (r < 0) {
         snprintf(err, errcap, "leg %s: %s", l->s->desc->legs[l->idx]->name, dcgw_strerror(r));
         return r;
+    }
+    struct dcgw_dc *dc = dcgw_leg_dc(l->leg);
+    dcgw_bridge_attach(l->s->bridge, l->idx, dc);
+    /* SDP-negotiated channels (RFC 8864): both legs carry them; the bridge pairs equal ids. */
+    for (size_t i = 0; i < rdc->n_dcmap; i++) {
+        struct dcgw_dc_params p;
+        dc_params_of(&rdc->dcmap[i], &p);
+        int rr = dcgw_dc_add_negotiated(dc, &p, NULL);
+        if (rr < 0)
+            DCGW_WARN(DC, "session %s: dcmap %u not added: %s", l->s->desc->id, p.id,
+                      dcgw_strerror(rr));
     }
     Dcgw__Leg *pl = l->s->desc->legs[l->idx];
     pl->has_state = 1;
@@ -243,7 +369,6 @@ static int answer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
     if (r == 0) {
         local_side(w, l, &loc);
         loc.setup = dcgw_sdp_answer_setup(offer->dc.setup, DCGW_SDP_SETUP_ACTIVE);
-        loc.sctp_port = offer->dc.sctp_port;
         loc.dcmap = offer->dc.dcmap;
         loc.n_dcmap = offer->dc.n_dcmap;
         loc.dcsa = offer->dc.dcsa;
@@ -255,7 +380,7 @@ static int answer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
         }
     }
     if (r == 0)
-        r = start_leg(l, offer, loc.setup, err, errcap);
+        r = start_leg(l, offer, loc.setup, loc.sctp_port, err, errcap);
     if (r == 0) {
         Dcgw__DcMedia *dc = pl->dc;
         free(dc->local_sdp);
@@ -280,9 +405,35 @@ static int offer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
     struct dcgw_sdp_local loc;
     local_side(w, l, &loc);
     loc.setup = DCGW_SDP_SETUP_ACTPASS;
-    loc.sctp_port = 5000;
+    /* Offer the far end the channels the other leg negotiated, so the bridge can pair
+     * them by stream id (or those the controller listed for this leg). */
+    struct dcgw_sdp_dcmap *maps = calloc(DCGW_SDP_DCMAP_MAX, sizeof(*maps));
+    const Dcgw__DcMedia *src = pl->dc->n_streams ? pl->dc : NULL;
+    for (unsigned i = 0; !src && i < l->s->n_legs; i++)
+        if (i != l->idx && l->s->desc->legs[i]->dc->n_streams)
+            src = l->s->desc->legs[i]->dc;
+    for (size_t i = 0; maps && src && i < src->n_streams && loc.n_dcmap < DCGW_SDP_DCMAP_MAX; i++) {
+        const Dcgw__DcStream *st = src->streams[i];
+        if (st->has_negotiated && !st->negotiated)
+            continue;
+        struct dcgw_sdp_dcmap *m = &maps[loc.n_dcmap++];
+        m->stream_id = (uint16_t)st->stream_id;
+        m->ordered = !st->unordered;
+        m->has_ordered = st->unordered;
+        m->has_max_retr = st->has_max_retr;
+        m->max_retr = st->max_retr;
+        m->has_max_time = !st->has_max_retr && st->has_max_time;
+        m->max_time = st->max_time;
+        m->has_priority = st->has_priority;
+        m->priority = (uint16_t)st->priority;
+        snprintf(m->label, sizeof(m->label), "%s", st->label ? st->label : "");
+        snprintf(m->subprotocol, sizeof(m->subprotocol), "%s",
+                 st->subprotocol ? st->subprotocol : "");
+    }
+    loc.dcmap = maps;
     char *buf = malloc(DCGW_SDP_TEXT_MAX);
     int n = buf ? dcgw_sdp_write_offer(&loc, buf, DCGW_SDP_TEXT_MAX) : DCGW_ENOMEM;
+    free(maps);
     if (n < 0) {
         snprintf(err, errcap, "leg %s: writing the offer: %s", pl->name, dcgw_strerror(n));
         free(buf);
@@ -304,6 +455,9 @@ static void session_free(struct wsession *s)
 {
     for (unsigned i = 0; i < s->n_legs; i++)
         free(s->legs[i]);
+    dcgw_bridge_free(s->bridge);
+    for (unsigned i = 0; i < s->n_closed; i++)
+        protobuf_c_message_free_unpacked(&s->closed[i]->base, NULL);
     protobuf_c_message_free_unpacked(&s->desc->base, NULL);
     free(s);
 }
@@ -345,9 +499,7 @@ static void release(struct wsession *s)
     s->closing = true;
     for (unsigned i = 0; i < s->n_legs; i++) {
         struct wleg *l = s->legs[i];
-        if (l->leg && !l->dead)
-            dcgw_leg_close(l->leg); /* close_notify */
-        dcgw__wplane_leg_kill(l);
+        dcgw__wplane_leg_kill(l); /* close_notify, then freed after this loop turn */
         dcgw__wplane_leg_forget(s->w, l);
         uv_close((uv_handle_t *)&l->timer, on_timer_closed);
     }
@@ -366,6 +518,17 @@ int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wses
     }
     s->w = w;
     s->desc = d;
+    struct dcgw_bridge_settings bs;
+    dcgw_bridge_settings_default(&bs);
+    bs.buffered_limit = w->cfg.sctp.buffered_limit;
+    bs.pending_limit = w->cfg.sctp.buffered_limit;
+    struct dcgw_bridge_cbs bc = {
+        .ud = s, .on_channel_open = br_channel_open, .on_channel_closed = br_channel_closed};
+    if (dcgw_bridge_new(&bs, &bc, &s->bridge) < 0) {
+        protobuf_c_message_free_unpacked(&d->base, NULL);
+        free(s);
+        return DCGW_ENOMEM;
+    }
     d->has_state = 1;
     d->state = DCGW__SESSION_STATE__SESSION_PENDING;
     int r = 0;
@@ -417,7 +580,7 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
         /* RFC 5763 §5: the answerer picked; we take the other role. */
         ours = ans->dc.setup == DCGW_SDP_SETUP_PASSIVE ? DCGW_SDP_SETUP_ACTIVE
                                                        : DCGW_SDP_SETUP_PASSIVE;
-        r = start_leg(l, ans, ours, err, errcap);
+        r = start_leg(l, ans, ours, (uint16_t)pl->dc->local->sctp_port, err, errcap);
     }
     if (r == 0) {
         Dcgw__DcMedia *dc = pl->dc;
@@ -431,6 +594,26 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
     }
     free(ans);
     return r;
+}
+
+/* Replaces a leg's streams with its live channels (negotiated and DCEP), counters included. */
+static void refresh_streams(struct wleg *l, Dcgw__DcMedia *dc)
+{
+    struct dcgw_dc *ep = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+    if (!ep)
+        return;
+    for (size_t i = 0; i < dc->n_streams; i++)
+        protobuf_c_message_free_unpacked(&dc->streams[i]->base, NULL);
+    free(dc->streams);
+    dc->n_streams = 0;
+    size_t n = dcgw_dc_channel_count(ep);
+    dc->streams = calloc(n ? n : 1, sizeof(*dc->streams));
+    for (uint32_t id = 0; dc->streams && dc->n_streams < n && id <= DCGW_DC_STREAM_MAX; id++) {
+        struct dcgw_dc_channel *ch = dcgw_dc_channel_by_id(ep, (uint16_t)id);
+        Dcgw__DcStream *st = ch ? channel_pb(ch) : NULL;
+        if (st)
+            dc->streams[dc->n_streams++] = st;
+    }
 }
 
 void dcgw__wsession_refresh(struct wsession *s)
@@ -457,6 +640,7 @@ void dcgw__wsession_refresh(struct wsession *s)
                 pl->peer_addr = strdup(dcgw_addr_format(pa, a, sizeof(a)));
             }
         }
+        refresh_streams(l, pl->dc);
         connected += pl->state == DCGW__LEG_STATE__LEG_CONNECTED;
         started += pl->state != DCGW__LEG_STATE__LEG_NEW;
     }
@@ -473,11 +657,26 @@ void dcgw__wsession_close(struct wsession *s, const char *reason)
     struct worker *w = s->w;
     Dcgw__SessionClosed sc = DCGW__SESSION_CLOSED__INIT;
     sc.reason = (char *)reason;
+    /* Final counters: the channels still open, then those closed earlier. */
+    dcgw__wsession_refresh(s);
+    size_t total = s->n_closed;
+    for (unsigned i = 0; i < s->n_legs; i++)
+        total += s->desc->legs[i]->dc->n_streams;
+    Dcgw__DcStream **all = calloc(total ? total : 1, sizeof(*all));
+    if (all) {
+        for (unsigned i = 0; i < s->n_legs; i++)
+            for (size_t k = 0; k < s->desc->legs[i]->dc->n_streams; k++)
+                all[sc.n_channels++] = s->desc->legs[i]->dc->streams[k];
+        for (unsigned i = 0; i < s->n_closed; i++)
+            all[sc.n_channels++] = s->closed[i];
+        sc.channels = all;
+    }
     Dcgw__Event ev = DCGW__EVENT__INIT;
     ev.session_id = s->desc->id;
     ev.kind_case = DCGW__EVENT__KIND_SESSION_CLOSED;
     ev.session_closed = &sc;
     dcgw__worker_emit(w, &ev);
+    free(all);
     DCGW_INFO(SESSION, "session %s closed (%s)", s->desc->id, reason);
     w->stats.sessions_closed++;
     g_hash_table_steal(w->sessions, s->desc->id);

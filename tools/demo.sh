@@ -32,8 +32,7 @@ build/dcgwctl -s "$SOCK" watch >"$D/events.log" 2>&1 &
 sleep 0.2
 echo "==== dcgwd is running (pid $PID); talking to it with dcgwctl"
 ctl version
-cp tests/integration/data/offer-minimal.sdp "$D/offer.sdp" 2>/dev/null ||
-    printf 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' >"$D/offer.sdp"
+cp tests/data/sdp/chromium-offer-mdns.sdp "$D/offer.sdp"
 ctl create --id demo-1 --tag "UE-A to application" --leg "name=ue,sdp=$D/offer.sdp" --leg name=as
 ctl create --id demo-2 --leg "name=ue,sdp=$D/offer.sdp"
 ctl list

@@ -6,6 +6,9 @@
  * remote candidate. Like every stage, a leg does no I/O: datagrams in with their source
  * and the time, datagrams out through send, timers through next_timeout/handle_timeout.
  *
+ * With data-channel settings the leg also owns an SCTP association and its data
+ * channels (datachannel.h), connected when DTLS is up; their callbacks go to the owner.
+ *
  * Callbacks must not free the leg; the owner defers that to its loop. */
 #ifndef DCGW_LEG_H
 #define DCGW_LEG_H
@@ -15,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "dcgw/datachannel.h"
 #include "dcgw/dtls.h"
 #include "dcgw/fingerprint.h"
 
@@ -44,6 +48,12 @@ struct dcgw_leg_settings {
     uint32_t consent_timeout_ms;      /* 0: default (30 s) */
     unsigned dtls_mtu;                /* 0: default */
     unsigned dtls_initial_timeout_ms; /* 0: default */
+    /* Data channels over SCTP once DTLS is up (NULL: the leg stops at DTLS and hands
+     * application data to on_data). dc.dtls_client is set from dtls_client. */
+    const struct dcgw_dc_settings *dc;
+    /* The owner's data-channel callbacks (ud included). send_packet is ignored: the leg
+     * carries SCTP packets over its DTLS itself. Copied. */
+    const struct dcgw_dc_callbacks *dc_cbs;
 };
 
 struct dcgw_leg_cbs {
@@ -89,6 +99,8 @@ bool dcgw_leg_knows(const struct dcgw_leg *leg, const struct sockaddr *addr);
 const struct sockaddr *dcgw_leg_peer(const struct dcgw_leg *leg);
 enum dcgw_leg_state dcgw_leg_state(const struct dcgw_leg *leg);
 struct dcgw_dtls *dcgw_leg_dtls(const struct dcgw_leg *leg);
+/* The data-channel endpoint, or NULL when the leg has none. */
+struct dcgw_dc *dcgw_leg_dc(const struct dcgw_leg *leg);
 const struct dcgw_leg_stats *dcgw_leg_stats(const struct dcgw_leg *leg);
 /* Sends close_notify (when connected) and marks the leg closed. Idempotent. */
 void dcgw_leg_close(struct dcgw_leg *leg);

@@ -40,7 +40,7 @@ ctl watch --json >"$T/events.jsonl" 2>&1 &
 WATCH=$!
 sleep 0.3
 
-printf 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' >"$T/offer.sdp"
+cp "$DCGW_SRC/tests/data/sdp/chromium-offer-mdns.sdp" "$T/offer.sdp"
 check "create session a" ctl create --id sess-a --tag first --leg "name=ue,sdp=$T/offer.sdp" --leg name=as
 check "create session b (generated id)" ctl create --leg "name=ue,sdp=$T/offer.sdp"
 check "duplicate id is refused" bash -c "! '$DCGWCTL' -s '$SOCK' create --id sess-a --leg 'name=ue,sdp=$T/offer.sdp' 2>/dev/null"
@@ -51,6 +51,13 @@ n=$(ctl --json list | json_get 'len(j["sessions"]["sessions"])')
 check "list shows 2 sessions" [ "$n" = 2 ]
 workers=$(ctl --json list | json_get 'sorted(set(s["worker"] for s in j["sessions"]["sessions"]))')
 check "sessions are spread over both workers" [ "$workers" = "[0, 1]" ]
+check "create returns dcgw's answer (ice-lite, fingerprint, candidate)" bash -c \
+    "'$DCGWCTL' -s '$SOCK' --json get sess-a | grep -q 'a=ice-lite' &&
+     '$DCGWCTL' -s '$SOCK' --json get sess-a | grep -q 'a=fingerprint:sha-256' &&
+     '$DCGWCTL' -s '$SOCK' --json get sess-a | grep -q 'typ host'"
+printf 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' >"$T/nodc.sdp"
+check "an offer without a data-channel m-line is refused with the reason" \
+    bash -c "'$DCGWCTL' -s '$SOCK' create --leg 'name=ue,sdp=$T/nodc.sdp' 2>&1 | grep -q 'ESDP.*data-channel m-line'"
 check "get returns the session with its legs" \
     bash -c "'$DCGWCTL' -s '$SOCK' --json get sess-a | grep -q '\"name\": \"as\"'"
 check "close session a" ctl close sess-a
