@@ -95,7 +95,7 @@ static void ask_out_reset(struct dcgw_dc *dc, struct dcgw_dc_channel *ch)
     ch->out_reset_asked = true;
     int r = dcgw_sctp_reset_streams(dc->sctp, &ch->params.id, 1);
     if (r != 0) /* association going away: its on_closed cleans up */
-        DCGW_LOG_RL(DC, DEBUG, "dc: reset of stream %u: %s", ch->params.id, dcgw_strerror(r));
+        DCGW_LOG_RL(DC, DEBUG, "reset of stream %u: %s", ch->params.id, dcgw_strerror(r));
 }
 
 static bool params_ok(const struct dcgw_dc_params *p)
@@ -202,7 +202,7 @@ static void params_from_open(struct dcgw_dc_params *p, uint16_t id, const struct
 static void refuse_open(struct dcgw_dc *dc, uint16_t id, const char *why)
 {
     dc->stats.opens_refused++;
-    DCGW_LOG_RL(DC, INFO, "dc: DATA_CHANNEL_OPEN on stream %u refused: %s", id, why);
+    DCGW_LOG_RL(DC, INFO, "DATA_CHANNEL_OPEN on stream %u refused: %s", id, why);
     if (id >= dc->nchans_max || dc->chans[id])
         return;
     struct dcgw_dc_params p;
@@ -221,7 +221,7 @@ static void on_dcep_open(struct dcgw_dc *dc, uint16_t id, const struct dcgw_dcep
     if (ch) {
         /* RFC 8832 §6: an OPEN on a stream in use closes that channel */
         dc->stats.opens_refused++;
-        DCGW_LOG_RL(DC, WARN, "dc: DATA_CHANNEL_OPEN on busy stream %u: closing it", id);
+        DCGW_LOG_RL(DC, WARN, "DATA_CHANNEL_OPEN on busy stream %u: closing it", id);
         ask_out_reset(dc, ch);
         return;
     }
@@ -267,7 +267,7 @@ static void on_dcep(struct dcgw_dc *dc, uint16_t id, const uint8_t *p, size_t n)
     int r = dcgw_dcep_decode(p, n, &m);
     if (r != 0) {
         dc->stats.dcep_bad++;
-        DCGW_LOG_RL(DC, WARN, "dc: bad DCEP message on stream %u: %s", id, dcgw_strerror(r));
+        DCGW_LOG_RL(DC, WARN, "bad DCEP message on stream %u: %s", id, dcgw_strerror(r));
         if (n > 0 && p[0] == DCGW_DCEP_OPEN) { /* a malformed OPEN closes the channel */
             struct dcgw_dc_channel *ch = id < dc->nchans_max ? dc->chans[id] : NULL;
             if (ch)
@@ -326,8 +326,7 @@ static void sc_connected(void *ud)
         if (!ch || ch->state != DCGW_DC_CONNECTING)
             continue;
         if (id >= nout) { /* the peer offered fewer streams than the channel needs */
-            DCGW_LOG_RL(DC, WARN, "dc: stream %zu beyond the %u negotiated: channel closed", id,
-                        nout);
+            DCGW_LOG_RL(DC, WARN, "stream %zu beyond the %u negotiated: channel closed", id, nout);
             ch->in_reset_done = ch->out_reset_done = true;
             maybe_finish(dc, ch);
         } else if (ch->negotiated) {
@@ -351,7 +350,7 @@ static void deliver(struct dcgw_dc *dc, struct dcgw_dc_channel *ch, uint32_t ppi
         else
             dc->stats.unknown_ppid++;
         ch->stats.dropped_in++;
-        DCGW_LOG_RL(DC, INFO, "dc: PPID %u on stream %u dropped", ppid, ch->params.id);
+        DCGW_LOG_RL(DC, INFO, "PPID %u on stream %u dropped", ppid, ch->params.id);
         return;
     }
     if (ch->state == DCGW_DC_CLOSING) {
@@ -382,7 +381,7 @@ static void sc_message(void *ud, uint16_t stream, uint32_t ppid, const uint8_t *
         on_dcep(dc, stream, p, n);
     } else if (!ch || ch->hidden) {
         dc->stats.unknown_stream++;
-        DCGW_LOG_RL(DC, INFO, "dc: message on stream %u without a channel dropped", stream);
+        DCGW_LOG_RL(DC, INFO, "message on stream %u without a channel dropped", stream);
     } else {
         deliver(dc, ch, ppid, p, n);
     }
@@ -413,7 +412,7 @@ static void sc_stream_reset(void *ud, uint16_t stream, enum dcgw_sctp_reset what
             ch->out_reset_asked = false;
             ask_out_reset(dc, ch);
         } else {
-            DCGW_LOG_RL(DC, WARN, "dc: peer keeps refusing the reset of stream %u", stream);
+            DCGW_LOG_RL(DC, WARN, "peer keeps refusing the reset of stream %u", stream);
             ch->out_reset_done = true;
             maybe_finish(dc, ch);
         }

@@ -338,7 +338,7 @@ static void deliver(struct dcgw_sctp *s, uint16_t sid, uint32_t ppid, const uint
 static void too_big_in(struct dcgw_sctp *s, uint16_t sid, bool eor)
 {
     s->stats.too_big_in++;
-    DCGW_LOG_RL(SCTP, WARN, "sctp %u: message on stream %u over max-message-size %u: dropped",
+    DCGW_LOG_RL(SCTP, WARN, "port %u: message on stream %u over max-message-size %u: dropped",
                 s->set.local_port, sid, s->set.max_message_size);
     rx_reset(s);
     s->rx_dropping = !eor;
@@ -385,7 +385,7 @@ static void on_data(struct dcgw_sctp *s, const uint8_t *p, size_t n, const struc
     }
     if (s->rx_len > 0 && sid != s->rx_sid) {
         /* pieces of two messages interleaved: cannot happen without interleaving enabled */
-        DCGW_LOG_RL(SCTP, WARN, "sctp %u: interleaved partial delivery, message dropped",
+        DCGW_LOG_RL(SCTP, WARN, "port %u: interleaved partial delivery, message dropped",
                     s->set.local_port);
         rx_reset(s);
     }
@@ -399,7 +399,7 @@ static void on_data(struct dcgw_sctp *s, const uint8_t *p, size_t n, const struc
         s->rx_flags = flags;
     }
     if (!rx_append(s, p, n)) {
-        DCGW_LOG_RL(SCTP, ERROR, "sctp %u: out of memory reassembling a message",
+        DCGW_LOG_RL(SCTP, ERROR, "port %u: out of memory reassembling a message",
                     s->set.local_port);
         rx_reset(s);
         s->rx_dropping = !eor;
@@ -426,10 +426,10 @@ static void on_assoc_change(struct dcgw_sctp *s, const uint8_t *p, size_t n)
         s->out_streams = ac.sac_outbound_streams;
         s->in_streams = ac.sac_inbound_streams;
         if (ac.sac_state == SCTP_RESTART)
-            DCGW_LOG_RL(SCTP, WARN, "sctp %u: peer restarted the association", s->set.local_port);
+            DCGW_LOG_RL(SCTP, WARN, "port %u: peer restarted the association", s->set.local_port);
         if (s->state == DCGW_SCTP_NEW || s->state == DCGW_SCTP_CONNECTING) {
             s->state = DCGW_SCTP_CONNECTED;
-            DCGW_DEBUG(SCTP, "sctp %u: up, streams out %u in %u", s->set.local_port, s->out_streams,
+            DCGW_DEBUG(SCTP, "port %u: up, streams out %u in %u", s->set.local_port, s->out_streams,
                        s->in_streams);
             if (s->cbs.on_connected)
                 s->cbs.on_connected(s->cbs.ud);
@@ -438,7 +438,7 @@ static void on_assoc_change(struct dcgw_sctp *s, const uint8_t *p, size_t n)
     case SCTP_COMM_LOST:
     case SCTP_SHUTDOWN_COMP:
     case SCTP_CANT_STR_ASSOC:
-        DCGW_DEBUG(SCTP, "sctp %u: association ended (state %u, error %u)", s->set.local_port,
+        DCGW_DEBUG(SCTP, "port %u: association ended (state %u, error %u)", s->set.local_port,
                    ac.sac_state, ac.sac_error);
         mark_closed(s);
         break;
@@ -782,7 +782,7 @@ int dcgw_sctp_connect(struct dcgw_sctp *s)
     int r, err = 0;
     IN_USRSCTP(r = usrsctp_connect(s->so, (struct sockaddr *)&remote, sizeof(remote)); err = errno);
     if (r < 0 && err != EINPROGRESS) {
-        DCGW_ERROR(SCTP, "sctp %u: connect: %s", s->set.local_port, strerror(err));
+        DCGW_ERROR(SCTP, "port %u: connect: %s", s->set.local_port, strerror(err));
         mark_closed(s);
         pend_push(s); /* on_closed at the next drain */
         reap();
@@ -808,7 +808,7 @@ int dcgw_sctp_input(struct dcgw_sctp *s, const uint8_t *p, size_t n)
         return DCGW_ECLOSED;
     if (n < SCTP_COMMON_HEADER || n > DCGW_SCTP_PACKET_MAX) {
         s->stats.bad_size++;
-        DCGW_LOG_RL(SCTP, WARN, "sctp %u: dropped a %zu-byte packet", s->set.local_port, n);
+        DCGW_LOG_RL(SCTP, WARN, "port %u: dropped a %zu-byte packet", s->set.local_port, n);
         return n < SCTP_COMMON_HEADER ? DCGW_ETRUNC : DCGW_ETOOBIG;
     }
     /* RFC 9260 §6.8: checksum over the packet with the checksum field as zero */
@@ -820,7 +820,7 @@ int dcgw_sctp_input(struct dcgw_sctp *s, const uint8_t *p, size_t n)
         (uint32_t)p[8] | (uint32_t)p[9] << 8 | (uint32_t)p[10] << 16 | (uint32_t)p[11] << 24;
     if (crc != got) {
         s->stats.bad_crc++;
-        DCGW_LOG_RL(SCTP, WARN, "sctp %u: bad CRC32c, packet dropped", s->set.local_port);
+        DCGW_LOG_RL(SCTP, WARN, "port %u: bad CRC32c, packet dropped", s->set.local_port);
         return DCGW_EMALFORMED;
     }
     s->stats.packets_in++;
@@ -925,7 +925,7 @@ int dcgw_sctp_reset_streams(struct dcgw_sctp *s, const uint16_t *streams, size_t
                err = errno);
     reap();
     if (r < 0) {
-        DCGW_LOG_RL(SCTP, WARN, "sctp %u: stream reset: %s", s->set.local_port, strerror(err));
+        DCGW_LOG_RL(SCTP, WARN, "port %u: stream reset: %s", s->set.local_port, strerror(err));
         return err == EOPNOTSUPP ? DCGW_EUNSUPPORTED : DCGW_EINTERNAL;
     }
     return 0;
@@ -957,7 +957,7 @@ int dcgw_sctp_close(struct dcgw_sctp *s)
         int r, err = 0;
         IN_USRSCTP(r = usrsctp_shutdown(s->so, SHUT_WR); err = errno);
         if (r < 0) {
-            DCGW_DEBUG(SCTP, "sctp %u: shutdown: %s", s->set.local_port, strerror(err));
+            DCGW_DEBUG(SCTP, "port %u: shutdown: %s", s->set.local_port, strerror(err));
             mark_closed(s);
             pend_push(s);
         } else {
@@ -977,7 +977,7 @@ void dcgw_sctp_free(struct dcgw_sctp *s)
         return;
     if (g.in_usrsctp) {
         /* From send_packet: cannot close inside usrsctp. Silence it and close later. */
-        DCGW_ERROR(SCTP, "sctp %u: freed from inside send_packet", s->set.local_port);
+        DCGW_ERROR(SCTP, "port %u: freed from inside send_packet", s->set.local_port);
         s->zombie = s->silent = true;
         pend_remove(s);
         s->zombie_next = g.zombies;
