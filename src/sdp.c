@@ -1,0 +1,937 @@
+/* SDP parser for the data-channel m-line. See include/dcgw/sdp.h and docs/sdp.md.
+ *
+ * One pass over the lines. Session-level values are kept aside and copied into the
+ * data-channel section when its m-line starts; media-level lines then override them.
+ * A section is judged usable when it ends; the first usable application section wins
+ * and later ones are only recorded as other media. */
+#include "dcgw/sdp.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dcgw/error.h"
+#include "dcgw/log.h"
+
+struct span {
+    const char *p;
+    size_t n;
+};
+
+enum section { SEC_SESSION, SEC_DC, SEC_OTHER };
+
+/* attributes allowed once per section */
+enum {
+    SEEN_UFRAG = 1 << 0,
+    SEEN_PWD = 1 << 1,
+    SEEN_SETUP = 1 << 2,
+    SEEN_TLS_ID = 1 << 3,
+    SEEN_SCTP_PORT = 1 << 4,
+    SEEN_SCTPMAP = 1 << 5,
+    SEEN_MMS = 1 << 6,
+    SEEN_MID = 1 << 7,
+    SEEN_ICE_OPTIONS = 1 << 8,
+    SEEN_FP = 1 << 9,
+    SEEN_CONN = 1 << 10,
+};
+
+/* session-level values the data-channel section inherits */
+struct session_attrs {
+    char ufrag[DCGW_SDP_UFRAG_SIZE];
+    char pwd[DCGW_SDP_PWD_SIZE];
+    char ice_options[DCGW_SDP_ICE_OPTIONS_SIZE];
+    bool trickle;
+    enum dcgw_sdp_setup setup;
+    char tls_id[DCGW_SDP_TLS_ID_SIZE];
+    bool has_conn;
+    struct sockaddr_storage conn;
+    size_t n_fp;
+    struct dcgw_fingerprint fp[DCGW_SDP_FINGERPRINTS_MAX];
+    unsigned fp_unknown_line; /* first fingerprint line with an unknown hash */
+};
+
+struct parser {
+    struct dcgw_sdp *out;
+    char *err;
+    size_t errcap;
+    unsigned line;
+    bool seen_version;
+    enum section sec;
+    unsigned seen; /* SEEN_* of the current section */
+    bool have_dc;  /* a usable data-channel section was committed */
+    bool bundle_only;
+    bool sctpmap_ok;
+    unsigned fp_unknown_line;     /* same as in session_attrs, for the DC section */
+    struct dcgw_sdp_media *media; /* current m-line record */
+    struct session_attrs sess;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, int code, const char *fmt,
+                                                      ...)
+{
+    if (p->errcap == 0)
+        return code;
+    int n = p->line ? snprintf(p->err, p->errcap, "line %u: ", p->line) : 0;
+    if (n < 0 || (size_t)n >= p->errcap)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err + n, p->errcap - (size_t)n, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* ---- small lexical helpers ---- */
+
+static bool is_ws(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static struct span trim(struct span s)
+{
+    while (s.n && is_ws(s.p[0]))
+        s.p++, s.n--;
+    while (s.n && (is_ws(s.p[s.n - 1]) || s.p[s.n - 1] == '\r'))
+        s.n--;
+    return s;
+}
+
+/* Next whitespace-separated token of *s; false when none is left. */
+static bool next_tok(struct span *s, struct span *tok)
+{
+    *s = trim(*s);
+    if (s->n == 0)
+        return false;
+    size_t i = 0;
+    while (i < s->n && !is_ws(s->p[i]))
+        i++;
+    tok->p = s->p;
+    tok->n = i;
+    s->p += i;
+    s->n -= i;
+    return true;
+}
+
+static bool span_eq(struct span s, const char *lit)
+{
+    return s.n == strlen(lit) && memcmp(s.p, lit, s.n) == 0;
+}
+
+static bool span_caseeq(struct span s, const char *lit)
+{
+    return s.n == strlen(lit) && strncasecmp(s.p, lit, s.n) == 0;
+}
+
+/* Decimal digits only, value <= max. */
+static bool parse_uint(struct span s, uint64_t max, uint64_t *out)
+{
+    if (s.n == 0 || s.n > 20)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        if (s.p[i] < '0' || s.p[i] > '9')
+            return false;
+        unsigned d = (unsigned)(s.p[i] - '0');
+        if (v > (max - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* RFC 8839 §5.4: ice-char = ALPHA / DIGIT / "+" / "/" */
+static bool is_ice_chars(struct span s)
+{
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.p[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/'))
+            return false;
+    }
+    return true;
+}
+
+/* Copies s into a buffer of size cap; false if it does not fit. */
+static bool copy_span(char *dst, size_t cap, struct span s)
+{
+    if (s.n >= cap)
+        return false;
+    memcpy(dst, s.p, s.n);
+    dst[s.n] = '\0';
+    return true;
+}
+
+/* Literal IPv4 or IPv6 address (no zone) and port into ss. */
+static bool parse_addr(struct span s, uint16_t port, struct sockaddr_storage *ss)
+{
+    char buf[INET6_ADDRSTRLEN];
+    if (!copy_span(buf, sizeof(buf), s))
+        return false;
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, buf, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        return true;
+    }
+    if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(port);
+        return true;
+    }
+    return false;
+}
+
+/* ---- session-level and generic lines ---- */
+
+/* o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address> */
+static int parse_origin(struct parser *p, struct span v)
+{
+    struct span t[6];
+    for (int i = 0; i < 6; i++)
+        if (!next_tok(&v, &t[i]))
+            return fail(p, DCGW_EMALFORMED, "o=: expected 6 fields");
+    /* sess-id may be longer than 64 bits: kept as text, digits checked */
+    for (int i = 1; i <= 2; i++)
+        for (size_t j = 0; j < t[i].n; j++)
+            if (t[i].p[j] < '0' || t[i].p[j] > '9')
+                return fail(p, DCGW_EMALFORMED, "o=: session id and version are numbers");
+    struct dcgw_sdp *o = p->out;
+    if (!copy_span(o->origin_user, sizeof(o->origin_user), t[0]) ||
+        !copy_span(o->origin_sess_id, sizeof(o->origin_sess_id), t[1]) ||
+        !copy_span(o->origin_sess_version, sizeof(o->origin_sess_version), t[2]))
+        return fail(p, DCGW_ETOOBIG, "o=: field too long");
+    return 0;
+}
+
+/* c=IN IP4|IP6 <address>[/ttl[/n]]: kept when literal; a host name is tolerated. */
+static int parse_conn(struct parser *p, struct span v, bool *has, struct sockaddr_storage *ss)
+{
+    struct span net, type, addr;
+    if (!next_tok(&v, &net) || !next_tok(&v, &type) || !next_tok(&v, &addr))
+        return fail(p, DCGW_EMALFORMED, "c=: expected <nettype> <addrtype> <address>");
+    if (p->seen & SEEN_CONN)
+        return fail(p, DCGW_EMALFORMED, "c=: more than one");
+    p->seen |= SEEN_CONN;
+    for (size_t i = 0; i < addr.n; i++)
+        if (addr.p[i] == '/')
+            addr.n = i;
+    *has = span_eq(net, "IN") && (span_eq(type, "IP4") || span_eq(type, "IP6")) &&
+           parse_addr(addr, 0, ss);
+    return 0;
+}
+
+/* ---- attributes ---- */
+
+static int attr_once(struct parser *p, unsigned bit, const char *name)
+{
+    if (p->seen & bit)
+        return fail(p, DCGW_EMALFORMED, "a=%s: more than one", name);
+    p->seen |= bit;
+    return 0;
+}
+
+static int attr_ice_cred(struct parser *p, struct span v, bool pwd)
+{
+    const char *name = pwd ? "ice-pwd" : "ice-ufrag";
+    int rc = attr_once(p, pwd ? SEEN_PWD : SEEN_UFRAG, name);
+    if (rc)
+        return rc;
+    /* RFC 8839 §5.4: ufrag 4..256 ice-chars, pwd 22..256 ice-chars */
+    size_t min = pwd ? 22 : 4;
+    if (v.n < min || v.n > 256 || !is_ice_chars(v))
+        return fail(p, DCGW_EMALFORMED, "a=%s: need %zu..256 ice-chars", name, min);
+    char *dst = p->sec == SEC_SESSION ? (pwd ? p->sess.pwd : p->sess.ufrag)
+                                      : (pwd ? p->out->dc.ice_pwd : p->out->dc.ice_ufrag);
+    copy_span(dst, pwd ? DCGW_SDP_PWD_SIZE : DCGW_SDP_UFRAG_SIZE, v);
+    return 0;
+}
+
+static int attr_ice_options(struct parser *p, struct span v)
+{
+    int rc = attr_once(p, SEEN_ICE_OPTIONS, "ice-options");
+    if (rc)
+        return rc;
+    bool session = p->sec == SEC_SESSION;
+    char *dst = session ? p->sess.ice_options : p->out->dc.ice_options;
+    if (!copy_span(dst, DCGW_SDP_ICE_OPTIONS_SIZE, v))
+        return fail(p, DCGW_ETOOBIG, "a=ice-options: too long");
+    bool trickle = false;
+    struct span tok;
+    while (next_tok(&v, &tok))
+        trickle |= span_eq(tok, "trickle");
+    *(session ? &p->sess.trickle : &p->out->dc.ice_trickle) = trickle;
+    return 0;
+}
+
+/* RFC 8122 §5. Unknown hashes are skipped (counted); a known hash must parse. */
+static int attr_fingerprint(struct parser *p, struct span v)
+{
+    bool session = p->sec == SEC_SESSION;
+    struct dcgw_sdp_dc *dc = &p->out->dc;
+    if (!session && !(p->seen & SEEN_FP)) {
+        /* the first media-level fingerprint replaces the inherited session ones */
+        dc->n_fingerprints = 0;
+        dc->fingerprints_from_session = false;
+        p->fp_unknown_line = 0;
+    }
+    p->seen |= SEEN_FP;
+    size_t *n = session ? &p->sess.n_fp : &dc->n_fingerprints;
+    struct dcgw_fingerprint *arr = session ? p->sess.fp : dc->fingerprints;
+    struct dcgw_fingerprint fp;
+    int rc = dcgw_fingerprint_parse(v.p, v.n, &fp);
+    if (rc == DCGW_EUNSUPPORTED) {
+        p->out->ignored.fp_unknown_hash++;
+        unsigned *first = session ? &p->sess.fp_unknown_line : &p->fp_unknown_line;
+        if (*first == 0)
+            *first = p->line;
+        return 0;
+    }
+    if (rc < 0)
+        return fail(p, DCGW_EMALFORMED, "a=fingerprint: malformed digest");
+    if (*n == DCGW_SDP_FINGERPRINTS_MAX)
+        return fail(p, DCGW_ETOOBIG, "a=fingerprint: more than %d", DCGW_SDP_FINGERPRINTS_MAX);
+    arr[(*n)++] = fp;
+    return 0;
+}
+
+static int attr_setup(struct parser *p, struct span v)
+{
+    static const char *const names[] = {
+        [DCGW_SDP_SETUP_ACTIVE] = "active",
+        [DCGW_SDP_SETUP_PASSIVE] = "passive",
+        [DCGW_SDP_SETUP_ACTPASS] = "actpass",
+        [DCGW_SDP_SETUP_HOLDCONN] = "holdconn",
+    };
+    int rc = attr_once(p, SEEN_SETUP, "setup");
+    if (rc)
+        return rc;
+    for (int s = DCGW_SDP_SETUP_ACTIVE; s <= DCGW_SDP_SETUP_HOLDCONN; s++) {
+        if (span_caseeq(v, names[s])) {
+            *(p->sec == SEC_SESSION ? &p->sess.setup : &p->out->dc.setup) = (enum dcgw_sdp_setup)s;
+            return 0;
+        }
+    }
+    return fail(p, DCGW_EMALFORMED, "a=setup: invalid value");
+}
+
+/* RFC 8842 §4: tls-id-value = 20*255(tls-id-char); ALPHA / DIGIT / "+" / "/" / "-" / "_" */
+static int attr_tls_id(struct parser *p, struct span v)
+{
+    int rc = attr_once(p, SEEN_TLS_ID, "tls-id");
+    if (rc)
+        return rc;
+    bool ok = v.n >= 20 && v.n <= 255;
+    for (size_t i = 0; ok && i < v.n; i++)
+        ok = is_ice_chars((struct span){v.p + i, 1}) || v.p[i] == '-' || v.p[i] == '_';
+    if (!ok)
+        return fail(p, DCGW_EMALFORMED, "a=tls-id: need 20..255 tls-id-chars");
+    copy_span(p->sec == SEC_SESSION ? p->sess.tls_id : p->out->dc.tls_id, DCGW_SDP_TLS_ID_SIZE, v);
+    return 0;
+}
+
+static int attr_sctp_port(struct parser *p, struct span v)
+{
+    if (p->out->dc.legacy) { /* the legacy form names the port in m= and a=sctpmap */
+        p->out->ignored.attrs++;
+        return 0;
+    }
+    int rc = attr_once(p, SEEN_SCTP_PORT, "sctp-port");
+    if (rc)
+        return rc;
+    uint64_t port;
+    if (!parse_uint(v, 65535, &port) || port == 0)
+        return fail(p, DCGW_EMALFORMED, "a=sctp-port: invalid port");
+    p->out->dc.sctp_port = (uint16_t)port;
+    return 0;
+}
+
+/* legacy: a=sctpmap:<number> webrtc-datachannel [<streams>] */
+static int attr_sctpmap(struct parser *p, struct span v)
+{
+    int rc = attr_once(p, SEEN_SCTPMAP, "sctpmap");
+    if (rc)
+        return rc;
+    struct span num, app, streams;
+    uint64_t n, s = 0;
+    if (!next_tok(&v, &num) || !next_tok(&v, &app) || !parse_uint(num, 65535, &n) ||
+        (next_tok(&v, &streams) && !parse_uint(streams, 65535, &s)))
+        return fail(p, DCGW_EMALFORMED, "a=sctpmap: expected <number> <app> [<streams>]");
+    /* usable only when it maps the m-line's number to data channels */
+    p->sctpmap_ok = span_eq(app, "webrtc-datachannel") && n == p->out->dc.sctp_port;
+    p->out->dc.legacy_streams = (uint16_t)s;
+    return 0;
+}
+
+/* RFC 8841 §6: 0 means any size; values past 32 bits are clamped (still "huge"). */
+static int attr_max_message_size(struct parser *p, struct span v)
+{
+    int rc = attr_once(p, SEEN_MMS, "max-message-size");
+    if (rc)
+        return rc;
+    uint64_t n = 0;
+    for (size_t i = 0; i < v.n; i++)
+        if (v.p[i] < '0' || v.p[i] > '9')
+            return fail(p, DCGW_EMALFORMED, "a=max-message-size: not a number");
+    if (!parse_uint(v, UINT32_MAX, &n))
+        n = UINT32_MAX;
+    p->out->dc.max_message_size = (uint32_t)n;
+    return 0;
+}
+
+static int attr_group(struct parser *p, struct span v)
+{
+    struct span sem, mid;
+    struct dcgw_sdp *o = p->out;
+    if (!next_tok(&v, &sem))
+        return fail(p, DCGW_EMALFORMED, "a=group: no semantics");
+    if (!span_eq(sem, "BUNDLE") || o->n_bundle > 0) {
+        o->ignored.attrs++;
+        return 0;
+    }
+    while (next_tok(&v, &mid)) {
+        if (o->n_bundle == DCGW_SDP_BUNDLE_MAX)
+            return fail(p, DCGW_ETOOBIG, "a=group: more than %d mids", DCGW_SDP_BUNDLE_MAX);
+        if (!copy_span(o->bundle[o->n_bundle++], DCGW_SDP_MID_SIZE, mid))
+            return fail(p, DCGW_ETOOBIG, "a=group: mid too long");
+    }
+    return 0;
+}
+
+static int attr_mid(struct parser *p, struct span v)
+{
+    int rc = attr_once(p, SEEN_MID, "mid");
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < v.n; i++)
+        if (is_ws(v.p[i]))
+            return fail(p, DCGW_EMALFORMED, "a=mid: not a token");
+    if (v.n == 0 || !copy_span(p->media->mid, DCGW_SDP_MID_SIZE, v))
+        return fail(p, DCGW_EMALFORMED, "a=mid: empty or longer than %d", DCGW_SDP_MID_SIZE - 1);
+    if (p->sec == SEC_DC)
+        memcpy(p->out->dc.mid, p->media->mid, DCGW_SDP_MID_SIZE);
+    return 0;
+}
+
+/* a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type>
+ *             [raddr <addr>] [rport <port>] *(<name> <value>)        (RFC 8839 §5.1)
+ * Kept: UDP candidates with a literal address. Host names (mDNS "<uuid>.local" included)
+ * cannot be resolved by a parser that does no I/O: they are counted and skipped. */
+static int attr_candidate(struct parser *p, struct span v)
+{
+    struct span f, comp, tr, prio, addr, port_s, typ, type, name, val;
+    struct span raddr = {NULL, 0};
+    uint64_t c, pr, port, rport = 0;
+    bool has_rport = false;
+    if (!next_tok(&v, &f) || !next_tok(&v, &comp) || !next_tok(&v, &tr) || !next_tok(&v, &prio) ||
+        !next_tok(&v, &addr) || !next_tok(&v, &port_s) || !next_tok(&v, &typ) ||
+        !next_tok(&v, &type) || !span_eq(typ, "typ"))
+        return fail(p, DCGW_EMALFORMED,
+                    "a=candidate: expected <foundation> <component> "
+                    "<transport> <priority> <address> <port> typ <type>");
+    if (f.n > 32 || !is_ice_chars(f))
+        return fail(p, DCGW_EMALFORMED, "a=candidate: foundation is 1..32 ice-chars");
+    if (!parse_uint(comp, 256, &c) || c == 0)
+        return fail(p, DCGW_EMALFORMED, "a=candidate: component is 1..256");
+    if (!parse_uint(prio, UINT32_MAX, &pr))
+        return fail(p, DCGW_EMALFORMED, "a=candidate: priority is a 32-bit number");
+    if (!parse_uint(port_s, 65535, &port))
+        return fail(p, DCGW_EMALFORMED, "a=candidate: invalid port");
+    while (next_tok(&v, &name)) {
+        if (!next_tok(&v, &val))
+            return fail(p, DCGW_EMALFORMED, "a=candidate: extension without value");
+        if (span_eq(name, "raddr"))
+            raddr = val;
+        else if (span_eq(name, "rport") && !(has_rport = parse_uint(val, 65535, &rport)))
+            return fail(p, DCGW_EMALFORMED, "a=candidate: invalid rport");
+    }
+    static const char *const types[] = {"host", "srflx", "prflx", "relay"};
+    int t = -1;
+    for (int i = 0; i < 4; i++)
+        if (span_eq(type, types[i]))
+            t = i;
+    struct dcgw_sdp_ignored *ign = &p->out->ignored;
+    if (!span_caseeq(tr, "UDP")) {
+        ign->cand_not_udp++;
+        return 0;
+    }
+    if (t < 0) {
+        ign->cand_type++;
+        return 0;
+    }
+    struct dcgw_sdp_candidate cand = {
+        .priority = (uint32_t)pr, .component = (uint16_t)c, .type = (enum dcgw_sdp_cand_type)t};
+    if (!parse_addr(addr, (uint16_t)port, &cand.addr)) {
+        for (size_t i = 0; i < addr.n; i++) {
+            char ch = addr.p[i];
+            if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'))
+                return fail(p, DCGW_EMALFORMED, "a=candidate: invalid address");
+        }
+        if (addr.n > 6 && span_caseeq((struct span){addr.p + addr.n - 6, 6}, ".local"))
+            ign->cand_mdns++;
+        else
+            ign->cand_fqdn++;
+        return 0;
+    }
+    struct dcgw_sdp_dc *dc = &p->out->dc;
+    if (dc->n_candidates == DCGW_SDP_CANDIDATES_MAX)
+        return fail(p, DCGW_ETOOBIG, "a=candidate: more than %d", DCGW_SDP_CANDIDATES_MAX);
+    copy_span(cand.foundation, sizeof(cand.foundation), f);
+    cand.has_related = raddr.n && has_rport && parse_addr(raddr, (uint16_t)rport, &cand.related);
+    dc->candidates[dc->n_candidates++] = cand;
+    return 0;
+}
+
+/* dcmap-stream-id = 1*5DIGIT, 0..65534 (RFC 8864 §5.1) */
+static int stream_id(struct parser *p, struct span *v, const char *attr, uint16_t *id)
+{
+    struct span tok;
+    uint64_t n;
+    if (!next_tok(v, &tok) || tok.n > 5 || !parse_uint(tok, 99999, &n))
+        return fail(p, DCGW_EMALFORMED, "a=%s: expected <stream-id>", attr);
+    if (n > DCGW_SDP_STREAM_ID_MAX)
+        return fail(p, DCGW_EMALFORMED, "a=%s: stream id %u out of range 0..%d", attr, (unsigned)n,
+                    DCGW_SDP_STREAM_ID_MAX);
+    *id = (uint16_t)n;
+    return 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* quoted-visible-string with %HH escapes (RFC 8864 §5.1), decoded into dst. Raw bytes
+ * >= 0x80 (UTF-8 labels) are tolerated; '"' and '%' only escaped; %00 is refused. */
+static int dcmap_string(struct parser *p, struct span v, const char *opt, char *dst, size_t cap)
+{
+    if (v.n < 2 || v.p[0] != '"' || v.p[v.n - 1] != '"')
+        return fail(p, DCGW_EMALFORMED, "a=dcmap: %s is not a quoted string", opt);
+    size_t o = 0;
+    for (size_t i = 1; i + 1 < v.n; i++) {
+        unsigned char c = (unsigned char)v.p[i];
+        if (c == '%') {
+            int hi = i + 3 < v.n ? hexval(v.p[i + 1]) : -1;
+            int lo = hi >= 0 ? hexval(v.p[i + 2]) : -1;
+            if (lo < 0 || (hi | lo) == 0)
+                return fail(p, DCGW_EMALFORMED, "a=dcmap: %s has a bad %% escape", opt);
+            c = (unsigned char)(hi << 4 | lo);
+            i += 2;
+        } else if (c == '"' || c < 0x20) {
+            return fail(p, DCGW_EMALFORMED, "a=dcmap: %s has a bad character", opt);
+        }
+        if (o + 1 >= cap)
+            return fail(p, DCGW_ETOOBIG, "a=dcmap: %s longer than %zu", opt, cap - 1);
+        dst[o++] = (char)c;
+    }
+    dst[o] = '\0';
+    return 0;
+}
+
+/* One dcmap-opt "name=value" into m; *seen guards against repeats. */
+static int dcmap_opt(struct parser *p, struct span opt, struct dcgw_sdp_dcmap *m, unsigned *seen)
+{
+    static const char *const names[] = {"label",    "subprotocol", "ordered",
+                                        "max-retr", "max-time",    "priority"};
+    size_t eq = 0;
+    while (eq < opt.n && opt.p[eq] != '=')
+        eq++;
+    if (eq == 0 || eq == opt.n)
+        return fail(p, DCGW_EMALFORMED, "a=dcmap: option is not <name>=<value>");
+    struct span name = trim((struct span){opt.p, eq});
+    struct span val = trim((struct span){opt.p + eq + 1, opt.n - eq - 1});
+    int k = -1;
+    for (int i = 0; i < 6; i++)
+        if (span_eq(name, names[i]))
+            k = i;
+    if (k < 0)
+        return 0; /* ext-opt: not ours */
+    if (*seen & (1u << k))
+        return fail(p, DCGW_EMALFORMED, "a=dcmap: %s given twice", names[k]);
+    *seen |= 1u << k;
+    uint64_t n;
+    switch (k) {
+    case 0:
+        return dcmap_string(p, val, names[k], m->label, sizeof(m->label));
+    case 1:
+        return dcmap_string(p, val, names[k], m->subprotocol, sizeof(m->subprotocol));
+    case 2:
+        if (!span_eq(val, "true") && !span_eq(val, "false"))
+            return fail(p, DCGW_EMALFORMED, "a=dcmap: ordered is true or false");
+        m->ordered = span_eq(val, "true");
+        m->has_ordered = true;
+        return 0;
+    default:
+        if (!parse_uint(val, k == 5 ? UINT16_MAX : UINT32_MAX, &n))
+            return fail(p, DCGW_EMALFORMED, "a=dcmap: %s out of range", names[k]);
+        if (k == 3)
+            m->has_max_retr = true, m->max_retr = (uint32_t)n;
+        else if (k == 4)
+            m->has_max_time = true, m->max_time = (uint32_t)n;
+        else
+            m->has_priority = true, m->priority = (uint16_t)n;
+        return 0;
+    }
+}
+
+/* a=dcmap:<stream-id> [<opt> *(";" <opt>)]  (RFC 8864 §5.1) */
+static int attr_dcmap(struct parser *p, struct span v)
+{
+    struct dcgw_sdp_dc *dc = &p->out->dc;
+    struct dcgw_sdp_dcmap m = {.ordered = true};
+    int rc = stream_id(p, &v, "dcmap", &m.stream_id);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < dc->n_dcmap; i++)
+        if (dc->dcmap[i].stream_id == m.stream_id)
+            return fail(p, DCGW_EMALFORMED, "a=dcmap: stream id %u given twice", m.stream_id);
+    if (dc->n_dcmap == DCGW_SDP_DCMAP_MAX)
+        return fail(p, DCGW_ETOOBIG, "a=dcmap: more than %d", DCGW_SDP_DCMAP_MAX);
+    v = trim(v);
+    unsigned seen = 0;
+    while (v.n > 0) {
+        size_t end = 0;
+        bool quoted = false;
+        for (; end < v.n && (quoted || v.p[end] != ';'); end++)
+            quoted ^= v.p[end] == '"';
+        if (quoted)
+            return fail(p, DCGW_EMALFORMED, "a=dcmap: unterminated quoted string");
+        rc = dcmap_opt(p, trim((struct span){v.p, end}), &m, &seen);
+        if (rc)
+            return rc;
+        if (end == v.n)
+            break;
+        v.p += end + 1;
+        v.n -= end + 1;
+        if (trim(v).n == 0)
+            return fail(p, DCGW_EMALFORMED, "a=dcmap: empty option after ';'");
+    }
+    /* RFC 8864 §5.1: max-retr and max-time must not both be present */
+    if (m.has_max_retr && m.has_max_time)
+        return fail(p, DCGW_EMALFORMED,
+                    "a=dcmap: max-retr and max-time are mutually "
+                    "exclusive");
+    dc->dcmap[dc->n_dcmap++] = m;
+    return 0;
+}
+
+/* a=dcsa:<stream-id> <attribute>  (RFC 8864 §5.2), attribute kept verbatim */
+static int attr_dcsa(struct parser *p, struct span v)
+{
+    struct dcgw_sdp_dc *dc = &p->out->dc;
+    struct dcgw_sdp_dcsa a;
+    int rc = stream_id(p, &v, "dcsa", &a.stream_id);
+    if (rc)
+        return rc;
+    v = trim(v);
+    if (v.n == 0)
+        return fail(p, DCGW_EMALFORMED, "a=dcsa: no attribute");
+    if (!copy_span(a.attr, sizeof(a.attr), v))
+        return fail(p, DCGW_ETOOBIG, "a=dcsa: attribute longer than %d", DCGW_SDP_DCSA_SIZE - 1);
+    if (dc->n_dcsa == DCGW_SDP_DCSA_MAX)
+        return fail(p, DCGW_ETOOBIG, "a=dcsa: more than %d", DCGW_SDP_DCSA_MAX);
+    dc->dcsa[dc->n_dcsa++] = a;
+    return 0;
+}
+
+typedef int (*attr_fn)(struct parser *p, struct span v);
+
+static int attr_ufrag(struct parser *p, struct span v)
+{
+    return attr_ice_cred(p, v, false);
+}
+
+static int attr_pwd(struct parser *p, struct span v)
+{
+    return attr_ice_cred(p, v, true);
+}
+
+static int attr_ice_lite(struct parser *p, struct span v)
+{
+    (void)v;
+    p->out->ice_lite = true;
+    return 0;
+}
+
+static int attr_eoc(struct parser *p, struct span v)
+{
+    (void)v;
+    p->out->dc.end_of_candidates = true;
+    return 0;
+}
+
+static int attr_bundle_only(struct parser *p, struct span v)
+{
+    (void)v;
+    p->bundle_only = true;
+    return 0;
+}
+
+enum { AT_SESSION = 1, AT_DC = 2 };
+
+/* where an attribute is interpreted; elsewhere it is ignored (and counted) */
+static const struct {
+    const char *name;
+    attr_fn fn;
+    unsigned where;
+    bool flag; /* property attribute: no value */
+} attrs[] = {
+    {"ice-ufrag", attr_ufrag, AT_SESSION | AT_DC, false},
+    {"ice-pwd", attr_pwd, AT_SESSION | AT_DC, false},
+    {"ice-options", attr_ice_options, AT_SESSION | AT_DC, false},
+    {"ice-lite", attr_ice_lite, AT_SESSION, true}, /* RFC 8839 §5.3: session level only */
+    {"candidate", attr_candidate, AT_DC, false},
+    {"end-of-candidates", attr_eoc, AT_DC, true},
+    {"fingerprint", attr_fingerprint, AT_SESSION | AT_DC, false},
+    {"setup", attr_setup, AT_SESSION | AT_DC, false},
+    {"tls-id", attr_tls_id, AT_SESSION | AT_DC, false},
+    {"sctp-port", attr_sctp_port, AT_DC, false},
+    {"sctpmap", attr_sctpmap, AT_DC, false},
+    {"max-message-size", attr_max_message_size, AT_DC, false},
+    {"dcmap", attr_dcmap, AT_DC, false},
+    {"dcsa", attr_dcsa, AT_DC, false},
+    {"group", attr_group, AT_SESSION, false},
+    {"bundle-only", attr_bundle_only, AT_DC, true},
+};
+
+static int parse_attr(struct parser *p, struct span v)
+{
+    size_t colon = 0;
+    while (colon < v.n && v.p[colon] != ':')
+        colon++;
+    struct span name = {v.p, colon};
+    struct span val = trim((struct span){v.p + colon + (colon < v.n), v.n - colon - (colon < v.n)});
+    if (p->sec != SEC_SESSION && span_eq(name, "mid"))
+        return attr_mid(p, val);
+    unsigned where = p->sec == SEC_SESSION ? AT_SESSION : p->sec == SEC_DC ? AT_DC : 0;
+    for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+        if (span_eq(name, attrs[i].name)) {
+            if (!(attrs[i].where & where))
+                break;
+            if (val.n == 0 && !attrs[i].flag)
+                return fail(p, DCGW_EMALFORMED, "a=%s: empty value", attrs[i].name);
+            return attrs[i].fn(p, val);
+        }
+    }
+    p->out->ignored.attrs++;
+    return 0;
+}
+
+/* ---- sections ---- */
+
+/* Ends the current section; a data-channel section that is not usable is forgotten. */
+static void end_section(struct parser *p)
+{
+    if (p->sec != SEC_DC)
+        return;
+    struct dcgw_sdp_dc *dc = &p->out->dc;
+    bool usable = dc->legacy ? p->sctpmap_ok : true;
+    /* RFC 3264 §6 / RFC 8843 §6: port 0 is a rejected m-line unless bundle-only */
+    if (dc->port == 0 && !p->bundle_only)
+        usable = false;
+    if (usable) {
+        p->have_dc = true;
+        if (!dc->legacy && !(p->seen & SEEN_SCTP_PORT))
+            dc->sctp_port = DCGW_SDP_DEFAULT_SCTP_PORT; /* RFC 8841 §5 */
+    } else {
+        p->out->ignored.unusable_app++;
+        memset(dc, 0, sizeof(*dc));
+    }
+}
+
+/* Starts the data-channel section with the session-level values (RFC 8839 §5.4, RFC 8122
+ * §5, RFC 4145 §4 allow them at session level; media level wins). */
+static void start_dc(struct parser *p, bool legacy, uint16_t port, uint16_t sctp_number)
+{
+    struct dcgw_sdp_dc *dc = &p->out->dc;
+    memset(dc, 0, sizeof(*dc));
+    dc->legacy = legacy;
+    dc->port = port;
+    dc->sctp_port = sctp_number;
+    dc->media_index = (uint8_t)(p->out->n_media - 1);
+    dc->max_message_size = DCGW_SDP_DEFAULT_MAX_MESSAGE_SIZE; /* RFC 8841 §6 */
+    memcpy(dc->ice_ufrag, p->sess.ufrag, sizeof(dc->ice_ufrag));
+    memcpy(dc->ice_pwd, p->sess.pwd, sizeof(dc->ice_pwd));
+    memcpy(dc->ice_options, p->sess.ice_options, sizeof(dc->ice_options));
+    dc->ice_trickle = p->sess.trickle;
+    dc->setup = p->sess.setup;
+    memcpy(dc->tls_id, p->sess.tls_id, sizeof(dc->tls_id));
+    dc->has_conn = p->sess.has_conn;
+    dc->conn = p->sess.conn;
+    dc->n_fingerprints = p->sess.n_fp;
+    memcpy(dc->fingerprints, p->sess.fp, sizeof(dc->fingerprints));
+    dc->fingerprints_from_session = true;
+    p->fp_unknown_line = p->sess.fp_unknown_line;
+    p->sctpmap_ok = false;
+    p->bundle_only = false;
+}
+
+/* m=<media> <port>[/<n>] <proto> <fmt> ... */
+static int parse_media(struct parser *p, struct span v)
+{
+    end_section(p);
+    struct dcgw_sdp *o = p->out;
+    struct span media, port_s, proto, fmt;
+    if (!next_tok(&v, &media) || !next_tok(&v, &port_s) || !next_tok(&v, &proto) ||
+        !next_tok(&v, &fmt))
+        return fail(p, DCGW_EMALFORMED, "m=: expected <media> <port> <proto> <fmt>");
+    for (size_t i = 0; i < port_s.n; i++)
+        if (port_s.p[i] == '/')
+            port_s.n = i;
+    uint64_t port, num = 0;
+    if (!parse_uint(port_s, 65535, &port))
+        return fail(p, DCGW_EMALFORMED, "m=: invalid port");
+    if (o->n_media == DCGW_SDP_MEDIA_MAX)
+        return fail(p, DCGW_ETOOBIG, "m=: more than %d m-lines", DCGW_SDP_MEDIA_MAX);
+    p->media = &o->media[o->n_media++];
+    if (!copy_span(p->media->media, DCGW_SDP_TOKEN_SIZE, media) ||
+        !copy_span(p->media->proto, DCGW_SDP_TOKEN_SIZE, proto) ||
+        !copy_span(p->media->fmt, DCGW_SDP_TOKEN_SIZE, fmt))
+        return fail(p, DCGW_ETOOBIG, "m=: field longer than %d", DCGW_SDP_TOKEN_SIZE - 1);
+    p->media->port = (uint16_t)port;
+    p->seen = 0;
+    p->sec = SEC_OTHER;
+    if (p->have_dc || !span_eq(media, "application"))
+        return 0;
+    if (span_eq(proto, "UDP/DTLS/SCTP") && span_eq(fmt, "webrtc-datachannel")) {
+        p->sec = SEC_DC;
+        start_dc(p, false, (uint16_t)port, 0);
+    } else if (span_eq(proto, "DTLS/SCTP") && parse_uint(fmt, 65535, &num)) {
+        p->sec = SEC_DC; /* draft-ietf-mmusic-sctp-sdp-05 form, as aiortc 1.4 offers */
+        start_dc(p, true, (uint16_t)port, (uint16_t)num);
+    } else {
+        o->ignored.unusable_app++;
+    }
+    return 0;
+}
+
+static int parse_line(struct parser *p, struct span l)
+{
+    if (l.n < 2 || l.p[1] != '=' || l.p[0] < 'a' || l.p[0] > 'z')
+        return fail(p, DCGW_EMALFORMED, "expected <type>=<value>");
+    char type = l.p[0];
+    struct span v = trim((struct span){l.p + 2, l.n - 2});
+    if (!p->seen_version) {
+        /* RFC 8866 §5: the description starts with v=0 */
+        if (type != 'v' || !span_eq(v, "0"))
+            return fail(p, DCGW_EMALFORMED, "expected v=0 first");
+        p->seen_version = true;
+        return 0;
+    }
+    switch (type) {
+    case 'o':
+        return p->sec == SEC_SESSION ? parse_origin(p, v) : 0;
+    case 'c':
+        if (p->sec == SEC_SESSION)
+            return parse_conn(p, v, &p->sess.has_conn, &p->sess.conn);
+        if (p->sec == SEC_DC)
+            return parse_conn(p, v, &p->out->dc.has_conn, &p->out->dc.conn);
+        return 0;
+    case 'm':
+        return parse_media(p, v);
+    case 'a':
+        return parse_attr(p, v);
+    case 'v':
+        return fail(p, DCGW_EMALFORMED, "v= after the first line");
+    default:
+        return 0; /* s= t= b= i= ...: not ours */
+    }
+}
+
+/* Checks the result once every line is read: what dcgw cannot work without. */
+static int finish(struct parser *p)
+{
+    end_section(p);
+    p->line = 0;
+    struct dcgw_sdp *o = p->out;
+    struct dcgw_sdp_dc *dc = &o->dc;
+    if (!p->seen_version)
+        return fail(p, DCGW_EMALFORMED, "empty SDP");
+    if (!p->have_dc)
+        return fail(p, DCGW_ESDP,
+                    "no usable data-channel m-line "
+                    "(UDP/DTLS/SCTP webrtc-datachannel or DTLS/SCTP + sctpmap)");
+    o->n_other_media = o->n_media - 1;
+    if (dc->ice_ufrag[0] == '\0')
+        return fail(p, DCGW_ESDP, "no a=ice-ufrag for the data channel");
+    if (dc->ice_pwd[0] == '\0')
+        return fail(p, DCGW_ESDP, "no a=ice-pwd for the data channel");
+    if (dc->n_fingerprints == 0) {
+        unsigned bad = p->fp_unknown_line;
+        if (bad) {
+            p->line = bad;
+            return fail(p, DCGW_ESDP, "a=fingerprint: unknown hash");
+        }
+        return fail(p, DCGW_ESDP, "no a=fingerprint for the data channel");
+    }
+    if (dc->has_conn) {
+        struct sockaddr_storage *c = &dc->conn;
+        if (c->ss_family == AF_INET)
+            ((struct sockaddr_in *)c)->sin_port = htons(dc->port);
+        else
+            ((struct sockaddr_in6 *)c)->sin6_port = htons(dc->port);
+    }
+    /* RFC 8864 §5.2: a dcsa belongs to the dcmap of the same stream id */
+    size_t keep = 0;
+    for (size_t i = 0; i < dc->n_dcsa; i++) {
+        bool found = false;
+        for (size_t j = 0; j < dc->n_dcmap && !found; j++)
+            found = dc->dcmap[j].stream_id == dc->dcsa[i].stream_id;
+        if (found)
+            dc->dcsa[keep++] = dc->dcsa[i];
+        else
+            o->ignored.dcsa_orphan++;
+    }
+    dc->n_dcsa = keep;
+    return 0;
+}
+
+/* Bytes no SDP line may hold: NUL and other controls (tab and CR are whitespace). */
+static bool bad_byte(unsigned char c)
+{
+    return (c < 0x20 && c != '\t' && c != '\r') || c == 0x7f;
+}
+
+int dcgw_sdp_parse(const char *text, size_t len, struct dcgw_sdp *out, char *err, size_t errcap)
+{
+    struct parser p = {.out = out, .err = err, .errcap = err ? errcap : 0};
+    if (p.errcap)
+        err[0] = '\0';
+    if (!text || !out)
+        return fail(&p, DCGW_EINVAL, "no input");
+    memset(out, 0, sizeof(*out));
+    if (len > DCGW_SDP_TEXT_MAX)
+        return fail(&p, DCGW_ETOOBIG, "SDP of %zu bytes, more than %d", len, DCGW_SDP_TEXT_MAX);
+    int rc = 0;
+    for (size_t pos = 0; pos < len && rc == 0;) {
+        size_t eol = pos;
+        while (eol < len && text[eol] != '\n')
+            eol++;
+        p.line++;
+        struct span l = {text + pos, eol - pos};
+        pos = eol + 1;
+        if (l.n > DCGW_SDP_LINE_MAX)
+            return fail(&p, DCGW_ETOOBIG, "line longer than %d bytes", DCGW_SDP_LINE_MAX);
+        for (size_t i = 0; i < l.n; i++)
+            if (bad_byte((unsigned char)l.p[i]) || (l.p[i] == '\r' && i + 1 != l.n))
+                return fail(&p, DCGW_EMALFORMED, "control byte 0x%02x", (unsigned char)l.p[i]);
+        l = trim(l);
+        if (l.n)
+            rc = parse_line(&p, l);
+    }
+    if (rc == 0)
+        rc = finish(&p);
+    if (rc < 0)
+        DCGW_LOG_RL(SDP, DEBUG, "SDP rejected: %s", p.errcap ? err : dcgw_strerror(rc));
+    return rc;
+}
