@@ -502,13 +502,15 @@ static void on_notification(struct dcgw_sctp *s, const uint8_t *p, size_t n, int
         on_stream_reset_event(s, p, n);
         break;
     case SCTP_SEND_FAILED_EVENT:
-        s->stats.abandoned++;
+        s->stats.send_failed++;
         break;
     case SCTP_PARTIAL_DELIVERY_EVENT: {
-        struct sctp_pdapi_event pd;
-        if (n >= sizeof(pd)) {
-            memcpy(&pd, p, sizeof(pd));
-            if (pd.pdapi_indication == SCTP_PARTIAL_DELIVERY_ABORTED) {
+        /* usrsctp.h declares 32-bit stream/seq fields, the library sends 16-bit ones: read
+         * only the indication, right after the common 8-byte header */
+        uint32_t ind;
+        if (n >= 12) {
+            memcpy(&ind, p + 8, sizeof(ind));
+            if (ind == SCTP_PARTIAL_DELIVERY_ABORTED) {
                 s->stats.pd_aborted++;
                 rx_reset(s); /* the rest of that message will never come */
             }
@@ -655,6 +657,9 @@ static int normalize(struct dcgw_sctp_settings *s)
         s->rcvbuf = DCGW_SCTP_RCVBUF_DEFAULT;
     if (s->rcvbuf < DCGW_SCTP_RCVBUF_MIN)
         s->rcvbuf = DCGW_SCTP_RCVBUF_MIN;
+    /* Whole messages up to max_message_size fit without partial delivery (see configure) */
+    if (s->rcvbuf < 2 * s->max_message_size + DCGW_SCTP_SNDBUF_MARGIN)
+        s->rcvbuf = 2 * s->max_message_size + DCGW_SCTP_SNDBUF_MARGIN;
     if (s->rcvbuf > INT32_MAX || s->sndbuf > INT32_MAX)
         return DCGW_ECONFIG;
     if (!s->mtu)
@@ -684,6 +689,11 @@ static int configure(struct dcgw_sctp *s)
     int sndbuf = (int)s->set.sndbuf, rcvbuf = (int)s->set.rcvbuf;
     r |= setopt(s, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf), "SO_SNDBUF");
     r |= setopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf), "SO_RCVBUF");
+    /* Partial delivery only for messages over the limit, which are dropped piece by piece
+     * without being buffered whole. usrsctp 0.9.5 leaves the receive window closed after
+     * PR-SCTP abandons a message in partial delivery, so conforming ones never use it. */
+    uint32_t pdp = s->set.max_message_size + 1;
+    r |= setopt(s, IPPROTO_SCTP, SCTP_PARTIAL_DELIVERY_POINT, &pdp, sizeof(pdp), "PD_POINT");
     /* RFC 8831 §6.7: closing a channel resets its streams */
     struct sctp_assoc_value av = {.assoc_id = SCTP_FUTURE_ASSOC,
                                   .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ};
@@ -952,7 +962,13 @@ int dcgw_sctp_close(struct dcgw_sctp *s)
         mark_closed(s);
         pend_push(s);
         return 0;
-    case DCGW_SCTP_CONNECTING:
+    case DCGW_SCTP_CONNECTING: /* nothing to flush: give up the handshake (ABORT if any) */
+        IN_USRSCTP(usrsctp_close(s->so));
+        s->so = NULL;
+        mark_closed(s);
+        pend_push(s);
+        reap();
+        return 0;
     case DCGW_SCTP_CONNECTED: {
         int r, err = 0;
         IN_USRSCTP(r = usrsctp_shutdown(s->so, SHUT_WR); err = errno);

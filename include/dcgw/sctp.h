@@ -125,7 +125,7 @@ struct dcgw_sctp_stats {
     uint64_t too_big_in;  /* incoming messages over max_message_size, dropped */
     uint64_t too_big_out; /* sends refused with DCGW_ETOOBIG */
     uint64_t send_eagain; /* sends refused with DCGW_EAGAIN */
-    uint64_t abandoned;   /* messages given up by PR-SCTP or failure (SEND_FAILED) */
+    uint64_t send_failed; /* SEND_FAILED events: one per abandoned DATA chunk (PR-SCTP) */
     uint64_t pd_aborted;  /* partially received messages abandoned by the peer */
     uint64_t resets_in, resets_out, reset_failed;
     uint64_t notifications;

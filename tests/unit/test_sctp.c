@@ -379,7 +379,7 @@ START_TEST(partial_reliability_rtx0_under_loss)
         prev = i;
         check_msg(got[k], i, 300);
     }
-    ck_assert_uint_gt(dcgw_sctp_stats(pr.a.s)->abandoned, 0);
+    ck_assert_uint_gt(dcgw_sctp_stats(pr.a.s)->send_failed, 0);
     /* the association still works reliably afterwards */
     pr.ab.loss_pct = 0;
     size_t before = pr.b.nmsgs;
@@ -421,7 +421,7 @@ START_TEST(partial_reliability_ttl)
     pump(&pr, NULL, 600); /* let retransmission timers run: nothing more may arrive */
     ck_assert_uint_eq(pr.b.nmsgs, 1);
     ck_assert_uint_eq(pr.b.msgs[0].stream, 9);
-    ck_assert_uint_ge(dcgw_sctp_stats(pr.a.s)->abandoned, N);
+    ck_assert_uint_ge(dcgw_sctp_stats(pr.a.s)->send_failed, N);
     /* a later TTL message that is not lost arrives */
     uint8_t *m = make_msg(N + 1, 200);
     ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 1, 53, &o, m, 200), 0);
@@ -714,6 +714,11 @@ START_TEST(graceful_close)
 }
 END_TEST
 
+static bool a_closed(struct pair *pr)
+{
+    return pr->a.closed;
+}
+
 static bool b_closed(struct pair *pr)
 {
     return pr->b.closed;
@@ -800,6 +805,99 @@ START_TEST(settings_validation)
 }
 END_TEST
 
+START_TEST(close_before_and_while_connecting)
+{
+    struct pair pr;
+    pair_new(&pr, NULL, NULL);
+    ck_assert_int_eq(dcgw_sctp_close(pr.b.s), 0); /* never connected */
+    ck_assert_int_eq(dcgw_sctp_state(pr.b.s), DCGW_SCTP_CLOSED);
+    ck_assert_int_eq(dcgw_sctp_connect(pr.b.s), DCGW_ESTATE);
+    ck_assert_int_eq(dcgw_sctp_connect(pr.a.s), 0);
+    ck_assert_int_eq(dcgw_sctp_close(pr.a.s), 0); /* INIT out, nothing back yet */
+    pump(&pr, NULL, 100);
+    ck_assert_int_eq(pr.a.closed, 1);
+    ck_assert_int_eq(pr.b.closed, 1);
+    ck_assert_int_eq(pr.a.connected, 0);
+    pair_free(&pr);
+}
+END_TEST
+
+START_TEST(connect_timeout_reports_closed)
+{
+    /* a fresh process in fork mode: a quick stack makes INIT give up soon */
+    struct dcgw_sctp_stack_settings st;
+    dcgw_sctp_stack_settings_default(&st);
+    st.init_rtx_max = 2;
+    st.init_rto_max_ms = 1000;
+    ck_assert_int_eq(dcgw_sctp_stack_init(&st), 0);
+    struct pair pr;
+    pair_new(&pr, NULL, NULL);
+    pr.ab.loss_pct = 100;
+    ck_assert_int_eq(dcgw_sctp_connect(pr.a.s), 0);
+    ck_assert_int_ge(pump(&pr, a_closed, 20000), 0);
+    ck_assert_int_eq(pr.a.connected, 0);
+    ck_assert_int_eq(dcgw_sctp_state(pr.a.s), DCGW_SCTP_CLOSED);
+    uint8_t x = 1;
+    ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 0, 53, NULL, &x, 1), DCGW_ECLOSED);
+    pair_free(&pr);
+}
+END_TEST
+
+START_TEST(pr_large_messages_small_window)
+{
+    /* max-retr 0 abandons a message at its first retransmission: a lost packet, or a
+     * window probe. Messages of up to max-message-size are never delivered partially
+     * (usrsctp would keep the window shut after abandoning one), so the association keeps
+     * flowing. */
+    struct dcgw_sctp_settings sa, sb;
+    uint16_t pa = next_port++, pb = next_port++;
+    settings(&sa, pa, pb);
+    settings(&sb, pb, pa);
+    sb.max_message_size = 48 * 1024;
+    sb.rcvbuf = 64 * 1024; /* raised to twice the message size */
+    struct pair pr;
+    pair_new(&pr, &sa, &sb);
+    pair_connect(&pr);
+    lossy_init(&pr.ab, 2, 0, 0, 99);
+    struct dcgw_sctp_sendopts o = {.pr = DCGW_SCTP_PR_RTX, .pr_value = 0};
+    enum { N = 40, SZ = 48 * 1024 };
+    for (uint32_t i = 0; i < N; i++) {
+        uint8_t *m = make_msg(i, SZ);
+        int r;
+        while ((r = dcgw_sctp_send(pr.a.s, 1, 53, &o, m, SZ)) == DCGW_EAGAIN)
+            pump(&pr, NULL, 5);
+        ck_assert_int_eq(r, 0);
+        free(m);
+    }
+    pr.ab.loss_pct = 0;
+    uint32_t mk = N;
+    ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 9, 53, NULL, (const uint8_t *)&mk, 4), 0);
+    ck_assert_int_ge(pump(&pr, marker_arrived, 20000), 0);
+    pump(&pr, NULL, 300);
+    static const struct rmsg *got[N];
+    size_t ngot = on_stream(&pr.b, 1, got, N);
+    ck_assert_uint_lt(ngot, N);
+    ck_assert_uint_gt(ngot, N / 2);
+    uint32_t prev = 0;
+    for (size_t k = 0; k < ngot; k++) {
+        uint32_t i;
+        memcpy(&i, got[k]->p, 4);
+        ck_assert(k == 0 || i > prev);
+        prev = i;
+        check_msg(got[k], i, SZ);
+    }
+    ck_assert_uint_eq(dcgw_sctp_stats(pr.b.s)->pd_aborted, 0);
+    /* a reliable message of the largest size still goes through promptly */
+    uint8_t *m = make_msg(77, SZ);
+    ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 1, 53, NULL, m, SZ), 0);
+    free(m);
+    want_b = pr.b.nmsgs + 1;
+    ck_assert_int_ge(pump(&pr, got_wanted, 1000), 0);
+    check_msg(&pr.b.msgs[pr.b.nmsgs - 1], 77, SZ);
+    pair_free(&pr);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sctp");
@@ -811,6 +909,8 @@ int main(void)
     tcase_add_test(tc, free_aborts_the_peer);
     tcase_add_test(tc, free_inside_own_callback);
     tcase_add_test(tc, no_reentry_from_send_packet);
+    tcase_add_test(tc, close_before_and_while_connecting);
+    tcase_add_test(tc, connect_timeout_reports_closed);
     suite_add_tcase(s, tc);
     tc = tcase_create("messages");
     tcase_set_timeout(tc, 60);
@@ -827,6 +927,7 @@ int main(void)
     tcase_add_test(tc, reliable_under_loss_dup_reorder);
     tcase_add_test(tc, bad_crc_and_runts_dropped);
     tcase_add_test(tc, corrupted_packets_are_retransmitted);
+    tcase_add_test(tc, pr_large_messages_small_window);
     suite_add_tcase(s, tc);
     tc = tcase_create("reset");
     tcase_add_test(tc, stream_reset_both_ways);
