@@ -1195,6 +1195,72 @@ START_TEST(missing_certificates_block)
 }
 END_TEST
 
+/* A hello body followed by an extensions block. */
+static size_t hello_with(uint8_t *o, const uint8_t *body, size_t n, const uint8_t *ext, size_t en)
+{
+    memcpy(o, body, n);
+    o[n] = (uint8_t)(en >> 8), o[n + 1] = (uint8_t)en;
+    memcpy(o + n + 2, ext, en);
+    return n + 2 + en;
+}
+
+START_TEST(crafted_hellos)
+{
+    struct craft c;
+    uint8_t *b = c.buf, h[256];
+    size_t n;
+    static const uint8_t odd_list[] = {0, 43, 0, 4, 3, 0xfe, 0xfd, 0xfe};
+    static const uint8_t long_ext[] = {0, 43, 0, 9, 2, 0xfe, 0xfd};
+    static const uint8_t sv12[] = {0, 43, 0, 3, 2, 0xfe, 0xfd, 0xff, 0x01, 0, 1, 0};
+    static const uint8_t sel_bad[] = {0, 43, 0, 3, 0xfe, 0xfd, 0};
+    static const uint8_t sel12[] = {0, 43, 0, 2, 0xfe, 0xfd};
+    craft_init(&c, 0, 0);
+    n = hello_with(h, CH_BODY, sizeof(CH_BODY), odd_list, sizeof(odd_list));
+    drop_malformed(&c, 0, hs_rec(b, 1, (uint32_t)n, 0, 0, (uint32_t)n, h), "odd version list");
+    n = hello_with(h, CH_BODY, sizeof(CH_BODY), long_ext, sizeof(long_ext));
+    drop_malformed(&c, 0, hs_rec(b, 1, (uint32_t)n, 0, 0, (uint32_t)n, h), "extension too long");
+    n = hello_with(h, CH_BODY, sizeof(CH_BODY), sv12, sizeof(sv12));
+    ck_assert_int_eq(craft_feed(&c, 0, hs_rec(b, 1, (uint32_t)n, 0, 0, (uint32_t)n, h)), 0);
+    drop_malformed(&c, 1, hs_rec(b, 2, 20, 0, 0, 20, SH_BODY), "short ServerHello");
+    n = hello_with(h, SH_BODY, sizeof(SH_BODY), sel_bad, sizeof(sel_bad));
+    drop_malformed(&c, 1, hs_rec(b, 2, (uint32_t)n, 0, 0, (uint32_t)n, h), "3-byte selection");
+    /* the server's Certificate overtakes its ServerHello: read once the hello is there */
+    ck_assert_int_eq(craft_cert(&c, 1), DCGW_INSPECT_PASS);
+    ck_assert_int_eq(dcgw_dtls_inspect_side(c.in, 1)->cert, DCGW_INSPECT_CERT_PENDING);
+    n = hello_with(h, SH_BODY, sizeof(SH_BODY), sel12, sizeof(sel12));
+    ck_assert_int_eq(craft_feed(&c, 1, hs_rec(b, 2, (uint32_t)n, 0, 0, (uint32_t)n, h)), 0);
+    ck_assert_int_eq(dcgw_dtls_inspect_side(c.in, 1)->cert, DCGW_INSPECT_CERT_MATCHED);
+    ck_assert_int_eq(craft_cert(&c, 0), DCGW_INSPECT_PASS);
+    ck_assert_int_eq(dcgw_dtls_inspect_state(c.in), DCGW_INSPECT_VERIFIED);
+    dcgw_dtls_inspect_free(c.in);
+
+    /* a "Certificate" two places after where the ServerHello turns out to be is forgotten */
+    craft_init(&c, 0, 0);
+    ck_assert_int_eq(
+        craft_feed(&c, 0, hs_rec(b, 1, sizeof(CH_BODY), 1, 0, sizeof(CH_BODY), CH_BODY)), 0);
+    uint8_t m[400];
+    uint32_t cm = (uint32_t)cert_msg(m, c.der[1], sizeof(c.der[1]));
+    ck_assert_int_eq(craft_feed(&c, 1, hs_rec(b, 11, cm, 2, 0, 50, m)), DCGW_INSPECT_PASS);
+    ck_assert_int_eq(
+        craft_feed(&c, 1, hs_rec(b, 2, sizeof(SH_BODY), 0, 0, sizeof(SH_BODY), SH_BODY)), 0);
+    ck_assert_uint_eq(dcgw_dtls_inspect_stats(c.in, 1)->buffered_peak, cm + (cm + 7) / 8);
+    /* message_seq 2 is free again: a ServerKeyExchange may take it */
+    ck_assert_int_eq(craft_feed(&c, 1, hs_rec(b, 12, 4, 2, 0, 4, m)), DCGW_INSPECT_PASS);
+    ck_assert_int_eq(craft_cert(&c, 1), DCGW_INSPECT_PASS);
+    ck_assert_int_eq(dcgw_dtls_inspect_side(c.in, 1)->cert, DCGW_INSPECT_CERT_MATCHED);
+    /* the client's hello was at message_seq 1: a Certificate at 0 cannot be its own */
+    drop_malformed(&c, 0, hs_rec(b, 11, cm, 0, 0, cm, m), "Certificate before its hello");
+    cert_msg(m, c.der[0], sizeof(c.der[0])); /* as long as the far end's */
+    ck_assert_int_eq(craft_feed(&c, 0, hs_rec(b, 11, cm, 2, 0, cm, m)), DCGW_INSPECT_PASS);
+    ck_assert_int_eq(dcgw_dtls_inspect_state(c.in), DCGW_INSPECT_VERIFIED);
+    /* an epoch-0 record above 2^14 bytes (RFC 6347 §4.1) */
+    static uint8_t big[13 + 16385];
+    put_rec(big, 21, 0, big + 13, 16385);
+    ck_assert_int_eq(feed(c.in, 0, big, sizeof(big)), DCGW_INSPECT_DROP);
+    dcgw_dtls_inspect_free(c.in);
+}
+END_TEST
+
 START_TEST(reassembly_bound_follows_the_policy)
 {
     for (int allow = 0; allow < 2; allow++) {
@@ -1221,6 +1287,24 @@ START_TEST(reassembly_bound_follows_the_policy)
     craft_hellos(&c);
     ck_assert_int_eq(craft_feed(&c, 1, hs_rec(c.buf, 11, 3600, 1, 0, 10, c.der[1])), 0);
     ck_assert_uint_eq(dcgw_dtls_inspect_stats(c.in, 1)->buffered_peak, 3600 + 450);
+    dcgw_dtls_inspect_free(c.in);
+
+    /* an end-entity certificate above DCGW_CERT_DER_MAX is not hashed: uninspectable */
+    craft_init(&c, 0, 0);
+    craft_hellos(&c);
+    static uint8_t der[DCGW_CERT_DER_MAX + 1000], msg[sizeof(der) + 6], dgram[13 + 12 + 10000];
+    memset(der, 0x42, sizeof(der));
+    uint32_t ml = (uint32_t)cert_msg(msg, der, sizeof(der));
+    int v = DCGW_INSPECT_PASS;
+    for (uint32_t off = 0; off < ml; off += 10000) {
+        ck_assert_int_eq(v, DCGW_INSPECT_PASS);
+        uint32_t fl = ml - off < 10000 ? ml - off : 10000;
+        size_t fn = put_frag(dgram + 13, 11, ml, 1, off, fl, msg + off);
+        v = feed(c.in, 1, dgram, put_rec(dgram, 22, 0, dgram + 13, fn));
+    }
+    ck_assert_int_eq(v, DCGW_INSPECT_BLOCK);
+    ck_assert_int_eq(dcgw_dtls_inspect_side(c.in, 1)->err, DCGW_ELIMIT);
+    ck_assert_ptr_nonnull(strstr(dcgw_dtls_inspect_side(c.in, 1)->reason, "cannot be hashed"));
     dcgw_dtls_inspect_free(c.in);
 }
 END_TEST
@@ -1311,6 +1395,7 @@ int main(void)
     tcase_add_test(tc, malformed_records_are_dropped);
     tcase_add_test(tc, malformed_messages_are_dropped);
     tcase_add_loop_test(tc, missing_certificates_block, 0, 5);
+    tcase_add_test(tc, crafted_hellos);
     tcase_add_test(tc, reassembly_bound_follows_the_policy);
     tcase_add_test(tc, settings_are_validated);
     tcase_add_test(tc, callback_may_not_reenter);
