@@ -260,8 +260,10 @@ static int attr_ice_options(struct parser *p, struct span v)
         return rc;
     bool session = p->sec == SEC_SESSION;
     char *dst = session ? p->sess.ice_options : p->out->dc.ice_options;
-    if (!copy_span(dst, DCGW_SDP_ICE_OPTIONS_SIZE, v))
-        return fail(p, DCGW_ETOOBIG, "a=ice-options: too long");
+    if (!copy_span(dst, DCGW_SDP_ICE_OPTIONS_SIZE, v)) {
+        dst[0] = '\0'; /* not used by dcgw: too long is not worth failing for */
+        p->out->ignored.attrs++;
+    }
     bool trickle = false;
     struct span tok;
     while (next_tok(&v, &tok))
@@ -468,10 +470,11 @@ static int attr_candidate(struct parser *p, struct span v)
     struct dcgw_sdp_candidate cand = {
         .priority = (uint32_t)pr, .component = (uint16_t)c, .type = (enum dcgw_sdp_cand_type)t};
     if (!parse_addr(addr, (uint16_t)port, &cand.addr)) {
+        /* host names, and IPv6 literals with a zone id, which are link-scoped anyway */
         for (size_t i = 0; i < addr.n; i++) {
             char ch = addr.p[i];
             if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'))
+                  (ch >= '0' && ch <= '9') || strchr("-._:%", ch)))
                 return fail(p, DCGW_EMALFORMED, "a=candidate: invalid address");
         }
         if (addr.n > 6 && span_caseeq((struct span){addr.p + addr.n - 6, 6}, ".local"))

@@ -624,6 +624,10 @@ START_TEST(parse_garbage)
 }
 END_TEST
 
+#define LONG_OPTS                                                                                  \
+    "x-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"  \
+    "x-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
 START_TEST(parse_tolerates)
 {
     struct dcgw_sdp *s = malloc(sizeof(*s));
@@ -643,6 +647,8 @@ START_TEST(parse_tolerates)
         "a=fingerprint:" FP256 "\t\n"
         "a=candidate:1 1 UDP 1 192.0.2.1 4000 typ host ufrag medi network-id 1\n"
         "a=candidate:2 1 udp 1 192.0.2.1 4001 typ xyz\n"
+        "a=candidate:3 1 udp 1 fe80::1%eth0 4002 typ host\n"
+        "a=ice-options:trickle " LONG_OPTS "\n"
         "a=dcmap:7 label=\"caf\xc3\xa9\";foo=\"bar\";priority=1\n"
         "a=dcsa:7 something else\n"
         "a=max-message-size:99999999999\n"
@@ -657,6 +663,9 @@ START_TEST(parse_tolerates)
     ck_assert_uint_eq(s->ignored.fp_unknown_hash, 1); /* session md5, then replaced */
     ck_assert_uint_eq(s->dc.n_candidates, 1);
     ck_assert_uint_eq(s->ignored.cand_type, 1);
+    ck_assert_uint_eq(s->ignored.cand_fqdn, 1); /* the zone id */
+    ck_assert(s->dc.ice_trickle);
+    ck_assert_str_eq(s->dc.ice_options, ""); /* too long to keep, not worth failing */
     ck_assert_str_eq(s->dc.dcmap[0].label, "caf\xc3\xa9");
     ck_assert(s->dc.dcmap[0].has_priority && s->dc.dcmap[0].priority == 1);
     ck_assert_uint_eq(s->dc.max_message_size, UINT32_MAX);
