@@ -1,10 +1,11 @@
 /* Passive DTLS 1.2 handshake inspector for relay mode. See docs/relay.md.
  *
- * Each datagram is read in two passes: the first checks the framing of every record and
- * every epoch-0 handshake fragment header without touching any state, so a malformed
- * datagram is dropped whole and leaves no trace; the second applies the records in order
- * (a flow may be decided half-way through a datagram, e.g. by a ServerHello that selects
- * DTLS 1.3 followed by DTLS 1.3 ciphertext). */
+ * Each datagram is read in two passes. The first checks the framing of every record and
+ * every epoch-0 handshake fragment header without touching any state: a badly framed
+ * datagram is dropped and leaves no trace. The second applies the records in order (a flow
+ * may be decided half-way through a datagram, e.g. by a ServerHello that selects DTLS 1.3
+ * followed by DTLS 1.3 ciphertext); a record it refuses drops the datagram, while records
+ * before it stay applied (the endpoint gets them again in a retransmission). */
 #include "dcgw/dtls_inspect.h"
 
 #include <stdarg.h>

@@ -1161,7 +1161,7 @@ START_TEST(missing_certificates_block)
 {
     struct craft c;
     uint8_t *b = c.buf;
-    static const uint8_t empty_list[] = {0, 0, 0};
+    static const uint8_t empty_list[4] = {0, 0, 0, 0};
     /* _i: 0 the client sends an empty list, 1 the server does, 2 the client's next message
      * is a ClientKeyExchange, 3 the server's is a ServerKeyExchange, 4 the server sends
      * ChangeCipherSpec without a Certificate (resumption) */
