@@ -247,13 +247,13 @@ static void put_session(struct out *o, const struct dcgw_sdp_local *l, const cha
     char addr[8 + INET6_ADDRSTRLEN];
     uint16_t port;
     addr_text(&l->addrs[0], addr, sizeof(addr), &port);
-    put(o, "v=0\r\no=- %llu %llu IN %s\r\ns=-\r\nt=0 0\r\n", (unsigned long long)l->sess_id,
-        (unsigned long long)l->sess_version, addr);
+    /* RFC 4566 §5: the session-level c= line comes before t= and the a= lines. */
+    put(o, "v=0\r\no=- %llu %llu IN %s\r\ns=-\r\nc=IN %s\r\nt=0 0\r\n",
+        (unsigned long long)l->sess_id, (unsigned long long)l->sess_version, addr, addr);
     /* RFC 8839 §5.3: ICE-lite is declared at session level */
     put(o, "a=ice-lite\r\n");
     if (bundle_mid)
         put(o, "a=group:BUNDLE %s\r\n", bundle_mid);
-    put(o, "c=IN %s\r\n", addr);
 }
 
 static void put_dcmap(struct out *o, const struct dcgw_sdp_dcmap *m)

@@ -858,6 +858,18 @@ static void assert_local(const struct dcgw_sdp *a, const struct dcgw_sdp_local *
     }
 }
 
+/* RFC 8866 §5: v= o= s= [c=] t= then a=, all before the first m= */
+static void assert_session_order(const char *sdp)
+{
+    static const char order[] = "vosctam";
+    const char *o = order;
+    for (const char *p = sdp; p && *p && *o != 'm'; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        while (*o && *o != *p)
+            o++;
+        ck_assert_msg(*o, "session line '%c' out of order:\n%s", *p, sdp);
+    }
+}
+
 static const char *const fixtures[] = {
     "chromium-offer.sdp",    "chromium-offer-mdns.sdp",     "chromium-answer.sdp",
     "aiortc-offer.sdp",      "aiortc-answer.sdp",           "3gpp-offer.sdp",
@@ -876,6 +888,7 @@ START_TEST(answer_round_trip)
     int n = dcgw_sdp_write_answer(offer, &l, buf, DCGW_SDP_TEXT_MAX);
     ck_assert_msg(n > 0, "%s: %s", fixtures[_i], dcgw_err_name(n));
     ck_assert_uint_eq(strlen(buf), (size_t)n);
+    assert_session_order(buf);
     ck_assert_msg(dcgw_sdp_parse(buf, (size_t)n, ans, errbuf, sizeof(errbuf)) == 0, "%s: %s\n%s",
                   fixtures[_i], errbuf, buf);
     assert_local(ans, &l);
@@ -933,6 +946,7 @@ START_TEST(offer_round_trip)
     char buf[4096];
     int n = dcgw_sdp_write_offer(&l, buf, sizeof(buf));
     ck_assert_int_gt(n, 0);
+    assert_session_order(buf);
     ck_assert_ptr_nonnull(strstr(buf, "label=\"q%22uote %25%01 caf\xc3\xa9\""));
     ck_assert_msg(dcgw_sdp_parse(buf, (size_t)n, s, errbuf, sizeof(errbuf)) == 0, "%s\n%s", errbuf,
                   buf);
