@@ -877,7 +877,7 @@ START_TEST(pr_large_messages_small_window)
     static const struct rmsg *got[N];
     size_t ngot = on_stream(&pr.b, 1, got, N);
     ck_assert_uint_lt(ngot, N);
-    ck_assert_uint_gt(ngot, N / 2);
+    ck_assert_uint_gt(ngot, N / 4);
     uint32_t prev = 0;
     for (size_t k = 0; k < ngot; k++) {
         uint32_t i;
