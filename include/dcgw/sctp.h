@@ -55,7 +55,7 @@ struct dcgw_sctp_settings {
     bool nodelay;              /* SCTP_NODELAY; off batches small messages (DESIGN §10) */
     uint32_t sndbuf;           /* send buffer cap in bytes; raised to max_message_size+margin */
     uint32_t writable_lowat;   /* on_writable when buffered falls to this (default sndbuf/4) */
-    uint32_t rcvbuf;           /* receive buffer (advertised window) in bytes */
+    uint32_t rcvbuf;           /* receive window in bytes; raised to 2 x max_message_size+4K */
     uint16_t mtu;              /* SCTP packet size (default 1200, no PMTU discovery) */
 };
 
@@ -156,9 +156,9 @@ const struct dcgw_sctp_stack_stats *dcgw_sctp_stack_stats(void);
 void dcgw_sctp_handle_timers(uint32_t elapsed_ms);
 
 /* Creates an association object: an AF_CONN socket bound to local_port, not yet
- * connecting. cbs is copied. Returns 0, DCGW_ECONFIG (bad settings), DCGW_EEXIST (local
- * port in use), DCGW_ENOMEM, DCGW_ELIMIT, DCGW_EINTERNAL (usrsctp refused). Never calls a
- * callback. */
+ * connecting. cbs is copied. Returns 0, DCGW_ECONFIG (bad settings), DCGW_EEXIST (bind
+ * refused the port), DCGW_ENOMEM, DCGW_ELIMIT, DCGW_EINTERNAL (usrsctp refused). Never calls
+ * a callback. */
 int dcgw_sctp_new(const struct dcgw_sctp_settings *set, const struct dcgw_sctp_callbacks *cbs,
                   struct dcgw_sctp **out);
 
@@ -190,8 +190,9 @@ int dcgw_sctp_reset_streams(struct dcgw_sctp *s, const uint16_t *streams, size_t
  * overhead, so slightly above the payload). */
 size_t dcgw_sctp_buffered_amount(struct dcgw_sctp *s);
 
-/* Graceful shutdown (SHUTDOWN after queued data is acknowledged); on_closed follows. A
- * no-op when already closing or closed; before connect it just marks the object closed. */
+/* Graceful shutdown (SHUTDOWN once queued data is acknowledged); on_closed follows. While
+ * still connecting it gives the handshake up instead; before connect it only marks the
+ * object closed (on_closed still follows, once). A no-op when closing or closed. */
 int dcgw_sctp_close(struct dcgw_sctp *s);
 
 /* Frees the association. If it is still up, it is aborted (an ABORT goes out through
