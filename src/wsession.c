@@ -302,7 +302,13 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     dcgw_dc_settings_default(&dcs);
     dcs.sctp.local_port = local_sctp_port;
     dcs.sctp.remote_port = rdc->sctp_port;
-    dcs.sctp.streams = (uint16_t)w->cfg.sctp.streams;
+    /* 256 streams by default (DESIGN §10), more when the SDP negotiates higher ids
+     * (3GPP application channels start at 1000). */
+    uint32_t streams = w->cfg.sctp.streams;
+    for (size_t i = 0; i < rdc->n_dcmap; i++)
+        if (rdc->dcmap[i].stream_id >= streams)
+            streams = (uint32_t)rdc->dcmap[i].stream_id + 1;
+    dcs.sctp.streams = (uint16_t)(streams > DCGW_DC_STREAM_MAX ? DCGW_DC_STREAM_MAX : streams);
     /* RFC 8841 §6: what the peer can take bounds what we send; ours bounds what we take. */
     dcs.sctp.max_message_size = w->cfg.sctp.max_message_size;
     if (rdc->max_message_size && rdc->max_message_size < dcs.sctp.max_message_size)
@@ -342,7 +348,8 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     for (size_t i = 0; i < rdc->n_dcmap; i++) {
         struct dcgw_dc_params p;
         dc_params_of(&rdc->dcmap[i], &p);
-        int rr = dcgw_dc_add_negotiated(dc, &p, NULL);
+        struct dcgw_dc_channel *ch;
+        int rr = dcgw_dc_add_negotiated(dc, &p, &ch);
         if (rr < 0)
             DCGW_WARN(DC, "session %s: dcmap %u not added: %s", l->s->desc->id, p.id,
                       dcgw_strerror(rr));

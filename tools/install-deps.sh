@@ -8,8 +8,8 @@ build=(cmake make gcc clang pkg-config protobuf-c-compiler
        libprotobuf-c-dev libjansson-dev libjwt-dev libconfig-dev libmicrohttpd-dev
        libglib2.0-dev)
 test=(check libsubunit-dev libclang-rt-14-dev iproute2 procps util-linux
-      python3 python3-aiortc openssl)
-demo=(chromium)
+      python3 python3-aiortc openssl chromium)
+demo=()
 bench=(gnuplot-nox janus)
 
 want=("${build[@]}" "${test[@]}")
