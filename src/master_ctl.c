@@ -409,6 +409,12 @@ static void handle_request(struct master *m, struct controller *c, Dcgw__Request
     case DCGW__REQUEST__OP_CLOSE_SESSION:
         op_by_session(m, c, req, req->close_session ? req->close_session->id : NULL);
         break;
+    case DCGW__REQUEST__OP_UPDATE_SESSION:
+        op_by_session(m, c, req, req->update_session ? req->update_session->id : NULL);
+        break;
+    case DCGW__REQUEST__OP_CLOSE_CHANNEL:
+        op_by_session(m, c, req, req->close_channel ? req->close_channel->id : NULL);
+        break;
     case DCGW__REQUEST__OP_LIST_SESSIONS:
         op_list(m, c, req);
         break;

@@ -118,6 +118,24 @@ static void op_close(struct worker *w, const Dcgw__Request *req)
     free(cl.id);
 }
 
+static void op_close_channel(struct worker *w, const Dcgw__Request *req)
+{
+    const Dcgw__CloseChannel *cc = req->close_channel;
+    struct wsession *s = cc->id ? g_hash_table_lookup(w->sessions, cc->id) : NULL;
+    if (!s) {
+        send_error(w, req->id, DCGW_ENOENT, "no such session");
+        return;
+    }
+    char err[256] = "";
+    int r = dcgw__wsession_close_channel(s, cc->leg, cc->stream_id, err, sizeof(err));
+    if (r < 0) {
+        send_error(w, req->id, r, err[0] ? err : NULL);
+        return;
+    }
+    dcgw__wsession_refresh(s);
+    respond_session(w, req->id, s->desc);
+}
+
 static uint64_t rss_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -134,6 +152,7 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    const struct dcgw_io_stats *io = w->io ? dcgw_io_stats(w->io) : NULL;
     Dcgw__WorkerStats ws = DCGW__WORKER_STATS__INIT;
     ws.has_index = ws.has_pid = ws.has_alive = ws.has_sessions = 1;
     ws.has_cpu_user_us = ws.has_cpu_system_us = ws.has_rss_bytes = 1;
@@ -152,6 +171,14 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"sessions_created", w->stats.sessions_created},
         {"sessions_closed", w->stats.sessions_closed},
         {"requests", w->stats.requests},
+        {"rx_packets", io ? io->rx_packets : 0},
+        {"rx_bytes", io ? io->rx_bytes : 0},
+        {"tx_packets", io ? io->tx_packets : 0},
+        {"tx_bytes", io ? io->tx_bytes : 0},
+        {"rx_truncated", io ? io->rx_truncated : 0},
+        {"tx_errors", io ? io->tx_errors : 0},
+        {"rx_unknown_source", w->stats.rx_unknown_source},
+        {"rx_no_session", w->stats.rx_no_session},
     };
     enum { NC = sizeof(cs) / sizeof(cs[0]) };
     Dcgw__Counter c[NC], *cp[NC];
@@ -198,6 +225,9 @@ static void handle_request(struct worker *w, const Dcgw__Request *req)
         break;
     case DCGW__REQUEST__OP_UPDATE_SESSION:
         op_update(w, req);
+        break;
+    case DCGW__REQUEST__OP_CLOSE_CHANNEL:
+        op_close_channel(w, req);
         break;
     case DCGW__REQUEST__OP_GET_STATS:
         op_stats(w, req);

@@ -100,6 +100,9 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
                           size_t errcap);
 /* Emits session_closed, closes the legs; the session is freed when its handles are. */
 void dcgw__wsession_close(struct wsession *s, const char *reason);
+/* Closes one data channel of a leg (its twin on the other leg follows). */
+int dcgw__wsession_close_channel(struct wsession *s, const char *leg, uint32_t stream, char *err,
+                                 size_t errcap);
 /* Refreshes states, peer addresses and counters in s->desc. */
 void dcgw__wsession_refresh(struct wsession *s);
 void dcgw__wleg_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,

@@ -689,3 +689,23 @@ void dcgw__wsession_close(struct wsession *s, const char *reason)
     g_hash_table_steal(w->sessions, s->desc->id);
     release(s);
 }
+
+int dcgw__wsession_close_channel(struct wsession *s, const char *leg, uint32_t stream, char *err,
+                                 size_t errcap)
+{
+    for (unsigned i = 0; i < s->n_legs; i++) {
+        if (!leg || strcmp(s->desc->legs[i]->name, leg) != 0)
+            continue;
+        struct wleg *l = s->legs[i];
+        struct dcgw_dc *dc = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+        struct dcgw_dc_channel *ch =
+            dc && stream <= DCGW_DC_STREAM_MAX ? dcgw_dc_channel_by_id(dc, (uint16_t)stream) : NULL;
+        if (!ch) {
+            snprintf(err, errcap, "leg %s has no channel %u", leg, stream);
+            return DCGW_ENOENT;
+        }
+        return dcgw_dc_close_channel(dc, ch);
+    }
+    snprintf(err, errcap, "no leg named '%s'", leg ? leg : "");
+    return DCGW_ENOENT;
+}

@@ -22,36 +22,41 @@ struct opts {
 static void usage(FILE *f)
 {
     fprintf(
-        f, "usage: dcgwctl [options] COMMAND [args]\n"
-           "\n"
-           "Talks to dcgwd over its control socket.\n"
-           "\n"
-           "Commands:\n"
-           "  ping                          check that dcgwd answers\n"
-           "  version                       daemon and protocol version\n"
-           "  create [--id ID] [--tag TEXT] --leg SPEC [--leg SPEC] [--sdp-out DIR]\n"
-           "                                create a session; SPEC is\n"
-           "                                name=NAME[,mode=terminate|relay][,role=answer|offer]\n"
-           "                                [,sdp=FILE] (the peer's offer, for role answer);\n"
-           "                                --sdp-out writes each leg's local SDP to DIR/NAME.sdp\n"
-           "  create --from FILE            create from a JSON Session (see docs/control.md)\n"
-           "  get ID                        show a session, its legs and local SDP\n"
-           "  list [--worker N]             list sessions\n"
-           "  close ID [--reason TEXT]      close a session\n"
-           "  stats                         statistics per worker and totals\n"
-           "  watch [--session ID] [--count N] [--for SECONDS]\n"
-           "                                print events as they come\n"
-           "\n"
-           "Options:\n"
-           "  -s, --socket PATH     Unix control socket (default /run/dcgw/control.sock)\n"
-           "      --connect H:P     TCP with mutual TLS instead; needs --cert, --key, --ca\n"
-           "      --cert FILE --key FILE --ca FILE\n"
-           "  -j, --json            machine-readable JSON output\n"
-           "  -t, --timeout MS      how long to wait for an answer (default 10000)\n"
-           "  -h, --help            this help\n"
-           "\n"
-           "Exit status: 0 success, 1 the daemon answered with an error, 2 usage, 3 no\n"
-           "connection or no answer.\n");
+        f,
+        "usage: dcgwctl [options] COMMAND [args]\n"
+        "\n"
+        "Talks to dcgwd over its control socket.\n"
+        "\n"
+        "Commands:\n"
+        "  ping                          check that dcgwd answers\n"
+        "  version                       daemon and protocol version\n"
+        "  create [--id ID] [--tag TEXT] --leg SPEC [--leg SPEC] [--sdp-out DIR]\n"
+        "                                create a session; SPEC is\n"
+        "                                name=NAME[,mode=terminate|relay][,role=answer|offer]\n"
+        "                                [,sdp=FILE] (the peer's offer, for role answer);\n"
+        "                                --sdp-out writes each leg's local SDP to DIR/NAME.sdp\n"
+        "  create --from FILE            create from a JSON Session (see docs/control.md)\n"
+        "  update ID --leg NAME --sdp FILE\n"
+        "                                give a leg dcgw offered (role=offer) the peer's answer\n"
+        "  close-channel ID --leg NAME --stream N\n"
+        "                                close one data channel of a leg\n"
+        "  get ID                        show a session, its legs and local SDP\n"
+        "  list [--worker N]             list sessions\n"
+        "  close ID [--reason TEXT]      close a session\n"
+        "  stats                         statistics per worker and totals\n"
+        "  watch [--session ID] [--count N] [--for SECONDS]\n"
+        "                                print events as they come\n"
+        "\n"
+        "Options:\n"
+        "  -s, --socket PATH     Unix control socket (default /run/dcgw/control.sock)\n"
+        "      --connect H:P     TCP with mutual TLS instead; needs --cert, --key, --ca\n"
+        "      --cert FILE --key FILE --ca FILE\n"
+        "  -j, --json            machine-readable JSON output\n"
+        "  -t, --timeout MS      how long to wait for an answer (default 10000)\n"
+        "  -h, --help            this help\n"
+        "\n"
+        "Exit status: 0 success, 1 the daemon answered with an error, 2 usage, 3 no\n"
+        "connection or no answer.\n");
 }
 
 static int call(struct dcgw_ctlclient *c, const struct opts *o, Dcgw__Request *req)
@@ -233,6 +238,57 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
     int rc = resp->error ? 1 : write_sdps(sdp_out, resp);
     dcgw_ctlfmt_response(stdout, resp, o->json);
     dcgw__response__free_unpacked(resp, NULL);
+    return rc;
+}
+
+/* update ID --leg NAME --sdp FILE | close-channel ID --leg NAME --stream N */
+static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool update, int argc,
+                      char **argv)
+{
+    static const struct option lo[] = {{"leg", required_argument, NULL, 'l'},
+                                       {"sdp", required_argument, NULL, 's'},
+                                       {"stream", required_argument, NULL, 'n'},
+                                       {NULL, 0, NULL, 0}};
+    const char *leg = NULL, *sdp = NULL;
+    long stream = -1;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (ch == 'l')
+            leg = optarg;
+        else if (ch == 's')
+            sdp = optarg;
+        else if (ch == 'n')
+            stream = strtol(optarg, NULL, 10);
+        else
+            return 2;
+    }
+    if (optind >= argc || !leg || (update ? !sdp : stream < 0 || stream > 65534)) {
+        fprintf(stderr, "dcgwctl: usage: %s\n",
+                update ? "update ID --leg NAME --sdp FILE"
+                       : "close-channel ID --leg NAME --stream N (0..65534)");
+        return 2;
+    }
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    Dcgw__UpdateSession up = DCGW__UPDATE_SESSION__INIT;
+    Dcgw__CloseChannel cc = DCGW__CLOSE_CHANNEL__INIT;
+    if (update) {
+        up.id = argv[optind];
+        up.leg = (char *)leg;
+        if (!(up.remote_sdp = read_file(sdp)))
+            return 2;
+        req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
+        req.update_session = &up;
+    } else {
+        cc.id = argv[optind];
+        cc.leg = (char *)leg;
+        cc.has_stream_id = 1;
+        cc.stream_id = (uint32_t)stream;
+        req.op_case = DCGW__REQUEST__OP_CLOSE_CHANNEL;
+        req.close_channel = &cc;
+    }
+    int rc = call(c, o, &req);
+    free(up.remote_sdp);
     return rc;
 }
 
@@ -430,6 +486,8 @@ int main(int argc, char **argv)
         rc = cmd_create(c, &o, sub_argc, sub_argv);
     else if (strcmp(cmd, "watch") == 0)
         rc = cmd_watch(c, &o, sub_argc, sub_argv);
+    else if (strcmp(cmd, "update") == 0 || strcmp(cmd, "close-channel") == 0)
+        rc = cmd_leg_op(c, &o, cmd[0] == 'u', sub_argc, sub_argv);
     else
         rc = cmd_simple(c, &o, cmd, sub_argc, sub_argv);
     dcgw_ctlclient_free(c);
