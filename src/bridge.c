@@ -104,12 +104,9 @@ void dcgw_bridge_free(struct dcgw_bridge *b)
 {
     if (!b)
         return;
-    while (b->links) {
-        for (unsigned k = 0; k < 2; k++)
-            if (b->links->ch[k])
-                b->links->ch[k]->user = NULL;
+    /* The channels are not touched: their endpoints are gone or detached by now. */
+    while (b->links)
         link_free(b, b->links);
-    }
     free(b);
 }
 

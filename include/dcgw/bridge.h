@@ -58,8 +58,8 @@ struct dcgw_bridge;
 void dcgw_bridge_settings_default(struct dcgw_bridge_settings *s);
 int dcgw_bridge_new(const struct dcgw_bridge_settings *s, const struct dcgw_bridge_cbs *cbs,
                     struct dcgw_bridge **out);
-/* Frees the bridge and its queues. The endpoints are not touched (free them too, or
- * detach first: channels keep a pointer to the bridge's links in their `user`). */
+/* Frees the bridge and its queues without touching the endpoints' channels: free the
+ * endpoints first, or detach them (their channels' `user` points into the bridge). */
 void dcgw_bridge_free(struct dcgw_bridge *b);
 
 /* The callbacks to give the data-channel endpoint of side 0 or 1 (send_packet is left
