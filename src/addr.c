@@ -10,7 +10,9 @@
 const char *dcgw_addr_format(const struct sockaddr *sa, char *buf, size_t cap)
 {
     char ip[INET6_ADDRSTRLEN];
-    if (sa->sa_family == AF_INET) {
+    if (!sa) {
+        snprintf(buf, cap, "-");
+    } else if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
         snprintf(buf, cap, "%.46s:%u", ip, ntohs(a->sin_port));
@@ -69,7 +71,7 @@ int dcgw_addr_parse(const char *text, struct sockaddr_storage *out)
 
 bool dcgw_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {
-    if (a->sa_family != b->sa_family)
+    if (!a || !b || a->sa_family != b->sa_family)
         return false;
     if (a->sa_family == AF_INET) {
         const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
@@ -77,7 +79,7 @@ bool dcgw_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
     }
     if (a->sa_family == AF_INET6) {
         const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-        return x->sin6_port == y->sin6_port &&
+        return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
                memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
     }
     return false;
@@ -85,7 +87,8 @@ bool dcgw_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 
 socklen_t dcgw_addr_len(const struct sockaddr *sa)
 {
-    return sa->sa_family == AF_INET    ? sizeof(struct sockaddr_in)
+    return !sa                         ? 0
+           : sa->sa_family == AF_INET  ? sizeof(struct sockaddr_in)
            : sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                        : 0;
 }

@@ -2,6 +2,7 @@
  * ice_client.c. libnice's STUN library does the crypto (MESSAGE-INTEGRITY, FINGERPRINT)
  * and builds the responses; dcgw__stun_parse() checks the attribute layout first, so
  * libnice only ever parses messages whose attributes fit and have their sizes. */
+#include "dcgw/addr.h"
 #include "dcgw/ice.h"
 
 #include <arpa/inet.h>
@@ -144,50 +145,6 @@ int dcgw__ice_cred_copy(char *dst, size_t cap, const char *src, size_t min, size
     memcpy(dst, src, len);
     dst[len] = '\0';
     return 0;
-}
-
-socklen_t dcgw__sockaddr_len(const struct sockaddr *sa)
-{
-    if (!sa)
-        return 0;
-    if (sa->sa_family == AF_INET)
-        return sizeof(struct sockaddr_in);
-    if (sa->sa_family == AF_INET6)
-        return sizeof(struct sockaddr_in6);
-    return 0;
-}
-
-bool dcgw__sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b)
-{
-    if (!a || !b || a->sa_family != b->sa_family)
-        return false;
-    if (a->sa_family == AF_INET) {
-        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    if (a->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-        return x->sin6_port == y->sin6_port && x->sin6_scope_id == y->sin6_scope_id &&
-               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-    }
-    return false;
-}
-
-const char *dcgw__sockaddr_str(const struct sockaddr *sa, char *buf, size_t cap)
-{
-    char ip[INET6_ADDRSTRLEN] = "?";
-    if (sa && sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s = (const void *)sa;
-        inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
-        snprintf(buf, cap, "%s:%u", ip, ntohs(s->sin_port));
-    } else if (sa && sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s = (const void *)sa;
-        inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
-        snprintf(buf, cap, "[%s]:%u", ip, ntohs(s->sin6_port));
-    } else {
-        snprintf(buf, cap, "(family %d)", sa ? sa->sa_family : -1);
-    }
-    return buf;
 }
 
 /* ---- routing helpers --------------------------------------------------------------- */
@@ -408,7 +365,7 @@ static void lite_track(struct dcgw_ice_lite *ice, const struct sockaddr *from, u
     struct lite_addr *slot = NULL;
     for (uint32_t i = 0; i < ice->max_addrs; i++) {
         struct lite_addr *a = &ice->addrs[i];
-        if (a->used && dcgw__sockaddr_equal(&a->a.sa, from)) {
+        if (a->used && dcgw_addr_equal(&a->a.sa, from)) {
             a->last_ms = now;
             return;
         }
@@ -420,7 +377,7 @@ static void lite_track(struct dcgw_ice_lite *ice, const struct sockaddr *from, u
     if (slot->used)
         ice->stats.addrs_evicted++;
     memset(&slot->a, 0, sizeof(slot->a));
-    memcpy(&slot->a, from, dcgw__sockaddr_len(from));
+    memcpy(&slot->a, from, dcgw_addr_len(from));
     slot->last_ms = now;
     slot->used = true;
 }
@@ -434,7 +391,7 @@ static bool lite_replayed(struct dcgw_ice_lite *ice, const uint8_t *id, const st
     for (unsigned i = 0; i < LITE_RECENT_TXNS; i++) {
         const struct lite_txn *t = &ice->recent[i];
         if (t->used && memcmp(t->id, id, sizeof(t->id)) == 0)
-            return !dcgw__sockaddr_equal(&t->from.sa, from);
+            return !dcgw_addr_equal(&t->from.sa, from);
     }
     return false;
 }
@@ -448,7 +405,7 @@ static void lite_remember(struct dcgw_ice_lite *ice, const uint8_t *id, const st
     ice->recent_next = (ice->recent_next + 1) % LITE_RECENT_TXNS;
     memcpy(t->id, id, sizeof(t->id));
     memset(&t->from, 0, sizeof(t->from));
-    memcpy(&t->from, from, dcgw__sockaddr_len(from));
+    memcpy(&t->from, from, dcgw_addr_len(from));
     t->used = true;
 }
 
@@ -459,15 +416,15 @@ static void lite_nominate(struct dcgw_ice_lite *ice, const struct dcgw__stun_vie
                           const struct sockaddr *from, uint64_t now)
 {
     bool selected = ice->state == DCGW_ICE_LITE_SELECTED &&
-                    dcgw__sockaddr_equal((const struct sockaddr *)&ice->peer, from);
+                    dcgw_addr_equal((const struct sockaddr *)&ice->peer, from);
     if (!selected && v->use_candidate && v->controlling) {
         char a[64];
         memset(&ice->peer, 0, sizeof(ice->peer));
-        memcpy(&ice->peer, from, dcgw__sockaddr_len(from));
+        memcpy(&ice->peer, from, dcgw_addr_len(from));
         ice->state = DCGW_ICE_LITE_SELECTED;
         ice->stats.nominations++;
         ice->consent_ms = now;
-        DCGW_LOG_RL(ICE, INFO, "ice-lite: selected %s", dcgw__sockaddr_str(from, a, sizeof(a)));
+        DCGW_LOG_RL(ICE, INFO, "ice-lite: selected %s", dcgw_addr_format(from, a, sizeof(a)));
         if (ice->cbs.on_selected)
             ice->cbs.on_selected(ice->cbs.ud, (const struct sockaddr *)&ice->peer);
         return;
@@ -488,7 +445,7 @@ static int lite_answer(struct dcgw_ice_lite *ice, StunAgent *agent, StunMessage 
     uint8_t buf[DCGW_ICE_MSG_MAX];
     StunMessage resp;
     struct sockaddr_storage src;
-    socklen_t srclen = dcgw__sockaddr_len(from);
+    socklen_t srclen = dcgw_addr_len(from);
     size_t len = 0;
 
     if (v->controlled) {
@@ -538,7 +495,7 @@ int dcgw_ice_lite_recv(struct dcgw_ice_lite *ice, const struct sockaddr *from, c
         ice->stats.after_consent_lost++;
         return DCGW_ESTATE;
     }
-    if (dcgw__sockaddr_len(from) == 0) {
+    if (dcgw_addr_len(from) == 0) {
         ice->stats.bad_addr++;
         return DCGW_EUNSUPPORTED;
     }
@@ -550,14 +507,14 @@ int dcgw_ice_lite_recv(struct dcgw_ice_lite *ice, const struct sockaddr *from, c
     }
     if (rc) {
         DCGW_LOG_RL(ICE, DEBUG, "ice-lite: dropped %zu bytes from %s: %s", n,
-                    dcgw__sockaddr_str(from, a, sizeof(a)), dcgw_strerror(rc));
+                    dcgw_addr_format(from, a, sizeof(a)), dcgw_strerror(rc));
         return rc;
     }
     const uint8_t *txid = p + 8; /* after type, length and cookie */
     if (lite_replayed(ice, txid, from)) {
         ice->stats.replays++;
         DCGW_LOG_RL(ICE, INFO, "ice-lite: replayed check from %s dropped",
-                    dcgw__sockaddr_str(from, a, sizeof(a)));
+                    dcgw_addr_format(from, a, sizeof(a)));
         return DCGW_EAUTH;
     }
     rc = lite_answer(ice, &agent, &req, &v, unknown, from);
@@ -582,7 +539,7 @@ enum dcgw_ice_lite_state dcgw_ice_lite_state(const struct dcgw_ice_lite *ice)
 bool dcgw_ice_lite_addr_known(const struct dcgw_ice_lite *ice, const struct sockaddr *addr)
 {
     for (uint32_t i = 0; i < ice->max_addrs; i++)
-        if (ice->addrs[i].used && dcgw__sockaddr_equal(&ice->addrs[i].a.sa, addr))
+        if (ice->addrs[i].used && dcgw_addr_equal(&ice->addrs[i].a.sa, addr))
             return true;
     return false;
 }
@@ -603,7 +560,7 @@ void dcgw_ice_lite_handle_timeout(struct dcgw_ice_lite *ice, uint64_t now_ms)
     ice->stats.consent_lost++;
     char a[64];
     DCGW_LOG_RL(ICE, INFO, "ice-lite: consent lost for %s after %u ms",
-                dcgw__sockaddr_str((const struct sockaddr *)&ice->peer, a, sizeof(a)),
+                dcgw_addr_format((const struct sockaddr *)&ice->peer, a, sizeof(a)),
                 ice->consent_timeout_ms);
     if (ice->cbs.on_consent_lost)
         ice->cbs.on_consent_lost(ice->cbs.ud);

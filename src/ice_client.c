@@ -1,6 +1,7 @@
 /* The controlling side of ICE binding checks (RFC 8445 §7.2.4, §7.2.5) and consent
  * freshness (RFC 7675 §5.1), for dcgw's test client and bench. One remote address, one
  * check at a time, aggressive nomination (USE-CANDIDATE on every check). */
+#include "dcgw/addr.h"
 #include "dcgw/ice.h"
 
 #include <errno.h>
@@ -206,7 +207,7 @@ int dcgw_ice_client_start(struct dcgw_ice_client *c, const struct sockaddr *peer
 {
     if (c->state != DCGW_ICE_CLIENT_IDLE)
         return DCGW_ESTATE;
-    socklen_t len = dcgw__sockaddr_len(peer);
+    socklen_t len = dcgw_addr_len(peer);
     if (!len)
         return DCGW_EUNSUPPORTED;
     memcpy(&c->peer, peer, len);
@@ -304,7 +305,7 @@ static int client_precheck(struct dcgw_ice_client *c, const struct sockaddr *fro
         return DCGW_EMALFORMED;
     }
     /* RFC 8445 §7.2.5.2.1: the response must come from where the check went. */
-    if (!dcgw__sockaddr_equal(from, (const struct sockaddr *)&c->peer)) {
+    if (!dcgw_addr_equal(from, (const struct sockaddr *)&c->peer)) {
         c->stats.wrong_source++;
         return DCGW_EPROTO;
     }

@@ -237,11 +237,5 @@ int dcgw__stun_parse(const uint8_t *p, size_t n, struct dcgw__stun_view *v);
 /* Copies a ufrag or pwd into dst (cap bytes) after checking RFC 8839 ice-chars and the
  * [min, max] length. 0 or DCGW_EINVAL. */
 int dcgw__ice_cred_copy(char *dst, size_t cap, const char *src, size_t min, size_t max);
-/* sizeof the sockaddr for AF_INET / AF_INET6, 0 for anything else. */
-socklen_t dcgw__sockaddr_len(const struct sockaddr *sa);
-/* Same family, address and port (and IPv6 scope). */
-bool dcgw__sockaddr_equal(const struct sockaddr *a, const struct sockaddr *b);
-/* "192.0.2.1:3478" / "[2001:db8::1]:3478" for logs. */
-const char *dcgw__sockaddr_str(const struct sockaddr *sa, char *buf, size_t cap);
 
 #endif

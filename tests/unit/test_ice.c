@@ -16,6 +16,7 @@
 #include <stun/usages/ice.h>
 
 #include "dcgw/error.h"
+#include "dcgw/addr.h"
 #include "dcgw/ice.h"
 #include "helper_lossy.h"
 
@@ -218,7 +219,7 @@ static void rec_send(void *ud, const struct sockaddr *to, const uint8_t *p, size
     ck_assert_uint_le(n, sizeof(r->last));
     memcpy(r->last, p, n);
     r->last_len = n;
-    memcpy(&r->to, to, dcgw__sockaddr_len(to));
+    memcpy(&r->to, to, dcgw_addr_len(to));
 }
 
 static void rec_selected(void *ud, const struct sockaddr *peer)
@@ -226,7 +227,7 @@ static void rec_selected(void *ud, const struct sockaddr *peer)
     struct rec *r = ud;
     r->selected++;
     memset(&r->sel, 0, sizeof(r->sel));
-    memcpy(&r->sel, peer, dcgw__sockaddr_len(peer));
+    memcpy(&r->sel, peer, dcgw_addr_len(peer));
 }
 
 static void rec_lost(void *ud)
@@ -280,7 +281,7 @@ struct net {
 static void net_c_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n)
 {
     struct net *t = ud;
-    ck_assert(dcgw__sockaddr_equal(to, SA(t->laddr)));
+    ck_assert(dcgw_addr_equal(to, SA(t->laddr)));
     if (t->c_sent < 64)
         t->send_times[t->c_sent] = t->now;
     t->c_sent++;
@@ -295,7 +296,7 @@ static void net_l_send(void *ud, const struct sockaddr *to, const uint8_t *p, si
 {
     struct net *t = ud;
     rec_send(&t->lr, to, p, n);
-    ck_assert(dcgw__sockaddr_equal(to, SA(t->caddr)));
+    ck_assert(dcgw_addr_equal(to, SA(t->caddr)));
     if (!t->block_l2c)
         lossy_send(&t->l2c, p, n);
 }
@@ -314,7 +315,7 @@ static void net_connected(void *ud, const struct sockaddr *mapped)
 {
     struct net *t = ud;
     t->connected++;
-    memcpy(&t->mapped, mapped, dcgw__sockaddr_len(mapped));
+    memcpy(&t->mapped, mapped, dcgw_addr_len(mapped));
 }
 
 static void net_failed(void *ud)
@@ -364,8 +365,8 @@ static void net_init(struct net *t, const struct sockaddr *caddr, const struct s
     memset(t, 0, sizeof(*t));
     t->rng = 0x2545f4914f6cdd1dull;
     t->lr.now = &t->now;
-    memcpy(&t->caddr, caddr, dcgw__sockaddr_len(caddr));
-    memcpy(&t->laddr, laddr, dcgw__sockaddr_len(laddr));
+    memcpy(&t->caddr, caddr, dcgw_addr_len(caddr));
+    memcpy(&t->laddr, laddr, dcgw_addr_len(laddr));
     lossy_init(&t->c2l, 0, 0, 0, 1);
     lossy_init(&t->l2c, 0, 0, 0, 2);
     struct dcgw_ice_lite_settings s;
@@ -434,7 +435,7 @@ START_TEST(rfc5769_helpers_agree_with_vectors)
     ck_assert(!mi_ok(rfc_req, sizeof(rfc_req), "VOkJxbRl1RmTxUk/WvJxBu"));
     struct sockaddr_in m = xor_mapped4(rfc_resp4, sizeof(rfc_resp4));
     struct sockaddr_in want = v4("192.0.2.1", 32853);
-    ck_assert(dcgw__sockaddr_equal(SA(m), SA(want)));
+    ck_assert(dcgw_addr_equal(SA(m), SA(want)));
 }
 END_TEST
 
@@ -480,8 +481,8 @@ START_TEST(rfc5769_request_as_controlling_answered)
     ck_assert_mem_eq(r.last + 4, m + 4, 16);
     ck_assert(mi_ok(r.last, r.last_len, RFC_PWD) && fp_ok(r.last, r.last_len));
     struct sockaddr_in mapped = xor_mapped4(r.last, r.last_len);
-    ck_assert(dcgw__sockaddr_equal(SA(mapped), SA(from)));
-    ck_assert(dcgw__sockaddr_equal(SA(r.to), SA(from)));
+    ck_assert(dcgw_addr_equal(SA(mapped), SA(from)));
+    ck_assert(dcgw_addr_equal(SA(r.to), SA(from)));
     ck_assert_ptr_null(dcgw_ice_lite_peer(ice)); /* no USE-CANDIDATE */
     ck_assert(dcgw_ice_lite_addr_known(ice, SA(from)));
     dcgw_ice_lite_free(ice);
@@ -553,7 +554,7 @@ static void rfc5769_response(const uint8_t *resp, size_t n, const struct sockadd
     ck_assert_int_eq(dcgw_ice_client_recv(t.c, SA(peer), resp, n, 10), 0);
     ck_assert_int_eq(dcgw_ice_client_state(t.c), DCGW_ICE_CLIENT_CONNECTED);
     ck_assert_uint_eq(t.connected, 1);
-    ck_assert(dcgw__sockaddr_equal(SA(t.mapped), want));
+    ck_assert(dcgw_addr_equal(SA(t.mapped), want));
     /* the same response again matches no transaction */
     ck_assert_int_eq(dcgw_ice_client_recv(t.c, SA(peer), resp, n, 11), DCGW_ENOENT);
     const struct dcgw_ice_client_stats *st = dcgw_ice_client_stats(t.c);
@@ -592,10 +593,10 @@ static void back_to_back(const struct sockaddr *caddr, const struct sockaddr *la
     net_run(&t, 1000);
     ck_assert_uint_eq(t.connected, 1);
     ck_assert_uint_eq(t.c_sent, 1);
-    ck_assert(dcgw__sockaddr_equal(SA(t.mapped), caddr)); /* XOR-MAPPED-ADDRESS = source */
+    ck_assert(dcgw_addr_equal(SA(t.mapped), caddr)); /* XOR-MAPPED-ADDRESS = source */
     ck_assert_uint_eq(t.lr.selected, 1);
-    ck_assert(dcgw__sockaddr_equal(SA(t.lr.sel), caddr));
-    ck_assert(dcgw__sockaddr_equal(dcgw_ice_lite_peer(t.l), caddr));
+    ck_assert(dcgw_addr_equal(SA(t.lr.sel), caddr));
+    ck_assert(dcgw_addr_equal(dcgw_ice_lite_peer(t.l), caddr));
     ck_assert_int_eq(dcgw_ice_lite_state(t.l), DCGW_ICE_LITE_SELECTED);
     ck_assert(mi_ok(t.c_last, t.c_last_len, L_PWD) && fp_ok(t.c_last, t.c_last_len));
     ck_assert(mi_ok(t.lr.last, t.lr.last_len, L_PWD) && fp_ok(t.lr.last, t.lr.last_len));
@@ -919,7 +920,7 @@ START_TEST(nomination_and_address_change)
     ck_assert_ptr_null(dcgw_ice_lite_peer(ice));
     n = good_check(m, sizeof(m), true);
     ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(a), m, n, 10), 0);
-    ck_assert(dcgw__sockaddr_equal(dcgw_ice_lite_peer(ice), SA(a)));
+    ck_assert(dcgw_addr_equal(dcgw_ice_lite_peer(ice), SA(a)));
     /* the same transaction again (a retransmission) does not select again */
     ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(a), m, n, 11), 0);
     ck_assert_uint_eq(r.selected, 1);
@@ -932,17 +933,17 @@ START_TEST(nomination_and_address_change)
     /* a valid check without USE-CANDIDATE from b neither */
     n = good_check(m, sizeof(m), false);
     ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(b), m, n, 30), 0);
-    ck_assert(dcgw__sockaddr_equal(dcgw_ice_lite_peer(ice), SA(a)));
+    ck_assert(dcgw_addr_equal(dcgw_ice_lite_peer(ice), SA(a)));
     ck_assert(dcgw_ice_lite_addr_known(ice, SA(b)));
     ck_assert_uint_eq(r.selected, 1);
     /* a valid nomination from b moves it, then one from an IPv6 address */
     n = good_check(m, sizeof(m), true);
     ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(b), m, n, 40), 0);
-    ck_assert(dcgw__sockaddr_equal(dcgw_ice_lite_peer(ice), SA(b)));
-    ck_assert(dcgw__sockaddr_equal(SA(r.sel), SA(b)));
+    ck_assert(dcgw_addr_equal(dcgw_ice_lite_peer(ice), SA(b)));
+    ck_assert(dcgw_addr_equal(SA(r.sel), SA(b)));
     n = good_check(m, sizeof(m), true);
     ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(c), m, n, 50), 0);
-    ck_assert(dcgw__sockaddr_equal(dcgw_ice_lite_peer(ice), SA(c)));
+    ck_assert(dcgw_addr_equal(dcgw_ice_lite_peer(ice), SA(c)));
     ck_assert_uint_eq(r.selected, 3);
     ck_assert_uint_eq(dcgw_ice_lite_stats(ice)->nominations, 3);
     dcgw_ice_lite_free(ice);
@@ -958,7 +959,7 @@ START_TEST(replay_from_other_address_dropped)
     size_t n = good_check(m, sizeof(m), true);
     ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(a), m, n, 0), 0);
     ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(evil), m, n, 1), DCGW_EAUTH);
-    ck_assert(dcgw__sockaddr_equal(dcgw_ice_lite_peer(ice), SA(a)));
+    ck_assert(dcgw_addr_equal(dcgw_ice_lite_peer(ice), SA(a)));
     ck_assert_uint_eq(dcgw_ice_lite_stats(ice)->replays, 1);
     ck_assert_uint_eq(r.sent, 1);
     ck_assert(!dcgw_ice_lite_addr_known(ice, SA(evil)));
@@ -1260,9 +1261,9 @@ static void captured_peer(const char *peer)
     ck_assert_ptr_null(dcgw_ice_lite_peer(ice)); /* both peers nominate in a later check */
     ck_assert_int_eq(dcgw_ice_lite_recv(ice, SA(from), nom, n2, 10), 0);
     ck_assert_uint_eq(r.sent, 2);
-    ck_assert(dcgw__sockaddr_equal(dcgw_ice_lite_peer(ice), SA(from)));
+    ck_assert(dcgw_addr_equal(dcgw_ice_lite_peer(ice), SA(from)));
     struct sockaddr_in mapped = xor_mapped4(r.last, r.last_len);
-    ck_assert(dcgw__sockaddr_equal(SA(mapped), SA(from)));
+    ck_assert(dcgw_addr_equal(SA(mapped), SA(from)));
     ck_assert_uint_eq(dcgw_ice_lite_stats(ice)->no_role + dcgw_ice_lite_stats(ice)->unknown_attrs,
                       0);
     dcgw_ice_lite_free(ice);
