@@ -719,6 +719,130 @@ START_TEST(application_data_held_until_verified)
 }
 END_TEST
 
+/* ---- handshakes of real WebRTC stacks -------------------------------------------------------
+ * Captured as a relay sees them by tools/dtls_inspect_capture.py (Chromium 156 / BoringSSL
+ * and aiortc 1.4 / OpenSSL 3.0), with each side's a=fingerprint from the SDP of that
+ * session. Side 0 is Chromium. Re-capturing changes the certificates: update both. */
+
+static const struct {
+    const char *file;
+    const char *fp[SIDES];
+    int client;
+    bool dtls13;
+} CAPTURES[] = {
+    {"chromium_server_aiortc_client",
+     {"sha-256 A5:CA:59:79:26:5F:93:4F:8C:FA:35:32:E6:6D:DB:64:44:06:1E:ED:B5:0E:D5:29:12:F9:8C:"
+      "5D:4E:89:2E:77",
+      "sha-256 BC:0A:67:B3:51:56:A1:7E:85:81:04:66:45:93:C4:ED:5B:08:69:EB:B4:1B:50:65:B4:A3:CA:"
+      "98:B3:92:06:C3"},
+     1,
+     false},
+    /* Chromium's ClientHello offers DTLS 1.3 and 1.2 (1413 bytes, two datagrams) */
+    {"aiortc_server_chromium_client",
+     {"sha-256 F1:C0:13:70:C1:39:EF:CF:DE:6B:81:49:52:A5:45:DE:BB:F3:3B:77:05:C2:76:6C:71:D5:21:"
+      "0A:C9:FF:96:86",
+      "sha-256 D2:64:16:1E:50:7A:18:46:55:04:DE:E4:0E:DD:ED:56:FD:9D:A1:65:44:04:D3:CB:9D:26:C1:"
+      "CB:EC:F7:FB:A5"},
+     0,
+     false},
+    /* Chromium to Chromium: DTLS 1.3 */
+    {"chromium_pair_dtls13",
+     {"sha-256 A2:22:F8:E6:6E:37:A2:CE:78:C8:4D:D8:1F:53:7C:23:7D:96:F9:51:16:FF:6E:0F:CB:06:6C:"
+      "8A:31:EA:06:6A",
+      "sha-256 52:78:91:AC:D1:66:39:74:5A:3C:B3:2F:85:86:63:F5:FD:DE:EE:69:B8:6B:C7:C6:96:A5:F9:"
+      "CC:51:4B:15:F4"},
+     1,
+     true},
+};
+
+/* Loads a seed file ([flags] then [side][len:2][datagram]...) into w->dg. */
+static void load_capture(struct world *w, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/../fuzz/corpus/dtls_inspect/%s", DCGW_TEST_DATA, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "%s", path);
+    static uint8_t buf[64 * 1024];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    memset(w, 0, sizeof(*w));
+    for (size_t off = 1; off + 3 <= n;) {
+        size_t len = (size_t)buf[off + 1] << 8 | buf[off + 2];
+        ck_assert_uint_le(off + 3 + len, n);
+        ck_assert_uint_lt(w->n_dg, MAX_DG);
+        struct dg *d = &w->dg[w->n_dg++];
+        *d = (struct dg){.side = buf[off], .n = len, .p = malloc(len)};
+        memcpy(d->p, buf + off + 3, len);
+        d->app = has_app(d->p, d->n);
+        off += 3 + len;
+    }
+    ck_assert_uint_gt(w->n_dg, 4);
+}
+
+START_TEST(real_peers_captured)
+{
+    struct world w;
+    load_capture(&w, CAPTURES[_i].file);
+    struct iopts io = {.n = {1, 1}};
+    for (int k = 0; k < SIDES; k++)
+        ck_assert_int_eq(
+            dcgw_fingerprint_parse(CAPTURES[_i].fp[k], strlen(CAPTURES[_i].fp[k]), &io.fps[k][0]),
+            0);
+    struct dcgw_dtls_inspect *in = insp_new(&io, NULL);
+    struct dcgw_dtls_inspect_status st;
+    if (CAPTURES[_i].dtls13) {
+        /* rejected at the ServerHello (from the server, side 1 - client) ... */
+        size_t i = 0;
+        while (i < w.n_dg && feed_dg(in, &w.dg[i]) == DCGW_INSPECT_PASS)
+            i++;
+        ck_assert_uint_lt(i, w.n_dg);
+        ck_assert(has_msg(&w.dg[i], 2));
+        dcgw_dtls_inspect_status(in, &st);
+        ck_assert_int_eq(st.side, 1 - CAPTURES[_i].client);
+        ck_assert_int_eq(st.client, CAPTURES[_i].client);
+        ck_assert_int_eq(st.err, DCGW_EUNSUPPORTED);
+        ck_assert_ptr_nonnull(strstr(st.reason, "DTLS 1.3"));
+        dcgw_dtls_inspect_free(in);
+        /* ... or allowed, and then everything passes */
+        io.policy = DCGW_INSPECT_ALLOW_UNINSPECTABLE_REPORT;
+        in = insp_new(&io, NULL);
+        feed_all(in, &w, NULL, w.n_dg, DCGW_INSPECT_PASS);
+        ck_assert_int_eq(dcgw_dtls_inspect_state(in), DCGW_INSPECT_UNINSPECTED_ALLOWED);
+        dcgw_dtls_inspect_free(in);
+        world_free(&w);
+        return;
+    }
+    bool app_before = false;
+    for (size_t i = 0; i < w.n_dg; i++) {
+        app_before |= w.dg[i].app && dcgw_dtls_inspect_state(in) != DCGW_INSPECT_VERIFIED;
+        ck_assert_int_eq(feed_dg(in, &w.dg[i]), DCGW_INSPECT_PASS);
+    }
+    ck_assert(!app_before);
+    dcgw_dtls_inspect_status(in, &st);
+    ck_assert_int_eq(st.state, DCGW_INSPECT_VERIFIED);
+    ck_assert_int_eq(st.client, CAPTURES[_i].client);
+    dcgw_dtls_inspect_free(in);
+    /* a stranger's fingerprint for either side: blocked, and the computed one is the SDP's */
+    for (int k = 0; k < SIDES; k++) {
+        struct iopts bad = io;
+        bad.fps[k][0].digest[7] ^= 0x10;
+        in = insp_new(&bad, NULL);
+        for (size_t i = 0; i < w.n_dg; i++)
+            feed_dg(in, &w.dg[i]);
+        dcgw_dtls_inspect_status(in, &st);
+        ck_assert_int_eq(st.state, DCGW_INSPECT_BLOCKED);
+        ck_assert_int_eq(st.side, k);
+        ck_assert(dcgw_fingerprint_equal(&dcgw_dtls_inspect_side(in, k)->fp, &io.fps[k][0]));
+        ck_assert_uint_eq(
+            dcgw_dtls_inspect_stats(in, 0)->passed + dcgw_dtls_inspect_stats(in, 1)->passed +
+                dcgw_dtls_inspect_stats(in, 0)->blocked + dcgw_dtls_inspect_stats(in, 1)->blocked,
+            w.n_dg);
+        dcgw_dtls_inspect_free(in);
+    }
+    world_free(&w);
+}
+END_TEST
+
 /* ---- DTLS 1.3-looking hellos --------------------------------------------------------------- */
 
 /* Copies datagram d to out with an extension added to the first handshake message of type
@@ -1388,6 +1512,7 @@ int main(void)
     tcase_add_test(tc, weak_hash_floor);
     tcase_add_test(tc, application_data_held_until_verified);
     tcase_add_loop_test(tc, dtls13_hellos_follow_the_policy, 0, 3);
+    tcase_add_loop_test(tc, real_peers_captured, 0, 3);
     tcase_add_test(tc, client_offering_13_and_12_is_inspected);
     suite_add_tcase(s, tc);
     tc = tcase_create("crafted");
