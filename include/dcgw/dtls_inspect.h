@@ -105,9 +105,10 @@ struct dcgw_dtls_inspect_stats {
     uint64_t malformed;     /* datagrams dropped: framing, handshake header, bad message */
     uint64_t conflicts;     /* dropped: contradicted what the side sent before */
     uint64_t held_app_data; /* application_data records held back before verification */
-    uint64_t early_epoch;   /* dropped: protected records before that side's hello */
+    uint64_t early_epoch;   /* dropped: protected records before verification, other than
+                               epoch-1 handshake/alert once that side sent its hello */
     uint64_t fragments;     /* epoch-0 handshake fragments accepted */
-    uint64_t duplicates;    /* of which carried nothing new (retransmissions) */
+    uint64_t duplicates;    /* of which, of messages it reads, brought nothing new */
     uint64_t opaque;        /* protected records (epoch >= 1) passed unread */
     uint64_t bad_messages;  /* complete hellos / Certificates that did not parse */
     uint64_t buffered_peak; /* most bytes under reassembly at once */
