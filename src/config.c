@@ -20,16 +20,25 @@ struct opt {
     const char *path;
     enum opt_type type;
     size_t off;
-    size_t size;    /* T_STR: buffer size */
+    size_t size; /* T_STR: buffer size */
     int64_t min, max;
-    int64_t def;    /* numeric defaults (enums as their value) */
+    int64_t def; /* numeric defaults (enums as their value) */
     const char *sdef;
 };
 
 #define O(field) offsetof(struct dcgw_config, field), sizeof(((struct dcgw_config *)0)->field)
-#define U32(path, field, lo, hi, d) {path, T_U32, O(field), lo, hi, d, NULL}
-#define BOOL(path, field, d) {path, T_BOOL, O(field), 0, 1, d, NULL}
-#define STR(path, field, d) {path, T_STR, O(field), 0, 0, 0, d}
+#define U32(path, field, lo, hi, d)                                                                \
+    {                                                                                              \
+        path, T_U32, O(field), lo, hi, d, NULL                                                     \
+    }
+#define BOOL(path, field, d)                                                                       \
+    {                                                                                              \
+        path, T_BOOL, O(field), 0, 1, d, NULL                                                      \
+    }
+#define STR(path, field, d)                                                                        \
+    {                                                                                              \
+        path, T_STR, O(field), 0, 0, 0, d                                                          \
+    }
 
 static const struct opt opts[] = {
     U32("workers", workers, 0, DCGW_MAX_WORKERS, 0),
@@ -53,8 +62,7 @@ static const struct opt opts[] = {
     U32("data_plane.port", data_plane.port, 0, 65535 - DCGW_MAX_WORKERS, 0),
     U32("data_plane.recv_batch", data_plane.recv_batch, 1, 1024, 32),
     U32("data_plane.socket_buffer", data_plane.socket_buffer, 65536, 1u << 30, 4u << 20),
-    U32("sessions.max_per_worker", sessions.max_per_worker, 1, 10000000,
-        DCGW_MAX_SESSIONS_DEFAULT),
+    U32("sessions.max_per_worker", sessions.max_per_worker, 1, 10000000, DCGW_MAX_SESSIONS_DEFAULT),
     U32("sessions.setup_timeout_ms", sessions.setup_timeout_ms, 1000, 3600000, 60000),
     U32("ice.consent_timeout_ms", ice.consent_timeout_ms, 1000, 3600000, 30000),
     STR("dtls.cert", dtls.cert, ""),
@@ -174,12 +182,13 @@ static int set_named(const config_setting_t *s, const struct opt *o, struct perr
     if (v && o->type == T_LEVEL)
         r = dcgw_log_level_parse(v);
     else if (v && o->type == T_TARGET)
-        r = strcmp(v, "stderr") == 0 ? DCGW_LOG_STDERR
+        r = strcmp(v, "stderr") == 0   ? DCGW_LOG_STDERR
             : strcmp(v, "syslog") == 0 ? DCGW_LOG_SYSLOG
                                        : -1;
     else if (v && o->type == T_HASH)
-        r = v && dcgw_hash_parse(v, strlen(v)) != DCGW_HASH_NONE ? (int)dcgw_hash_parse(v, strlen(v))
-                                                                 : -1;
+        r = v && dcgw_hash_parse(v, strlen(v)) != DCGW_HASH_NONE
+                ? (int)dcgw_hash_parse(v, strlen(v))
+                : -1;
     if (r < 0) {
         static const char *const want[] = {
             [T_LEVEL] = "error, warn, info, debug or trace",

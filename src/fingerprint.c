@@ -11,7 +11,7 @@ static const struct {
     const char *name;
     size_t len;
 } hashes[] = {
-    [DCGW_HASH_NONE] = {"none", 0},      [DCGW_HASH_SHA1] = {"sha-1", 20},
+    [DCGW_HASH_NONE] = {"none", 0},       [DCGW_HASH_SHA1] = {"sha-1", 20},
     [DCGW_HASH_SHA224] = {"sha-224", 28}, [DCGW_HASH_SHA256] = {"sha-256", 32},
     [DCGW_HASH_SHA384] = {"sha-384", 48}, [DCGW_HASH_SHA512] = {"sha-512", 64},
 };

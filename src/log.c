@@ -27,7 +27,8 @@ static struct {
     char ident[32];
     bool syslog_open;
 } log_state = {
-    .s = {.target = DCGW_LOG_STDERR, .level = DCGW_LOG_INFO,
+    .s = {.target = DCGW_LOG_STDERR,
+          .level = DCGW_LOG_INFO,
           .module_level = {[0 ... DCGW_LOG_MODULE_COUNT - 1] = -1}},
     .ident = "dcgw",
 };
@@ -65,8 +66,7 @@ uint64_t dcgw_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-bool dcgw__log_rl_take(struct dcgw_tbucket *b, bool *init, uint64_t *dropped,
-                       uint64_t *suppressed)
+bool dcgw__log_rl_take(struct dcgw_tbucket *b, bool *init, uint64_t *dropped, uint64_t *suppressed)
 {
     uint64_t now = dcgw_now_us();
     if (!*init) {

@@ -25,7 +25,8 @@ void dcgw_session_id_generate(char *out, size_t cap)
 {
     uint8_t r[8];
     if (RAND_bytes(r, sizeof(r)) != 1)
-        memset(r, 0, sizeof(r)); /* RAND failing is not recoverable here; ids stay unique by check */
+        memset(r, 0,
+               sizeof(r)); /* RAND failing is not recoverable here; ids stay unique by check */
     snprintf(out, cap, "s-%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5],
              r[6], r[7]);
 }

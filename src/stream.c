@@ -342,7 +342,7 @@ SSL_CTX *dcgw_stream_tls_server_ctx(const char *cert, const char *key, const cha
         goto fail;
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     return ctx;
-fail: {
+fail : {
     char why[160];
     ERR_error_string_n(ERR_get_error(), why, sizeof(why));
     snprintf(err, errcap, "%s: %s", what, why);

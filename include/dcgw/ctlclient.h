@@ -10,10 +10,10 @@
 struct dcgw_ctlclient;
 
 struct dcgw_ctlclient_opts {
-    const char *socket;  /* Unix socket path, or NULL to use tcp */
-    const char *tcp;     /* "host:port" */
+    const char *socket;          /* Unix socket path, or NULL to use tcp */
+    const char *tcp;             /* "host:port" */
     const char *cert, *key, *ca; /* client certificate and the CA of the server (TLS) */
-    size_t max_frame;    /* 0: the protocol ceiling */
+    size_t max_frame;            /* 0: the protocol ceiling */
 };
 
 /* Connects. On error returns a DCGW_E* code with a reason in err. */

@@ -21,7 +21,7 @@ enum { DCGW_FINGERPRINT_MAX = 64, DCGW_FINGERPRINT_TEXT_MAX = 3 * 64 };
 
 struct dcgw_fingerprint {
     enum dcgw_hash alg;
-    uint8_t len;                         /* digest length for alg */
+    uint8_t len; /* digest length for alg */
     uint8_t digest[DCGW_FINGERPRINT_MAX];
 };
 

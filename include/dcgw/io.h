@@ -12,8 +12,8 @@
 #include <uv.h>
 
 enum dcgw_io_limits {
-    DCGW_IO_SLOT = 4096,          /* largest datagram received; longer ones are dropped */
-    DCGW_IO_BATCH_DEFAULT = 32,   /* datagrams per recvmmsg / sendmmsg */
+    DCGW_IO_SLOT = 4096,        /* largest datagram received; longer ones are dropped */
+    DCGW_IO_BATCH_DEFAULT = 32, /* datagrams per recvmmsg / sendmmsg */
     DCGW_IO_BATCH_MAX = 1024,
     DCGW_IO_READS_PER_WAKEUP = 8, /* recvmmsg calls before yielding to the loop */
 };

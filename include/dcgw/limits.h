@@ -5,8 +5,8 @@
 
 enum dcgw_limits {
     /* control protocol */
-    DCGW_FRAME_HEADER = 4,                  /* 4-byte big-endian length */
-    DCGW_FRAME_MAX_DEFAULT = 256 * 1024,    /* largest control frame accepted */
+    DCGW_FRAME_HEADER = 4,               /* 4-byte big-endian length */
+    DCGW_FRAME_MAX_DEFAULT = 256 * 1024, /* largest control frame accepted */
     DCGW_FRAME_MAX_CEILING = 16 * 1024 * 1024,
     DCGW_CTL_OUTBUF_DEFAULT = 4 * 1024 * 1024, /* queued bytes toward one controller */
     DCGW_CTL_MAX_CONNS_DEFAULT = 64,
@@ -37,8 +37,8 @@ enum dcgw_limits {
 
     /* logging */
     DCGW_LOG_LINE_MAX = 1024,
-    DCGW_LOG_RL_BURST = 10,    /* rate-limited log lines: burst ... */
-    DCGW_LOG_RL_PER_SEC = 5,   /* ... then this many per second */
+    DCGW_LOG_RL_BURST = 10,  /* rate-limited log lines: burst ... */
+    DCGW_LOG_RL_PER_SEC = 5, /* ... then this many per second */
 };
 
 #endif

@@ -13,11 +13,11 @@
 
 #include "dcgw/tbucket.h"
 
-#define DCGW_LOG_LEVEL_MAP(XX)                                                                 \
-    XX(ERROR, "error")                                                                         \
-    XX(WARN, "warn")                                                                           \
-    XX(INFO, "info")                                                                           \
-    XX(DEBUG, "debug")                                                                         \
+#define DCGW_LOG_LEVEL_MAP(XX)                                                                     \
+    XX(ERROR, "error")                                                                             \
+    XX(WARN, "warn")                                                                               \
+    XX(INFO, "info")                                                                               \
+    XX(DEBUG, "debug")                                                                             \
     XX(TRACE, "trace")
 
 enum dcgw_log_level {
@@ -27,24 +27,24 @@ enum dcgw_log_level {
         DCGW_LOG_LEVEL_COUNT
 };
 
-#define DCGW_LOG_MODULE_MAP(XX)                                                                \
-    XX(CORE, "core")                                                                           \
-    XX(CONFIG, "config")                                                                       \
-    XX(CTL, "ctl")                                                                             \
-    XX(MASTER, "master")                                                                       \
-    XX(WORKER, "worker")                                                                       \
-    XX(SESSION, "session")                                                                     \
-    XX(IO, "io")                                                                               \
-    XX(SDP, "sdp")                                                                             \
-    XX(ICE, "ice")                                                                             \
-    XX(DTLS, "dtls")                                                                           \
-    XX(SCTP, "sctp")                                                                           \
-    XX(DC, "dc")                                                                               \
-    XX(BRIDGE, "bridge")                                                                       \
-    XX(POLICY, "policy")                                                                       \
-    XX(RELAY, "relay")                                                                         \
-    XX(AVATAR, "avatar")                                                                       \
-    XX(METRICS, "metrics")                                                                     \
+#define DCGW_LOG_MODULE_MAP(XX)                                                                    \
+    XX(CORE, "core")                                                                               \
+    XX(CONFIG, "config")                                                                           \
+    XX(CTL, "ctl")                                                                                 \
+    XX(MASTER, "master")                                                                           \
+    XX(WORKER, "worker")                                                                           \
+    XX(SESSION, "session")                                                                         \
+    XX(IO, "io")                                                                                   \
+    XX(SDP, "sdp")                                                                                 \
+    XX(ICE, "ice")                                                                                 \
+    XX(DTLS, "dtls")                                                                               \
+    XX(SCTP, "sctp")                                                                               \
+    XX(DC, "dc")                                                                                   \
+    XX(BRIDGE, "bridge")                                                                           \
+    XX(POLICY, "policy")                                                                           \
+    XX(RELAY, "relay")                                                                             \
+    XX(AVATAR, "avatar")                                                                           \
+    XX(METRICS, "metrics")                                                                         \
     XX(BENCH, "bench")
 
 enum dcgw_log_module {
@@ -58,8 +58,8 @@ enum dcgw_log_target { DCGW_LOG_STDERR, DCGW_LOG_SYSLOG };
 
 struct dcgw_log_settings {
     enum dcgw_log_target target;
-    enum dcgw_log_level level;                            /* default threshold */
-    signed char module_level[DCGW_LOG_MODULE_COUNT];      /* -1: use level */
+    enum dcgw_log_level level;                       /* default threshold */
+    signed char module_level[DCGW_LOG_MODULE_COUNT]; /* -1: use level */
 };
 
 /* Installs thresholds and target; ident names the process in each line ("master",
@@ -77,30 +77,29 @@ const char *dcgw_log_module_name(enum dcgw_log_module mod);
 /* Monotonic clock in microseconds, shared by everything that needs one outside a loop. */
 uint64_t dcgw_now_us(void);
 /* Rate limiter of one call site: true to log; *suppressed gets lines dropped since. */
-bool dcgw__log_rl_take(struct dcgw_tbucket *b, bool *init, uint64_t *dropped,
-                       uint64_t *suppressed);
+bool dcgw__log_rl_take(struct dcgw_tbucket *b, bool *init, uint64_t *dropped, uint64_t *suppressed);
 
-#define DCGW_LOG(mod, lvl, ...)                                                                \
-    do {                                                                                       \
-        if (dcgw_log_enabled(DCGW_MOD_##mod, DCGW_LOG_##lvl))                                  \
-            dcgw_log_write(DCGW_MOD_##mod, DCGW_LOG_##lvl, 0, __VA_ARGS__);                    \
+#define DCGW_LOG(mod, lvl, ...)                                                                    \
+    do {                                                                                           \
+        if (dcgw_log_enabled(DCGW_MOD_##mod, DCGW_LOG_##lvl))                                      \
+            dcgw_log_write(DCGW_MOD_##mod, DCGW_LOG_##lvl, 0, __VA_ARGS__);                        \
     } while (0)
 
 #define DCGW_ERROR(mod, ...) DCGW_LOG(mod, ERROR, __VA_ARGS__)
-#define DCGW_WARN(mod, ...) DCGW_LOG(mod, WARN, __VA_ARGS__)
-#define DCGW_INFO(mod, ...) DCGW_LOG(mod, INFO, __VA_ARGS__)
+#define DCGW_WARN(mod, ...)  DCGW_LOG(mod, WARN, __VA_ARGS__)
+#define DCGW_INFO(mod, ...)  DCGW_LOG(mod, INFO, __VA_ARGS__)
 #define DCGW_DEBUG(mod, ...) DCGW_LOG(mod, DEBUG, __VA_ARGS__)
 
 /* Rate-limited form for anything the network can trigger. */
-#define DCGW_LOG_RL(mod, lvl, ...)                                                             \
-    do {                                                                                       \
-        static struct dcgw_tbucket rl_b__;                                                     \
-        static bool rl_init__;                                                                 \
-        static uint64_t rl_dropped__;                                                          \
-        uint64_t rl_sup__;                                                                     \
-        if (dcgw_log_enabled(DCGW_MOD_##mod, DCGW_LOG_##lvl) &&                                \
-            dcgw__log_rl_take(&rl_b__, &rl_init__, &rl_dropped__, &rl_sup__))                  \
-            dcgw_log_write(DCGW_MOD_##mod, DCGW_LOG_##lvl, rl_sup__, __VA_ARGS__);             \
+#define DCGW_LOG_RL(mod, lvl, ...)                                                                 \
+    do {                                                                                           \
+        static struct dcgw_tbucket rl_b__;                                                         \
+        static bool rl_init__;                                                                     \
+        static uint64_t rl_dropped__;                                                              \
+        uint64_t rl_sup__;                                                                         \
+        if (dcgw_log_enabled(DCGW_MOD_##mod, DCGW_LOG_##lvl) &&                                    \
+            dcgw__log_rl_take(&rl_b__, &rl_init__, &rl_dropped__, &rl_sup__))                      \
+            dcgw_log_write(DCGW_MOD_##mod, DCGW_LOG_##lvl, rl_sup__, __VA_ARGS__);                 \
     } while (0)
 
 #endif

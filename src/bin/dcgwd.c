@@ -12,34 +12,30 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: dcgwd [-c FILE]\n"
-            "       dcgwd --check-config FILE\n"
-            "\n"
-            "dcgw data-channel security gateway daemon: terminates or relays WebRTC data\n"
-            "channels (DTLS/SCTP) for an IMS network, driven over its control socket.\n"
-            "\n"
-            "  -c, --config FILE        configuration file (default: none, built-in defaults;\n"
-            "                           see config/dcgw.conf for every setting)\n"
-            "      --check-config FILE  validate FILE, print errors as FILE:LINE, and exit\n"
-            "                           (0 valid, 1 invalid)\n"
-            "  -V, --version            print the version and exit\n"
-            "  -h, --help               this help\n"
-            "\n"
-            "Signals: SIGTERM/SIGINT close sessions and exit 0; SIGHUP reloads the\n"
-            "configuration file (an invalid one is rejected and the old one kept).\n"
-            "Control it with dcgwctl (dcgwctl --help).\n");
+    fprintf(f, "usage: dcgwd [-c FILE]\n"
+               "       dcgwd --check-config FILE\n"
+               "\n"
+               "dcgw data-channel security gateway daemon: terminates or relays WebRTC data\n"
+               "channels (DTLS/SCTP) for an IMS network, driven over its control socket.\n"
+               "\n"
+               "  -c, --config FILE        configuration file (default: none, built-in defaults;\n"
+               "                           see config/dcgw.conf for every setting)\n"
+               "      --check-config FILE  validate FILE, print errors as FILE:LINE, and exit\n"
+               "                           (0 valid, 1 invalid)\n"
+               "  -V, --version            print the version and exit\n"
+               "  -h, --help               this help\n"
+               "\n"
+               "Signals: SIGTERM/SIGINT close sessions and exit 0; SIGHUP reloads the\n"
+               "configuration file (an invalid one is rejected and the old one kept).\n"
+               "Control it with dcgwctl (dcgwctl --help).\n");
 }
 
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"check-config", required_argument, NULL, 'C'},
-        {"worker", required_argument, NULL, 'W'},
-        {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"check-config", required_argument, NULL, 'C'},
+        {"worker", required_argument, NULL, 'W'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *cfg_path = NULL, *check = NULL;
     long worker = -1;

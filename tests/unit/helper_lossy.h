@@ -12,7 +12,7 @@ typedef void (*lossy_deliver_fn)(void *ud, const uint8_t *p, size_t n);
 struct lossy_link {
     unsigned loss_pct, dup_pct, reorder_pct; /* 0..100 */
     uint64_t rng;
-    struct lossy_pkt *head, *tail;           /* queued, in delivery order */
+    struct lossy_pkt *head, *tail; /* queued, in delivery order */
     size_t queued;
     uint64_t sent, dropped, duplicated, reordered, delivered;
 };

@@ -56,11 +56,12 @@ START_TEST(values_are_applied)
 {
     struct dcgw_config cfg;
     char err[512];
-    const char *t = "workers = 2;\n"
-                    "log: { level = \"debug\"; modules = { sdp = \"trace\"; dtls = \"error\"; }; };\n"
-                    "control: { socket = \"/tmp/x.sock\"; socket_mode = \"0600\"; };\n"
-                    "dtls: { min_hash = \"sha-384\"; };\n"
-                    "sctp: { allow_dcep = false; max_message_size = 65536; };\n";
+    const char *t =
+        "workers = 2;\n"
+        "log: { level = \"debug\"; modules = { sdp = \"trace\"; dtls = \"error\"; }; };\n"
+        "control: { socket = \"/tmp/x.sock\"; socket_mode = \"0600\"; };\n"
+        "dtls: { min_hash = \"sha-384\"; };\n"
+        "sctp: { allow_dcep = false; max_message_size = 65536; };\n";
     ck_assert_msg(parse(t, &cfg, err) == 0, "%s", err);
     ck_assert_uint_eq(cfg.workers, 2);
     ck_assert_int_eq(cfg.log.level, DCGW_LOG_DEBUG);
@@ -112,8 +113,7 @@ START_TEST(bad_settings_are_reported_with_line)
     struct dcgw_config before = cfg;
     char err[512] = "";
     ck_assert_int_eq(parse(bad[_i].text, &cfg, err), DCGW_ECONFIG);
-    ck_assert_msg(strstr(err, bad[_i].want), "case %d: got '%s', want '%s'", _i, err,
-                  bad[_i].want);
+    ck_assert_msg(strstr(err, bad[_i].want), "case %d: got '%s', want '%s'", _i, err, bad[_i].want);
     /* a rejected configuration leaves the output untouched */
     ck_assert_mem_eq(&cfg, &before, sizeof(cfg));
 }
