@@ -1,0 +1,200 @@
+/* Per-data-channel authorization policy (DESIGN.md §6, docs/policy.md).
+ *
+ * Two parts:
+ *  - a compiled policy (struct dcgw_policy): the session's and its legs' Policy messages
+ *    (proto/dcgw.proto) validated, leg names resolved, rules put in precedence order for
+ *    each source leg. Immutable; built by dcgw_policy_compile*.
+ *  - the enforcement state of one session (struct dcgw_policy_state): the compiled policy
+ *    in force, one record per tracked channel (its rule, its token buckets), per-rule
+ *    counters, the per-session violation-event limiter. Channels are looked up once, when
+ *    they open; per message only counters and buckets are touched.
+ *
+ * A pure stage (DESIGN §4): no I/O, time comes in as now_ms; violations go out through
+ * callbacks. Not thread-safe (one per session, on its worker). Default deny: a session
+ * whose policies have no rules passes nothing. */
+#ifndef DCGW_POLICY_H
+#define DCGW_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dcgw.pb-c.h"
+#include "dcgw/datachannel.h"
+
+enum dcgw_policy_limits {
+    DCGW_POLICY_LEGS = 2,
+    DCGW_POLICY_RULES_MAX = 256,    /* rules in one Policy */
+    DCGW_POLICY_RANGES_MAX = 64,    /* stream ranges in one rule */
+    DCGW_POLICY_NAME_MAX = 64,      /* rule name, bytes */
+    DCGW_POLICY_PATTERN_MAX = 1024, /* label / subprotocol pattern, bytes */
+    DCGW_POLICY_LEG_NAME_MAX = 32,
+    DCGW_POLICY_JSON_MAX = 1 << 20, /* a policy file */
+    DCGW_POLICY_EVENTS_BURST_DEFAULT = 10,
+    DCGW_POLICY_EVENTS_PER_SEC_DEFAULT = 5,
+};
+/* Largest rate or burst accepted (bytes or messages): keeps the token arithmetic of
+ * tbucket.h (units x 10^6) inside 64 bits. */
+#define DCGW_POLICY_RATE_MAX 1000000000000ull
+
+/* What the owner does with a channel or a message. */
+enum dcgw_policy_verdict {
+    DCGW_POLICY_PASS,
+    DCGW_POLICY_DROP,          /* drop this message */
+    DCGW_POLICY_CLOSE_CHANNEL, /* refuse or close the channel (the bridge closes its twin) */
+    DCGW_POLICY_CLOSE_SESSION, /* refuse / drop, then close the whole session */
+};
+
+/* Counters of one rule; kept across updates for a rule of the same scope and name. */
+struct dcgw_policy_rule_stats {
+    uint64_t hits;     /* channel directions this rule was chosen for */
+    uint64_t messages; /* messages passed */
+    uint64_t bytes;
+    uint64_t refused_channels;
+    uint64_t dropped_direction; /* messages in a direction the rule denies */
+    uint64_t dropped_size;
+    uint64_t dropped_rate; /* messages_per_sec or bytes_per_sec exceeded */
+    uint64_t violations;
+};
+
+/* One violation, as reported to on_violation. Strings are valid during the call. */
+struct dcgw_policy_violation {
+    unsigned leg;
+    const char *leg_name;
+    uint16_t stream_id;
+    const char *label;
+    const char *rule;  /* deciding rule's name; "default"; "" for max_channels / allow_dcep */
+    const char *scope; /* "session", a leg's name, or "" */
+    Dcgw__PolicyReason reason;
+    Dcgw__PolicyAction action; /* what the owner is told to do */
+    uint64_t size;             /* message size, for message violations */
+    uint64_t suppressed;       /* violations not reported since the previous report */
+    uint64_t violations;       /* violations of this session so far */
+};
+
+struct dcgw_policy_cbs {
+    void *ud;
+    /* A violation that passed the per-session event limiter. Must not call back into
+     * this policy state. Optional. */
+    void (*on_violation)(void *ud, const struct dcgw_policy_violation *v);
+    /* dcgw_policy_set found a tracked channel the new policy refuses: the owner closes
+     * it (dcgw_dc_close_channel). May re-enter dcgw_policy_channel_closed. Optional. */
+    void (*close_channel)(void *ud, unsigned leg, struct dcgw_dc_channel *ch);
+};
+
+struct dcgw_policy_settings {
+    const char *session_id; /* for the audit log; copied */
+    uint32_t events_per_sec;
+    uint32_t events_burst;
+};
+
+struct dcgw_policy;
+struct dcgw_policy_state;
+
+/* ---- compiled policies */
+
+/* The sources of a session's policy: its own and one per leg (NULL: none). */
+struct dcgw_policy_src {
+    const Dcgw__Policy *session;
+    const Dcgw__Policy *legs[DCGW_POLICY_LEGS];
+    const char *leg_names[DCGW_POLICY_LEGS];
+    unsigned n_legs; /* 1 or 2 */
+};
+
+/* Validates and compiles. DCGW_EINVAL with "where: why" in err for a bad policy
+ * (unknown leg, duplicate rule names, bad ranges, limits on a deny rule, remove_rules
+ * outside a patch, ...), DCGW_ENOMEM. On success *out is the caller's (dcgw_policy_free). */
+int dcgw_policy_compile(const struct dcgw_policy_src *src, struct dcgw_policy **out, char *err,
+                        size_t errcap);
+/* The same from a Session message (its policy, its legs' names and policies). */
+int dcgw_policy_compile_session(const Dcgw__Session *s, struct dcgw_policy **out, char *err,
+                                size_t errcap);
+void dcgw_policy_free(struct dcgw_policy *p);
+
+/* Checks one Policy on its own (everything but leg names). 0 or DCGW_EINVAL with err. */
+int dcgw_policy_validate(const Dcgw__Policy *p, bool patch, char *err, size_t errcap);
+
+/* The rule deciding messages from leg `from_leg` on a channel with these parameters, in
+ * precedence order (rules of from_leg's policy, of the other leg's, of the session's;
+ * first match). Returns its name ("default" when none matches) and sets *allow. */
+const char *dcgw_policy_lookup(const struct dcgw_policy *p, unsigned from_leg,
+                               const struct dcgw_dc_params *params, bool *allow);
+
+/* Channel kind by the 3GPP stream-id convention (TS 26.114 6.2.10), and KIND_AVATAR for
+ * the subprotocol "avatar" whatever the id (docs/policy.md). */
+Dcgw__ChannelKind dcgw_policy_kind_of(uint16_t id, const char *subprotocol);
+
+/* ---- enforcement state of one session */
+
+/* cbs and settings are copied. DCGW_ENOMEM. The state starts with no policy (deny all)
+ * until dcgw_policy_set. */
+int dcgw_policy_state_new(const struct dcgw_policy_settings *set, const struct dcgw_policy_cbs *cbs,
+                          struct dcgw_policy_state **out);
+void dcgw_policy_state_free(struct dcgw_policy_state *ps);
+
+/* Puts p in force (takes it; the previous one is freed). Counters of rules with the same
+ * scope and name carry over, and so do the token levels of their channels. Each tracked
+ * channel is looked up again: one the new policy refuses is reported (REASON_UPDATE) and
+ * handed to cbs.close_channel; the others keep flowing. */
+void dcgw_policy_set(struct dcgw_policy_state *ps, struct dcgw_policy *p, uint64_t now_ms);
+const struct dcgw_policy *dcgw_policy_current(const struct dcgw_policy_state *ps);
+
+/* A negotiated channel (a=dcmap) when the SDP is applied: PASS, or a refusal (reported,
+ * counted, logged) and the channel should not be added. Nothing is tracked. */
+enum dcgw_policy_verdict dcgw_policy_check_negotiated(struct dcgw_policy_state *ps, unsigned leg,
+                                                      const struct dcgw_dc_params *params,
+                                                      uint64_t now_ms);
+/* A peer's DATA_CHANNEL_OPEN on leg: allow_dcep, max_channels and the rules. PASS: accept
+ * (dcgw_policy_channel_open follows when it opens); otherwise refuse it (stream reset),
+ * and close the session on DCGW_POLICY_CLOSE_SESSION. Nothing is tracked. */
+enum dcgw_policy_verdict dcgw_policy_check_open(struct dcgw_policy_state *ps, unsigned leg,
+                                                const struct dcgw_dc_params *params,
+                                                uint64_t now_ms);
+/* A channel opened on leg (any kind: negotiated, the peer's, a twin dcgw opened): looks it
+ * up once and tracks it. PASS, or CLOSE_CHANNEL / CLOSE_SESSION for a channel the policy
+ * refuses (max_channels included); a refused channel stays tracked as closing so its
+ * messages are dropped quietly. Idempotent for a channel already tracked. */
+enum dcgw_policy_verdict dcgw_policy_channel_open(struct dcgw_policy_state *ps, unsigned leg,
+                                                  struct dcgw_dc_channel *ch, uint64_t now_ms);
+/* One message of n bytes from the peer of leg on ch. A channel not tracked yet is opened
+ * first (first use). PASS, DROP, CLOSE_CHANNEL (drop and close) or CLOSE_SESSION. */
+enum dcgw_policy_verdict dcgw_policy_message(struct dcgw_policy_state *ps, unsigned leg,
+                                             struct dcgw_dc_channel *ch, size_t n, uint64_t now_ms);
+/* ch is going away: forget it. Safe for channels never tracked. */
+void dcgw_policy_channel_closed(struct dcgw_policy_state *ps, unsigned leg,
+                                const struct dcgw_dc_channel *ch);
+
+/* The rule name tracked for ch (NULL if untracked) and the messages the policy dropped. */
+const char *dcgw_policy_channel_rule(const struct dcgw_policy_state *ps, unsigned leg,
+                                     const struct dcgw_dc_channel *ch, uint64_t *dropped);
+/* Counters of the rule (scope -1: the session's policy; else a leg index; the implicit
+ * deny is scope -1, "default"), or NULL. */
+const struct dcgw_policy_rule_stats *dcgw_policy_rule_stats(const struct dcgw_policy_state *ps,
+                                                            int scope, const char *name);
+/* Channels open (tracked and allowed) on leg. */
+unsigned dcgw_policy_open_channels(const struct dcgw_policy_state *ps, unsigned leg);
+/* Totals: violations so far, violations not reported by an event, updates applied. */
+void dcgw_policy_totals(const struct dcgw_policy_state *ps, uint64_t *violations,
+                        uint64_t *suppressed, uint64_t *updates);
+/* A heap PolicyStatus (protobuf_c_message_free_unpacked), or NULL on ENOMEM. */
+Dcgw__PolicyStatus *dcgw_policy_status(const struct dcgw_policy_state *ps);
+
+/* ---- the file form and patches (policy_json.c) */
+
+/* Decodes a policy file: one JSON object with the Policy message's fields (.proto names,
+ * enum value names), at most DCGW_POLICY_JSON_MAX bytes, duplicate keys refused, then
+ * dcgw_policy_validate (patch: remove_rules allowed). *out is the caller's. DCGW_EINVAL
+ * with "line:column: why" or "path: why" in err, DCGW_ETOOBIG, DCGW_ENOMEM. */
+int dcgw_policy_from_json(const char *text, size_t n, bool patch, Dcgw__Policy **out, char *err,
+                          size_t errcap);
+/* Merges patch into base (NULL: empty): scalars present in patch replace; each patch rule
+ * replaces the base rule of the same name or is appended; remove_rules deletes by name
+ * (DCGW_ENOENT for a name not there). *out is a new Policy, the caller's. */
+int dcgw_policy_patch(const Dcgw__Policy *base, const Dcgw__Policy *patch, Dcgw__Policy **out,
+                      char *err, size_t errcap);
+/* Human-readable effective policy of a session (session and leg policies) and its
+ * counters, as `dcgwctl policy ID` prints it. */
+void dcgw_policy_print(FILE *out, const Dcgw__Session *s);
+
+#endif
