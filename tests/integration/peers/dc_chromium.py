@@ -1,0 +1,274 @@
+"""Headless Chromium as a data-channel peer of the dcgw interop tests.
+
+usage: dc_chromium.py --role ue|p2p --offer-out F --answer-in F --result F
+                      [--open LABEL:PROTOCOL]... [--open-lossy LABEL:PROTOCOL]...
+                      [--negotiated ID:LABEL:PROTOCOL]...
+                      [--expect LABEL]... [--name A --peer-name B] [--leader]
+                      [--script-max N] [--stop-file F] [--timeout S] [--log F]
+                      [--chromium PATH]
+
+Serves dc_chromium.html on 127.0.0.1 and starts headless Chromium on it with the flags
+of chromium_peer.py. The page gets its channels and their scripts from /config (the
+items of dc_common.py, each with its pacing), offers, and reports every channel that
+opens and the digest of every message that arrives. The offer is written to OFFER_OUT
+with an a=dcmap line per --negotiated channel added (Chromium does not write them).
+
+--open-lossy as in dc_aiortc.py (unordered, 2 retransmissions, nothing sent). Roles as
+in dc_aiortc.py: ue expects each channel's own script back (an echo); p2p
+sends script("NAME:label") on every channel, its own and those the far side opened
+(--expect), and expects script("PEER:label").
+
+When every channel has sent its script and received what it expects (or on timeout),
+the result is renamed into --result: {"error", "pc", "dtls", "max_message_size" (what
+Chromium's RTCSctpTransport allows it to send), "channels": [{label, protocol, id,
+negotiated, ordered, opened_by, rx, rx_bytes, tx, tx_bytes, expected, problem}],
+"problems"}. Chromium keeps running until --stop-file exists (or the timeout), so the
+session can be inspected with the page still connected. Exit 0 when there is no
+problem, 1 otherwise, 2 when Chromium never connected. Standard library only; run it
+inside the test's network namespace.
+"""
+import argparse
+import http.server
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import chromium_peer  # noqa: E402  (FLAGS, stop_group)
+import dc_common  # noqa: E402
+
+
+class State:
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Condition()
+        self.last = {}
+        self.error = None
+        self.chans = {}  # label -> {"info": {...}, "digests": {index: d}, "sent": {...}}
+        self.config = None
+        self.want = {}
+
+    def chan(self, label):
+        return self.chans.setdefault(label, {"info": None, "digests": {}, "sent": None})
+
+    def labels(self):
+        a = self.args
+        return [o[0] for o in a.open] + [n[1] for n in a.negotiated] + a.expect
+
+    def complete(self):
+        for lb in self.labels():
+            c = self.chans.get(lb)
+            if not c or c["sent"] is None or len(c["digests"]) < len(self.want[lb]):
+                return False
+        return True
+
+
+def build_config(args):
+    """The page's /config and, per label, the digests expected to arrive."""
+    scripts, want = {}, {}
+    for lb in [o[0] for o in args.open] + [n[1] for n in args.negotiated] + args.expect:
+        tag = lb if args.role == "ue" else "%s:%s" % (args.name, lb)
+        items = dc_common.script(tag, args.script_max)
+        after = dc_common.pace(items, args.role, args.leader)
+        scripts[lb] = [dict(it, after=n) for it, n in zip(items, after)]
+        peer_tag = lb if args.role == "ue" else "%s:%s" % (args.peer_name, lb)
+        want[lb] = dc_common.expected(dc_common.script(peer_tag, args.script_max))
+    config = {"open": [{"label": lb, "protocol": p} for lb, p in args.open],
+              "lossy": [{"label": lb, "protocol": p} for lb, p in args.open_lossy],
+              "negotiated": [{"id": i, "label": lb, "protocol": p} for i, lb, p in args.negotiated],
+              "scripts": scripts}
+    return json.dumps(config).encode("utf-8"), want
+
+
+def make_handler(st, page):
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *_args):
+            pass
+
+        def reply(self, code, body=b"", ctype="text/plain"):
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def do_GET(self):
+            a = st.args
+            if self.path == "/":
+                self.reply(200, page, "text/html")
+            elif self.path == "/config":
+                self.reply(200, st.config, "application/json")
+            elif self.path == "/answer":
+                end = time.monotonic() + 1.0  # long poll: the page asks again
+                while time.monotonic() < end:
+                    if os.path.exists(a.answer_in) and os.path.getsize(a.answer_in):
+                        with open(a.answer_in, "rb") as f:
+                            self.reply(200, f.read())
+                        return
+                    time.sleep(0.05)
+                self.reply(204)
+            else:
+                self.reply(404)
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            data = self.rfile.read(min(n, 1 << 20))
+            if self.path == "/offer":
+                sdp = dc_common.add_dcmap(data.decode("ascii", "replace"), st.args.negotiated)
+                tmp = st.args.offer_out + ".tmp"
+                with open(tmp, "w", encoding="ascii") as f:
+                    f.write(sdp)
+                os.rename(tmp, st.args.offer_out)
+                self.reply(200)
+            elif self.path == "/report":
+                try:
+                    rep = json.loads(data)
+                except ValueError:
+                    rep = {"what": "error", "error": "unparsable report"}
+                with st.lock:
+                    handle_report(st, rep)
+                    st.lock.notify_all()
+                self.reply(200)
+            else:
+                self.reply(404)
+
+    return Handler
+
+
+def handle_report(st, rep):
+    for k in ("pc", "dtls", "max_message_size"):
+        if rep.get(k) is not None:
+            st.last[k] = rep[k]
+    what = rep.get("what")
+    if what == "error":
+        st.error = rep.get("error")
+    elif what == "channel-open":
+        st.chan(rep["label"])["info"] = {k: rep.get(k) for k in (
+            "label", "protocol", "id", "negotiated", "ordered", "max_retransmits",
+            "max_packet_lifetime", "opened_by")}
+    elif what == "message":
+        st.chan(rep["label"])["digests"][rep["index"]] = {"t": rep["t"], "n": rep["n"],
+                                                         "h": rep["h"]}
+    elif what == "sent":
+        st.chan(rep["label"])["sent"] = {"tx": rep.get("sent"), "tx_bytes": rep.get("bytes"),
+                                         "error": rep.get("error")}
+    elif what in ("channel-error", "channel-closed"):
+        st.chan(rep["label"]).setdefault("events", []).append(what + ": " + str(rep.get("error")))
+
+
+def result(st, timed_out):
+    chans, problems = [], []
+    for lb in st.labels() + [lb for lb in st.chans if lb not in st.labels()]:
+        c = st.chans.get(lb, {"info": None, "digests": {}, "sent": None})
+        got = [c["digests"][i] for i in sorted(c["digests"])]
+        want = st.want.get(lb)
+        sent = c["sent"] or {}
+        problem = None
+        if c["info"] is None:
+            problem = "never opened"
+        elif sent.get("error"):
+            problem = "sending: " + sent["error"]
+        elif lb in [o[0] for o in st.args.open_lossy]:
+            want = []
+            problem = "%d unexpected messages" % len(got) if got else None
+        elif want is None:
+            problem = "unexpected channel"
+        else:
+            problem = dc_common.compare(want, got)
+            if problem is None and c["sent"] is None:
+                problem = "did not finish sending"
+        r = dict(c["info"] or {"label": lb})
+        r.update({"rx": len(got), "rx_bytes": sum(d["n"] for d in got),
+                  "tx": sent.get("tx"), "tx_bytes": sent.get("tx_bytes"),
+                  "expected": len(want) if want is not None else None, "problem": problem,
+                  "events": c.get("events", [])})
+        chans.append(r)
+        if problem:
+            problems.append("%s: %s" % (lb, problem))
+    if st.error:
+        problems.append(st.error)
+    if timed_out:
+        problems.append("timeout")
+    out = {"role": st.args.role, "name": st.args.name, "error": st.error, "channels": chans,
+           "problems": problems}
+    out.update({k: st.last.get(k) for k in ("pc", "dtls", "max_message_size")})
+    return out
+
+
+def pair(spec, n):
+    parts = spec.split(":")
+    if len(parts) != n:
+        raise argparse.ArgumentTypeError("expected %d fields separated by ':'" % n)
+    return parts
+
+
+def main():
+    ap = argparse.ArgumentParser(description="headless Chromium as a dcgw data-channel peer")
+    ap.add_argument("--role", choices=("ue", "p2p"), required=True)
+    ap.add_argument("--offer-out", required=True)
+    ap.add_argument("--answer-in", required=True)
+    ap.add_argument("--result", required=True)
+    ap.add_argument("--open", action="append", default=[], type=lambda s: pair(s, 2))
+    ap.add_argument("--open-lossy", action="append", default=[], type=lambda s: pair(s, 2))
+    ap.add_argument("--negotiated", action="append", default=[],
+                    type=lambda s: (lambda p: (int(p[0]), p[1], p[2]))(pair(s, 3)))
+    ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--name", default="A")
+    ap.add_argument("--peer-name", default="B")
+    ap.add_argument("--leader", action="store_true")
+    ap.add_argument("--script-max", type=int, default=262144)
+    ap.add_argument("--stop-file")
+    ap.add_argument("--timeout", type=float, default=40.0)
+    ap.add_argument("--log", default=os.devnull, help="Chromium's stderr goes here")
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    args = ap.parse_args()
+
+    with open(os.path.join(HERE, "dc_chromium.html"), "rb") as f:
+        page = f.read()
+    st = State(args)
+    st.config, st.want = build_config(args)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(st, page))
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = "http://127.0.0.1:%d/" % srv.server_address[1]
+
+    status = 2
+    end = time.monotonic() + args.timeout
+    with tempfile.TemporaryDirectory(prefix="dcgw-chromium-") as ud, \
+            open(args.log, "ab") as log:
+        proc = subprocess.Popen([args.chromium, *chromium_peer.FLAGS, "--user-data-dir=" + ud,
+                                 url], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True)
+        try:
+            with st.lock:
+                while (not st.complete() and st.error is None and time.monotonic() < end
+                       and proc.poll() is None):
+                    st.lock.wait(0.1)
+                res = result(st, not st.complete() and st.error is None)
+                if proc.poll() is not None and not st.complete():
+                    res["problems"].append("Chromium exited with status %s" % proc.returncode)
+            status = 0 if not res["problems"] else 1 if st.last.get("dtls") == "connected" else 2
+            tmp = args.result + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(res, f)
+            os.rename(tmp, args.result)
+            while (args.stop_file and not os.path.exists(args.stop_file)
+                   and time.monotonic() < end and proc.poll() is None):
+                time.sleep(0.05)
+        finally:
+            chromium_peer.stop_group(proc)
+            srv.shutdown()
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
