@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "dcgw/ctlmsg.h"
+#include "dcgw/error.h"
 #include "dcgw/pbjson.h"
 #include "dcgw/session.h"
 
@@ -42,6 +43,17 @@ static void print_sdp(FILE *out, const char *sdp)
     }
 }
 
+static void relay_counters(FILE *out, const Dcgw__RelayCounters *c)
+{
+    fprintf(out,
+            "rx %" PRIu64 " pkt / %" PRIu64 " B  fwd %" PRIu64 " pkt / %" PRIu64 " B  stun %" PRIu64
+            " (rejected %" PRIu64 ")  dropped: garbage %" PRIu64 " unvalidated %" PRIu64
+            " no_peer %" PRIu64 " rate %" PRIu64 " inspector %" PRIu64 " blocked %" PRIu64,
+            c->rx_packets, c->rx_bytes, c->forwarded_packets, c->forwarded_bytes, c->stun,
+            c->stun_rejected, c->dropped_garbage, c->dropped_unvalidated, c->dropped_no_peer,
+            c->dropped_rate, c->dropped_inspector, c->dropped_blocked);
+}
+
 static void print_session(FILE *out, const Dcgw__Session *s)
 {
     char t[40];
@@ -61,6 +73,11 @@ static void print_session(FILE *out, const Dcgw__Session *s)
                 l->peer_addr ? l->peer_addr : "");
         if (!dc)
             continue;
+        if (dc->relay) {
+            fprintf(out, "    relay ");
+            relay_counters(out, dc->relay);
+            fputc('\n', out);
+        }
         for (size_t k = 0; k < dc->n_streams; k++) {
             const Dcgw__DcStream *st = dc->streams[k];
             fprintf(out,
@@ -153,6 +170,36 @@ void dcgw_ctlfmt_response(FILE *out, const Dcgw__Response *r, bool json)
     }
 }
 
+/* relay_connected / relay_blocked / relay_closed (docs/relay.md) */
+static void relay_details(FILE *out, const Dcgw__Event *ev)
+{
+    if (ev->kind_case == DCGW__EVENT__KIND_RELAY_CONNECTED) {
+        const Dcgw__RelayConnected *rc = ev->relay_connected;
+        fprintf(out, " inspected=%s dtls_client=%s", rc->inspected ? "yes" : "NO",
+                rc->dtls_client ? rc->dtls_client : "?");
+        for (size_t i = 0; i < rc->n_peers; i++)
+            fprintf(out, " %s=%s", rc->peers[i]->leg ? rc->peers[i]->leg : "?",
+                    rc->peers[i]->peer_addr ? rc->peers[i]->peer_addr : "?");
+        if (rc->reason)
+            fprintf(out, " reason=\"%s\"", rc->reason);
+    } else if (ev->kind_case == DCGW__EVENT__KIND_RELAY_BLOCKED) {
+        const Dcgw__RelayBlocked *rb = ev->relay_blocked;
+        fprintf(out, " code=%s%s", dcgw_err_name(rb->code),
+                rb->mitm_suspected ? " MAN-IN-THE-MIDDLE-SUSPECTED" : "");
+        if (rb->presented)
+            fprintf(out, " presented=\"%s %s\"", rb->presented->algorithm, rb->presented->value);
+        fprintf(out, " reason=\"%s\"", rb->reason ? rb->reason : "");
+    } else if (ev->kind_case == DCGW__EVENT__KIND_RELAY_CLOSED) {
+        const Dcgw__RelayClosed *rc = ev->relay_closed;
+        fprintf(out, " state=%s reason=\"%s\"", rc->state ? rc->state : "?",
+                rc->reason ? rc->reason : "");
+        for (size_t i = 0; i < rc->n_legs; i++) {
+            fprintf(out, "\n    %s: ", rc->legs[i]->leg ? rc->legs[i]->leg : "?");
+            relay_counters(out, rc->legs[i]);
+        }
+    }
+}
+
 static void event_details(FILE *out, const Dcgw__Event *ev)
 {
     switch (ev->kind_case) {
@@ -182,6 +229,11 @@ static void event_details(FILE *out, const Dcgw__Event *ev)
         fprintf(out, " accepted=%s%s%s", ev->config_reloaded->accepted ? "yes" : "no",
                 ev->config_reloaded->reason ? " reason=" : "",
                 ev->config_reloaded->reason ? ev->config_reloaded->reason : "");
+        break;
+    case DCGW__EVENT__KIND_RELAY_CONNECTED:
+    case DCGW__EVENT__KIND_RELAY_BLOCKED:
+    case DCGW__EVENT__KIND_RELAY_CLOSED:
+        relay_details(out, ev);
         break;
     default:
         break;

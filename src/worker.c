@@ -179,6 +179,8 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"tx_errors", io ? io->tx_errors : 0},
         {"rx_unknown_source", w->stats.rx_unknown_source},
         {"rx_no_session", w->stats.rx_no_session},
+        {"dtls_objects_created", w->stats.dtls_objects_created},
+        {"relay_flows", w->stats.relay_flows},
     };
     enum { NC = sizeof(cs) / sizeof(cs[0]) };
     Dcgw__Counter c[NC], *cp[NC];

@@ -20,6 +20,7 @@
 enum { WLEG_MAX_ROUTES = 8, WLEG_UFRAG_LEN = 8, WLEG_PWD_LEN = 24, WSESSION_CLOSED_KEEP = 64 };
 
 struct wsession;
+struct wrelay;
 
 /* A socket address as a hash key: family, port, address bytes. */
 struct addrkey {
@@ -50,12 +51,15 @@ struct wsession {
     struct wleg *legs[2];
     unsigned n_legs;
     unsigned handles_open; /* leg timers still closing before the session can go */
+    struct wrelay *relay;  /* relay sessions (both legs MODE_RELAY, wrelay.c); else NULL */
     bool closing;
 };
 
 struct worker_stats {
     uint64_t sessions_created, sessions_closed, requests;
     uint64_t rx_unknown_source, rx_no_session, rx_garbage;
+    uint64_t dtls_objects_created; /* terminated legs' DTLS stages; relay flows make none */
+    uint64_t relay_flows;          /* relay flows started */
 };
 
 struct worker {
@@ -107,5 +111,17 @@ int dcgw__wsession_close_channel(struct wsession *s, const char *leg, uint32_t s
 void dcgw__wsession_refresh(struct wsession *s);
 void dcgw__wleg_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
                       uint64_t now);
+
+/* wrelay.c: relay sessions. create after the session's wlegs exist; update gives the
+ * offered leg its answer and starts the flow; close emits relay_closed (once); free from
+ * session_free, after the leg timers closed. */
+int dcgw__wrelay_create(struct wsession *s, char *err, size_t errcap);
+int dcgw__wrelay_update(struct wsession *s, struct wleg *l, const char *remote_sdp, char *err,
+                        size_t errcap);
+void dcgw__wrelay_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
+                        uint64_t now);
+void dcgw__wrelay_refresh(struct wsession *s);
+void dcgw__wrelay_close(struct wsession *s, const char *reason);
+void dcgw__wrelay_free(struct wsession *s);
 
 #endif

@@ -160,6 +160,10 @@ static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_
     struct wleg *l = g_hash_table_lookup(w->by_addr, &k);
     if (!l && !(l = route_unknown(w, from, p, n)))
         return;
+    if (l->s->relay) { /* relay legs: each side's validated addresses feed one flow */
+        dcgw__wrelay_input(l, from, p, n, now);
+        return;
+    }
     if (!l->leg || l->dead)
         return;
     dcgw__wleg_input(l, from, p, n, now);

@@ -338,6 +338,8 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
                                .on_failed = leg_failed,
                                .on_consent_lost = leg_consent_lost};
     int r = dcgw_leg_new(w->dtls_ctx, &ls, &cbs, &l->leg);
+    if (r == 0)
+        w->stats.dtls_objects_created++; /* relay sessions never get here (no key held) */
     if (r < 0) {
         snprintf(err, errcap, "leg %s: %s", l->s->desc->legs[l->idx]->name, dcgw_strerror(r));
         return r;
@@ -463,6 +465,7 @@ static void session_free(struct wsession *s)
     for (unsigned i = 0; i < s->n_legs; i++)
         free(s->legs[i]);
     dcgw_bridge_free(s->bridge);
+    dcgw__wrelay_free(s);
     for (unsigned i = 0; i < s->n_closed; i++)
         protobuf_c_message_free_unpacked(&s->closed[i]->base, NULL);
     protobuf_c_message_free_unpacked(&s->desc->base, NULL);
@@ -539,19 +542,20 @@ int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wses
     d->has_state = 1;
     d->state = DCGW__SESSION_STATE__SESSION_PENDING;
     int r = 0;
+    bool relay = false; /* any leg in relay mode makes a relay session (wrelay.c) */
+    for (unsigned i = 0; i < d->n_legs; i++)
+        relay |= d->legs[i]->dc->mode == DCGW__MEDIA_MODE__MODE_RELAY;
     for (unsigned i = 0; i < d->n_legs && r == 0; i++) {
         Dcgw__Leg *pl = d->legs[i];
         pl->has_state = 1;
         pl->state = DCGW__LEG_STATE__LEG_NEW;
         r = new_wleg(s, i);
-        if (r == 0 && pl->dc->mode == DCGW__MEDIA_MODE__MODE_RELAY) {
-            snprintf(err, errcap, "leg %s: relay mode is not implemented yet", pl->name);
-            r = DCGW_EUNSUPPORTED;
-        } else if (r == 0) {
+        if (r == 0 && !relay)
             r = pl->role == DCGW__LEG_ROLE__ROLE_OFFER ? offer_leg(s->legs[i], pl, err, errcap)
                                                        : answer_leg(s->legs[i], pl, err, errcap);
-        }
     }
+    if (r == 0 && relay)
+        r = dcgw__wrelay_create(s, err, errcap);
     if (r < 0) {
         release(s);
         return r;
@@ -571,6 +575,8 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
         snprintf(err, errcap, "no leg named '%s'", leg ? leg : "");
         return DCGW_ENOENT;
     }
+    if (s->relay)
+        return dcgw__wrelay_update(s, l, remote_sdp, err, errcap);
     Dcgw__Leg *pl = s->desc->legs[l->idx];
     if (pl->role != DCGW__LEG_ROLE__ROLE_OFFER || l->leg || l->dead) {
         snprintf(err, errcap, "leg %s does not wait for an answer", pl->name);
@@ -626,6 +632,8 @@ static void refresh_streams(struct wleg *l, Dcgw__DcMedia *dc)
 void dcgw__wsession_refresh(struct wsession *s)
 {
     unsigned connected = 0, started = 0;
+    if (s->relay)
+        dcgw__wrelay_refresh(s); /* relay legs have no dcgw_leg: their state comes from there */
     for (unsigned i = 0; i < s->n_legs; i++) {
         struct wleg *l = s->legs[i];
         Dcgw__Leg *pl = s->desc->legs[i];
@@ -666,6 +674,8 @@ void dcgw__wsession_close(struct wsession *s, const char *reason)
     sc.reason = (char *)reason;
     /* Final counters: the channels still open, then those closed earlier. */
     dcgw__wsession_refresh(s);
+    if (s->relay)
+        dcgw__wrelay_close(s, reason); /* relay_closed with the flow's counters, once */
     size_t total = s->n_closed;
     for (unsigned i = 0; i < s->n_legs; i++)
         total += s->desc->legs[i]->dc->n_streams;

@@ -1,0 +1,602 @@
+/* Relay sessions in a worker (DESIGN §2 "Relay", docs/relay.md): two legs in MODE_RELAY,
+ * one carrying a peer's offer (ROLE_ANSWER), one that dcgw offers to (ROLE_OFFER). Each
+ * peer gets dcgw's ICE (ice-lite, credentials, candidate) and the other peer's DTLS
+ * identity untouched: fingerprints, setup, tls-id, sctp-port, max-message-size, dcmap.
+ * Once the offered leg's answer is in, one dcgw_relay flow (relay.h) carries the
+ * datagrams; this file wires it to the worker: routing, the io, timers, events and the
+ * controller's view. No DTLS object is ever created here: dcgw holds no key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dcgw/addr.h"
+#include "dcgw/error.h"
+#include "dcgw/log.h"
+#include "dcgw/relay.h"
+#include "dcgw/sdp.h"
+#include "worker_int.h"
+
+struct wrelay {
+    struct wsession *s;
+    struct dcgw_relay *flow; /* NULL until the offered leg's answer is known */
+    unsigned ans, off;       /* the leg that brought the offer, the leg dcgw offers to */
+    bool closed_emitted;
+    uint64_t timer_due;
+    uint64_t early[2]; /* datagrams routed to a leg before the flow existed */
+    uint64_t send_errors;
+};
+
+static const char *leg_name(const struct wsession *s, unsigned i)
+{
+    return s->desc->legs[i]->name;
+}
+
+static void emit(struct wsession *s, int leg, Dcgw__Event *ev)
+{
+    ev->session_id = s->desc->id;
+    ev->leg = leg >= 0 ? (char *)leg_name(s, (unsigned)leg) : NULL;
+    dcgw__worker_emit(s->w, ev);
+}
+
+/* ---- SDP: dcgw's ICE, the other peer's DTLS identity */
+
+static void relay_local(const struct worker *w, const struct wleg *l,
+                        const struct dcgw_sdp_dc *peer, struct dcgw_sdp_local *loc)
+{
+    dcgw_sdp_local_init(loc);
+    loc->sess_id = (uint64_t)g_random_int() << 31 | g_random_int();
+    snprintf(loc->ice_ufrag, sizeof(loc->ice_ufrag), "%s", l->ufrag);
+    snprintf(loc->ice_pwd, sizeof(loc->ice_pwd), "%s", l->pwd);
+    loc->n_addrs = 1;
+    memcpy(&loc->addrs[0], &w->advertise, sizeof(w->advertise));
+    /* Passed through untouched: rtpengine would strip these (issue 6). */
+    loc->n_fingerprints = peer->n_fingerprints;
+    memcpy(loc->fingerprints, peer->fingerprints,
+           sizeof(peer->fingerprints[0]) * peer->n_fingerprints);
+    snprintf(loc->tls_id, sizeof(loc->tls_id), "%s", peer->tls_id);
+    loc->setup = peer->setup;
+    loc->sctp_port = peer->sctp_port;
+    loc->max_message_size = peer->max_message_size;
+    snprintf(loc->mid, sizeof(loc->mid), "%s", peer->mid);
+    loc->dcmap = peer->dcmap;
+    loc->n_dcmap = peer->n_dcmap;
+    loc->dcsa = peer->dcsa;
+    loc->n_dcsa = peer->n_dcsa;
+}
+
+/* The offer writer says actpass (RFC 5763 §5); an offerer that said otherwise keeps its
+ * word: the line is rewritten in place in our own output. */
+static int set_offer_setup(char *buf, size_t cap, enum dcgw_sdp_setup setup)
+{
+    if (setup == DCGW_SDP_SETUP_ACTPASS)
+        return 0;
+    const char *want = setup == DCGW_SDP_SETUP_NONE ? NULL : dcgw_sdp_setup_name(setup);
+    char *at = strstr(buf, "a=setup:actpass\r\n");
+    if (!at)
+        return DCGW_EINTERNAL;
+    size_t old = strlen("a=setup:actpass\r\n");
+    char line[32] = "";
+    if (want)
+        snprintf(line, sizeof(line), "a=setup:%s\r\n", want); /* absent stays absent */
+    size_t len = strlen(buf), nl = strlen(line);
+    if (len - old + nl + 1 > cap)
+        return DCGW_ETOOBIG;
+    memmove(at + nl, at + old, len - (size_t)(at - buf) - old + 1);
+    memcpy(at, line, nl);
+    return 0;
+}
+
+static Dcgw__SecuritySetup setup_pb(enum dcgw_sdp_setup s)
+{
+    return s == DCGW_SDP_SETUP_ACTIVE    ? DCGW__SECURITY_SETUP__SETUP_ACTIVE
+           : s == DCGW_SDP_SETUP_PASSIVE ? DCGW__SECURITY_SETUP__SETUP_PASSIVE
+           : s == DCGW_SDP_SETUP_ACTPASS ? DCGW__SECURITY_SETUP__SETUP_ACTPASS
+                                         : DCGW__SECURITY_SETUP__SETUP_UNSPECIFIED;
+}
+
+static Dcgw__Fingerprint *fp_new(const struct dcgw_fingerprint *fp)
+{
+    Dcgw__Fingerprint *f = calloc(1, sizeof(*f));
+    char hex[DCGW_FINGERPRINT_TEXT_MAX + 1];
+    if (!f)
+        return NULL;
+    dcgw__fingerprint__init(f);
+    f->algorithm = strdup(dcgw_hash_name(fp->alg));
+    dcgw_fingerprint_format_hex(fp, hex, sizeof(hex));
+    f->value = strdup(hex);
+    return f;
+}
+
+/* An endpoint of the controller's view: a peer's DTLS identity, with ICE ufrag/address. */
+static void set_endpoint(Dcgw__DcEndpoint **slot, const struct dcgw_sdp_dc *dc, const char *ufrag,
+                         const struct sockaddr *addr)
+{
+    Dcgw__DcEndpoint *e = calloc(1, sizeof(*e));
+    if (!e)
+        return;
+    dcgw__dc_endpoint__init(e);
+    e->has_sctp_port = 1;
+    e->sctp_port = dc->sctp_port;
+    e->fingerprints = calloc(dc->n_fingerprints ? dc->n_fingerprints : 1, sizeof(*e->fingerprints));
+    for (size_t i = 0; e->fingerprints && i < dc->n_fingerprints; i++)
+        if ((e->fingerprints[e->n_fingerprints] = fp_new(&dc->fingerprints[i])))
+            e->n_fingerprints++;
+    e->tls_id = dc->tls_id[0] ? strdup(dc->tls_id) : NULL;
+    e->ice_ufrag = strdup(ufrag);
+    char a[DCGW_ADDR_STRLEN];
+    e->address = addr ? strdup(dcgw_addr_format(addr, a, sizeof(a))) : NULL;
+    if (*slot)
+        protobuf_c_message_free_unpacked(&(*slot)->base, NULL);
+    *slot = e;
+}
+
+/* dcgw's SDP toward leg `to`: its own ICE, the DTLS identity of `from`'s peer. */
+static void set_view(struct wsession *s, unsigned to, const struct dcgw_sdp *from_sdp,
+                     const struct dcgw_sdp *to_sdp, char *local_sdp, enum dcgw_sdp_setup setup)
+{
+    Dcgw__DcMedia *dc = s->desc->legs[to]->dc;
+    if (local_sdp) {
+        free(dc->local_sdp);
+        dc->local_sdp = local_sdp;
+    }
+    dc->has_setup = 1;
+    dc->setup = setup_pb(setup);
+    dc->has_max_message_size = 1;
+    dc->max_message_size = from_sdp->dc.max_message_size;
+    set_endpoint(&dc->local, &from_sdp->dc, s->legs[to]->ufrag,
+                 (struct sockaddr *)&s->w->advertise);
+    if (to_sdp)
+        set_endpoint(&dc->remote, &to_sdp->dc, to_sdp->dc.ice_ufrag, NULL);
+}
+
+static int parse(const char *text, struct dcgw_sdp **out, const char *leg, const char *what,
+                 char *err, size_t errcap)
+{
+    char why[256] = "";
+    struct dcgw_sdp *sdp = malloc(sizeof(*sdp));
+    int r = sdp ? dcgw_sdp_parse(text, strlen(text), sdp, why, sizeof(why)) : DCGW_ENOMEM;
+    if (r < 0) {
+        snprintf(err, errcap, "leg %s: %s: %s", leg, what, sdp ? why : "out of memory");
+        free(sdp);
+        return r;
+    }
+    *out = sdp;
+    return 0;
+}
+
+/* ---- create: the offer to forward */
+
+static int check_shape(const Dcgw__Session *d, unsigned *ans, unsigned *off, char *err,
+                       size_t errcap)
+{
+    unsigned n_ans = 0, n_off = 0;
+    for (unsigned i = 0; i < d->n_legs; i++) {
+        if (d->legs[i]->dc->mode != DCGW__MEDIA_MODE__MODE_RELAY) {
+            snprintf(err, errcap, "leg %s: a relay session needs both legs in MODE_RELAY",
+                     d->legs[i]->name);
+            return DCGW_EINVAL;
+        }
+        if (d->legs[i]->role == DCGW__LEG_ROLE__ROLE_OFFER)
+            *off = i, n_off++;
+        else
+            *ans = i, n_ans++;
+    }
+    if (d->n_legs != 2 || n_ans != 1 || n_off != 1) {
+        snprintf(err, errcap,
+                 "a relay session has two MODE_RELAY legs: one with the peer's "
+                 "offer (ROLE_ANSWER), one dcgw offers to (ROLE_OFFER)");
+        return DCGW_EINVAL;
+    }
+    return 0;
+}
+
+int dcgw__wrelay_create(struct wsession *s, char *err, size_t errcap)
+{
+    unsigned ans = 0, off = 0;
+    int r = check_shape(s->desc, &ans, &off, err, errcap);
+    if (r < 0)
+        return r;
+    struct wrelay *wr = calloc(1, sizeof(*wr));
+    if (!wr)
+        return DCGW_ENOMEM;
+    wr->s = s;
+    wr->ans = ans;
+    wr->off = off;
+    wr->timer_due = UINT64_MAX;
+    s->relay = wr;
+    struct dcgw_sdp *offer = NULL;
+    char *buf = malloc(DCGW_SDP_TEXT_MAX);
+    if (!buf)
+        return DCGW_ENOMEM;
+    r = parse(s->desc->legs[ans]->dc->remote_sdp, &offer, leg_name(s, ans), "offer", err, errcap);
+    if (r == 0) {
+        struct dcgw_sdp_local loc;
+        relay_local(s->w, s->legs[off], &offer->dc, &loc);
+        int n = dcgw_sdp_write_offer(&loc, buf, DCGW_SDP_TEXT_MAX);
+        r = n < 0 ? n : set_offer_setup(buf, DCGW_SDP_TEXT_MAX, offer->dc.setup);
+        if (r < 0)
+            snprintf(err, errcap, "leg %s: writing the offer: %s", leg_name(s, off),
+                     dcgw_strerror(r));
+    }
+    if (r == 0) {
+        set_view(s, off, offer, NULL, buf, offer->dc.setup);
+        buf = NULL;
+        Dcgw__DcMedia *adc = s->desc->legs[ans]->dc;
+        set_endpoint(&adc->remote, &offer->dc, offer->dc.ice_ufrag, NULL);
+        DCGW_INFO(RELAY, "session %s: relay %s -> %s, offer forwarded", s->desc->id,
+                  leg_name(s, ans), leg_name(s, off));
+    }
+    free(offer);
+    free(buf);
+    return r;
+}
+
+/* ---- update: the answer, and the flow */
+
+static void on_send(void *ud, int side, const struct sockaddr *to, const uint8_t *p, size_t n);
+static void on_event(void *ud, enum dcgw_relay_event ev, int side);
+
+static int start_flow(struct wrelay *wr, const struct dcgw_sdp *sdp[2], char *err, size_t errcap)
+{
+    struct wsession *s = wr->s;
+    const struct worker *w = s->w;
+    const Dcgw__RelaySettings *rs = s->desc->relay;
+    struct dcgw_relay_settings st;
+    dcgw_relay_settings_default(&st);
+    for (int k = 0; k < 2; k++)
+        st.side[k] = (struct dcgw_relay_side_settings){
+            .local_ufrag = s->legs[k]->ufrag,
+            .local_pwd = s->legs[k]->pwd,
+            .remote_ufrag = sdp[k]->dc.ice_ufrag,
+            .remote_pwd = sdp[k]->dc.ice_pwd,
+            .fps = sdp[k]->dc.fingerprints,
+            .n_fps = sdp[k]->dc.n_fingerprints,
+        };
+    st.min_hash = w->cfg.dtls.min_hash;
+    st.policy =
+        rs && rs->uninspectable == DCGW__UNINSPECTABLE_POLICY__UNINSPECTABLE_ALLOW_AND_REPORT
+            ? DCGW_INSPECT_ALLOW_UNINSPECTABLE_REPORT
+            : DCGW_INSPECT_REJECT_UNINSPECTABLE;
+    st.max_packets_per_s = rs ? rs->max_packets_per_s : 0;
+    st.max_bytes_per_s = rs ? rs->max_bytes_per_s : 0;
+    st.burst_ms = rs && rs->has_burst_ms ? rs->burst_ms : 0;
+    st.consent_timeout_ms = w->cfg.ice.consent_timeout_ms;
+    st.setup_timeout_ms = w->cfg.sessions.setup_timeout_ms;
+    struct dcgw_relay_cbs cbs = {.ud = wr, .send = on_send, .on_event = on_event};
+    int r = dcgw_relay_new(&st, &cbs, uv_now(w->loop), &wr->flow);
+    if (r < 0)
+        snprintf(err, errcap, "relay: %s", dcgw_strerror(r));
+    return r;
+}
+
+/* RFC 5763 §5: the answerer says active or passive; absent means active (RFC 4145 §4). */
+static int answer_setup(const struct dcgw_sdp *answer, enum dcgw_sdp_setup *out, const char *leg,
+                        char *err, size_t errcap)
+{
+    enum dcgw_sdp_setup a = answer->dc.setup;
+    if (a != DCGW_SDP_SETUP_ACTIVE && a != DCGW_SDP_SETUP_PASSIVE && a != DCGW_SDP_SETUP_NONE) {
+        snprintf(err, errcap, "leg %s: answer: a=setup:%s, expected active or passive", leg,
+                 dcgw_sdp_setup_name(a));
+        return DCGW_EINVAL;
+    }
+    *out = a == DCGW_SDP_SETUP_NONE ? DCGW_SDP_SETUP_ACTIVE : a;
+    return 0;
+}
+
+static void rearm(struct wrelay *wr);
+
+int dcgw__wrelay_update(struct wsession *s, struct wleg *l, const char *remote_sdp, char *err,
+                        size_t errcap)
+{
+    struct wrelay *wr = s->relay;
+    if (l->idx != wr->off || wr->flow || l->dead) {
+        snprintf(err, errcap, "leg %s does not wait for an answer", leg_name(s, l->idx));
+        return DCGW_ESTATE;
+    }
+    struct dcgw_sdp *sdp[2] = {NULL, NULL};
+    char *buf = malloc(DCGW_SDP_TEXT_MAX);
+    enum dcgw_sdp_setup setup = DCGW_SDP_SETUP_ACTIVE;
+    int r = buf ? 0 : DCGW_ENOMEM;
+    if (r == 0)
+        r = parse(remote_sdp, &sdp[wr->off], leg_name(s, wr->off), "answer", err, errcap);
+    if (r == 0)
+        r = answer_setup(sdp[wr->off], &setup, leg_name(s, wr->off), err, errcap);
+    if (r == 0)
+        r = parse(s->desc->legs[wr->ans]->dc->remote_sdp, &sdp[wr->ans], leg_name(s, wr->ans),
+                  "offer", err, errcap);
+    if (r == 0) {
+        struct dcgw_sdp_local loc;
+        relay_local(s->w, s->legs[wr->ans], &sdp[wr->off]->dc, &loc);
+        loc.setup = setup;
+        int n = dcgw_sdp_write_answer(sdp[wr->ans], &loc, buf, DCGW_SDP_TEXT_MAX);
+        if (n < 0) {
+            r = n;
+            snprintf(err, errcap, "leg %s: writing the answer: %s", leg_name(s, wr->ans),
+                     dcgw_strerror(n));
+        }
+    }
+    if (r == 0)
+        r = start_flow(wr, (const struct dcgw_sdp **)sdp, err, errcap);
+    if (r == 0) {
+        Dcgw__DcMedia *odc = s->desc->legs[wr->off]->dc;
+        free(odc->remote_sdp);
+        odc->remote_sdp = strdup(remote_sdp);
+        set_view(s, wr->ans, sdp[wr->off], NULL, buf, setup);
+        buf = NULL;
+        set_endpoint(&odc->remote, &sdp[wr->off]->dc, sdp[wr->off]->dc.ice_ufrag, NULL);
+        for (unsigned k = 0; k < 2; k++) {
+            s->desc->legs[k]->has_state = 1;
+            s->desc->legs[k]->state = DCGW__LEG_STATE__LEG_ICE;
+        }
+        s->w->stats.relay_flows++;
+        DCGW_INFO(RELAY, "session %s: relay flow %s <-> %s started", s->desc->id, leg_name(s, 0),
+                  leg_name(s, 1));
+        rearm(wr);
+    }
+    free(sdp[0]);
+    free(sdp[1]);
+    free(buf);
+    return r;
+}
+
+/* ---- data path and timers */
+
+static void on_send(void *ud, int side, const struct sockaddr *to, const uint8_t *p, size_t n)
+{
+    (void)side;
+    struct wrelay *wr = ud;
+    /* The one copy between receive and send: into the io's sendmmsg slab (docs/relay.md). */
+    if (dcgw_io_send(wr->s->w->io, to, p, n) < 0)
+        wr->send_errors++;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct wleg *l = t->data;
+    struct wrelay *wr = l->s->relay;
+    wr->timer_due = UINT64_MAX;
+    if (!wr->flow || l->dead)
+        return;
+    dcgw_relay_handle_timeout(wr->flow, uv_now(t->loop));
+    rearm(wr);
+}
+
+/* The flow's timers run on the first leg's timer handle, which the session closes. */
+static void rearm(struct wrelay *wr)
+{
+    struct wleg *l = wr->s->legs[0];
+    uint64_t due = wr->flow && !l->dead ? dcgw_relay_next_timeout(wr->flow) : UINT64_MAX;
+    if (due == wr->timer_due)
+        return;
+    wr->timer_due = due;
+    if (due == UINT64_MAX) {
+        uv_timer_stop(&l->timer);
+        return;
+    }
+    uint64_t now = uv_now(l->timer.loop);
+    uv_timer_start(&l->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+void dcgw__wrelay_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
+                        uint64_t now)
+{
+    struct wrelay *wr = l->s->relay;
+    if (!wr->flow || l->dead) {
+        wr->early[l->idx]++;
+        return;
+    }
+    int r = dcgw_relay_input(wr->flow, (int)l->idx, from, p, n, now);
+    if (r == DCGW_RELAY_FORWARDED)
+        return;
+    if (r == DCGW_RELAY_STUN_OK)
+        dcgw__wplane_route_add(l->s->w, l, from);
+    rearm(wr); /* consent deadlines move with checks; final states stop the timers */
+}
+
+/* ---- events */
+
+static void fill_counters(const struct wrelay *wr, unsigned k, Dcgw__RelayCounters *c)
+{
+    const struct dcgw_relay_side_stats *st = dcgw_relay_stats(wr->flow, (int)k);
+    const struct dcgw_dtls_inspect_stats *is =
+        dcgw_dtls_inspect_stats(dcgw_relay_inspector(wr->flow), (int)k);
+    dcgw__relay_counters__init(c);
+    c->has_rx_packets = c->has_rx_bytes = c->has_forwarded_packets = c->has_forwarded_bytes = 1;
+    c->has_stun = c->has_stun_rejected = c->has_dropped_garbage = c->has_dropped_unvalidated = 1;
+    c->has_dropped_no_peer = c->has_dropped_rate = c->has_dropped_inspector = 1;
+    c->has_dropped_blocked = c->has_held_app_data = 1;
+    c->rx_packets = st->rx_packets + wr->early[k];
+    c->rx_bytes = st->rx_bytes;
+    c->forwarded_packets = st->forwarded_packets;
+    c->forwarded_bytes = st->forwarded_bytes;
+    c->stun = st->stun;
+    c->stun_rejected = st->stun_rejected;
+    c->dropped_garbage = st->dropped_garbage;
+    c->dropped_unvalidated = st->dropped_unvalidated;
+    /* before the answer was in there was nowhere to forward to either */
+    c->dropped_no_peer = st->dropped_no_peer + wr->early[k];
+    c->dropped_rate = st->dropped_rate;
+    c->dropped_inspector = st->dropped_inspector;
+    c->dropped_blocked = st->dropped_blocked;
+    c->held_app_data = is->held_app_data;
+}
+
+static void emit_connected(struct wrelay *wr)
+{
+    struct wsession *s = wr->s;
+    struct dcgw_relay_status st;
+    dcgw_relay_status(wr->flow, &st);
+    Dcgw__RelayConnected rc = DCGW__RELAY_CONNECTED__INIT;
+    Dcgw__RelayPeer peers[2], *pp[2];
+    Dcgw__Fingerprint fps[2];
+    char hex[2][DCGW_FINGERPRINT_TEXT_MAX + 1], addr[2][DCGW_ADDR_STRLEN];
+    rc.has_inspected = 1;
+    rc.inspected = st.state == DCGW_RELAY_CONNECTED;
+    rc.reason = st.reason[0] ? (char *)st.reason : NULL;
+    rc.dtls_client = st.dtls_client >= 0 ? (char *)leg_name(s, (unsigned)st.dtls_client) : NULL;
+    for (int k = 0; k < 2; k++) {
+        dcgw__relay_peer__init(&peers[k]);
+        pp[k] = &peers[k];
+        peers[k].leg = (char *)leg_name(s, (unsigned)k);
+        const struct sockaddr *pa = dcgw_relay_peer(wr->flow, k);
+        peers[k].peer_addr = pa ? (char *)dcgw_addr_format(pa, addr[k], sizeof(addr[k])) : NULL;
+        const struct dcgw_dtls_inspect_side *is =
+            dcgw_dtls_inspect_side(dcgw_relay_inspector(wr->flow), k);
+        if (rc.inspected && is->cert == DCGW_INSPECT_CERT_MATCHED) {
+            dcgw__fingerprint__init(&fps[k]);
+            fps[k].algorithm = (char *)dcgw_hash_name(is->fp.alg);
+            dcgw_fingerprint_format_hex(&is->fp, hex[k], sizeof(hex[k]));
+            fps[k].value = hex[k];
+            peers[k].fingerprint = &fps[k];
+        }
+    }
+    rc.peers = pp;
+    rc.n_peers = 2;
+    Dcgw__Event ev = DCGW__EVENT__INIT;
+    ev.kind_case = DCGW__EVENT__KIND_RELAY_CONNECTED;
+    ev.relay_connected = &rc;
+    DCGW_INFO(RELAY, "session %s: relay connected (%s%s)", s->desc->id,
+              rc.inspected ? "both certificates match their SDP" : "not inspected: ",
+              rc.inspected ? "" : st.reason);
+    emit(s, -1, &ev);
+}
+
+static void emit_blocked(struct wrelay *wr)
+{
+    struct wsession *s = wr->s;
+    struct dcgw_relay_status st;
+    dcgw_relay_status(wr->flow, &st);
+    Dcgw__RelayBlocked rb = DCGW__RELAY_BLOCKED__INIT;
+    Dcgw__Fingerprint fp;
+    char hex[DCGW_FINGERPRINT_TEXT_MAX + 1];
+    rb.has_code = rb.has_mitm_suspected = 1;
+    rb.code = st.err;
+    rb.reason = (char *)st.reason;
+    rb.mitm_suspected = st.mitm_suspected;
+    const struct dcgw_dtls_inspect_side *is =
+        st.side >= 0 ? dcgw_dtls_inspect_side(dcgw_relay_inspector(wr->flow), st.side) : NULL;
+    if (is && is->cert == DCGW_INSPECT_CERT_MISMATCH) {
+        dcgw__fingerprint__init(&fp);
+        fp.algorithm = (char *)dcgw_hash_name(is->fp.alg);
+        dcgw_fingerprint_format_hex(&is->fp, hex, sizeof(hex));
+        fp.value = hex;
+        rb.presented = &fp;
+    }
+    Dcgw__Event ev = DCGW__EVENT__INIT;
+    ev.kind_case = DCGW__EVENT__KIND_RELAY_BLOCKED;
+    ev.relay_blocked = &rb;
+    DCGW_WARN(RELAY, "session %s: relay blocked, leg %s%s: %s", s->desc->id,
+              st.side >= 0 ? leg_name(s, (unsigned)st.side) : "?",
+              st.mitm_suspected ? " (man in the middle suspected)" : "", st.reason);
+    emit(s, st.side, &ev);
+}
+
+static void emit_closed(struct wrelay *wr, const char *reason)
+{
+    if (wr->closed_emitted)
+        return;
+    wr->closed_emitted = true;
+    struct wsession *s = wr->s;
+    Dcgw__RelayClosed rc = DCGW__RELAY_CLOSED__INIT;
+    Dcgw__RelayCounters c[2], *cp[2];
+    rc.reason = (char *)reason;
+    if (wr->flow) {
+        rc.state = (char *)dcgw_relay_state_name(dcgw_relay_state(wr->flow));
+        for (unsigned k = 0; k < 2; k++) {
+            fill_counters(wr, k, &c[k]);
+            c[k].leg = (char *)leg_name(s, k);
+            cp[k] = &c[k];
+        }
+        rc.legs = cp;
+        rc.n_legs = 2;
+    } else {
+        rc.state = "pending";
+    }
+    Dcgw__Event ev = DCGW__EVENT__INIT;
+    ev.kind_case = DCGW__EVENT__KIND_RELAY_CLOSED;
+    ev.relay_closed = &rc;
+    emit(s, -1, &ev);
+}
+
+static void on_event(void *ud, enum dcgw_relay_event ev, int side)
+{
+    struct wrelay *wr = ud;
+    if (ev == DCGW_RELAY_EV_CONNECTED) {
+        emit_connected(wr);
+    } else if (ev == DCGW_RELAY_EV_BLOCKED) {
+        emit_blocked(wr);
+    } else if (ev == DCGW_RELAY_EV_FAILED) {
+        struct dcgw_relay_status st;
+        dcgw_relay_status(wr->flow, &st);
+        if (side >= 0) {
+            char a[DCGW_ADDR_STRLEN];
+            const struct sockaddr *pa = dcgw_relay_peer(wr->flow, side);
+            Dcgw__ConsentLost cl = DCGW__CONSENT_LOST__INIT;
+            cl.peer_addr = pa ? (char *)dcgw_addr_format(pa, a, sizeof(a)) : NULL;
+            Dcgw__Event e = DCGW__EVENT__INIT;
+            e.kind_case = DCGW__EVENT__KIND_CONSENT_LOST;
+            e.consent_lost = &cl;
+            emit(wr->s, side, &e);
+        }
+        DCGW_INFO(RELAY, "session %s: relay failed: %s", wr->s->desc->id, st.reason);
+        emit_closed(wr, st.reason);
+    }
+}
+
+/* ---- the controller's view, close, free */
+
+static Dcgw__LegState leg_state(const struct wrelay *wr, unsigned k)
+{
+    struct dcgw_relay_status st;
+    dcgw_relay_status(wr->flow, &st);
+    switch (st.state) {
+    case DCGW_RELAY_CONNECTED:
+    case DCGW_RELAY_UNINSPECTED:
+        return DCGW__LEG_STATE__LEG_CONNECTED;
+    case DCGW_RELAY_BLOCKED:
+        return st.side == (int)k ? DCGW__LEG_STATE__LEG_FAILED : DCGW__LEG_STATE__LEG_CLOSED;
+    case DCGW_RELAY_FAILED:
+        return DCGW__LEG_STATE__LEG_CLOSED;
+    default:
+        return dcgw_relay_peer(wr->flow, (int)k) ? DCGW__LEG_STATE__LEG_DTLS
+                                                 : DCGW__LEG_STATE__LEG_ICE;
+    }
+}
+
+void dcgw__wrelay_refresh(struct wsession *s)
+{
+    struct wrelay *wr = s->relay;
+    if (!wr->flow)
+        return;
+    for (unsigned k = 0; k < 2; k++) {
+        Dcgw__Leg *pl = s->desc->legs[k];
+        pl->has_state = 1;
+        pl->state = leg_state(wr, k);
+        const struct sockaddr *pa = dcgw_relay_peer(wr->flow, (int)k);
+        if (pa) {
+            char a[DCGW_ADDR_STRLEN];
+            free(pl->peer_addr);
+            pl->peer_addr = strdup(dcgw_addr_format(pa, a, sizeof(a)));
+        }
+        if (pl->dc->relay)
+            protobuf_c_message_free_unpacked(&pl->dc->relay->base, NULL);
+        pl->dc->relay = malloc(sizeof(*pl->dc->relay));
+        if (pl->dc->relay)
+            fill_counters(wr, k, pl->dc->relay);
+    }
+}
+
+void dcgw__wrelay_close(struct wsession *s, const char *reason)
+{
+    emit_closed(s->relay, reason);
+}
+
+void dcgw__wrelay_free(struct wsession *s)
+{
+    struct wrelay *wr = s->relay;
+    if (!wr)
+        return;
+    dcgw_relay_free(wr->flow);
+    free(wr);
+    s->relay = NULL;
+}
