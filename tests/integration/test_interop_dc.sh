@@ -87,11 +87,6 @@ finish_session() {
     wait_for "session_closed of $1" 5 has_event "$1" session_closed || true
     touch "$2/stop"
 }
-too_big_stat() { # the sum of every worker counter whose name says too big / oversize
-    ctl --json stats | "$PY" -c 'import json,sys
-print(sum(c["value"] for w in json.load(sys.stdin)["stats"]["workers"] for c in w.get("counters", [])
-          if "too_big" in c["name"] or "oversize" in c["name"]))'
-}
 refused_in_log() { grep -c "over max-message-size $MAX: dropped" "$T/dcgwd.log" || true; }
 
 # ---- a. aiortc UE <-> dcgw <-> aiortc echo; dcgw answers both offers
@@ -99,12 +94,12 @@ refused_in_log() { grep -c "over max-message-size $MAX: dropped" "$T/dcgwd.log" 
 A="$T/a"; mkdir -p "$A/dcgw"
 aiortc --role echo --offer-out "$A/as-offer.sdp" --answer-in "$A/as-answer.sdp" \
     --result "$A/as.json" --negotiated $NEG --max-message-size $MAX --stop-file "$A/stop" \
-    --timeout 25 2>"$A/as.log" &
+    --timeout 18 2>"$A/as.log" &
 a_as=$!
 aiortc --role ue --offer-out "$A/ue-offer.sdp" --answer-in "$A/ue-answer.sdp" \
     --result "$A/ue.json" --open chat:x-chat --open-lossy lossy:x-lossy --negotiated $NEG \
     --max-message-size $MAX --oversize chat:$((MAX + 1)) --stop-file "$A/stop" \
-    --timeout 20 2>"$A/ue.log" &
+    --timeout 15 2>"$A/ue.log" &
 a_ue=$!
 wait_for "the aiortc offers" 10 test -s "$A/ue-offer.sdp" -a -s "$A/as-offer.sdp" || true
 check "a. both offers carry a=dcmap:1000" all_have '^a=dcmap:1000 ' "$A/ue-offer.sdp" "$A/as-offer.sdp"
@@ -115,8 +110,7 @@ check "a. dcgw's answers advertise a=max-message-size:$MAX" \
 check "a. dcgw's answers keep a=dcmap:1000" all_have '^a=dcmap:1000 ' "$A/dcgw/ue.sdp" "$A/dcgw/as.sdp"
 deliver "$A/dcgw/as.sdp" "$A/as-answer.sdp"
 deliver "$A/dcgw/ue.sdp" "$A/ue-answer.sdp"
-wait_for "the aiortc UE's result" 25 test -s "$A/ue.json" || true
-too_big_a=$(too_big_stat || true)
+wait_for "the aiortc UE's result" 15 test -s "$A/ue.json" || true
 finish_session a "$A"
 wait_peers $a_ue $a_as
 pycheck a. peer "$A/ue.json" "aiortc UE"
@@ -134,19 +128,18 @@ check "d. aiortc sent a message of $((MAX + 1)) bytes on chat" \
 check "d. dcgwd refused it (its log: 'over max-message-size $MAX: dropped')" [ "$(refused_in_log)" -ge 1 ]
 ue_chat=$(chan_id "$A/ue.json" chat)
 pycheck d. dropped "$A/get.json" ue "$ue_chat" 1 "the refused message"
-check "d. dcgwctl stats counts it (a worker counter named *too_big*: $too_big_a)" [ "${too_big_a:-0}" -ge 1 ]
 
 # ---- e. an aiortc UE with aiortc's own a=max-message-size:65536 (RFC 8841 §6: dcgw
 # takes up to what it advertised, 262144, and sends at most 65536 to this UE)
 
 E="$T/e"; mkdir -p "$E/dcgw"
 aiortc --role echo --offer-out "$E/as-offer.sdp" --answer-in "$E/as-answer.sdp" \
-    --result "$E/as.json" --max-message-size $MAX --stop-file "$E/stop" --timeout 20 \
+    --result "$E/as.json" --max-message-size $MAX --stop-file "$E/stop" --timeout 15 \
     2>"$E/as.log" &
 e_as=$!
 aiortc --role ue --offer-out "$E/ue-offer.sdp" --answer-in "$E/ue-answer.sdp" \
     --result "$E/ue.json" --open chat:x-chat --script-max 100000 --expect-max 65536 \
-    --stop-file "$E/stop" --timeout 15 2>"$E/ue.log" &
+    --stop-file "$E/stop" --timeout 12 2>"$E/ue.log" &
 e_ue=$!
 wait_for "the aiortc offers" 10 test -s "$E/ue-offer.sdp" -a -s "$E/as-offer.sdp" || true
 check "e. the UE offers a=max-message-size:65536" [ "$(sdp_attr "$E/ue-offer.sdp" max-message-size)" = 65536 ]
@@ -155,7 +148,7 @@ check "e. dcgw answers both" create --id e --leg "name=ue,sdp=$E/ue-offer.sdp" \
 check "e. dcgw's answer to the UE advertises $MAX" [ "$(sdp_attr "$E/dcgw/ue.sdp" max-message-size)" = $MAX ]
 deliver "$E/dcgw/as.sdp" "$E/as-answer.sdp"
 deliver "$E/dcgw/ue.sdp" "$E/ue-answer.sdp"
-wait_for "the aiortc UE's result" 20 test -s "$E/ue.json" || true
+wait_for "the aiortc UE's result" 12 test -s "$E/ue.json" || true
 finish_session e "$E"
 wait_peers $e_ue $e_as
 pycheck e. peer "$E/ue.json" "aiortc UE (a=max-message-size:65536, expects the echoes up to 65536 only)"
@@ -169,11 +162,11 @@ pycheck e. counters closed "$T/events.jsonl" e "ue=$E/ue.json" "as=$E/as.json"
 B="$T/b"; mkdir -p "$B/dcgw"
 aiortc --role echo --offer-in "$B/as-offer.sdp" --answer-out "$B/as-answer.sdp" \
     --result "$B/as.json" --negotiated $NEG --max-message-size $MAX --stop-file "$B/stop" \
-    --timeout 35 2>"$B/as.log" &
+    --timeout 28 2>"$B/as.log" &
 b_as=$!
 chromium --role ue --offer-out "$B/ue-offer.sdp" --answer-in "$B/ue-answer.sdp" \
     --result "$B/ue.json" --open chat:x-chat --open-lossy lossy:x-lossy --negotiated $NEG \
-    --stop-file "$B/stop" --timeout 30 --log "$B/chromium.log" 2>"$B/ue.log" &
+    --stop-file "$B/stop" --timeout 25 --log "$B/chromium.log" 2>"$B/ue.log" &
 b_ue=$!
 wait_for "Chromium's offer" 20 test -s "$B/ue-offer.sdp" || true
 check "b. dcgw answers Chromium and offers to the echo" create --id b \
@@ -188,7 +181,7 @@ check "b. dcgwctl update b --leg as --sdp FILE (as in its --help) takes the answ
 [ "$rc" = 0 ] || check "b. dcgwctl update --leg as --sdp FILE b takes the answer" \
     ctl update --leg as --sdp "$B/as-answer.sdp" b
 deliver "$B/dcgw/ue.sdp" "$B/ue-answer.sdp"
-wait_for "Chromium's result" 35 test -s "$B/ue.json" || true
+wait_for "Chromium's result" 25 test -s "$B/ue.json" || true
 check "b. Chromium may send up to $MAX (RTCSctpTransport.maxMessageSize)" \
     [ "$(json_get 'j.get("max_message_size")' <"$B/ue.json" 2>/dev/null)" = $MAX ]
 finish_session b "$B"
@@ -208,20 +201,19 @@ C="$T/c"; mkdir -p "$C/dcgw"
 refused_before=$(refused_in_log)
 aiortc --role p2p --name B --peer-name A --offer-out "$C/b-offer.sdp" --answer-in "$C/b-answer.sdp" \
     --result "$C/b.json" --open b-chat:x-b --negotiated $NEG --expect a-chat \
-    --max-message-size $MAX --oversize b-chat:$((MAX + 1)) --stop-file "$C/stop" --timeout 35 \
+    --max-message-size $MAX --oversize b-chat:$((MAX + 1)) --stop-file "$C/stop" --timeout 28 \
     2>"$C/b.log" &
 c_b=$!
 chromium --role p2p --name A --peer-name B --leader --offer-out "$C/a-offer.sdp" \
     --answer-in "$C/a-answer.sdp" --result "$C/a.json" --open a-chat:x-a --negotiated $NEG \
-    --expect b-chat --stop-file "$C/stop" --timeout 30 --log "$C/chromium.log" 2>"$C/a.log" &
+    --expect b-chat --stop-file "$C/stop" --timeout 25 --log "$C/chromium.log" 2>"$C/a.log" &
 c_a=$!
 wait_for "both offers" 20 test -s "$C/a-offer.sdp" -a -s "$C/b-offer.sdp" || true
 check "c. dcgw answers A (Chromium) and B (aiortc)" create --id c \
     --leg "name=a,sdp=$C/a-offer.sdp" --leg "name=b,sdp=$C/b-offer.sdp" --sdp-out "$C/dcgw"
 deliver "$C/dcgw/b.sdp" "$C/b-answer.sdp"
 deliver "$C/dcgw/a.sdp" "$C/a-answer.sdp"
-wait_for "both results" 35 test -s "$C/a.json" -a -s "$C/b.json" || true
-too_big_c=$(too_big_stat || true)
+wait_for "both results" 25 test -s "$C/a.json" -a -s "$C/b.json" || true
 finish_session c "$C"
 wait_peers $c_a $c_b
 pycheck c. peer "$C/a.json" "Chromium A"
@@ -235,7 +227,6 @@ pycheck c. kinds "$C/get.json"
 check "d. dcgwd refused B's $((MAX + 1))-byte message (log)" [ "$(refused_in_log)" -gt "$refused_before" ]
 b_chat=$(chan_id "$C/b.json" b-chat)
 pycheck d. dropped "$C/get.json" b "$b_chat" 1 "B's refused message"
-check "d. dcgwctl stats counts both refused messages (*too_big*: $too_big_c)" [ "${too_big_c:-0}" -ge 2 ]
 
 check "no worker_lost event" not grep -q '"worker_lost"' "$T/events.jsonl"
 
