@@ -22,7 +22,7 @@ struct wrelay {
     unsigned ans, off;       /* the leg that brought the offer, the leg dcgw offers to */
     bool closed_emitted;
     uint64_t timer_due;
-    uint64_t early[2]; /* datagrams routed to a leg before the flow existed */
+    uint64_t early[2], early_bytes[2]; /* routed to a leg before the flow existed */
     uint64_t send_errors;
 };
 
@@ -383,6 +383,7 @@ void dcgw__wrelay_input(struct wleg *l, const struct sockaddr *from, const uint8
     struct wrelay *wr = l->s->relay;
     if (!wr->flow || l->dead) {
         wr->early[l->idx]++;
+        wr->early_bytes[l->idx] += n;
         return;
     }
     int r = dcgw_relay_input(wr->flow, (int)l->idx, from, p, n, now);
@@ -406,7 +407,7 @@ static void fill_counters(const struct wrelay *wr, unsigned k, Dcgw__RelayCounte
     c->has_dropped_no_peer = c->has_dropped_rate = c->has_dropped_inspector = 1;
     c->has_dropped_blocked = c->has_held_app_data = 1;
     c->rx_packets = st->rx_packets + wr->early[k];
-    c->rx_bytes = st->rx_bytes;
+    c->rx_bytes = st->rx_bytes + wr->early_bytes[k];
     c->forwarded_packets = st->forwarded_packets;
     c->forwarded_bytes = st->forwarded_bytes;
     c->stun = st->stun;

@@ -8,6 +8,7 @@
  * through the relay, each bound to the other's certificate. With bare ICE clients the
  * clock is injected and DTLS datagrams are crafted. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -52,7 +53,18 @@ struct world {
     uint64_t now; /* injected clock (ICE-only worlds) */
     bool real_clock;
     struct dcgw_cert *third; /* a certificate nobody uses: the man in the middle's SDP */
+    FILE *seed;              /* DCGW_RELAY_CORPUS: what the relay got, for fuzz_relay */
 };
+
+/* A fuzz_relay seed record: [side][2-byte length][datagram]. */
+static void seed_record(struct world *w, int side, const uint8_t *p, size_t n)
+{
+    if (!w->seed)
+        return;
+    uint8_t h[3] = {(uint8_t)side, (uint8_t)(n >> 8), (uint8_t)n};
+    fwrite(h, 1, 3, w->seed);
+    fwrite(p, 1, n, w->seed);
+}
 
 static uint64_t real_ms(void)
 {
@@ -139,6 +151,7 @@ static void to_relay(void *ud, const uint8_t *p, size_t n)
     struct world *w = pe->w;
     uint8_t buf[4096];
     memcpy(buf, p, n);
+    seed_record(w, pe->idx, buf, n);
     w->input = buf;
     dcgw_relay_input(w->r, pe->idx, (struct sockaddr *)&pe->addr, buf, n, now_of(w));
     w->input = NULL;
@@ -211,7 +224,8 @@ struct opts {
     uint64_t seed;
     uint64_t pps, bps;
     uint32_t burst_ms;
-    uint32_t consent_ms; /* 0: 5 s */
+    uint32_t consent_ms;   /* 0: 5 s */
+    const char *seed_name; /* fuzz_relay seed file written under $DCGW_RELAY_CORPUS */
 };
 
 static void fp_of(struct dcgw_cert *c, struct dcgw_fingerprint *fp)
@@ -286,6 +300,18 @@ static void world_init(struct world *w, const struct opts *o)
                                                        .fps = &fps[k],
                                                        .n_fps = 1};
     }
+    const char *dir = getenv("DCGW_RELAY_CORPUS");
+    if (dir && o->seed_name) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, o->seed_name);
+        w->seed = fopen(path, "wb");
+        uint8_t flags = (uint8_t)((o->policy ? 1 : 0) | (o->pps || o->bps ? 2 : 0));
+        if (w->seed) {
+            fwrite(&flags, 1, 1, w->seed);
+            fwrite(fps[0].digest, 1, 32, w->seed);
+            fwrite(fps[1].digest, 1, 32, w->seed);
+        }
+    }
     rs.policy = o->policy;
     rs.max_packets_per_s = o->pps;
     rs.max_bytes_per_s = o->bps;
@@ -319,6 +345,8 @@ static void world_dispose(struct world *w)
         lossy_dispose(&pe->down);
     }
     dcgw_cert_unref(w->third);
+    if (w->seed)
+        fclose(w->seed);
 }
 
 /* ---- crafted DTLS */
@@ -378,6 +406,7 @@ static size_t client_hello_13(uint8_t *out)
 
 static int inject(struct world *w, int side, const uint8_t *p, size_t n)
 {
+    seed_record(w, side, p, n);
     w->input = p;
     int r = dcgw_relay_input(w->r, side, (struct sockaddr *)&w->p[side].addr, p, n, now_of(w));
     w->input = NULL;
@@ -399,6 +428,8 @@ static void uninspectable_world(struct world *w, enum dcgw_dtls_inspect_policy p
                      .pps = pps,
                      .bps = bps,
                      .burst_ms = burst_ms};
+    if (!pps && !bps)
+        o.seed_name = policy ? "dtls13_allowed" : "dtls13_rejected";
     world_init(w, &o);
     run(w, both_ice, 2000);
     ck_assert(both_ice(w));
@@ -443,7 +474,7 @@ static void handshake_and_talk(struct world *w, const struct opts *o)
 START_TEST(forwards_a_real_handshake_end_to_end)
 {
     struct world w;
-    struct opts o = {.legs = true, .wrong_fp_side = -1, .seed = 1};
+    struct opts o = {.legs = true, .wrong_fp_side = -1, .seed = 1, .seed_name = "handshake"};
     handshake_and_talk(&w, &o);
     ck_assert_uint_eq(w.p[1].got_n, 13);
     ck_assert_mem_eq(w.p[1].got, "hello far end", 13);
@@ -507,7 +538,10 @@ START_TEST(mitm_blocked_and_stays_blocked)
 {
     int bad = _i; /* 0: the UE (DTLS client), 1: the far end (DTLS server) */
     struct world w;
-    struct opts o = {.legs = true, .wrong_fp_side = bad, .seed = 7};
+    struct opts o = {.legs = true,
+                     .wrong_fp_side = bad,
+                     .seed = 7,
+                     .seed_name = bad ? "mitm_far_end" : "mitm_ue"};
     world_init(&w, &o);
     run(&w, relay_final, 5000);
     ck_assert_int_eq(dcgw_relay_state(w.r), DCGW_RELAY_BLOCKED);
