@@ -52,8 +52,9 @@ sleep 0.2
 
 # ---- helpers
 
-sdp_attr() { sed -n "s/^a=$2:\([^\r]*\)\r\?\$/\1/p" "$1" | head -n1; }
-sdp_candidate() { sed -n 's/^a=candidate:[^ ]* 1 udp [0-9]* \([^ ]*\) \([0-9]*\) typ host.*/\1:\2/p' "$1" | head -n1; }
+# (helpers print nothing rather than fail, so a missing file fails a check, not the script)
+sdp_attr() { sed -n "s/^a=$2:\([^\r]*\)\r\?\$/\1/p" "$1" 2>/dev/null | head -n1 || true; }
+sdp_candidate() { sed -n 's/^a=candidate:[^ ]* 1 udp [0-9]* \([^ ]*\) \([0-9]*\) typ host.*/\1:\2/p' "$1" 2>/dev/null | head -n1 || true; }
 json_field() { "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null || true; }
 field() { "$PY" -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1" 2>/dev/null || true; }
 # event SESSION KIND: the first KIND event of SESSION as JSON (with its "leg"); 1 if none.
@@ -74,16 +75,16 @@ sys.exit(1)
 PY
 }
 # counter NAME: the total of a worker counter in `dcgwctl stats`.
-counter() { ctl --json stats | "$PY" -c "import json,sys; print({c['name']: c.get('value', 0) for c in json.load(sys.stdin)['stats']['total'].get('counters', [])}.get('$1', 0))"; }
+counter() { ctl --json stats | "$PY" -c "import json,sys; print({c['name']: c.get('value', 0) for c in json.load(sys.stdin)['stats']['total'].get('counters', [])}.get('$1', 0))" || true; }
 # leg_relay SESSION LEG EXPR: EXPR on the relay counters (c) of a leg in `dcgwctl get`.
 leg_relay() {
     ctl --json get "$1" | "$PY" -c "import json,sys
 s = json.load(sys.stdin)['session']
 c = [l for l in s['legs'] if l['name'] == '$2'][0]['dc'].get('relay', {})
-print($3)"
+print($3)" 2>/dev/null || true
 }
 # leg_states SESSION: the legs' states, space-separated, in order.
-leg_states() { ctl --json get "$1" | "$PY" -c 'import json,sys; print(" ".join(l["state"] for l in json.load(sys.stdin)["session"]["legs"]))'; }
+leg_states() { ctl --json get "$1" | "$PY" -c 'import json,sys; print(" ".join(l["state"] for l in json.load(sys.stdin)["session"]["legs"]))' 2>/dev/null || true; }
 same_fp() { [ -n "$1" ] && [ "${1^^}" = "${2^^}" ]; }
 wait_peer() { PEER_RC=0; wait "$1" || PEER_RC=$?; }
 free_port() { "$PY" -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -105,7 +106,7 @@ relay() {
     ctl create --id "$id" --leg "name=ue,mode=relay,sdp=$d/ue-offer.sdp" \
         --leg "name=as,mode=relay,role=offer" --sdp-out "$d/dcgw" >"$d/create.out" 2>&1 || return 1
     cp "$d/dcgw/as.sdp" "$d/as-offer.sdp.tmp" && mv "$d/as-offer.sdp.tmp" "$d/as-offer.sdp"
-    wait_for "the AS's answer" 10 test -s "$d/as-answer.sdp" || return 1
+    wait_for "the AS's answer" 10 test -s "$d/as-answer.sdp" || { tail -5 "$d/as.log" >&2; return 1; }
     if [ -n "$munge" ]; then
         sed "s/^a=fingerprint:sha-256 [0-9A-Fa-f:]*/a=fingerprint:sha-256 $munge/" \
             "$d/as-answer.sdp" >"$d/as-answer-to-dcgw.sdp"
