@@ -8,6 +8,7 @@
 #include "dcgw/ctlmsg.h"
 #include "dcgw/error.h"
 #include "dcgw/pbjson.h"
+#include "dcgw/policy.h"
 #include "dcgw/session.h"
 
 static void print_json(FILE *out, const ProtobufCMessage *m, size_t flags)
@@ -93,6 +94,8 @@ static void print_session(FILE *out, const Dcgw__Session *s)
             print_sdp(out, dc->local_sdp);
         }
     }
+    if (s->policy_status)
+        dcgw_policy_print(out, s);
 }
 
 static void print_stats(FILE *out, const Dcgw__Stats *st)
@@ -200,9 +203,24 @@ static void relay_details(FILE *out, const Dcgw__Event *ev)
     }
 }
 
+static void policy_details(FILE *out, const Dcgw__PolicyViolation *v)
+{
+    const char *reason = dcgw_pb_enum_name(&dcgw__policy_reason__descriptor, v->reason);
+    const char *action = dcgw_pb_enum_name(&dcgw__policy_action__descriptor, v->action);
+    fprintf(out, " stream=%u label=\"%s\" rule=%s reason=%s action=%s", v->stream_id,
+            v->label ? v->label : "", v->rule ? v->rule : "-", reason ? reason + 7 : "?",
+            action ? action + 7 : "?");
+    if (v->has_size)
+        fprintf(out, " size=%" PRIu64, v->size);
+    fprintf(out, " violations=%" PRIu64 " suppressed=%" PRIu64, v->violations, v->suppressed);
+}
+
 static void event_details(FILE *out, const Dcgw__Event *ev)
 {
     switch (ev->kind_case) {
+    case DCGW__EVENT__KIND_POLICY_VIOLATION:
+        policy_details(out, ev->policy_violation);
+        break;
     case DCGW__EVENT__KIND_WORKER_LOST: {
         const Dcgw__WorkerLost *w = ev->worker_lost;
         fprintf(out, " worker=%u pid=%d status=%d signal=%d sessions=%zu", w->worker, w->pid,

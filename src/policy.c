@@ -742,6 +742,18 @@ void dcgw_policy_channel_closed(struct dcgw_policy_state *ps, unsigned leg,
     free(c);
 }
 
+void dcgw_policy_forget_leg(struct dcgw_policy_state *ps, unsigned leg)
+{
+    if (leg >= DCGW_POLICY_LEGS)
+        return;
+    struct legtab *t = &ps->legs[leg];
+    for (uint32_t i = 0; i < t->cap; i++) {
+        free(t->slot[i]);
+        t->slot[i] = NULL;
+    }
+    t->open = 0;
+}
+
 /* ------------------------------------------------------------------ updates */
 
 static struct prule *same_rule(struct dcgw_policy *p, const struct prule *old)

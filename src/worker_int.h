@@ -15,6 +15,7 @@
 #include "dcgw/fingerprint.h"
 #include "dcgw/io.h"
 #include "dcgw/leg.h"
+#include "dcgw/policy.h"
 #include "dcgw/stream.h"
 
 enum { WLEG_MAX_ROUTES = 8, WLEG_UFRAG_LEN = 8, WLEG_PWD_LEN = 24, WSESSION_CLOSED_KEEP = 64 };
@@ -45,6 +46,7 @@ struct wsession {
     struct worker *w;
     Dcgw__Session *desc; /* the controller's view, kept current */
     struct dcgw_bridge *bridge;
+    struct dcgw_policy_state *policy; /* wpolicy.c */
     /* final counters of closed channels, for session_closed (bounded) */
     Dcgw__DcStream *closed[WSESSION_CLOSED_KEEP];
     unsigned n_closed;
@@ -111,6 +113,28 @@ int dcgw__wsession_close_channel(struct wsession *s, const char *leg, uint32_t s
 void dcgw__wsession_refresh(struct wsession *s);
 void dcgw__wleg_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
                       uint64_t now);
+
+/* wpolicy.c: the session's policy on its bridge (docs/policy.md). create before the legs;
+ * open_request and message are bridge callbacks (ud = the session); channel_open says
+ * whether a channel that opened may stay (else it is being closed); filter_sdp drops the
+ * refused a=dcmap (and their a=dcsa) before SDP is written or applied; update replaces or
+ * patches the session's (leg NULL) or a leg's policy. */
+struct dcgw_sdp_dcmap;
+struct dcgw_sdp_dcsa;
+int dcgw__wpolicy_create(struct wsession *s, char *err, size_t errcap);
+bool dcgw__wpolicy_open_request(void *ud, unsigned side, const struct dcgw_dc_channel *ch);
+bool dcgw__wpolicy_message(void *ud, unsigned side, struct dcgw_dc_channel *ch, bool is_text,
+                           const uint8_t *p, size_t n);
+bool dcgw__wpolicy_channel_open(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch);
+void dcgw__wpolicy_channel_closed(struct wsession *s, unsigned side,
+                                  const struct dcgw_dc_channel *ch);
+void dcgw__wpolicy_stream(const struct wsession *s, unsigned side, const struct dcgw_dc_channel *ch,
+                          Dcgw__DcStream *st);
+void dcgw__wpolicy_filter_sdp(struct wleg *l, struct dcgw_sdp_dcmap *maps, size_t *n_maps,
+                              struct dcgw_sdp_dcsa *dcsa, size_t *n_dcsa);
+void dcgw__wpolicy_refresh(struct wsession *s);
+int dcgw__wpolicy_update(struct wsession *s, const char *leg, const Dcgw__Policy *p, bool patch,
+                         char *err, size_t errcap);
 
 /* wrelay.c: relay sessions. create after the session's wlegs exist; update gives the
  * offered leg its answer and starts the flow; close emits relay_closed (once); free from

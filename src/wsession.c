@@ -170,9 +170,12 @@ static void emit_channel(struct wsession *s, unsigned side, Dcgw__DcStream *st, 
 static void br_channel_open(void *ud, unsigned side, struct dcgw_dc_channel *ch)
 {
     struct wsession *s = ud;
+    if (!dcgw__wpolicy_channel_open(s, side, ch))
+        return; /* refused: being closed */
     Dcgw__DcStream *st = channel_pb(ch);
     if (!st)
         return;
+    dcgw__wpolicy_stream(s, side, ch, st);
     DCGW_DEBUG(DC, "session %s leg %s: channel %u \"%s\" open", s->desc->id,
                s->desc->legs[side]->name, ch->params.id, ch->params.label);
     emit_channel(s, side, st, true);
@@ -183,6 +186,9 @@ static void br_channel_closed(void *ud, unsigned side, struct dcgw_dc_channel *c
 {
     struct wsession *s = ud;
     Dcgw__DcStream *st = channel_pb(ch);
+    if (st)
+        dcgw__wpolicy_stream(s, side, ch, st);
+    dcgw__wpolicy_channel_closed(s, side, ch);
     if (!st)
         return;
     st->open = 0;
@@ -376,6 +382,8 @@ static int answer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
                                       sizeof(why))) < 0)
         snprintf(err, errcap, "leg %s: remote SDP: %s", pl->name, why);
     if (r == 0) {
+        dcgw__wpolicy_filter_sdp(l, offer->dc.dcmap, &offer->dc.n_dcmap, offer->dc.dcsa,
+                                 &offer->dc.n_dcsa);
         local_side(w, l, &loc);
         loc.setup = dcgw_sdp_answer_setup(offer->dc.setup, DCGW_SDP_SETUP_ACTIVE);
         loc.dcmap = offer->dc.dcmap;
@@ -439,6 +447,8 @@ static int offer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
         snprintf(m->subprotocol, sizeof(m->subprotocol), "%s",
                  st->subprotocol ? st->subprotocol : "");
     }
+    if (maps)
+        dcgw__wpolicy_filter_sdp(l, maps, &loc.n_dcmap, NULL, NULL);
     loc.dcmap = maps;
     char *buf = malloc(DCGW_SDP_TEXT_MAX);
     int n = buf ? dcgw_sdp_write_offer(&loc, buf, DCGW_SDP_TEXT_MAX) : DCGW_ENOMEM;
@@ -465,6 +475,7 @@ static void session_free(struct wsession *s)
     for (unsigned i = 0; i < s->n_legs; i++)
         free(s->legs[i]);
     dcgw_bridge_free(s->bridge);
+    dcgw_policy_state_free(s->policy);
     dcgw__wrelay_free(s);
     for (unsigned i = 0; i < s->n_closed; i++)
         protobuf_c_message_free_unpacked(&s->closed[i]->base, NULL);
@@ -532,8 +543,11 @@ int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wses
     dcgw_bridge_settings_default(&bs);
     bs.buffered_limit = w->cfg.sctp.buffered_limit;
     bs.pending_limit = w->cfg.sctp.buffered_limit;
-    struct dcgw_bridge_cbs bc = {
-        .ud = s, .on_channel_open = br_channel_open, .on_channel_closed = br_channel_closed};
+    struct dcgw_bridge_cbs bc = {.ud = s,
+                                 .on_channel_open = br_channel_open,
+                                 .on_channel_closed = br_channel_closed,
+                                 .on_open_request = dcgw__wpolicy_open_request,
+                                 .on_message = dcgw__wpolicy_message};
     if (dcgw_bridge_new(&bs, &bc, &s->bridge) < 0) {
         protobuf_c_message_free_unpacked(&d->base, NULL);
         free(s);
@@ -541,7 +555,7 @@ int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wses
     }
     d->has_state = 1;
     d->state = DCGW__SESSION_STATE__SESSION_PENDING;
-    int r = 0;
+    int r = dcgw__wpolicy_create(s, err, errcap); /* default deny: before any leg */
     bool relay = false; /* any leg in relay mode makes a relay session (wrelay.c) */
     for (unsigned i = 0; i < d->n_legs; i++)
         relay |= d->legs[i]->dc->mode == DCGW__MEDIA_MODE__MODE_RELAY;
@@ -593,6 +607,7 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
         /* RFC 5763 §5: the answerer picked; we take the other role. */
         ours = ans->dc.setup == DCGW_SDP_SETUP_PASSIVE ? DCGW_SDP_SETUP_ACTIVE
                                                        : DCGW_SDP_SETUP_PASSIVE;
+        dcgw__wpolicy_filter_sdp(l, ans->dc.dcmap, &ans->dc.n_dcmap, ans->dc.dcsa, &ans->dc.n_dcsa);
         r = start_leg(l, ans, ours, (uint16_t)pl->dc->local->sctp_port, err, errcap);
     }
     if (r == 0) {
@@ -625,6 +640,8 @@ static void refresh_streams(struct wleg *l, Dcgw__DcMedia *dc)
         struct dcgw_dc_channel *ch = dcgw_dc_channel_by_id(ep, (uint16_t)id);
         Dcgw__DcStream *st = ch ? channel_pb(ch) : NULL;
         if (st)
+            dcgw__wpolicy_stream(l->s, l->idx, ch, st);
+        if (st)
             dc->streams[dc->n_streams++] = st;
     }
 }
@@ -632,6 +649,7 @@ static void refresh_streams(struct wleg *l, Dcgw__DcMedia *dc)
 void dcgw__wsession_refresh(struct wsession *s)
 {
     unsigned connected = 0, started = 0;
+    dcgw__wpolicy_refresh(s);
     if (s->relay)
         dcgw__wrelay_refresh(s); /* relay legs have no dcgw_leg: their state comes from there */
     for (unsigned i = 0; i < s->n_legs; i++) {

@@ -165,6 +165,10 @@ enum dcgw_policy_verdict dcgw_policy_message(struct dcgw_policy_state *ps, unsig
 void dcgw_policy_channel_closed(struct dcgw_policy_state *ps, unsigned leg,
                                 const struct dcgw_dc_channel *ch);
 
+/* Forgets every channel of leg without touching them: its endpoint was freed without
+ * close callbacks (the leg died). */
+void dcgw_policy_forget_leg(struct dcgw_policy_state *ps, unsigned leg);
+
 /* The rule name tracked for ch (NULL if untracked) and the messages the policy dropped. */
 const char *dcgw_policy_channel_rule(const struct dcgw_policy_state *ps, unsigned leg,
                                      const struct dcgw_dc_channel *ch, uint64_t *dropped);

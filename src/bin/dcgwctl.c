@@ -11,6 +11,7 @@
 #include "dcgw/ctlfmt.h"
 #include "dcgw/error.h"
 #include "dcgw/pbjson.h"
+#include "dcgw/policy.h"
 #include "dcgw/session.h"
 
 struct opts {
@@ -31,11 +32,18 @@ static void usage(FILE *f)
         "  ping                          check that dcgwd answers\n"
         "  version                       daemon and protocol version\n"
         "  create [--id ID] [--tag TEXT] --leg SPEC [--leg SPEC] [--sdp-out DIR]\n"
-        "                                create a session; SPEC is\n"
+        "         [--policy FILE]        create a session; SPEC is\n"
         "                                name=NAME[,mode=terminate|relay][,role=answer|offer]\n"
-        "                                [,sdp=FILE] (the peer's offer, for role answer);\n"
-        "                                --sdp-out writes each leg's local SDP to DIR/NAME.sdp\n"
-        "  create --from FILE            create from a JSON Session (see docs/control.md)\n"
+        "                                [,sdp=FILE] (the peer's offer, for role answer)\n"
+        "                                [,policy=FILE] (the leg's policy);\n"
+        "                                --sdp-out writes each leg's local SDP to DIR/NAME.sdp;\n"
+        "                                --policy: the session's policy (docs/policy.md);\n"
+        "                                without any policy the session passes nothing\n"
+        "  create --from FILE [--policy FILE]\n"
+        "                                create from a JSON Session (see docs/control.md)\n"
+        "  policy ID [--leg NAME] [--set FILE | --patch FILE]\n"
+        "                                show the effective policy and its counters, or\n"
+        "                                replace / patch the session's (or a leg's) policy\n"
         "  update ID --leg NAME --sdp FILE\n"
         "                                give a leg dcgw offered (role=offer) the peer's answer\n"
         "  close-channel ID --leg NAME --stream N\n"
@@ -71,6 +79,19 @@ static int call(struct dcgw_ctlclient *c, const struct opts *o, Dcgw__Request *r
     dcgw_ctlfmt_response(stdout, resp, o->json);
     dcgw__response__free_unpacked(resp, NULL);
     return rc;
+}
+
+static char *read_file(const char *path);
+
+/* A policy file (docs/policy.md), or NULL after saying why. */
+static Dcgw__Policy *load_policy(const char *path, bool patch)
+{
+    char *text = read_file(path), err[256];
+    Dcgw__Policy *p = NULL;
+    if (text && dcgw_policy_from_json(text, strlen(text), patch, &p, err, sizeof(err)) < 0)
+        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
+    free(text);
+    return p;
 }
 
 static char *read_file(const char *path)
@@ -123,6 +144,9 @@ static int parse_leg(const char *spec, Dcgw__Leg *leg, Dcgw__DcMedia *dc)
         } else if (strcmp(kv, "sdp") == 0) {
             if (!(dc->remote_sdp = read_file(eq)))
                 return -1;
+        } else if (strcmp(kv, "policy") == 0) {
+            if (!(leg->policy = load_policy(eq, false)))
+                return -1;
         } else {
             fprintf(stderr, "dcgwctl: --leg: unknown or bad '%s=%s'\n", kv, eq);
             return -1;
@@ -163,19 +187,23 @@ static int write_sdps(const char *dir, const Dcgw__Response *resp)
 
 static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"id", required_argument, NULL, 'i'},      {"tag", required_argument, NULL, 'T'},
-        {"leg", required_argument, NULL, 'l'},     {"from", required_argument, NULL, 'f'},
-        {"sdp-out", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"id", required_argument, NULL, 'i'},
+                                       {"tag", required_argument, NULL, 'T'},
+                                       {"leg", required_argument, NULL, 'l'},
+                                       {"from", required_argument, NULL, 'f'},
+                                       {"sdp-out", required_argument, NULL, 'o'},
+                                       {"policy", required_argument, NULL, 'p'},
+                                       {NULL, 0, NULL, 0}};
     Dcgw__Session s = DCGW__SESSION__INIT;
     Dcgw__Session *from = NULL;
     Dcgw__Leg legs[2];
     Dcgw__DcMedia dcs[2];
     Dcgw__Leg *lp[2] = {&legs[0], &legs[1]};
     const char *sdp_out = NULL;
+    Dcgw__Policy *policy = NULL;
     s.legs = lp;
     int ch;
-    optind = 1;
+    optind = 0; /* 0: glibc re-initialises, so options may follow the ID */
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (ch) {
         case 'i':
@@ -186,6 +214,10 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
             break;
         case 'o':
             sdp_out = optarg;
+            break;
+        case 'p':
+            if (!(policy = load_policy(optarg, false)))
+                return 2;
             break;
         case 'l':
             if (s.n_legs == 2) {
@@ -220,6 +252,11 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
     }
     Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
     cs.session = from ? from : &s;
+    if (policy) {
+        if (cs.session->policy && from)
+            protobuf_c_message_free_unpacked(&cs.session->policy->base, NULL);
+        cs.session->policy = policy;
+    }
     if (!from && s.n_legs == 0) {
         fprintf(stderr, "dcgwctl: create needs --leg (or --from FILE)\n");
         return 2;
@@ -231,6 +268,11 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
     int r = dcgw_ctlclient_call(c, &req, &resp, o->timeout_ms);
     if (from)
         protobuf_c_message_free_unpacked(&from->base, NULL);
+    else if (policy)
+        protobuf_c_message_free_unpacked(&policy->base, NULL);
+    for (size_t i = 0; !from && i < s.n_legs; i++)
+        if (legs[i].policy)
+            protobuf_c_message_free_unpacked(&legs[i].policy->base, NULL);
     if (r < 0) {
         fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
         return 3;
@@ -252,7 +294,7 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
     const char *leg = NULL, *sdp = NULL;
     long stream = -1;
     int ch;
-    optind = 1;
+    optind = 0; /* 0: glibc re-initialises, so options may follow the ID */
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         if (ch == 'l')
             leg = optarg;
@@ -292,6 +334,64 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
     return rc;
 }
 
+/* policy ID [--leg NAME] [--set FILE | --patch FILE] */
+static int cmd_policy(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
+{
+    static const struct option lo[] = {{"leg", required_argument, NULL, 'l'},
+                                       {"set", required_argument, NULL, 's'},
+                                       {"patch", required_argument, NULL, 'p'},
+                                       {NULL, 0, NULL, 0}};
+    const char *leg = NULL, *file = NULL;
+    bool patch = false;
+    int ch;
+    optind = 0; /* 0: glibc re-initialises, so options may follow the ID */
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (ch == 'l')
+            leg = optarg;
+        else if ((ch == 's' || ch == 'p') && !file) {
+            file = optarg;
+            patch = ch == 'p';
+        } else
+            return 2;
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "dcgwctl: usage: policy ID [--leg NAME] [--set FILE | --patch FILE]\n");
+        return 2;
+    }
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    Dcgw__UpdateSession up = DCGW__UPDATE_SESSION__INIT;
+    Dcgw__GetSession get = DCGW__GET_SESSION__INIT;
+    if (file) {
+        up.id = argv[optind];
+        up.leg = (char *)leg;
+        up.has_policy_patch = 1;
+        up.policy_patch = patch;
+        if (!(up.policy = load_policy(file, patch)))
+            return 2;
+        req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
+        req.update_session = &up;
+    } else {
+        get.id = argv[optind];
+        req.op_case = DCGW__REQUEST__OP_GET_SESSION;
+        req.get_session = &get;
+    }
+    Dcgw__Response *resp = NULL;
+    int r = dcgw_ctlclient_call(c, &req, &resp, o->timeout_ms);
+    if (up.policy)
+        protobuf_c_message_free_unpacked(&up.policy->base, NULL);
+    if (r < 0) {
+        fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
+        return 3;
+    }
+    int rc = resp->error ? 1 : 0;
+    if (o->json || resp->error || !resp->session)
+        dcgw_ctlfmt_response(stdout, resp, o->json);
+    else
+        dcgw_policy_print(stdout, resp->session);
+    dcgw__response__free_unpacked(resp, NULL);
+    return rc;
+}
+
 static int cmd_watch(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
 {
     static const struct option lo[] = {{"session", required_argument, NULL, 's'},
@@ -302,7 +402,7 @@ static int cmd_watch(struct dcgw_ctlclient *c, const struct opts *o, int argc, c
     long count = -1;
     double seconds = -1;
     int ch;
-    optind = 1;
+    optind = 0; /* 0: glibc re-initialises, so options may follow the ID */
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         if (ch == 's')
             sub.session_id = optarg;
@@ -486,6 +586,8 @@ int main(int argc, char **argv)
         rc = cmd_create(c, &o, sub_argc, sub_argv);
     else if (strcmp(cmd, "watch") == 0)
         rc = cmd_watch(c, &o, sub_argc, sub_argv);
+    else if (strcmp(cmd, "policy") == 0)
+        rc = cmd_policy(c, &o, sub_argc, sub_argv);
     else if (strcmp(cmd, "update") == 0 || strcmp(cmd, "close-channel") == 0)
         rc = cmd_leg_op(c, &o, cmd[0] == 'u', sub_argc, sub_argv);
     else
