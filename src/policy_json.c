@@ -251,7 +251,7 @@ static const char *enum_short(const ProtobufCEnumDescriptor *d, int v, size_t sk
 
 static void print_rule(FILE *out, const Dcgw__PolicyRule *r, size_t i)
 {
-    char name[16];
+    char name[24];
     snprintf(name, sizeof(name), "#%zu", i + 1);
     fprintf(out, "    %-16s %-5s", r->name ? r->name : name,
             r->verdict == DCGW__POLICY_VERDICT__VERDICT_ALLOW ? "allow" : "deny");
