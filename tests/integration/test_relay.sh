@@ -27,6 +27,9 @@
 #      dcgw was given) is blocked before any application data flows: relay_blocked names
 #      the "as" leg, EFINGERPRINT, mitm_suspected, the presented fingerprint; no message
 #      reached either peer; relay_closed carries the counters.
+#   f. what the controller may get wrong: an offerer's a=setup other than actpass passes
+#      through, an answer with a=setup:actpass, a relay leg next to a terminated one;
+#      RelaySettings from a session file; the human output of relay events and counters.
 if [ "${DCGW_RELAY_NETNS:-}" != 1 ]; then
     if ! unshare -n -p -f --kill-child --mount-proc true 2>/dev/null; then
         echo "not ok - cannot create network and PID namespaces (needs root): unshare -n -p" >&2
@@ -48,6 +51,7 @@ data_plane: { address = "127.0.0.1"; };
 CONF
 start_dcgwd "$T/dcgw.conf"
 ctl watch --json >"$T/events.jsonl" 2>"$T/watch.err" &
+ctl watch >"$T/events.txt" 2>/dev/null & # the operator's view of the same events
 sleep 0.2
 
 # ---- helpers
@@ -241,9 +245,39 @@ check "e. the as leg failed, the ue leg closed ($states); datagrams since are dr
     bash -c "[ '$states' = 'LEG_CLOSED LEG_FAILED' ] && [ '$(leg_relay r2 as 'c.get("dropped_blocked", 0)')' -ge 1 ]"
 check "c. still no DTLS object created ($(counter dtls_objects_created))" \
     [ "$(counter dtls_objects_created)" = $((dtls_objects0 + 1)) ]
+ctl get r2 >"$T/r2.txt" 2>&1 || true # the operator's view, checked in f.
 ctl close r2 >/dev/null
 wait_for "relay_closed of r2" 5 event r2 relay_closed || true
 check "e. relay_closed of r2 says blocked" [ "$(field "$(event r2 relay_closed || echo '{}')" 'j.get("state")')" = blocked ]
+
+# ---- f. controller mistakes and the operator's view
+
+F="$T/shape"; mkdir -p "$F/dcgw"
+sed 's/^a=setup:actpass/a=setup:passive/' "$A/ue-offer.sdp" >"$F/passive-offer.sdp"
+check "f. an offer saying a=setup:passive is relayed as passive" bash -c \
+    "$DCGWCTL -s '$SOCK' create --id r3 --leg 'name=ue,mode=relay,sdp=$F/passive-offer.sdp' --leg name=as,mode=relay,role=offer --sdp-out '$F/dcgw' >/dev/null && grep -q '^a=setup:passive' '$F/dcgw/as.sdp' && ! grep -q '^a=setup:actpass' '$F/dcgw/as.sdp'"
+sed 's/^a=setup:.*/a=setup:actpass\r/' "$A/as-answer.sdp" >"$F/actpass-answer.sdp"
+rc=0; out=$(ctl update --leg as --sdp "$F/actpass-answer.sdp" r3 2>&1) || rc=$?
+check "f. an answer saying a=setup:actpass is refused (exit $rc: $out)" bash -c "[ $rc = 1 ] && [[ '$out' == *setup* ]]"
+rc=0; out=$(ctl update --leg ue --sdp "$A/as-answer.sdp" r3 2>&1) || rc=$?
+check "f. the leg that brought the offer takes no answer (exit $rc: $out)" [ "$rc" = 1 ]
+rc=0; out=$(ctl create --id r4 --leg "name=ue,mode=relay,sdp=$A/ue-offer.sdp" --leg name=as,role=offer 2>&1) || rc=$?
+check "f. a relay leg next to a terminated one is refused (exit $rc: $out)" bash -c "[ $rc = 1 ] && [[ '$out' == *MODE_RELAY* ]]"
+"$PY" - "$A/ue-offer.sdp" "$F/session.json" <<'PY'
+import json, sys
+json.dump({"id": "r5", "relay": {"uninspectable": "UNINSPECTABLE_ALLOW_AND_REPORT",
+                                 "max_packets_per_s": 500, "max_bytes_per_s": 500000},
+           "legs": [{"name": "ue", "dc": {"mode": "MODE_RELAY", "remote_sdp": open(sys.argv[1]).read()}},
+                    {"name": "as", "role": "ROLE_OFFER", "dc": {"mode": "MODE_RELAY"}}]},
+          open(sys.argv[2], "w"))
+PY
+check "f. RelaySettings from a session file are taken" bash -c \
+    "$DCGWCTL -s '$SOCK' --json create --from '$F/session.json' | $PY -c 'import json,sys; r=json.load(sys.stdin)[\"session\"][\"relay\"]; sys.exit(r[\"uninspectable\"] != \"UNINSPECTABLE_ALLOW_AND_REPORT\" or r[\"max_packets_per_s\"] != 500)'"
+check "f. dcgwctl watch shows relay_blocked with its code and the suspicion" \
+    grep -q 'relay_blocked session=r2 leg=as code=EFINGERPRINT MAN-IN-THE-MIDDLE-SUSPECTED' "$T/events.txt"
+check "f. dcgwctl watch shows relay_connected and relay_closed with counters" bash -c \
+    "grep -q 'relay_connected session=r1 inspected=yes dtls_client=' '$T/events.txt' && grep -q '^    as: rx [0-9]* pkt' '$T/events.txt'"
+check "f. dcgwctl get shows a relay leg's counters" grep -q '^    relay rx [0-9]* pkt' "$T/r2.txt"
 check "no worker_lost event" not grep -q '"worker_lost"' "$T/events.jsonl"
 
 if [ "$FAILED" -ne 0 ]; then
