@@ -208,6 +208,39 @@ START_TEST(compile_resolves_legs)
 }
 END_TEST
 
+/* The examples under config/examples/ (docs/policy.md) load and compile for ue + as. */
+START_TEST(examples_compile)
+{
+    static const char *const files[] = {"policy-allow-all.json", "policy-3gpp.json"};
+    for (size_t i = 0; i < 2; i++) {
+        char path[512], err[256] = "";
+        snprintf(path, sizeof(path), "%s/../../config/examples/%s", DCGW_TEST_DATA, files[i]);
+        FILE *f = fopen(path, "rb");
+        ck_assert_msg(f != NULL, "%s", path);
+        static char buf[65536];
+        size_t n = fread(buf, 1, sizeof(buf), f);
+        fclose(f);
+        Dcgw__Policy *p = NULL;
+        ck_assert_msg(dcgw_policy_from_json(buf, n, false, &p, err, sizeof(err)) == 0, "%s: %s",
+                      files[i], err);
+        struct dcgw_policy_src src = {.session = p, .leg_names = {"ue", "as"}, .n_legs = 2};
+        struct dcgw_policy *c;
+        ck_assert_msg(dcgw_policy_compile(&src, &c, err, sizeof(err)) == 0, "%s: %s", files[i],
+                      err);
+        bool allow;
+        ck_assert_str_eq(lookup(c, UE, 1, "chat", "", &allow), i ? "chat" : "all");
+        ck_assert(allow);
+        if (i) { /* avatars only toward the UE */
+            ck_assert_str_eq(lookup(c, AS, 2, "a", "avatar", &allow), "avatar-down");
+            ck_assert_str_eq(lookup(c, UE, 1, "a", "avatar", &allow), "default");
+            ck_assert_str_eq(lookup(c, UE, 1, "secret-x", "", &allow), "no-secret");
+        }
+        dcgw_policy_free(c);
+        protobuf_c_message_free_unpacked(&p->base, NULL);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ matching */
 
 START_TEST(match_precedence)
@@ -626,6 +659,7 @@ int main(void)
                         (int)(sizeof(bad_policies) / sizeof(bad_policies[0])));
     tcase_add_test(tc, file_form_limits_size_and_rules);
     tcase_add_test(tc, compile_resolves_legs);
+    tcase_add_test(tc, examples_compile);
     suite_add_tcase(s, tc);
     tc = tcase_create("match");
     tcase_add_test(tc, match_precedence);
