@@ -270,9 +270,12 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
         protobuf_c_message_free_unpacked(&from->base, NULL);
     else if (policy)
         protobuf_c_message_free_unpacked(&policy->base, NULL);
-    for (size_t i = 0; !from && i < s.n_legs; i++)
+    for (size_t i = 0; !from && i < s.n_legs; i++) {
         if (legs[i].policy)
             protobuf_c_message_free_unpacked(&legs[i].policy->base, NULL);
+        free(legs[i].name);
+        free(dcs[i].remote_sdp);
+    }
     if (r < 0) {
         fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
         return 3;

@@ -28,7 +28,9 @@
 #      counters are kept across the update;
 #   e. dcgwctl policy shows the effective policy and counters;
 #   f. a session created without a policy passes nothing: every DCEP open is refused
-#      (allow_dcep is false unless a policy says otherwise).
+#      (allow_dcep is false unless a policy says otherwise);
+#   g. a deny rule with ACTION_CLOSE_SESSION closes the session when its channel is
+#      opened; the worker lives on.
 if [ "${DCGW_INTEROP_NETNS:-}" != 1 ]; then
     if ! unshare -n -p -f --kill-child --mount-proc true 2>/dev/null; then
         echo "not ok - cannot create network and PID namespaces (needs root): unshare -n -p" >&2
@@ -206,6 +208,32 @@ rc=0; wait $fpid || rc=$?
 check "f. every DCEP open refused, none opened (exit $rc: $(jf "$F/result.json" 'j.get("open")'))" [ "$rc" = 0 ]
 check "f. the refusals say in-band opens are not allowed (the default)" \
     test -n "$(events policy_violation 'e.get("reason") == "REASON_DCEP_NOT_ALLOWED"')"
+
+# ---- g. a deny rule whose action closes the session
+
+G="$T/tripwire"; mkdir -p "$G/m" "$G/dcgw"
+cat >"$G/policy.json" <<'JSON'
+{"allow_dcep": true, "rules": [
+  {"name": "tripwire", "verdict": "VERDICT_DENY", "label": "secret", "action": "ACTION_CLOSE_SESSION"},
+  {"name": "all", "verdict": "VERDICT_ALLOW"}]}
+JSON
+"$PY" "$PEERS/policy_ue.py" "$G/offer.sdp" "$G/answer.sdp" "$G/result.json" "$G/m" \
+    --expect-refused --timeout 30 >"$G/peer.out" 2>"$G/peer.log" &
+gpid=$!
+wait_for "the third UE's offer" 15 test -s "$G/offer.sdp" || true
+check "g. a session whose policy has a tripwire is created" ctl create --id trip \
+    --leg "name=ue,sdp=$G/offer.sdp" --policy "$G/policy.json" --sdp-out "$G/dcgw"
+put "$G/dcgw/ue.sdp" "$G/answer.sdp"
+closed_trip() { events session_closed 'e.get("reason") == "policy violation"' | grep -q .; }
+wait_for "session trip closed" 15 closed_trip || true
+check "g. opening secret closed the session (session_closed: policy violation)" closed_trip
+check "g. policy_violation names the tripwire with ACTION_CLOSE_SESSION" \
+    test -n "$(events policy_violation 'e.get("rule") == "tripwire" and e.get("action") == "ACTION_CLOSE_SESSION"')"
+check "g. the session is gone" bash -c "! '$DCGWCTL' -s '$SOCK' get trip >/dev/null 2>&1"
+echo 1 >"$G/m/stop"
+wait $gpid || true
+check "g. dcgwd still answers, no worker lost" \
+    bash -c "'$DCGWCTL' -s '$SOCK' ping >/dev/null && ! grep -q worker_lost '$T/events.jsonl'"
 
 if [ "$FAILED" -ne 0 ]; then
     for f in "$U/peer.log" "$E/peer.log" "$F/peer.log"; do [ -s "$f" ] && { echo "---- $f"; tail -20 "$f"; }; done
