@@ -110,36 +110,39 @@ void dcgw_bridge_free(struct dcgw_bridge *b)
     free(b);
 }
 
-/* Sends one message on ch[k], or counts why not. */
-static void deliver(struct dcgw_bridge *b, struct link *l, unsigned k, bool is_text,
+/* Sends one message on ch[k], or counts why not. False when it was dropped. */
+static bool deliver(struct dcgw_bridge *b, struct link *l, unsigned k, bool is_text,
                     const uint8_t *p, size_t n)
 {
     struct dcgw_dc *dc = b->side[k].dc;
     if (dcgw_sctp_buffered_amount(dcgw_dc_sctp(dc)) > b->set.buffered_limit) {
         b->stats.dropped_backpressure++;
         DCGW_LOG_RL(BRIDGE, DEBUG, "far leg over its buffered limit: message dropped");
-        return;
+        return false;
     }
     int r = dcgw_dc_send(dc, l->ch[k], is_text, p, n);
     if (r == 0) {
         b->stats.forwarded++;
         b->stats.forwarded_bytes += n;
-    } else if (r == DCGW_ETOOBIG) {
+        return true;
+    }
+    if (r == DCGW_ETOOBIG) {
         b->stats.dropped_too_big++;
     } else {
         b->stats.dropped_backpressure++;
         DCGW_LOG_RL(BRIDGE, DEBUG, "forwarding on stream %u: %s", l->ch[k]->params.id,
                     dcgw_strerror(r));
     }
+    return false;
 }
 
-static void enqueue(struct dcgw_bridge *b, struct link *l, unsigned k, bool is_text,
+static bool enqueue(struct dcgw_bridge *b, struct link *l, unsigned k, bool is_text,
                     const uint8_t *p, size_t n)
 {
     struct pmsg *m;
     if (b->pending_bytes + n > b->set.pending_limit || !(m = malloc(sizeof(*m) + n))) {
         b->stats.dropped_pending_full++;
-        return;
+        return false;
     }
     m->next = NULL;
     m->is_text = is_text;
@@ -153,6 +156,7 @@ static void enqueue(struct dcgw_bridge *b, struct link *l, unsigned k, bool is_t
     l->tail[k] = m;
     b->pending_bytes += n;
     b->stats.queued++;
+    return true;
 }
 
 static void flush(struct dcgw_bridge *b, struct link *l, unsigned k)
@@ -260,21 +264,17 @@ static void cb_message(void *ud, struct dcgw_dc_channel *ch, bool is_text, const
         b->stats.dropped_by_owner++;
         return;
     }
-    if (!l) {
+    if (l && !l->ch[o] && ch->negotiated)
+        link_twin(b, l, o); /* the far negotiated channel may exist by now */
+    if (!l || (!l->ch[o] && ch->negotiated)) {
         b->stats.dropped_no_twin++;
+        ch->stats.dropped_in++;
         return;
     }
-    if (!l->ch[o] && ch->negotiated) {
-        link_twin(b, l, o); /* the far negotiated channel may exist by now */
-        if (!l->ch[o]) {
-            b->stats.dropped_no_twin++;
-            return;
-        }
-    }
-    if (l->ch[o] && l->sendable[o] && !l->head[o])
-        deliver(b, l, o, is_text, p, n);
-    else
-        enqueue(b, l, o, is_text, p, n);
+    bool ok = l->ch[o] && l->sendable[o] && !l->head[o] ? deliver(b, l, o, is_text, p, n)
+                                                        : enqueue(b, l, o, is_text, p, n);
+    if (!ok)
+        ch->stats.dropped_in++; /* shows in the source channel's counters */
 }
 
 /* RFC 8831 §6.7: closing one side closes its twin. The twin is unlinked first, so its

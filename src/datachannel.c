@@ -370,6 +370,14 @@ static void deliver(struct dcgw_dc *dc, struct dcgw_dc_channel *ch, uint32_t ppi
         dc->cbs.on_message(dc->cbs.ud, ch, is_text, p, n);
 }
 
+static void sc_too_big(void *ud, uint16_t stream)
+{
+    struct dcgw_dc *dc = ud;
+    struct dcgw_dc_channel *ch = stream < dc->nchans_max ? dc->chans[stream] : NULL;
+    if (ch)
+        ch->stats.too_big_in++;
+}
+
 static void sc_message(void *ud, uint16_t stream, uint32_t ppid, const uint8_t *p, size_t n,
                        unsigned flags)
 {
@@ -475,6 +483,7 @@ int dcgw_dc_new(const struct dcgw_dc_settings *set, const struct dcgw_dc_callbac
         .on_connected = sc_connected,
         .on_message = sc_message,
         .on_stream_reset = sc_stream_reset,
+        .on_too_big = sc_too_big,
         .on_closed = sc_closed,
         .on_writable = sc_writable,
     };
@@ -563,7 +572,8 @@ static int pick_id(struct dcgw_dc *dc, uint16_t *id)
         limit = dcgw_sctp_streams_out(dc->sctp);
     /* RFC 8832 §6: the DTLS client uses even stream ids, the server odd ones */
     for (size_t i = dc->set.dtls_client ? 0 : 1; i < limit && i <= DCGW_DC_STREAM_MAX; i += 2) {
-        if (!dc->chans[i]) {
+        /* TS 26.114 6.2.10: 0, 10, 100 and 110 are the bootstrap channels' ids */
+        if (!dc->chans[i] && dcgw_dc_kind_of_stream((uint16_t)i) != DCGW_DC_KIND_BOOTSTRAP) {
             *id = (uint16_t)i;
             return 0;
         }

@@ -338,6 +338,8 @@ static void deliver(struct dcgw_sctp *s, uint16_t sid, uint32_t ppid, const uint
 static void too_big_in(struct dcgw_sctp *s, uint16_t sid, bool eor)
 {
     s->stats.too_big_in++;
+    if (s->cbs.on_too_big)
+        s->cbs.on_too_big(s->cbs.ud, sid);
     DCGW_LOG_RL(SCTP, WARN, "port %u: message on stream %u over max-message-size %u: dropped",
                 s->set.local_port, sid, s->set.max_message_size);
     rx_reset(s);
@@ -644,13 +646,16 @@ static int normalize(struct dcgw_sctp_settings *s)
         s->streams = DCGW_SCTP_STREAMS_DEFAULT;
     if (!s->max_message_size)
         s->max_message_size = DCGW_MAX_MESSAGE_SIZE_DEFAULT;
-    if (s->max_message_size > DCGW_MAX_MESSAGE_SIZE_CEILING)
+    if (!s->max_send_size)
+        s->max_send_size = s->max_message_size;
+    if (s->max_message_size > DCGW_MAX_MESSAGE_SIZE_CEILING ||
+        s->max_send_size > DCGW_MAX_MESSAGE_SIZE_CEILING)
         return DCGW_ECONFIG;
     if (!s->sndbuf)
         s->sndbuf = DCGW_SCTP_SNDBUF_DEFAULT;
     /* A message is queued whole (no explicit EOR), so the buffer must hold the largest. */
-    if (s->sndbuf < s->max_message_size + DCGW_SCTP_SNDBUF_MARGIN)
-        s->sndbuf = s->max_message_size + DCGW_SCTP_SNDBUF_MARGIN;
+    if (s->sndbuf < s->max_send_size + DCGW_SCTP_SNDBUF_MARGIN)
+        s->sndbuf = s->max_send_size + DCGW_SCTP_SNDBUF_MARGIN;
     if (!s->writable_lowat || s->writable_lowat >= s->sndbuf)
         s->writable_lowat = s->sndbuf / 4;
     if (!s->rcvbuf)
@@ -874,7 +879,7 @@ int dcgw_sctp_send(struct dcgw_sctp *s, uint16_t stream, uint32_t ppid,
                                                                              : DCGW_ESTATE;
     if (n == 0 || !p)
         return DCGW_EINVAL;
-    if (n > s->set.max_message_size) {
+    if (n > s->set.max_send_size) {
         s->stats.too_big_out++;
         return DCGW_ETOOBIG;
     }

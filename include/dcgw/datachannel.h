@@ -59,6 +59,7 @@ struct dcgw_dc_channel_stats {
     uint64_t msgs_in, bytes_in, msgs_out, bytes_out;
     uint64_t dropped_in; /* arrived while closing, or with a PPID we do not accept */
     uint64_t too_big;    /* sends refused with DCGW_ETOOBIG */
+    uint64_t too_big_in; /* arrived over our max-message-size: dropped by SCTP */
     uint64_t eagain;     /* sends refused with DCGW_EAGAIN */
 };
 

@@ -51,7 +51,8 @@ struct dcgw_sctp_settings {
     uint16_t local_port;       /* our a=sctp-port; give each association its own (DESIGN §10) */
     uint16_t remote_port;      /* the peer's a=sctp-port */
     uint16_t streams;          /* outgoing and max incoming streams (default 256) */
-    uint32_t max_message_size; /* largest message, either direction (a=max-message-size) */
+    uint32_t max_message_size; /* largest message we take: our a=max-message-size */
+    uint32_t max_send_size;    /* largest we send: the peer's (0: max_message_size) */
     bool nodelay;              /* SCTP_NODELAY; off batches small messages (DESIGN §10) */
     uint32_t sndbuf;           /* send buffer cap in bytes; raised to max_message_size+margin */
     uint32_t writable_lowat;   /* on_writable when buffered falls to this (default sndbuf/4) */
@@ -110,6 +111,8 @@ struct dcgw_sctp_callbacks {
     void (*on_message)(void *ud, uint16_t stream, uint32_t ppid, const uint8_t *p, size_t n,
                        unsigned flags);
     void (*on_stream_reset)(void *ud, uint16_t stream, enum dcgw_sctp_reset what);
+    /* A message over max_message_size arrived on `stream` and was dropped. Optional. */
+    void (*on_too_big)(void *ud, uint16_t stream);
     /* The association ended (shutdown complete, aborted, lost, or never came up). Once. */
     void (*on_closed)(void *ud);
     /* A send returned DCGW_EAGAIN earlier and the buffered amount is now <= writable_lowat. */
