@@ -146,7 +146,8 @@ static Dcgw__DcStream *channel_pb(const struct dcgw_dc_channel *ch)
     st->rx_bytes = ch->stats.bytes_in;
     st->tx_messages = ch->stats.msgs_out;
     st->tx_bytes = ch->stats.bytes_out;
-    st->dropped_messages = ch->stats.dropped_in + ch->stats.too_big + ch->stats.eagain;
+    st->dropped_messages =
+        ch->stats.dropped_in + ch->stats.too_big_in + ch->stats.too_big + ch->stats.eagain;
     return st;
 }
 
@@ -317,8 +318,9 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     dcs.sctp.streams = (uint16_t)(streams > DCGW_DC_STREAM_MAX ? DCGW_DC_STREAM_MAX : streams);
     /* RFC 8841 §6: what the peer can take bounds what we send; ours bounds what we take. */
     dcs.sctp.max_message_size = w->cfg.sctp.max_message_size;
-    if (rdc->max_message_size && rdc->max_message_size < dcs.sctp.max_message_size)
-        dcs.sctp.max_message_size = rdc->max_message_size;
+    dcs.sctp.max_send_size = w->cfg.sctp.max_message_size;
+    if (rdc->max_message_size && rdc->max_message_size < dcs.sctp.max_send_size)
+        dcs.sctp.max_send_size = rdc->max_message_size;
     dcs.allow_dcep = w->cfg.sctp.allow_dcep;
     struct dcgw_dc_callbacks dcb;
     dcgw_bridge_dc_callbacks(l->s->bridge, l->idx, &dcb);
