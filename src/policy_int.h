@@ -1,0 +1,52 @@
+/* Internals of the policy module shared by policy_compile.c (rules compiled from Policy
+ * messages, matching) and policy.c (the enforcement state). Not for other modules. */
+#ifndef DCGW_POLICY_INT_H
+#define DCGW_POLICY_INT_H
+
+#include "dcgw/policy.h"
+
+struct range {
+    uint16_t lo, hi;
+};
+
+struct prule {
+    char name[DCGW_POLICY_NAME_MAX + 1];
+    int scope; /* -1: the session's policy; else the leg whose policy holds it */
+    bool allow;
+    struct range *ranges;
+    size_t n_ranges;
+    char *label, *proto; /* NULL: any */
+    bool label_glob, proto_glob;
+    Dcgw__ChannelKind kind; /* KIND_UNSPECIFIED: any */
+    Dcgw__PolicyDirection dir;
+    int leg; /* the leg dir refers to; -1: any */
+    uint32_t max_msg;
+    uint64_t mps, mburst, bps, bburst;
+    int ordered, reliable; /* -1: no constraint */
+    bool has_max_retr, has_max_life;
+    uint32_t max_retr, max_life;
+    Dcgw__PolicyAction action;
+    struct dcgw_policy_rule_stats st;
+};
+
+struct dcgw_policy {
+    unsigned n_legs;
+    char leg_names[DCGW_POLICY_LEGS][DCGW_POLICY_LEG_NAME_MAX + 1];
+    struct prule *rules; /* n_rules + 1: the implicit deny ("default") last */
+    size_t n_rules;
+    struct prule **order[DCGW_POLICY_LEGS]; /* candidates for messages from leg s, in order */
+    size_t n_order[DCGW_POLICY_LEGS];
+    uint32_t max_channels[DCGW_POLICY_LEGS]; /* 0: no policy limit */
+    bool allow_dcep[DCGW_POLICY_LEGS];
+};
+
+/* The implicit deny: "default", session scope, action drop. */
+void dcgw__policy_default_rule(struct prule *r);
+/* The first rule of p deciding messages from leg s on a channel (never NULL: the
+ * implicit deny when none matches). */
+struct prule *dcgw__policy_first_match(const struct dcgw_policy *p, unsigned s,
+                                       const struct dcgw_dc_params *prm, Dcgw__ChannelKind kind);
+/* The ordered / reliability constraints of an allow rule hold for the channel. */
+bool dcgw__policy_constraints_hold(const struct prule *r, const struct dcgw_dc_params *prm);
+
+#endif
