@@ -229,7 +229,8 @@ int dcgw_policy_compile_session(const Dcgw__Session *s, struct dcgw_policy **out
 
 Dcgw__ChannelKind dcgw_policy_kind_of(uint16_t id, const char *subprotocol)
 {
-    if (subprotocol && strcmp(subprotocol, "avatar") == 0)
+    if (subprotocol &&
+        (strcmp(subprotocol, "avatar") == 0 || strcmp(subprotocol, "3gpp-avatar") == 0))
         return DCGW__CHANNEL_KIND__KIND_AVATAR;
     switch (dcgw_dc_kind_of_stream(id)) {
     case DCGW_DC_KIND_BOOTSTRAP:

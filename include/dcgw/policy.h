@@ -122,7 +122,7 @@ const char *dcgw_policy_lookup(const struct dcgw_policy *p, unsigned from_leg,
                                const struct dcgw_dc_params *params, bool *allow);
 
 /* Channel kind by the 3GPP stream-id convention (TS 26.114 6.2.10), and KIND_AVATAR for
- * the subprotocol "avatar" whatever the id (docs/policy.md). */
+ * the subprotocols "avatar" and "3gpp-avatar" whatever the id (docs/policy.md). */
 Dcgw__ChannelKind dcgw_policy_kind_of(uint16_t id, const char *subprotocol);
 
 /* ---- enforcement state of one session */

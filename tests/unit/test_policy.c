@@ -330,6 +330,8 @@ START_TEST(match_globs_ranges_kinds)
     ck_assert_int_eq(dcgw_policy_kind_of(5000, ""), DCGW__CHANNEL_KIND__KIND_APPLICATION);
     ck_assert_int_eq(dcgw_policy_kind_of(5, ""), DCGW__CHANNEL_KIND__KIND_UNSPECIFIED);
     ck_assert_int_eq(dcgw_policy_kind_of(0, "avatar"), DCGW__CHANNEL_KIND__KIND_AVATAR);
+    ck_assert_int_eq(dcgw_policy_kind_of(1000, "3gpp-avatar"), DCGW__CHANNEL_KIND__KIND_AVATAR);
+    ck_assert_int_eq(dcgw_policy_kind_of(1000, "Avatar"), DCGW__CHANNEL_KIND__KIND_APPLICATION);
     dcgw_policy_free(p);
 }
 END_TEST
