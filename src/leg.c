@@ -25,6 +25,8 @@ struct dcgw_leg {
     struct dcgw_demux_stats demux;
     struct dcgw_leg_stats stats;
     uint64_t now; /* time of the call in progress, for callbacks that need it */
+    uint32_t setup_timeout_ms;
+    uint64_t setup_deadline; /* UINT64_MAX once connected, or when there is none */
 };
 
 static void fail(struct dcgw_leg *leg, int err, const char *reason)
@@ -113,6 +115,7 @@ static void dtls_connected(void *ud, const struct dcgw_fingerprint *fp)
 {
     struct dcgw_leg *leg = ud;
     leg->state = DCGW_LEG_CONNECTED;
+    leg->setup_deadline = UINT64_MAX;
     if (leg->cbs.on_connected)
         leg->cbs.on_connected(leg->cbs.ud, fp);
     if (leg->dc && !leg->failed_reported)
@@ -229,6 +232,8 @@ int dcgw_leg_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_leg_settings *s,
     leg->role = s->ice_role;
     leg->dtls_client = s->dtls_client;
     leg->state = DCGW_LEG_ICE;
+    leg->setup_timeout_ms = s->setup_timeout_ms;
+    leg->setup_deadline = UINT64_MAX;
     int r;
     if (s->ice_role == DCGW_LEG_ICE_LITE) {
         struct dcgw_ice_lite_settings is;
@@ -289,6 +294,8 @@ int dcgw_leg_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_leg_settings *s,
 int dcgw_leg_start(struct dcgw_leg *leg, uint64_t now_ms)
 {
     leg->now = now_ms;
+    if (leg->setup_timeout_ms)
+        leg->setup_deadline = now_ms + leg->setup_timeout_ms;
     if (leg->role == DCGW_LEG_ICE_CONTROLLING)
         return dcgw_ice_client_start(leg->client, (struct sockaddr *)&leg->candidate, now_ms);
     return 0;
@@ -362,7 +369,7 @@ uint64_t dcgw_leg_next_timeout(const struct dcgw_leg *leg)
         if (d < t)
             t = d;
     }
-    return t;
+    return leg->setup_deadline < t ? leg->setup_deadline : t;
 }
 
 void dcgw_leg_handle_timeout(struct dcgw_leg *leg, uint64_t now_ms)
@@ -370,6 +377,10 @@ void dcgw_leg_handle_timeout(struct dcgw_leg *leg, uint64_t now_ms)
     leg->now = now_ms;
     if (leg->failed_reported)
         return;
+    if (now_ms >= leg->setup_deadline) {
+        fail(leg, DCGW_ETIMEOUT, "ICE and DTLS not completed within the setup timeout");
+        return;
+    }
     if (leg->lite)
         dcgw_ice_lite_handle_timeout(leg->lite, now_ms);
     else

@@ -335,6 +335,7 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
         .n_remote_fps = rdc->n_fingerprints,
         .min_hash = w->cfg.dtls.min_hash,
         .consent_timeout_ms = w->cfg.ice.consent_timeout_ms,
+        .setup_timeout_ms = w->cfg.sessions.setup_timeout_ms,
         .dtls_mtu = w->cfg.dtls.mtu,
         .dtls_initial_timeout_ms = w->cfg.dtls.initial_timeout_ms,
         .dc = &dcs,

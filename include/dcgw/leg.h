@@ -46,6 +46,7 @@ struct dcgw_leg_settings {
     size_t n_remote_fps;
     enum dcgw_hash min_hash;
     uint32_t consent_timeout_ms;      /* 0: default (30 s) */
+    uint32_t setup_timeout_ms;        /* not connected (ICE + DTLS) by then: fails; 0: none */
     unsigned dtls_mtu;                /* 0: default */
     unsigned dtls_initial_timeout_ms; /* 0: default */
     /* Data channels over SCTP once DTLS is up (NULL: the leg stops at DTLS and hands

@@ -292,6 +292,39 @@ START_TEST(consent_lost_after_silence)
 }
 END_TEST
 
+START_TEST(setup_timeout_closes_a_leg_that_never_connects)
+{
+    struct pair p;
+    setup(&p, 100, 0, 0, 8, false, "gatewaypassword012345678", false); /* nothing arrives */
+    dcgw_leg_free(p.gw.leg);
+    struct dcgw_fingerprint fp;
+    dcgw_cert_fingerprint(p.cert_cl, DCGW_HASH_SHA256, &fp);
+    struct dcgw_leg_settings gs = {
+        .ice_role = DCGW_LEG_ICE_LITE,
+        .local_ufrag = "gwuf",
+        .local_pwd = "gatewaypassword012345678",
+        .remote_ufrag = "clientuf",
+        .remote_pwd = "clientpassword0123456789",
+        .remote_fps = &fp,
+        .n_remote_fps = 1,
+        .setup_timeout_ms = 300,
+    };
+    struct dcgw_leg_cbs cb = {.ud = &p.gw, .send = on_send, .on_failed = on_failed};
+    uint64_t t0 = now_ms();
+    ck_assert_int_eq(dcgw_leg_new(p.ctx_gw, &gs, &cb, &p.gw.leg), 0);
+    ck_assert_int_eq(dcgw_leg_start(p.gw.leg, t0), 0);
+    ck_assert_uint_eq(dcgw_leg_next_timeout(p.gw.leg), t0 + 300);
+    dcgw_leg_handle_timeout(p.gw.leg, t0 + 299);
+    ck_assert_int_eq(p.gw.failed, 0);
+    dcgw_leg_handle_timeout(p.gw.leg, t0 + 300);
+    ck_assert_int_eq(p.gw.failed, 1);
+    ck_assert_int_eq(p.gw.fail_err, DCGW_ETIMEOUT);
+    ck_assert(strstr(p.gw.reason, "setup timeout"));
+    ck_assert_uint_eq(dcgw_leg_next_timeout(p.gw.leg), UINT64_MAX);
+    teardown_pair(&p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("leg");
@@ -302,6 +335,7 @@ int main(void)
     tcase_add_test(tc, wrong_fingerprint_fails_both_sides);
     tcase_add_test(tc, wrong_ice_password_gets_no_answer);
     tcase_add_test(tc, consent_lost_after_silence);
+    tcase_add_test(tc, setup_timeout_closes_a_leg_that_never_connects);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
