@@ -11,6 +11,8 @@
 # DCGW_CHROMIUM (default /usr/bin/chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Data channels pass only what a policy allows (default deny): the demo allows everything.
+POLICY=$PWD/config/examples/policy-allow-all.json
 BUILD=${BUILD:-build}
 
 if [ "${DCGW_DEMO_NETNS:-}" != 1 ]; then
@@ -81,8 +83,8 @@ AS=$!
     >"$S/ue.out" 2>"$S/ue.log" &
 UE=$!
 wait_file 10 "$S/ue-offer.sdp" "$S/as-offer.sdp" || true
-echo "\$ dcgwctl create --id demo-1 --tag 'UE to application server' --leg name=ue,sdp=ue-offer.sdp --leg name=as,sdp=as-offer.sdp --sdp-out DIR"
-dcgwctl create --id demo-1 --tag "UE to application server" --leg "name=ue,sdp=$S/ue-offer.sdp" \
+echo "\$ dcgwctl create --id demo-1 --tag 'UE to application server' --policy policy-allow-all.json --leg name=ue,sdp=ue-offer.sdp --leg name=as,sdp=as-offer.sdp --sdp-out DIR"
+dcgwctl create --id demo-1 --tag "UE to application server" --policy "$POLICY" --leg "name=ue,sdp=$S/ue-offer.sdp" \
     --leg "name=as,sdp=$S/as-offer.sdp" --sdp-out "$S/dcgw" | grep -v -e '^      ' -e 'local SDP:' || true
 echo "(the answers: $(grep -h -e '^a=max-message-size' -e '^a=dcmap' "$S/dcgw/ue.sdp" | tr -d '\r' | paste -sd' '))"
 echo
@@ -107,8 +109,8 @@ if [ -x "$CHROMIUM" ]; then
         --stop-file "$C/stop" --timeout 35 --chromium "$CHROMIUM" 2>"$C/ue.log" &
     CH=$!
     if wait_file 20 "$C/ue-offer.sdp"; then
-        echo "\$ dcgwctl create --id demo-2 --leg name=ue,sdp=chromium-offer.sdp --leg name=as,role=offer --sdp-out DIR"
-        dcgwctl create --id demo-2 --leg "name=ue,sdp=$C/ue-offer.sdp" --leg name=as,role=offer \
+        echo "\$ dcgwctl create --id demo-2 --policy policy-allow-all.json --leg name=ue,sdp=chromium-offer.sdp --leg name=as,role=offer --sdp-out DIR"
+        dcgwctl create --id demo-2 --policy "$POLICY" --leg "name=ue,sdp=$C/ue-offer.sdp" --leg name=as,role=offer \
             --sdp-out "$C/dcgw" | grep -v -e '^      ' -e 'local SDP:' || true
         deliver "$C/dcgw/as.sdp" "$C/as-offer.sdp"
         wait_file 10 "$C/as-answer.sdp" || true

@@ -75,7 +75,8 @@ pycheck() {
         esac
     done < <("$PY" "$PEERS/dc_check.py" "$@" 2>&1)
 }
-create() { ctl create "$@" >"$T/create.out"; } # its SDP is in --sdp-out
+# Default deny: every session gets the allow-all example policy (docs/policy.md).
+create() { ctl create --policy "$DCGW_SRC/config/examples/policy-allow-all.json" "$@" >"$T/create.out"; }
 aiortc() { "$PY" "$PEERS/dc_aiortc.py" "$@"; }
 chromium() { "$PY" "$PEERS/dc_chromium.py" --chromium "$CHROMIUM" "$@"; }
 # has_event SESSION KIND: a KIND event of SESSION was seen.
