@@ -1,0 +1,294 @@
+/* dcgw-bench: shared types of the bench harness (see bench/README.md).
+ *
+ *   bench process (one libuv loop)                 measured process
+ *   +------------------------------------+
+ *   | pair: client A ---- UDP ---- client Z |        direct: none (the bench itself)
+ *   | pair: client A -- dcgwd worker -- Z   |        gateway: dcgwd master + workers
+ *   | pair: client A -- Janus echotest      |        janus: the janus process
+ *   +------------------------------------+
+ *
+ * A "pair" is one session's endpoints; a "flow" is one stream of messages on one channel
+ * of a pair. Scenarios (list.h) set pairs up, run flows and snapshot CPU time. */
+#ifndef DCGW_BENCH_H
+#define DCGW_BENCH_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "dcgw/client.h"
+
+enum bench_path { PATH_DIRECT, PATH_GATEWAY, PATH_JANUS, PATH_COUNT };
+
+enum bench_limits {
+    BENCH_SIZES_MAX = 16,
+    BENCH_COUNTS_MAX = 8,
+    BENCH_CHANNELS_MAX = 16,
+    BENCH_FLOWS_MAX = 65535,
+    BENCH_HDR = 16,        /* message header: send time, sequence, flow, kind */
+    BENCH_MSG_MIN = 64,    /* smallest message size */
+    BENCH_CTL_THREADS = 4, /* control connections used to create and close sessions */
+    BENCH_SAMPLES_MAX = 2000000,
+    BENCH_STREAM_ID_DEFAULT = 1000, /* 3GPP application channels start at 1000 */
+};
+
+struct bench_opts {
+    const char *dcgwd;  /* daemon binary */
+    const char *socket; /* an external dcgwd's control socket (no spawn) */
+    const char *janus;  /* janus binary; NULL or "" disables the comparison */
+    const char *janus_addr;
+    const char *dcgwd_log; /* dcgwd's log.level */
+    const char *json_path, *plot_path, *data_path;
+    const char *scenarios; /* comma list, or "all" */
+    unsigned workers;
+    size_t sizes[BENCH_SIZES_MAX];
+    unsigned n_sizes;
+    unsigned sessions[BENCH_COUNTS_MAX], n_sessions;
+    unsigned channels[BENCH_COUNTS_MAX], n_channels;
+    double duration_s, warmup_s;
+    size_t window; /* bytes in flight per session */
+    unsigned setup_sessions, setup_concurrency;
+    unsigned idle_sessions;
+    double idle_s;
+    double latency_s, load_fraction;
+    size_t latency_size;
+    uint16_t stream_id;
+    uint32_t max_message_size;
+    bool netns, quiet;
+    int argc;
+    char **argv;
+};
+
+struct gw;
+struct janus;
+struct flow;
+struct pair;
+struct pairset;
+
+struct bench {
+    struct bench_opts o;
+    uv_loop_t *loop;
+    uv_timer_t sctp_tick;
+    struct dcgw_dtls_ctx *ctx;
+    char workdir[256];
+    struct gw *gw;
+    struct janus *jn;
+    char janus_why[512]; /* why Janus is not measured ("" when it is) */
+    json_t *out;         /* the whole JSON result */
+    json_t *scen;        /* out.scenarios */
+    uint16_t next_sctp_port;
+    uint32_t next_pair_id;
+    uint64_t run_id;
+    struct flow *flows[BENCH_FLOWS_MAX + 1];
+    uint32_t next_flow;
+    /* loop helpers */
+    uv_check_t until_check;
+    uv_timer_t until_timer, pace_timer, progress_timer;
+    bool (*until_cond)(struct bench *b, void *arg);
+    void *until_arg;
+    bool until_timed_out;
+    unsigned pacing; /* running paced flows */
+    uint64_t until_deadline_ns, progress_last_ns;
+    char progress[200];
+    bool progress_shown;
+    struct findings {
+        /* per path and size index (o.sizes): tput_size and latency results */
+        double msgs_per_s[PATH_COUNT][BENCH_SIZES_MAX];
+        double mb_per_s[PATH_COUNT][BENCH_SIZES_MAX];
+        double cpu_ns_per_msg[PATH_COUNT][BENCH_SIZES_MAX];
+        double rtt_p50_us[PATH_COUNT][BENCH_SIZES_MAX];
+        double rtt_p99_us[PATH_COUNT][BENCH_SIZES_MAX];
+        /* targets (NaN when not measured) */
+        double gw_over_direct_1k, janus_over_gw_1k, gw_over_direct_16k, janus_over_gw_16k;
+        double setup_capacity_2cores, setup_rate;
+        double idle_core_pct_50k, idle_mem_per_session;
+        double added_p99_us_traversal;
+    } f;
+};
+
+/* ---- main.c: loop helpers */
+uint64_t bench_now_ns(void);
+/* Runs the loop until cond(b, arg) holds (checked every loop turn and every ms) or
+ * timeout_ms passes. Returns true when cond held. */
+bool bench_run_until(struct bench *b, bool (*cond)(struct bench *, void *), void *arg,
+                     uint64_t timeout_ms);
+void bench_run_for(struct bench *b, uint64_t ms);
+/* The progress line (stderr, rewritten in place on a terminal). */
+void bench_progress(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void bench_note(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *bench_path_name(enum bench_path p);
+/* Children killed if the bench is interrupted. */
+void bench_register_child(int pid);
+bool bench_path_available(struct bench *b, enum bench_path p);
+
+/* ---- proc.c: what the kernel says about a process */
+/* CPU time (user + system) in ns of every thread of pid: the sum of
+ * /proc/PID/task/TID/schedstat (ns), or /proc/PID/stat utime+stime when absent. */
+uint64_t proc_cpu_ns(int pid);
+uint64_t proc_rss_bytes(int pid);
+/* Raises RLIMIT_NOFILE as far as allowed; returns the new soft limit. */
+uint64_t proc_raise_nofile(uint64_t want);
+
+/* ---- gw.c: the daemon under test */
+int gw_start(struct bench *b, char *err, size_t errcap);
+void gw_stop(struct bench *b);
+uint64_t gw_cpu_ns(struct gw *g);
+uint64_t gw_rss_bytes(struct gw *g);
+unsigned gw_workers(const struct gw *g);
+/* False (with the reason) when a dcgwd process died; why also notes reconnections. */
+bool gw_alive(struct gw *g, char *why, size_t cap);
+/* Queues a control job; done runs on the loop. */
+enum ctl_kind { CTL_CREATE, CTL_CLOSE };
+struct ctl_job {
+    struct ctl_job *next;
+    enum ctl_kind kind;
+    struct pair *p;
+    char sid[64];
+    char *offer[2];  /* CREATE: the UE's and the AS's offers (owned) */
+    char *answer[2]; /* CREATE result: dcgw's answers (owned) */
+    int err;
+    char errmsg[256];
+    void (*done)(struct bench *b, struct ctl_job *j);
+};
+void gw_submit(struct gw *g, struct ctl_job *j);
+void ctl_job_free(struct ctl_job *j);
+
+/* ---- janus.c: the peer comparison */
+int janus_start(struct bench *b, char *err, size_t errcap);
+void janus_stop(struct bench *b);
+uint64_t janus_cpu_ns(struct janus *j);
+/* Creates a Janus session + echotest handle and exchanges SDP (blocking HTTP). *hid gets
+ * an opaque handle for janus_hangup. Returns the answer (malloc'd) or NULL. */
+char *janus_negotiate(struct janus *j, const char *offer, uint64_t ids[2], char *err,
+                      size_t errcap);
+void janus_hangup(struct janus *j, const uint64_t ids[2]);
+/* Binds clients of Janus pairs here (the address Janus gathers). */
+const struct sockaddr *janus_client_bind(struct janus *j);
+
+/* ---- pair.c: sessions' endpoints */
+enum pair_state { PAIR_NEW, PAIR_SIGNALLING, PAIR_CONNECTING, PAIR_READY, PAIR_FAILED };
+
+struct pair {
+    struct bench *b;
+    struct pairset *set;
+    enum bench_path path;
+    uint32_t id;
+    enum pair_state state;
+    struct dcgw_client *a, *z; /* A sends; Z receives (NULL for Janus: it echoes) */
+    unsigned nch;
+    struct dcgw_dc_channel *cha[BENCH_CHANNELS_MAX], *chz[BENCH_CHANNELS_MAX];
+    unsigned open_a, open_z;
+    char sid[64];
+    uint64_t janus_ids[2];
+    uint64_t t_start_ns, t_ready_ns;
+    struct flow *flows[BENCH_CHANNELS_MAX];
+    unsigned nflows;
+    char why[256];
+};
+
+struct pairset {
+    struct bench *b;
+    enum bench_path path;
+    struct pair **v;
+    unsigned n, nch;
+    unsigned started, ready, failed, inflight, concurrency;
+    bool idle; /* small io batches: many sessions, little traffic */
+    bool closing;
+    unsigned close_pending;
+};
+
+/* Sets up n pairs with nch channels each (at most `concurrency` signalling and
+ * connecting at once) and runs the loop until all are ready or failed, or timeout_ms.
+ * Returns the set (check ->ready) or NULL on ENOMEM. */
+struct pairset *pairset_setup(struct bench *b, enum bench_path path, unsigned n, unsigned nch,
+                              unsigned concurrency, bool idle, uint64_t timeout_ms);
+/* Closes sessions (control / Janus hang-up), frees the clients and the set. */
+void pairset_free(struct pairset *s);
+/* Bench CPU per client RSS: the set's clients are in this process. */
+
+/* ---- traffic.c: flows of messages */
+enum flow_kind { FLOW_WINDOW, FLOW_RATE, FLOW_PING };
+
+struct lat {
+    uint32_t *us10; /* samples in units of 0.1 us */
+    size_t n, cap;
+};
+
+struct flow {
+    struct bench *b;
+    uint16_t id;
+    enum flow_kind kind;
+    struct pair *p;
+    unsigned chi;
+    size_t size;
+    uint8_t *buf;
+    size_t window; /* bytes in flight */
+    double rate;   /* messages per second (FLOW_RATE, paced FLOW_PING); 0: unpaced */
+    uint64_t t_start_ns;
+    bool running, blocked, ping_out;
+    uint64_t sent, recv, recv_bytes, inflight, send_errors, disorder;
+    uint32_t next_seq, expect_seq;
+    struct lat lat;
+};
+
+/* Message kinds on the wire (byte 14 of the header). */
+enum msg_kind { MSG_DATA = 1, MSG_PING = 2, MSG_PONG = 3, MSG_HELLO = 4 };
+
+struct flow *flow_new(struct bench *b, struct pair *p, unsigned chi, enum flow_kind k, size_t size);
+void flow_free(struct flow *f);
+void flow_start(struct flow *f);
+void flow_stop(struct flow *f);
+/* Client callbacks route here (pair.c forwards them). */
+void traffic_on_message(struct bench *b, struct pair *p, struct dcgw_client *c,
+                        struct dcgw_dc_channel *ch, const uint8_t *m, size_t n);
+/* Sends what paced flows owe now. */
+void traffic_pace(struct bench *b);
+void traffic_on_writable(struct bench *b, struct pair *p, struct dcgw_client *c);
+/* Sends a header-only message of kind k on channel chi of client c. */
+int traffic_send_small(struct pair *p, struct dcgw_client *c, unsigned chi, enum msg_kind k);
+/* Sorted-percentile helper: q in [0,1]; returns microseconds. */
+double lat_percentile(struct lat *l, double q);
+void lat_sort(struct lat *l);
+
+/* ---- scen_tput.c: throughput measurement shared by scenarios */
+struct tput {
+    double secs;
+    uint64_t msgs, bytes, lost, send_errors, disorder;
+    uint64_t cpu_meas, cpu_self; /* ns: the path's measured process, the bench */
+    unsigned flows;
+};
+/* Runs one window flow per channel of every ready pair of s with messages of `size`
+ * bytes: warm-up, then o.duration_s measured, then a drain. */
+int tput_measure(struct bench *b, struct pairset *s, size_t size, double seconds, struct tput *t);
+/* The JSON point of a measurement. */
+json_t *tput_point(enum bench_path p, size_t size, const struct tput *t);
+
+/* ---- scenarios (list.h) */
+int scen_tput_size(struct bench *b, json_t *res);
+int scen_tput_scale(struct bench *b, json_t *res);
+int scen_latency(struct bench *b, json_t *res);
+int scen_setup(struct bench *b, json_t *res);
+int scen_idle(struct bench *b, json_t *res);
+int scen_relay(struct bench *b, json_t *res);
+int scen_avatar(struct bench *b, json_t *res);
+
+/* ---- report.c: output */
+/* A CPU/time snapshot of every measured process. */
+struct snap {
+    uint64_t t_ns;
+    uint64_t cpu_self, cpu_gw, cpu_janus;
+};
+void snap_take(struct bench *b, struct snap *s);
+/* The measured process's CPU between two snapshots for a path. */
+uint64_t snap_cpu(const struct snap *s0, const struct snap *s1, enum bench_path p);
+/* A JSON number, or null for NaN and infinities (JSON has neither). */
+json_t *jnum(double x);
+void report_table_header(struct bench *b, const char *title, const char *cols);
+void report_row(struct bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int report_write_json(struct bench *b, const char *path);
+int report_plot(struct bench *b);
+void report_targets(struct bench *b);
+
+#endif

@@ -1,0 +1,459 @@
+/* The gateway under test: a dcgwd started here (or one given with --socket), its
+ * processes for CPU and memory, and a pool of control connections that create and close
+ * sessions off the loop thread (dcgw_ctlclient calls block). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "dcgw/ctlclient.h"
+#include "dcgw/error.h"
+
+extern char **environ;
+
+enum { GW_PIDS_MAX = 64, GW_CALL_TIMEOUT_MS = 30000 };
+
+struct gw {
+    struct bench *b;
+    pid_t spawned; /* 0 when --socket */
+    char sock[300];
+    int pids[GW_PIDS_MAX]; /* master first, then workers */
+    unsigned npids, workers;
+    struct dcgw_ctlclient *ctl; /* the loop thread's own connection (stats) */
+    /* the pool */
+    pthread_t th[BENCH_CTL_THREADS];
+    unsigned nth;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ctl_job *in_head, *in_tail, *out;
+    bool stop;
+    unsigned reconnects;
+    uv_async_t async;
+};
+
+static int connect_ctl(struct gw *g, struct dcgw_ctlclient **out, char *err, size_t errcap);
+
+/* ---- jobs */
+
+void ctl_job_free(struct ctl_job *j)
+{
+    if (!j)
+        return;
+    for (int i = 0; i < 2; i++) {
+        free(j->offer[i]);
+        free(j->answer[i]);
+    }
+    free(j);
+}
+
+static int call(struct dcgw_ctlclient *c, Dcgw__Request *req, Dcgw__Response **resp, char *err,
+                size_t errcap)
+{
+    int r = dcgw_ctlclient_call(c, req, resp, GW_CALL_TIMEOUT_MS);
+    if (r < 0) {
+        snprintf(err, errcap, "control: %s", dcgw_strerror(r));
+        return r;
+    }
+    if ((*resp)->error) {
+        snprintf(err, errcap, "%s: %s", (*resp)->error->name ? (*resp)->error->name : "error",
+                 (*resp)->error->message ? (*resp)->error->message : "");
+        r = (*resp)->error->has_code ? (*resp)->error->code : DCGW_EINTERNAL;
+        dcgw__response__free_unpacked(*resp, NULL);
+        *resp = NULL;
+        return r < 0 ? r : DCGW_EINTERNAL;
+    }
+    return 0;
+}
+
+/* create_session with two answering legs ("ue", "as") and an allow-all policy (dcgw's
+ * default is deny: the bench measures forwarding, not refusals). */
+static void do_create(struct dcgw_ctlclient *c, struct ctl_job *j)
+{
+    Dcgw__DcMedia dc[2];
+    Dcgw__Leg leg[2], *legs[2];
+    static const char *names[2] = {"ue", "as"};
+    for (int i = 0; i < 2; i++) {
+        dcgw__dc_media__init(&dc[i]);
+        dc[i].has_mode = 1;
+        dc[i].mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
+        dc[i].remote_sdp = j->offer[i];
+        dcgw__leg__init(&leg[i]);
+        leg[i].name = (char *)names[i];
+        leg[i].has_role = 1;
+        leg[i].role = DCGW__LEG_ROLE__ROLE_ANSWER;
+        leg[i].dc = &dc[i];
+        legs[i] = &leg[i];
+    }
+    Dcgw__PolicyRule rule = DCGW__POLICY_RULE__INIT, *rules[1] = {&rule};
+    rule.name = "bench-allow-all";
+    rule.has_verdict = 1;
+    rule.verdict = DCGW__POLICY_VERDICT__VERDICT_ALLOW;
+    Dcgw__Policy pol = DCGW__POLICY__INIT;
+    pol.rules = rules;
+    pol.n_rules = 1;
+    Dcgw__Session s = DCGW__SESSION__INIT;
+    s.id = j->sid;
+    s.legs = legs;
+    s.n_legs = 2;
+    s.policy = &pol;
+    s.tag = "dcgw-bench";
+    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
+    cs.session = &s;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
+    req.create_session = &cs;
+    Dcgw__Response *resp = NULL;
+    j->err = call(c, &req, &resp, j->errmsg, sizeof(j->errmsg));
+    if (j->err < 0)
+        return;
+    const Dcgw__Session *got = resp->session;
+    for (size_t i = 0; got && i < got->n_legs && i < 2; i++)
+        if (got->legs[i]->dc && got->legs[i]->dc->local_sdp)
+            j->answer[i] = strdup(got->legs[i]->dc->local_sdp);
+    if (!j->answer[0] || !j->answer[1]) {
+        j->err = DCGW_EPROTO;
+        snprintf(j->errmsg, sizeof(j->errmsg), "create_session: no local SDP in the response");
+    }
+    dcgw__response__free_unpacked(resp, NULL);
+}
+
+static void do_close(struct dcgw_ctlclient *c, struct ctl_job *j)
+{
+    Dcgw__CloseSession cl = DCGW__CLOSE_SESSION__INIT;
+    cl.id = j->sid;
+    cl.reason = "bench done";
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_CLOSE_SESSION;
+    req.close_session = &cl;
+    Dcgw__Response *resp = NULL;
+    j->err = call(c, &req, &resp, j->errmsg, sizeof(j->errmsg));
+    if (resp)
+        dcgw__response__free_unpacked(resp, NULL);
+}
+
+struct thread_arg {
+    struct gw *g;
+    struct dcgw_ctlclient *c;
+};
+
+static void *pool_main(void *arg)
+{
+    struct thread_arg *ta = arg;
+    struct gw *g = ta->g;
+    for (;;) {
+        pthread_mutex_lock(&g->mu);
+        while (!g->in_head && !g->stop)
+            pthread_cond_wait(&g->cv, &g->mu);
+        if (g->stop) {
+            pthread_mutex_unlock(&g->mu);
+            break;
+        }
+        struct ctl_job *j = g->in_head;
+        g->in_head = j->next;
+        if (!g->in_head)
+            g->in_tail = NULL;
+        pthread_mutex_unlock(&g->mu);
+        for (int attempt = 0; attempt < 2; attempt++) {
+            if (j->kind == CTL_CREATE)
+                do_create(ta->c, j);
+            else
+                do_close(ta->c, j);
+            if (j->err != DCGW_ECLOSED && j->err != DCGW_ETIMEOUT)
+                break;
+            /* The connection went away: one new connection, one retry. */
+            struct dcgw_ctlclient *nc = NULL;
+            char e2[128];
+            __atomic_add_fetch(&g->reconnects, 1, __ATOMIC_RELAXED);
+            if (connect_ctl(g, &nc, e2, sizeof(e2)) < 0)
+                break;
+            dcgw_ctlclient_free(ta->c);
+            ta->c = nc;
+        }
+        pthread_mutex_lock(&g->mu);
+        j->next = g->out;
+        g->out = j;
+        pthread_mutex_unlock(&g->mu);
+        uv_async_send(&g->async);
+    }
+    dcgw_ctlclient_free(ta->c);
+    free(ta);
+    return NULL;
+}
+
+static void on_async(uv_async_t *a)
+{
+    struct gw *g = a->data;
+    pthread_mutex_lock(&g->mu);
+    struct ctl_job *done = g->out;
+    g->out = NULL;
+    pthread_mutex_unlock(&g->mu);
+    /* Oldest first. */
+    struct ctl_job *rev = NULL;
+    while (done) {
+        struct ctl_job *n = done->next;
+        done->next = rev;
+        rev = done;
+        done = n;
+    }
+    while (rev) {
+        struct ctl_job *n = rev->next;
+        rev->done(g->b, rev);
+        rev = n;
+    }
+}
+
+void gw_submit(struct gw *g, struct ctl_job *j)
+{
+    j->next = NULL;
+    pthread_mutex_lock(&g->mu);
+    if (g->in_tail)
+        g->in_tail->next = j;
+    else
+        g->in_head = j;
+    g->in_tail = j;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* ---- the daemon */
+
+static int write_config(struct bench *b, const char *path, const char *sock)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return DCGW_EIO;
+    /* Everything on loopback; limits raised so the bench measures the data path rather
+     * than the safety caps (sessions, queued bytes toward a slow leg). */
+    fprintf(f,
+            "# written by dcgw-bench\n"
+            "workers = %u;\n"
+            "log: { level = \"%s\"; };\n"
+            "control: { socket = \"%s\"; max_connections = 64; outbuf_limit = 67108864; };\n"
+            "data_plane: { address = \"127.0.0.1\"; socket_buffer = 8388608; };\n"
+            "sessions: { max_per_worker = 1000000; setup_timeout_ms = 120000; };\n"
+            "sctp: { max_message_size = %u; buffered_limit = 8388608; };\n",
+            b->o.workers, b->o.dcgwd_log, sock, b->o.max_message_size);
+    fclose(f);
+    return 0;
+}
+
+static int spawn_daemon(struct bench *b, struct gw *g, char *err, size_t errcap)
+{
+    char conf[300], log[300];
+    snprintf(g->sock, sizeof(g->sock), "%s/ctl.sock", b->workdir);
+    snprintf(conf, sizeof(conf), "%s/dcgw.conf", b->workdir);
+    snprintf(log, sizeof(log), "%s/dcgwd.log", b->workdir);
+    if (write_config(b, conf, g->sock) < 0) {
+        snprintf(err, errcap, "%s: %s", conf, strerror(errno));
+        return DCGW_EIO;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    char *argv[] = {(char *)b->o.dcgwd, "-c", conf, NULL};
+    int r = posix_spawn(&g->spawned, b->o.dcgwd, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (r != 0) {
+        snprintf(err, errcap, "%s: %s", b->o.dcgwd, strerror(r));
+        g->spawned = 0;
+        return DCGW_EIO;
+    }
+    bench_register_child(g->spawned);
+    return 0;
+}
+
+static int ppid_of(int pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    int ppid = 0;
+    if (p && sscanf(p + 2, "%*c %d", &ppid) != 1)
+        ppid = 0;
+    return ppid;
+}
+
+/* Waits until every worker reports its data-plane address; records the processes. */
+static int wait_workers(struct gw *g, char *err, size_t errcap)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        Dcgw__GetStats gs = DCGW__GET_STATS__INIT;
+        Dcgw__Request req = DCGW__REQUEST__INIT;
+        req.op_case = DCGW__REQUEST__OP_GET_STATS;
+        req.get_stats = &gs;
+        Dcgw__Response *resp = NULL;
+        int r = call(g->ctl, &req, &resp, err, errcap);
+        if (r < 0)
+            return r;
+        unsigned ready = 0, nw = 0;
+        const Dcgw__Stats *st = resp->stats;
+        g->npids = 1;
+        for (size_t i = 0; st && i < st->n_workers; i++) {
+            const Dcgw__WorkerStats *w = st->workers[i];
+            nw++;
+            if (w->alive && w->udp_address && *w->udp_address && w->pid > 0) {
+                ready++;
+                if (g->npids < GW_PIDS_MAX)
+                    g->pids[g->npids++] = w->pid;
+            }
+        }
+        dcgw__response__free_unpacked(resp, NULL);
+        if (nw > 0 && ready == nw) {
+            g->workers = nw;
+            g->pids[0] = g->spawned ? g->spawned : ppid_of(g->pids[1]);
+            return 0;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    snprintf(err, errcap, "dcgwd workers did not become ready");
+    return DCGW_ETIMEOUT;
+}
+
+static int connect_ctl(struct gw *g, struct dcgw_ctlclient **out, char *err, size_t errcap)
+{
+    struct dcgw_ctlclient_opts o = {.socket = g->sock};
+    int r = DCGW_EIO;
+    for (int tries = 0; tries < 100; tries++) {
+        r = dcgw_ctlclient_connect(&o, out, err, errcap);
+        if (r == 0)
+            return 0;
+        if (g->spawned && waitpid(g->spawned, NULL, WNOHANG) == g->spawned) {
+            g->spawned = 0;
+            snprintf(err, errcap, "dcgwd exited at start (see its log in the work directory)");
+            return DCGW_EIO;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return r;
+}
+
+int gw_start(struct bench *b, char *err, size_t errcap)
+{
+    struct gw *g = calloc(1, sizeof(*g));
+    if (!g)
+        return DCGW_ENOMEM;
+    g->b = b;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    int r = 0;
+    if (b->o.socket)
+        snprintf(g->sock, sizeof(g->sock), "%s", b->o.socket);
+    else
+        r = spawn_daemon(b, g, err, errcap);
+    b->gw = g; /* gw_stop cleans up from here on */
+    if (r == 0)
+        r = connect_ctl(g, &g->ctl, err, errcap);
+    if (r == 0)
+        r = wait_workers(g, err, errcap);
+    uv_async_init(b->loop, &g->async, on_async);
+    g->async.data = g;
+    for (unsigned i = 0; r == 0 && i < BENCH_CTL_THREADS; i++) {
+        struct thread_arg *ta = calloc(1, sizeof(*ta));
+        if (!ta) {
+            r = DCGW_ENOMEM;
+            break;
+        }
+        ta->g = g;
+        r = connect_ctl(g, &ta->c, err, errcap);
+        if (r == 0 && pthread_create(&g->th[i], NULL, pool_main, ta) != 0)
+            r = DCGW_EINTERNAL;
+        if (r < 0) {
+            dcgw_ctlclient_free(ta->c);
+            free(ta);
+            break;
+        }
+        g->nth++;
+    }
+    return r;
+}
+
+void gw_stop(struct bench *b)
+{
+    struct gw *g = b->gw;
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->mu);
+    g->stop = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    for (unsigned i = 0; i < g->nth; i++)
+        pthread_join(g->th[i], NULL);
+    if (!uv_is_closing((uv_handle_t *)&g->async))
+        uv_close((uv_handle_t *)&g->async, NULL);
+    uv_run(b->loop, UV_RUN_NOWAIT);
+    dcgw_ctlclient_free(g->ctl);
+    if (g->spawned > 0) {
+        kill(g->spawned, SIGTERM);
+        int st;
+        for (int i = 0; i < 100 && waitpid(g->spawned, &st, WNOHANG) == 0; i++) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            if (i == 99) {
+                kill(g->spawned, SIGKILL);
+                waitpid(g->spawned, &st, 0);
+            }
+        }
+    }
+    struct ctl_job *lists[2] = {g->in_head, g->out};
+    for (int i = 0; i < 2; i++)
+        while (lists[i]) {
+            struct ctl_job *n = lists[i]->next;
+            ctl_job_free(lists[i]);
+            lists[i] = n;
+        }
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
+    free(g);
+    b->gw = NULL;
+}
+
+uint64_t gw_cpu_ns(struct gw *g)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; g && i < g->npids; i++)
+        sum += proc_cpu_ns(g->pids[i]);
+    return sum;
+}
+
+uint64_t gw_rss_bytes(struct gw *g)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; g && i < g->npids; i++)
+        sum += proc_rss_bytes(g->pids[i]);
+    return sum;
+}
+
+bool gw_alive(struct gw *g, char *why, size_t cap)
+{
+    for (unsigned i = 0; g && i < g->npids; i++)
+        if (kill(g->pids[i], 0) < 0) {
+            snprintf(why, cap, "dcgwd %s (pid %d) is gone", i ? "worker" : "master", g->pids[i]);
+            return false;
+        }
+    unsigned rc = __atomic_load_n(&g->reconnects, __ATOMIC_RELAXED);
+    if (rc)
+        snprintf(why, cap, "%u control reconnections", rc);
+    return true;
+}
+
+unsigned gw_workers(const struct gw *g)
+{
+    return g ? g->workers : 0;
+}

@@ -1,0 +1,373 @@
+/* Pairs: the two endpoints of one session, set up directly (A offers, Z answers as
+ * ICE-lite), through dcgw (both offer, dcgw answers both legs of one bridged session) or
+ * against Janus (A offers to the echotest plugin; Janus echoes). A pair is ready when a
+ * hello message made the whole trip: A -> Z (direct, gateway) or A -> Janus -> A. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "dcgw/addr.h"
+#include "dcgw/error.h"
+#include "dcgw/sdp.h"
+
+enum { SDP_BUF = DCGW_SDP_TEXT_MAX, CLOSE_WAIT_MS = 60000 };
+
+static unsigned jobs_pending;
+
+static void kick(struct pairset *s);
+
+static void pair_fail(struct pair *p, const char *why)
+{
+    if (p->state == PAIR_FAILED)
+        return;
+    bool counted = p->state != PAIR_READY;
+    snprintf(p->why, sizeof(p->why), "%s", why);
+    if (p->set->failed < 3)
+        bench_note(p->b, "%s pair %u failed: %s", bench_path_name(p->path), p->id, why);
+    p->state = PAIR_FAILED;
+    p->set->failed++;
+    if (counted) {
+        p->set->inflight--;
+        kick(p->set);
+    }
+}
+
+static void pair_ready(struct pair *p)
+{
+    if (p->state != PAIR_CONNECTING)
+        return;
+    p->state = PAIR_READY;
+    p->t_ready_ns = bench_now_ns();
+    p->set->ready++;
+    p->set->inflight--;
+    kick(p->set);
+}
+
+static void maybe_hello(struct pair *p)
+{
+    bool all = p->open_a == p->nch && (p->path == PATH_JANUS || p->open_z == p->nch);
+    if (all && p->state == PAIR_CONNECTING && traffic_send_small(p, p->a, 0, MSG_HELLO) < 0)
+        pair_fail(p, "hello not sent");
+}
+
+/* ---- client callbacks */
+
+static unsigned label_index(const struct dcgw_dc_channel *ch)
+{
+    unsigned i;
+    if (sscanf(ch->params.label, "bench-%u", &i) != 1)
+        return BENCH_CHANNELS_MAX;
+    return i;
+}
+
+static void cl_up(void *ud, struct dcgw_client *c)
+{
+    struct pair *p = ud;
+    if (p->path != PATH_JANUS || c != p->a)
+        return;
+    /* Janus takes channels in band only (DCEP, RFC 8832): open ours now. */
+    for (unsigned i = 0; i < p->nch; i++) {
+        struct dcgw_dc_params prm = {.id = DCGW_DC_ID_AUTO, .ordered = true};
+        snprintf(prm.label, sizeof(prm.label), "bench-%u", i);
+        struct dcgw_dc_channel *ch;
+        int r = dcgw_dc_open(dcgw_client_dc(c), &prm, &ch);
+        if (r < 0) {
+            pair_fail(p, dcgw_strerror(r));
+            return;
+        }
+    }
+}
+
+static void cl_open(void *ud, struct dcgw_client *c, struct dcgw_dc_channel *ch)
+{
+    struct pair *p = ud;
+    unsigned i = label_index(ch);
+    if (i >= p->nch)
+        return;
+    struct dcgw_dc_channel **slot = c == p->a ? &p->cha[i] : &p->chz[i];
+    if (!*slot) {
+        *slot = ch;
+        if (c == p->a)
+            p->open_a++;
+        else
+            p->open_z++;
+    }
+    maybe_hello(p);
+}
+
+static void cl_closed_channel(void *ud, struct dcgw_client *c, struct dcgw_dc_channel *ch)
+{
+    struct pair *p = ud;
+    for (unsigned i = 0; i < p->nch; i++) {
+        if (p->cha[i] == ch && c == p->a)
+            p->cha[i] = NULL;
+        if (p->chz[i] == ch && c == p->z)
+            p->chz[i] = NULL;
+    }
+}
+
+static void cl_message(void *ud, struct dcgw_client *c, struct dcgw_dc_channel *ch, bool is_text,
+                       const uint8_t *m, size_t n)
+{
+    (void)is_text;
+    struct pair *p = ud;
+    if (n >= BENCH_HDR && m[14] == MSG_HELLO) {
+        if (c == p->z || (p->path == PATH_JANUS && c == p->a))
+            pair_ready(p);
+        return;
+    }
+    traffic_on_message(p->b, p, c, ch, m, n);
+}
+
+static void cl_writable(void *ud, struct dcgw_client *c)
+{
+    struct pair *p = ud;
+    traffic_on_writable(p->b, p, c);
+}
+
+static void cl_failed(void *ud, struct dcgw_client *c, int err, const char *reason)
+{
+    struct pair *p = ud;
+    char why[160];
+    snprintf(why, sizeof(why), "%s: %s (%s)", c == p->a ? "A" : "Z", reason, dcgw_err_name(err));
+    pair_fail(p, why);
+}
+
+/* ---- building a pair */
+
+static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **out)
+{
+    struct bench *b = p->b;
+    struct sockaddr_storage bind;
+    if (p->path == PATH_JANUS)
+        memcpy(&bind, janus_client_bind(b->jn), sizeof(struct sockaddr_in));
+    else
+        dcgw_addr_from("127.0.0.1", 0, &bind);
+    struct dcgw_sdp_dcmap maps[BENCH_CHANNELS_MAX];
+    memset(maps, 0, sizeof(maps));
+    for (unsigned i = 0; i < p->nch; i++) {
+        maps[i].stream_id = (uint16_t)(b->o.stream_id + 2 * i);
+        maps[i].ordered = true;
+        snprintf(maps[i].label, sizeof(maps[i].label), "bench-%u", i);
+    }
+    struct dcgw_client_settings cs = {
+        .bind = (struct sockaddr *)&bind,
+        .sctp_port = b->next_sctp_port,
+        .max_message_size = b->o.max_message_size,
+        .dcmap = maps,
+        .n_dcmap = offer_channels ? p->nch : 0,
+        .allow_dcep = true,
+        .io_batch = p->set->idle ? 1 : 0,
+        .socket_buffer = p->set->idle ? 0 : 8u << 20,
+        .dtls_initial_timeout_ms = 400,
+    };
+    /* DESIGN §10: an SCTP port per association keeps usrsctp's bind cheap. */
+    b->next_sctp_port = b->next_sctp_port >= 65000 ? 5000 : b->next_sctp_port + 1;
+    struct dcgw_client_cbs cbs = {.ud = p,
+                                  .on_up = cl_up,
+                                  .on_channel_open = cl_open,
+                                  .on_message = cl_message,
+                                  .on_channel_closed = cl_closed_channel,
+                                  .on_writable = cl_writable,
+                                  .on_failed = cl_failed};
+    return dcgw_client_new(b->loop, b->ctx, &cs, &cbs, out);
+}
+
+static void created(struct bench *b, struct ctl_job *j)
+{
+    (void)b;
+    struct pair *p = j->p;
+    jobs_pending--;
+    if (p->set->closing) {
+        if (j->err == 0)
+            p->state = PAIR_CONNECTING; /* so that pairset_free closes the session */
+        ctl_job_free(j);
+        return;
+    }
+    if (j->err < 0) {
+        pair_fail(p, j->errmsg);
+    } else {
+        p->state = PAIR_CONNECTING;
+        int r = dcgw_client_start(p->a, j->answer[0], strlen(j->answer[0]));
+        if (r == 0)
+            r = dcgw_client_start(p->z, j->answer[1], strlen(j->answer[1]));
+        if (r < 0)
+            pair_fail(p, "dcgw's answer not usable");
+    }
+    ctl_job_free(j);
+}
+
+static int start_direct(struct pair *p, char *bufa, char *bufz)
+{
+    int n = dcgw_client_offer(p->a, bufa, SDP_BUF);
+    if (n >= 0)
+        n = dcgw_client_answer(p->z, bufa, (size_t)n, bufz, SDP_BUF);
+    if (n >= 0)
+        n = dcgw_client_start(p->a, bufz, (size_t)n);
+    p->state = PAIR_CONNECTING;
+    return n < 0 ? n : 0;
+}
+
+static int start_gateway(struct pair *p, char *bufa, char *bufz)
+{
+    struct ctl_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return DCGW_ENOMEM;
+    int n = dcgw_client_offer(p->a, bufa, SDP_BUF);
+    int m = n >= 0 ? dcgw_client_offer(p->z, bufz, SDP_BUF) : n;
+    if (m < 0) {
+        free(j);
+        return m;
+    }
+    j->kind = CTL_CREATE;
+    j->p = p;
+    j->offer[0] = strdup(bufa);
+    j->offer[1] = strdup(bufz);
+    j->done = created;
+    snprintf(j->sid, sizeof(j->sid), "bench-%llx-%u", (unsigned long long)p->b->run_id, p->id);
+    snprintf(p->sid, sizeof(p->sid), "%s", j->sid);
+    p->state = PAIR_SIGNALLING;
+    jobs_pending++;
+    gw_submit(p->b->gw, j);
+    return 0;
+}
+
+static int start_janus(struct pair *p, char *bufa)
+{
+    int n = dcgw_client_offer(p->a, bufa, SDP_BUF);
+    if (n < 0)
+        return n;
+    char err[256];
+    char *ans = janus_negotiate(p->b->jn, bufa, p->janus_ids, err, sizeof(err));
+    if (!ans) {
+        snprintf(p->why, sizeof(p->why), "%s", err);
+        return DCGW_EPROTO;
+    }
+    p->state = PAIR_CONNECTING;
+    int r = dcgw_client_start(p->a, ans, strlen(ans));
+    free(ans);
+    return r;
+}
+
+static void start_pair(struct pairset *s)
+{
+    struct bench *b = s->b;
+    struct pair *p = calloc(1, sizeof(*p));
+    if (!p)
+        return;
+    p->b = b;
+    p->set = s;
+    p->path = s->path;
+    p->id = b->next_pair_id++;
+    p->nch = s->nch;
+    p->t_start_ns = bench_now_ns();
+    s->v[s->started++] = p;
+    s->inflight++;
+    char *bufa = malloc(SDP_BUF), *bufz = malloc(SDP_BUF);
+    int r = bufa && bufz ? new_client(p, p->path != PATH_JANUS, &p->a) : DCGW_ENOMEM;
+    if (r == 0 && p->path != PATH_JANUS)
+        r = new_client(p, true, &p->z);
+    if (r == 0)
+        r = p->path == PATH_DIRECT    ? start_direct(p, bufa, bufz)
+            : p->path == PATH_GATEWAY ? start_gateway(p, bufa, bufz)
+                                      : start_janus(p, bufa);
+    free(bufa);
+    free(bufz);
+    if (r < 0)
+        pair_fail(p, p->why[0] ? p->why : dcgw_strerror(r));
+}
+
+static bool in_kick;
+
+static void kick(struct pairset *s)
+{
+    if (in_kick || s->closing)
+        return; /* start_pair may fail synchronously and call back here */
+    in_kick = true;
+    while (s->started < s->n && s->inflight < s->concurrency)
+        start_pair(s);
+    in_kick = false;
+}
+
+static bool set_done(struct bench *b, void *arg)
+{
+    struct pairset *s = arg;
+    bench_progress(b, "%s set-up: %u/%u ready, %u failed", bench_path_name(s->path), s->ready, s->n,
+                   s->failed);
+    kick(s);
+    return s->ready + s->failed >= s->n;
+}
+
+struct pairset *pairset_setup(struct bench *b, enum bench_path path, unsigned n, unsigned nch,
+                              unsigned concurrency, bool idle, uint64_t timeout_ms)
+{
+    struct pairset *s = calloc(1, sizeof(*s));
+    if (!s || !(s->v = calloc(n ? n : 1, sizeof(*s->v)))) {
+        free(s);
+        return NULL;
+    }
+    s->b = b;
+    s->path = path;
+    s->n = n;
+    s->nch = nch ? nch : 1;
+    s->concurrency = concurrency ? concurrency : 1;
+    s->idle = idle;
+    kick(s);
+    if (!bench_run_until(b, set_done, s, timeout_ms))
+        bench_note(b, "%s set-up timed out: %u of %u ready", bench_path_name(path), s->ready, n);
+    return s;
+}
+
+/* ---- teardown */
+
+static void closed(struct bench *b, struct ctl_job *j)
+{
+    (void)b;
+    jobs_pending--;
+    ctl_job_free(j);
+}
+
+static bool jobs_done(struct bench *b, void *arg)
+{
+    (void)arg;
+    bench_progress(b, "closing sessions: %u to go", jobs_pending);
+    return jobs_pending == 0;
+}
+
+void pairset_free(struct pairset *s)
+{
+    if (!s)
+        return;
+    struct bench *b = s->b;
+    s->closing = true;
+    /* Creates still under way come back first; their sessions are closed below. */
+    bench_run_until(b, jobs_done, NULL, CLOSE_WAIT_MS);
+    for (unsigned i = 0; i < s->started; i++) {
+        struct pair *p = s->v[i];
+        for (unsigned k = 0; k < p->nflows; k++)
+            flow_free(p->flows[k]);
+        if (p->path == PATH_GATEWAY && p->sid[0] && p->state != PAIR_SIGNALLING && b->gw) {
+            struct ctl_job *j = calloc(1, sizeof(*j));
+            if (j) {
+                j->kind = CTL_CLOSE;
+                snprintf(j->sid, sizeof(j->sid), "%s", p->sid);
+                j->done = closed;
+                jobs_pending++;
+                gw_submit(b->gw, j);
+            }
+        }
+        if (p->path == PATH_JANUS && p->janus_ids[0] && b->jn)
+            janus_hangup(b->jn, p->janus_ids);
+        dcgw_client_free(p->a);
+        dcgw_client_free(p->z);
+    }
+    bench_run_until(b, jobs_done, NULL, CLOSE_WAIT_MS);
+    for (unsigned i = 0; i < s->started; i++)
+        free(s->v[i]);
+    free(s->v);
+    free(s);
+    /* Let libuv finish closing the clients' handles. */
+    for (int i = 0; i < 4; i++)
+        uv_run(b->loop, UV_RUN_NOWAIT);
+}

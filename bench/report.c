@@ -1,0 +1,171 @@
+/* Output: the table on stdout, JSON, the gnuplot figure, and the targets of issue 7. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#ifndef DCGW_BENCH_SRC
+#define DCGW_BENCH_SRC "bench"
+#endif
+
+json_t *jnum(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+void snap_take(struct bench *b, struct snap *s)
+{
+    s->t_ns = bench_now_ns();
+    s->cpu_self = proc_cpu_ns(getpid());
+    s->cpu_gw = gw_cpu_ns(b->gw);
+    s->cpu_janus = janus_cpu_ns(b->jn);
+}
+
+uint64_t snap_cpu(const struct snap *s0, const struct snap *s1, enum bench_path p)
+{
+    switch (p) {
+    case PATH_GATEWAY:
+        return s1->cpu_gw - s0->cpu_gw;
+    case PATH_JANUS:
+        return s1->cpu_janus - s0->cpu_janus;
+    default:
+        return s1->cpu_self - s0->cpu_self;
+    }
+}
+
+void report_table_header(struct bench *b, const char *title, const char *cols)
+{
+    bench_note(b, "%s", "");
+    report_row(b, "== %s", title);
+    report_row(b, "%s", cols);
+}
+
+void report_row(struct bench *b, const char *fmt, ...)
+{
+    if (b->progress_shown && isatty(2)) {
+        fputs("\r\033[K", stderr);
+        b->progress_shown = false;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+int report_write_json(struct bench *b, const char *path)
+{
+    if (json_dump_file(b->out, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) < 0) {
+        bench_note(b, "cannot write %s", path);
+        return -1;
+    }
+    return 0;
+}
+
+static void v(FILE *f, double x)
+{
+    if (isfinite(x) && x > 0)
+        fprintf(f, "\t%.3f", x);
+    else
+        fputs("\tNaN", f);
+}
+
+/* Columns: size, MB/s direct gateway janus, RTT p50 and p99 direct gateway janus. */
+static int write_data(struct bench *b, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "# size\tmbps_direct\tmbps_gateway\tmbps_janus\tp50_direct\tp50_gateway"
+               "\tp50_janus\tp99_direct\tp99_gateway\tp99_janus\n");
+    for (unsigned i = 0; i < b->o.n_sizes; i++) {
+        fprintf(f, "%zu", b->o.sizes[i]);
+        for (int p = 0; p < PATH_COUNT; p++)
+            v(f, b->f.mb_per_s[p][i]);
+        for (int p = 0; p < PATH_COUNT; p++)
+            v(f, b->f.rtt_p50_us[p][i]);
+        for (int p = 0; p < PATH_COUNT; p++)
+            v(f, b->f.rtt_p99_us[p][i]);
+        fputc('\n', f);
+    }
+    fclose(f);
+    return 0;
+}
+
+int report_plot(struct bench *b)
+{
+    json_t *pl = json_object();
+    json_object_set_new(b->out, "plot", pl);
+    char data[512];
+    if (b->o.data_path)
+        snprintf(data, sizeof(data), "%s", b->o.data_path);
+    else
+        snprintf(data, sizeof(data), "%s.dat", b->o.plot_path);
+    if (write_data(b, data) < 0) {
+        json_object_set_new(pl, "status", json_string("cannot write the data file"));
+        return -1;
+    }
+    json_object_set_new(pl, "data", json_string(data));
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "gnuplot -e \"datafile='%s'; outfile='%s'\" '%s/plot.gp' >'%s/gnuplot.log' 2>&1", data,
+             b->o.plot_path, DCGW_BENCH_SRC, b->workdir);
+    int rc = system(cmd);
+    if (rc != 0) {
+        bench_note(b, "gnuplot failed (exit %d); is gnuplot-nox installed? data in %s",
+                   WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, data);
+        json_object_set_new(pl, "status", json_string("gnuplot failed"));
+        return -1;
+    }
+    json_object_set_new(pl, "status", json_string("ok"));
+    json_object_set_new(pl, "png", json_string(b->o.plot_path));
+    return 0;
+}
+
+struct target {
+    const char *name, *want;
+    double got;
+    bool lower_is_better;
+    double limit;
+    const char *unit;
+};
+
+void report_targets(struct bench *b)
+{
+    const struct findings *f = &b->f;
+    struct target t[] = {
+        {"gateway CPU per forwarded 1 KiB message / direct path", "<= 1.3x", f->gw_over_direct_1k,
+         true, 1.3, "x"},
+        {"Janus CPU per echoed 1 KiB message / gateway", ">= 3x", f->janus_over_gw_1k, false, 3,
+         "x"},
+        {"bridged session set-up capacity on 2 cores (from CPU)", ">= 1000/s",
+         f->setup_capacity_2cores, false, 1000, "/s"},
+        {"idle CPU of 50,000 bridged sessions (projected)", "< 10% of a core", f->idle_core_pct_50k,
+         true, 10, "%"},
+        {"added p99 latency per traversal, 1 KiB at half load", "<= 50 us",
+         f->added_p99_us_traversal, true, 50, "us"},
+    };
+    json_t *arr = json_array();
+    json_object_set_new(b->out, "targets", arr);
+    report_table_header(b, "targets (issue 7)",
+                        "target                                        "
+                        "          want               measured  verdict");
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        bool have = isfinite(t[i].got);
+        bool met = have && (t[i].lower_is_better ? t[i].got <= t[i].limit : t[i].got >= t[i].limit);
+        const char *verdict = !have ? "not measured" : met ? "met" : "MISSED";
+        report_row(b, "%-58s %-16s %10.2f%-3s %s", t[i].name, t[i].want, t[i].got, t[i].unit,
+                   verdict);
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:s,s:o,s:s}", "target", t[i].name, "want", t[i].want,
+                                        "measured", jnum(t[i].got), "verdict", verdict));
+    }
+    report_row(b, "setup rate measured with the clients on the same 2 cores: %.0f sessions/s",
+               f->setup_rate);
+}

@@ -1,0 +1,168 @@
+/* Session scenarios: set-up rate and idle sessions held; hooks for the later ones. */
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+enum {
+    BASELINE_MAX_S = 10,
+    SETTLE_MS = 2000,
+    SETUP_TIMEOUT_MS_PER_SESSION = 50,
+    SETUP_TIMEOUT_MS_MIN = 60000
+};
+
+static uint64_t timeout_for(unsigned n)
+{
+    uint64_t t = (uint64_t)n * SETUP_TIMEOUT_MS_PER_SESSION;
+    return t < SETUP_TIMEOUT_MS_MIN ? SETUP_TIMEOUT_MS_MIN : t;
+}
+
+/* Ready time span: first start to last ready. */
+static double span_s(const struct pairset *s)
+{
+    uint64_t t0 = UINT64_MAX, t1 = 0;
+    for (unsigned i = 0; i < s->started; i++) {
+        const struct pair *p = s->v[i];
+        if (p->t_start_ns < t0)
+            t0 = p->t_start_ns;
+        if (p->state == PAIR_READY && p->t_ready_ns > t1)
+            t1 = p->t_ready_ns;
+    }
+    return t1 > t0 ? (double)(t1 - t0) / 1e9 : NAN;
+}
+
+static uint64_t measured_rss(struct bench *b, enum bench_path p)
+{
+    return p == PATH_GATEWAY ? gw_rss_bytes(b->gw) : proc_rss_bytes(getpid());
+}
+
+int scen_setup(struct bench *b, json_t *res)
+{
+    json_t *pts = json_array();
+    json_object_set_new(res, "points", pts);
+    report_table_header(b, "session set-up",
+                        "path      sessions  failed  sessions/s  handshakes/s  cpu/session(us) "
+                        " 2-core capacity/s  bench cpu/session(us)");
+    for (int p = 0; p < PATH_COUNT; p++) {
+        if (!bench_path_available(b, p))
+            continue;
+        if (p == PATH_JANUS) {
+            json_array_append_new(pts, json_pack("{s:s,s:s}", "path", "janus", "status",
+                                                 "not-implemented (hook: janus_negotiate "
+                                                 "is blocking HTTP)"));
+            continue;
+        }
+        unsigned n = b->o.setup_sessions;
+        struct snap s0, s1;
+        snap_take(b, &s0);
+        struct pairset *s = pairset_setup(b, p, n, 1, b->o.setup_concurrency, true, timeout_for(n));
+        snap_take(b, &s1);
+        if (!s)
+            return -1;
+        double secs = span_s(s);
+        double rate = s->ready / secs;
+        /* A bridged session is two DTLS handshakes at dcgw (one per leg); a direct pair is
+         * one handshake (its client and server halves both in the bench). */
+        double hs = rate * (p == PATH_GATEWAY ? 2 : 1);
+        double cpu = s->ready ? (double)snap_cpu(&s0, &s1, p) / s->ready : NAN;
+        double self = s->ready ? (double)(s1.cpu_self - s0.cpu_self) / s->ready : NAN;
+        double cap = 2e9 / cpu;
+        report_row(b, "%-9s %8u %7u %11.0f %13.0f %16.0f %18.0f %22.0f", bench_path_name(p),
+                   s->ready, s->failed, rate, hs, cpu / 1e3, cap, self / 1e3);
+        json_array_append_new(
+            pts,
+            json_pack("{s:s,s:i,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "path", bench_path_name(p),
+                      "sessions", (int)s->ready, "failed", (int)s->failed, "concurrency",
+                      (int)b->o.setup_concurrency, "seconds", jnum(secs), "sessions_per_s",
+                      jnum(rate), "handshakes_per_s", jnum(hs), "cpu_ns_per_session", jnum(cpu),
+                      "capacity_per_s_2_cores", jnum(cap), "bench_cpu_ns_per_session", jnum(self)));
+        if (p == PATH_GATEWAY) {
+            b->f.setup_rate = rate;
+            b->f.setup_capacity_2cores = cap;
+        }
+        pairset_free(s);
+    }
+    return 0;
+}
+
+int scen_idle(struct bench *b, json_t *res)
+{
+    json_t *pts = json_array();
+    json_object_set_new(res, "points", pts);
+    report_table_header(b, "idle sessions held",
+                        "path      sessions  lost  mem/session(KiB)  idle cpu/session(us/s) "
+                        "  50k sessions(%core)  bench mem/pair(KiB)");
+    for (int p = 0; p < PATH_COUNT; p++) {
+        if (!bench_path_available(b, p) || p == PATH_JANUS)
+            continue;
+        unsigned n = b->o.idle_sessions;
+        /* The process's own idle cost without sessions (timers, the SCTP tick), taken
+         * out of the per-session figure. */
+        struct snap b0, b1;
+        double base_s = b->o.idle_s < BASELINE_MAX_S ? b->o.idle_s : BASELINE_MAX_S;
+        bench_progress(b, "%s: baseline without sessions for %.0f s", bench_path_name(p), base_s);
+        snap_take(b, &b0);
+        bench_run_for(b, (uint64_t)(base_s * 1000));
+        snap_take(b, &b1);
+        double base = (double)snap_cpu(&b0, &b1, p) / ((double)(b1.t_ns - b0.t_ns) / 1e9);
+        uint64_t rss0 = measured_rss(b, p), self0 = proc_rss_bytes(getpid());
+        struct pairset *s = pairset_setup(b, p, n, 1, b->o.setup_concurrency, true, timeout_for(n));
+        if (!s)
+            return -1;
+        unsigned ready = s->ready;
+        bench_progress(b, "%s: %u sessions idle, settling", bench_path_name(p), ready);
+        bench_run_for(b, SETTLE_MS);
+        struct snap s0, s1;
+        snap_take(b, &s0);
+        bench_progress(b, "%s: %u sessions idle for %.0f s", bench_path_name(p), ready,
+                       b->o.idle_s);
+        bench_run_for(b, (uint64_t)(b->o.idle_s * 1000));
+        snap_take(b, &s1);
+        uint64_t rss1 = measured_rss(b, p), self1 = proc_rss_bytes(getpid());
+        unsigned lost = s->failed;
+        double secs = (double)(s1.t_ns - s0.t_ns) / 1e9;
+        double mem = ready ? ((double)rss1 - (double)rss0) / ready : NAN;
+        double total = (double)snap_cpu(&s0, &s1, p) / secs; /* ns/s */
+        double cpu = ready ? (total - base) / ready : NAN;
+        double pct50k = cpu * 50000 / 1e9 * 100;
+        double bmem = ready ? ((double)self1 - (double)self0) / ready : NAN;
+        double bcpu = ready ? (double)(s1.cpu_self - s0.cpu_self) / secs / ready : NAN;
+        report_row(b, "%-9s %8u %5u %17.1f %23.2f %21.2f %20.1f", bench_path_name(p), ready, lost,
+                   mem / 1024, cpu / 1e3, pct50k, bmem / 1024);
+        json_array_append_new(
+            pts, json_pack("{s:s,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "path", bench_path_name(p),
+                           "sessions", (int)ready, "lost", (int)lost, "idle_seconds", jnum(secs),
+                           "rss_bytes_per_session", jnum(mem), "cpu_ns_per_s_per_session",
+                           jnum(cpu), "core_pct_for_50k", jnum(pct50k), "bench_rss_bytes_per_pair",
+                           jnum(bmem), "bench_cpu_ns_per_s_per_pair", jnum(bcpu),
+                           "measured_rss_bytes", jnum((double)rss1)));
+        json_t *last = json_array_get(pts, json_array_size(pts) - 1);
+        json_object_set_new(last, "cpu_ns_per_s_total", jnum(total));
+        json_object_set_new(last, "cpu_ns_per_s_baseline", jnum(base));
+        if (p == PATH_GATEWAY) {
+            b->f.idle_core_pct_50k = pct50k;
+            b->f.idle_mem_per_session = mem;
+        }
+        pairset_free(s);
+    }
+    return 0;
+}
+
+/* Hooks: relay mode and the avatar verifier get their scenarios here when the bench
+ * drives them (relay: a pair through a MODE_RELAY session, packets/s and CPU per packet
+ * against the raw recvmmsg/sendmmsg forwarder of DESIGN §10; avatar: signed manifests and
+ * chunks through an avatar channel, verified MB/s). */
+int scen_relay(struct bench *b, json_t *res)
+{
+    (void)b;
+    json_object_set_new(res, "status", json_string("not-implemented"));
+    return 1;
+}
+
+int scen_avatar(struct bench *b, json_t *res)
+{
+    (void)b;
+    json_object_set_new(res, "status", json_string("not-implemented"));
+    return 1;
+}

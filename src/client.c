@@ -1,0 +1,442 @@
+/* A simulated data-channel endpoint: a leg (ICE + DTLS + SCTP) on its own UDP socket. */
+#include "dcgw/client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "dcgw/addr.h"
+#include "dcgw/cert.h"
+#include "dcgw/error.h"
+#include "dcgw/io.h"
+#include "dcgw/log.h"
+#include "dcgw/sctp.h"
+
+enum { CLIENT_UFRAG_SIZE = 16, CLIENT_PWD_SIZE = 32, CLIENT_SCTP_PORT_DEFAULT = 5000 };
+
+struct dcgw_client {
+    uv_loop_t *loop;
+    struct dcgw_dtls_ctx *ctx;
+    struct dcgw_client_settings set;
+    struct dcgw_sdp_dcmap dcmap[DCGW_CLIENT_DCMAP_MAX];
+    struct dcgw_client_cbs cbs;
+    struct dcgw_io *io;
+    uv_timer_t timer;
+    uint64_t timer_due; /* UINT64_MAX: stopped */
+    struct dcgw_leg *leg;
+    char ufrag[CLIENT_UFRAG_SIZE], pwd[CLIENT_PWD_SIZE];
+    char tls_id[DCGW_SDP_TLS_ID_SIZE];
+    bool offered, failed, up;
+    void *user;
+};
+
+/* ---- timers */
+
+static void rearm(struct dcgw_client *c);
+
+static void on_timer(uv_timer_t *t)
+{
+    struct dcgw_client *c = t->data;
+    c->timer_due = UINT64_MAX;
+    if (c->leg && !c->failed)
+        dcgw_leg_handle_timeout(c->leg, uv_now(c->loop));
+    rearm(c);
+}
+
+static void rearm(struct dcgw_client *c)
+{
+    uint64_t due = c->leg && !c->failed ? dcgw_leg_next_timeout(c->leg) : UINT64_MAX;
+    if (due == c->timer_due)
+        return;
+    c->timer_due = due;
+    if (due == UINT64_MAX) {
+        uv_timer_stop(&c->timer);
+        return;
+    }
+    uint64_t now = uv_now(c->loop);
+    uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+/* ---- io and leg callbacks */
+
+static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_t n, uint64_t now)
+{
+    struct dcgw_client *c = ud;
+    if (!c->leg || c->failed)
+        return;
+    dcgw_leg_input(c->leg, from, p, n, now);
+    rearm(c);
+}
+
+static void leg_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n)
+{
+    struct dcgw_client *c = ud;
+    dcgw_io_send(c->io, to, p, n);
+}
+
+static void report_failure(struct dcgw_client *c, int err, const char *reason)
+{
+    if (c->failed)
+        return;
+    c->failed = true;
+    c->up = false;
+    DCGW_DEBUG(BENCH, "client: %s (%s)", reason, dcgw_err_name(err));
+    if (c->cbs.on_failed)
+        c->cbs.on_failed(c->cbs.ud, c, err, reason);
+}
+
+static void leg_failed(void *ud, int err, const char *reason)
+{
+    report_failure(ud, err, reason);
+}
+
+static void dc_up(void *ud)
+{
+    struct dcgw_client *c = ud;
+    c->up = true;
+    if (c->cbs.on_up)
+        c->cbs.on_up(c->cbs.ud, c);
+}
+
+static void dc_open(void *ud, struct dcgw_dc_channel *ch)
+{
+    struct dcgw_client *c = ud;
+    if (c->cbs.on_channel_open)
+        c->cbs.on_channel_open(c->cbs.ud, c, ch);
+}
+
+static void dc_message(void *ud, struct dcgw_dc_channel *ch, bool is_text, const uint8_t *p,
+                       size_t n)
+{
+    struct dcgw_client *c = ud;
+    if (c->cbs.on_message)
+        c->cbs.on_message(c->cbs.ud, c, ch, is_text, p, n);
+}
+
+static void dc_closed_channel(void *ud, struct dcgw_dc_channel *ch)
+{
+    struct dcgw_client *c = ud;
+    if (c->cbs.on_channel_closed)
+        c->cbs.on_channel_closed(c->cbs.ud, c, ch);
+}
+
+static void dc_writable(void *ud)
+{
+    struct dcgw_client *c = ud;
+    if (c->cbs.on_writable)
+        c->cbs.on_writable(c->cbs.ud, c);
+}
+
+static void dc_closed(void *ud)
+{
+    report_failure(ud, DCGW_ECLOSED, "SCTP association ended");
+}
+
+/* ---- SDP */
+
+static void local_side(struct dcgw_client *c, struct dcgw_sdp_local *l)
+{
+    dcgw_sdp_local_init(l);
+    uint64_t id = 0;
+    RAND_bytes((unsigned char *)&id, sizeof(id));
+    l->sess_id = id & INT64_MAX;
+    snprintf(l->tls_id, sizeof(l->tls_id), "%s", c->tls_id);
+    snprintf(l->ice_ufrag, sizeof(l->ice_ufrag), "%s", c->ufrag);
+    snprintf(l->ice_pwd, sizeof(l->ice_pwd), "%s", c->pwd);
+    l->n_addrs = 1;
+    const struct sockaddr *a = dcgw_io_local(c->io);
+    memcpy(&l->addrs[0], a, dcgw_addr_len(a));
+    l->n_fingerprints = 1;
+    dcgw_cert_fingerprint(dcgw_dtls_ctx_cert(c->ctx), DCGW_HASH_SHA256, &l->fingerprints[0]);
+    l->sctp_port = c->set.sctp_port;
+    l->max_message_size = c->set.max_message_size;
+    snprintf(l->mid, sizeof(l->mid), "0");
+    l->dcmap = c->dcmap;
+    l->n_dcmap = c->set.n_dcmap;
+}
+
+int dcgw_client_offer(struct dcgw_client *c, char *buf, size_t cap)
+{
+    if (c->leg)
+        return DCGW_ESTATE;
+    struct dcgw_sdp_local l;
+    local_side(c, &l);
+    l.setup = DCGW_SDP_SETUP_ACTPASS;
+    int n = dcgw_sdp_write_offer(&l, buf, cap);
+    if (n >= 0)
+        c->offered = true;
+    return n;
+}
+
+static void dc_params_of(const struct dcgw_sdp_dcmap *m, struct dcgw_dc_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->id = m->stream_id;
+    p->ordered = m->ordered;
+    p->reliability = m->has_max_retr   ? DCGW_DC_MAX_RETR
+                     : m->has_max_time ? DCGW_DC_MAX_TIME
+                                       : DCGW_DC_RELIABLE;
+    p->reliability_param = m->has_max_retr ? m->max_retr : m->max_time;
+    p->priority = m->priority;
+    snprintf(p->label, sizeof(p->label), "%s", m->label);
+    snprintf(p->protocol, sizeof(p->protocol), "%s", m->subprotocol);
+}
+
+/* Builds the leg from the peer's SDP and starts it. */
+static int make_leg(struct dcgw_client *c, const struct dcgw_sdp *remote, bool controlling,
+                    bool dtls_client, const struct sockaddr *cand)
+{
+    const struct dcgw_sdp_dc *rdc = &remote->dc;
+    struct dcgw_dc_settings dcs;
+    dcgw_dc_settings_default(&dcs);
+    dcs.sctp.local_port = c->set.sctp_port;
+    dcs.sctp.remote_port = rdc->sctp_port;
+    uint32_t streams = c->set.streams;
+    for (size_t i = 0; i < rdc->n_dcmap; i++)
+        if (rdc->dcmap[i].stream_id >= streams)
+            streams = (uint32_t)rdc->dcmap[i].stream_id + 1;
+    dcs.sctp.streams = (uint16_t)(streams > DCGW_DC_STREAM_MAX ? DCGW_DC_STREAM_MAX : streams);
+    /* RFC 8841 §6: the peer's a=max-message-size bounds what we send. */
+    dcs.sctp.max_message_size = c->set.max_message_size;
+    if (rdc->max_message_size && rdc->max_message_size < dcs.sctp.max_message_size)
+        dcs.sctp.max_message_size = rdc->max_message_size;
+    dcs.allow_dcep = c->set.allow_dcep;
+    struct dcgw_dc_callbacks dcb = {.ud = c,
+                                    .on_connected = dc_up,
+                                    .on_channel_open = dc_open,
+                                    .on_message = dc_message,
+                                    .on_channel_closed = dc_closed_channel,
+                                    .on_writable = dc_writable,
+                                    .on_closed = dc_closed};
+    struct dcgw_leg_settings ls = {
+        .ice_role = controlling ? DCGW_LEG_ICE_CONTROLLING : DCGW_LEG_ICE_LITE,
+        .local_ufrag = c->ufrag,
+        .local_pwd = c->pwd,
+        .remote_ufrag = rdc->ice_ufrag,
+        .remote_pwd = rdc->ice_pwd,
+        .remote_candidate = cand,
+        .dtls_client = dtls_client,
+        .remote_fps = rdc->fingerprints,
+        .n_remote_fps = rdc->n_fingerprints,
+        .min_hash = DCGW_HASH_SHA256,
+        .dtls_initial_timeout_ms = c->set.dtls_initial_timeout_ms,
+        .dc = &dcs,
+        .dc_cbs = &dcb,
+    };
+    struct dcgw_leg_cbs cbs = {.ud = c, .send = leg_send, .on_failed = leg_failed};
+    int r = dcgw_leg_new(c->ctx, &ls, &cbs, &c->leg);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < rdc->n_dcmap; i++) {
+        struct dcgw_dc_params p;
+        struct dcgw_dc_channel *ch;
+        dc_params_of(&rdc->dcmap[i], &p);
+        r = dcgw_dc_add_negotiated(dcgw_leg_dc(c->leg), &p, &ch);
+        if (r < 0)
+            DCGW_WARN(BENCH, "client: dcmap %u not added: %s", p.id, dcgw_strerror(r));
+    }
+    r = dcgw_leg_start(c->leg, uv_now(c->loop));
+    rearm(c);
+    return r;
+}
+
+/* The answer's candidate we check: the first UDP host/srflx/... candidate of component 1
+ * in our address family, else its c= address with the m-line port. */
+static int pick_candidate(const struct dcgw_client *c, const struct dcgw_sdp_dc *dc,
+                          struct sockaddr_storage *out)
+{
+    int fam = dcgw_io_local(c->io)->sa_family;
+    for (size_t i = 0; i < dc->n_candidates; i++) {
+        const struct dcgw_sdp_candidate *k = &dc->candidates[i];
+        if (k->component == 1 && k->addr.ss_family == fam) {
+            *out = k->addr;
+            return 0;
+        }
+    }
+    if (dc->has_conn && dc->conn.ss_family == fam && dc->port != 0 && dc->port != 9) {
+        *out = dc->conn;
+        return 0;
+    }
+    return DCGW_ESDP;
+}
+
+static int parse(const char *text, size_t len, struct dcgw_sdp **out)
+{
+    struct dcgw_sdp *s = malloc(sizeof(*s));
+    if (!s)
+        return DCGW_ENOMEM;
+    char why[256];
+    int r = dcgw_sdp_parse(text, len, s, why, sizeof(why));
+    if (r < 0) {
+        DCGW_WARN(BENCH, "client: remote SDP: %s", why);
+        free(s);
+        return r;
+    }
+    *out = s;
+    return 0;
+}
+
+int dcgw_client_start(struct dcgw_client *c, const char *answer, size_t len)
+{
+    if (!c->offered || c->leg)
+        return DCGW_ESTATE;
+    struct dcgw_sdp *ans;
+    int r = parse(answer, len, &ans);
+    if (r < 0)
+        return r;
+    struct sockaddr_storage cand;
+    r = pick_candidate(c, &ans->dc, &cand);
+    if (r == 0) {
+        /* RFC 5763 §5: we offered actpass; an active answerer makes us the server. An
+         * absent a=setup reads as active (RFC 4145 §4). */
+        bool client = ans->dc.setup == DCGW_SDP_SETUP_PASSIVE;
+        r = make_leg(c, ans, true, client, (struct sockaddr *)&cand);
+    }
+    free(ans);
+    return r;
+}
+
+int dcgw_client_answer(struct dcgw_client *c, const char *offer, size_t len, char *buf, size_t cap)
+{
+    if (c->offered || c->leg)
+        return DCGW_ESTATE;
+    struct dcgw_sdp *off;
+    int r = parse(offer, len, &off);
+    if (r < 0)
+        return r;
+    struct dcgw_sdp_local l;
+    local_side(c, &l);
+    l.setup = dcgw_sdp_answer_setup(off->dc.setup, DCGW_SDP_SETUP_ACTIVE);
+    l.dcmap = off->dc.dcmap;
+    l.n_dcmap = off->dc.n_dcmap;
+    int n = dcgw_sdp_write_answer(off, &l, buf, cap);
+    if (n >= 0) {
+        r = make_leg(c, off, false, l.setup == DCGW_SDP_SETUP_ACTIVE, NULL);
+        if (r == 0)
+            r = n;
+    } else {
+        r = n;
+    }
+    free(off);
+    return r;
+}
+
+/* ---- lifecycle */
+
+int dcgw_client_new(uv_loop_t *loop, struct dcgw_dtls_ctx *ctx,
+                    const struct dcgw_client_settings *s, const struct dcgw_client_cbs *cbs,
+                    struct dcgw_client **out)
+{
+    if (!loop || !ctx || !s || !s->bind || s->n_dcmap > DCGW_CLIENT_DCMAP_MAX)
+        return DCGW_EINVAL;
+    struct dcgw_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return DCGW_ENOMEM;
+    c->loop = loop;
+    c->ctx = ctx;
+    c->set = *s;
+    if (s->n_dcmap)
+        memcpy(c->dcmap, s->dcmap, s->n_dcmap * sizeof(*s->dcmap));
+    c->set.dcmap = c->dcmap;
+    if (!c->set.sctp_port)
+        c->set.sctp_port = CLIENT_SCTP_PORT_DEFAULT;
+    if (!c->set.streams)
+        c->set.streams = DCGW_CLIENT_STREAMS_DEFAULT;
+    if (!c->set.max_message_size)
+        c->set.max_message_size = DCGW_MAX_MESSAGE_SIZE_DEFAULT;
+    if (cbs)
+        c->cbs = *cbs;
+    c->timer_due = UINT64_MAX;
+    int r = dcgw_sdp_ice_credentials(c->ufrag, sizeof(c->ufrag), c->pwd, sizeof(c->pwd));
+    if (r == 0)
+        r = dcgw_sdp_tls_id(c->tls_id, sizeof(c->tls_id));
+    struct dcgw_io_settings is = {.batch = s->io_batch, .socket_buffer = s->socket_buffer};
+    struct dcgw_io_cbs ic = {.ud = c, .on_datagram = on_datagram};
+    if (r == 0)
+        r = dcgw_io_new(loop, s->bind, &is, &ic, &c->io);
+    if (r < 0) {
+        free(c);
+        return r;
+    }
+    uv_timer_init(loop, &c->timer);
+    c->timer.data = c;
+    *out = c;
+    return 0;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+void dcgw_client_free(struct dcgw_client *c)
+{
+    if (!c)
+        return;
+    /* The association first (its ABORT still goes out through the socket). */
+    dcgw_leg_free(c->leg);
+    c->leg = NULL;
+    dcgw_io_close(c->io);
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+struct dcgw_dc *dcgw_client_dc(const struct dcgw_client *c)
+{
+    return c->leg ? dcgw_leg_dc(c->leg) : NULL;
+}
+
+struct dcgw_leg *dcgw_client_leg(const struct dcgw_client *c)
+{
+    return c->leg;
+}
+
+const struct sockaddr *dcgw_client_local(const struct dcgw_client *c)
+{
+    return dcgw_io_local(c->io);
+}
+
+bool dcgw_client_up(const struct dcgw_client *c)
+{
+    return c->up && !c->failed;
+}
+
+void dcgw_client_set_user(struct dcgw_client *c, void *user)
+{
+    c->user = user;
+}
+
+void *dcgw_client_user(const struct dcgw_client *c)
+{
+    return c->user;
+}
+
+/* ---- the process's SCTP timers */
+
+static uint64_t tick_last;
+
+static void on_tick(uv_timer_t *t)
+{
+    uint64_t now = uv_now(t->loop);
+    dcgw_sctp_handle_timers((uint32_t)(now - tick_last));
+    tick_last = now;
+}
+
+int dcgw_client_tick_start(uv_loop_t *loop, uv_timer_t *t)
+{
+    int r = dcgw_sctp_stack_init(NULL);
+    if (r < 0)
+        return r;
+    uv_timer_init(loop, t);
+    tick_last = uv_now(loop);
+    uv_timer_start(t, on_tick, DCGW_SCTP_TIMER_TICK_MS, DCGW_SCTP_TIMER_TICK_MS);
+    return 0;
+}
+
+void dcgw_client_tick_stop(uv_timer_t *t)
+{
+    uv_timer_stop(t);
+    if (!uv_is_closing((uv_handle_t *)t))
+        uv_close((uv_handle_t *)t, NULL);
+}
