@@ -215,9 +215,55 @@ static void policy_details(FILE *out, const Dcgw__PolicyViolation *v)
     fprintf(out, " violations=%" PRIu64 " suppressed=%" PRIu64, v->violations, v->suppressed);
 }
 
+static void channel_details(FILE *out, const Dcgw__DcStream *c)
+{
+    if (!c)
+        return;
+    fprintf(out, " stream=%u label=\"%s\"", c->stream_id, c->label ? c->label : "");
+    if (c->subprotocol && *c->subprotocol)
+        fprintf(out, " protocol=\"%s\"", c->subprotocol);
+    fprintf(out, " %s", c->negotiated ? "negotiated" : "dcep");
+    if (c->rx_messages || c->tx_messages || c->dropped_messages)
+        fprintf(out, " rx=%" PRIu64 "/%" PRIu64 "B tx=%" PRIu64 "/%" PRIu64 "B dropped=%" PRIu64,
+                c->rx_messages, c->rx_bytes, c->tx_messages, c->tx_bytes, c->dropped_messages);
+}
+
+static void leg_details(FILE *out, const Dcgw__Event *ev)
+{
+    if (ev->kind_case == DCGW__EVENT__KIND_LEG_CONNECTED) {
+        const Dcgw__LegConnected *lc = ev->leg_connected;
+        fprintf(out, " peer=%s", lc->peer_addr ? lc->peer_addr : "-");
+        if (lc->fingerprint)
+            fprintf(out, " fingerprint=\"%s %s\"",
+                    lc->fingerprint->algorithm ? lc->fingerprint->algorithm : "",
+                    lc->fingerprint->value ? lc->fingerprint->value : "");
+        if (lc->cipher)
+            fprintf(out, " cipher=%s", lc->cipher);
+    } else if (ev->kind_case == DCGW__EVENT__KIND_DTLS_FAILED) {
+        fprintf(out, " code=%s reason=\"%s\"", dcgw_err_name(ev->dtls_failed->code),
+                ev->dtls_failed->reason ? ev->dtls_failed->reason : "");
+    } else if (ev->kind_case == DCGW__EVENT__KIND_CONSENT_LOST) {
+        fprintf(out, " peer=%s", ev->consent_lost->peer_addr ? ev->consent_lost->peer_addr : "-");
+    } else if (ev->kind_case == DCGW__EVENT__KIND_LEG_CLOSED) {
+        fprintf(out, " reason=\"%s\"", ev->leg_closed->reason ? ev->leg_closed->reason : "");
+    }
+}
+
 static void event_details(FILE *out, const Dcgw__Event *ev)
 {
     switch (ev->kind_case) {
+    case DCGW__EVENT__KIND_LEG_CONNECTED:
+    case DCGW__EVENT__KIND_DTLS_FAILED:
+    case DCGW__EVENT__KIND_CONSENT_LOST:
+    case DCGW__EVENT__KIND_LEG_CLOSED:
+        leg_details(out, ev);
+        break;
+    case DCGW__EVENT__KIND_CHANNEL_OPENED:
+        channel_details(out, ev->channel_opened->channel);
+        break;
+    case DCGW__EVENT__KIND_CHANNEL_CLOSED:
+        channel_details(out, ev->channel_closed->channel);
+        break;
     case DCGW__EVENT__KIND_POLICY_VIOLATION:
         policy_details(out, ev->policy_violation);
         break;
