@@ -40,6 +40,7 @@ struct bench_opts {
     const char *janus;  /* janus binary; NULL or "" disables the comparison */
     const char *janus_addr;
     const char *dcgwd_log; /* dcgwd's log.level */
+    int janus_log;         /* Janus's debug_level */
     const char *json_path, *plot_path, *data_path;
     const char *scenarios; /* comma list, or "all" */
     unsigned workers;
@@ -48,7 +49,8 @@ struct bench_opts {
     unsigned sessions[BENCH_COUNTS_MAX], n_sessions;
     unsigned channels[BENCH_COUNTS_MAX], n_channels;
     double duration_s, warmup_s;
-    size_t window; /* bytes in flight per session */
+    unsigned repeat; /* tput_size: sweeps, median reported */
+    size_t window;   /* bytes in flight per session */
     unsigned setup_sessions, setup_concurrency;
     unsigned idle_sessions;
     double idle_s;
@@ -72,6 +74,7 @@ struct bench {
     uv_loop_t *loop;
     uv_timer_t sctp_tick;
     struct dcgw_dtls_ctx *ctx;
+    struct dcgw_dtls_ctx *ctx_janus; /* offers use_srtp (RFC 5764): Janus insists on it */
     char workdir[256];
     struct gw *gw;
     struct janus *jn;

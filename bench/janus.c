@@ -1,5 +1,6 @@
 /* The peer comparison: Debian's Janus with the echotest plugin, driven over its HTTP API
- * (janus.transport.http) with a minimal blocking HTTP/1.1 client and jansson.
+ * (janus.transport.http) with a minimal blocking HTTP/1.0 client (no chunked answers to decode) and
+ * jansson.
  *
  * Janus leaves loopback out when it gathers candidates, so main.c runs the whole bench in
  * a private network namespace with a veth interface (JANUS_IFACE) carrying the Janus
@@ -36,6 +37,8 @@ struct janus {
     char dir[300];
 };
 
+static int write_file(const char *dir, const char *name, const char *text);
+
 /* ---- HTTP */
 
 /* One request on a fresh connection; returns the body (malloc'd) of a 200 answer. */
@@ -55,7 +58,7 @@ static char *http(const char *method, const char *path, const char *body, char *
     size_t blen = body ? strlen(body) : 0;
     char head[512];
     int hn = snprintf(head, sizeof(head),
-                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      "%s %s HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                       "Content-Length: %zu\r\nConnection: close\r\n\r\n",
                       method, path, blen);
     char *resp = malloc(HTTP_MAX + 1);
@@ -129,10 +132,16 @@ static uint64_t data_id(json_t *j)
     return (uint64_t)json_integer_value(json_object_get(json_object_get(j, "data"), "id"));
 }
 
+/* Keeps the last offer and answer in the work directory, for whoever debugs. */
+static void keep(struct janus *jn, const char *name, const char *sdp)
+{
+    write_file(jn->dir, name, sdp);
+}
+
 char *janus_negotiate(struct janus *jn, const char *offer, uint64_t ids[2], char *err,
                       size_t errcap)
 {
-    (void)jn;
+    keep(jn, "last-offer.sdp", offer);
     json_t *r =
         api("/janus", json_pack("{s:s,s:s}", "janus", "create", "transaction", "c"), err, errcap);
     if (!r)
@@ -173,6 +182,8 @@ char *janus_negotiate(struct janus *jn, const char *offer, uint64_t ids[2], char
     if (!answer) {
         json_decref(r);
         snprintf(err, errcap, "janus: no answer to the offer");
+    } else {
+        keep(jn, "last-answer.sdp", answer);
     }
     return answer;
 }
@@ -212,7 +223,7 @@ static int write_config(struct bench *b, struct janus *jn)
              "  transports_folder = \"" JANUS_LIBDIR "/transports\"\n"
              "  events_folder = \"" JANUS_LIBDIR "/events\"\n"
              "  loggers_folder = \"" JANUS_LIBDIR "/loggers\"\n"
-             "  debug_level = 3\n"
+             "  debug_level = %d\n"
              "  interface = \"%s\"\n"
              "  session_timeout = 0\n"
              "  hide_dependencies = true\n"
@@ -220,7 +231,7 @@ static int write_config(struct bench *b, struct janus *jn)
              "certificates: {\n}\n"
              "media: {\n  rtp_port_range = \"20000-40000\"\n}\n"
              "nat: {\n"
-             "  nice_debug = false\n"
+             "  nice_debug = %s\n"
              "  ice_lite = true\n"
              "  ice_enforce_list = \"" JANUS_IFACE "\"\n"
              "  ignore_mdns = true\n"
@@ -237,7 +248,7 @@ static int write_config(struct bench *b, struct janus *jn)
              "}\n"
              "loggers: {\n  disable = \"libjanus_jsonlog.so\"\n}\n"
              "events: {\n}\n",
-             jn->dir, b->o.janus_addr);
+             jn->dir, b->o.janus_log, b->o.janus_addr, b->o.janus_log >= 7 ? "true" : "false");
     char http_cfg[512];
     snprintf(http_cfg, sizeof(http_cfg),
              "general: {\n  json = \"plain\"\n  base_path = \"/janus\"\n  http = true\n"

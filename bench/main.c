@@ -158,6 +158,7 @@ static void usage(FILE *f)
             "      --channels LIST        tput_scale channels per session (default 1,4)\n"
             "  -d, --duration S           measured seconds per throughput point (default 3)\n"
             "      --warmup S             seconds before measuring (default 0.5)\n"
+            "      --repeat N             tput_size sweeps; the median is reported (default 1)\n"
             "      --window BYTES         bytes in flight per session (default 524288)\n"
             "      --setup-sessions N     sessions in the set-up scenario (default 2000)\n"
             "      --setup-concurrency N  set-ups in flight (default 64)\n"
@@ -173,6 +174,7 @@ static void usage(FILE *f)
             "                             work directory)\n"
             "      --janus PATH|none      Janus binary (default /usr/bin/janus)\n"
             "      --janus-addr ADDR      address of Janus's veth (default 10.99.0.1)\n"
+            "      --janus-log N          Janus's debug_level (default 2: errors)\n"
             "      --no-netns             do not enter a private network namespace\n"
             "      --stream-id N          first negotiated stream id (default 1000)\n"
             "      --max-message-size N   a=max-message-size of every endpoint (default 262144)\n"
@@ -219,6 +221,7 @@ static void defaults(struct bench_opts *o)
     o->janus = "/usr/bin/janus";
     o->janus_addr = "10.99.0.1";
     o->dcgwd_log = "warn";
+    o->janus_log = 2; /* errors: Janus warns once per message when its SCTP queue is full */
     o->scenarios = "all";
     o->workers = 2;
     static const size_t sizes[] = {64, 256, 1024, 4096, 16384, 65536, 262144};
@@ -227,6 +230,7 @@ static void defaults(struct bench_opts *o)
     o->sessions[0] = 1, o->sessions[1] = 4, o->sessions[2] = 16, o->n_sessions = 3;
     o->channels[0] = 1, o->channels[1] = 4, o->n_channels = 2;
     o->duration_s = 3;
+    o->repeat = 1;
     o->warmup_s = 0.5;
     o->window = 512 * 1024;
     o->setup_sessions = 2000;
@@ -279,6 +283,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         O_JANUS_ADDR,
         O_NO_NETNS,
         O_DCGWD_LOG,
+        O_JANUS_LOG,
+        O_REPEAT,
         O_STREAM,
         O_MMS,
         O_DATA,
@@ -303,6 +309,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         {"dcgwd", required_argument, NULL, O_DCGWD},
         {"socket", required_argument, NULL, O_SOCKET},
         {"dcgwd-log", required_argument, NULL, O_DCGWD_LOG},
+        {"janus-log", required_argument, NULL, O_JANUS_LOG},
+        {"repeat", required_argument, NULL, O_REPEAT},
         {"janus", required_argument, NULL, O_JANUS},
         {"janus-addr", required_argument, NULL, O_JANUS_ADDR},
         {"no-netns", no_argument, NULL, O_NO_NETNS},
@@ -384,6 +392,12 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         case O_DCGWD_LOG:
             o->dcgwd_log = optarg;
             break;
+        case O_JANUS_LOG:
+            o->janus_log = atoi(optarg);
+            break;
+        case O_REPEAT:
+            o->repeat = (unsigned)atoi(optarg);
+            break;
         case O_JANUS:
             o->janus = strcmp(optarg, "none") == 0 ? NULL : optarg;
             break;
@@ -422,7 +436,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         }
     }
     if (optind < argc || bad || o->duration_s <= 0 || o->window < 1024 || o->workers == 0 ||
-        o->setup_concurrency == 0 || o->load_fraction <= 0 || o->load_fraction > 1) {
+        o->repeat == 0 || o->repeat > 99 || o->setup_concurrency == 0 || o->load_fraction <= 0 ||
+        o->load_fraction > 1) {
         usage(stderr);
         return -1;
     }
@@ -476,6 +491,14 @@ static void start_janus(struct bench *b)
 {
     if (b->janus_why[0])
         return;
+    if (!b->ctx_janus) {
+        /* Janus 1.1 (dtls.c) treats a handshake without a negotiated SRTP profile as failed,
+         * data channels only or not, and dcgw's DTLS stage offers no use_srtp. */
+        snprintf(b->janus_why, sizeof(b->janus_why),
+                 "dcgw's DTLS stage cannot offer use_srtp (RFC 5764), which Janus requires "
+                 "even for data-only sessions (needs dcgw_dtls_ctx_settings.srtp_profiles)");
+        return;
+    }
     if (!b->o.janus) {
         snprintf(b->janus_why, sizeof(b->janus_why), "disabled with --janus none");
         return;
@@ -614,6 +637,12 @@ static int setup(struct bench *b)
     if (r == 0) {
         struct dcgw_dtls_ctx_settings cs = {.cert = cert};
         r = dcgw_dtls_ctx_new(&cs, &b->ctx);
+#ifdef DCGW_DTLS_SRTP_PROFILES
+        /* Janus completes a handshake only with a DTLS-SRTP profile, data-only or not. */
+        cs.srtp_profiles = DCGW_DTLS_SRTP_PROFILES;
+        if (r == 0)
+            r = dcgw_dtls_ctx_new(&cs, &b->ctx_janus);
+#endif
         dcgw_cert_unref(cert);
     }
     if (r == 0)
@@ -673,6 +702,7 @@ int main(int argc, char **argv)
     gw_stop(b);
     dcgw_client_tick_stop(&b->sctp_tick);
     dcgw_dtls_ctx_free(b->ctx);
+    dcgw_dtls_ctx_free(b->ctx_janus);
     json_decref(b->out);
     bench_note(b, "%s", "");
     return failures ? 1 : 0;

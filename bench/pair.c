@@ -22,7 +22,8 @@ static void pair_fail(struct pair *p, const char *why)
     if (p->state == PAIR_FAILED)
         return;
     bool counted = p->state != PAIR_READY;
-    snprintf(p->why, sizeof(p->why), "%s", why);
+    if (why != p->why)
+        snprintf(p->why, sizeof(p->why), "%s", why);
     if (p->set->failed < 3)
         bench_note(p->b, "%s pair %u failed: %s", bench_path_name(p->path), p->id, why);
     p->state = PAIR_FAILED;
@@ -153,7 +154,8 @@ static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **
     }
     struct dcgw_client_settings cs = {
         .bind = (struct sockaddr *)&bind,
-        .sctp_port = b->next_sctp_port,
+        /* Janus 1.1 uses SCTP port 5000 whatever the SDP says. */
+        .sctp_port = p->path == PATH_JANUS ? 5000 : b->next_sctp_port,
         .max_message_size = b->o.max_message_size,
         .dcmap = maps,
         .n_dcmap = offer_channels ? p->nch : 0,
@@ -171,7 +173,8 @@ static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **
                                   .on_channel_closed = cl_closed_channel,
                                   .on_writable = cl_writable,
                                   .on_failed = cl_failed};
-    return dcgw_client_new(b->loop, b->ctx, &cs, &cbs, out);
+    struct dcgw_dtls_ctx *ctx = p->path == PATH_JANUS ? b->ctx_janus : b->ctx;
+    return dcgw_client_new(b->loop, ctx, &cs, &cbs, out);
 }
 
 static void created(struct bench *b, struct ctl_job *j)

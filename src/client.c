@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include <openssl/rand.h>
+#include <stun/stunagent.h>
+#include <stun/usages/ice.h>
 
 #include "dcgw/addr.h"
 #include "dcgw/cert.h"
 #include "dcgw/error.h"
+#include "dcgw/ice.h"
 #include "dcgw/io.h"
 #include "dcgw/log.h"
 #include "dcgw/sctp.h"
@@ -29,6 +32,8 @@ struct dcgw_client {
     char ufrag[CLIENT_UFRAG_SIZE], pwd[CLIENT_PWD_SIZE];
     char tls_id[DCGW_SDP_TLS_ID_SIZE];
     bool offered, failed, up;
+    uint64_t tie_breaker;
+    uint64_t checks_answered;
     void *user;
 };
 
@@ -59,6 +64,68 @@ static void rearm(struct dcgw_client *c)
     uv_timer_start(&c->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
+/* ---- answering the peer's checks
+ *
+ * The leg's controlling side only sends checks. A full ICE peer (Janus's libnice, even in
+ * its lite mode) also checks the pair from its side and selects it only once its own
+ * check succeeded, so the offerer answers Binding requests too (RFC 8445 §7.3), keyed
+ * with our ice-pwd. */
+
+static const uint16_t check_attrs[] = {
+    STUN_ATTRIBUTE_USERNAME,           STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
+    STUN_ATTRIBUTE_ERROR_CODE,         STUN_ATTRIBUTE_UNKNOWN_ATTRIBUTES,
+    STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS, STUN_ATTRIBUTE_PRIORITY,
+    STUN_ATTRIBUTE_USE_CANDIDATE,      0,
+};
+
+static bool is_binding_request(const uint8_t *p, size_t n)
+{
+    /* RFC 8489 §5: type 0x0001, magic cookie 0x2112A442. */
+    return n >= 20 && p[0] == 0x00 && p[1] == 0x01 && p[4] == 0x21 && p[5] == 0x12 &&
+           p[6] == 0xA4 && p[7] == 0x42;
+}
+
+static bool check_validater(StunAgent *agent, StunMessage *msg, uint8_t *username,
+                            uint16_t username_len, uint8_t **password, size_t *password_len,
+                            void *ud)
+{
+    (void)agent;
+    (void)msg;
+    struct dcgw_client *c = ud;
+    size_t ul = strlen(c->ufrag);
+    /* USERNAME is "<our ufrag>:<their ufrag>" (RFC 8445 §7.2.2). */
+    if (!username || username_len <= ul || memcmp(username, c->ufrag, ul) != 0 ||
+        username[ul] != ':')
+        return false;
+    *password = (uint8_t *)c->pwd;
+    *password_len = strlen(c->pwd);
+    return true;
+}
+
+static void answer_check(struct dcgw_client *c, const struct sockaddr *from, const uint8_t *p,
+                         size_t n)
+{
+    StunAgent agent;
+    StunMessage req, resp;
+    stun_agent_init(&agent, check_attrs, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+    if (stun_agent_validate(&agent, &req, p, n, check_validater, c) != STUN_VALIDATION_SUCCESS)
+        return;
+    struct sockaddr_storage src;
+    socklen_t srclen = dcgw_addr_len(from);
+    memcpy(&src, from, srclen);
+    uint8_t buf[DCGW_ICE_MSG_MAX];
+    size_t len = sizeof(buf);
+    bool control = true;
+    if (stun_usage_ice_conncheck_create_reply(
+            &agent, &req, &resp, buf, &len, &src, srclen, &control, c->tie_breaker,
+            STUN_USAGE_ICE_COMPATIBILITY_RFC5245) == STUN_USAGE_ICE_RETURN_SUCCESS &&
+        len > 0) {
+        c->checks_answered++;
+        dcgw_io_send(c->io, from, buf, len);
+    }
+}
+
 /* ---- io and leg callbacks */
 
 static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_t n, uint64_t now)
@@ -66,7 +133,10 @@ static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_
     struct dcgw_client *c = ud;
     if (!c->leg || c->failed)
         return;
-    dcgw_leg_input(c->leg, from, p, n, now);
+    if (c->offered && is_binding_request(p, n))
+        answer_check(c, from, p, n);
+    else
+        dcgw_leg_input(c->leg, from, p, n, now);
     rearm(c);
 }
 
@@ -165,8 +235,17 @@ int dcgw_client_offer(struct dcgw_client *c, char *buf, size_t cap)
     local_side(c, &l);
     l.setup = DCGW_SDP_SETUP_ACTPASS;
     int n = dcgw_sdp_write_offer(&l, buf, cap);
-    if (n >= 0)
-        c->offered = true;
+    if (n < 0)
+        return n;
+    /* The writer speaks for dcgw (ICE-lite). The client sends the checks: it is a full,
+     * controlling agent (RFC 8445 §6.1.1), and a full peer such as Janus must see it so. */
+    static const char lite[] = "a=ice-lite\r\n";
+    char *at = strstr(buf, lite);
+    if (at) {
+        memmove(at, at + sizeof(lite) - 1, strlen(at + sizeof(lite) - 1) + 1);
+        n -= (int)(sizeof(lite) - 1);
+    }
+    c->offered = true;
     return n;
 }
 
@@ -349,6 +428,7 @@ int dcgw_client_new(uv_loop_t *loop, struct dcgw_dtls_ctx *ctx,
     if (cbs)
         c->cbs = *cbs;
     c->timer_due = UINT64_MAX;
+    RAND_bytes((unsigned char *)&c->tie_breaker, sizeof(c->tie_breaker));
     int r = dcgw_sdp_ice_credentials(c->ufrag, sizeof(c->ufrag), c->pwd, sizeof(c->pwd));
     if (r == 0)
         r = dcgw_sdp_tls_id(c->tls_id, sizeof(c->tls_id));
