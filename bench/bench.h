@@ -58,7 +58,7 @@ struct bench_opts {
     size_t latency_size;
     uint16_t stream_id;
     uint32_t max_message_size;
-    bool netns, quiet;
+    bool netns, quiet, keep;
     int argc;
     char **argv;
 };
@@ -75,6 +75,12 @@ struct bench {
     uv_timer_t sctp_tick;
     struct dcgw_dtls_ctx *ctx;
     struct dcgw_dtls_ctx *ctx_janus; /* offers use_srtp (RFC 5764): Janus insists on it */
+    /* the far-end process (far.c) */
+    int far_fd, far_pid;
+    uv_poll_t far_poll;
+    uint8_t *far_buf;
+    struct pair **pairs; /* by id, for messages from the far end */
+    size_t pairs_cap;
     char workdir[256];
     struct gw *gw;
     struct janus *jn;
@@ -125,6 +131,27 @@ const char *bench_path_name(enum bench_path p);
 /* Children killed if the bench is interrupted. */
 void bench_register_child(int pid);
 bool bench_path_available(struct bench *b, enum bench_path p);
+
+/* Fills maps[0..nch) with the negotiated channels every pair uses (a=dcmap). */
+void bench_dcmap(const struct bench_opts *o, struct dcgw_sdp_dcmap *maps, unsigned nch);
+
+/* ---- far.c: the process holding every Z endpoint */
+enum far_op {
+    FAR_ANSWER = 1, /* -> far: answer the offer in the payload; <- FAR_SDP (the answer) */
+    FAR_OFFER,      /* -> far: make Z's offer; <- FAR_SDP (the offer) */
+    FAR_START,      /* -> far: the answer to Z's offer */
+    FAR_FREE,       /* -> far: drop Z */
+    FAR_SDP,        /* <- far */
+    FAR_READY,      /* <- far: A's hello reached Z */
+    FAR_FAILED,     /* <- far: reason */
+    FAR_CREDIT,     /* <- far: per-flow delivery counts */
+};
+/* Forks the far end (before any thread). */
+int far_spawn(struct bench *b);
+int far_start_poll(struct bench *b);
+int far_send(struct bench *b, enum far_op op, uint32_t pair, unsigned nch, bool idle,
+             const char *text);
+void far_stop(struct bench *b);
 
 /* ---- proc.c: what the kernel says about a process */
 /* CPU time (user + system) in ns of every thread of pid: the sum of
@@ -179,10 +206,11 @@ struct pair {
     enum bench_path path;
     uint32_t id;
     enum pair_state state;
-    struct dcgw_client *a, *z; /* A sends; Z receives (NULL for Janus: it echoes) */
+    struct dcgw_client *a; /* A, in the bench; Z lives in the far end (or is Janus) */
+    char *offer_a;         /* gateway: A's offer, until Z's arrives */
     unsigned nch;
-    struct dcgw_dc_channel *cha[BENCH_CHANNELS_MAX], *chz[BENCH_CHANNELS_MAX];
-    unsigned open_a, open_z;
+    struct dcgw_dc_channel *cha[BENCH_CHANNELS_MAX];
+    unsigned open_a;
     char sid[64];
     uint64_t janus_ids[2];
     uint64_t t_start_ns, t_ready_ns;
@@ -209,7 +237,8 @@ struct pairset *pairset_setup(struct bench *b, enum bench_path path, unsigned n,
                               unsigned concurrency, bool idle, uint64_t timeout_ms);
 /* Closes sessions (control / Janus hang-up), frees the clients and the set. */
 void pairset_free(struct pairset *s);
-/* Bench CPU per client RSS: the set's clients are in this process. */
+/* A message of the far end about pair `id`. */
+void pair_on_far(struct bench *b, uint32_t op, uint32_t id, const char *text, size_t len);
 
 /* ---- traffic.c: flows of messages */
 enum flow_kind { FLOW_WINDOW, FLOW_RATE, FLOW_PING };
@@ -248,9 +277,12 @@ void traffic_on_message(struct bench *b, struct pair *p, struct dcgw_client *c,
                         struct dcgw_dc_channel *ch, const uint8_t *m, size_t n);
 /* Sends what paced flows owe now. */
 void traffic_pace(struct bench *b);
+/* Deliveries counted by the far end. */
+void traffic_on_credit(struct bench *b, uint16_t flow, uint32_t msgs, uint64_t bytes,
+                       uint32_t disorder);
 void traffic_on_writable(struct bench *b, struct pair *p, struct dcgw_client *c);
 /* Sends a header-only message of kind k on channel chi of client c. */
-int traffic_send_small(struct pair *p, struct dcgw_client *c, unsigned chi, enum msg_kind k);
+int traffic_send_small(struct pair *p, unsigned chi, enum msg_kind k);
 /* Sorted-percentile helper: q in [0,1]; returns microseconds. */
 double lat_percentile(struct lat *l, double q);
 void lat_sort(struct lat *l);
@@ -259,7 +291,7 @@ void lat_sort(struct lat *l);
 struct tput {
     double secs;
     uint64_t msgs, bytes, lost, send_errors, disorder;
-    uint64_t cpu_meas, cpu_self; /* ns: the path's measured process, the bench */
+    uint64_t cpu_meas, cpu_ends; /* ns: the path's measured process, the endpoints (bench+far) */
     unsigned flows;
 };
 /* Runs one window flow per channel of every ready pair of s with messages of `size`
@@ -281,7 +313,7 @@ int scen_avatar(struct bench *b, json_t *res);
 /* A CPU/time snapshot of every measured process. */
 struct snap {
     uint64_t t_ns;
-    uint64_t cpu_self, cpu_gw, cpu_janus;
+    uint64_t cpu_self, cpu_far, cpu_gw, cpu_janus;
 };
 void snap_take(struct bench *b, struct snap *s);
 /* The measured process's CPU between two snapshots for a path. */

@@ -182,6 +182,7 @@ static void usage(FILE *f)
             "  -p, --plot FILE.png        plot throughput and latency by size (gnuplot)\n"
             "      --data FILE            the plot's data file (default FILE.png.dat)\n"
             "      --quick                tiny parameters (CI smoke run)\n"
+            "      --keep                 keep the work directory (logs, configurations)\n"
             "  -q, --quiet                no progress line\n"
             "  -h, --help\n");
 }
@@ -285,6 +286,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         O_DCGWD_LOG,
         O_JANUS_LOG,
         O_REPEAT,
+        O_KEEP,
         O_STREAM,
         O_MMS,
         O_DATA,
@@ -311,6 +313,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         {"dcgwd-log", required_argument, NULL, O_DCGWD_LOG},
         {"janus-log", required_argument, NULL, O_JANUS_LOG},
         {"repeat", required_argument, NULL, O_REPEAT},
+        {"keep", no_argument, NULL, O_KEEP},
         {"janus", required_argument, NULL, O_JANUS},
         {"janus-addr", required_argument, NULL, O_JANUS_ADDR},
         {"no-netns", no_argument, NULL, O_NO_NETNS},
@@ -397,6 +400,9 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
             break;
         case O_REPEAT:
             o->repeat = (unsigned)atoi(optarg);
+            break;
+        case O_KEEP:
+            o->keep = true;
             break;
         case O_JANUS:
             o->janus = strcmp(optarg, "none") == 0 ? NULL : optarg;
@@ -647,6 +653,8 @@ static int setup(struct bench *b)
     }
     if (r == 0)
         r = dcgw_client_tick_start(b->loop, &b->sctp_tick);
+    if (r == 0)
+        r = far_start_poll(b);
     return r;
 }
 
@@ -665,6 +673,10 @@ int main(int argc, char **argv)
     ls.level = DCGW_LOG_ERROR;
     dcgw_log_setup(&ls, "bench");
     enter_netns(b); /* first: before any thread or child */
+    if (far_spawn(b) < 0) {
+        fprintf(stderr, "dcgw-bench: cannot start the far-end process\n");
+        return 1;
+    }
     snprintf(b->workdir, sizeof(b->workdir), "/tmp/dcgw-bench.XXXXXX");
     if (!mkdtemp(b->workdir)) {
         perror("dcgw-bench: mkdtemp");
@@ -700,10 +712,18 @@ int main(int argc, char **argv)
         failures++;
     janus_stop(b);
     gw_stop(b);
+    far_stop(b);
     dcgw_client_tick_stop(&b->sctp_tick);
     dcgw_dtls_ctx_free(b->ctx);
     dcgw_dtls_ctx_free(b->ctx_janus);
     json_decref(b->out);
-    bench_note(b, "%s", "");
+    if (failures || b->o.keep) {
+        bench_note(b, "work directory kept: %s (dcgwd.log, janus/)", b->workdir);
+    } else {
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%.255s'", b->workdir);
+        if (system(cmd) != 0)
+            bench_note(b, "could not remove %s", b->workdir);
+    }
     return failures ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 /* Pairs: the two endpoints of one session, set up directly (A offers, Z answers as
  * ICE-lite), through dcgw (both offer, dcgw answers both legs of one bridged session) or
- * against Janus (A offers to the echotest plugin; Janus echoes). A pair is ready when a
- * hello message made the whole trip: A -> Z (direct, gateway) or A -> Janus -> A. */
+ * against Janus (A offers to the echotest plugin; Janus echoes). A lives in this process,
+ * Z in the far end (far.c). A pair is ready when a hello message made the whole trip:
+ * A -> Z (direct, gateway; the far end reports it) or A -> Janus -> A. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,10 +46,12 @@ static void pair_ready(struct pair *p)
     kick(p->set);
 }
 
+/* Once A's channels are open. Through dcgw, the bridge holds the hello until Z's leg is
+ * up too. */
 static void maybe_hello(struct pair *p)
 {
-    bool all = p->open_a == p->nch && (p->path == PATH_JANUS || p->open_z == p->nch);
-    if (all && p->state == PAIR_CONNECTING && traffic_send_small(p, p->a, 0, MSG_HELLO) < 0)
+    if (p->open_a == p->nch && p->state == PAIR_CONNECTING &&
+        traffic_send_small(p, 0, MSG_HELLO) < 0)
         pair_fail(p, "hello not sent");
 }
 
@@ -83,29 +86,24 @@ static void cl_up(void *ud, struct dcgw_client *c)
 static void cl_open(void *ud, struct dcgw_client *c, struct dcgw_dc_channel *ch)
 {
     struct pair *p = ud;
+    (void)c;
     unsigned i = label_index(ch);
     if (i >= p->nch)
         return;
-    struct dcgw_dc_channel **slot = c == p->a ? &p->cha[i] : &p->chz[i];
-    if (!*slot) {
-        *slot = ch;
-        if (c == p->a)
-            p->open_a++;
-        else
-            p->open_z++;
+    if (!p->cha[i]) {
+        p->cha[i] = ch;
+        p->open_a++;
     }
     maybe_hello(p);
 }
 
 static void cl_closed_channel(void *ud, struct dcgw_client *c, struct dcgw_dc_channel *ch)
 {
+    (void)c;
     struct pair *p = ud;
-    for (unsigned i = 0; i < p->nch; i++) {
-        if (p->cha[i] == ch && c == p->a)
+    for (unsigned i = 0; i < p->nch; i++)
+        if (p->cha[i] == ch)
             p->cha[i] = NULL;
-        if (p->chz[i] == ch && c == p->z)
-            p->chz[i] = NULL;
-    }
 }
 
 static void cl_message(void *ud, struct dcgw_client *c, struct dcgw_dc_channel *ch, bool is_text,
@@ -114,8 +112,8 @@ static void cl_message(void *ud, struct dcgw_client *c, struct dcgw_dc_channel *
     (void)is_text;
     struct pair *p = ud;
     if (n >= BENCH_HDR && m[14] == MSG_HELLO) {
-        if (c == p->z || (p->path == PATH_JANUS && c == p->a))
-            pair_ready(p);
+        if (p->path == PATH_JANUS)
+            pair_ready(p); /* Janus echoed it */
         return;
     }
     traffic_on_message(p->b, p, c, ch, m, n);
@@ -131,11 +129,22 @@ static void cl_failed(void *ud, struct dcgw_client *c, int err, const char *reas
 {
     struct pair *p = ud;
     char why[160];
-    snprintf(why, sizeof(why), "%s: %s (%s)", c == p->a ? "A" : "Z", reason, dcgw_err_name(err));
+    (void)c;
+    snprintf(why, sizeof(why), "A: %s (%s)", reason, dcgw_err_name(err));
     pair_fail(p, why);
 }
 
 /* ---- building a pair */
+
+void bench_dcmap(const struct bench_opts *o, struct dcgw_sdp_dcmap *maps, unsigned nch)
+{
+    memset(maps, 0, nch * sizeof(*maps));
+    for (unsigned i = 0; i < nch; i++) {
+        maps[i].stream_id = (uint16_t)(o->stream_id + 2 * i);
+        maps[i].ordered = true;
+        snprintf(maps[i].label, sizeof(maps[i].label), "bench-%u", i);
+    }
+}
 
 static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **out)
 {
@@ -146,12 +155,7 @@ static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **
     else
         dcgw_addr_from("127.0.0.1", 0, &bind);
     struct dcgw_sdp_dcmap maps[BENCH_CHANNELS_MAX];
-    memset(maps, 0, sizeof(maps));
-    for (unsigned i = 0; i < p->nch; i++) {
-        maps[i].stream_id = (uint16_t)(b->o.stream_id + 2 * i);
-        maps[i].ordered = true;
-        snprintf(maps[i].label, sizeof(maps[i].label), "bench-%u", i);
-    }
+    bench_dcmap(&b->o, maps, p->nch);
     struct dcgw_client_settings cs = {
         .bind = (struct sockaddr *)&bind,
         /* Janus 1.1 uses SCTP port 5000 whatever the SDP says. */
@@ -194,46 +198,80 @@ static void created(struct bench *b, struct ctl_job *j)
         p->state = PAIR_CONNECTING;
         int r = dcgw_client_start(p->a, j->answer[0], strlen(j->answer[0]));
         if (r == 0)
-            r = dcgw_client_start(p->z, j->answer[1], strlen(j->answer[1]));
+            r = far_send(p->b, FAR_START, p->id, p->nch, p->set->idle, j->answer[1]);
         if (r < 0)
             pair_fail(p, "dcgw's answer not usable");
     }
     ctl_job_free(j);
 }
 
-static int start_direct(struct pair *p, char *bufa, char *bufz)
+static int start_direct(struct pair *p, char *bufa)
 {
     int n = dcgw_client_offer(p->a, bufa, SDP_BUF);
-    if (n >= 0)
-        n = dcgw_client_answer(p->z, bufa, (size_t)n, bufz, SDP_BUF);
-    if (n >= 0)
-        n = dcgw_client_start(p->a, bufz, (size_t)n);
-    p->state = PAIR_CONNECTING;
-    return n < 0 ? n : 0;
+    if (n < 0)
+        return n;
+    p->state = PAIR_SIGNALLING;
+    return far_send(p->b, FAR_ANSWER, p->id, p->nch, p->set->idle, bufa);
 }
 
-static int start_gateway(struct pair *p, char *bufa, char *bufz)
+/* Both offers go to dcgw in one create_session; Z's comes from the far end first. */
+static int start_gateway(struct pair *p, char *bufa)
+{
+    int n = dcgw_client_offer(p->a, bufa, SDP_BUF);
+    if (n < 0)
+        return n;
+    p->offer_a = strdup(bufa);
+    p->state = PAIR_SIGNALLING;
+    return p->offer_a ? far_send(p->b, FAR_OFFER, p->id, p->nch, p->set->idle, NULL) : DCGW_ENOMEM;
+}
+
+static void submit_create(struct pair *p, const char *offer_z)
 {
     struct ctl_job *j = calloc(1, sizeof(*j));
-    if (!j)
-        return DCGW_ENOMEM;
-    int n = dcgw_client_offer(p->a, bufa, SDP_BUF);
-    int m = n >= 0 ? dcgw_client_offer(p->z, bufz, SDP_BUF) : n;
-    if (m < 0) {
-        free(j);
-        return m;
+    if (!j) {
+        pair_fail(p, "out of memory");
+        return;
     }
     j->kind = CTL_CREATE;
     j->p = p;
-    j->offer[0] = strdup(bufa);
-    j->offer[1] = strdup(bufz);
+    j->offer[0] = p->offer_a;
+    p->offer_a = NULL;
+    j->offer[1] = strdup(offer_z);
     j->done = created;
     snprintf(j->sid, sizeof(j->sid), "bench-%llx-%u", (unsigned long long)p->b->run_id, p->id);
     snprintf(p->sid, sizeof(p->sid), "%s", j->sid);
-    p->state = PAIR_SIGNALLING;
     jobs_pending++;
     gw_submit(p->b->gw, j);
-    return 0;
+}
+
+void pair_on_far(struct bench *b, uint32_t op, uint32_t id, const char *text, size_t len)
+{
+    struct pair *p = id < b->pairs_cap ? b->pairs[id] : NULL;
+    if (!p || p->state == PAIR_FAILED)
+        return;
+    char why[200];
+    switch (op) {
+    case FAR_SDP:
+        if (p->state != PAIR_SIGNALLING || p->set->closing)
+            break;
+        if (p->path == PATH_GATEWAY) {
+            submit_create(p, text);
+        } else {
+            p->state = PAIR_CONNECTING;
+            if (dcgw_client_start(p->a, text, strnlen(text, len)) < 0)
+                pair_fail(p, "Z's answer not usable");
+        }
+        break;
+    case FAR_READY:
+        pair_ready(p);
+        break;
+    case FAR_FAILED:
+        snprintf(why, sizeof(why), "%.*s", (int)strnlen(text, len), text);
+        pair_fail(p, why);
+        break;
+    default:
+        break;
+    }
 }
 
 static int start_janus(struct pair *p, char *bufa)
@@ -267,16 +305,27 @@ static void start_pair(struct pairset *s)
     p->t_start_ns = bench_now_ns();
     s->v[s->started++] = p;
     s->inflight++;
-    char *bufa = malloc(SDP_BUF), *bufz = malloc(SDP_BUF);
-    int r = bufa && bufz ? new_client(p, p->path != PATH_JANUS, &p->a) : DCGW_ENOMEM;
-    if (r == 0 && p->path != PATH_JANUS)
-        r = new_client(p, true, &p->z);
+    if (p->id >= b->pairs_cap) {
+        size_t cap = b->pairs_cap ? b->pairs_cap * 2 : 4096;
+        while (cap <= p->id)
+            cap *= 2;
+        struct pair **np = realloc(b->pairs, cap * sizeof(*np));
+        if (!np) {
+            pair_fail(p, "out of memory");
+            return;
+        }
+        memset(np + b->pairs_cap, 0, (cap - b->pairs_cap) * sizeof(*np));
+        b->pairs = np;
+        b->pairs_cap = cap;
+    }
+    b->pairs[p->id] = p;
+    char *bufa = malloc(SDP_BUF);
+    int r = bufa ? new_client(p, p->path != PATH_JANUS, &p->a) : DCGW_ENOMEM;
     if (r == 0)
-        r = p->path == PATH_DIRECT    ? start_direct(p, bufa, bufz)
-            : p->path == PATH_GATEWAY ? start_gateway(p, bufa, bufz)
+        r = p->path == PATH_DIRECT    ? start_direct(p, bufa)
+            : p->path == PATH_GATEWAY ? start_gateway(p, bufa)
                                       : start_janus(p, bufa);
     free(bufa);
-    free(bufz);
     if (r < 0)
         pair_fail(p, p->why[0] ? p->why : dcgw_strerror(r));
 }
@@ -362,8 +411,12 @@ void pairset_free(struct pairset *s)
         }
         if (p->path == PATH_JANUS && p->janus_ids[0] && b->jn)
             janus_hangup(b->jn, p->janus_ids);
+        if (p->path != PATH_JANUS)
+            far_send(b, FAR_FREE, p->id, 0, false, NULL);
         dcgw_client_free(p->a);
-        dcgw_client_free(p->z);
+        b->pairs[p->id] = NULL;
+        free(p->offer_a);
+        p->offer_a = NULL;
     }
     bench_run_until(b, jobs_done, NULL, CLOSE_WAIT_MS);
     for (unsigned i = 0; i < s->started; i++)

@@ -22,6 +22,7 @@ void snap_take(struct bench *b, struct snap *s)
 {
     s->t_ns = bench_now_ns();
     s->cpu_self = proc_cpu_ns(getpid());
+    s->cpu_far = b->far_pid > 0 ? proc_cpu_ns(b->far_pid) : 0;
     s->cpu_gw = gw_cpu_ns(b->gw);
     s->cpu_janus = janus_cpu_ns(b->jn);
 }
@@ -33,8 +34,8 @@ uint64_t snap_cpu(const struct snap *s0, const struct snap *s1, enum bench_path 
         return s1->cpu_gw - s0->cpu_gw;
     case PATH_JANUS:
         return s1->cpu_janus - s0->cpu_janus;
-    default:
-        return s1->cpu_self - s0->cpu_self;
+    default: /* direct: both endpoints */
+        return s1->cpu_self - s0->cpu_self + s1->cpu_far - s0->cpu_far;
     }
 }
 

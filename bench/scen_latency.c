@@ -2,9 +2,9 @@
  *
  *  - idle, by message size: back-to-back pings, one in flight;
  *  - at load: 1,000 probes/s while another session of the same path carries paced
- *    traffic at o.load_fraction of the gateway's maximum message rate for that size (the
- *    direct path gets the same offered load; Janus gets that fraction of its own
- *    maximum, since it may not reach the gateway's).
+ *    traffic at o.load_fraction of the gateway's maximum message rate for that size; the
+ *    direct path and Janus get the same offered load (Janus that fraction of its own
+ *    maximum when it is below the gateway's).
  *
  * Added latency per gateway traversal = (RTT through dcgw - direct RTT) / 2: a round trip
  * crosses dcgw twice (A->Z and Z->A); through Janus it crosses once. */
@@ -159,15 +159,17 @@ int scen_latency(struct bench *b, json_t *res)
             if (b->o.sizes[i] == b->o.latency_size)
                 idle_p99[p] = o.p99;
         }
-        /* The reference load: the gateway's maximum (Janus: its own). */
-        enum bench_path ref =
-            p == PATH_JANUS || !bench_path_available(b, PATH_GATEWAY) ? p : PATH_GATEWAY;
-        double max = li >= 0 ? b->f.msgs_per_s[ref][li] : 0;
-        if (!(max > 0) && ref == p) {
+        /* The offered load: a fraction of the gateway's maximum for every path (the
+         * same traffic), or of Janus's own maximum when that is lower. */
+        double max = li >= 0 ? b->f.msgs_per_s[p][li] : 0;
+        if (!(max > 0)) {
             max = calibrate(b, s->v[1], b->o.latency_size);
             if (li >= 0)
                 b->f.msgs_per_s[p][li] = max;
         }
+        double gwmax = li >= 0 ? b->f.msgs_per_s[PATH_GATEWAY][li] : 0;
+        if (gwmax > 0 && (p != PATH_JANUS || gwmax < max))
+            max = gwmax;
         struct lat_out o;
         double achieved = 0, cpm = NAN;
         if (max > 0 && s->v[1]->state == PAIR_READY &&

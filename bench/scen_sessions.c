@@ -32,9 +32,14 @@ static double span_s(const struct pairset *s)
     return t1 > t0 ? (double)(t1 - t0) / 1e9 : NAN;
 }
 
+static uint64_t ends_rss(struct bench *b)
+{
+    return proc_rss_bytes(getpid()) + (b->far_pid > 0 ? proc_rss_bytes(b->far_pid) : 0);
+}
+
 static uint64_t measured_rss(struct bench *b, enum bench_path p)
 {
-    return p == PATH_GATEWAY ? gw_rss_bytes(b->gw) : proc_rss_bytes(getpid());
+    return p == PATH_GATEWAY ? gw_rss_bytes(b->gw) : ends_rss(b);
 }
 
 int scen_setup(struct bench *b, json_t *res)
@@ -43,7 +48,7 @@ int scen_setup(struct bench *b, json_t *res)
     json_object_set_new(res, "points", pts);
     report_table_header(b, "session set-up",
                         "path      sessions  failed  sessions/s  handshakes/s  cpu/session(us) "
-                        " 2-core capacity/s  bench cpu/session(us)");
+                        " 2-core capacity/s  ends cpu/session(us)");
     for (int p = 0; p < PATH_COUNT; p++) {
         if (!bench_path_available(b, p))
             continue;
@@ -66,17 +71,19 @@ int scen_setup(struct bench *b, json_t *res)
          * one handshake (its client and server halves both in the bench). */
         double hs = rate * (p == PATH_GATEWAY ? 2 : 1);
         double cpu = s->ready ? (double)snap_cpu(&s0, &s1, p) / s->ready : NAN;
-        double self = s->ready ? (double)(s1.cpu_self - s0.cpu_self) / s->ready : NAN;
+        double self = s->ready
+                          ? (double)(s1.cpu_self - s0.cpu_self + s1.cpu_far - s0.cpu_far) / s->ready
+                          : NAN;
         double cap = 2e9 / cpu;
         report_row(b, "%-9s %8u %7u %11.0f %13.0f %16.0f %18.0f %22.0f", bench_path_name(p),
                    s->ready, s->failed, rate, hs, cpu / 1e3, cap, self / 1e3);
         json_array_append_new(
-            pts,
-            json_pack("{s:s,s:i,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "path", bench_path_name(p),
-                      "sessions", (int)s->ready, "failed", (int)s->failed, "concurrency",
-                      (int)b->o.setup_concurrency, "seconds", jnum(secs), "sessions_per_s",
-                      jnum(rate), "handshakes_per_s", jnum(hs), "cpu_ns_per_session", jnum(cpu),
-                      "capacity_per_s_2_cores", jnum(cap), "bench_cpu_ns_per_session", jnum(self)));
+            pts, json_pack("{s:s,s:i,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "path", bench_path_name(p),
+                           "sessions", (int)s->ready, "failed", (int)s->failed, "concurrency",
+                           (int)b->o.setup_concurrency, "seconds", jnum(secs), "sessions_per_s",
+                           jnum(rate), "handshakes_per_s", jnum(hs), "cpu_ns_per_session",
+                           jnum(cpu), "capacity_per_s_2_cores", jnum(cap),
+                           "endpoints_cpu_ns_per_session", jnum(self)));
         if (p == PATH_GATEWAY) {
             b->f.setup_rate = rate;
             b->f.setup_capacity_2cores = cap;
@@ -92,7 +99,7 @@ int scen_idle(struct bench *b, json_t *res)
     json_object_set_new(res, "points", pts);
     report_table_header(b, "idle sessions held",
                         "path      sessions  lost  mem/session(KiB)  idle cpu/session(us/s) "
-                        "  50k sessions(%core)  bench mem/pair(KiB)");
+                        "  50k sessions(%core)  ends mem/pair(KiB)");
     for (int p = 0; p < PATH_COUNT; p++) {
         if (!bench_path_available(b, p) || p == PATH_JANUS)
             continue;
@@ -106,7 +113,7 @@ int scen_idle(struct bench *b, json_t *res)
         bench_run_for(b, (uint64_t)(base_s * 1000));
         snap_take(b, &b1);
         double base = (double)snap_cpu(&b0, &b1, p) / ((double)(b1.t_ns - b0.t_ns) / 1e9);
-        uint64_t rss0 = measured_rss(b, p), self0 = proc_rss_bytes(getpid());
+        uint64_t rss0 = measured_rss(b, p), self0 = ends_rss(b);
         struct pairset *s = pairset_setup(b, p, n, 1, b->o.setup_concurrency, true, timeout_for(n));
         if (!s)
             return -1;
@@ -119,7 +126,7 @@ int scen_idle(struct bench *b, json_t *res)
                        b->o.idle_s);
         bench_run_for(b, (uint64_t)(b->o.idle_s * 1000));
         snap_take(b, &s1);
-        uint64_t rss1 = measured_rss(b, p), self1 = proc_rss_bytes(getpid());
+        uint64_t rss1 = measured_rss(b, p), self1 = ends_rss(b);
         unsigned lost = s->failed;
         double secs = (double)(s1.t_ns - s0.t_ns) / 1e9;
         double mem = ready ? ((double)rss1 - (double)rss0) / ready : NAN;
@@ -127,16 +134,19 @@ int scen_idle(struct bench *b, json_t *res)
         double cpu = ready ? (total - base) / ready : NAN;
         double pct50k = cpu * 50000 / 1e9 * 100;
         double bmem = ready ? ((double)self1 - (double)self0) / ready : NAN;
-        double bcpu = ready ? (double)(s1.cpu_self - s0.cpu_self) / secs / ready : NAN;
+        double bcpu =
+            ready ? (double)(s1.cpu_self - s0.cpu_self + s1.cpu_far - s0.cpu_far) / secs / ready
+                  : NAN;
         report_row(b, "%-9s %8u %5u %17.1f %23.2f %21.2f %20.1f", bench_path_name(p), ready, lost,
                    mem / 1024, cpu / 1e3, pct50k, bmem / 1024);
         json_array_append_new(
-            pts, json_pack("{s:s,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "path", bench_path_name(p),
-                           "sessions", (int)ready, "lost", (int)lost, "idle_seconds", jnum(secs),
-                           "rss_bytes_per_session", jnum(mem), "cpu_ns_per_s_per_session",
-                           jnum(cpu), "core_pct_for_50k", jnum(pct50k), "bench_rss_bytes_per_pair",
-                           jnum(bmem), "bench_cpu_ns_per_s_per_pair", jnum(bcpu),
-                           "measured_rss_bytes", jnum((double)rss1)));
+            pts,
+            json_pack("{s:s,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "path", bench_path_name(p),
+                      "sessions", (int)ready, "lost", (int)lost, "idle_seconds", jnum(secs),
+                      "rss_bytes_per_session", jnum(mem), "cpu_ns_per_s_per_session", jnum(cpu),
+                      "core_pct_for_50k", jnum(pct50k), "endpoints_rss_bytes_per_pair", jnum(bmem),
+                      "endpoints_cpu_ns_per_s_per_pair", jnum(bcpu), "measured_rss_bytes",
+                      jnum((double)rss1)));
         json_t *last = json_array_get(pts, json_array_size(pts) - 1);
         json_object_set_new(last, "cpu_ns_per_s_total", jnum(total));
         json_object_set_new(last, "cpu_ns_per_s_baseline", jnum(base));

@@ -96,7 +96,7 @@ int tput_measure(struct bench *b, struct pairset *s, size_t size, double seconds
     t->send_errors = end.errors;
     t->disorder = end.disorder;
     t->cpu_meas = snap_cpu(&s0, &s1, s->path);
-    t->cpu_self = s1.cpu_self - s0.cpu_self;
+    t->cpu_ends = s1.cpu_self - s0.cpu_self + s1.cpu_far - s0.cpu_far;
     for (unsigned i = 0; i < s->started; i++)
         while (s->v[i]->nflows)
             flow_free(s->v[i]->flows[0]);
@@ -113,8 +113,8 @@ json_t *tput_point(enum bench_path p, size_t size, const struct tput *t)
         (json_int_t)t->msgs, "bytes", (json_int_t)t->bytes, "msgs_per_s",
         jnum((double)t->msgs / t->secs), "mb_per_s", jnum(mb / t->secs), "cpu_ns_per_msg",
         jnum((double)t->cpu_meas / m), "cpu_ms_per_mb",
-        jnum(mb > 0 ? (double)t->cpu_meas / 1e6 / mb : NAN), "bench_cpu_ns_per_msg",
-        jnum((double)t->cpu_self / m), "msgs_per_cpu_s", jnum(m / ((double)t->cpu_meas / 1e9)),
+        jnum(mb > 0 ? (double)t->cpu_meas / 1e6 / mb : NAN), "endpoints_cpu_ns_per_msg",
+        jnum((double)t->cpu_ends / m), "msgs_per_cpu_s", jnum(m / ((double)t->cpu_meas / 1e9)),
         "lost", (json_int_t)t->lost, "send_errors", (json_int_t)t->send_errors, "disorder",
         (json_int_t)t->disorder);
 }
@@ -126,12 +126,12 @@ static void row(struct bench *b, enum bench_path p, size_t size, const char *lab
     report_row(b, "%-8s %-9s %10.0f %9.1f %12.2f %11.2f %13.2f %6llu", label, bench_path_name(p),
                m / t->secs, (double)t->bytes / 1e6 / t->secs, (double)t->cpu_meas / m / 1e3,
                t->bytes ? (double)t->cpu_meas / 1e6 / ((double)t->bytes / 1e6) : NAN,
-               (double)t->cpu_self / m / 1e3, (unsigned long long)(t->lost + t->send_errors));
+               (double)t->cpu_ends / m / 1e3, (unsigned long long)(t->lost + t->send_errors));
     (void)size;
 }
 
 static const char *COLS = "size     path          msg/s      MB/s  cpu/msg(us)  cpu/MB(ms) "
-                          " bench/msg(us)   lost";
+                          " ends/msg(us)   lost";
 
 static int cmp_cpu(const void *a, const void *b)
 {
@@ -246,7 +246,7 @@ int scen_tput_scale(struct bench *b, json_t *res)
     json_object_set_new(res, "points", pts);
     report_table_header(b, "throughput of 1 KiB messages by sessions x channels",
                         "sess x ch path          msg/s      MB/s  cpu/msg(us)  cpu/MB(ms) "
-                        " bench/msg(us)   lost");
+                        " ends/msg(us)   lost");
     for (unsigned si = 0; si < b->o.n_sessions; si++)
         for (unsigned ci = 0; ci < b->o.n_channels; ci++)
             for (int p = 0; p < PATH_COUNT; p++) {

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# CI smoke run of dcgw-bench: every scenario with tiny parameters (--quick, ~20 s), then
+# checks that the JSON is well formed and that every figure a scenario reports is there
+# and non-zero (messages delivered, CPU time, percentiles, sessions set up and held).
+#
+#   dcgw-bench --quick  (own private network namespace when root)
+#     +-- dcgwd (2 workers, 127.0.0.1) <--- A endpoints (bench) / Z endpoints (far end)
+#     +-- janus echotest on a veth, when it can be measured (else the JSON says why)
+#
+# The Janus comparison is checked when the bench measured it; when it did not (Janus not
+# installed, not root, or dcgw's DTLS stage without use_srtp) the test says so, with the
+# bench's reason, and checks everything else.
+source "$(dirname "$0")/lib.sh"
+
+BENCH="$DCGW_BUILD/bench/dcgw-bench"
+if [ ! -x "$BENCH" ]; then
+    fail "dcgw-bench not built ($BENCH): configure with -DDCGW_BENCH=ON"
+    finish
+    exit 1
+fi
+
+check "dcgw-bench --help" bash -c "'$BENCH' --help >/dev/null"
+check "bad options are refused" bash -c "! '$BENCH' --sizes 10 -q >/dev/null 2>&1"
+
+if timeout 300 "$BENCH" --quick -q -j "$T/bench.json" -p "$T/bench.png" >"$T/bench.out" 2>&1; then
+    ok "dcgw-bench --quick ran every scenario"
+else
+    fail "dcgw-bench --quick exited with $?"
+fi
+sed 's/^/    /' "$T/bench.out"
+
+check "the PNG plot was written" bash -c "head -c 8 '$T/bench.png' | od -An -c | grep -q 'P   N   G'"
+
+# Every check prints one line; the exit status counts the failures.
+rc=0
+/usr/bin/python3 - "$T/bench.json" <<'PY' || rc=$?
+import json, math, sys
+
+fails = 0
+def check(cond, what):
+    global fails
+    print(("ok - " if cond else "not ok - ") + what)
+    fails += 0 if cond else 1
+
+def pos(x):
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+try:
+    j = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("not ok - JSON well formed: %s" % e)
+    sys.exit(1)
+check(True, "JSON well formed")
+run, sc = j["run"], j["scenarios"]
+sizes = run["config"]["sizes"]
+check(run["command"].startswith(("dcgw-bench", "/")) and "--quick" in run["command"],
+      "the command line is recorded")
+janus = j["janus"]["measured"]
+paths = ["direct", "gateway"] + (["janus"] if janus else [])
+if not janus:
+    print("# Janus comparison NOT measured in this run: %s" % j["janus"]["reason"])
+
+for name in ["tput_size", "tput_scale", "latency", "setup", "idle"]:
+    check(sc.get(name, {}).get("status") == "ok", "%s: status ok" % name)
+for name in ["relay", "avatar"]:
+    check(sc.get(name, {}).get("status") == "not-implemented",
+          "%s: reported as not implemented yet" % name)
+
+pts = sc["tput_size"]["points"]
+for p in paths:
+    for s in sizes:
+        m = [x for x in pts if x["path"] == p and x["size"] == s]
+        check(len(m) == 1 and pos(m[0]["messages"]) and pos(m[0]["msgs_per_s"]) and
+              pos(m[0]["cpu_ns_per_msg"]) and pos(m[0]["endpoints_cpu_ns_per_msg"]) and
+              m[0]["lost"] == 0 and m[0]["send_errors"] == 0,
+              "tput_size %s %d B: messages, rate and CPU per message > 0, none lost" % (p, s))
+for x in sc["tput_size"]["summary"]:
+    check(pos(x["gateway_over_direct"]) and (not janus or pos(x["janus_over_gateway"])),
+          "tput_size %d B: CPU ratios present" % x["size"])
+
+for p in ["direct", "gateway"]:
+    m = [x for x in sc["tput_scale"]["points"] if x["path"] == p]
+    check(len(m) >= 1 and all(pos(x["messages"]) and pos(x["cpu_ns_per_msg"]) and
+                              x["lost"] == 0 and x["sessions"] >= 1 for x in m),
+          "tput_scale %s: every point delivered messages" % p)
+
+lat = sc["latency"]["points"]
+for p in paths:
+    m = [x for x in lat if x["path"] == p]
+    idle = [x for x in m if x["load"] == "idle"]
+    loaded = [x for x in m if x["load"] == "fraction"]
+    check(len(idle) == len(sizes) and all(
+        pos(x["samples"]) and pos(x["rtt_p50_us"]) and x["rtt_p99_us"] >= x["rtt_p50_us"] and
+        x["rtt_p999_us"] >= x["rtt_p99_us"] for x in idle),
+        "latency %s: idle percentiles at every size, ordered" % p)
+    check(len(loaded) == 1 and pos(loaded[0]["samples"]) and pos(loaded[0]["rtt_p99_us"]) and
+          pos(loaded[0]["load_msgs_per_s"]), "latency %s: percentiles under load" % p)
+check(isinstance(sc["latency"]["added_p99_us_per_traversal"]["gateway_at_load"], float),
+      "latency: added p99 per traversal computed")
+
+want = run["config"]["setup_sessions"]
+for x in sc["setup"]["points"]:
+    if x["path"] == "janus":
+        continue
+    check(x["sessions"] == want and x["failed"] == 0 and pos(x["sessions_per_s"]) and
+          pos(x["cpu_ns_per_session"]) and pos(x["handshakes_per_s"]),
+          "setup %s: %d sessions, rate and CPU per session > 0" % (x["path"], want))
+want = run["config"]["idle_sessions"]
+idle = sc["idle"]["points"]
+check(len(idle) == 2, "idle: direct and gateway")
+for x in idle:
+    check(x["sessions"] == want and x["lost"] == 0 and pos(x["measured_rss_bytes"]) and
+          pos(x["cpu_ns_per_s_total"]),
+          "idle %s: %d sessions held, none lost, memory and CPU measured" % (x["path"], want))
+
+t = j["targets"]
+check(len(t) == 5 and all(x["verdict"] in ("met", "MISSED", "not measured") for x in t),
+      "five targets with verdicts")
+check(j["plot"]["status"] == "ok", "gnuplot ran")
+sys.exit(1 if fails else 0)
+PY
+if [ $rc -eq 0 ]; then ok "bench JSON checks"; else fail "bench JSON checks"; fi
+finish
