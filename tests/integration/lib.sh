@@ -59,3 +59,22 @@ start_dcgwd() {
 
 # json_get 'expression on j': reads JSON on stdin, prints the expression's value.
 json_get() { python3 -c "import json,sys; j=json.load(sys.stdin); print($1)"; }
+
+# netns_reexec "$@": the first thing a test that starts real peers (aiortc, Chromium)
+# does after sourcing this file. Re-runs the script in a private network namespace (only
+# loopback: nothing leaks to or from the outside world) and PID namespace (when the test
+# ends, every helper a peer left, such as Chromium's, ends with it), then brings lo up
+# there. Needs root; without it the test fails at once.
+netns_reexec() {
+    if [ "${DCGW_IT_NETNS:-}" = 1 ]; then
+        ip link set lo up
+        return
+    fi
+    if ! unshare -n -p -f --kill-child --mount-proc true 2>/dev/null; then
+        echo "not ok - cannot create network and PID namespaces (needs root): unshare -n -p" >&2
+        exit 1
+    fi
+    trap - EXIT
+    rm -rf "$T" # the re-run makes its own
+    exec unshare -n -p -f --kill-child --mount-proc env DCGW_IT_NETNS=1 bash "$0" "$@"
+}

@@ -19,15 +19,8 @@
 # bytes, which dcgw must refuse and count while the channel keeps working. dcgw's side:
 # channel_opened on both legs, per-channel counters in `dcgwctl get` and in
 # session_closed equal to what the peers counted. Details: docs/interop.md.
-if [ "${DCGW_INTEROP_NETNS:-}" != 1 ]; then
-    if ! unshare -n -p -f --kill-child --mount-proc true 2>/dev/null; then
-        echo "not ok - cannot create network and PID namespaces (needs root): unshare -n -p" >&2
-        exit 1
-    fi
-    exec unshare -n -p -f --kill-child --mount-proc env DCGW_INTEROP_NETNS=1 bash "$0" "$@"
-fi
-ip link set lo up
 source "$(dirname "$0")/lib.sh"
+netns_reexec "$@"
 
 PY=/usr/bin/python3 # Debian's, with python3-aiortc (not the pyenv one on PATH)
 PEERS="$(cd "$(dirname "$0")" && pwd)/peers"

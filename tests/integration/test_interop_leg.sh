@@ -25,16 +25,8 @@
 #      dcgw's answer gets a verified success response.
 #   e. garbage (random, first byte 0..3, 20..63, 128..191, tiny, STUN junk naming the
 #      leg) changes nothing: checks still answered, stats work, no worker restarted.
-if [ "${DCGW_INTEROP_NETNS:-}" != 1 ]; then
-    # A PID namespace too: when the test ends, every helper Chromium left ends with it.
-    if ! unshare -n -p -f --kill-child --mount-proc true 2>/dev/null; then
-        echo "not ok - cannot create network and PID namespaces (needs root): unshare -n -p" >&2
-        exit 1
-    fi
-    exec unshare -n -p -f --kill-child --mount-proc env DCGW_INTEROP_NETNS=1 bash "$0" "$@"
-fi
-ip link set lo up
 source "$(dirname "$0")/lib.sh"
+netns_reexec "$@"
 
 PY=/usr/bin/python3 # Debian's, with python3-aiortc (not the pyenv one on PATH)
 PEERS="$(cd "$(dirname "$0")" && pwd)/peers"

@@ -31,15 +31,8 @@
 #      (allow_dcep is false unless a policy says otherwise);
 #   g. a deny rule with ACTION_CLOSE_SESSION closes the session when its channel is
 #      opened; the worker lives on.
-if [ "${DCGW_INTEROP_NETNS:-}" != 1 ]; then
-    if ! unshare -n -p -f --kill-child --mount-proc true 2>/dev/null; then
-        echo "not ok - cannot create network and PID namespaces (needs root): unshare -n -p" >&2
-        exit 1
-    fi
-    exec unshare -n -p -f --kill-child --mount-proc env DCGW_INTEROP_NETNS=1 bash "$0" "$@"
-fi
-ip link set lo up
 source "$(dirname "$0")/lib.sh"
+netns_reexec "$@"
 
 PY=/usr/bin/python3 # Debian's, with python3-aiortc
 PEERS="$(cd "$(dirname "$0")" && pwd)/peers"

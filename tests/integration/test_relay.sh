@@ -30,15 +30,8 @@
 #   f. what the controller may get wrong: an offerer's a=setup other than actpass passes
 #      through, an answer with a=setup:actpass, a relay leg next to a terminated one;
 #      RelaySettings from a session file; the human output of relay events and counters.
-if [ "${DCGW_RELAY_NETNS:-}" != 1 ]; then
-    if ! unshare -n -p -f --kill-child --mount-proc true 2>/dev/null; then
-        echo "not ok - cannot create network and PID namespaces (needs root): unshare -n -p" >&2
-        exit 1
-    fi
-    exec unshare -n -p -f --kill-child --mount-proc env DCGW_RELAY_NETNS=1 bash "$0" "$@"
-fi
-ip link set lo up
 source "$(dirname "$0")/lib.sh"
+netns_reexec "$@"
 
 PY=/usr/bin/python3 # Debian's, with python3-aiortc (not the pyenv one on PATH)
 PEERS="$(cd "$(dirname "$0")" && pwd)/peers"
