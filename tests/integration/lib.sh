@@ -78,3 +78,63 @@ netns_reexec() {
     rm -rf "$T" # the re-run makes its own
     exec unshare -n -p -f --kill-child --mount-proc env DCGW_IT_NETNS=1 bash "$0" "$@"
 }
+
+# ---- for the tests with real peers (run netns_reexec first)
+
+PY=/usr/bin/python3 # Debian's, with python3-aiortc (not the pyenv one first on PATH)
+PEERS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/peers"
+CHROMIUM=${DCGW_CHROMIUM:-/usr/bin/chromium}
+
+# start_loopback_dcgwd WORKERS [CONF_LINE...]: dcgwd with WORKERS workers, the data plane
+# on 127.0.0.1 (and the lines given), and `dcgwctl watch --json` writing $T/events.jsonl.
+start_loopback_dcgwd() {
+    local workers=$1
+    shift
+    {
+        echo "workers = $workers;"
+        echo "control: { socket = \"$SOCK\"; };"
+        echo 'data_plane: { address = "127.0.0.1"; };'
+        printf '%s\n' "$@"
+    } >"$T/dcgw.conf"
+    start_dcgwd "$T/dcgw.conf"
+    ctl watch --json >"$T/events.jsonl" 2>"$T/watch.err" &
+    sleep 0.2
+}
+
+# These print nothing rather than fail, so a missing file fails a check, not the script.
+# sdp_attr FILE NAME: the value of the first a=NAME: line.
+sdp_attr() { sed -n "s/^a=$2:\([^\r]*\)\r\?\$/\1/p" "$1" 2>/dev/null | head -n1 || true; }
+# sdp_candidate FILE: "ADDR:PORT" of the first host candidate.
+sdp_candidate() { sed -n 's/^a=candidate:[^ ]* 1 udp [0-9]* \([^ ]*\) \([0-9]*\) typ host.*/\1:\2/p' "$1" 2>/dev/null | head -n1 || true; }
+# json_field FILE EXPR: EXPR evaluated on the JSON in FILE (j), printed.
+json_field() { "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null || true; }
+# field JSON EXPR: EXPR on the JSON text given (j), printed.
+field() { "$PY" -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1" 2>/dev/null || true; }
+# event SESSION KIND: the body of the first KIND event of SESSION in $T/events.jsonl, as
+# JSON with its leg as "_leg"; status 1 if there is none.
+event() {
+    "$PY" - "$T/events.jsonl" "$1" "$2" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("session_id") == sys.argv[2] and sys.argv[3] in e:
+        body = e[sys.argv[3]]
+        body["_leg"] = e.get("leg")
+        print(json.dumps(body))
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+# deliver FROM TO: a copy of FROM renamed into TO, so a peer polling for TO never reads
+# half a file; a missing FROM (dcgw refused the session) leaves TO missing.
+deliver() { if cp "$1" "$2.tmp" 2>/dev/null; then mv "$2.tmp" "$2"; fi; }
+# wait_peer PID: sets PEER_RC to the peer's exit status (the peers bound their own time).
+wait_peer() { PEER_RC=0; wait "$1" || PEER_RC=$?; }
+# free_port: a UDP port on 127.0.0.1 nobody uses right now.
+free_port() { "$PY" -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# same_fp FP1 FP2: two "ALGORITHM VALUE" fingerprints are the same (case aside), not empty.
+same_fp() { [ -n "$1" ] && [ "${1^^}" = "${2^^}" ]; }
+not() { ! "$@"; }

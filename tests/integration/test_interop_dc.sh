@@ -22,22 +22,10 @@
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
-PY=/usr/bin/python3 # Debian's, with python3-aiortc (not the pyenv one on PATH)
-PEERS="$(cd "$(dirname "$0")" && pwd)/peers"
-CHROMIUM=${DCGW_CHROMIUM:-/usr/bin/chromium}
 MAX=262144 # dcgw's sctp.max_message_size (default), advertised in its SDP
 NEG=1000:app:x-app
 
-
-cat >"$T/dcgw.conf" <<CONF
-workers = 2;
-control: { socket = "$SOCK"; };
-data_plane: { address = "127.0.0.1"; };
-sctp: { max_message_size = $MAX; };
-CONF
-start_dcgwd "$T/dcgw.conf"
-ctl watch --json >"$T/events.jsonl" 2>"$T/watch.err" &
-sleep 0.2
+start_loopback_dcgwd 2 "sctp: { max_message_size = $MAX; };"
 
 # ---- helpers
 
@@ -72,28 +60,17 @@ pycheck() {
 create() { ctl create --policy "$DCGW_SRC/config/examples/policy-allow-all.json" "$@" >"$T/create.out"; }
 aiortc() { "$PY" "$PEERS/dc_aiortc.py" "$@"; }
 chromium() { "$PY" "$PEERS/dc_chromium.py" --chromium "$CHROMIUM" "$@"; }
-# has_event SESSION KIND: a KIND event of SESSION was seen.
-has_event() {
-    "$PY" -c 'import json,sys
-sys.exit(0 if any(json.loads(l).get("session_id") == sys.argv[2] and sys.argv[3] in json.loads(l)
-                  for l in open(sys.argv[1]) if l.strip()) else 1)' "$T/events.jsonl" "$1" "$2"
-}
-not() { ! "$@"; }
 # all_have PATTERN FILE...: every FILE has a line matching PATTERN.
 all_have() { local p=$1 f; shift; for f in "$@"; do grep -q "$p" "$f" || return 1; done; }
 # chan_id RESULT LABEL: the stream id of the peer's channel LABEL.
 chan_id() { json_get "next(c['id'] for c in j['channels'] if c['label'] == '$2')" <"$1" 2>/dev/null || true; }
-sdp_attr() { sed -n "s/^a=$2:\([^\r]*\)\r\?\$/\1/p" "$1" | head -n1; }
-# deliver FROM TO: renamed into place (a peer never reads half a file); a missing FROM
-# (dcgw refused the session) leaves the peer waiting until its own timeout.
-deliver() { if cp "$1" "$2.tmp" 2>/dev/null; then mv "$2.tmp" "$2"; fi; }
 # wait_peers PID...: waits for the peers (they bound their own time).
 wait_peers() { local p; for p in "$@"; do wait "$p" || true; done; }
 # finish_session SESSION DIR: dcgwctl get, close, session_closed, then the peers stop.
 finish_session() {
     ctl --json get "$1" >"$2/get.json" || true
     check "$1: dcgwctl close" ctl close "$1"
-    wait_for "session_closed of $1" 5 has_event "$1" session_closed || true
+    wait_for "session_closed of $1" 5 event "$1" session_closed || true
     touch "$2/stop"
 }
 refused_in_log() { grep -c "over max-message-size" "$T/dcgwd.log" || true; }

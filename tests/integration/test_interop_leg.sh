@@ -28,60 +28,21 @@
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
-PY=/usr/bin/python3 # Debian's, with python3-aiortc (not the pyenv one on PATH)
-PEERS="$(cd "$(dirname "$0")" && pwd)/peers"
-CHROMIUM=${DCGW_CHROMIUM:-/usr/bin/chromium}
-
 check "Debian python3 has aiortc" "$PY" -c 'import aiortc, aioice'
 check "Chromium is installed ($CHROMIUM)" test -x "$CHROMIUM"
 
-cat >"$T/dcgw.conf" <<CONF
-workers = 2;
-control: { socket = "$SOCK"; };
-data_plane: { address = "127.0.0.1"; };
-CONF
-start_dcgwd "$T/dcgw.conf"
-ctl watch --json >"$T/events.jsonl" 2>"$T/watch.err" &
-sleep 0.2
+start_loopback_dcgwd 2
 
 # ---- helpers
 
-# sdp_attr FILE NAME: the value of the first a=NAME: line.
-sdp_attr() { sed -n "s/^a=$2:\([^\r]*\)\r\?\$/\1/p" "$1" | head -n1; }
-# sdp_candidate FILE: "ADDR:PORT" of the first host candidate.
-sdp_candidate() { sed -n 's/^a=candidate:[^ ]* 1 udp [0-9]* \([^ ]*\) \([0-9]*\) typ host.*/\1:\2/p' "$1" | head -n1; }
-# json_field FILE EXPR: EXPR evaluated on the JSON object in FILE (j), printed.
-json_field() { "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null || true; }
-# event SESSION KIND: the body of the first KIND event of SESSION, as JSON; 1 if none.
-event() {
-    "$PY" - "$T/events.jsonl" "$1" "$2" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        e = json.loads(line)
-    except ValueError:
-        continue
-    if e.get("session_id") == sys.argv[2] and sys.argv[3] in e:
-        print(json.dumps(e[sys.argv[3]]))
-        sys.exit(0)
-sys.exit(1)
-PY
-}
-# field JSON EXPR: EXPR on the JSON text given (j).
-field() { "$PY" -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1" 2>/dev/null || true; }
 # answer SESSION DIR: dcgw answers DIR/offer.sdp; the answer lands in DIR/answer.sdp
 # (renamed into place, so the peer never reads half a file).
 answer() {
     mkdir -p "$2/dcgw"
     ctl create --id "$1" --leg "name=ue,sdp=$2/offer.sdp" --sdp-out "$2/dcgw" >"$2/create.out" &&
-        cp "$2/dcgw/ue.sdp" "$2/answer.sdp.tmp" && mv "$2/answer.sdp.tmp" "$2/answer.sdp"
+        deliver "$2/dcgw/ue.sdp" "$2/answer.sdp" && [ -s "$2/answer.sdp" ]
 }
-# wait_peer PID: sets PEER_RC to the peer's exit status (the peers bound their own time).
-wait_peer() { PEER_RC=0; wait "$1" || PEER_RC=$?; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-same_fp() { [ -n "$1" ] && [ "${1^^}" = "${2^^}" ]; }
 on_loopback() { [[ $1 == 127.0.0.1:* ]]; }
-not() { ! "$@"; }
 
 # ---- a. aiortc completes ICE + DTLS; leg_connected names the fingerprint of its offer
 

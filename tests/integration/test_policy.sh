@@ -34,18 +34,9 @@
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
-PY=/usr/bin/python3 # Debian's, with python3-aiortc
-PEERS="$(cd "$(dirname "$0")" && pwd)/peers"
 check "Debian python3 has aiortc" "$PY" -c 'import aiortc, aioice'
 
-cat >"$T/dcgw.conf" <<CONF
-workers = 1;
-control: { socket = "$SOCK"; };
-data_plane: { address = "127.0.0.1"; };
-CONF
-start_dcgwd "$T/dcgw.conf"
-ctl watch --json >"$T/events.jsonl" 2>"$T/watch.err" &
-sleep 0.2
+start_loopback_dcgwd 1
 
 cat >"$T/policy.json" <<'JSON'
 {
@@ -81,13 +72,10 @@ for line in open(sys.argv[1]):
             print(json.dumps(e))
 PY
 }
-# jf FILE EXPR: EXPR on the JSON in FILE (j), printed.
-jf() { "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null || true; }
 # rule_stat FILE RULE FIELD: a counter of RULE from a saved `dcgwctl --json get`.
 rule_stat() {
-    jf "$1" "[r.get('$3', 0) for r in j['session']['policy_status']['rules'] if r['rule'] == '$2'][0]"
+    json_field "$1" "[r.get('$3', 0) for r in j['session']['policy_status']['rules'] if r['rule'] == '$2'][0]"
 }
-put() { cp "$1" "$2.tmp" && mv "$2.tmp" "$2"; } # the peers poll; rename into place
 U="$T/ue" E="$T/echo" M="$T/markers"
 mkdir -p "$U" "$E" "$M" "$T/dcgw"
 
@@ -103,8 +91,8 @@ wait_for "the UE's offer" 15 test -s "$U/offer.sdp" || true
 check "dcgw creates the session with --policy FILE" ctl create --id pol \
     --leg "name=ue,sdp=$U/offer.sdp" --leg name=as,role=offer --policy "$T/policy.json" \
     --sdp-out "$T/dcgw"
-put "$T/dcgw/ue.sdp" "$U/answer.sdp"
-put "$T/dcgw/as.sdp" "$E/offer.sdp"
+deliver "$T/dcgw/ue.sdp" "$U/answer.sdp"
+deliver "$T/dcgw/as.sdp" "$E/offer.sdp"
 wait_for "the echo peer's answer" 15 test -s "$E/answer.sdp" || true
 check "dcgwctl update gives the as leg its answer" ctl update pol --leg as --sdp "$E/answer.sdp"
 
@@ -121,14 +109,14 @@ echo 1 >"$M/stop"
 wait $upid || true
 wait $epid || true
 R="$U/result.json" X="$E/result.json"
-echo "# UE: $(jf "$R" 'json.dumps({k: v for k, v in j.items() if k != "flood"})')"
+echo "# UE: $(json_field "$R" 'json.dumps({k: v for k, v in j.items() if k != "flood"})')"
 
 # ---- a. the denied DCEP open
 
-check "a. chat and bulk opened, secret never did ($(jf "$R" 'j.get("open")'))" \
-    [ "$(jf "$R" 'j["open"]["chat"] and j["open"]["bulk"] and not j["open"]["secret"]')" = True ]
-check "a. the UE saw secret closed (stream reset instead of an ACK)" [ "$(jf "$R" 'j["secret_closed"]')" = True ]
-check "a. the echo peer never saw a secret channel" [ "$(jf "$X" '"secret" in j["channels"]')" = False ]
+check "a. chat and bulk opened, secret never did ($(json_field "$R" 'j.get("open")'))" \
+    [ "$(json_field "$R" 'j["open"]["chat"] and j["open"]["bulk"] and not j["open"]["secret"]')" = True ]
+check "a. the UE saw secret closed (stream reset instead of an ACK)" [ "$(json_field "$R" 'j["secret_closed"]')" = True ]
+check "a. the echo peer never saw a secret channel" [ "$(json_field "$X" '"secret" in j["channels"]')" = False ]
 check "a. policy_violation for secret: REASON_DENIED by rule no-secret" \
     test -n "$(events policy_violation 'e.get("label") == "secret" and e.get("reason") == "REASON_DENIED" and e.get("rule") == "no-secret"')"
 check "a. rule no-secret counts the refused channel" [ "$(rule_stat "$T/before.json" no-secret refused_channels)" -ge 1 ]
@@ -137,10 +125,10 @@ check "a. the audit log names session, leg, stream, rule and reason" \
 
 # ---- b. the size limit
 
-check "b. small chat messages after the big ones came back" [ "$(jf "$R" 'j["small_after_big_echoed"]')" = True ]
-check "b. no 2000-byte message came back ($(jf "$R" 'j["big_echoed"]'))" [ "$(jf "$R" 'j["big_echoed"]')" = 0 ]
-check "b. the echo peer's largest chat message is within 1024 ($(jf "$X" 'j["channels"]["chat"]["max_size"]'))" \
-    [ "$(jf "$X" 'j["channels"]["chat"]["max_size"] <= 1024')" = True ]
+check "b. small chat messages after the big ones came back" [ "$(json_field "$R" 'j["small_after_big_echoed"]')" = True ]
+check "b. no 2000-byte message came back ($(json_field "$R" 'j["big_echoed"]'))" [ "$(json_field "$R" 'j["big_echoed"]')" = 0 ]
+check "b. the echo peer's largest chat message is within 1024 ($(json_field "$X" 'j["channels"]["chat"]["max_size"]'))" \
+    [ "$(json_field "$X" 'j["channels"]["chat"]["max_size"] <= 1024')" = True ]
 check "b. rule chat: dropped_size = 3 ($(rule_stat "$T/before.json" chat dropped_size))" \
     [ "$(rule_stat "$T/before.json" chat dropped_size)" = 3 ]
 check "b. policy_violation REASON_MESSAGE_SIZE with size 2000" \
@@ -148,10 +136,10 @@ check "b. policy_violation REASON_MESSAGE_SIZE with size 2000" \
 
 # ---- c. the rate limit
 
-rate=$(jf "$X" '(lambda t: len([x for x in t if t[0] + 1.0 <= x < t[0] + 3.5]) / 2.5)(j["channels"]["bulk"]["times"])')
-sent=$(jf "$R" 'j["flood"]["sent"]')
-got=$(jf "$X" 'j["channels"]["bulk"]["count"]')
-echo "# flood: sent $sent in $(jf "$R" 'round(j["flood"]["end"] - j["flood"]["start"], 2)') s, echo peer got $got, steady rate $rate msg/s"
+rate=$(json_field "$X" '(lambda t: len([x for x in t if t[0] + 1.0 <= x < t[0] + 3.5]) / 2.5)(j["channels"]["bulk"]["times"])')
+sent=$(json_field "$R" 'j["flood"]["sent"]')
+got=$(json_field "$X" 'j["channels"]["bulk"]["count"]')
+echo "# flood: sent $sent in $(json_field "$R" 'round(j["flood"]["end"] - j["flood"]["start"], 2)') s, echo peer got $got, steady rate $rate msg/s"
 check "c. the flood was well beyond the limit (sent $sent)" [ "${sent:-0}" -ge 900 ]
 check "c. steady rate at the echo peer within 25% of 50 msg/s ($rate)" \
     "$PY" -c "import sys; sys.exit(0 if 37.5 <= float('${rate:-0}') <= 62.5 else 1)"
@@ -167,10 +155,10 @@ check "c. events carry the count of suppressed violations ($sup with suppressed 
 
 # ---- d. the live update
 
-check "d. bulk closed at the UE after the update ($(jf "$R" 'round(j.get("bulk_close_delay", -1), 2)') s)" \
-    [ "$(jf "$R" 'j["bulk_closed_after_update"]')" = True ]
-check "d. bulk closed at the echo peer too" [ "$(jf "$X" 'j["channels"]["bulk"]["closed"] is not None')" = True ]
-check "d. chat kept flowing after the update" [ "$(jf "$R" 'j["chat_echo_after"] and j["chat_open_after_update"]')" = True ]
+check "d. bulk closed at the UE after the update ($(json_field "$R" 'round(j.get("bulk_close_delay", -1), 2)') s)" \
+    [ "$(json_field "$R" 'j["bulk_closed_after_update"]')" = True ]
+check "d. bulk closed at the echo peer too" [ "$(json_field "$X" 'j["channels"]["bulk"]["closed"] is not None')" = True ]
+check "d. chat kept flowing after the update" [ "$(json_field "$R" 'j["chat_echo_after"] and j["chat_open_after_update"]')" = True ]
 check "d. policy_violation REASON_UPDATE for bulk" \
     test -n "$(events policy_violation 'e.get("reason") == "REASON_UPDATE" and e.get("label") == "bulk"')"
 b_chat=$(rule_stat "$T/before.json" chat messages) a_chat=$(rule_stat "$T/after.json" chat messages)
@@ -178,8 +166,8 @@ b_bulk=$(rule_stat "$T/before.json" bulk messages) a_bulk=$(rule_stat "$T/after.
 check "d. counters kept: chat $b_chat -> $a_chat messages, bulk $b_bulk -> $a_bulk" \
     [ "${a_chat:-0}" -gt "${b_chat:-0}" -a "${a_bulk:-0}" -ge "${b_bulk:-1}" -a "${b_bulk:-0}" -gt 0 ]
 check "d. the session's policy is version 2 with bulk denied" \
-    [ "$(jf "$T/after.json" '[r["verdict"] for r in j["session"]["policy"]["rules"] if r["name"] == "bulk"][0] + str(j["session"]["policy"]["version"])')" = VERDICT_DENY2 ]
-check "d. one update counted" [ "$(jf "$T/after.json" 'j["session"]["policy_status"]["updates"]')" = 1 ]
+    [ "$(json_field "$T/after.json" '[r["verdict"] for r in j["session"]["policy"]["rules"] if r["name"] == "bulk"][0] + str(j["session"]["policy"]["version"])')" = VERDICT_DENY2 ]
+check "d. one update counted" [ "$(json_field "$T/after.json" 'j["session"]["policy_status"]["updates"]')" = 1 ]
 
 # ---- e. dcgwctl policy
 
@@ -194,11 +182,11 @@ F="$T/nopol"; mkdir -p "$F/m" "$F/dcgw"
 fpid=$!
 wait_for "the second UE's offer" 15 test -s "$F/offer.sdp" || true
 check "f. a session without a policy is created" ctl create --id nopol --leg "name=ue,sdp=$F/offer.sdp" --sdp-out "$F/dcgw"
-put "$F/dcgw/ue.sdp" "$F/answer.sdp"
+deliver "$F/dcgw/ue.sdp" "$F/answer.sdp"
 wait_for "the second UE's result" 25 test -s "$F/result.json" || true
 echo 1 >"$F/m/stop"
 rc=0; wait $fpid || rc=$?
-check "f. every DCEP open refused, none opened (exit $rc: $(jf "$F/result.json" 'j.get("open")'))" [ "$rc" = 0 ]
+check "f. every DCEP open refused, none opened (exit $rc: $(json_field "$F/result.json" 'j.get("open")'))" [ "$rc" = 0 ]
 check "f. the refusals say in-band opens are not allowed (the default)" \
     test -n "$(events policy_violation 'e.get("reason") == "REASON_DCEP_NOT_ALLOWED"')"
 
@@ -216,7 +204,7 @@ gpid=$!
 wait_for "the third UE's offer" 15 test -s "$G/offer.sdp" || true
 check "g. a session whose policy has a tripwire is created" ctl create --id trip \
     --leg "name=ue,sdp=$G/offer.sdp" --policy "$G/policy.json" --sdp-out "$G/dcgw"
-put "$G/dcgw/ue.sdp" "$G/answer.sdp"
+deliver "$G/dcgw/ue.sdp" "$G/answer.sdp"
 closed_trip() { events session_closed 'e.get("reason") == "policy violation"' | grep -q .; }
 wait_for "session trip closed" 15 closed_trip || true
 check "g. opening secret closed the session (session_closed: policy violation)" closed_trip

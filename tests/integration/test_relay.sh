@@ -33,44 +33,14 @@
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
-PY=/usr/bin/python3 # Debian's, with python3-aiortc (not the pyenv one on PATH)
-PEERS="$(cd "$(dirname "$0")" && pwd)/peers"
 check "Debian python3 has aiortc" "$PY" -c 'import aiortc, aioice'
 
-cat >"$T/dcgw.conf" <<CONF
-workers = 1;
-control: { socket = "$SOCK"; };
-data_plane: { address = "127.0.0.1"; };
-CONF
-start_dcgwd "$T/dcgw.conf"
-ctl watch --json >"$T/events.jsonl" 2>"$T/watch.err" &
+start_loopback_dcgwd 1
 ctl watch >"$T/events.txt" 2>/dev/null & # the operator's view of the same events
 sleep 0.2
 
 # ---- helpers
 
-# (helpers print nothing rather than fail, so a missing file fails a check, not the script)
-sdp_attr() { sed -n "s/^a=$2:\([^\r]*\)\r\?\$/\1/p" "$1" 2>/dev/null | head -n1 || true; }
-sdp_candidate() { sed -n 's/^a=candidate:[^ ]* 1 udp [0-9]* \([^ ]*\) \([0-9]*\) typ host.*/\1:\2/p' "$1" 2>/dev/null | head -n1 || true; }
-json_field() { "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null || true; }
-field() { "$PY" -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1" 2>/dev/null || true; }
-# event SESSION KIND: the first KIND event of SESSION as JSON (with its "leg"); 1 if none.
-event() {
-    "$PY" - "$T/events.jsonl" "$1" "$2" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        e = json.loads(line)
-    except ValueError:
-        continue
-    if e.get("session_id") == sys.argv[2] and sys.argv[3] in e:
-        body = e[sys.argv[3]]
-        body["_leg"] = e.get("leg")
-        print(json.dumps(body))
-        sys.exit(0)
-sys.exit(1)
-PY
-}
 # counter NAME: the total of a worker counter in `dcgwctl stats`.
 counter() { ctl --json stats | "$PY" -c "import json,sys; print({c['name']: c.get('value', 0) for c in json.load(sys.stdin)['stats']['total'].get('counters', [])}.get('$1', 0))" || true; }
 # leg_relay SESSION LEG EXPR: EXPR on the relay counters (c) of a leg in `dcgwctl get`.
@@ -82,10 +52,6 @@ print($3)" 2>/dev/null || true
 }
 # leg_states SESSION: the legs' states, space-separated, in order.
 leg_states() { ctl --json get "$1" | "$PY" -c 'import json,sys; print(" ".join(l["state"] for l in json.load(sys.stdin)["session"]["legs"]))' 2>/dev/null || true; }
-same_fp() { [ -n "$1" ] && [ "${1^^}" = "${2^^}" ]; }
-wait_peer() { PEER_RC=0; wait "$1" || PEER_RC=$?; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-not() { ! "$@"; }
 
 # relay SESSION DIR [MUNGE_FP]: runs both peers through a relay session. The AS's answer
 # is handed to dcgw as is, or with its fingerprint replaced by MUNGE_FP (a man in the
@@ -102,7 +68,7 @@ relay() {
     wait_for "the UE's offer" 10 test -s "$d/ue-offer.sdp" || true
     ctl create --id "$id" --leg "name=ue,mode=relay,sdp=$d/ue-offer.sdp" \
         --leg "name=as,mode=relay,role=offer" --sdp-out "$d/dcgw" >"$d/create.out" 2>&1 || return 1
-    cp "$d/dcgw/as.sdp" "$d/as-offer.sdp.tmp" && mv "$d/as-offer.sdp.tmp" "$d/as-offer.sdp"
+    deliver "$d/dcgw/as.sdp" "$d/as-offer.sdp"
     wait_for "the AS's answer" 10 test -s "$d/as-answer.sdp" || { tail -5 "$d/as.log" >&2; return 1; }
     if [ -n "$munge" ]; then
         sed "s/^a=fingerprint:sha-256 [0-9A-Fa-f:]*/a=fingerprint:sha-256 $munge/" \
