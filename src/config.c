@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dcgw/addr.h"
+#include "dcgw/avatar.h"
 #include "dcgw/error.h"
 #include "dcgw/limits.h"
 
@@ -78,6 +79,17 @@ static const struct opt opts[] = {
     BOOL("sctp.allow_dcep", sctp.allow_dcep, 1),
     U32("shutdown.drain_timeout_ms", shutdown.drain_timeout_ms, 0, 600000,
         DCGW_DRAIN_TIMEOUT_MS_DEFAULT),
+    STR("avatar.trust_anchors", avatar.trust_anchors, ""),
+    STR("avatar.trusted_keys", avatar.trusted_keys, ""),
+    STR("avatar.audience", avatar.audience, ""),
+    U32("avatar.max_size", avatar.max_size, 1, 1u << 30, DCGW_AVATAR_MAX_SIZE_DEFAULT),
+    U32("avatar.max_chunk_size", avatar.max_chunk_size, 1, DCGW_MAX_MESSAGE_SIZE_CEILING,
+        DCGW_AVATAR_CHUNK_SIZE_DEFAULT),
+    U32("avatar.max_chunks", avatar.max_chunks, 1, DCGW_AVATAR_CHUNKS_CEILING,
+        DCGW_AVATAR_MAX_CHUNKS_DEFAULT),
+    U32("avatar.clock_skew_s", avatar.clock_skew_s, 0, 3600, DCGW_AVATAR_CLOCK_SKEW_DEFAULT_S),
+    U32("avatar.min_rsa_bits", avatar.min_rsa_bits, 2048, DCGW_JWS_RSA_MAX_BITS,
+        DCGW_JWS_RSA_MIN_BITS_DEFAULT),
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -313,6 +325,20 @@ static int validate(struct dcgw_config *cfg, const config_t *lc, struct perr *e)
     if (!*cfg->dtls.cert != !*cfg->dtls.key)
         return fail(e, config_lookup(lc, *cfg->dtls.cert ? "dtls.cert" : "dtls.key"), "dtls",
                     "cert and key go together");
+    /* avatar trust anchors: unreadable files are configuration errors, not silent distrust */
+    char why[256] = "";
+    struct dcgw_trust *t = NULL;
+    int tr = dcgw_trust_new(&t);
+    const char *tp = "avatar.trust_anchors";
+    if (tr == 0 && *cfg->avatar.trust_anchors)
+        tr = dcgw_trust_add_ca_file(t, cfg->avatar.trust_anchors, why, sizeof(why));
+    if (tr == 0 && *cfg->avatar.trusted_keys) {
+        tp = "avatar.trusted_keys";
+        tr = dcgw_trust_add_keys_dir(t, cfg->avatar.trusted_keys, why, sizeof(why));
+    }
+    dcgw_trust_unref(t);
+    if (tr < 0)
+        return fail(e, config_lookup(lc, tp), tp, "%s", why);
     if (cfg->workers == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->workers =

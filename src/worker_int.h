@@ -55,6 +55,7 @@ struct wsession {
     unsigned handles_open; /* leg timers still closing before the session can go */
     struct wrelay *relay;  /* relay sessions (both legs MODE_RELAY, wrelay.c); else NULL */
     bool closing;
+    struct wavatar *avatar; /* avatar verifiers (wavatar.c) */
 };
 
 struct worker_stats {
@@ -135,6 +136,19 @@ void dcgw__wpolicy_filter_sdp(struct wleg *l, struct dcgw_sdp_dcmap *maps, size_
 void dcgw__wpolicy_refresh(struct wsession *s);
 int dcgw__wpolicy_update(struct wsession *s, const char *leg, const Dcgw__Policy *p, bool patch,
                          char *err, size_t errcap);
+
+/* wavatar.c: avatar verification on channels of kind avatar (docs/avatar-envelope.md).
+ * create (after wpolicy_create) checks the session's AvatarSettings; message runs on each
+ * message the policy passed (false: drop it; on a refusal the channel is being closed and
+ * avatar_rejected emitted); channel_closed reports a transfer cut short; free from
+ * session_free. */
+struct wavatar;
+int dcgw__wavatar_create(struct wsession *s, char *err, size_t errcap);
+bool dcgw__wavatar_message(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch,
+                           bool is_text, const uint8_t *p, size_t n);
+void dcgw__wavatar_channel_closed(struct wsession *s, unsigned side,
+                                  const struct dcgw_dc_channel *ch);
+void dcgw__wavatar_free(struct wsession *s);
 
 /* wrelay.c: relay sessions. create after the session's wlegs exist; update gives the
  * offered leg its answer and starts the flow; close emits relay_closed (once); free from

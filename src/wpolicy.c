@@ -95,14 +95,13 @@ bool dcgw__wpolicy_open_request(void *ud, unsigned side, const struct dcgw_dc_ch
 bool dcgw__wpolicy_message(void *ud, unsigned side, struct dcgw_dc_channel *ch, bool is_text,
                            const uint8_t *p, size_t n)
 {
-    (void)is_text;
-    (void)p;
     struct wsession *s = ud;
     if (s->closing)
         return false;
     enum dcgw_policy_verdict v = dcgw_policy_message(s->policy, side, ch, n, now_ms(s));
     act(s, side, ch, v);
-    return v == DCGW_POLICY_PASS;
+    /* then, on channels of kind avatar, the verifier (wavatar.c) */
+    return v == DCGW_POLICY_PASS && dcgw__wavatar_message(s, side, ch, is_text, p, n);
 }
 
 bool dcgw__wpolicy_channel_open(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch)
@@ -116,6 +115,7 @@ void dcgw__wpolicy_channel_closed(struct wsession *s, unsigned side,
                                   const struct dcgw_dc_channel *ch)
 {
     dcgw_policy_channel_closed(s->policy, side, ch);
+    dcgw__wavatar_channel_closed(s, side, ch);
 }
 
 void dcgw__wpolicy_stream(const struct wsession *s, unsigned side, const struct dcgw_dc_channel *ch,

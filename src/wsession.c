@@ -479,6 +479,7 @@ static void session_free(struct wsession *s)
         free(s->legs[i]);
     dcgw_bridge_free(s->bridge);
     dcgw_policy_state_free(s->policy);
+    dcgw__wavatar_free(s);
     dcgw__wrelay_free(s);
     for (unsigned i = 0; i < s->n_closed; i++)
         protobuf_c_message_free_unpacked(&s->closed[i]->base, NULL);
@@ -559,6 +560,8 @@ int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wses
     d->has_state = 1;
     d->state = DCGW__SESSION_STATE__SESSION_PENDING;
     int r = dcgw__wpolicy_create(s, err, errcap); /* default deny: before any leg */
+    if (r == 0)
+        r = dcgw__wavatar_create(s, err, errcap);
     bool relay = false; /* any leg in relay mode makes a relay session (wrelay.c) */
     for (unsigned i = 0; i < d->n_legs; i++)
         relay |= d->legs[i]->dc->mode == DCGW__MEDIA_MODE__MODE_RELAY;

@@ -70,6 +70,17 @@ struct dcgw_config {
     struct {
         uint32_t drain_timeout_ms;
     } shutdown;
+
+    struct {                                      /* docs/avatar-envelope.md */
+        char trust_anchors[DCGW_CONFIG_PATH_MAX]; /* PEM CA certificates; empty: none */
+        char trusted_keys[DCGW_CONFIG_PATH_MAX];  /* directory of <kid>.pem; empty: none */
+        char audience[DCGW_CONFIG_ADDR_MAX];      /* expected aud; empty: not compared */
+        uint32_t max_size;                        /* bytes of one avatar */
+        uint32_t max_chunk_size;
+        uint32_t max_chunks;
+        uint32_t clock_skew_s;
+        uint32_t min_rsa_bits;
+    } avatar;
 };
 
 /* Fills every setting with its default (workers resolved to the core count). */

@@ -1,0 +1,276 @@
+/* A worker session's avatar verifiers (avatar.h, docs/avatar-envelope.md): one per
+ * direction of every channel of kind avatar, run on each message the policy let through.
+ * A message is forwarded only when its verifier says so; the first refusal closes the
+ * channel on both legs and emits avatar_rejected. Whole avatars and accepted request
+ * tokens emit avatar_accepted.
+ *
+ * Trust: the configured anchors (avatar.trust_anchors, avatar.trusted_keys, read when the
+ * session's first avatar message arrives) plus what the controller pushed in the
+ * session's AvatarSettings (checked when the session is created). Grants come only from
+ * the session: without them no avatar passes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dcgw/avatar.h"
+#include "dcgw/error.h"
+#include "dcgw/log.h"
+#include "worker_int.h"
+
+enum { WAVATAR_CHANNELS_MAX = 1024 };
+
+struct wavatar_chan {
+    unsigned side;
+    const struct dcgw_dc_channel *ch; /* compared, never dereferenced after it closed */
+    struct dcgw_avatar *v;
+};
+
+struct wavatar {
+    struct dcgw_avatar_grants *grants;
+    struct dcgw_trust *pushed; /* the session's own anchors and keys */
+    struct dcgw_trust *trust;  /* configured + pushed; built on first use */
+    struct wavatar_chan *chans;
+    size_t n, cap;
+};
+
+static int add_settings(struct wavatar *a, const struct wsession *s, const Dcgw__AvatarSettings *as,
+                        char *err, size_t errcap)
+{
+    char why[256] = "";
+    for (size_t i = 0; i < as->n_grants; i++) {
+        const Dcgw__AvatarGrant *g = as->grants[i];
+        bool leg_ok = !g->leg || !*g->leg;
+        for (unsigned k = 0; !leg_ok && k < s->desc->n_legs; k++)
+            leg_ok = strcmp(s->desc->legs[k]->name, g->leg) == 0;
+        if (!leg_ok) {
+            snprintf(err, errcap, "avatar.grants[%zu]: no leg named '%s'", i, g->leg);
+            return DCGW_EINVAL;
+        }
+        for (size_t k = 0; k < g->n_avatar_ids; k++) {
+            int r = dcgw_avatar_grants_add(a->grants, g->owner, g->avatar_ids[k], g->leg);
+            if (r < 0) {
+                snprintf(err, errcap, "avatar.grants[%zu]: %s", i,
+                         r == DCGW_EINVAL ? "owner and avatar ids must be 1..256 / 1..128 bytes"
+                                          : dcgw_strerror(r));
+                return r;
+            }
+        }
+    }
+    for (size_t i = 0; i < as->n_trust_anchors_pem; i++) {
+        const char *pem = as->trust_anchors_pem[i];
+        int r = dcgw_trust_add_ca_pem(a->pushed, pem, strlen(pem), why, sizeof(why));
+        if (r < 0) {
+            snprintf(err, errcap, "avatar.trust_anchors_pem[%zu]: %s", i, why);
+            return r;
+        }
+    }
+    for (size_t i = 0; i < as->n_keys; i++) {
+        const Dcgw__AvatarKey *k = as->keys[i];
+        const char *pem = k->public_key_pem ? k->public_key_pem : "";
+        int r = dcgw_trust_add_key_pem(a->pushed, k->kid, pem, strlen(pem), why, sizeof(why));
+        if (r < 0) {
+            snprintf(err, errcap, "avatar.keys[%zu]: %s", i, why);
+            return r;
+        }
+    }
+    return 0;
+}
+
+int dcgw__wavatar_create(struct wsession *s, char *err, size_t errcap)
+{
+    struct wavatar *a = calloc(1, sizeof(*a));
+    if (!a || dcgw_avatar_grants_new(&a->grants) < 0 || dcgw_trust_new(&a->pushed) < 0) {
+        if (a)
+            dcgw_avatar_grants_free(a->grants);
+        free(a);
+        return DCGW_ENOMEM;
+    }
+    s->avatar = a;
+    const Dcgw__AvatarSettings *as = s->desc->avatar;
+    return as ? add_settings(a, s, as, err, errcap) : 0;
+}
+
+void dcgw__wavatar_free(struct wsession *s)
+{
+    struct wavatar *a = s->avatar;
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->n; i++)
+        dcgw_avatar_free(a->chans[i].v);
+    free(a->chans);
+    dcgw_trust_unref(a->trust);
+    dcgw_trust_unref(a->pushed);
+    dcgw_avatar_grants_free(a->grants);
+    free(a);
+    s->avatar = NULL;
+}
+
+/* The configured anchors and the session's, once per session. Files that cannot be read
+ * now (they could at start: config.c checks them) are logged; what loaded is used. */
+static struct dcgw_trust *trust_of(struct wsession *s)
+{
+    struct wavatar *a = s->avatar;
+    if (a->trust)
+        return a->trust;
+    const struct dcgw_config *cfg = &s->w->cfg;
+    char why[256] = "";
+    if (dcgw_trust_new(&a->trust) < 0 || dcgw_trust_add_all(a->trust, a->pushed) < 0) {
+        dcgw_trust_unref(a->trust);
+        a->trust = NULL;
+        return NULL;
+    }
+    if (*cfg->avatar.trust_anchors &&
+        dcgw_trust_add_ca_file(a->trust, cfg->avatar.trust_anchors, why, sizeof(why)) < 0)
+        DCGW_LOG_RL(AVATAR, WARN, "session %s: avatar.trust_anchors: %s", s->desc->id, why);
+    if (*cfg->avatar.trusted_keys &&
+        dcgw_trust_add_keys_dir(a->trust, cfg->avatar.trusted_keys, why, sizeof(why)) < 0)
+        DCGW_LOG_RL(AVATAR, WARN, "session %s: avatar.trusted_keys: %s", s->desc->id, why);
+    return a->trust;
+}
+
+static struct wavatar_chan *find(struct wavatar *a, unsigned side, const struct dcgw_dc_channel *ch)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->chans[i].side == side && a->chans[i].ch == ch)
+            return &a->chans[i];
+    return NULL;
+}
+
+/* The verifier of messages from `side` on ch, made on first use. NULL on ENOMEM / cap. */
+static struct dcgw_avatar *verifier_of(struct wsession *s, unsigned side,
+                                       const struct dcgw_dc_channel *ch)
+{
+    struct wavatar *a = s->avatar;
+    struct wavatar_chan *c = find(a, side, ch);
+    if (c)
+        return c->v;
+    struct dcgw_trust *t = trust_of(s);
+    if (!t || a->n >= WAVATAR_CHANNELS_MAX)
+        return NULL;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 4;
+        struct wavatar_chan *nc = realloc(a->chans, cap * sizeof(*nc));
+        if (!nc)
+            return NULL;
+        a->chans = nc;
+        a->cap = cap;
+    }
+    const struct dcgw_config *cfg = &s->w->cfg;
+    const Dcgw__AvatarSettings *as = s->desc->avatar;
+    struct dcgw_avatar_settings set = {
+        .trust = t,
+        .grants = a->grants,
+        .leg = s->desc->legs[side]->name,
+        .audience = as && as->audience && *as->audience ? as->audience : cfg->avatar.audience,
+        .max_size = cfg->avatar.max_size,
+        .max_chunk_size = cfg->avatar.max_chunk_size,
+        .max_chunks = cfg->avatar.max_chunks,
+        .clock_skew_s = cfg->avatar.clock_skew_s,
+        .min_rsa_bits = cfg->avatar.min_rsa_bits,
+    };
+    struct dcgw_avatar *v;
+    if (dcgw_avatar_new(&set, &v) < 0)
+        return NULL;
+    a->chans[a->n++] = (struct wavatar_chan){.side = side, .ch = ch, .v = v};
+    return v;
+}
+
+static void emit(struct wsession *s, unsigned side, const struct dcgw_dc_channel *ch,
+                 const struct dcgw_avatar_result *res)
+{
+    Dcgw__Event ev = DCGW__EVENT__INIT;
+    Dcgw__AvatarAccepted ok = DCGW__AVATAR_ACCEPTED__INIT;
+    Dcgw__AvatarRejected no = DCGW__AVATAR_REJECTED__INIT;
+    char *id = res->avatar_id[0] ? (char *)res->avatar_id : NULL;
+    char *owner = res->owner[0] ? (char *)res->owner : NULL;
+    if (res->what == DCGW_AVATAR_REJECTED) {
+        no.has_stream_id = no.has_request = no.has_reason = 1;
+        no.stream_id = ch->params.id;
+        no.label = (char *)ch->params.label;
+        no.request = res->request;
+        no.reason = (Dcgw__AvatarReason)res->reason;
+        no.detail = (char *)res->detail;
+        no.avatar_id = id;
+        no.owner = owner;
+        no.has_chunk = no.has_chunks = res->chunks > 0;
+        no.chunk = res->chunk;
+        no.chunks = res->chunks;
+        ev.kind_case = DCGW__EVENT__KIND_AVATAR_REJECTED;
+        ev.avatar_rejected = &no;
+    } else {
+        ok.has_stream_id = ok.has_request = 1;
+        ok.stream_id = ch->params.id;
+        ok.label = (char *)ch->params.label;
+        ok.request = res->request;
+        ok.avatar_id = id;
+        ok.owner = owner;
+        ok.signer = res->signer[0] ? (char *)res->signer : NULL;
+        ok.has_size = ok.has_chunks = !res->request;
+        ok.size = res->size;
+        ok.chunks = res->chunks;
+        ev.kind_case = DCGW__EVENT__KIND_AVATAR_ACCEPTED;
+        ev.avatar_accepted = &ok;
+    }
+    ev.session_id = s->desc->id;
+    ev.leg = s->desc->legs[side]->name;
+    dcgw__worker_emit(s->w, &ev);
+}
+
+/* Reports a refusal; closes close_ch (the channel, unless it is closing already). */
+static void rejected(struct wsession *s, unsigned side, const struct dcgw_dc_channel *ch,
+                     const struct dcgw_avatar_result *res, struct dcgw_dc_channel *close_ch)
+{
+    DCGW_LOG_RL(AVATAR, INFO, "session %s leg %s stream %u \"%s\": %s rejected: %s: %s",
+                s->desc->id, s->desc->legs[side]->name, ch->params.id, ch->params.label,
+                res->request ? "request token" : "avatar", dcgw_avatar_reason_name(res->reason),
+                res->detail);
+    emit(s, side, ch, res);
+    struct wleg *l = s->legs[side];
+    struct dcgw_dc *dc = l && l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+    if (close_ch && dc)
+        dcgw_dc_close_channel(dc, close_ch); /* the bridge closes its twin (RFC 8831 §6.7) */
+}
+
+bool dcgw__wavatar_message(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch,
+                           bool is_text, const uint8_t *p, size_t n)
+{
+    if (!s->avatar ||
+        dcgw_policy_kind_of(ch->params.id, ch->params.protocol) != DCGW__CHANNEL_KIND__KIND_AVATAR)
+        return true;
+    struct dcgw_avatar *v = verifier_of(s, side, ch);
+    struct dcgw_avatar_result res;
+    if (!v) { /* fail closed */
+        memset(&res, 0, sizeof(res));
+        res.what = DCGW_AVATAR_REJECTED;
+        res.reason = DCGW_AVATAR_MALFORMED;
+        snprintf(res.detail, sizeof(res.detail), "no verifier (out of memory or channel cap)");
+        rejected(s, side, ch, &res, ch);
+        return false;
+    }
+    struct wleg *l = s->legs[side];
+    X509 *peer = l && l->leg && !l->dead ? dcgw_dtls_peer_cert(dcgw_leg_dtls(l->leg)) : NULL;
+    int r = dcgw_avatar_input(v, is_text, p, n, (int64_t)time(NULL), peer, &res);
+    if (r == 0) {
+        if (res.what == DCGW_AVATAR_COMPLETE || res.what == DCGW_AVATAR_REQUEST)
+            emit(s, side, ch, &res);
+        return true;
+    }
+    if (res.what == DCGW_AVATAR_REJECTED)
+        rejected(s, side, ch, &res, ch);
+    return false;
+}
+
+void dcgw__wavatar_channel_closed(struct wsession *s, unsigned side,
+                                  const struct dcgw_dc_channel *ch)
+{
+    struct wavatar *a = s->avatar;
+    struct wavatar_chan *c = a ? find(a, side, ch) : NULL;
+    if (!c)
+        return;
+    struct dcgw_avatar_result res;
+    if (dcgw_avatar_end(c->v, &res) < 0 && res.what == DCGW_AVATAR_REJECTED)
+        rejected(s, side, ch, &res, NULL);
+    dcgw_avatar_free(c->v);
+    *c = a->chans[--a->n];
+}
