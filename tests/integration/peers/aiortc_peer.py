@@ -18,101 +18,31 @@ expected to come up (dcgw does not terminate it yet): only ICE and DTLS are wait
 
 aioice (under aiortc) leaves 127.0.0.1 out of its host candidates; the test runs in a
 network namespace that has nothing but loopback, so the lookup is patched to return
-127.0.0.1. Run with Debian's /usr/bin/python3 inside that namespace.
+127.0.0.1 (aiortc_common.py). Run with Debian's /usr/bin/python3 inside that namespace.
 """
 import argparse
 import asyncio
 import json
-import logging
-import os
-import sys
 
-import aioice.ice
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+import aiortc_common as ac
 
-
-def loopback_only(use_ipv4, use_ipv6):
-    """Stands in for aioice.ice.get_host_addresses, which skips 127.0.0.1."""
-    return ["127.0.0.1"] if use_ipv4 else []
-
-
-aioice.ice.get_host_addresses = loopback_only
-
-# Alerts received in the clear (epoch 0: before the handshake finished), as
-# [level, description]: a fatal alert from dcgw is [2, 42] (bad_certificate).
-ALERTS = []
-_connection_recv = aioice.ice.Connection.recv
-
-
-async def recv_noting_alerts(self):
-    data = await _connection_recv(self)
-    off = 0  # DTLS records: type(1) version(2) epoch(2) sequence(6) length(2) fragment
-    while off + 13 <= len(data) and 20 <= data[off] <= 63:
-        n = int.from_bytes(data[off + 11:off + 13], "big")
-        if data[off] == 21 and data[off + 3:off + 5] == b"\0\0" and n >= 2 and off + 15 <= len(data):
-            ALERTS.append([data[off + 13], data[off + 14]])
-        off += 13 + n
-    return data
-
-
-aioice.ice.Connection.recv = recv_noting_alerts
-
-
-class DtlsErrors(logging.Handler):
-    """Keeps aiortc's DTLS debug lines that say why a handshake failed."""
-
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.lines = []
-
-    def emit(self, record):
-        msg = record.getMessage()
-        if "handshake failed" in msg:
-            self.lines.append(msg)
-
-
-async def wait_file(path, deadline):
-    loop = asyncio.get_running_loop()
-    while loop.time() < deadline:
-        if os.path.exists(path) and os.path.getsize(path) > 0:
-            # The writer renames the file into place, so it is complete once it exists.
-            with open(path, encoding="ascii") as f:
-                return f.read()
-        await asyncio.sleep(0.05)
-    return None
+# DTLS alerts received in the clear, [level, description] (fatal = 2).
+ALERTS = ac.record_clear_alerts()
 
 
 async def run(args):
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(lambda _loop, _context: None)
-    deadline = loop.time() + args.timeout
-    errors = DtlsErrors()
-    dtls_log = logging.getLogger("aiortc.rtcdtlstransport")
-    dtls_log.setLevel(logging.DEBUG)
-    dtls_log.addHandler(errors)
-    dtls_log.propagate = False
-
+    loop, deadline, pc = ac.new_peer(args.timeout)
+    errors = ac.watch_dtls_errors()
     result = {"dtls": None, "ice": None, "fingerprint": None, "dtls_error": None,
               "remote_addr": None, "alerts_received": ALERTS}
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     status = 2
     try:
         pc.createDataChannel("interop")
-        # aiortc gathers inside setLocalDescription: the offer holds its candidates.
-        await pc.setLocalDescription(await pc.createOffer())
-        tmp = args.offer_out + ".tmp"
-        with open(tmp, "w", encoding="ascii") as f:
-            f.write(pc.localDescription.sdp)
-        os.rename(tmp, args.offer_out)
-
-        answer = await wait_file(args.answer_in, deadline)
-        if answer is None:
+        if not await ac.offer(pc, args.offer_out, args.answer_in, deadline):
             result["dtls_error"] = "no answer from the test"
             return status
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         dtls = pc.sctp.transport
-        fps = dtls.getLocalParameters().fingerprints
-        result["fingerprint"] = {"algorithm": fps[0].algorithm, "value": fps[0].value}
+        result["fingerprint"] = ac.local_fingerprint(dtls)
         while loop.time() < deadline and dtls.state not in ("connected", "failed", "closed"):
             await asyncio.sleep(0.02)
         result["dtls"] = dtls.state
@@ -134,12 +64,7 @@ def main():
     ap.add_argument("offer_out")
     ap.add_argument("answer_in")
     ap.add_argument("--timeout", type=float, default=20.0)
-    args = ap.parse_args()
-    try:
-        sys.exit(asyncio.run(asyncio.wait_for(run(args), args.timeout + 5)))
-    except asyncio.TimeoutError:
-        print(json.dumps({"dtls": None, "dtls_error": "timeout"}), flush=True)
-        sys.exit(2)
+    ac.run_main(run, ap.parse_args(), {"dtls": None, "dtls_error": "timeout"})
 
 
 if __name__ == "__main__":

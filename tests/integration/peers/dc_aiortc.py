@@ -43,8 +43,8 @@ session can be inspected and closed with the peer still up. Exit 0 when the resu
 no problem, 1 otherwise, 2 on a timeout or a signalling error.
 
 aioice leaves 127.0.0.1 out of its host candidates; the tests run in a network
-namespace with nothing but loopback, so the lookup is patched to return 127.0.0.1. Run
-with Debian's /usr/bin/python3 inside that namespace.
+namespace with nothing but loopback, so the lookup is patched to return 127.0.0.1
+(aiortc_common.py). Run with Debian's /usr/bin/python3 inside that namespace.
 """
 import argparse
 import asyncio
@@ -52,43 +52,9 @@ import json
 import os
 import sys
 
-import aioice.ice
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc import rtcsctptransport
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import aiortc_common as ac  # noqa: E402
 import dc_common  # noqa: E402
-
-
-def loopback_only(use_ipv4, use_ipv6):
-    """Stands in for aioice.ice.get_host_addresses, which skips 127.0.0.1."""
-    return ["127.0.0.1"] if use_ipv4 else []
-
-
-aioice.ice.get_host_addresses = loopback_only
-
-
-def advertise_max_message_size(n):
-    """aiortc writes a=max-message-size from getCapabilities(); make it say n."""
-    caps = rtcsctptransport.RTCSctpCapabilities(maxMessageSize=n)
-    rtcsctptransport.RTCSctpTransport.getCapabilities = lambda self: caps
-
-
-def write_file(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.rename(tmp, path)
-
-
-async def wait_file(path, deadline):
-    loop = asyncio.get_running_loop()
-    while loop.time() < deadline:
-        if os.path.exists(path) and os.path.getsize(path) > 0:
-            with open(path, encoding="utf-8") as f:
-                return f.read()
-        await asyncio.sleep(0.05)
-    return None
 
 
 class Chan:
@@ -248,12 +214,9 @@ def pair(spec, n):
 
 
 async def run(args):
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(lambda _loop, _context: None)
-    deadline = loop.time() + args.timeout
+    loop, deadline, pc = ac.new_peer(args.timeout)
     if args.max_message_size:
-        advertise_max_message_size(args.max_message_size)
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        ac.advertise_max_message_size(args.max_message_size)
     peer = Peer(args)
     status, error = 2, None
 
@@ -275,25 +238,19 @@ async def run(args):
             c = peer.add(ch, "sdp")
             ch.on("open", lambda c=c: peer.start(c, deadline))
 
+    def add_dcmap(sdp):
+        return dc_common.add_dcmap(sdp, args.negotiated)
+
     try:
         if args.offer_out:
             make_local_channels()
             if not pc.sctp:  # echo with no channel of its own still offers SCTP
                 pc.createDataChannel("unused-offer-helper", negotiated=True, id=65534)
-            await pc.setLocalDescription(await pc.createOffer())
-            write_file(args.offer_out, dc_common.add_dcmap(pc.localDescription.sdp, args.negotiated))
-            answer = await wait_file(args.answer_in, deadline)
-            if answer is None:
+            if not await ac.offer(pc, args.offer_out, args.answer_in, deadline, add_dcmap):
                 raise RuntimeError("no answer from the test")
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-        else:
-            offer = await wait_file(args.offer_in, deadline)
-            if offer is None:
-                raise RuntimeError("no offer from the test")
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
-            make_local_channels()
-            await pc.setLocalDescription(await pc.createAnswer())
-            write_file(args.answer_out, dc_common.add_dcmap(pc.localDescription.sdp, args.negotiated))
+        elif not await ac.answer(pc, args.offer_in, args.answer_out, deadline, add_dcmap,
+                                 make_local_channels):
+            raise RuntimeError("no offer from the test")
 
         while loop.time() < deadline and not peer.done():
             peer.changed.clear()
@@ -307,14 +264,14 @@ async def run(args):
         if args.role != "echo" and not peer.done():
             res["problems"].append("timeout")
         status = 0 if not res["problems"] and (args.role != "echo" or loop.time() < deadline) else 1
-        write_file(args.result, json.dumps(res))
+        ac.write_file(args.result, json.dumps(res))
         # Stay connected until the test is done with the session.
         while args.stop_file and loop.time() < deadline and not os.path.exists(args.stop_file):
             await asyncio.sleep(0.05)
         return status
     except Exception as e:  # noqa: BLE001 - one JSON line says what went wrong
         error = "%s: %s" % (type(e).__name__, e)
-        write_file(args.result, json.dumps(peer.result(error)))
+        ac.write_file(args.result, json.dumps(peer.result(error)))
         return 2
     finally:
         for t in peer.tasks:
@@ -349,10 +306,7 @@ def main():
     args = ap.parse_args()
     if not ((args.offer_out and args.answer_in) or (args.offer_in and args.answer_out)):
         ap.error("give --offer-out and --answer-in, or --offer-in and --answer-out")
-    try:
-        sys.exit(asyncio.run(asyncio.wait_for(run(args), args.timeout + 5)))
-    except asyncio.TimeoutError:
-        sys.exit(2)
+    ac.run_main(run, args)
 
 
 if __name__ == "__main__":

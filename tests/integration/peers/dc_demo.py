@@ -16,9 +16,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import dc_aiortc  # noqa: E402  (patches aioice for loopback, file helpers)
+import aiortc_common as ac  # noqa: E402
 import dc_common  # noqa: E402
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 
 
 def show(data):
@@ -36,11 +35,8 @@ def messages(label, n_max):
 
 
 async def run(args):
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(lambda _loop, _context: None)
-    deadline = loop.time() + args.timeout
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    dc_aiortc.advertise_max_message_size(args.max)
+    loop, deadline, pc = ac.new_peer(args.timeout)
+    ac.advertise_max_message_size(args.max)
     chans = [pc.createDataChannel(args.label, protocol=args.protocol)]
     negotiated = []
     if args.negotiated:
@@ -75,14 +71,10 @@ async def run(args):
     for ch in chans:
         hook(ch)
     try:
-        await pc.setLocalDescription(await pc.createOffer())
-        dc_aiortc.write_file(args.offer_out, dc_common.add_dcmap(pc.localDescription.sdp,
-                                                                  negotiated))
-        answer = await dc_aiortc.wait_file(args.answer_in, deadline)
-        if answer is None:
+        if not await ac.offer(pc, args.offer_out, args.answer_in, deadline,
+                              lambda sdp: dc_common.add_dcmap(sdp, negotiated)):
             print("UE  no answer", flush=True)
             return 2
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         try:
             await asyncio.wait_for(done.wait(), max(0.1, deadline - loop.time()))
         except asyncio.TimeoutError:
@@ -90,7 +82,7 @@ async def run(args):
         print("UE  %d echoes byte-exact, %d wrong, %d missing" % (
             good["n"], good["bad"], sum(len(p) for p in pending.values())), flush=True)
         if args.result:
-            dc_aiortc.write_file(args.result, "done\n")
+            ac.write_file(args.result, "done\n")
         while args.stop_file and loop.time() < deadline and not os.path.exists(args.stop_file):
             await asyncio.sleep(0.05)
         return 0 if good["bad"] == 0 and not any(pending.values()) else 1
@@ -109,11 +101,7 @@ def main():
     ap.add_argument("--result", help="written once the echoes are in")
     ap.add_argument("--stop-file")
     ap.add_argument("--timeout", type=float, default=20.0)
-    args = ap.parse_args()
-    try:
-        sys.exit(asyncio.run(asyncio.wait_for(run(args), args.timeout + 5)))
-    except asyncio.TimeoutError:
-        sys.exit(2)
+    ac.run_main(run, ap.parse_args())
 
 
 if __name__ == "__main__":

@@ -12,16 +12,12 @@ import argparse
 import asyncio
 import sys
 
-import policy_common as pc
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+import aiortc_common as ac
 
 
 async def run(args):
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(lambda _loop, _context: None)
-    deadline = loop.time() + args.timeout
+    loop, deadline, conn = ac.new_peer(args.timeout)
     chans = {}
-    conn = RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
     @conn.on("datachannel")
     def on_channel(ch):
@@ -44,16 +40,12 @@ async def run(args):
             rec["closed"] = loop.time()
 
     try:
-        offer = await pc.wait_file(args.offer_in, deadline)
-        if offer is None:
+        if not await ac.answer(conn, args.offer_in, args.answer_out, deadline):
             return 2
-        await conn.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
-        await conn.setLocalDescription(await conn.createAnswer())
-        pc.write_atomic(args.answer_out, conn.localDescription.sdp)
-        await pc.wait_file(args.stop_file, deadline)
+        await ac.wait_file(args.stop_file, deadline)
         return 0
     finally:
-        pc.write_json(args.result, {"now": loop.time(), "channels": chans})
+        ac.write_json(args.result, {"now": loop.time(), "channels": chans})
         await conn.close()
 
 

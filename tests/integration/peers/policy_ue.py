@@ -23,8 +23,7 @@ import argparse
 import asyncio
 import sys
 
-import policy_common as pc
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+import aiortc_common as ac
 
 
 class Chan:
@@ -47,7 +46,7 @@ class Chan:
 
 async def echo_of(chan, sent, deadline):
     """True once every message in sent came back (in any order)."""
-    return await pc.wait_until(lambda: all(m in chan.echoes for m in sent), deadline)
+    return await ac.wait_until(lambda: all(m in chan.echoes for m in sent), deadline)
 
 
 async def flood(loop, chan, rate, secs):
@@ -63,7 +62,7 @@ async def flood(loop, chan, rate, secs):
 
 
 async def all_refused(loop, chans, res):
-    await pc.wait_until(lambda: all(c.closed for c in chans), loop.time() + 15)
+    await ac.wait_until(lambda: all(c.closed for c in chans), loop.time() + 15)
     res["open"] = {c.label: c.opened for c in chans}
     res["closed"] = {c.label: c.closed for c in chans}
     if any(c.opened for c in chans) or not all(c.closed for c in chans):
@@ -76,7 +75,7 @@ async def scenario(loop, args, chans, res):
         return await all_refused(loop, chans, res)
     chat, bulk, secret = chans
     t = loop.time() + 15
-    ok = await pc.wait_until(lambda: chat.opened and bulk.opened and secret.closed, t)
+    ok = await ac.wait_until(lambda: chat.opened and bulk.opened and secret.closed, t)
     res["open"] = {c.label: c.opened for c in chans}
     res["secret_closed"] = secret.closed
     if not ok:
@@ -98,11 +97,11 @@ async def scenario(loop, args, chans, res):
     res["flood"] = await flood(loop, bulk, args.flood_rate, args.flood_secs)
     await asyncio.sleep(1.0)
     res["flood"]["echoed"] = sum(1 for m in bulk.echoes if str(m).startswith("bulk-"))
-    pc.write_atomic(args.markers + "/flooded", "1")
-    if await pc.wait_file(args.markers + "/updated", loop.time() + 20) is None:
+    ac.write_file(args.markers + "/flooded", "1")
+    if await ac.wait_file(args.markers + "/updated", loop.time() + 20) is None:
         return "no policy update from the test"
     t_upd = loop.time()
-    res["bulk_closed_after_update"] = await pc.wait_until(lambda: bulk.closed, t_upd + 10)
+    res["bulk_closed_after_update"] = await ac.wait_until(lambda: bulk.closed, t_upd + 10)
     res["bulk_close_delay"] = loop.time() - t_upd
     res["chat_open_after_update"] = not chat.closed
     last = ["chat-after-update-%d" % i for i in range(5)]
@@ -119,20 +118,13 @@ async def scenario(loop, args, chans, res):
 
 
 async def run(args):
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(lambda _loop, _context: None)
-    deadline = loop.time() + args.timeout
-    conn = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    loop, deadline, conn = ac.new_peer(args.timeout)
     chans = [Chan(conn, "chat"), Chan(conn, "bulk"), Chan(conn, "secret")]
     res = {"problem": "not started"}
     try:
-        await conn.setLocalDescription(await conn.createOffer())
-        pc.write_atomic(args.offer_out, conn.localDescription.sdp)
-        answer = await pc.wait_file(args.answer_in, deadline)
-        if answer is None:
+        if not await ac.offer(conn, args.offer_out, args.answer_in, deadline):
             res["problem"] = "no answer"
             return 2
-        await conn.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
         res["problem"] = await asyncio.wait_for(scenario(loop, args, chans, res),
                                                 deadline - loop.time())
         return 0 if res["problem"] is None else 1
@@ -140,8 +132,8 @@ async def run(args):
         res["problem"] = "timeout"
         return 2
     finally:
-        pc.write_json(args.result, res)
-        await pc.wait_file(args.markers + "/stop", deadline)
+        ac.write_json(args.result, res)
+        await ac.wait_file(args.markers + "/stop", deadline)
         await conn.close()
 
 

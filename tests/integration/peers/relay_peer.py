@@ -18,71 +18,16 @@ Prints one JSON line:
 Exit status: 0 when the data channel carried everything end to end, 1 when DTLS failed or
 the channel never opened, 2 on timeout or another error. Files are renamed into place, so
 a reader never sees half of one. aioice leaves 127.0.0.1 out of its host candidates; the
-test runs in a network namespace with nothing but loopback, so the lookup is patched.
-Run with Debian's /usr/bin/python3 inside that namespace.
+test runs in a network namespace with nothing but loopback, so the lookup is patched
+(aiortc_common.py). Run with Debian's /usr/bin/python3 inside that namespace.
 """
 import argparse
 import asyncio
 import json
-import logging
-import os
-import sys
 
-import aioice.ice
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+import aiortc_common as ac
 
-
-def loopback_only(use_ipv4, use_ipv6):
-    """Stands in for aioice.ice.get_host_addresses, which skips 127.0.0.1."""
-    return ["127.0.0.1"] if use_ipv4 else []
-
-
-aioice.ice.get_host_addresses = loopback_only
-
-ALERTS = []  # DTLS alerts received in the clear, [level, description]
-_connection_recv = aioice.ice.Connection.recv
-
-
-async def recv_noting_alerts(self):
-    data = await _connection_recv(self)
-    off = 0  # DTLS records: type(1) version(2) epoch(2) sequence(6) length(2) fragment
-    while off + 13 <= len(data) and 20 <= data[off] <= 63:
-        n = int.from_bytes(data[off + 11:off + 13], "big")
-        if data[off] == 21 and data[off + 3:off + 5] == b"\0\0" and n >= 2 and off + 15 <= len(data):
-            ALERTS.append([data[off + 13], data[off + 14]])
-        off += 13 + n
-    return data
-
-
-aioice.ice.Connection.recv = recv_noting_alerts
-
-
-class DtlsErrors(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.lines = []
-
-    def emit(self, record):
-        msg = record.getMessage()
-        if "handshake failed" in msg or "fingerprint" in msg.lower():
-            self.lines.append(msg)
-
-
-def write_file(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write(text)
-    os.rename(tmp, path)
-
-
-async def wait_file(path, deadline):
-    loop = asyncio.get_running_loop()
-    while loop.time() < deadline:
-        if os.path.exists(path) and os.path.getsize(path) > 0:
-            with open(path, encoding="ascii") as f:
-                return f.read()
-        await asyncio.sleep(0.05)
-    return None
+ALERTS = ac.record_clear_alerts()  # DTLS alerts received in the clear, [level, description]
 
 
 def payloads(n, big):
@@ -113,13 +58,9 @@ async def run_ue(pc, args, result, deadline):
         if len(got) >= len(want):
             done.set()
 
-    await pc.setLocalDescription(await pc.createOffer())
-    write_file(args.sdp_out, pc.localDescription.sdp)
-    answer = await wait_file(args.sdp_in, deadline)
-    if answer is None:
+    if not await ac.offer(pc, args.sdp_out, args.sdp_in, deadline):
         result["dtls_error"] = "no answer from the test"
         return 2
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
     try:
         await asyncio.wait_for(opened.wait(), max(0.1, deadline - loop.time()))
     except asyncio.TimeoutError:
@@ -165,13 +106,9 @@ async def run_as(pc, args, result, deadline):
             channel.send(msg)
             result["echoed"] += 1
 
-    offer = await wait_file(args.sdp_in, deadline)
-    if offer is None:
+    if not await ac.answer(pc, args.sdp_in, args.sdp_out, deadline):
         result["dtls_error"] = "no offer from the test"
         return 2
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
-    await pc.setLocalDescription(await pc.createAnswer())
-    write_file(args.sdp_out, pc.localDescription.sdp)
     try:
         await asyncio.wait_for(bye.wait(), max(0.1, deadline - loop.time()))
     except asyncio.TimeoutError:
@@ -180,18 +117,11 @@ async def run_as(pc, args, result, deadline):
 
 
 async def run(args):
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(lambda _loop, _context: None)
-    deadline = loop.time() + args.timeout
-    errors = DtlsErrors()
-    dtls_log = logging.getLogger("aiortc.rtcdtlstransport")
-    dtls_log.setLevel(logging.DEBUG)
-    dtls_log.addHandler(errors)
-    dtls_log.propagate = False
+    _loop, deadline, pc = ac.new_peer(args.timeout)
+    errors = ac.watch_dtls_errors(("handshake failed", "fingerprint"))
     result = {"role": args.role, "dtls": None, "ice": None, "fingerprint": None,
               "channel_open": False, "open_ms": None, "sent": 0, "echoed": 0, "received": 0,
               "echo_ok": False, "dtls_error": None, "alerts_received": ALERTS}
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     status = 2
     try:
         if args.role == "ue":
@@ -204,8 +134,7 @@ async def run(args):
         sctp = pc.sctp
         if sctp is not None:
             dtls = sctp.transport
-            fps = dtls.getLocalParameters().fingerprints
-            result["fingerprint"] = {"algorithm": fps[0].algorithm, "value": fps[0].value}
+            result["fingerprint"] = ac.local_fingerprint(dtls)
             result["dtls"] = dtls.state
             result["ice"] = dtls.transport.state
         if errors.lines:
@@ -223,11 +152,7 @@ def main():
     ap.add_argument("--messages", type=int, default=20)
     ap.add_argument("--big", type=int, default=60000)
     args = ap.parse_args()
-    try:
-        sys.exit(asyncio.run(asyncio.wait_for(run(args), args.timeout + 5)))
-    except asyncio.TimeoutError:
-        print(json.dumps({"role": args.role, "dtls": None, "dtls_error": "timeout"}), flush=True)
-        sys.exit(2)
+    ac.run_main(run, args, {"role": args.role, "dtls": None, "dtls_error": "timeout"})
 
 
 if __name__ == "__main__":
