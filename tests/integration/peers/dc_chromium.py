@@ -7,11 +7,12 @@ usage: dc_chromium.py --role ue|p2p --offer-out F --answer-in F --result F
                       [--script-max N] [--stop-file F] [--timeout S] [--log F]
                       [--chromium PATH]
 
-Serves dc_chromium.html on 127.0.0.1 and starts headless Chromium on it with the flags
-of chromium_peer.py. The page gets its channels and their scripts from /config (the
-items of dc_common.py, each with its pacing), offers, and reports every channel that
-opens and the digest of every message that arrives. The offer is written to OFFER_OUT
-with an a=dcmap line per --negotiated channel added (Chromium does not write them).
+Serves dc_chromium.html on 127.0.0.1 and starts headless Chromium on it, as
+chromium_peer.py does (chromium_common.py). The page gets its channels and their
+scripts from /config (the items of dc_common.py, each with its pacing), offers, and
+reports every channel that opens and the digest of every message that arrives. The
+offer is written to OFFER_OUT with an a=dcmap line per --negotiated channel added
+(Chromium does not write them).
 
 --open-lossy as in dc_aiortc.py (unordered, 2 retransmissions, nothing sent). Roles as
 in dc_aiortc.py: ue expects each channel's own script back (an echo); p2p
@@ -28,25 +29,19 @@ problem, 1 otherwise, 2 when Chromium never connected. Standard library only; ru
 inside the test's network namespace.
 """
 import argparse
-import http.server
 import json
 import os
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import chromium_peer  # noqa: E402  (FLAGS, stop_group)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chromium_common as cc  # noqa: E402
 import dc_common  # noqa: E402
 
 
 class State:
     def __init__(self, args):
         self.args = args
-        self.lock = threading.Condition()
         self.last = {}
         self.error = None
         self.chans = {}  # label -> {"info": {...}, "digests": {index: d}, "sent": {...}}
@@ -85,66 +80,10 @@ def build_config(args):
     return json.dumps(config).encode("utf-8"), want
 
 
-def make_handler(st, page):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *_args):
-            pass
-
-        def reply(self, code, body=b"", ctype="text/plain"):
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            try:
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def do_GET(self):
-            a = st.args
-            if self.path == "/":
-                self.reply(200, page, "text/html")
-            elif self.path == "/config":
-                self.reply(200, st.config, "application/json")
-            elif self.path == "/answer":
-                end = time.monotonic() + 1.0  # long poll: the page asks again
-                while time.monotonic() < end:
-                    if os.path.exists(a.answer_in) and os.path.getsize(a.answer_in):
-                        with open(a.answer_in, "rb") as f:
-                            self.reply(200, f.read())
-                        return
-                    time.sleep(0.05)
-                self.reply(204)
-            else:
-                self.reply(404)
-
-        def do_POST(self):
-            n = int(self.headers.get("Content-Length") or 0)
-            data = self.rfile.read(min(n, 1 << 20))
-            if self.path == "/offer":
-                sdp = dc_common.add_dcmap(data.decode("ascii", "replace"), st.args.negotiated)
-                tmp = st.args.offer_out + ".tmp"
-                with open(tmp, "w", encoding="ascii") as f:
-                    f.write(sdp)
-                os.rename(tmp, st.args.offer_out)
-                self.reply(200)
-            elif self.path == "/report":
-                try:
-                    rep = json.loads(data)
-                except ValueError:
-                    rep = {"what": "error", "error": "unparsable report"}
-                with st.lock:
-                    handle_report(st, rep)
-                    st.lock.notify_all()
-                self.reply(200)
-            else:
-                self.reply(404)
-
-    return Handler
-
-
 def handle_report(st, rep):
+    """A report of the page (PageServer calls it with its lock held)."""
+    if rep is None:
+        rep = {"what": "error", "error": "unparsable report"}
     for k in ("pc", "dtls", "max_message_size"):
         if rep.get(k) is not None:
             st.last[k] = rep[k]
@@ -228,45 +167,32 @@ def main():
     ap.add_argument("--script-max", type=int, default=262144)
     ap.add_argument("--stop-file")
     ap.add_argument("--timeout", type=float, default=40.0)
-    ap.add_argument("--log", default=os.devnull, help="Chromium's stderr goes here")
-    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    cc.add_arguments(ap)
     args = ap.parse_args()
 
-    with open(os.path.join(HERE, "dc_chromium.html"), "rb") as f:
-        page = f.read()
     st = State(args)
     st.config, st.want = build_config(args)
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(st, page))
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    url = "http://127.0.0.1:%d/" % srv.server_address[1]
-
-    status = 2
     end = time.monotonic() + args.timeout
-    with tempfile.TemporaryDirectory(prefix="dcgw-chromium-") as ud, \
-            open(args.log, "ab") as log:
-        proc = subprocess.Popen([args.chromium, *chromium_peer.FLAGS, "--user-data-dir=" + ud,
-                                 url], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True)
-        try:
-            with st.lock:
-                while (not st.complete() and st.error is None and time.monotonic() < end
-                       and proc.poll() is None):
-                    st.lock.wait(0.1)
-                res = result(st, not st.complete() and st.error is None)
-                if proc.poll() is not None and not st.complete():
-                    res["problems"].append("Chromium exited with status %s" % proc.returncode)
-            status = 0 if not res["problems"] else 1 if st.last.get("dtls") == "connected" else 2
-            tmp = args.result + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(res, f)
-            os.rename(tmp, args.result)
-            while (args.stop_file and not os.path.exists(args.stop_file)
-                   and time.monotonic() < end and proc.poll() is None):
-                time.sleep(0.05)
-        finally:
-            chromium_peer.stop_group(proc)
-            srv.shutdown()
+    with cc.PageServer("dc_chromium.html", args.offer_out, args.answer_in,
+                       lambda rep: handle_report(st, rep),
+                       edit_offer=lambda sdp: dc_common.add_dcmap(sdp, args.negotiated),
+                       extra={"/config": (st.config, "application/json")}) as page, \
+            cc.chromium(args.chromium, page.url, args.log) as proc:
+        with page.lock:
+            while (not st.complete() and st.error is None and time.monotonic() < end
+                   and proc.poll() is None):
+                page.lock.wait(0.1)
+            res = result(st, not st.complete() and st.error is None)
+            if proc.poll() is not None and not st.complete():
+                res["problems"].append("Chromium exited with status %s" % proc.returncode)
+        status = 0 if not res["problems"] else 1 if st.last.get("dtls") == "connected" else 2
+        tmp = args.result + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(res, f)
+        os.rename(tmp, args.result)
+        while (args.stop_file and not os.path.exists(args.stop_file)
+               and time.monotonic() < end and proc.poll() is None):
+            time.sleep(0.05)
     sys.exit(status)
 
 

@@ -1,0 +1,33 @@
+// What the Chromium peers' pages share (chromium_peer.html, dc_chromium.html), served
+// next to them by chromium_common.py.
+'use strict';
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// postJson(path, obj): POSTs obj as JSON; a failed POST is dropped (the driver is
+// stopping Chromium).
+const postJson = (path, obj) => fetch(path, {
+  method: 'POST',
+  headers: {'Content-Type': 'application/json'},
+  body: JSON.stringify(obj),
+}).catch(() => {});
+
+// offerAndAnswer(pc): makes pc's offer, POSTs it to /offer, long-polls /answer for
+// dcgw's answer and applies it; throws when no answer comes.
+async function offerAndAnswer(pc) {
+  const gathered = new Promise((resolve) => {
+    pc.onicegatheringstatechange = () => {
+      if (pc.iceGatheringState === 'complete') resolve();
+    };
+  });
+  await pc.setLocalDescription(await pc.createOffer());
+  // dcgw takes no trickled candidates: offer what gathering finds within 3 s.
+  await Promise.race([gathered, sleep(3000)]);
+  await fetch('/offer', {method: 'POST', body: pc.localDescription.sdp});
+  let answer = null;
+  for (let i = 0; i < 60 && answer === null; i++) {
+    const r = await fetch('/answer');
+    if (r.status === 200) answer = await r.text();
+  }
+  if (answer === null) throw new Error('no answer');
+  await pc.setRemoteDescription({type: 'answer', sdp: answer});
+}
