@@ -191,26 +191,17 @@ class Peer:
         a = self.args
         if a.role == "echo":
             return False
-        labels = [o[0] for o in a.open] + [n[1] for n in a.negotiated] + a.expect
-        return all(lb in self.chans and self.chans[lb].complete() for lb in labels)
+        return all(lb in self.chans and self.chans[lb].complete() for lb in dc_common.labels(a))
 
     def result(self, error=None):
         chans = [c.report() for c in self.chans.values()]
         problems = [c.get("problem") for c in chans if c.get("problem")]
         a = self.args
-        missing = [lb for lb in [o[0] for o in a.open] + [n[1] for n in a.negotiated] + a.expect
-                   if lb not in self.chans]
+        missing = [lb for lb in dc_common.labels(a) if lb not in self.chans]
         if missing and a.role != "echo":
             problems.append("channels never open: " + ", ".join(missing))
         return {"role": a.role, "name": a.name, "error": error, "channels": chans,
                 "problems": problems}
-
-
-def pair(spec, n):
-    parts = spec.split(":")
-    if len(parts) != n:
-        raise argparse.ArgumentTypeError("expected %d fields separated by ':'" % n)
-    return parts
 
 
 async def run(args):
@@ -287,21 +278,12 @@ def main():
     ap.add_argument("--offer-in")
     ap.add_argument("--answer-out")
     ap.add_argument("--result", required=True)
-    ap.add_argument("--open", action="append", default=[], type=lambda s: pair(s, 2))
-    ap.add_argument("--open-lossy", action="append", default=[], type=lambda s: pair(s, 2))
-    ap.add_argument("--negotiated", action="append", default=[],
-                    type=lambda s: (lambda p: (int(p[0]), p[1], p[2]))(pair(s, 3)))
-    ap.add_argument("--expect", action="append", default=[])
-    ap.add_argument("--name", default="B")
-    ap.add_argument("--peer-name", default="A")
-    ap.add_argument("--leader", action="store_true")
+    dc_common.add_channel_arguments(ap, "B", "A")
     ap.add_argument("--max-message-size", type=int, default=0)
-    ap.add_argument("--script-max", type=int, default=262144)
     ap.add_argument("--expect-max", type=int, default=1 << 30,
                     help="ue: messages above this size are sent but must not come back")
     ap.add_argument("--oversize", action="append", default=[],
-                    type=lambda s: (lambda p: (p[0], int(p[1])))(pair(s, 2)))
-    ap.add_argument("--stop-file")
+                    type=lambda s: (lambda p: (p[0], int(p[1])))(dc_common.fields(s, 2)))
     ap.add_argument("--timeout", type=float, default=30.0)
     args = ap.parse_args()
     if not ((args.offer_out and args.answer_in) or (args.offer_in and args.answer_out)):

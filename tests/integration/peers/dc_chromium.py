@@ -52,8 +52,7 @@ class State:
         return self.chans.setdefault(label, {"info": None, "digests": {}, "sent": None})
 
     def labels(self):
-        a = self.args
-        return [o[0] for o in a.open] + [n[1] for n in a.negotiated] + a.expect
+        return dc_common.labels(self.args)
 
     def complete(self):
         for lb in self.labels():
@@ -66,7 +65,7 @@ class State:
 def build_config(args):
     """The page's /config and, per label, the digests expected to arrive."""
     scripts, want = {}, {}
-    for lb in [o[0] for o in args.open] + [n[1] for n in args.negotiated] + args.expect:
+    for lb in dc_common.labels(args):
         tag = lb if args.role == "ue" else "%s:%s" % (args.name, lb)
         items = dc_common.script(tag, args.script_max)
         after = dc_common.pace(items, args.role, args.leader)
@@ -143,29 +142,13 @@ def result(st, timed_out):
     return out
 
 
-def pair(spec, n):
-    parts = spec.split(":")
-    if len(parts) != n:
-        raise argparse.ArgumentTypeError("expected %d fields separated by ':'" % n)
-    return parts
-
-
 def main():
     ap = argparse.ArgumentParser(description="headless Chromium as a dcgw data-channel peer")
     ap.add_argument("--role", choices=("ue", "p2p"), required=True)
     ap.add_argument("--offer-out", required=True)
     ap.add_argument("--answer-in", required=True)
     ap.add_argument("--result", required=True)
-    ap.add_argument("--open", action="append", default=[], type=lambda s: pair(s, 2))
-    ap.add_argument("--open-lossy", action="append", default=[], type=lambda s: pair(s, 2))
-    ap.add_argument("--negotiated", action="append", default=[],
-                    type=lambda s: (lambda p: (int(p[0]), p[1], p[2]))(pair(s, 3)))
-    ap.add_argument("--expect", action="append", default=[])
-    ap.add_argument("--name", default="A")
-    ap.add_argument("--peer-name", default="B")
-    ap.add_argument("--leader", action="store_true")
-    ap.add_argument("--script-max", type=int, default=262144)
-    ap.add_argument("--stop-file")
+    dc_common.add_channel_arguments(ap, "A", "B")
     ap.add_argument("--timeout", type=float, default=40.0)
     cc.add_arguments(ap)
     args = ap.parse_args()

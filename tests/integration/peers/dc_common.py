@@ -1,5 +1,6 @@
 """What the data-channel interop peers share: the messages, their pacing, the checks,
-and the a=dcmap lines the peers add to the SDP they hand to dcgw.
+the a=dcmap lines the peers add to the SDP they hand to dcgw, and the options that say
+which channels a peer uses.
 
 A channel's script is a list of items, each {"kind": "text"|"binary", "size": N,
 "seed": S} (content made by a formula, so a 256 KiB message needs no file) or
@@ -15,6 +16,7 @@ bytes, the UTF-8 sample, 1000 bytes) sent back to back, then the large ones (163
 65536 and max_size, text and binary). Receivers report each message as a digest
 {"t": "text"|"binary", "n": bytes, "h": sha-256 hex}; the checks compare digests.
 """
+import argparse
 import hashlib
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -118,3 +120,32 @@ def add_dcmap(sdp, negotiated):
             line += ';subprotocol="%s"' % proto
         lines.append(line)
     return "\r\n".join(lines) + "\r\n"
+
+
+def fields(spec, n):
+    """spec split at ':' into n fields (an argparse type)."""
+    parts = spec.split(":")
+    if len(parts) != n:
+        raise argparse.ArgumentTypeError("expected %d fields separated by ':'" % n)
+    return parts
+
+
+def add_channel_arguments(ap, name, peer_name):
+    """The options of dc_aiortc.py and dc_chromium.py for their channels and scripts:
+    --open/--open-lossy LABEL:PROTOCOL, --negotiated ID:LABEL:PROTOCOL, --expect LABEL,
+    --name/--peer-name (defaults name, peer_name), --leader, --script-max, --stop-file."""
+    ap.add_argument("--open", action="append", default=[], type=lambda s: fields(s, 2))
+    ap.add_argument("--open-lossy", action="append", default=[], type=lambda s: fields(s, 2))
+    ap.add_argument("--negotiated", action="append", default=[],
+                    type=lambda s: (lambda p: (int(p[0]), p[1], p[2]))(fields(s, 3)))
+    ap.add_argument("--expect", action="append", default=[])
+    ap.add_argument("--name", default=name)
+    ap.add_argument("--peer-name", default=peer_name)
+    ap.add_argument("--leader", action="store_true")
+    ap.add_argument("--script-max", type=int, default=262144)
+    ap.add_argument("--stop-file")
+
+
+def labels(args):
+    """The labels of the channels a peer must see: --open, --negotiated, --expect."""
+    return [o[0] for o in args.open] + [n[1] for n in args.negotiated] + args.expect
