@@ -110,22 +110,30 @@ sdp_candidate() { sed -n 's/^a=candidate:[^ ]* 1 udp [0-9]* \([^ ]*\) \([0-9]*\)
 json_field() { "$PY" -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null || true; }
 # field JSON EXPR: EXPR on the JSON text given (j), printed.
 field() { "$PY" -c "import json,sys; j=json.loads(sys.argv[1]); print($2)" "$1" 2>/dev/null || true; }
-# event SESSION KIND: the body of the first KIND event of SESSION in $T/events.jsonl, as
-# JSON with its leg as "_leg"; status 1 if there is none.
-event() {
-    "$PY" - "$T/events.jsonl" "$1" "$2" <<'PY'
+# events KIND [FILTER]: the body of every KIND event in $T/events.jsonl for which FILTER
+# (Python on the body, e, to which the event's session and leg are added as "_session"
+# and "_leg") is true, as JSON, one a line.
+events() { _events "$1" "${2:-True}" all; }
+# event SESSION KIND: the first KIND event of SESSION, as events prints it; status 1 if
+# there is none.
+event() { _events "$2" "e['_session'] == s" first "$1"; }
+_events() { # KIND FILTER all|first [SESSION, as s in FILTER]
+    "$PY" - "$T/events.jsonl" "$@" <<'PY'
 import json, sys
-for line in open(sys.argv[1]):
+path, kind, cond, which = sys.argv[1:5]
+s = sys.argv[5] if len(sys.argv) > 5 else None
+for line in open(path):
     try:
-        e = json.loads(line)
+        ev = json.loads(line)
     except ValueError:
         continue
-    if e.get("session_id") == sys.argv[2] and sys.argv[3] in e:
-        body = e[sys.argv[3]]
-        body["_leg"] = e.get("leg")
-        print(json.dumps(body))
-        sys.exit(0)
-sys.exit(1)
+    if kind in ev:
+        e = dict(ev[kind], _session=ev.get("session_id"), _leg=ev.get("leg"))
+        if eval(cond, {"e": e, "s": s}):
+            print(json.dumps(e))
+            if which == "first":
+                sys.exit(0)
+sys.exit(1 if which == "first" else 0)
 PY
 }
 # deliver FROM TO: a copy of FROM renamed into TO, so a peer polling for TO never reads

@@ -57,21 +57,6 @@ JSON
 
 # ---- helpers
 
-# events KIND [PYTHON-FILTER on e]: the bodies of matching events, one JSON per line.
-events() {
-    "$PY" - "$T/events.jsonl" "$1" "${2:-True}" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    try:
-        ev = json.loads(line)
-    except ValueError:
-        continue
-    if sys.argv[2] in ev:
-        e = ev[sys.argv[2]]
-        if eval(sys.argv[3]):
-            print(json.dumps(e))
-PY
-}
 # rule_stat FILE RULE FIELD: a counter of RULE from a saved `dcgwctl --json get`.
 rule_stat() {
     json_field "$1" "[r.get('$3', 0) for r in j['session']['policy_status']['rules'] if r['rule'] == '$2'][0]"
