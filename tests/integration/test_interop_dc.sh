@@ -138,6 +138,10 @@ setup_e() {
     deliver "$E/dcgw/as.sdp" "$E/as-answer.sdp"
     deliver "$E/dcgw/ue.sdp" "$E/ue-answer.sdp"
     wait_for "the aiortc UE's result" 12 test -s "$E/ue.json" || true
+    # The UE is done once it has every echo it can take; the two 100000-byte echoes it
+    # cannot may still be on their way to dcgw: wait for dcgw to have refused them.
+    wait_for "dcgw refused both oversize echoes" 5 bash -c \
+        "'$DCGWCTL' -s '$SOCK' --json get e | grep -q '\"dropped_messages\": 2'" || true
     finish_session e "$E"
     wait_peers $e_ue $e_as
     pycheck e. peer "$E/ue.json" "aiortc UE (a=max-message-size:65536, expects the echoes up to 65536 only)"
