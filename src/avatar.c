@@ -101,6 +101,7 @@ struct dcgw_avatar {
     char leg[DCGW_AVATAR_LEG_MAX + 1];
     char audience[DCGW_AVATAR_IDENTITY_MAX + 1];
     enum vstate state;
+    bool last_in_transfer; /* the last message passed was a manifest or a chunk */
     /* the transfer in progress */
     uint8_t (*digests)[DCGW_AVATAR_DIGEST_LEN];
     uint32_t n_chunks, next;
@@ -363,6 +364,7 @@ static int manifest(struct dcgw_avatar *v, struct dcgw_jws *j, int64_t now,
     if ((r = take_chunks(v, j->claims, res)) < 0)
         return r;
     v->state = V_CHUNKS;
+    v->last_in_transfer = true;
     v->stats.manifests++;
     v->cur = *res;
     res->what = DCGW_AVATAR_MANIFEST;
@@ -397,6 +399,7 @@ static int request(struct dcgw_avatar *v, struct dcgw_jws *j, int64_t now, X509 
                       "avatar %s is not authorized for %s on leg %s", res->avatar_id, res->owner,
                       v->leg);
     v->stats.requests++;
+    v->last_in_transfer = false;
     res->what = DCGW_AVATAR_REQUEST;
     return 0;
 }
@@ -454,6 +457,17 @@ static int chunk(struct dcgw_avatar *v, const uint8_t *p, size_t n, struct dcgw_
     return 0;
 }
 
+/* The transfer's identity (the one in progress, or the last one completed) into res. */
+static void transfer_identity(const struct dcgw_avatar *v, struct dcgw_avatar_result *res)
+{
+    memcpy(res->avatar_id, v->cur.avatar_id, sizeof(res->avatar_id));
+    memcpy(res->owner, v->cur.owner, sizeof(res->owner));
+    memcpy(res->signer, v->cur.signer, sizeof(res->signer));
+    res->chunks = v->cur.chunks;
+    res->size = v->cur.size;
+    res->chunk = v->state == V_CHUNKS ? v->next : v->cur.chunks;
+}
+
 int dcgw_avatar_input(struct dcgw_avatar *v, bool is_text, const uint8_t *p, size_t n,
                       int64_t now_unix, X509 *peer_cert, struct dcgw_avatar_result *res)
 {
@@ -463,18 +477,11 @@ int dcgw_avatar_input(struct dcgw_avatar *v, bool is_text, const uint8_t *p, siz
         return DCGW_ECLOSED;
     }
     if (v->state == V_CHUNKS) {
-        /* the transfer's identity goes with every result */
-        memcpy(res->avatar_id, v->cur.avatar_id, sizeof(res->avatar_id));
-        memcpy(res->owner, v->cur.owner, sizeof(res->owner));
-        memcpy(res->signer, v->cur.signer, sizeof(res->signer));
-        res->chunks = v->n_chunks;
-        res->size = v->size;
-        if (is_text) {
-            res->chunk = v->next;
+        transfer_identity(v, res); /* the transfer's identity goes with every result */
+        if (is_text)
             return reject(v, res, DCGW_AVATAR_SIZE_MISMATCH,
                           "text message after %u of %u chunks: transfer truncated", v->next,
                           v->n_chunks);
-        }
         return chunk(v, p, n, res);
     }
     if (!is_text)
@@ -495,12 +502,19 @@ int dcgw_avatar_end(struct dcgw_avatar *v, struct dcgw_avatar_result *res)
     memset(res, 0, sizeof(*res));
     if (v->state != V_CHUNKS)
         return 0;
-    memcpy(res->avatar_id, v->cur.avatar_id, sizeof(res->avatar_id));
-    memcpy(res->owner, v->cur.owner, sizeof(res->owner));
-    memcpy(res->signer, v->cur.signer, sizeof(res->signer));
-    res->chunks = v->n_chunks;
-    res->size = v->size;
-    res->chunk = v->next;
+    transfer_identity(v, res);
     return reject(v, res, DCGW_AVATAR_SIZE_MISMATCH,
                   "channel ended after %u of %u chunks: transfer truncated", v->next, v->n_chunks);
+}
+
+int dcgw_avatar_undelivered(struct dcgw_avatar *v, struct dcgw_avatar_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (v->state == V_FAILED || !v->last_in_transfer)
+        return 0;
+    transfer_identity(v, res);
+    return reject(v, res, DCGW_AVATAR_UNDELIVERED,
+                  "a verified message could not be forwarded: the receiver has %u of %u chunks "
+                  "at most",
+                  res->chunk, res->chunks);
 }

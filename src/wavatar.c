@@ -24,6 +24,7 @@ struct wavatar_chan {
     unsigned side;
     const struct dcgw_dc_channel *ch; /* compared, never dereferenced after it closed */
     struct dcgw_avatar *v;
+    uint64_t dropped_mark; /* ch->stats.dropped_in when we last passed a message */
 };
 
 struct wavatar {
@@ -138,13 +139,13 @@ static struct wavatar_chan *find(struct wavatar *a, unsigned side, const struct 
 }
 
 /* The verifier of messages from `side` on ch, made on first use. NULL on ENOMEM / cap. */
-static struct dcgw_avatar *verifier_of(struct wsession *s, unsigned side,
-                                       const struct dcgw_dc_channel *ch)
+static struct wavatar_chan *verifier_of(struct wsession *s, unsigned side,
+                                        const struct dcgw_dc_channel *ch)
 {
     struct wavatar *a = s->avatar;
     struct wavatar_chan *c = find(a, side, ch);
     if (c)
-        return c->v;
+        return c;
     struct dcgw_trust *t = trust_of(s);
     if (!t || a->n >= WAVATAR_CHANNELS_MAX)
         return NULL;
@@ -172,8 +173,21 @@ static struct dcgw_avatar *verifier_of(struct wsession *s, unsigned side,
     struct dcgw_avatar *v;
     if (dcgw_avatar_new(&set, &v) < 0)
         return NULL;
-    a->chans[a->n++] = (struct wavatar_chan){.side = side, .ch = ch, .v = v};
-    return v;
+    a->chans[a->n] =
+        (struct wavatar_chan){.side = side, .ch = ch, .v = v, .dropped_mark = ch->stats.dropped_in};
+    return &a->chans[a->n++];
+}
+
+/* The bridge drops a message it cannot deliver after we passed it (the far leg's buffers
+ * are full; it counts that in the source channel's dropped_in): a transfer with a gap at
+ * the receiver is rejected (UNDELIVERED). Seen at the channel's next message or its end. */
+static bool gap_rejected(struct wavatar_chan *c, const struct dcgw_dc_channel *ch,
+                         struct dcgw_avatar_result *res)
+{
+    if (ch->stats.dropped_in == c->dropped_mark)
+        return false;
+    c->dropped_mark = ch->stats.dropped_in;
+    return dcgw_avatar_undelivered(c->v, res) < 0;
 }
 
 static void emit(struct wsession *s, unsigned side, const struct dcgw_dc_channel *ch,
@@ -238,9 +252,9 @@ bool dcgw__wavatar_message(struct wsession *s, unsigned side, struct dcgw_dc_cha
     if (!s->avatar ||
         dcgw_policy_kind_of(ch->params.id, ch->params.protocol) != DCGW__CHANNEL_KIND__KIND_AVATAR)
         return true;
-    struct dcgw_avatar *v = verifier_of(s, side, ch);
+    struct wavatar_chan *c = verifier_of(s, side, ch);
     struct dcgw_avatar_result res;
-    if (!v) { /* fail closed */
+    if (!c) { /* fail closed */
         memset(&res, 0, sizeof(res));
         res.what = DCGW_AVATAR_REJECTED;
         res.reason = DCGW_AVATAR_MALFORMED;
@@ -248,9 +262,13 @@ bool dcgw__wavatar_message(struct wsession *s, unsigned side, struct dcgw_dc_cha
         rejected(s, side, ch, &res, ch);
         return false;
     }
+    if (gap_rejected(c, ch, &res)) {
+        rejected(s, side, ch, &res, ch);
+        return false;
+    }
     struct wleg *l = s->legs[side];
     X509 *peer = l && l->leg && !l->dead ? dcgw_dtls_peer_cert(dcgw_leg_dtls(l->leg)) : NULL;
-    int r = dcgw_avatar_input(v, is_text, p, n, (int64_t)time(NULL), peer, &res);
+    int r = dcgw_avatar_input(c->v, is_text, p, n, (int64_t)time(NULL), peer, &res);
     if (r == 0) {
         if (res.what == DCGW_AVATAR_COMPLETE || res.what == DCGW_AVATAR_REQUEST)
             emit(s, side, ch, &res);
@@ -269,7 +287,8 @@ void dcgw__wavatar_channel_closed(struct wsession *s, unsigned side,
     if (!c)
         return;
     struct dcgw_avatar_result res;
-    if (dcgw_avatar_end(c->v, &res) < 0 && res.what == DCGW_AVATAR_REJECTED)
+    if (gap_rejected(c, ch, &res) ||
+        (dcgw_avatar_end(c->v, &res) < 0 && res.what == DCGW_AVATAR_REJECTED))
         rejected(s, side, ch, &res, NULL);
     dcgw_avatar_free(c->v);
     *c = a->chans[--a->n];

@@ -55,7 +55,8 @@ enum dcgw_avatar_limits {
     XX(DIGEST_MISMATCH, "digest mismatch")                                                         \
     XX(SIZE_MISMATCH, "size mismatch")                                                             \
     XX(TOO_LARGE, "over the policy's maximum")                                                     \
-    XX(MALFORMED, "malformed")
+    XX(MALFORMED, "malformed")                                                                     \
+    XX(UNDELIVERED, "not delivered")
 
 enum dcgw_avatar_reason {
 #define DCGW__AV_REASON(name, str) DCGW_AVATAR_##name,
@@ -149,6 +150,13 @@ int dcgw_avatar_input(struct dcgw_avatar *v, bool is_text, const uint8_t *p, siz
  * as truncated (DCGW_EDENIED, SIZE_MISMATCH, res->chunk = the chunks that arrived);
  * otherwise 0 with res->what NOTHING. */
 int dcgw_avatar_end(struct dcgw_avatar *v, struct dcgw_avatar_result *res);
+
+/* The owner could not deliver a message this verifier passed (the far leg refused it: its
+ * buffers were full). When that message belonged to a transfer (in progress, or the last
+ * chunk just passed) the receiver now holds a gap: the transfer is rejected for good
+ * (DCGW_EDENIED, UNDELIVERED, res->chunk = chunks passed). Otherwise (a request token, or
+ * nothing passed yet) 0 with res->what NOTHING. */
+int dcgw_avatar_undelivered(struct dcgw_avatar *v, struct dcgw_avatar_result *res);
 
 /* True between an accepted manifest and its last chunk. */
 bool dcgw_avatar_in_transfer(const struct dcgw_avatar *v);

@@ -26,7 +26,10 @@
 #      expired, nbf in the future, wrong avatar id, wrong owner, untrusted chain;
 #   c. a request token signed with a key other than the UE's DTLS key never reaches the
 #      BAR: avatar_rejected (request, bad signature) and the channel closed;
-#   d. dcgwd logs each refusal; no worker is lost.
+#   d. dcgwd logs each refusal; no worker is lost;
+#   e. a BAR that does not pace its chunks: whatever dcgw's bridge could not deliver to the
+#      UE (it has no flow control across legs) fails the transfer with AVATAR_UNDELIVERED
+#      instead of leaving a silent gap (or, if nothing was dropped, the avatar is whole).
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
@@ -80,7 +83,8 @@ nbf:nbf:normal:dtls:closed:AVATAR_NOT_YET_VALID:0:
 wrong-id:wrong-id:normal:dtls:closed:AVATAR_NOT_AUTHORIZED:0:
 wrong-owner:wrong-owner:normal:dtls:closed:AVATAR_NOT_AUTHORIZED:0:
 untrusted:untrusted:normal:dtls:closed:AVATAR_UNTRUSTED_SIGNER:0:
-badtoken:small:normal:other:closed:AVATAR_BAD_SIGNATURE:0:"
+badtoken:small:normal:other:closed:AVATAR_BAD_SIGNATURE:0:
+flood:big:flood:dtls:either::67:"
 "$PY" - "$E" "$CASES" "$T/ue-plan.json" "$T/bar-plan.json" <<'PY'
 import json, sys
 env, cases, ue, bar = sys.argv[1:5]
@@ -88,7 +92,7 @@ up, bp = {}, {}
 for line in cases.split("\n"):
     label, d, send, token, expect, _reason, n, _k = line.split(":")
     up[label] = {"token": token, "expect": expect, "chunks": int(n) - 1}
-    bp[label] = {"dir": env + "/" + d, "send": send.replace("#", ":")}
+    bp[label] = {"dir": env + "/" + d, "send": send.replace("#", ":"), "refused": token != "dtls"}
 json.dump(up, open(ue, "w"))
 json.dump(bp, open(bar, "w"))
 PY
@@ -167,7 +171,7 @@ check "a. avatar_accepted for the kid-signed avatar (signer kid:bar-key-1)" \
 check "a. the BAR got the UE's request token unchanged" \
     [ "$(json_field "$X" "j['channels']['valid-x5c']['received'][0]")" = "$(ue valid-x5c "['token']")" ]
 nreq=$(ev avatar_accepted 'e.get("request") and e["_leg"] == "ue" and e.get("owner") == "sip:alice@ims.example"' | wc -l)
-check "a. avatar_accepted (request) for the 13 good tokens ($nreq)" [ "$nreq" = 13 ]
+check "a. avatar_accepted (request) for the 14 good tokens ($nreq)" [ "$nreq" = 14 ]
 check "a. the valid channels stay open" \
     [ "$(ue valid-x5c "['closed']")$(ue valid-kid "['closed']")" = FalseFalse ]
 
@@ -195,6 +199,20 @@ check "b. the extra-chunk case was accepted whole before the extra" \
     test -n "$(ev avatar_accepted 'e.get("label") == "extra" and not e.get("request")')"
 check "b. the BAR's channels of the rejected cases were closed" \
     [ "$(json_field "$X" "all(j['channels'][l]['closed'] for l in ('header', 'swap', 'truncate', 'untrusted'))")" = True ]
+
+# ---- e. a sender that does not pace: dcgw's bridge drops what the UE's leg cannot take
+# (no flow control across legs); a transfer with such a gap is failed, not left silent
+
+got=$(ue flood "['messages'].__len__()")
+if [ "$got" = 67 ] && [ "$(ue flood "['chunks_sha256']")" = "$(sha "$E/big.bin")" ]; then
+    ok "e. unpaced 4 MiB avatar: nothing was dropped this time, it arrived whole"
+else
+    check "e. unpaced 4 MiB avatar: $got of 67 messages arrived; avatar_rejected AVATAR_UNDELIVERED" \
+        test -n "$(ev avatar_rejected 'e.get("label") == "flood" and e.get("reason") == "AVATAR_UNDELIVERED"')"
+    check "e. unpaced 4 MiB avatar: the channel was closed at the UE" [ "$(ue flood "['closed']")" = True ]
+    check "e. unpaced 4 MiB avatar: no avatar_accepted for it" \
+        test -z "$(ev avatar_accepted 'e.get("label") == "flood" and not e.get("request")')"
+fi
 
 # ---- c. the request token signed with another key
 

@@ -847,6 +847,49 @@ START_TEST(request_then_transfer_on_one_direction)
 }
 END_TEST
 
+START_TEST(undelivered_breaks_the_transfer)
+{
+    uint8_t *data = pattern(2500);
+    struct mopts o;
+    mopts_default(&o);
+    char *m = make_manifest(&o, data, 2500);
+    struct dcgw_avatar_result res;
+    X509 *ue = load_cert("ue");
+    char *t = token("ue", "avatar-1", OWNER, "dcgw", NOW + 300);
+    /* nothing passed yet, or only a request token: nothing to reject */
+    struct dcgw_avatar *v = verifier("ue", "dcgw");
+    ck_assert_int_eq(dcgw_avatar_undelivered(v, &res), 0);
+    ck_assert_int_eq(res.what, DCGW_AVATAR_NOTHING);
+    ck_assert_int_eq(dcgw_avatar_input(v, true, (uint8_t *)t, strlen(t), NOW, ue, &res), 0);
+    ck_assert_int_eq(dcgw_avatar_undelivered(v, &res), 0);
+    /* a chunk of a transfer in progress was dropped downstream */
+    ck_assert_int_eq(put_text(v, m, &res), 0);
+    ck_assert_int_eq(put_chunk(v, data, 2500, 1000, 0, &res), 0);
+    ck_assert_int_eq(dcgw_avatar_undelivered(v, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_UNDELIVERED);
+    ck_assert_str_eq(res.avatar_id, "avatar-1");
+    ck_assert_uint_eq(res.chunk, 1);
+    ck_assert_uint_eq(res.chunks, 3);
+    ck_assert_int_eq(put_chunk(v, data, 2500, 1000, 1, &res), DCGW_ECLOSED);
+    ck_assert_int_eq(dcgw_avatar_undelivered(v, &res), 0); /* once */
+    dcgw_avatar_free(v);
+    /* the last chunk passed, then was dropped: the whole avatar never arrived */
+    v = verifier("as", NULL);
+    ck_assert_int_eq(put_text(v, m, &res), 0);
+    for (size_t k = 0; k < 3; k++)
+        ck_assert_int_eq(put_chunk(v, data, 2500, 1000, k, &res), 0);
+    ck_assert_int_eq(res.what, DCGW_AVATAR_COMPLETE);
+    ck_assert_int_eq(dcgw_avatar_undelivered(v, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_UNDELIVERED);
+    ck_assert_uint_eq(res.chunk, 3);
+    dcgw_avatar_free(v);
+    free(t);
+    free(m);
+    free(data);
+    X509_free(ue);
+}
+END_TEST
+
 /* ---- settings and grants */
 
 START_TEST(settings_and_grants)
@@ -932,6 +975,7 @@ Suite *avatar_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, request_token_bound_to_dtls_key);
     tcase_add_test(tc, request_then_transfer_on_one_direction);
+    tcase_add_test(tc, undelivered_breaks_the_transfer);
     suite_add_tcase(s, tc);
     tc = tcase_create("settings");
     tcase_add_checked_fixture(tc, setup, teardown);

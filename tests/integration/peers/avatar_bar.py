@@ -4,13 +4,14 @@ usage: avatar_bar.py OFFER_IN ANSWER_OUT PLAN RESULT STOP_FILE [--timeout S]
 
 Answers dcgw's offer. PLAN (JSON) maps channel labels to an envelope directory (as
 tools/dcgw-avatar sign writes it: manifest.jws, chunk-NNNNN.bin) and a way to send it:
-  {"label": {"dir": PATH, "send": MODE}}
+  {"label": {"dir": PATH, "send": MODE, "refused": true if dcgw never lets the request
+             through (it is not waited for)}}
 MODE: "normal" (manifest then every chunk, in order); "header" / "claims" (one byte of the
 manifest's header / payload changed, signature kept: the header's typ recased, the
 payload's avatar-1 made avatar-2); "none" (the payload re-sent under {"alg":"none"} with no
 signature); "swap:K" (chunks 0..K-1, then chunk K+1 where K belongs, then the rest);
 "truncate:K" (chunks 0..K-1, then the channel is closed); "extra" (every chunk, then the
-last one again).
+last one again); "flood" (every chunk as fast as aiortc takes them, unpaced).
 When the first message (the UE's request token) arrives on a channel dcgw opened toward
 it, the BAR queues that label's envelope; envelopes go out one at a time, at --rate. RESULT: per label,
 the messages it received (the request tokens, as text) and what it sent.
@@ -75,26 +76,33 @@ async def send_envelope(ch, spec, rec, rate):
     rec["sent"].append("manifest")
     start, sent = loop.time(), 0
     for i in order:
-        while ch.bufferedAmount > 0 or loop.time() < start + sent / rate:
+        while mode != "flood" and (ch.bufferedAmount > 0 or loop.time() < start + sent / rate):
             await asyncio.sleep(0.002)
         if ch.readyState != "open":
             break
         ch.send(chunks[i])
         rec["sent"].append(i)
         sent += len(chunks[i])
-    while ch.bufferedAmount > 0:
+    while ch.bufferedAmount > 0 and ch.readyState == "open":
         await asyncio.sleep(0.005)
     if mode == "truncate":
         await asyncio.sleep(0.2)
         ch.close()
 
 
-async def serve(queue, rate):
+async def serve(queue, rate, expected):
     """One envelope at a time; after each, a pause for dcgw's verdict (and the channel
-    closes it starts) to settle, so stream resets never overlap a bulk transfer."""
+    closes it starts) to settle, so stream resets never overlap a bulk transfer. The
+    unpaced "flood" goes last, once every other request that can come has been served."""
+    served = set()
     while True:
         ch, spec, rec = await queue.get()
+        if spec["send"] == "flood" and not expected <= served | {ch.label}:
+            await asyncio.sleep(0.1)
+            queue.put_nowait((ch, spec, rec))
+            continue
         await send_envelope(ch, spec, rec, rate)
+        served.add(ch.label)
         await asyncio.sleep(0.3)
 
 
@@ -103,7 +111,8 @@ async def run(args):
     with open(args.plan, encoding="utf-8") as f:
         plan = json.load(f)
     chans, queue = {}, asyncio.Queue()
-    server = asyncio.ensure_future(serve(queue, args.rate))
+    expected = {label for label, spec in plan.items() if not spec.get("refused")}
+    server = asyncio.ensure_future(serve(queue, args.rate, expected))
 
     @conn.on("datachannel")
     def on_channel(ch):

@@ -3,14 +3,15 @@
 usage: avatar_ue.py OFFER_OUT ANSWER_IN PLAN RESULT --tool PATH [--timeout S]
 
 PLAN (JSON) maps channel labels to what the UE does and waits for:
-  {"label": {"token": "dtls" | "other", "expect": "complete" | "closed", "chunks": N}}
+  {"label": {"token": "dtls" | "other", "expect": "complete" | "closed" | "either",
+             "chunks": N}}
 For each label the UE opens an in-band (DCEP) channel with subprotocol "avatar" and, once
 it is open, sends a request token (avatar-request+jwt: avatar_id avatar-1, iss
 sip:alice@ims.example, aud dcgw, exp now + 300) signed with the private key of the
 certificate aiortc uses for DTLS ("dtls"), or with a fresh key ("other"). It then records
 every message that arrives on the channel and whether the channel closed. It is done with
-a label when the channel closed ("closed") or the manifest and N chunks arrived
-("complete").
+a label when the channel closed ("closed"), the manifest and N chunks arrived
+("complete"), or either.
 
 RESULT: per label, the messages (type, length), the manifest text, the SHA-256 of the
 chunks concatenated, and closed; written one second after the last label finished (so
@@ -63,9 +64,10 @@ class Chan:
         self.closed = True
 
     def done(self):
+        complete = len(self.msgs) >= 1 + self.plan["chunks"]
         if self.plan["expect"] == "closed":
             return self.closed
-        return len(self.msgs) >= 1 + self.plan["chunks"]
+        return complete or (self.plan["expect"] == "either" and self.closed)
 
     def result(self):
         return {"messages": self.msgs, "manifest": self.manifest, "closed": self.closed,
