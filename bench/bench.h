@@ -58,6 +58,7 @@ struct bench_opts {
     size_t latency_size;
     uint16_t stream_id;
     uint32_t max_message_size;
+    unsigned sctp_tick_ms; /* dcgwd's sctp.timer_interval_ms */
     bool netns, quiet, keep;
     int argc;
     char **argv;
@@ -94,7 +95,9 @@ struct bench {
     uint32_t next_flow;
     /* loop helpers */
     uv_check_t until_check;
-    uv_timer_t until_timer, pace_timer, progress_timer;
+    uv_timer_t until_timer;
+    uv_poll_t pace_poll; /* a timerfd: paced flows every 100 us */
+    int pace_fd;
     bool (*until_cond)(struct bench *b, void *arg);
     void *until_arg;
     bool until_timed_out;
@@ -145,6 +148,7 @@ enum far_op {
     FAR_READY,      /* <- far: A's hello reached Z */
     FAR_FAILED,     /* <- far: reason */
     FAR_CREDIT,     /* <- far: per-flow delivery counts */
+    FAR_TRIM,       /* -> far: return freed heap to the system (before memory baselines) */
 };
 /* Forks the far end (before any thread). */
 int far_spawn(struct bench *b);

@@ -9,6 +9,7 @@
  * bench's windows and counters run on. The direct path's CPU is the bench's plus this
  * process's. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +261,9 @@ static void handle(struct farproc *f, const struct far_hdr *h, const char *paylo
             snprintf(sdp, 200, "Z: start: %s", dcgw_strerror(n));
             far_write(f->fd, FAR_FAILED, h->pair, 0, false, sdp, strlen(sdp) + 1);
         }
+        break;
+    case FAR_TRIM:
+        malloc_trim(0);
         break;
     case FAR_FREE:
         if (z) {

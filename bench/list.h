@@ -1,5 +1,5 @@
 /* The scenarios of dcgw-bench, in the order they run (libuv's benchmark-list.h idea:
- * one table). XX(name, runs_in_all, description). A scenario gets a JSON object to fill
+ * one table). XX(name, description). A scenario gets a JSON object to fill
  * with "status" and its points; "later" ones report "not-implemented" until their
  * subsystem lands, so nothing is skipped silently. */
 #ifndef DCGW_BENCH_LIST_H
@@ -9,8 +9,8 @@
     XX(tput_size, "throughput by message size: one session, one channel, each path")               \
     XX(tput_scale, "throughput of 1 KiB messages by sessions x channels")                          \
     XX(latency, "ping-pong round trips by size, and at half load")                                 \
-    XX(setup, "session set-up rate: bridged sessions/s, two DTLS handshakes each")                 \
     XX(idle, "idle sessions held: memory and idle CPU per session")                                \
+    XX(setup, "session set-up rate: bridged sessions/s, two DTLS handshakes each")                 \
     XX(relay, "relay packet rate (later)")                                                         \
     XX(avatar, "avatar verification throughput (later)")
 

@@ -178,6 +178,7 @@ static void usage(FILE *f)
             "      --no-netns             do not enter a private network namespace\n"
             "      --stream-id N          first negotiated stream id (default 1000)\n"
             "      --max-message-size N   a=max-message-size of every endpoint (default 262144)\n"
+            "      --sctp-tick MS         dcgwd's sctp.timer_interval_ms (default 50)\n"
             "  -j, --json FILE            write the results as JSON\n"
             "  -p, --plot FILE.png        plot throughput and latency by size (gnuplot)\n"
             "      --data FILE            the plot's data file (default FILE.png.dat)\n"
@@ -243,6 +244,7 @@ static void defaults(struct bench_opts *o)
     o->load_fraction = 0.5;
     o->stream_id = BENCH_STREAM_ID_DEFAULT;
     o->max_message_size = 262144;
+    o->sctp_tick_ms = 50;
     o->netns = true;
 }
 
@@ -287,6 +289,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         O_JANUS_LOG,
         O_REPEAT,
         O_KEEP,
+        O_SCTP_TICK,
         O_STREAM,
         O_MMS,
         O_DATA,
@@ -314,6 +317,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         {"janus-log", required_argument, NULL, O_JANUS_LOG},
         {"repeat", required_argument, NULL, O_REPEAT},
         {"keep", no_argument, NULL, O_KEEP},
+        {"sctp-tick", required_argument, NULL, O_SCTP_TICK},
         {"janus", required_argument, NULL, O_JANUS},
         {"janus-addr", required_argument, NULL, O_JANUS_ADDR},
         {"no-netns", no_argument, NULL, O_NO_NETNS},
@@ -404,6 +408,9 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         case O_KEEP:
             o->keep = true;
             break;
+        case O_SCTP_TICK:
+            o->sctp_tick_ms = (unsigned)atoi(optarg);
+            break;
         case O_JANUS:
             o->janus = strcmp(optarg, "none") == 0 ? NULL : optarg;
             break;
@@ -442,8 +449,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         }
     }
     if (optind < argc || bad || o->duration_s <= 0 || o->window < 1024 || o->workers == 0 ||
-        o->repeat == 0 || o->repeat > 99 || o->setup_concurrency == 0 || o->load_fraction <= 0 ||
-        o->load_fraction > 1) {
+        o->repeat == 0 || o->repeat > 99 || o->sctp_tick_ms < 10 || o->sctp_tick_ms > 1000 ||
+        o->setup_concurrency == 0 || o->load_fraction <= 0 || o->load_fraction > 1) {
         usage(stderr);
         return -1;
     }
@@ -559,6 +566,17 @@ static json_t *describe(struct bench *b)
         "stream_id", (int)b->o.stream_id, "max_message_size", (json_int_t)b->o.max_message_size);
 }
 
+static json_t *describe_more(struct bench *b, json_t *run)
+{
+    json_t *cfg = json_object_get(run, "config");
+    json_object_set_new(cfg, "repeat", json_integer(b->o.repeat));
+    json_object_set_new(cfg, "sctp_tick_ms", json_integer(b->o.sctp_tick_ms));
+    json_object_set_new(cfg, "sessions", json_integer(b->o.n_sessions ? b->o.sessions[0] : 0));
+    json_object_set_new(cfg, "channels", json_integer(b->o.n_channels ? b->o.channels[0] : 0));
+    json_object_set_new(cfg, "janus_addr", json_string(b->o.janus_addr));
+    return run;
+}
+
 static bool selected(const char *list, const char *name)
 {
     if (strcmp(list, "all") == 0)
@@ -615,8 +633,8 @@ static int setup(struct bench *b)
     b->loop = uv_default_loop();
     uv_check_init(b->loop, &b->until_check);
     uv_timer_init(b->loop, &b->until_timer);
-    uv_timer_init(b->loop, &b->pace_timer);
-    b->until_check.data = b->until_timer.data = b->pace_timer.data = b;
+    b->until_check.data = b->until_timer.data = b;
+    b->pace_fd = -1;
     b->next_sctp_port = 5000;
     b->run_id = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
     b->f = (struct findings){.gw_over_direct_1k = NAN,
@@ -631,13 +649,6 @@ static int setup(struct bench *b)
     for (int p = 0; p < PATH_COUNT; p++)
         for (unsigned i = 0; i < BENCH_SIZES_MAX; i++)
             b->f.rtt_p50_us[p][i] = b->f.rtt_p99_us[p][i] = NAN;
-    /* Two sockets per session, plus slack. */
-    uint64_t want = 2ull * (b->o.idle_sessions > b->o.setup_sessions ? b->o.idle_sessions
-                                                                     : b->o.setup_sessions) +
-                    1024;
-    if (proc_raise_nofile(want) < want)
-        bench_note(b, "RLIMIT_NOFILE below %llu: large session counts will fail",
-                   (unsigned long long)want);
     struct dcgw_cert *cert;
     int r = dcgw_cert_new(NULL, &cert);
     if (r == 0) {
@@ -672,6 +683,13 @@ int main(int argc, char **argv)
     dcgw_log_settings_default(&ls);
     ls.level = DCGW_LOG_ERROR;
     dcgw_log_setup(&ls, "bench");
+    /* One socket per endpoint in each process (A here, Z in the far end), plus slack. */
+    uint64_t want = (uint64_t)(b->o.idle_sessions > b->o.setup_sessions ? b->o.idle_sessions
+                                                                        : b->o.setup_sessions) +
+                    1024;
+    if (proc_raise_nofile(want) < want)
+        bench_note(b, "RLIMIT_NOFILE below %llu: large session counts will fail",
+                   (unsigned long long)want);
     enter_netns(b); /* first: before any thread or child */
     if (far_spawn(b) < 0) {
         fprintf(stderr, "dcgw-bench: cannot start the far-end process\n");
@@ -687,7 +705,7 @@ int main(int argc, char **argv)
         return 1;
     }
     b->out = json_object();
-    json_object_set_new(b->out, "run", describe(b));
+    json_object_set_new(b->out, "run", describe_more(b, describe(b)));
     b->scen = json_object();
     json_object_set_new(b->out, "scenarios", b->scen);
     char err[400];

@@ -195,7 +195,7 @@ int scen_latency(struct bench *b, json_t *res)
                                   jnum(gwi), "janus_at_load", jnum(jn)));
     report_row(b,
                "added p99 per traversal (%zu B): gateway %.1f us at load, %.1f us idle; "
-               "janus %.1f us at its load",
+               "janus %.1f us at load",
                b->o.latency_size, gw, gwi, jn);
     return 0;
 }

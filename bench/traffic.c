@@ -12,9 +12,13 @@
  * one receive of each message. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "dcgw/error.h"
+
+enum { PACE_US = 100 };
 
 struct hdr {
     uint64_t t_ns;
@@ -154,9 +158,37 @@ void traffic_pace(struct bench *b)
     }
 }
 
-static void on_pace(uv_timer_t *t)
+/* Paced flows send what they owe every PACE_US: libuv's timers have 1 ms steps, which
+ * would send the load in bursts that every probe then queues behind. */
+static void on_pace(uv_poll_t *h, int status, int events)
 {
-    traffic_pace(t->data);
+    (void)status;
+    (void)events;
+    struct bench *b = h->data;
+    uint64_t expirations;
+    if (read(b->pace_fd, &expirations, sizeof(expirations)) < 0) {
+        /* EAGAIN: nothing due */
+    }
+    traffic_pace(b);
+}
+
+static void pace_arm(struct bench *b, bool on)
+{
+    if (b->pace_fd < 0) {
+        b->pace_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (b->pace_fd < 0)
+            return;
+        uv_poll_init(b->loop, &b->pace_poll, b->pace_fd);
+        b->pace_poll.data = b;
+    }
+    struct itimerspec its = {{0, PACE_US * 1000}, {0, PACE_US * 1000}};
+    if (!on)
+        its = (struct itimerspec){{0, 0}, {0, 0}};
+    timerfd_settime(b->pace_fd, 0, &its, NULL);
+    if (on)
+        uv_poll_start(&b->pace_poll, UV_READABLE, on_pace);
+    else
+        uv_poll_stop(&b->pace_poll);
 }
 
 void flow_start(struct flow *f)
@@ -164,10 +196,8 @@ void flow_start(struct flow *f)
     struct bench *b = f->b;
     f->running = true;
     f->t_start_ns = bench_now_ns();
-    if (f->rate > 0 && b->pacing++ == 0) {
-        b->pace_timer.data = b;
-        uv_timer_start(&b->pace_timer, on_pace, 1, 1);
-    }
+    if (f->rate > 0 && b->pacing++ == 0)
+        pace_arm(b, true);
     pump(f);
 }
 
@@ -177,7 +207,7 @@ void flow_stop(struct flow *f)
         return;
     f->running = false;
     if (f->rate > 0 && --f->b->pacing == 0)
-        uv_timer_stop(&f->b->pace_timer);
+        pace_arm(f->b, false);
 }
 
 static void lat_add(struct lat *l, uint64_t ns)

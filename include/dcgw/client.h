@@ -30,8 +30,8 @@
 #include "dcgw/sdp.h"
 
 enum dcgw_client_limits {
-    DCGW_CLIENT_DCMAP_MAX = 16, /* negotiated channels a client offers */
-    DCGW_CLIENT_STREAMS_DEFAULT = 1024,
+    DCGW_CLIENT_DCMAP_MAX = 16,        /* negotiated channels a client offers */
+    DCGW_CLIENT_STREAMS_DEFAULT = 256, /* as dcgw; raised to cover negotiated ids */
 };
 
 struct dcgw_client_settings {
