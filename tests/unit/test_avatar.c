@@ -890,6 +890,99 @@ START_TEST(undelivered_breaks_the_transfer)
 }
 END_TEST
 
+/* The rows of docs/avatar-envelope.md's "Expected results", exactly. */
+static int doc_vector(const char *leg, const char *manifest_text, int64_t now, int first_chunk,
+                      struct dcgw_avatar_result *res)
+{
+    size_t n;
+    uint8_t *m =
+        manifest_text ? (uint8_t *)strdup(manifest_text) : slurp(AV "env-kid/manifest.jws", &n);
+    if (manifest_text)
+        n = strlen(manifest_text);
+    struct dcgw_avatar *v = verifier(leg, "dcgw");
+    int r = dcgw_avatar_input(v, true, m, n, now, NULL, res);
+    for (int k = 0; r == 0 && k < 3; k++) {
+        char path[256];
+        snprintf(path, sizeof(path), AV "env-kid/chunk-%05d.bin", k == 0 ? first_chunk : k);
+        size_t cn;
+        uint8_t *c = slurp_bin(path, &cn);
+        r = dcgw_avatar_input(v, false, c, cn, now, NULL, res);
+        free(c);
+    }
+    free(m);
+    dcgw_avatar_free(v);
+    return r;
+}
+
+START_TEST(documented_vectors)
+{
+    struct dcgw_avatar_result res;
+    ck_assert_int_eq(doc_vector("as", NULL, NOW, 0, &res), 0);
+    ck_assert_int_eq(res.what, DCGW_AVATAR_COMPLETE);
+    ck_assert_str_eq(res.signer, "kid:bar-key-1");
+    ck_assert_uint_eq(res.size, 5000);
+    ck_assert_int_eq(doc_vector("as", NULL, 2082582059, 0, &res), 0);
+    ck_assert_int_eq(doc_vector("as", NULL, 2082582060, 0, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_EXPIRED);
+    ck_assert_int_eq(doc_vector("as", NULL, NOW, 1, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_DIGEST_MISMATCH);
+    ck_assert_uint_eq(res.chunk, 0);
+    size_t n;
+    char *t = (char *)slurp(AV "env-kid/manifest.jws", &n);
+    t[n] = '\0';
+    char *none = malloc(n + 96);
+    static const char none_h[] = "{\"alg\":\"none\",\"typ\":\"avatar-manifest+jwt\"}";
+    int a = dcgw_b64url_encode((const uint8_t *)none_h, sizeof(none_h) - 1, none, 96);
+    snprintf(none + a, n + 96 - (size_t)a, "%s", strchr(t, '.'));
+    ck_assert_int_eq(doc_vector("as", none, NOW, 0, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_BAD_SIGNATURE);
+    for (size_t i = 0; i < n; i += 37) { /* any byte of header or claims */
+        if (t[i] == '.' || &t[i] > strrchr(t, '.'))
+            continue;
+        char *u = strdup(t);
+        u[i] = u[i] == 'A' ? 'B' : 'A';
+        ck_assert_int_eq(doc_vector("as", u, NOW, 0, &res), DCGW_EDENIED);
+        ck_assert_msg(res.reason == DCGW_AVATAR_BAD_SIGNATURE ||
+                          res.reason == DCGW_AVATAR_MALFORMED,
+                      "byte %zu: %s", i, dcgw_avatar_reason_name(res.reason));
+        free(u);
+    }
+    struct dcgw_avatar_grants *g = grants;
+    ck_assert_int_eq(dcgw_avatar_grants_new(&grants), 0);
+    ck_assert_int_eq(doc_vector("as", NULL, NOW, 0, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_NOT_AUTHORIZED);
+    dcgw_avatar_grants_free(grants);
+    grants = g;
+    /* the request token's rows */
+    X509 *ue = load_cert("ue"), *other = load_cert("ue-other");
+    char *rq = (char *)slurp(AV "request.jwt", &n);
+    rq[n] = '\0';
+    static const struct {
+        const char *leg;
+        int64_t now;
+        bool other;
+        enum dcgw_avatar_reason want;
+    } rows[] = {{"ue", NOW, false, DCGW_AVATAR_NONE},
+                {"ue", NOW, true, DCGW_AVATAR_BAD_SIGNATURE},
+                {"as", NOW, false, DCGW_AVATAR_NOT_AUTHORIZED},
+                {"ue", 1767225959, false, DCGW_AVATAR_NONE},
+                {"ue", 1767225960, false, DCGW_AVATAR_EXPIRED}};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct dcgw_avatar *v = verifier(rows[i].leg, "dcgw");
+        int r = dcgw_avatar_input(v, true, (uint8_t *)rq, n, rows[i].now,
+                                  rows[i].other ? other : ue, &res);
+        ck_assert_msg(r == 0 ? rows[i].want == DCGW_AVATAR_NONE : res.reason == rows[i].want,
+                      "row %zu: %s", i, res.detail);
+        dcgw_avatar_free(v);
+    }
+    free(rq);
+    free(none);
+    free(t);
+    X509_free(ue);
+    X509_free(other);
+}
+END_TEST
+
 /* ---- settings and grants */
 
 START_TEST(settings_and_grants)
@@ -976,6 +1069,7 @@ Suite *avatar_suite(void)
     tcase_add_test(tc, request_token_bound_to_dtls_key);
     tcase_add_test(tc, request_then_transfer_on_one_direction);
     tcase_add_test(tc, undelivered_breaks_the_transfer);
+    tcase_add_test(tc, documented_vectors);
     suite_add_tcase(s, tc);
     tc = tcase_create("settings");
     tcase_add_checked_fixture(tc, setup, teardown);

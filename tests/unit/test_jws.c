@@ -366,6 +366,32 @@ START_TEST(sign_verify_every_alg)
 }
 END_TEST
 
+START_TEST(eddsa_vector_reproduces_byte_for_byte)
+{
+    /* docs/avatar-envelope.md's vector: Ed25519 signatures are deterministic, and dcgw
+     * serializes JSON as the tool does, so re-signing the tool's header and claims with
+     * the same key gives the same JWS, character for character */
+    size_t n;
+    char *t = env_manifest("kid", &n), err[200];
+    struct dcgw_jws j;
+    ck_assert_int_eq(dcgw_jws_parse(t, n, &j, err, sizeof(err)), 0);
+    EVP_PKEY *k = load_priv("raw-eddsa");
+    char *again = NULL;
+    ck_assert_int_eq(dcgw_jws_sign(DCGW_JWS_EDDSA, k, j.header, j.claims, &again), 0);
+    ck_assert_str_eq(again, t);
+    ck_assert(strncmp(t,
+                      "eyJ0eXAiOiJhdmF0YXItbWFuaWZlc3Qrand0Iiwia2lkIjoiYmFyLWtleS0xIiwiYWxnIjoi"
+                      "RWREU0EifQ.",
+                      83) == 0);
+    ck_assert_str_eq(strrchr(t, '.') + 1, "hihSVuq_yugoGbTiyf-Exc81T3LCFIzk1ITU4WYXi7KJM387KERsE7"
+                                          "VFLJKlS5u-BMv4s6-tut3p_urzcbFkAA");
+    free(again);
+    EVP_PKEY_free(k);
+    dcgw_jws_dispose(&j);
+    free(t);
+}
+END_TEST
+
 START_TEST(verify_algorithm_confusion_and_encodings)
 {
     /* an RS256 signature relabelled PS256 (same key) and the reverse do not verify */
@@ -531,6 +557,7 @@ Suite *jws_suite(void)
     tc = tcase_create("signatures");
     tcase_add_test(tc, verify_vectors_of_the_tool);
     tcase_add_test(tc, sign_verify_every_alg);
+    tcase_add_test(tc, eddsa_vector_reproduces_byte_for_byte);
     tcase_add_test(tc, verify_algorithm_confusion_and_encodings);
     suite_add_tcase(s, tc);
     tc = tcase_create("trust");
