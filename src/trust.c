@@ -3,10 +3,13 @@
 #include "dcgw/trust.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -111,12 +114,22 @@ int dcgw_trust_add_ca_pem(struct dcgw_trust *t, const char *pem, size_t n, char 
     return 0;
 }
 
-/* Reads a whole file of at most DCGW_TRUST_FILE_MAX bytes; *out is malloc'd. */
+/* Reads a whole regular file of at most DCGW_TRUST_FILE_MAX bytes (a FIFO or a device
+ * could block or never end); *out is malloc'd. */
 static int read_file(const char *path, char **out, size_t *n)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
         return DCGW_EIO;
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return DCGW_EIO;
+    }
     char *buf = malloc(DCGW_TRUST_FILE_MAX + 1);
     size_t len = buf ? fread(buf, 1, DCGW_TRUST_FILE_MAX + 1, f) : 0;
     int r = !buf                        ? DCGW_ENOMEM

@@ -8,6 +8,7 @@
 
 #include <openssl/pem.h>
 
+#include "dcgw/config.h"
 #include "dcgw/error.h"
 #include "dcgw/jws.h"
 #include "dcgw/trust.h"
@@ -516,6 +517,8 @@ START_TEST(trust_loading_refusals)
                      DCGW_EMALFORMED);
     ck_assert_int_eq(dcgw_trust_add_ca_file(t, AV "nonexistent.pem", err, sizeof(err)), DCGW_EIO);
     ck_assert_int_eq(dcgw_trust_add_keys_dir(t, AV "nonexistent", err, sizeof(err)), DCGW_EIO);
+    ck_assert_int_eq(dcgw_trust_add_ca_file(t, AV "keys", err, sizeof(err)), DCGW_EIO); /* a dir */
+    ck_assert_int_eq(dcgw_trust_add_ca_file(t, "/dev/zero", err, sizeof(err)), DCGW_EIO);
     ck_assert_int_eq(dcgw_trust_add_ca_file(t, AV "ue.key", err, sizeof(err)), DCGW_EMALFORMED);
     size_t n;
     char *pub = slurp(AV "keys/bar-key-2.pem", &n);
@@ -541,6 +544,32 @@ START_TEST(trust_loading_refusals)
 }
 END_TEST
 
+START_TEST(configured_anchors_are_checked_at_load)
+{
+    /* avatar.trust_anchors / trusted_keys that cannot be loaded fail the configuration
+     * (dcgwd --check-config), rather than making every signer untrusted at run time */
+    struct dcgw_config cfg;
+    char err[512] = "";
+    const char *good = "avatar: { trust_anchors = \"" AV "ca.pem\"; trusted_keys = \"" AV
+                       "keys\"; audience = \"dcgw\"; clock_skew_s = 5; };";
+    ck_assert_msg(dcgw_config_parse(good, "t.conf", &cfg, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_str_eq(cfg.avatar.audience, "dcgw");
+    ck_assert_uint_eq(cfg.avatar.clock_skew_s, 5);
+    ck_assert_uint_eq(cfg.avatar.min_rsa_bits, 2048);
+    static const char *const bad[] = {
+        "avatar: { trust_anchors = \"" AV "nonexistent.pem\"; };",
+        "avatar: { trust_anchors = \"" AV "ue.key\"; };",
+        "avatar: { trusted_keys = \"" AV "nonexistent\"; };",
+        "avatar: { min_rsa_bits = 1024; };",
+        "avatar: { max_chunks = 70000; };",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_int_eq(dcgw_config_parse(bad[i], "t.conf", &cfg, err, sizeof(err)), DCGW_ECONFIG);
+        ck_assert_msg(strstr(err, "avatar.") != NULL, "%s", err);
+    }
+}
+END_TEST
+
 Suite *jws_suite(void)
 {
     Suite *s = suite_create("jws");
@@ -563,6 +592,7 @@ Suite *jws_suite(void)
     tc = tcase_create("trust");
     tcase_add_test(tc, trust_resolves_signers);
     tcase_add_test(tc, trust_loading_refusals);
+    tcase_add_test(tc, configured_anchors_are_checked_at_load);
     suite_add_tcase(s, tc);
     return s;
 }
