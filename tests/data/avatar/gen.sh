@@ -6,6 +6,9 @@
 # except expired.pem (2020).
 #
 #   sh tests/data/avatar/gen.sh      (then commit the result)
+#
+# New keys mean new vectors: docs/avatar-envelope.md quotes raw-eddsa.key, env-kid and
+# request.jwt, and test_jws checks env-kid's signature text; update both with the files.
 set -eu
 cd "$(dirname "$0")"
 PY=/usr/bin/python3
