@@ -249,9 +249,36 @@ static void leg_details(FILE *out, const Dcgw__Event *ev)
     }
 }
 
+static void avatar_details(FILE *out, const Dcgw__Event *ev)
+{
+    if (ev->kind_case == DCGW__EVENT__KIND_AVATAR_ACCEPTED) {
+        const Dcgw__AvatarAccepted *a = ev->avatar_accepted;
+        fprintf(out, " stream=%u %s avatar_id=%s owner=%s signer=\"%s\"", a->stream_id,
+                a->request ? "request" : "transfer", a->avatar_id ? a->avatar_id : "-",
+                a->owner ? a->owner : "-", a->signer ? a->signer : "");
+        if (!a->request)
+            fprintf(out, " size=%" PRIu64 " chunks=%u", a->size, a->chunks);
+        return;
+    }
+    const Dcgw__AvatarRejected *r = ev->avatar_rejected;
+    const char *reason = dcgw_pb_enum_name(&dcgw__avatar_reason__descriptor, r->reason);
+    fprintf(out, " stream=%u %s reason=%s", r->stream_id, r->request ? "request" : "transfer",
+            reason ? reason : "?");
+    if (r->avatar_id)
+        fprintf(out, " avatar_id=%s", r->avatar_id);
+    if (!r->request)
+        fprintf(out, " at_chunk=%u/%u", r->chunk, r->chunks);
+    if (r->detail)
+        fprintf(out, " detail=\"%s\"", r->detail);
+}
+
 static void event_details(FILE *out, const Dcgw__Event *ev)
 {
     switch (ev->kind_case) {
+    case DCGW__EVENT__KIND_AVATAR_ACCEPTED:
+    case DCGW__EVENT__KIND_AVATAR_REJECTED:
+        avatar_details(out, ev);
+        break;
     case DCGW__EVENT__KIND_LEG_CONNECTED:
     case DCGW__EVENT__KIND_DTLS_FAILED:
     case DCGW__EVENT__KIND_CONSENT_LOST:
