@@ -123,6 +123,12 @@ static void row(struct bench *b, enum bench_path p, size_t size, const char *lab
                 const struct tput *t)
 {
     double m = (double)t->msgs;
+    if (!t->msgs) {
+        report_row(b, "%-8s %-9s no message delivered (%llu sent and lost, %llu send errors)",
+                   label, bench_path_name(p), (unsigned long long)t->lost,
+                   (unsigned long long)t->send_errors);
+        return;
+    }
     report_row(b, "%-8s %-9s %10.0f %9.1f %12.2f %11.2f %13.2f %6llu", label, bench_path_name(p),
                m / t->secs, (double)t->bytes / 1e6 / t->secs, (double)t->cpu_meas / m / 1e3,
                t->bytes ? (double)t->cpu_meas / 1e6 / ((double)t->bytes / 1e6) : NAN,
