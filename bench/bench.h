@@ -120,6 +120,12 @@ struct bench {
     } f;
 };
 
+/* ---- opts.c: the command line */
+void bench_opts_default(struct bench_opts *o);
+/* Parses argv into o (defaults first, --quick presets before the other options);
+ * prints the usage and returns -1 on a bad option; exits 0 after --help. */
+int bench_parse_opts(int argc, char **argv, struct bench_opts *o);
+
 /* ---- main.c: loop helpers */
 uint64_t bench_now_ns(void);
 /* Runs the loop until cond(b, arg) holds (checked every loop turn and every ms) or
