@@ -356,6 +356,11 @@ int dcgw_dtls_ctx_new(const struct dcgw_dtls_ctx_settings *s, struct dcgw_dtls_c
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
     if ((rc = ctx_policy(c, s)) != 0)
         goto fail;
+    /* SSL_CTX_set_tlsext_use_srtp returns 0 on success (an OpenSSL oddity). */
+    if (s->srtp_profiles && SSL_CTX_set_tlsext_use_srtp(c, s->srtp_profiles) != 0) {
+        rc = DCGW_ECONFIG;
+        goto fail;
+    }
     rc = DCGW_EINTERNAL;
     if (SSL_CTX_use_certificate(c, dcgw_cert_x509(s->cert)) != 1 ||
         SSL_CTX_use_PrivateKey(c, dcgw_cert_key(s->cert)) != 1 || SSL_CTX_check_private_key(c) != 1)

@@ -53,7 +53,13 @@ struct dcgw_dtls_ctx_settings {
      * Validated: a list that leaves a non-AEAD suite enabled is refused. */
     const char *ciphers;
     const char *groups; /* NULL: "X25519:P-256:P-384" */
+    /* use_srtp profiles to offer (RFC 5764), e.g. DCGW_DTLS_SRTP_PROFILES; NULL: none. Data
+     * channels never use SRTP keys, but some peers (Janus 1.1) refuse a handshake without a
+     * profile. */
+    const char *srtp_profiles;
 };
+
+#define DCGW_DTLS_SRTP_PROFILES "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
 
 struct dcgw_dtls_ctx;
 
