@@ -177,6 +177,8 @@ void gw_stop(struct bench *b);
 uint64_t gw_cpu_ns(struct gw *g);
 uint64_t gw_rss_bytes(struct gw *g);
 unsigned gw_workers(const struct gw *g);
+/* The control socket's path (to open a connection of one's own with dcgw_ctlclient). */
+const char *gw_socket_path(const struct gw *g);
 /* False (with the reason) when a dcgwd process died; why also notes reconnections. */
 bool gw_alive(struct gw *g, char *why, size_t cap);
 /* Queues a control job; done runs on the loop. */

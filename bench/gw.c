@@ -457,3 +457,8 @@ unsigned gw_workers(const struct gw *g)
 {
     return g ? g->workers : 0;
 }
+
+const char *gw_socket_path(const struct gw *g)
+{
+    return g ? g->sock : NULL;
+}

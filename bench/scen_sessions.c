@@ -215,21 +215,3 @@ int scen_idle(struct bench *b, json_t *res)
     }
     return 0;
 }
-
-/* Hooks: relay mode and the avatar verifier get their scenarios here when the bench
- * drives them (relay: a pair through a MODE_RELAY session, packets/s and CPU per packet
- * against the raw recvmmsg/sendmmsg forwarder of DESIGN §10; avatar: signed manifests and
- * chunks through an avatar channel, verified MB/s). */
-int scen_relay(struct bench *b, json_t *res)
-{
-    (void)b;
-    json_object_set_new(res, "status", json_string("not-implemented"));
-    return 1;
-}
-
-int scen_avatar(struct bench *b, json_t *res)
-{
-    (void)b;
-    json_object_set_new(res, "status", json_string("not-implemented"));
-    return 1;
-}
