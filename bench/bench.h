@@ -58,7 +58,9 @@ struct bench_opts {
     size_t latency_size;
     uint16_t stream_id;
     uint32_t max_message_size;
-    unsigned sctp_tick_ms; /* dcgwd's sctp.timer_interval_ms */
+    unsigned sctp_tick_ms;            /* dcgwd's sctp.timer_interval_ms */
+    size_t avatar_size, avatar_chunk; /* avatar: bytes per transfer, per chunk */
+    unsigned avatar_transfers;        /* avatar: transfers per measurement */
     bool netns, quiet, keep;
     int argc;
     char **argv;

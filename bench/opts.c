@@ -41,6 +41,9 @@ static void usage(FILE *f)
             "      --latency-time S       seconds of probes at load (default 5)\n"
             "      --latency-size BYTES   size of the loaded latency run (default 1024)\n"
             "      --load FRACTION        load of the latency run, of the max (default 0.5)\n"
+            "      --avatar-size BYTES    avatar scenario: bytes per transfer (default 8388608)\n"
+            "      --avatar-chunk BYTES   avatar scenario: chunk size (default 65536)\n"
+            "      --avatar-transfers N   avatar scenario: transfers per measurement (default 8)\n"
             "      --workers N            dcgwd workers (default 2)\n"
             "      --dcgwd PATH           daemon binary (default: the one built with the bench)\n"
             "      --socket PATH          use a running dcgwd (no namespace, no Janus)\n"
@@ -119,6 +122,9 @@ void bench_opts_default(struct bench_opts *o)
     o->stream_id = BENCH_STREAM_ID_DEFAULT;
     o->max_message_size = 262144;
     o->sctp_tick_ms = 50;
+    o->avatar_size = 8u << 20;
+    o->avatar_chunk = 65536;
+    o->avatar_transfers = 8;
     o->netns = true;
 }
 
@@ -136,6 +142,8 @@ static void quick(struct bench_opts *o)
     o->idle_sessions = 20;
     o->idle_s = 1;
     o->latency_s = 0.6;
+    o->avatar_size = 1u << 20;
+    o->avatar_transfers = 2;
 }
 
 enum opt_kind {
@@ -179,6 +187,9 @@ static const struct opt opts[] = {
     {"latency-time", 0, K_DOUBLE, F(latency_s), 0},
     {"latency-size", 0, K_SIZE, F(latency_size), 0},
     {"load", 0, K_DOUBLE, F(load_fraction), 0},
+    {"avatar-size", 0, K_SIZE, F(avatar_size), 0},
+    {"avatar-chunk", 0, K_SIZE, F(avatar_chunk), 0},
+    {"avatar-transfers", 0, K_UINT, F(avatar_transfers), 0},
     {"workers", 0, K_UINT, F(workers), 0},
     {"dcgwd", 0, K_STR, F(dcgwd), 0},
     {"socket", 0, K_STR, F(socket), 0},
