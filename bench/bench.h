@@ -5,6 +5,7 @@
  *   | pair: client A ---- UDP ---- client Z |        direct: none (the bench itself)
  *   | pair: client A -- dcgwd worker -- Z   |        gateway: dcgwd master + workers
  *   | pair: client A -- Janus echotest      |        janus: the janus process
+ *   | pair: client A -- dcgwd relay -- Z    |        relay: dcgwd master + workers
  *   +------------------------------------+
  *
  * A "pair" is one session's endpoints; a "flow" is one stream of messages on one channel
@@ -20,7 +21,9 @@
 
 #include "dcgw/client.h"
 
-enum bench_path { PATH_DIRECT, PATH_GATEWAY, PATH_JANUS, PATH_COUNT };
+/* PATH_RELAY: A and Z through a MODE_RELAY session of dcgwd (DTLS end to end, dcgw
+ * forwards datagrams); only the relay scenario sets it up (bench_path_available). */
+enum bench_path { PATH_DIRECT, PATH_GATEWAY, PATH_JANUS, PATH_RELAY, PATH_COUNT };
 
 enum bench_limits {
     BENCH_SIZES_MAX = 16,
@@ -119,6 +122,8 @@ struct bench {
         double setup_capacity_2cores, setup_rate;
         double idle_core_pct_50k, idle_mem_per_session;
         double added_p99_us_traversal;
+        /* relay scenario (not an issue-7 target; printed under the targets) */
+        double relay_over_direct_1k, relay_cpu_ns_per_datagram_1k;
     } f;
 };
 
@@ -141,6 +146,8 @@ void bench_note(struct bench *b, const char *fmt, ...) __attribute__((format(pri
 const char *bench_path_name(enum bench_path p);
 /* Children killed if the bench is interrupted. */
 void bench_register_child(int pid);
+/* Paths the general scenarios measure: direct, gateway (dcgwd up), janus (Janus up). The
+ * relay path is never "available" here: only scen_relay sets it up (it needs dcgwd). */
 bool bench_path_available(struct bench *b, enum bench_path p);
 
 /* Fills maps[0..nch) with the negotiated channels every pair uses (a=dcmap). */
@@ -183,20 +190,34 @@ unsigned gw_workers(const struct gw *g);
 const char *gw_socket_path(const struct gw *g);
 /* False (with the reason) when a dcgwd process died; why also notes reconnections. */
 bool gw_alive(struct gw *g, char *why, size_t cap);
-/* Queues a control job; done runs on the loop. */
-enum ctl_kind { CTL_CREATE, CTL_CLOSE };
+/* Queues a control job; done runs on the loop. Legs: [0] "ue" (A), [1] "as" (Z).
+ *  - CTL_CREATE: bridged (terminated) session; offer[0..1] in, answer[0..1] out.
+ *  - CTL_RELAY_CREATE: relay session, leg ue answers A's offer[0], leg as offers:
+ *    answer[1] out = dcgw's offer to forward to Z (docs/relay.md).
+ *  - CTL_RELAY_UPDATE: Z's answer in offer[1] (update_session on leg as); answer[0] out =
+ *    dcgw's answer for A.
+ *  - CTL_CLOSE: close_session. */
+enum ctl_kind { CTL_CREATE, CTL_CLOSE, CTL_RELAY_CREATE, CTL_RELAY_UPDATE };
 struct ctl_job {
     struct ctl_job *next;
     enum ctl_kind kind;
     struct pair *p;
     char sid[64];
-    char *offer[2];  /* CREATE: the UE's and the AS's offers (owned) */
-    char *answer[2]; /* CREATE result: dcgw's answers (owned) */
+    char *offer[2];  /* the peers' SDP (owned), see ctl_kind */
+    char *answer[2]; /* dcgw's SDP (owned), see ctl_kind */
     int err;
     char errmsg[256];
     void (*done)(struct bench *b, struct ctl_job *j);
 };
 void gw_submit(struct gw *g, struct ctl_job *j);
+/* What dcgwd counted for a relay session (get_session, blocking, on the loop thread's own
+ * connection): per leg, the datagrams and bytes that leg's peer sent and dcgw forwarded. */
+struct relay_counts {
+    uint64_t rx_packets[2], forwarded_packets[2], forwarded_bytes[2], dropped[2];
+};
+int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c);
+/* Sums of the workers' io counters (get_stats, blocking): UDP datagrams received and sent. */
+int gw_io_packets(struct gw *g, uint64_t *rx, uint64_t *tx);
 void ctl_job_free(struct ctl_job *j);
 
 /* ---- janus.c: the peer comparison */
@@ -221,7 +242,9 @@ struct pair {
     uint32_t id;
     enum pair_state state;
     struct dcgw_client *a; /* A, in the bench; Z lives in the far end (or is Janus) */
-    char *offer_a;         /* gateway: A's offer, until Z's arrives */
+    char *offer_a;         /* gateway, relay: A's offer, until Z's arrives */
+    char *sdp_z;           /* relay: Z's answer, until update_session took it */
+    char *offer_to_z;      /* relay: dcgw's offer for Z, until Z starts */
     unsigned nch;
     struct dcgw_dc_channel *cha[BENCH_CHANNELS_MAX];
     unsigned open_a;
@@ -311,6 +334,11 @@ struct tput {
 /* Runs one window flow per channel of every ready pair of s with messages of `size`
  * bytes: warm-up, then o.duration_s measured, then a drain. */
 int tput_measure(struct bench *b, struct pairset *s, size_t size, double seconds, struct tput *t);
+/* The same, calling at_snap(b, arg, 0) right after the CPU snapshot that opens the
+ * measured window and at_snap(b, arg, 1) right after the one that closes it (e.g. to read
+ * dcgwd's counters over the same window). at_snap may block briefly; NULL: none. */
+int tput_measure_hook(struct bench *b, struct pairset *s, size_t size, double seconds,
+                      struct tput *t, void (*at_snap)(struct bench *, void *, int), void *arg);
 /* The JSON point of a measurement. */
 json_t *tput_point(enum bench_path p, size_t size, const struct tput *t);
 

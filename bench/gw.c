@@ -125,6 +125,82 @@ static void do_create(struct dcgw_ctlclient *c, struct ctl_job *j)
     dcgw__response__free_unpacked(resp, NULL);
 }
 
+/* The leg called `name` of a session in a response, or NULL. */
+static const Dcgw__Leg *leg_named(const Dcgw__Session *s, const char *name)
+{
+    for (size_t i = 0; s && i < s->n_legs; i++)
+        if (s->legs[i]->name && strcmp(s->legs[i]->name, name) == 0)
+            return s->legs[i];
+    return NULL;
+}
+
+/* dcgw's SDP on leg `name` of the response's session (strdup'd), or an error in j. */
+static void take_local_sdp(struct ctl_job *j, const Dcgw__Response *resp, const char *name,
+                           int slot, const char *op)
+{
+    const Dcgw__Leg *l = leg_named(resp->session, name);
+    if (l && l->dc && l->dc->local_sdp && *l->dc->local_sdp)
+        j->answer[slot] = strdup(l->dc->local_sdp);
+    if (!j->answer[slot]) {
+        j->err = DCGW_EPROTO;
+        snprintf(j->errmsg, sizeof(j->errmsg), "%s: no local SDP on leg %s", op, name);
+    }
+}
+
+/* A relay session (docs/relay.md): leg "ue" (MODE_RELAY) answers A's offer, leg "as"
+ * (MODE_RELAY) offers; dcgw's offer for Z comes back on leg "as". No policy: a relay
+ * session forwards DTLS it cannot read. */
+static void do_relay_create(struct dcgw_ctlclient *c, struct ctl_job *j)
+{
+    Dcgw__DcMedia dc[2] = {DCGW__DC_MEDIA__INIT, DCGW__DC_MEDIA__INIT};
+    Dcgw__Leg leg[2] = {DCGW__LEG__INIT, DCGW__LEG__INIT}, *legs[2] = {&leg[0], &leg[1]};
+    static const char *names[2] = {"ue", "as"};
+    for (int i = 0; i < 2; i++) {
+        dc[i].has_mode = 1;
+        dc[i].mode = DCGW__MEDIA_MODE__MODE_RELAY;
+        leg[i].name = (char *)names[i];
+        leg[i].has_role = 1;
+        leg[i].dc = &dc[i];
+    }
+    leg[0].role = DCGW__LEG_ROLE__ROLE_ANSWER;
+    dc[0].remote_sdp = j->offer[0];
+    leg[1].role = DCGW__LEG_ROLE__ROLE_OFFER;
+    Dcgw__Session s = DCGW__SESSION__INIT;
+    s.id = j->sid;
+    s.legs = legs;
+    s.n_legs = 2;
+    s.tag = "dcgw-bench";
+    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
+    cs.session = &s;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
+    req.create_session = &cs;
+    Dcgw__Response *resp = NULL;
+    j->err = call(c, &req, &resp, j->errmsg, sizeof(j->errmsg));
+    if (j->err < 0)
+        return;
+    take_local_sdp(j, resp, "as", 1, "create_session (relay)");
+    dcgw__response__free_unpacked(resp, NULL);
+}
+
+/* Z's answer on leg "as"; dcgw's answer for A comes back on leg "ue". */
+static void do_relay_update(struct dcgw_ctlclient *c, struct ctl_job *j)
+{
+    Dcgw__UpdateSession up = DCGW__UPDATE_SESSION__INIT;
+    up.id = j->sid;
+    up.leg = "as";
+    up.remote_sdp = j->offer[1];
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
+    req.update_session = &up;
+    Dcgw__Response *resp = NULL;
+    j->err = call(c, &req, &resp, j->errmsg, sizeof(j->errmsg));
+    if (j->err < 0)
+        return;
+    take_local_sdp(j, resp, "ue", 0, "update_session (relay)");
+    dcgw__response__free_unpacked(resp, NULL);
+}
+
 static void do_close(struct dcgw_ctlclient *c, struct ctl_job *j)
 {
     Dcgw__CloseSession cl = DCGW__CLOSE_SESSION__INIT;
@@ -162,10 +238,20 @@ static void *pool_main(void *arg)
             g->in_tail = NULL;
         pthread_mutex_unlock(&g->mu);
         for (int attempt = 0; attempt < 2; attempt++) {
-            if (j->kind == CTL_CREATE)
+            switch (j->kind) {
+            case CTL_CREATE:
                 do_create(ta->c, j);
-            else
+                break;
+            case CTL_RELAY_CREATE:
+                do_relay_create(ta->c, j);
+                break;
+            case CTL_RELAY_UPDATE:
+                do_relay_update(ta->c, j);
+                break;
+            case CTL_CLOSE:
                 do_close(ta->c, j);
+                break;
+            }
             if (j->err != DCGW_ECLOSED && j->err != DCGW_ETIMEOUT)
                 break;
             /* The connection went away: one new connection, one retry. */
@@ -461,4 +547,67 @@ unsigned gw_workers(const struct gw *g)
 const char *gw_socket_path(const struct gw *g)
 {
     return g ? g->sock : NULL;
+}
+
+int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (!g)
+        return DCGW_ESTATE;
+    Dcgw__GetSession gs = DCGW__GET_SESSION__INIT;
+    gs.id = (char *)sid;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_GET_SESSION;
+    req.get_session = &gs;
+    Dcgw__Response *resp = NULL;
+    char err[256];
+    int r = call(g->ctl, &req, &resp, err, sizeof(err));
+    if (r < 0)
+        return r;
+    static const char *names[2] = {"ue", "as"};
+    for (int k = 0; k < 2; k++) {
+        const Dcgw__Leg *l = leg_named(resp->session, names[k]);
+        const Dcgw__RelayCounters *rc = l && l->dc ? l->dc->relay : NULL;
+        if (!rc) {
+            r = DCGW_ENOENT;
+            continue;
+        }
+        c->rx_packets[k] = rc->rx_packets;
+        c->forwarded_packets[k] = rc->forwarded_packets;
+        c->forwarded_bytes[k] = rc->forwarded_bytes;
+        c->dropped[k] = rc->dropped_garbage + rc->dropped_unvalidated + rc->dropped_no_peer +
+                        rc->dropped_rate + rc->dropped_inspector + rc->dropped_blocked;
+    }
+    dcgw__response__free_unpacked(resp, NULL);
+    return r;
+}
+
+int gw_io_packets(struct gw *g, uint64_t *rx, uint64_t *tx)
+{
+    *rx = *tx = 0;
+    if (!g)
+        return DCGW_ESTATE;
+    Dcgw__GetStats gs = DCGW__GET_STATS__INIT;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_GET_STATS;
+    req.get_stats = &gs;
+    Dcgw__Response *resp = NULL;
+    char err[256];
+    int r = call(g->ctl, &req, &resp, err, sizeof(err));
+    if (r < 0)
+        return r;
+    for (size_t i = 0; resp->stats && i < resp->stats->n_workers; i++) {
+        const Dcgw__WorkerStats *w = resp->stats->workers[i];
+        for (size_t k = 0; k < w->n_counters; k++) {
+            const Dcgw__Counter *cn = w->counters[k];
+            if (!cn->name)
+                continue;
+            if (strcmp(cn->name, "rx_packets") == 0)
+                *rx += cn->value;
+            else if (strcmp(cn->name, "tx_packets") == 0)
+                *tx += cn->value;
+        }
+    }
+    dcgw__response__free_unpacked(resp, NULL);
+    return 0;
 }

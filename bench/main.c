@@ -40,12 +40,14 @@ uint64_t bench_now_ns(void)
 
 const char *bench_path_name(enum bench_path p)
 {
-    static const char *names[] = {"direct", "gateway", "janus"};
+    static const char *names[] = {"direct", "gateway", "janus", "relay"};
+    _Static_assert(sizeof(names) / sizeof(names[0]) == PATH_COUNT, "a name per path");
     return (unsigned)p < PATH_COUNT ? names[p] : "?";
 }
 
 bool bench_path_available(struct bench *b, enum bench_path p)
 {
+    /* PATH_RELAY: false on purpose, see bench.h. */
     return p == PATH_DIRECT || (p == PATH_GATEWAY && b->gw) || (p == PATH_JANUS && b->jn);
 }
 
@@ -311,7 +313,9 @@ static int setup(struct bench *b)
                              .setup_rate = NAN,
                              .idle_core_pct_50k = NAN,
                              .idle_mem_per_session = NAN,
-                             .added_p99_us_traversal = NAN};
+                             .added_p99_us_traversal = NAN,
+                             .relay_over_direct_1k = NAN,
+                             .relay_cpu_ns_per_datagram_1k = NAN};
     for (int p = 0; p < PATH_COUNT; p++)
         for (unsigned i = 0; i < BENCH_SIZES_MAX; i++)
             b->f.rtt_p50_us[p][i] = b->f.rtt_p99_us[p][i] = NAN;

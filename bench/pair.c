@@ -1,8 +1,9 @@
 /* Pairs: the two endpoints of one session, set up directly (A offers, Z answers as
- * ICE-lite), through dcgw (both offer, dcgw answers both legs of one bridged session) or
+ * ICE-lite), through dcgw (both offer, dcgw answers both legs of one bridged session),
+ * through a dcgw relay session (A offers, dcgw offers to Z, Z answers; DTLS end to end) or
  * against Janus (A offers to the echotest plugin; Janus echoes). A lives in this process,
  * Z in the far end (far.c). A pair is ready when a hello message made the whole trip:
- * A -> Z (direct, gateway; the far end reports it) or A -> Janus -> A. */
+ * A -> Z (direct, gateway, relay; the far end reports it) or A -> Janus -> A. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,103 @@ static int start_gateway(struct pair *p, char *bufa)
     return p->offer_a ? far_send(p->b, FAR_OFFER, p->id, p->nch, p->set->idle, NULL) : DCGW_ENOMEM;
 }
 
+/* ---- relay (docs/relay.md): A's offer -> create_session (two MODE_RELAY legs) -> dcgw's
+ * offer for Z; Z's answer -> update_session -> dcgw's answer for A; then both start.
+ *
+ * dcgw is ICE-lite on both hops, so Z must send the checks on its hop: Z is not an
+ * ICE-lite answerer (dcgw_client_answer) but takes dcgw's offer like an offerer takes an
+ * answer (dcgw_client_start: ICE controlling, RFC 8445 §6.1.1, a full agent facing a lite
+ * one). Its answer is its own description (FAR_OFFER) with a=setup:passive (RFC 5763 §5:
+ * dcgw's offer carries A's actpass, and dcgw_client_start makes Z the DTLS server for it).
+ * Z offers the same a=dcmap as A, so each side's negotiated channels match. */
+static int start_relay(struct pair *p, char *bufa)
+{
+    return start_gateway(p, bufa);
+}
+
+static struct ctl_job *job_new(struct pair *p, enum ctl_kind kind,
+                               void (*done)(struct bench *, struct ctl_job *))
+{
+    struct ctl_job *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->kind = kind;
+    j->p = p;
+    j->done = done;
+    snprintf(j->sid, sizeof(j->sid), "%s", p->sid);
+    return j;
+}
+
+static void relay_updated(struct bench *b, struct ctl_job *j)
+{
+    (void)b;
+    struct pair *p = j->p;
+    jobs_pending--;
+    if (p->set->closing) {
+        if (j->err == 0)
+            p->state = PAIR_CONNECTING; /* so that pairset_free closes the session */
+    } else if (j->err < 0) {
+        pair_fail(p, j->errmsg);
+    } else {
+        p->state = PAIR_CONNECTING;
+        int r = dcgw_client_start(p->a, j->answer[0], strlen(j->answer[0]));
+        if (r == 0)
+            r = far_send(p->b, FAR_START, p->id, p->nch, p->set->idle, p->offer_to_z);
+        if (r < 0)
+            pair_fail(p, "dcgw's relay SDP not usable");
+    }
+    free(p->offer_to_z);
+    p->offer_to_z = NULL;
+    ctl_job_free(j);
+}
+
+static void relay_created(struct bench *b, struct ctl_job *j)
+{
+    (void)b;
+    struct pair *p = j->p;
+    jobs_pending--;
+    if (p->set->closing) {
+        if (j->err == 0)
+            p->state = PAIR_CONNECTING; /* so that pairset_free closes the session */
+        ctl_job_free(j);
+        return;
+    }
+    struct ctl_job *u = j->err < 0 ? NULL : job_new(p, CTL_RELAY_UPDATE, relay_updated);
+    if (j->err < 0) {
+        pair_fail(p, j->errmsg);
+    } else if (!u) {
+        pair_fail(p, "out of memory");
+    } else {
+        p->offer_to_z = j->answer[1];
+        j->answer[1] = NULL;
+        u->offer[1] = p->sdp_z;
+        p->sdp_z = NULL;
+        jobs_pending++;
+        gw_submit(p->b->gw, u);
+    }
+    ctl_job_free(j);
+}
+
+static void submit_relay(struct pair *p, const char *z_desc, size_t len)
+{
+    static const char actpass[] = "a=setup:actpass", passive[] = "a=setup:passive";
+    _Static_assert(sizeof(actpass) == sizeof(passive), "rewritten in place");
+    snprintf(p->sid, sizeof(p->sid), "bench-%llx-%u", (unsigned long long)p->b->run_id, p->id);
+    p->sdp_z = strndup(z_desc, len);
+    struct ctl_job *j = p->sdp_z ? job_new(p, CTL_RELAY_CREATE, relay_created) : NULL;
+    if (!j) {
+        pair_fail(p, "out of memory");
+        return;
+    }
+    char *at = strstr(p->sdp_z, actpass);
+    if (at)
+        memcpy(at, passive, sizeof(passive) - 1);
+    j->offer[0] = p->offer_a;
+    p->offer_a = NULL;
+    jobs_pending++;
+    gw_submit(p->b->gw, j);
+}
+
 static void submit_create(struct pair *p, const char *offer_z)
 {
     struct ctl_job *j = calloc(1, sizeof(*j));
@@ -256,6 +354,8 @@ void pair_on_far(struct bench *b, uint32_t op, uint32_t id, const char *text, si
             break;
         if (p->path == PATH_GATEWAY) {
             submit_create(p, text);
+        } else if (p->path == PATH_RELAY) {
+            submit_relay(p, text, strnlen(text, len));
         } else {
             p->state = PAIR_CONNECTING;
             if (dcgw_client_start(p->a, text, strnlen(text, len)) < 0)
@@ -324,6 +424,7 @@ static void start_pair(struct pairset *s)
     if (r == 0)
         r = p->path == PATH_DIRECT    ? start_direct(p, bufa)
             : p->path == PATH_GATEWAY ? start_gateway(p, bufa)
+            : p->path == PATH_RELAY   ? start_relay(p, bufa)
                                       : start_janus(p, bufa);
     free(bufa);
     if (r < 0)
@@ -399,7 +500,8 @@ void pairset_free(struct pairset *s)
         struct pair *p = s->v[i];
         for (unsigned k = 0; k < p->nflows; k++)
             flow_free(p->flows[k]);
-        if (p->path == PATH_GATEWAY && p->sid[0] && p->state != PAIR_SIGNALLING && b->gw) {
+        bool dcgw_session = p->path == PATH_GATEWAY || p->path == PATH_RELAY;
+        if (dcgw_session && p->sid[0] && p->state != PAIR_SIGNALLING && b->gw) {
             struct ctl_job *j = calloc(1, sizeof(*j));
             if (j) {
                 j->kind = CTL_CLOSE;
@@ -416,7 +518,9 @@ void pairset_free(struct pairset *s)
         dcgw_client_free(p->a);
         b->pairs[p->id] = NULL;
         free(p->offer_a);
-        p->offer_a = NULL;
+        free(p->sdp_z);
+        free(p->offer_to_z);
+        p->offer_a = p->sdp_z = p->offer_to_z = NULL;
     }
     bench_run_until(b, jobs_done, NULL, CLOSE_WAIT_MS);
     for (unsigned i = 0; i < s->started; i++)

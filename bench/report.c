@@ -31,6 +31,7 @@ uint64_t snap_cpu(const struct snap *s0, const struct snap *s1, enum bench_path 
 {
     switch (p) {
     case PATH_GATEWAY:
+    case PATH_RELAY: /* dcgwd forwards the datagrams */
         return s1->cpu_gw - s0->cpu_gw;
     case PATH_JANUS:
         return s1->cpu_janus - s0->cpu_janus;
@@ -77,7 +78,10 @@ static void v(FILE *f, double x)
         fputs("\tNaN", f);
 }
 
-/* Columns: size, MB/s direct gateway janus, RTT p50 and p99 direct gateway janus. */
+/* Columns: size, MB/s direct gateway janus, RTT p50 and p99 direct gateway janus (plot.gp
+ * reads them by position: the relay path is not plotted). */
+enum { PLOT_PATHS = PATH_JANUS + 1 };
+
 static int write_data(struct bench *b, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -87,11 +91,11 @@ static int write_data(struct bench *b, const char *path)
                "\tp50_janus\tp99_direct\tp99_gateway\tp99_janus\n");
     for (unsigned i = 0; i < b->o.n_sizes; i++) {
         fprintf(f, "%zu", b->o.sizes[i]);
-        for (int p = 0; p < PATH_COUNT; p++)
+        for (int p = 0; p < PLOT_PATHS; p++)
             v(f, b->f.mb_per_s[p][i]);
-        for (int p = 0; p < PATH_COUNT; p++)
+        for (int p = 0; p < PLOT_PATHS; p++)
             v(f, b->f.rtt_p50_us[p][i]);
-        for (int p = 0; p < PATH_COUNT; p++)
+        for (int p = 0; p < PLOT_PATHS; p++)
             v(f, b->f.rtt_p99_us[p][i]);
         fputc('\n', f);
     }
@@ -169,4 +173,9 @@ void report_targets(struct bench *b)
     }
     report_row(b, "setup rate measured with the clients on the same 2 cores: %.0f sessions/s",
                f->setup_rate);
+    if (isfinite(f->relay_over_direct_1k))
+        report_row(b,
+                   "relay, 1 KiB: dcgwd CPU per relayed message %.2fx the direct path's; "
+                   "%.2f us per relayed datagram (DESIGN §10: a raw forwarder ~2.9 us)",
+                   f->relay_over_direct_1k, f->relay_cpu_ns_per_datagram_1k / 1e3);
 }

@@ -53,6 +53,12 @@ static bool show(struct bench *b, void *arg)
 
 int tput_measure(struct bench *b, struct pairset *s, size_t size, double seconds, struct tput *t)
 {
+    return tput_measure_hook(b, s, size, seconds, t, NULL, NULL);
+}
+
+int tput_measure_hook(struct bench *b, struct pairset *s, size_t size, double seconds,
+                      struct tput *t, void (*at_snap)(struct bench *, void *, int), void *arg)
+{
     *t = (struct tput){0};
     for (unsigned i = 0; i < s->started; i++) {
         struct pair *p = s->v[i];
@@ -78,11 +84,15 @@ int tput_measure(struct bench *b, struct pairset *s, size_t size, double seconds
     struct tsum c0, c1;
     snap_take(b, &s0);
     sum_flows(s, &c0);
+    if (at_snap)
+        at_snap(b, arg, 0);
     l.t0 = bench_now_ns();
     l.base = c0.recv;
     bench_run_until(b, show, &l, (uint64_t)(seconds * 1000));
     snap_take(b, &s1);
     sum_flows(s, &c1);
+    if (at_snap)
+        at_snap(b, arg, 1);
     for (unsigned i = 0; i < s->started; i++)
         for (unsigned k = 0; k < s->v[i]->nflows; k++)
             flow_stop(s->v[i]->flows[k]);
