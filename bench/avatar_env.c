@@ -1,0 +1,150 @@
+/* The avatar scenario's envelope: what a BAR would send on an avatar channel, made with
+ * OpenSSL and jansson the way docs/avatar-envelope.md writes it down. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "avatar_env.h"
+#include "dcgw/error.h"
+#include "dcgw/jws.h"
+
+size_t av_env_chunk(const struct av_env *e, unsigned k, const uint8_t **p)
+{
+    size_t off = (size_t)k * e->chunk;
+    *p = e->data + off;
+    return off + e->chunk <= e->size ? e->chunk : e->size - off;
+}
+
+static char *pub_pem(EVP_PKEY *k)
+{
+    BIO *m = BIO_new(BIO_s_mem());
+    char *s = NULL, *p;
+    if (m && PEM_write_bio_PUBKEY(m, k) == 1) {
+        long n = BIO_get_mem_data(m, &p);
+        if (n > 0)
+            s = strndup(p, (size_t)n);
+    }
+    BIO_free(m);
+    return s;
+}
+
+static int random_fill(uint8_t *p, size_t n)
+{
+    while (n) {
+        int part = n > (1u << 30) ? 1 << 30 : (int)n;
+        if (RAND_bytes(p, part) != 1)
+            return DCGW_EINTERNAL;
+        p += part;
+        n -= (size_t)part;
+    }
+    return 0;
+}
+
+/* chunks: the base64url (no padding) SHA-256 of each chunk, in order. */
+static json_t *digests(const struct av_env *e)
+{
+    json_t *a = json_array();
+    for (unsigned k = 0; a && k < e->nchunks; k++) {
+        const uint8_t *p;
+        size_t n = av_env_chunk(e, k, &p);
+        uint8_t d[SHA256_DIGEST_LENGTH];
+        char s[DCGW_B64URL_ENCODED_LEN(SHA256_DIGEST_LENGTH) + 1];
+        if (!SHA256(p, n, d) || dcgw_b64url_encode(d, sizeof(d), s, sizeof(s)) < 0 ||
+            json_array_append_new(a, json_string(s)) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static int sign_manifest(struct av_env *e, EVP_PKEY *k, char *err, size_t errcap)
+{
+    json_t *chunks = digests(e);
+    if (!chunks) {
+        snprintf(err, errcap, "avatar envelope: chunk digests failed");
+        return DCGW_ENOMEM;
+    }
+    json_int_t now = (json_int_t)time(NULL);
+    json_t *h = json_pack("{s:s,s:s}", "typ", "avatar-manifest+jwt", "kid", AV_ENV_KID);
+    json_t *c =
+        json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:I,s:I,s:o}", "avatar_id", AV_ENV_AVATAR_ID, "iss",
+                  "https://bar.dcgw-bench.invalid", "sub", AV_ENV_OWNER, "iat", now, "exp",
+                  now + AV_ENV_LIFETIME_S, "cty", "application/octet-stream", "size",
+                  (json_int_t)e->size, "chunk_size", (json_int_t)e->chunk, "chunks", chunks);
+    int r = h && c ? dcgw_jws_sign(DCGW_JWS_ES256, k, h, c, &e->manifest) : DCGW_ENOMEM;
+    json_decref(h);
+    json_decref(c);
+    if (r < 0) {
+        snprintf(err, errcap, "avatar envelope: signing the manifest: %s", dcgw_strerror(r));
+        return r;
+    }
+    e->manifest_len = strlen(e->manifest);
+    return 0;
+}
+
+int av_env_request(EVP_PKEY *key, char **out)
+{
+    json_int_t now = (json_int_t)time(NULL);
+    json_t *h = json_pack("{s:s}", "typ", "avatar-request+jwt");
+    json_t *c = json_pack("{s:s,s:s,s:s,s:I,s:I}", "avatar_id", AV_ENV_AVATAR_ID, "iss",
+                          AV_ENV_OWNER, "aud", "dcgw", "iat", now, "exp", now + AV_ENV_LIFETIME_S);
+    int r = h && c ? dcgw_jws_sign(DCGW_JWS_ES256, key, h, c, out) : DCGW_ENOMEM;
+    json_decref(h);
+    json_decref(c);
+    return r;
+}
+
+int av_env_make(struct av_env *e, size_t size, size_t chunk, char *err, size_t errcap)
+{
+    memset(e, 0, sizeof(*e));
+    if (size == 0 || chunk == 0) {
+        snprintf(err, errcap, "avatar envelope: size and chunk size must be >= 1");
+        return DCGW_EINVAL;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    e->size = size;
+    e->chunk = chunk;
+    e->nchunks = (unsigned)((size + chunk - 1) / chunk);
+    e->data = malloc(size);
+    if (!e->data) {
+        snprintf(err, errcap, "avatar envelope: out of memory for %zu bytes", size);
+        return DCGW_ENOMEM;
+    }
+    int r = random_fill(e->data, size);
+    EVP_PKEY *k = r == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") : NULL;
+    if (!k) {
+        snprintf(err, errcap, "avatar envelope: no random data or P-256 key from OpenSSL");
+        av_env_dispose(e);
+        return DCGW_EINTERNAL;
+    }
+    e->pubkey_pem = pub_pem(k);
+    r = e->pubkey_pem ? sign_manifest(e, k, err, errcap) : DCGW_ENOMEM;
+    EVP_PKEY_free(k);
+    if (r < 0) {
+        if (!e->pubkey_pem)
+            snprintf(err, errcap, "avatar envelope: cannot write the public key");
+        av_env_dispose(e);
+        return r;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    e->make_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    return 0;
+}
+
+void av_env_dispose(struct av_env *e)
+{
+    free(e->data);
+    free(e->manifest);
+    free(e->pubkey_pem);
+    memset(e, 0, sizeof(*e));
+}
