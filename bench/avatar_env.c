@@ -1,5 +1,6 @@
 /* The avatar scenario's envelope: what a BAR would send on an avatar channel, made with
- * OpenSSL and jansson the way docs/avatar-envelope.md writes it down. */
+ * OpenSSL and jansson the way docs/avatar-envelope.md writes it down; and the session
+ * that carries it, on the scenario's own control connection. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <openssl/sha.h>
 
 #include "avatar_env.h"
+#include "dcgw/ctlclient.h"
 #include "dcgw/error.h"
 #include "dcgw/jws.h"
 
@@ -147,4 +149,120 @@ void av_env_dispose(struct av_env *e)
     free(e->manifest);
     free(e->pubkey_pem);
     memset(e, 0, sizeof(*e));
+}
+
+/* ---- the session */
+
+static int call(struct dcgw_ctlclient *c, Dcgw__Request *req, Dcgw__Response **resp,
+                const char *what, char *err, size_t errcap)
+{
+    int r = dcgw_ctlclient_call(c, req, resp, AV_CTL_TIMEOUT_MS);
+    if (r < 0) {
+        snprintf(err, errcap, "%s: %s", what, dcgw_strerror(r));
+        return r;
+    }
+    if ((*resp)->error) {
+        snprintf(err, errcap, "%s: %s: %s", what,
+                 (*resp)->error->name ? (*resp)->error->name : "error",
+                 (*resp)->error->message ? (*resp)->error->message : "");
+        dcgw__response__free_unpacked(*resp, NULL);
+        *resp = NULL;
+        return DCGW_EPROTO;
+    }
+    return 0;
+}
+
+int av_ctl_create(struct dcgw_ctlclient *c, const char *sid, const char *offer[2],
+                  const struct av_env *e, char *answer[2], char *err, size_t errcap)
+{
+    static const char *names[2] = {"ue", "as"};
+    Dcgw__DcMedia dc[2];
+    Dcgw__Leg leg[2], *legs[2];
+    for (int i = 0; i < 2; i++) {
+        dcgw__dc_media__init(&dc[i]);
+        dc[i].has_mode = 1;
+        dc[i].mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
+        dc[i].remote_sdp = (char *)offer[i];
+        dcgw__leg__init(&leg[i]);
+        leg[i].name = (char *)names[i];
+        leg[i].has_role = 1;
+        leg[i].role = DCGW__LEG_ROLE__ROLE_ANSWER;
+        leg[i].dc = &dc[i];
+        legs[i] = &leg[i];
+    }
+    Dcgw__PolicyRule rav = DCGW__POLICY_RULE__INIT, rall = DCGW__POLICY_RULE__INIT;
+    Dcgw__PolicyRule *rules[2] = {&rav, &rall};
+    rav.name = "bench-avatar";
+    rav.has_verdict = rall.has_verdict = 1;
+    rav.verdict = rall.verdict = DCGW__POLICY_VERDICT__VERDICT_ALLOW;
+    rav.has_kind = 1;
+    rav.kind = DCGW__CHANNEL_KIND__KIND_AVATAR;
+    rall.name = "bench-allow-all";
+    Dcgw__Policy pol = DCGW__POLICY__INIT;
+    pol.rules = rules;
+    pol.n_rules = 2;
+    char *ids[1] = {AV_ENV_AVATAR_ID};
+    Dcgw__AvatarGrant grant = DCGW__AVATAR_GRANT__INIT, *grants[1] = {&grant};
+    grant.owner = AV_ENV_OWNER;
+    grant.avatar_ids = ids;
+    grant.n_avatar_ids = 1;
+    grant.leg = "ue"; /* the UE's request tokens only from leg "ue" */
+    Dcgw__AvatarKey key = DCGW__AVATAR_KEY__INIT, *keys[1] = {&key};
+    key.kid = AV_ENV_KID;
+    key.public_key_pem = e->pubkey_pem;
+    Dcgw__AvatarSettings av = DCGW__AVATAR_SETTINGS__INIT;
+    av.grants = grants;
+    av.n_grants = 1;
+    av.keys = keys;
+    av.n_keys = 1;
+    Dcgw__Session s = DCGW__SESSION__INIT;
+    s.id = (char *)sid;
+    s.legs = legs;
+    s.n_legs = 2;
+    s.policy = &pol;
+    s.avatar = &av;
+    s.tag = "dcgw-bench avatar";
+    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
+    cs.session = &s;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
+    req.create_session = &cs;
+    Dcgw__Response *resp = NULL;
+    int r = call(c, &req, &resp, "create_session", err, errcap);
+    if (r < 0)
+        return r;
+    const Dcgw__Session *got = resp->session;
+    for (size_t i = 0; got && i < got->n_legs && i < 2; i++)
+        if (got->legs[i]->dc && got->legs[i]->dc->local_sdp)
+            answer[i] = strdup(got->legs[i]->dc->local_sdp);
+    dcgw__response__free_unpacked(resp, NULL);
+    if (!answer[0] || !answer[1]) {
+        snprintf(err, errcap, "create_session: no local SDP in the response");
+        return DCGW_EMALFORMED; /* the session exists: the caller closes it */
+    }
+    return 0;
+}
+
+int av_ctl_simple(struct dcgw_ctlclient *c, int op, const char *sid, char *err, size_t errcap)
+{
+    Dcgw__Subscribe sub = DCGW__SUBSCRIBE__INIT;
+    Dcgw__CloseSession cl = DCGW__CLOSE_SESSION__INIT;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = (Dcgw__Request__OpCase)op;
+    if (op == DCGW__REQUEST__OP_SUBSCRIBE) {
+        sub.session_id = (char *)sid;
+        req.subscribe = &sub;
+    } else if (op == DCGW__REQUEST__OP_CLOSE_SESSION) {
+        cl.id = (char *)sid;
+        cl.reason = "bench done";
+        req.close_session = &cl;
+    } else {
+        return DCGW_EINVAL;
+    }
+    Dcgw__Response *resp = NULL;
+    int r = call(c, &req, &resp, op == DCGW__REQUEST__OP_SUBSCRIBE ? "subscribe" : "close_session",
+                 err, errcap);
+    if (resp)
+        dcgw__response__free_unpacked(resp, NULL);
+    return r;
 }

@@ -1,5 +1,6 @@
 /* The avatar scenario's envelope (docs/avatar-envelope.md), made at run time: random
- * bytes, a fresh signing key known to dcgw by a kid, and the signed manifest. */
+ * bytes, a fresh signing key known to dcgw by a kid, and the signed manifest; and the
+ * control requests of its session (blocking dcgw_ctlclient calls). */
 #ifndef DCGW_BENCH_AVATAR_ENV_H
 #define DCGW_BENCH_AVATAR_ENV_H
 
@@ -8,12 +9,15 @@
 
 #include <openssl/evp.h>
 
+struct dcgw_ctlclient;
+
 #define AV_ENV_KID       "dcgw-bench-key"
 #define AV_ENV_OWNER     "sip:bench@ims.example"
 #define AV_ENV_AVATAR_ID "dcgw-bench-avatar"
 
 enum av_env_limits {
-    AV_ENV_LIFETIME_S = 3600, /* the manifest's exp: now + this */
+    AV_ENV_LIFETIME_S = 3600,  /* the manifest's exp: now + this */
+    AV_CTL_TIMEOUT_MS = 10000, /* one control call */
 };
 
 struct av_env {
@@ -38,5 +42,17 @@ void av_env_dispose(struct av_env *e);
 int av_env_request(EVP_PKEY *key, char **out);
 /* The bytes of chunk k (the last one holds the rest). */
 size_t av_env_chunk(const struct av_env *e, unsigned k, const uint8_t **p);
+
+/* create_session: legs "ue" and "as" (offer[0], offer[1]), both ROLE_ANSWER and
+ * terminated; a policy allowing every channel (kind avatar named explicitly); in
+ * Session.avatar the grant of AV_ENV_AVATAR_ID to AV_ENV_OWNER (request tokens from leg
+ * "ue") and e's public key under AV_ENV_KID. answer[] gets dcgw's SDP (malloc'd; the
+ * caller frees them, also on error). 0, or a DCGW_E* code with the reason in err; on
+ * DCGW_EMALFORMED (no answer in the response) the session exists and is to be closed. */
+int av_ctl_create(struct dcgw_ctlclient *c, const char *sid, const char *offer[2],
+                  const struct av_env *e, char *answer[2], char *err, size_t errcap);
+/* A request about session sid: op is DCGW__REQUEST__OP_SUBSCRIBE (its events) or
+ * DCGW__REQUEST__OP_CLOSE_SESSION. 0 or a DCGW_E* code with the reason in err. */
+int av_ctl_simple(struct dcgw_ctlclient *c, int op, const char *sid, char *err, size_t errcap);
 
 #endif

@@ -30,7 +30,6 @@ enum { AV_PLAIN, AV_VERIFIED, AV_KINDS };
 
 enum {
     AV_SETUP_TIMEOUT_MS = 20000,
-    AV_CALL_TIMEOUT_MS = 10000,
     AV_EVENT_WAIT_MS = 3000,
     AV_XFER_TIMEOUT_MS = 30000, /* plus one second per MB */
     AV_WINDOW_CHUNKS_MIN = 2,
@@ -284,129 +283,25 @@ static int new_end(struct av *a, struct av_end *e, const char *name)
 
 /* ---- control */
 
-static int call(struct av *a, Dcgw__Request *req, Dcgw__Response **resp, const char *what)
+static void create_session(struct av *a)
 {
-    int r = dcgw_ctlclient_call(a->ctl, req, resp, AV_CALL_TIMEOUT_MS);
-    if (r < 0) {
-        av_fail(a, "%s: %s", what, dcgw_strerror(r));
-        return r;
-    }
-    if ((*resp)->error) {
-        av_fail(a, "%s: %s: %s", what, (*resp)->error->name ? (*resp)->error->name : "error",
-                (*resp)->error->message ? (*resp)->error->message : "");
-        dcgw__response__free_unpacked(*resp, NULL);
-        *resp = NULL;
-        return DCGW_EPROTO;
-    }
-    return 0;
-}
-
-/* Two answering legs as in gw.c, a policy that allows every channel (kind avatar named
- * explicitly, as docs/policy.md asks), and the avatar grant and signer key. */
-static int create_session(struct av *a)
-{
-    struct av_end *ends[2] = {&a->ue, &a->as};
-    Dcgw__DcMedia dc[2];
-    Dcgw__Leg leg[2], *legs[2];
-    for (int i = 0; i < 2; i++) {
-        dcgw__dc_media__init(&dc[i]);
-        dc[i].has_mode = 1;
-        dc[i].mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
-        dc[i].remote_sdp = ends[i]->offer;
-        dcgw__leg__init(&leg[i]);
-        leg[i].name = (char *)ends[i]->name;
-        leg[i].has_role = 1;
-        leg[i].role = DCGW__LEG_ROLE__ROLE_ANSWER;
-        leg[i].dc = &dc[i];
-        legs[i] = &leg[i];
-    }
-    Dcgw__PolicyRule rav = DCGW__POLICY_RULE__INIT, rall = DCGW__POLICY_RULE__INIT;
-    Dcgw__PolicyRule *rules[2] = {&rav, &rall};
-    rav.name = "bench-avatar";
-    rav.has_verdict = rall.has_verdict = 1;
-    rav.verdict = rall.verdict = DCGW__POLICY_VERDICT__VERDICT_ALLOW;
-    rav.has_kind = 1;
-    rav.kind = DCGW__CHANNEL_KIND__KIND_AVATAR;
-    rall.name = "bench-allow-all";
-    Dcgw__Policy pol = DCGW__POLICY__INIT;
-    pol.rules = rules;
-    pol.n_rules = 2;
-    char *ids[1] = {AV_ENV_AVATAR_ID};
-    Dcgw__AvatarGrant grant = DCGW__AVATAR_GRANT__INIT, *grants[1] = {&grant};
-    grant.owner = AV_ENV_OWNER;
-    grant.avatar_ids = ids;
-    grant.n_avatar_ids = 1;
-    grant.leg = "ue";
-    Dcgw__AvatarKey key = DCGW__AVATAR_KEY__INIT, *keys[1] = {&key};
-    key.kid = AV_ENV_KID;
-    key.public_key_pem = a->env.pubkey_pem;
-    Dcgw__AvatarSettings av = DCGW__AVATAR_SETTINGS__INIT;
-    av.grants = grants;
-    av.n_grants = 1;
-    av.keys = keys;
-    av.n_keys = 1;
-    Dcgw__Session s = DCGW__SESSION__INIT;
-    s.id = a->sid;
-    s.legs = legs;
-    s.n_legs = 2;
-    s.policy = &pol;
-    s.avatar = &av;
-    s.tag = "dcgw-bench avatar";
-    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
-    cs.session = &s;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
-    req.create_session = &cs;
-    Dcgw__Response *resp = NULL;
-    int r = call(a, &req, &resp, "create_session");
+    char err[300];
+    const char *offers[2] = {a->ue.offer, a->as.offer};
+    char *answers[2] = {NULL, NULL};
+    int r = av_ctl_create(a->ctl, a->sid, offers, &a->env, answers, err, sizeof(err));
+    a->created = r == 0 || r == DCGW_EMALFORMED;
+    a->ue.answer = answers[0];
+    a->as.answer = answers[1];
     if (r < 0)
-        return r;
-    a->created = true;
-    const Dcgw__Session *got = resp->session;
-    for (size_t i = 0; got && i < got->n_legs && i < 2; i++)
-        if (got->legs[i]->dc && got->legs[i]->dc->local_sdp)
-            ends[i]->answer = strdup(got->legs[i]->dc->local_sdp);
-    dcgw__response__free_unpacked(resp, NULL);
-    if (!a->ue.answer || !a->as.answer) {
-        av_fail(a, "create_session: no local SDP in the response");
-        return DCGW_EPROTO;
-    }
-    return 0;
-}
-
-static void subscribe(struct av *a, bool on)
-{
-    Dcgw__Subscribe sub = DCGW__SUBSCRIBE__INIT;
-    sub.session_id = a->sid;
-    sub.has_unsubscribe = !on;
-    sub.unsubscribe = !on;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_SUBSCRIBE;
-    req.subscribe = &sub;
-    Dcgw__Response *resp = NULL;
-    if (call(a, &req, &resp, "subscribe") == 0)
-        dcgw__response__free_unpacked(resp, NULL);
+        av_fail(a, "%s", err);
 }
 
 static void close_session(struct av *a)
 {
-    if (!a->created || !a->ctl)
-        return;
-    Dcgw__CloseSession cl = DCGW__CLOSE_SESSION__INIT;
-    cl.id = a->sid;
-    cl.reason = "bench done";
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_CLOSE_SESSION;
-    req.close_session = &cl;
-    Dcgw__Response *resp = NULL;
-    char keep[sizeof(a->fail)];
-    memcpy(keep, a->fail, sizeof(keep));
-    a->fail[0] = 0;
-    if (call(a, &req, &resp, "close_session") == 0)
-        dcgw__response__free_unpacked(resp, NULL);
-    else
-        bench_note(a->b, "avatar: %s", a->fail);
-    memcpy(a->fail, keep, sizeof(keep));
+    char err[300];
+    if (a->created && a->ctl &&
+        av_ctl_simple(a->ctl, DCGW__REQUEST__OP_CLOSE_SESSION, a->sid, err, sizeof(err)) < 0)
+        bench_note(a->b, "avatar: %s", err);
 }
 
 /* Reads the session's events until *count (an avatar_accepted counter) reaches want, or
@@ -460,9 +355,14 @@ static int av_setup(struct av *a)
         return r;
     }
     snprintf(a->sid, sizeof(a->sid), "bench-%llx-avatar", (unsigned long long)b->run_id);
-    if (new_end(a, &a->ue, "ue") < 0 || new_end(a, &a->as, "as") < 0 || create_session(a) < 0)
+    if (new_end(a, &a->ue, "ue") < 0 || new_end(a, &a->as, "as") < 0)
         return -1;
-    subscribe(a, true);
+    create_session(a);
+    if (!a->fail[0] &&
+        (r = av_ctl_simple(a->ctl, DCGW__REQUEST__OP_SUBSCRIBE, a->sid, err, sizeof(err))) < 0)
+        av_fail(a, "%s", err);
+    if (a->fail[0])
+        return -1;
     struct av_end *ends[2] = {&a->ue, &a->as};
     for (int i = 0; i < 2 && !a->fail[0]; i++)
         if ((r = dcgw_client_start(ends[i]->c, ends[i]->answer, strlen(ends[i]->answer))) < 0)
