@@ -109,8 +109,9 @@ static void av_fail(struct av *a, const char *fmt, ...)
 /* Sends what the window allows. dcgw has no flow control across legs: a verified chunk the
  * "ue" leg's SCTP buffer cannot take is dropped and the transfer rejected as
  * AVATAR_UNDELIVERED (docs/avatar-envelope.md, "Memory and speed"). So the sender keeps at
- * most `window` bytes between what it sent and what the receiver got, far below dcgwd's
- * sctp.buffered_limit; plain transfers use the same window, to compare like with like. */
+ * most `window` bytes between what it sent and what the receiver got, below the point
+ * where dcgwd's sends toward "ue" start failing (AV_WINDOW_MAX); plain transfers use the
+ * same window, to compare like with like. */
 static void pump(struct av *a)
 {
     struct av_xfer *x = &a->x;
