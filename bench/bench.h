@@ -198,6 +198,13 @@ bool gw_alive(struct gw *g, char *why, size_t cap);
  *    dcgw's answer for A.
  *  - CTL_CLOSE: close_session. */
 enum ctl_kind { CTL_CREATE, CTL_CLOSE, CTL_RELAY_CREATE, CTL_RELAY_UPDATE };
+/* What dcgwd counted for a relay session: per leg ([0] ue, [1] as), the datagrams and bytes
+ * that leg's peer sent and dcgw forwarded; and the sums of the workers' io counters. */
+struct relay_counts {
+    uint64_t rx_packets[2], forwarded_packets[2], forwarded_bytes[2], dropped[2];
+    uint64_t io_rx, io_tx; /* UDP datagrams received and sent by every worker */
+    bool connected;        /* both legs LEG_CONNECTED: the inspector verified both certificates */
+};
 struct ctl_job {
     struct ctl_job *next;
     enum ctl_kind kind;
@@ -210,14 +217,9 @@ struct ctl_job {
     void (*done)(struct bench *b, struct ctl_job *j);
 };
 void gw_submit(struct gw *g, struct ctl_job *j);
-/* What dcgwd counted for a relay session (get_session, blocking, on the loop thread's own
- * connection): per leg, the datagrams and bytes that leg's peer sent and dcgw forwarded. */
-struct relay_counts {
-    uint64_t rx_packets[2], forwarded_packets[2], forwarded_bytes[2], dropped[2];
-};
+/* Reads c for relay session sid (get_session, then get_stats) on the loop thread's own
+ * connection, blocking: call it when the session carries no traffic. */
 int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c);
-/* Sums of the workers' io counters (get_stats, blocking): UDP datagrams received and sent. */
-int gw_io_packets(struct gw *g, uint64_t *rx, uint64_t *tx);
 void ctl_job_free(struct ctl_job *j);
 
 /* ---- janus.c: the peer comparison */
@@ -329,14 +331,16 @@ struct tput {
     double secs;
     uint64_t msgs, bytes, lost, send_errors, disorder;
     uint64_t cpu_meas, cpu_ends; /* ns: the path's measured process, the endpoints (bench+far) */
+    uint64_t msgs_all;           /* delivered from the start of the warm-up to the drain */
+    bool drained;                /* nothing was in flight at the end */
     unsigned flows;
 };
 /* Runs one window flow per channel of every ready pair of s with messages of `size`
  * bytes: warm-up, then o.duration_s measured, then a drain. */
 int tput_measure(struct bench *b, struct pairset *s, size_t size, double seconds, struct tput *t);
-/* The same, calling at_snap(b, arg, 0) right after the CPU snapshot that opens the
- * measured window and at_snap(b, arg, 1) right after the one that closes it (e.g. to read
- * dcgwd's counters over the same window). at_snap may block briefly; NULL: none. */
+/* The same, calling at_snap(b, arg, 0) before the flows start and at_snap(b, arg, 1) once
+ * they drained (or the drain timed out: t->drained false), when the path is quiet: what
+ * at_snap counts there covers exactly t->msgs_all messages. NULL: none. */
 int tput_measure_hook(struct bench *b, struct pairset *s, size_t size, double seconds,
                       struct tput *t, void (*at_snap)(struct bench *, void *, int), void *arg);
 /* The JSON point of a measurement. */

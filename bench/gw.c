@@ -549,11 +549,8 @@ const char *gw_socket_path(const struct gw *g)
     return g ? g->sock : NULL;
 }
 
-int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c)
+static int relay_counts(struct dcgw_ctlclient *cl, const char *sid, struct relay_counts *c)
 {
-    memset(c, 0, sizeof(*c));
-    if (!g)
-        return DCGW_ESTATE;
     Dcgw__GetSession gs = DCGW__GET_SESSION__INIT;
     gs.id = (char *)sid;
     Dcgw__Request req = DCGW__REQUEST__INIT;
@@ -561,12 +558,14 @@ int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c)
     req.get_session = &gs;
     Dcgw__Response *resp = NULL;
     char err[256];
-    int r = call(g->ctl, &req, &resp, err, sizeof(err));
+    int r = call(cl, &req, &resp, err, sizeof(err));
     if (r < 0)
         return r;
     static const char *names[2] = {"ue", "as"};
+    c->connected = true;
     for (int k = 0; k < 2; k++) {
         const Dcgw__Leg *l = leg_named(resp->session, names[k]);
+        c->connected = c->connected && l && l->state == DCGW__LEG_STATE__LEG_CONNECTED;
         const Dcgw__RelayCounters *rc = l && l->dc ? l->dc->relay : NULL;
         if (!rc) {
             r = DCGW_ENOENT;
@@ -582,18 +581,15 @@ int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c)
     return r;
 }
 
-int gw_io_packets(struct gw *g, uint64_t *rx, uint64_t *tx)
+static int io_packets(struct dcgw_ctlclient *cl, uint64_t *rx, uint64_t *tx)
 {
-    *rx = *tx = 0;
-    if (!g)
-        return DCGW_ESTATE;
     Dcgw__GetStats gs = DCGW__GET_STATS__INIT;
     Dcgw__Request req = DCGW__REQUEST__INIT;
     req.op_case = DCGW__REQUEST__OP_GET_STATS;
     req.get_stats = &gs;
     Dcgw__Response *resp = NULL;
     char err[256];
-    int r = call(g->ctl, &req, &resp, err, sizeof(err));
+    int r = call(cl, &req, &resp, err, sizeof(err));
     if (r < 0)
         return r;
     for (size_t i = 0; resp->stats && i < resp->stats->n_workers; i++) {
@@ -610,4 +606,13 @@ int gw_io_packets(struct gw *g, uint64_t *rx, uint64_t *tx)
     }
     dcgw__response__free_unpacked(resp, NULL);
     return 0;
+}
+
+int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (!g)
+        return DCGW_ESTATE;
+    int r = relay_counts(g->ctl, sid, c);
+    return r < 0 ? r : io_packets(g->ctl, &c->io_rx, &c->io_tx);
 }

@@ -73,6 +73,8 @@ int tput_measure_hook(struct bench *b, struct pairset *s, size_t size, double se
             t->flows++;
         }
     }
+    if (at_snap)
+        at_snap(b, arg, 0);
     for (unsigned i = 0; i < s->started; i++)
         for (unsigned k = 0; k < s->v[i]->nflows; k++)
             flow_start(s->v[i]->flows[k]);
@@ -84,21 +86,20 @@ int tput_measure_hook(struct bench *b, struct pairset *s, size_t size, double se
     struct tsum c0, c1;
     snap_take(b, &s0);
     sum_flows(s, &c0);
-    if (at_snap)
-        at_snap(b, arg, 0);
     l.t0 = bench_now_ns();
     l.base = c0.recv;
     bench_run_until(b, show, &l, (uint64_t)(seconds * 1000));
     snap_take(b, &s1);
     sum_flows(s, &c1);
-    if (at_snap)
-        at_snap(b, arg, 1);
     for (unsigned i = 0; i < s->started; i++)
         for (unsigned k = 0; k < s->v[i]->nflows; k++)
             flow_stop(s->v[i]->flows[k]);
-    bench_run_until(b, drained, s, DRAIN_MS);
+    t->drained = bench_run_until(b, drained, s, DRAIN_MS);
+    if (at_snap)
+        at_snap(b, arg, 1);
     struct tsum end;
     sum_flows(s, &end);
+    t->msgs_all = end.recv;
     t->secs = (double)(s1.t_ns - s0.t_ns) / 1e9;
     t->msgs = c1.recv - c0.recv;
     t->bytes = c1.bytes - c0.bytes;
