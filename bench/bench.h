@@ -35,6 +35,7 @@ enum bench_limits {
     BENCH_CTL_THREADS = 4, /* control connections used to create and close sessions */
     BENCH_SAMPLES_MAX = 2000000,
     BENCH_STREAM_ID_DEFAULT = 1000, /* 3GPP application channels start at 1000 */
+    BENCH_REPEAT_MAX = 99,          /* --repeat (opts.c refuses more) */
 };
 
 struct bench_opts {

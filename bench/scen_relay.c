@@ -167,40 +167,83 @@ static double ratio(double x, double y)
     return isfinite(x) && isfinite(y) && y > 0 ? x / y : NAN;
 }
 
-/* The relay's figures against the direct path's, per size (medians). */
-static void summarize(struct bench *b, json_t *sum, unsigned i, const struct rmeas *d,
-                      const struct rmeas *r)
+/* The relay's figures against the direct path's at one size. Ratios are taken per repeat
+ * (direct and relay ran back to back) and the median of those reported: a change in the
+ * machine's load between repeats then hits both sides of a ratio alike. */
+struct rsum {
+    double msgs, mb, cpu;         /* relay / direct: msg/s, MB/s, CPU per message */
+    double cpu_relay, cpu_direct; /* ns per message, medians */
+    double cpu_dgram;             /* dcgwd's ns per relayed datagram, median */
+};
+
+static double median(double *v, unsigned n)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (isfinite(v[i]))
+            v[k++] = v[i];
+    for (unsigned i = 1; i < k; i++)
+        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return k == 0 ? NAN : k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
+static double rate(const struct rmeas *m, bool bytes)
+{
+    if (!m->t.msgs)
+        return NAN;
+    return (bytes ? (double)m->t.bytes / 1e6 : (double)m->t.msgs) / m->t.secs;
+}
+
+static struct rsum sum_of(const struct rmeas *d, const struct rmeas *r, unsigned n)
+{
+    double v[6][BENCH_REPEAT_MAX];
+    for (unsigned k = 0; k < n; k++) {
+        v[0][k] = ratio(rate(&r[k], false), rate(&d[k], false));
+        v[1][k] = ratio(rate(&r[k], true), rate(&d[k], true));
+        v[2][k] = ratio(cpu_per_msg(&r[k]), cpu_per_msg(&d[k]));
+        v[3][k] = cpu_per_msg(&r[k]);
+        v[4][k] = cpu_per_msg(&d[k]);
+        v[5][k] = cpu_per_dgram(&r[k]);
+    }
+    return (struct rsum){median(v[0], n), median(v[1], n), median(v[2], n),
+                         median(v[3], n), median(v[4], n), median(v[5], n)};
+}
+
+static void summarize(struct bench *b, json_t *sum, unsigned i, const struct rsum *x)
 {
     size_t size = b->o.sizes[i];
-    double dm = d->t.msgs ? (double)d->t.msgs / d->t.secs : NAN;
-    double rm = r->t.msgs ? (double)r->t.msgs / r->t.secs : NAN;
-    double db = d->t.msgs ? (double)d->t.bytes / 1e6 / d->t.secs : NAN;
-    double rb = r->t.msgs ? (double)r->t.bytes / 1e6 / r->t.secs : NAN;
-    double cpu = ratio(cpu_per_msg(r), cpu_per_msg(d));
-    double cd = cpu_per_dgram(r);
-    double per_core = isfinite(cd) && cd > 0 ? 1e9 / cd : NAN;
-    json_array_append_new(sum, json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o}", "size", (json_int_t)size,
-                                         "relay_over_direct_msgs_per_s", jnum(ratio(rm, dm)),
-                                         "relay_over_direct_mb_per_s", jnum(ratio(rb, db)),
-                                         "relay_cpu_over_direct_cpu_per_msg", jnum(cpu),
-                                         "relay_cpu_ns_per_msg", jnum(cpu_per_msg(r)),
-                                         "relay_cpu_ns_per_datagram", jnum(cd),
-                                         "relay_datagrams_per_cpu_s", jnum(per_core)));
-    if (r->t.msgs) {
-        b->f.msgs_per_s[PATH_RELAY][i] = rm;
-        b->f.mb_per_s[PATH_RELAY][i] = rb;
-        b->f.cpu_ns_per_msg[PATH_RELAY][i] = cpu_per_msg(r);
-    }
+    double per_core = x->cpu_dgram > 0 ? 1e9 / x->cpu_dgram : NAN;
+    json_array_append_new(
+        sum, json_pack("{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "size", (json_int_t)size,
+                       "relay_over_direct_msgs_per_s", jnum(x->msgs), "relay_over_direct_mb_per_s",
+                       jnum(x->mb), "relay_cpu_over_direct_cpu_per_msg", jnum(x->cpu),
+                       "relay_cpu_ns_per_msg", jnum(x->cpu_relay), "direct_cpu_ns_per_msg",
+                       jnum(x->cpu_direct), "relay_cpu_ns_per_datagram", jnum(x->cpu_dgram),
+                       "relay_datagrams_per_cpu_s", jnum(per_core)));
     if (size == 1024) {
-        b->f.relay_over_direct_1k = cpu;
-        b->f.relay_cpu_ns_per_datagram_1k = cd;
+        b->f.relay_over_direct_1k = x->cpu;
+        b->f.relay_cpu_ns_per_datagram_1k = x->cpu_dgram;
     }
     report_row(b,
                "%-8zu relay/direct: msg/s %.2fx, MB/s %.2fx, CPU per message %.2fx (dcgwd %.2f us "
                "vs both endpoints %.2f us); %.2f us per relayed datagram = %.0fk datagrams/s "
                "per core",
-               size, ratio(rm, dm), ratio(rb, db), cpu, cpu_per_msg(r) / 1e3, cpu_per_msg(d) / 1e3,
-               cd / 1e3, per_core / 1e3);
+               size, x->msgs, x->mb, x->cpu, x->cpu_relay / 1e3, x->cpu_direct / 1e3,
+               x->cpu_dgram / 1e3, per_core / 1e3);
+}
+
+/* The findings (by o.sizes index) from the median relay point. */
+static void record(struct bench *b, unsigned i, const struct rmeas *r)
+{
+    if (!r->t.msgs)
+        return;
+    b->f.msgs_per_s[PATH_RELAY][i] = rate(r, false);
+    b->f.mb_per_s[PATH_RELAY][i] = rate(r, true);
+    b->f.cpu_ns_per_msg[PATH_RELAY][i] = cpu_per_msg(r);
 }
 
 /* Why a pair of the set is not ready, for the JSON. */
@@ -233,6 +276,9 @@ static int run(struct bench *b, json_t *res, struct pairset *sets[2], const unsi
                 snprintf(label, sizeof(label), nr > 1 ? "%zu#%u" : "%zu", size, r + 1);
                 row(b, paths[k], label, &M(k, i, r));
             }
+    struct rsum sums[BENCH_SIZES_MAX];
+    for (unsigned i = 0; i < ns; i++)
+        sums[i] = sum_of(&M(0, i, 0), &M(1, i, 0), nr); /* before point() sorts the repeats */
     json_t *pts = json_array(), *sum = json_array();
     json_object_set_new(res, "points", pts);
     json_object_set_new(res, "summary", sum);
@@ -248,8 +294,12 @@ static int run(struct bench *b, json_t *res, struct pairset *sets[2], const unsi
             }
         }
     }
-    for (unsigned i = 0; i < ns; i++)
-        summarize(b, sum, idx[i], &M(0, i, nr / 2), &M(1, i, nr / 2));
+    if (nr > 1)
+        report_row(b, "-- ratios: median over the %u repeats of relay / direct in each", nr);
+    for (unsigned i = 0; i < ns; i++) {
+        record(b, idx[i], &M(1, i, nr / 2));
+        summarize(b, sum, idx[i], &sums[i]);
+    }
 #undef M
     free(m);
     return 0;
