@@ -6,10 +6,12 @@
  *   relay:   A --- hop "ue" ---> dcgwd (ICE per hop, DTLS inspector) --- hop "as" ---> Z
  *            DTLS and SCTP end to end between A and Z; dcgw forwards datagrams unchanged
  *
- * For each size the paths take turns and the sweep repeats o.repeat times (median by CPU
- * per message, as tput_size). dcgwd's per-session relay counters (get_session) over the
- * measured window give the datagrams it relayed both ways (A's data, Z's SACKs), hence its
- * CPU per relayed datagram and the datagrams per message. */
+ * For each size (64 B, 1 KiB, 16 KiB of o.sizes) the paths take turns and the sweep repeats
+ * o.repeat times: points are the median repeat by CPU per message (as tput_size), ratios
+ * the median of the per-repeat relay/direct ratios. The relay's CPU is dcgwd's (master and
+ * workers), the direct path's both endpoints'. dcgwd's per-session relay counters
+ * (get_session), read before the flows start and after they drained, give the datagrams it
+ * relayed both ways (A's data, Z's SACKs) per message, hence its CPU per relayed datagram. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +21,13 @@
 
 enum { RELAY_SETUP_MS = 20000 };
 
-/* One measurement, and what dcgwd counted over its window (relay path only). */
+/* One measurement, and what dcgwd counted from its start to its drain (relay path only). */
 struct rmeas {
     struct tput t;
     bool have_counts;
     uint64_t dgrams[2]; /* forwarded, start to drain: [0] from A (leg ue), [1] from Z (leg as) */
     uint64_t bytes[2], dropped, io_rx, io_tx;
-    bool connected; /* both legs connected (verified) at the end of the window */
+    bool connected; /* both legs LEG_CONNECTED (both certificates verified) at the end */
 };
 
 /* dcgwd's counters are read (blocking) when the path is quiet: before the flows start and
