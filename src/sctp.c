@@ -147,6 +147,23 @@ static void put_le32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
+/* Whether a (CRC-checked) packet carries anything but HEARTBEAT(4)/HEARTBEAT-ACK(5)
+ * chunks (RFC 9260 §3.2: type, flags, 16-bit length, padded to 4 bytes). */
+static bool active_packet(const uint8_t *p, size_t n)
+{
+    size_t off = SCTP_COMMON_HEADER;
+    while (off + 4 <= n) {
+        uint8_t type = p[off];
+        size_t len = (size_t)p[off + 2] << 8 | p[off + 3];
+        if (type != 4 && type != 5)
+            return true;
+        if (len < 4)
+            return true;
+        off += (len + 3) & ~(size_t)3;
+    }
+    return off == SCTP_COMMON_HEADER; /* no chunk at all: count it */
+}
+
 /* addr is the remote AF_CONN address of the packet, which we set to our own token. */
 static int conn_output(void *addr, void *buffer, size_t length, uint8_t tos, uint8_t set_df)
 {
@@ -164,6 +181,8 @@ static int conn_output(void *addr, void *buffer, size_t length, uint8_t tos, uin
     }
     s->stats.packets_out++;
     s->stats.bytes_out += length;
+    if (active_packet(p, length))
+        g.stats.active_packets++;
     s->cbs.send_packet(s->cbs.ud, p, length);
     return 0;
 }
@@ -186,7 +205,7 @@ void dcgw_sctp_stack_settings_default(struct dcgw_sctp_stack_settings *s)
     s->rto_max_ms = 10000;
     s->init_rto_max_ms = 10000;
     s->delayed_sack_ms = 20;
-    s->heartbeat_interval_ms = 10000;
+    s->heartbeat_interval_ms = 30000; /* RFC 9260 §16 HB.interval */
     s->assoc_rtx_max = 10;
     s->path_rtx_max = 10;
     s->init_rtx_max = 8;
@@ -452,6 +471,16 @@ static int configure(struct dcgw_sctp *s)
     struct sctp_initmsg im = {.sinit_num_ostreams = s->set.streams,
                               .sinit_max_instreams = s->set.streams};
     r |= setopt(s, IPPROTO_SCTP, SCTP_INITMSG, &im, sizeof(im), "INITMSG");
+    if (s->set.no_heartbeat) {
+        /* No HEARTBEAT timer per association: an idle association then has no timer in
+         * usrsctp's callout list, whose every entry each tick visits. Liveness comes from
+         * ICE consent (RFC 7675) on the same path and from the peer's own heartbeats. */
+        struct sctp_paddrparams pp;
+        memset(&pp, 0, sizeof(pp));
+        pp.spp_assoc_id = SCTP_FUTURE_ASSOC;
+        pp.spp_flags = SPP_HB_DISABLE;
+        r |= setopt(s, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp), "PEER_ADDR_PARAMS");
+    }
     static const uint16_t events[] = {SCTP_ASSOC_CHANGE,           SCTP_STREAM_RESET_EVENT,
                                       SCTP_SEND_FAILED_EVENT,      SCTP_SENDER_DRY_EVENT,
                                       SCTP_PARTIAL_DELIVERY_EVENT, SCTP_SHUTDOWN_EVENT};
@@ -583,6 +612,8 @@ int dcgw_sctp_input(struct dcgw_sctp *s, const uint8_t *p, size_t n)
     }
     s->stats.packets_in++;
     s->stats.bytes_in += n;
+    if (active_packet(p, n))
+        g.stats.active_packets++;
     IN_USRSCTP(usrsctp_conninput((void *)s->token, p, n, 0));
     drain();
     reap();

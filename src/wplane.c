@@ -126,9 +126,50 @@ void dcgw__wplane_leg_kill(struct wleg *l)
     l->leg = NULL;
 }
 
+static void on_sctp_tick(uv_timer_t *t);
+
+/* Back to the fast tick as soon as the stack has more than heartbeats to move: runs its
+ * timers for the time that passed, then every sctp.timer_interval_ms. */
+static void sctp_wake(struct worker *w)
+{
+    uint64_t now = uv_now(w->loop);
+    dcgw_sctp_handle_timers((uint32_t)(now - w->sctp_tick_last));
+    w->sctp_tick_last = now;
+    w->sctp_active_seen = dcgw_sctp_stack_stats()->active_packets;
+    w->sctp_active_at = now;
+    w->sctp_slow = false;
+    w->stats.sctp_wakeups++;
+    uv_timer_start(&w->sctp_tick, on_sctp_tick, w->cfg.sctp.timer_interval_ms,
+                   w->cfg.sctp.timer_interval_ms);
+}
+
+static void on_sctp_tick(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    uint64_t now = uv_now(w->loop);
+    dcgw_sctp_handle_timers((uint32_t)(now - w->sctp_tick_last));
+    w->sctp_tick_last = now;
+    /* usrsctp walks every pending timer on each tick (DESIGN §10): with nothing but
+     * heartbeats moving for a while, tick slowly. */
+    uint64_t a = dcgw_sctp_stack_stats()->active_packets;
+    if (a != w->sctp_active_seen) {
+        w->sctp_active_seen = a;
+        w->sctp_active_at = now;
+    } else if (!w->sctp_slow && now - w->sctp_active_at >= DCGW_SCTP_IDLE_AFTER_MS &&
+               w->cfg.sctp.idle_timer_interval_ms > w->cfg.sctp.timer_interval_ms) {
+        w->sctp_slow = true;
+        w->stats.sctp_slow_ticks++;
+        uv_timer_start(&w->sctp_tick, on_sctp_tick, w->cfg.sctp.idle_timer_interval_ms,
+                       w->cfg.sctp.idle_timer_interval_ms);
+    }
+}
+
+/* After each loop turn's I/O: retire dead legs; wake the SCTP tick if needed. */
 static void reap(uv_check_t *h)
 {
     struct worker *w = h->data;
+    if (w->sctp_slow && dcgw_sctp_stack_stats()->active_packets != w->sctp_active_seen)
+        sctp_wake(w);
     for (guint i = 0; i < w->dead_legs->len; i++)
         dcgw_leg_free(g_ptr_array_index(w->dead_legs, i));
     g_ptr_array_set_size(w->dead_legs, 0);
@@ -169,14 +210,6 @@ static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_
     dcgw__wleg_input(l, from, p, n, now);
 }
 
-static void on_sctp_tick(uv_timer_t *t)
-{
-    struct worker *w = t->data;
-    uint64_t now = uv_now(w->loop);
-    dcgw_sctp_handle_timers((uint32_t)(now - w->sctp_tick_last));
-    w->sctp_tick_last = now;
-}
-
 int dcgw__wplane_start(struct worker *w)
 {
     w->by_addr = g_hash_table_new(addrkey_hash, addrkey_equal);
@@ -186,7 +219,11 @@ int dcgw__wplane_start(struct worker *w)
     w->reaper.data = w;
     uv_check_start(&w->reaper, reap);
 
-    int rs = dcgw_sctp_stack_init(NULL);
+    struct dcgw_sctp_stack_settings sss;
+    dcgw_sctp_stack_settings_default(&sss);
+    if (w->cfg.sctp.heartbeat_interval_ms)
+        sss.heartbeat_interval_ms = w->cfg.sctp.heartbeat_interval_ms;
+    int rs = dcgw_sctp_stack_init(&sss);
     if (rs < 0) {
         DCGW_ERROR(SCTP, "SCTP stack: %s", dcgw_strerror(rs));
         return rs;

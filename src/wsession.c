@@ -319,6 +319,7 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     /* RFC 8841 §6: what the peer can take bounds what we send; ours bounds what we take. */
     dcs.sctp.max_message_size = w->cfg.sctp.max_message_size;
     dcs.sctp.max_send_size = w->cfg.sctp.max_message_size;
+    dcs.sctp.no_heartbeat = w->cfg.sctp.heartbeat_interval_ms == 0;
     if (rdc->max_message_size && rdc->max_message_size < dcs.sctp.max_send_size)
         dcs.sctp.max_send_size = rdc->max_message_size;
     dcs.allow_dcep = w->cfg.sctp.allow_dcep;

@@ -31,9 +31,10 @@
 #include "dcgw/limits.h"
 
 enum dcgw_sctp_limits {
-    DCGW_SCTP_TIMER_TICK_MS = 50,  /* call dcgw_sctp_handle_timers this often */
-    DCGW_SCTP_PORT_DEFAULT = 5000, /* RFC 8841 a=sctp-port default */
-    DCGW_SCTP_MTU_DEFAULT = 1200,  /* SCTP packet size, fits DTLS in 1280 */
+    DCGW_SCTP_TIMER_TICK_MS = 50,   /* call dcgw_sctp_handle_timers this often */
+    DCGW_SCTP_IDLE_AFTER_MS = 2000, /* active_packets still this long: the stack is idle */
+    DCGW_SCTP_PORT_DEFAULT = 5000,  /* RFC 8841 a=sctp-port default */
+    DCGW_SCTP_MTU_DEFAULT = 1200,   /* SCTP packet size, fits DTLS in 1280 */
     DCGW_SCTP_MTU_MIN = 576,
     DCGW_SCTP_MTU_MAX = 8192,
     DCGW_SCTP_SNDBUF_DEFAULT = 1024 * 1024, /* queued outgoing bytes per association */
@@ -54,6 +55,7 @@ struct dcgw_sctp_settings {
     uint32_t max_message_size; /* largest message we take: our a=max-message-size */
     uint32_t max_send_size;    /* largest we send: the peer's (0: max_message_size) */
     bool nodelay;              /* SCTP_NODELAY; off batches small messages (DESIGN §10) */
+    bool no_heartbeat;         /* send no HEARTBEAT: ICE consent (RFC 7675) watches the path */
     uint32_t sndbuf;           /* send buffer cap in bytes; raised to max_message_size+margin */
     uint32_t writable_lowat;   /* on_writable when buffered falls to this (default sndbuf/4) */
     uint32_t rcvbuf;           /* receive window in bytes; raised to 2 x max_message_size+4K */
@@ -65,7 +67,7 @@ struct dcgw_sctp_stack_settings {
     uint32_t rto_initial_ms, rto_min_ms, rto_max_ms;
     uint32_t init_rto_max_ms;
     uint32_t delayed_sack_ms;
-    uint32_t heartbeat_interval_ms;
+    uint32_t heartbeat_interval_ms; /* of associations that send HEARTBEATs */
     uint32_t assoc_rtx_max, path_rtx_max, init_rtx_max;
     uint32_t max_chunks_on_queue;
 };
@@ -138,6 +140,10 @@ struct dcgw_sctp_stats {
 struct dcgw_sctp_stack_stats {
     uint64_t orphan_packets; /* usrsctp output for an association already freed: dropped */
     uint64_t associations;   /* alive now */
+    /* Packets in or out that carry more than HEARTBEAT / HEARTBEAT-ACK chunks: while it
+     * does not move, no association has anything for its retransmission, SACK or
+     * shutdown timers to do (the owner may then tick less often). */
+    uint64_t active_packets;
 };
 
 struct dcgw_sctp;

@@ -31,6 +31,7 @@ struct peer {
     bool send_in_send_packet;
     int nested_send_result;
     size_t max_packet;
+    unsigned heartbeats; /* packets whose first chunk is a HEARTBEAT */
 };
 
 struct pair {
@@ -50,6 +51,8 @@ static void cb_send_packet(void *ud, const uint8_t *p, size_t n)
     }
     if (n > pe->max_packet)
         pe->max_packet = n;
+    if (n > 12 && p[12] == 4) /* RFC 9260 §3.3.5: chunk type 4, HEARTBEAT */
+        pe->heartbeats++;
     lossy_send(pe->out, p, n);
 }
 
@@ -843,6 +846,41 @@ START_TEST(connect_timeout_reports_closed)
 }
 END_TEST
 
+START_TEST(heartbeats_only_where_wanted)
+{
+    struct dcgw_sctp_stack_settings st;
+    dcgw_sctp_stack_settings_default(&st);
+    st.heartbeat_interval_ms = 100;
+    ck_assert_int_eq(dcgw_sctp_stack_init(&st), 0);
+    struct dcgw_sctp_settings sa, sb;
+    uint16_t pa = next_port++, pb = next_port++;
+    settings(&sa, pa, pb);
+    settings(&sb, pb, pa);
+    sa.no_heartbeat = true; /* the gateway's side */
+    struct pair pr;
+    pair_new(&pr, &sa, &sb);
+    pair_connect(&pr);
+    ck_assert_int_eq(pump(&pr, NULL, 5), -1); /* the handshake's last packets */
+    uint64_t active = dcgw_sctp_stack_stats()->active_packets;
+    /* idle for ~4 s of timer time: B beats every ~0.1 s + RTO, A never */
+    ck_assert_int_eq(pump(&pr, NULL, 400), -1);
+    ck_assert_uint_ge(pr.b.heartbeats, 2);
+    ck_assert_uint_eq(pr.a.heartbeats, 0);
+    ck_assert_int_eq(pr.a.closed + pr.b.closed, 0);
+    /* heartbeats and their acks are not activity; data is */
+    ck_assert_uint_eq(dcgw_sctp_stack_stats()->active_packets, active);
+    /* and A still answers: data flows both ways afterwards */
+    uint8_t *m = make_msg(1, 100);
+    ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 1, 53, NULL, m, 100), 0);
+    ck_assert_int_eq(dcgw_sctp_send(pr.b.s, 1, 53, NULL, m, 100), 0);
+    free(m);
+    want_a = want_b = 1;
+    ck_assert_int_ge(pump(&pr, got_wanted, 1000), 0);
+    ck_assert_uint_ge(dcgw_sctp_stack_stats()->active_packets, active + 2);
+    pair_free(&pr);
+}
+END_TEST
+
 START_TEST(pr_large_messages_small_window)
 {
     /* max-retr 0 abandons a message at its first retransmission: a lost packet, or a
@@ -911,6 +949,7 @@ int main(void)
     tcase_add_test(tc, no_reentry_from_send_packet);
     tcase_add_test(tc, close_before_and_while_connecting);
     tcase_add_test(tc, connect_timeout_reports_closed);
+    tcase_add_test(tc, heartbeats_only_where_wanted);
     suite_add_tcase(s, tc);
     tc = tcase_create("messages");
     tcase_set_timeout(tc, 60);
