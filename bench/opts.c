@@ -256,7 +256,7 @@ static int apply(struct bench_opts *o, const struct opt *d, const char *arg)
 static int validate(struct bench_opts *o)
 {
     if (o->duration_s <= 0 || o->window < 1024 || o->workers == 0 || o->repeat == 0 ||
-        o->repeat > 99 || o->sctp_tick_ms < 10 || o->sctp_tick_ms > 1000 ||
+        o->repeat > BENCH_REPEAT_MAX || o->sctp_tick_ms < 10 || o->sctp_tick_ms > 1000 ||
         o->setup_concurrency == 0 || o->load_fraction <= 0 || o->load_fraction > 1)
         return -1;
     for (unsigned i = 0; i < o->n_sizes; i++)

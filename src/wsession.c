@@ -320,6 +320,12 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     dcs.sctp.max_message_size = w->cfg.sctp.max_message_size;
     dcs.sctp.max_send_size = w->cfg.sctp.max_message_size;
     dcs.sctp.no_heartbeat = w->cfg.sctp.heartbeat_interval_ms == 0;
+    /* The bridge queues up to sctp.buffered_limit toward this leg, plus the message that
+     * crosses it: the association's send buffer (a cap, not an allocation) must hold that,
+     * or sends fail before the limit and messages are lost below it. */
+    uint64_t sndbuf = (uint64_t)w->cfg.sctp.buffered_limit + w->cfg.sctp.max_message_size;
+    if (sndbuf > dcs.sctp.sndbuf)
+        dcs.sctp.sndbuf = sndbuf > INT32_MAX ? INT32_MAX : (uint32_t)sndbuf;
     if (rdc->max_message_size && rdc->max_message_size < dcs.sctp.max_send_size)
         dcs.sctp.max_send_size = rdc->max_message_size;
     dcs.allow_dcep = w->cfg.sctp.allow_dcep;

@@ -64,11 +64,9 @@ paths = ["direct", "gateway"] + (["janus"] if janus else [])
 if not janus:
     print("# Janus comparison NOT measured in this run: %s" % j["janus"]["reason"])
 
-for name in ["tput_size", "tput_scale", "latency", "setup", "idle"]:
-    check(sc.get(name, {}).get("status") == "ok", "%s: status ok" % name)
-for name in ["relay", "avatar"]:
-    check(sc.get(name, {}).get("status") == "not-implemented",
-          "%s: reported as not implemented yet" % name)
+for name in ["tput_size", "tput_scale", "latency", "setup", "idle", "relay", "avatar"]:
+    check(sc.get(name, {}).get("status") == "ok", "%s: status ok (%s)" %
+          (name, sc.get(name, {}).get("reason", "")))
 
 pts = sc["tput_size"]["points"]
 for p in paths:
@@ -116,6 +114,40 @@ for x in idle:
     check(x["sessions"] == want and x["lost"] == 0 and pos(x["measured_rss_bytes"]) and
           pos(x["cpu_ns_per_s_total"]),
           "idle %s: %d sessions held, none lost, memory and CPU measured" % (x["path"], want))
+
+rl = sc["relay"]
+check(rl["sizes"] and all(s in sizes for s in rl["sizes"]), "relay: sizes from the run's list")
+for s in rl["sizes"]:
+    for p in ["direct", "relay"]:
+        m = [x for x in rl["points"] if x["path"] == p and x["size"] == s]
+        check(len(m) == 1 and pos(m[0]["messages"]) and pos(m[0]["msgs_per_s"]) and
+              pos(m[0]["cpu_ns_per_msg"]) and m[0]["lost"] == 0 and m[0]["send_errors"] == 0,
+              "relay %s %d B: messages, rate, CPU > 0, none lost" % (p, s))
+    r = [x for x in rl["points"] if x["path"] == "relay" and x["size"] == s][0]["relay"]
+    check(r["legs_connected"] and pos(r["datagrams_a_to_z"]) and pos(r["datagrams_z_to_a"]) and
+          pos(r["datagrams_per_msg"]) and pos(r["cpu_ns_per_datagram"]) and r["dropped"] == 0,
+          "relay %d B: verified flow, datagrams relayed both ways, none dropped" % s)
+for x in rl["summary"]:
+    check(all(pos(x[k]) for k in ["relay_over_direct_msgs_per_s", "relay_over_direct_mb_per_s",
+              "relay_cpu_over_direct_cpu_per_msg", "relay_cpu_ns_per_datagram"]),
+          "relay %d B: ratios present" % x["size"])
+
+av = sc["avatar"]
+apts = {p["kind"]: p for p in av["points"]}
+check(set(apts) == {"plain", "verified"}, "avatar: plain and verified points")
+for k, p in apts.items():
+    check(p["transfers"] >= 1 and p["bytes"] == p["transfers"] * av["config"]["size"] and
+          all(pos(p[f]) for f in ("seconds", "mb_per_s", "gw_cpu_ns_per_mb",
+                                  "ends_cpu_ns_per_mb")),
+          "avatar %s: every transfer delivered, MB/s and CPU per MB > 0" % k)
+check(all(pos(av["ratio"][k]) for k in ("mb_per_s", "gw_cpu_per_mb")), "avatar: ratios present")
+c = av["checks"]
+check(c["byte_exact"] and c["bytes_compared"] > 0 and c["stray_messages"] == 0,
+      "avatar: every byte compared and equal")
+check(c["avatar_accepted"] == c["verified_transfers"] == apts["verified"]["transfers"] + 1,
+      "avatar: one avatar_accepted per verified transfer (and the warm-up)")
+check(c["request_forwarded"] and c["request_accepted"] == 1,
+      "avatar: the UE's request token (its DTLS key) accepted and forwarded")
 
 t = j["targets"]
 check(len(t) == 5 and all(x["verdict"] in ("met", "MISSED", "not measured") for x in t),
