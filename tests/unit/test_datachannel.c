@@ -4,13 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dcgw/datachannel.h"
 #include "dcgw/error.h"
-#include "helper_lossy.h"
+#include "helper_sctp_pair.h"
 
-enum { TICK_MS = 10, MAX_EV = 512 };
+enum { MAX_EV = 512 };
 
 struct rmsg {
     uint16_t id;
@@ -35,7 +34,7 @@ struct ep {
 
 struct duo {
     struct ep a, b; /* a is the DTLS client (even ids), b the server (odd ids) */
-    struct lossy_link ab, ba;
+    struct sctp_pair_link l;
 };
 
 static uint16_t next_port = 6000;
@@ -109,10 +108,9 @@ static void duo_new_with(struct duo *d, struct dcgw_dc_settings *sa, struct dcgw
 {
     memset(d, 0, sizeof(*d));
     want_a = want_b = want_open_a = want_open_b = want_closed_a = want_closed_b = 0;
-    lossy_init(&d->ab, 0, 0, 0, 11);
-    lossy_init(&d->ba, 0, 0, 0, 12);
-    d->a.out = &d->ab;
-    d->b.out = &d->ba;
+    sctp_pair_link_init(&d->l, 11, deliver, &d->a, &d->b);
+    d->a.out = &d->l.ab;
+    d->b.out = &d->l.ba;
     uint16_t pa = next_port++, pb = next_port++;
     sa->sctp.local_port = pa;
     sa->sctp.remote_port = pb;
@@ -142,46 +140,15 @@ static void duo_new(struct duo *d, bool allow_dcep)
     duo_new_with(d, &sa, &sb);
 }
 
-static uint64_t now_us(void)
+/* Same time model as test_sctp.c (helper_sctp_pair.h). */
+static int pump(struct duo *d, bool (*done)(void *), int max_ticks)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return sctp_pair_pump(&d->l, done, d, max_ticks);
 }
 
-/* Same time model as test_sctp.c: at most 10x faster than real time, only while idle. */
-static uint64_t last_tick_us;
-static void tick(bool idle)
+static bool both_connected(void *ctx)
 {
-    uint64_t now = now_us();
-    if (!last_tick_us)
-        last_tick_us = now;
-    uint64_t ms = (now - last_tick_us) / 1000;
-    if (idle) {
-        struct timespec ts = {0, 1000 * 1000};
-        nanosleep(&ts, NULL);
-        ms += TICK_MS;
-    }
-    if (ms) {
-        last_tick_us = now_us();
-        dcgw_sctp_handle_timers((uint32_t)ms);
-    }
-}
-
-static int pump(struct duo *d, bool (*done)(struct duo *), int max_ticks)
-{
-    for (int t = 0; t < max_ticks; t++) {
-        size_t moved = lossy_pump(&d->ab, deliver, &d->b);
-        moved += lossy_pump(&d->ba, deliver, &d->a);
-        if (done && done(d) && !d->ab.head && !d->ba.head)
-            return t;
-        tick(moved == 0);
-    }
-    return -1;
-}
-
-static bool both_connected(struct duo *d)
-{
+    struct duo *d = ctx;
     return d->a.connected && d->b.connected;
 }
 
@@ -205,8 +172,7 @@ static void duo_free(struct duo *d)
     dcgw_dc_free(d->b.dc);
     ep_clear(&d->a);
     ep_clear(&d->b);
-    lossy_dispose(&d->ab);
-    lossy_dispose(&d->ba);
+    sctp_pair_link_dispose(&d->l);
 }
 
 static void params(struct dcgw_dc_params *p, uint16_t id, const char *label, const char *proto)
@@ -218,18 +184,21 @@ static void params(struct dcgw_dc_params *p, uint16_t id, const char *label, con
     strcpy(p->protocol, proto);
 }
 
-static bool got_msgs(struct duo *d)
+static bool got_msgs(void *ctx)
 {
+    struct duo *d = ctx;
     return d->a.nmsgs >= want_a && d->b.nmsgs >= want_b;
 }
 
-static bool got_opens(struct duo *d)
+static bool got_opens(void *ctx)
 {
+    struct duo *d = ctx;
     return d->a.nopened >= want_open_a && d->b.nopened >= want_open_b;
 }
 
-static bool got_closes(struct duo *d)
+static bool got_closes(void *ctx)
 {
+    struct duo *d = ctx;
     return d->a.nclosed >= want_closed_a && d->b.nclosed >= want_closed_b;
 }
 
@@ -390,7 +359,7 @@ START_TEST(messages_before_ack_are_ordered)
         snprintf(buf, sizeof(buf), "m%02d", i);
         send_ok(&d.a, ca, true, buf);
     }
-    d.ab.reorder_pct = 50;
+    d.l.ab.reorder_pct = 50;
     want_b = 20;
     ck_assert_int_ge(pump(&d, got_msgs, 2000), 0);
     ck_assert_uint_eq(d.b.nopened, 1); /* the OPEN was handled before the first message */
@@ -403,8 +372,9 @@ START_TEST(messages_before_ack_are_ordered)
 }
 END_TEST
 
-static bool a_closed_one(struct duo *d)
+static bool a_closed_one(void *ctx)
 {
+    struct duo *d = ctx;
     return d->a.nclosed >= 1;
 }
 

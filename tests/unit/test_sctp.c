@@ -7,9 +7,9 @@
 
 #include "dcgw/error.h"
 #include "dcgw/sctp.h"
-#include "helper_lossy.h"
+#include "helper_sctp_pair.h"
 
-enum { TICK_MS = 10, MAX_MSGS = 4096 };
+enum { MAX_MSGS = 4096 };
 
 struct rmsg {
     uint16_t stream;
@@ -36,7 +36,7 @@ struct peer {
 
 struct pair {
     struct peer a, b;
-    struct lossy_link ab, ba;
+    struct sctp_pair_link l;
 };
 
 static uint16_t next_port = 5000;
@@ -116,10 +116,9 @@ static void pair_new(struct pair *pr, const struct dcgw_sctp_settings *sa,
 {
     memset(pr, 0, sizeof(*pr));
     want_a = want_b = 0;
-    lossy_init(&pr->ab, 0, 0, 0, 1);
-    lossy_init(&pr->ba, 0, 0, 0, 2);
-    pr->a.out = &pr->ab;
-    pr->b.out = &pr->ba;
+    sctp_pair_link_init(&pr->l, 1, deliver, &pr->a, &pr->b);
+    pr->a.out = &pr->l.ab;
+    pr->b.out = &pr->l.ba;
     struct dcgw_sctp_callbacks cb = {.send_packet = cb_send_packet,
                                      .on_connected = cb_connected,
                                      .on_message = cb_message,
@@ -142,50 +141,15 @@ static void pair_new(struct pair *pr, const struct dcgw_sctp_settings *sa,
     ck_assert_int_eq(dcgw_sctp_new(sb, &cb, &pr->b.s), 0);
 }
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* usrsctp mixes the ticks we give it with wall-clock stamps (a chunk is retransmitted on
- * T3 only if it is older, on the real clock, than the smoothed RTT plus 10 ms). So time
- * may run faster than real time only while idle, and at most 10x: an idle tick sleeps
- * 1 ms and advances the timers by 10 ms; busy iterations advance them by real time. */
-static uint64_t last_tick_us;
-static void tick(bool idle)
-{
-    uint64_t now = now_us();
-    if (!last_tick_us)
-        last_tick_us = now;
-    uint64_t ms = (now - last_tick_us) / 1000;
-    if (idle) {
-        struct timespec ts = {0, 1000 * 1000};
-        nanosleep(&ts, NULL);
-        ms += TICK_MS;
-    }
-    if (ms) {
-        last_tick_us = now_us();
-        dcgw_sctp_handle_timers((uint32_t)ms);
-    }
-}
-
 /* Moves packets both ways and ticks the timers until done() or the budget runs out. */
-static int pump(struct pair *pr, bool (*done)(struct pair *), int max_ticks)
+static int pump(struct pair *pr, bool (*done)(void *), int max_ticks)
 {
-    for (int t = 0; t < max_ticks; t++) {
-        size_t moved = lossy_pump(&pr->ab, deliver, &pr->b);
-        moved += lossy_pump(&pr->ba, deliver, &pr->a);
-        if (done && done(pr) && !pr->ab.head && !pr->ba.head)
-            return t;
-        tick(moved == 0);
-    }
-    return -1;
+    return sctp_pair_pump(&pr->l, done, pr, max_ticks);
 }
 
-static bool both_connected(struct pair *pr)
+static bool both_connected(void *ctx)
 {
+    struct pair *pr = ctx;
     return pr->a.connected && pr->b.connected;
 }
 
@@ -210,8 +174,7 @@ static void pair_free(struct pair *pr)
     pr->a.s = pr->b.s = NULL;
     peer_clear(&pr->a);
     peer_clear(&pr->b);
-    lossy_dispose(&pr->ab);
-    lossy_dispose(&pr->ba);
+    sctp_pair_link_dispose(&pr->l);
 }
 
 /* message i of a test: a 4-byte index then a pattern that depends on it */
@@ -234,8 +197,9 @@ static void check_msg(const struct rmsg *m, uint32_t i, size_t n)
     free(want);
 }
 
-static bool got_wanted(struct pair *pr)
+static bool got_wanted(void *ctx)
 {
+    struct pair *pr = ctx;
     return pr->a.nmsgs >= want_a && pr->b.nmsgs >= want_b;
 }
 
@@ -307,7 +271,7 @@ START_TEST(unordered_delivery)
     struct pair pr;
     pair_new(&pr, NULL, NULL);
     pair_connect(&pr);
-    pr.ab.reorder_pct = 40;
+    pr.l.ab.reorder_pct = 40;
     struct dcgw_sctp_sendopts o = {.unordered = true};
     enum { N = 200 };
     for (uint32_t i = 0; i < N; i++) {
@@ -344,8 +308,9 @@ static size_t on_stream(const struct peer *pe, uint16_t stream, const struct rms
 }
 
 /* A marker message on stream 9 (another stream: not held up by the stream under test). */
-static bool marker_arrived(struct pair *pr)
+static bool marker_arrived(void *ctx)
 {
+    struct pair *pr = ctx;
     const struct rmsg *m[1];
     return on_stream(&pr->b, 9, m, 1) == 1;
 }
@@ -355,7 +320,7 @@ START_TEST(partial_reliability_rtx0_under_loss)
     struct pair pr;
     pair_new(&pr, NULL, NULL);
     pair_connect(&pr);
-    pr.ab.loss_pct = 30;
+    pr.l.ab.loss_pct = 30;
     struct dcgw_sctp_sendopts o = {.pr = DCGW_SCTP_PR_RTX, .pr_value = 0};
     enum { N = 300 };
     for (uint32_t i = 0; i < N; i++) {
@@ -384,7 +349,7 @@ START_TEST(partial_reliability_rtx0_under_loss)
     }
     ck_assert_uint_gt(dcgw_sctp_stats(pr.a.s)->send_failed, 0);
     /* the association still works reliably afterwards */
-    pr.ab.loss_pct = 0;
+    pr.l.ab.loss_pct = 0;
     size_t before = pr.b.nmsgs;
     ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 9, 53, NULL, (const uint8_t *)&mk, 4), 0);
     want_a = 0;
@@ -404,7 +369,7 @@ START_TEST(partial_reliability_ttl)
     struct pair pr;
     pair_new(&pr, &sa, &sb);
     pair_connect(&pr);
-    pr.ab.loss_pct = 100; /* everything sent now is lost */
+    pr.l.ab.loss_pct = 100; /* everything sent now is lost */
     struct dcgw_sctp_sendopts o = {.pr = DCGW_SCTP_PR_TTL, .pr_value = 30};
     enum { N = 6 };
     for (uint32_t i = 0; i < N; i++) {
@@ -413,11 +378,11 @@ START_TEST(partial_reliability_ttl)
         free(m);
     }
     pump(&pr, NULL, 3);
-    ck_assert_uint_ge(pr.ab.dropped, 1);
+    ck_assert_uint_ge(pr.l.ab.dropped, 1);
     /* usrsctp measures message lifetime on the real clock */
     struct timespec ts = {0, 80 * 1000 * 1000};
     nanosleep(&ts, NULL);
-    pr.ab.loss_pct = 0;
+    pr.l.ab.loss_pct = 0;
     uint32_t mk = N;
     ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 9, 53, NULL, (const uint8_t *)&mk, 4), 0);
     ck_assert_int_ge(pump(&pr, marker_arrived, 20000), 0);
@@ -484,13 +449,15 @@ START_TEST(oversize_incoming_dropped_and_counted)
 }
 END_TEST
 
-static bool resets_done(struct pair *pr)
+static bool resets_done(void *ctx)
 {
+    struct pair *pr = ctx;
     return pr->a.resets[DCGW_SCTP_RESET_OUTGOING] && pr->b.resets[DCGW_SCTP_RESET_INCOMING];
 }
 
-static bool resets_done_back(struct pair *pr)
+static bool resets_done_back(void *ctx)
 {
+    struct pair *pr = ctx;
     return pr->b.resets[DCGW_SCTP_RESET_OUTGOING] && pr->a.resets[DCGW_SCTP_RESET_INCOMING];
 }
 
@@ -568,8 +535,8 @@ START_TEST(reliable_under_loss_dup_reorder)
     struct pair pr;
     pair_new(&pr, NULL, NULL);
     pair_connect(&pr);
-    lossy_init(&pr.ab, 10, 5, 10, 77);
-    lossy_init(&pr.ba, 10, 5, 10, 78);
+    lossy_init(&pr.l.ab, 10, 5, 10, 77);
+    lossy_init(&pr.l.ba, 10, 5, 10, 78);
     enum { N = 400 };
     size_t size[N];
     uint32_t rng = 12345;
@@ -595,9 +562,9 @@ START_TEST(reliable_under_loss_dup_reorder)
         check_msg(&pr.b.msgs[i], i, size[i]);
         check_msg(&pr.a.msgs[i], i, size[i]);
     }
-    ck_assert_uint_gt(pr.ab.dropped, 0);
-    ck_assert_uint_gt(pr.ab.duplicated, 0);
-    ck_assert_uint_gt(pr.ab.reordered, 0);
+    ck_assert_uint_gt(pr.l.ab.dropped, 0);
+    ck_assert_uint_gt(pr.l.ab.duplicated, 0);
+    ck_assert_uint_gt(pr.l.ab.reordered, 0);
     pair_free(&pr);
 }
 END_TEST
@@ -615,9 +582,9 @@ START_TEST(bad_crc_and_runts_dropped)
     ck_assert_uint_eq(dcgw_sctp_stats(pr.b.s)->bad_size, 1);
     /* the association goes on: a lost packet is retransmitted, none counts as bad */
     uint8_t x = 5;
-    pr.ab.loss_pct = 100;
+    pr.l.ab.loss_pct = 100;
     ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 0, 53, NULL, &x, 1), 0);
-    pr.ab.loss_pct = 0;
+    pr.l.ab.loss_pct = 0;
     size_t bad_before = dcgw_sctp_stats(pr.b.s)->bad_crc;
     want_a = 0;
     want_b = 1;
@@ -645,7 +612,7 @@ START_TEST(corrupted_packets_are_retransmitted)
     uint8_t *m = make_msg(1, 900);
     ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 0, 53, NULL, m, 900), 0);
     /* the first copy arrives corrupted */
-    ck_assert_uint_eq(lossy_pump(&pr.ab, flip_deliver, &pr.b), 1);
+    ck_assert_uint_eq(lossy_pump(&pr.l.ab, flip_deliver, &pr.b), 1);
     ck_assert_uint_eq(dcgw_sctp_stats(pr.b.s)->bad_crc, 1);
     ck_assert_uint_eq(pr.b.nmsgs, 0);
     want_a = 0;
@@ -689,8 +656,9 @@ START_TEST(back_pressure_and_writable)
 }
 END_TEST
 
-static bool both_closed(struct pair *pr)
+static bool both_closed(void *ctx)
 {
+    struct pair *pr = ctx;
     return pr->a.closed && pr->b.closed;
 }
 
@@ -717,13 +685,15 @@ START_TEST(graceful_close)
 }
 END_TEST
 
-static bool a_closed(struct pair *pr)
+static bool a_closed(void *ctx)
 {
+    struct pair *pr = ctx;
     return pr->a.closed;
 }
 
-static bool b_closed(struct pair *pr)
+static bool b_closed(void *ctx)
 {
+    struct pair *pr = ctx;
     return pr->b.closed;
 }
 
@@ -732,10 +702,10 @@ START_TEST(free_aborts_the_peer)
     struct pair pr;
     pair_new(&pr, NULL, NULL);
     pair_connect(&pr);
-    size_t out = pr.ab.sent;
+    size_t out = pr.l.ab.sent;
     dcgw_sctp_free(pr.a.s);
     pr.a.s = NULL;
-    ck_assert_uint_gt(pr.ab.sent, out); /* the ABORT went out during free */
+    ck_assert_uint_gt(pr.l.ab.sent, out); /* the ABORT went out during free */
     ck_assert_int_ge(pump(&pr, b_closed, 100), 0);
     ck_assert_int_eq(pr.a.closed, 0); /* no callbacks after free */
     pair_free(&pr);
@@ -835,7 +805,7 @@ START_TEST(connect_timeout_reports_closed)
     ck_assert_int_eq(dcgw_sctp_stack_init(&st), 0);
     struct pair pr;
     pair_new(&pr, NULL, NULL);
-    pr.ab.loss_pct = 100;
+    pr.l.ab.loss_pct = 100;
     ck_assert_int_eq(dcgw_sctp_connect(pr.a.s), 0);
     ck_assert_int_ge(pump(&pr, a_closed, 20000), 0);
     ck_assert_int_eq(pr.a.connected, 0);
@@ -896,7 +866,7 @@ START_TEST(pr_large_messages_small_window)
     struct pair pr;
     pair_new(&pr, &sa, &sb);
     pair_connect(&pr);
-    lossy_init(&pr.ab, 2, 0, 0, 99);
+    lossy_init(&pr.l.ab, 2, 0, 0, 99);
     struct dcgw_sctp_sendopts o = {.pr = DCGW_SCTP_PR_RTX, .pr_value = 0};
     enum { N = 40, SZ = 48 * 1024 };
     for (uint32_t i = 0; i < N; i++) {
@@ -907,7 +877,7 @@ START_TEST(pr_large_messages_small_window)
         ck_assert_int_eq(r, 0);
         free(m);
     }
-    pr.ab.loss_pct = 0;
+    pr.l.ab.loss_pct = 0;
     uint32_t mk = N;
     ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 9, 53, NULL, (const uint8_t *)&mk, 4), 0);
     ck_assert_int_ge(pump(&pr, marker_arrived, 20000), 0);
