@@ -10,12 +10,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/pem.h>
 #include <openssl/sha.h>
 
 #include "dcgw/avatar.h"
 #include "dcgw/error.h"
 #include "dcgw/jws.h"
+#include "helper_keys.h"
 
 #define AV    DCGW_TEST_DATA "/avatar/"
 #define NOW   1767225600
@@ -26,10 +26,7 @@ static struct dcgw_avatar_grants *grants;
 
 static void setup(void)
 {
-    char err[300] = "";
-    ck_assert_int_eq(dcgw_trust_new(&trust), 0);
-    ck_assert_msg(dcgw_trust_add_ca_file(trust, AV "ca.pem", err, sizeof(err)) == 0, "%s", err);
-    ck_assert_msg(dcgw_trust_add_keys_dir(trust, AV "keys", err, sizeof(err)) == 0, "%s", err);
+    trust = keys_trust_new(AV);
     ck_assert_int_eq(dcgw_avatar_grants_new(&grants), 0);
     ck_assert_int_eq(dcgw_avatar_grants_add(grants, OWNER, "avatar-1", "ue"), 0);
     ck_assert_int_eq(dcgw_avatar_grants_add(grants, OWNER, "avatar-2", NULL), 0);
@@ -53,47 +50,6 @@ static struct dcgw_avatar *verifier(const char *leg, const char *audience)
     struct dcgw_avatar *v;
     ck_assert_int_eq(dcgw_avatar_new(&s, &v), 0);
     return v;
-}
-
-/* A file's bytes; text files (strip) lose their trailing newlines. */
-static uint8_t *slurp_file(const char *path, size_t *n, bool strip)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s", path);
-    uint8_t *buf = malloc(1 << 20);
-    size_t len = fread(buf, 1, 1 << 20, f);
-    fclose(f);
-    while (strip && len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-        len--;
-    *n = len;
-    return buf;
-}
-
-#define slurp(path, n)     slurp_file(path, n, true)
-#define slurp_bin(path, n) slurp_file(path, n, false)
-
-static EVP_PKEY *load_priv(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof(path), AV "%s.key", name);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "%s", path);
-    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    ck_assert_ptr_nonnull(k);
-    return k;
-}
-
-static X509 *load_cert(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof(path), AV "%s.pem", name);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "%s", path);
-    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    ck_assert_ptr_nonnull(x);
-    return x;
 }
 
 /* ---- what dcgw's signer makes: a manifest with knobs for every test */
@@ -123,6 +79,18 @@ static void mopts_default(struct mopts *o)
     o->chunk_size = 1000;
 }
 
+/* A JWS of header h and claims c (both released) signed with tests/data/avatar/<key>.key. */
+static char *sign_with(const char *key, enum dcgw_jws_alg alg, json_t *h, json_t *c)
+{
+    EVP_PKEY *k = keys_load_priv(AV, key);
+    char *t = NULL;
+    ck_assert_int_eq(dcgw_jws_sign(alg, k, h, c, &t), 0);
+    EVP_PKEY_free(k);
+    json_decref(h);
+    json_decref(c);
+    return t;
+}
+
 static char *b64url_digest(const uint8_t *p, size_t n)
 {
     uint8_t md[32];
@@ -138,7 +106,7 @@ static char *make_manifest(const struct mopts *o, const uint8_t *data, size_t n)
     if (o->kid) {
         json_object_set_new(h, "kid", json_string(o->kid));
     } else {
-        X509 *x = load_cert(o->signer);
+        X509 *x = keys_load_cert(AV, o->signer);
         unsigned char *der = NULL;
         int len = i2d_X509(x, &der);
         char *b64 = malloc((size_t)len * 2 + 4);
@@ -168,13 +136,7 @@ static char *make_manifest(const struct mopts *o, const uint8_t *data, size_t n)
         json_object_set_new(c, "aud", json_string(o->aud));
     if (o->drop)
         json_object_del(c, o->drop);
-    EVP_PKEY *k = load_priv(o->kid ? "raw-eddsa" : o->signer);
-    char *t = NULL;
-    ck_assert_int_eq(dcgw_jws_sign(o->alg, k, h, c, &t), 0);
-    EVP_PKEY_free(k);
-    json_decref(h);
-    json_decref(c);
-    return t;
+    return sign_with(o->kid ? "raw-eddsa" : o->signer, o->alg, h, c);
 }
 
 static uint8_t *pattern(size_t n)
@@ -236,14 +198,14 @@ START_TEST(envelopes_of_the_tool_pass_whole)
     static const char *const envs[] = {"es256", "es384",   "eddsa", "ps256",
                                        "rs256", "chained", "kid"};
     size_t an;
-    uint8_t *avatar = slurp_bin(AV "avatar.bin", &an);
+    uint8_t *avatar = keys_slurp(AV "avatar.bin", &an, false);
     ck_assert_uint_eq(an, 5000);
     for (int e = 0; e < 7; e++) {
         struct dcgw_avatar *v = verifier("as", "dcgw");
         char path[512];
         size_t n;
         snprintf(path, sizeof(path), AV "env-%s/manifest.jws", envs[e]);
-        uint8_t *m = slurp(path, &n);
+        uint8_t *m = keys_slurp(path, &n, true);
         struct dcgw_avatar_result res;
         int r = dcgw_avatar_input(v, true, m, n, NOW, NULL, &res);
         ck_assert_msg(r == 0, "%s: %s", envs[e], res.detail);
@@ -257,7 +219,7 @@ START_TEST(envelopes_of_the_tool_pass_whole)
         size_t off = 0;
         for (int k = 0; k < 3; k++) {
             snprintf(path, sizeof(path), AV "env-%s/chunk-%05d.bin", envs[e], k);
-            uint8_t *c = slurp_bin(path, &n);
+            uint8_t *c = keys_slurp(path, &n, false);
             ck_assert(memcmp(c, avatar + off, n) == 0); /* the chunks are the file, cut */
             off += n;
             r = dcgw_avatar_input(v, false, c, n, NOW, NULL, &res);
@@ -589,14 +551,14 @@ START_TEST(signers_not_trusted)
     o.alg = DCGW_JWS_EDDSA;
     ck_assert_int_eq(manifest_reason(&o, NULL), DCGW_AVATAR_UNTRUSTED_SIGNER);
     uint8_t *data = pattern(100);
-    EVP_PKEY *weak = load_priv("rsa1024");
+    EVP_PKEY *weak = keys_load_priv(AV, "rsa1024");
     for (int w = 0; w < 2; w++) {
         json_t *h = json_pack("{s:s}", "typ", DCGW_AVATAR_TYP_MANIFEST);
         if (w)
             json_object_set_new(h, "kid", json_string("weak-rsa"));
         json_t *c = json_pack("{s:s}", "avatar_id", "avatar-1");
         char *t = NULL;
-        EVP_PKEY *k = w ? weak : load_priv("es256");
+        EVP_PKEY *k = w ? weak : keys_load_priv(AV, "es256");
         /* dcgw_jws_sign refuses weak keys: sign with the floor lowered through fits */
         if (w) {
             ck_assert_int_eq(dcgw_jws_sign(DCGW_JWS_RS256, k, h, c, &t), DCGW_EINVAL);
@@ -697,7 +659,7 @@ START_TEST(chunk_list_details)
 {
     /* a digest of the wrong length or encoding inside an otherwise good manifest */
     uint8_t *data = pattern(2000);
-    EVP_PKEY *k = load_priv("raw-eddsa");
+    EVP_PKEY *k = keys_load_priv(AV, "raw-eddsa");
     for (int i = 0; i < 3; i++) {
         static const char *const bad[] = {"AAAA", "not-base64url!!", ""};
         json_t *h = json_pack("{s:s,s:s}", "typ", DCGW_AVATAR_TYP_MANIFEST, "kid", "bar-key-1");
@@ -729,18 +691,12 @@ END_TEST
 static char *token(const char *key, const char *avatar_id, const char *iss, const char *aud,
                    int64_t exp)
 {
-    EVP_PKEY *k = load_priv(key);
     json_t *h = json_pack("{s:s}", "typ", DCGW_AVATAR_TYP_REQUEST);
     json_t *c =
         json_pack("{s:s,s:s,s:I}", "avatar_id", avatar_id, "iss", iss, "exp", (json_int_t)exp);
     if (aud)
         json_object_set_new(c, "aud", json_string(aud));
-    char *t = NULL;
-    ck_assert_int_eq(dcgw_jws_sign(DCGW_JWS_ES256, k, h, c, &t), 0);
-    json_decref(h);
-    json_decref(c);
-    EVP_PKEY_free(k);
-    return t;
+    return sign_with(key, DCGW_JWS_ES256, h, c);
 }
 
 static int req(const char *leg, const char *t, X509 *cert, struct dcgw_avatar_result *res)
@@ -757,11 +713,11 @@ static int req(const char *leg, const char *t, X509 *cert, struct dcgw_avatar_re
 
 START_TEST(request_token_bound_to_dtls_key)
 {
-    X509 *ue = load_cert("ue"), *other = load_cert("ue-other");
+    X509 *ue = keys_load_cert(AV, "ue"), *other = keys_load_cert(AV, "ue-other");
     struct dcgw_avatar_result res;
     size_t n;
     /* the tool's token, signed with the UE's key */
-    uint8_t *py = slurp(AV "request.jwt", &n);
+    uint8_t *py = keys_slurp(AV "request.jwt", &n, true);
     py[n] = '\0';
     ck_assert_int_eq(req("ue", (char *)py, ue, &res), 0);
     ck_assert_int_eq(res.what, DCGW_AVATAR_REQUEST);
@@ -777,7 +733,7 @@ START_TEST(request_token_bound_to_dtls_key)
     ck_assert_int_eq(res.reason, DCGW_AVATAR_UNTRUSTED_SIGNER);
     free(py);
     /* the tool's token signed with another key than the UE's DTLS key */
-    py = slurp(AV "request-other-key.jwt", &n);
+    py = keys_slurp(AV "request-other-key.jwt", &n, true);
     py[n] = '\0';
     ck_assert_int_eq(req("ue", (char *)py, ue, &res), DCGW_EDENIED);
     ck_assert_int_eq(res.reason, DCGW_AVATAR_BAD_SIGNATURE);
@@ -823,7 +779,7 @@ START_TEST(request_then_transfer_on_one_direction)
 {
     /* a verifier takes requests and transfers in turn; a request inside a transfer is a
      * truncation */
-    X509 *ue = load_cert("ue");
+    X509 *ue = keys_load_cert(AV, "ue");
     struct dcgw_avatar *v = verifier("ue", "dcgw");
     struct dcgw_avatar_result res;
     char *t = token("ue", "avatar-1", OWNER, "dcgw", NOW + 300);
@@ -854,7 +810,7 @@ START_TEST(undelivered_breaks_the_transfer)
     mopts_default(&o);
     char *m = make_manifest(&o, data, 2500);
     struct dcgw_avatar_result res;
-    X509 *ue = load_cert("ue");
+    X509 *ue = keys_load_cert(AV, "ue");
     char *t = token("ue", "avatar-1", OWNER, "dcgw", NOW + 300);
     /* nothing passed yet, or only a request token: nothing to reject */
     struct dcgw_avatar *v = verifier("ue", "dcgw");
@@ -895,8 +851,8 @@ static int doc_vector(const char *leg, const char *manifest_text, int64_t now, i
                       struct dcgw_avatar_result *res)
 {
     size_t n;
-    uint8_t *m =
-        manifest_text ? (uint8_t *)strdup(manifest_text) : slurp(AV "env-kid/manifest.jws", &n);
+    uint8_t *m = manifest_text ? (uint8_t *)strdup(manifest_text)
+                               : keys_slurp(AV "env-kid/manifest.jws", &n, true);
     if (manifest_text)
         n = strlen(manifest_text);
     struct dcgw_avatar *v = verifier(leg, "dcgw");
@@ -905,7 +861,7 @@ static int doc_vector(const char *leg, const char *manifest_text, int64_t now, i
         char path[256];
         snprintf(path, sizeof(path), AV "env-kid/chunk-%05d.bin", k == 0 ? first_chunk : k);
         size_t cn;
-        uint8_t *c = slurp_bin(path, &cn);
+        uint8_t *c = keys_slurp(path, &cn, false);
         r = dcgw_avatar_input(v, false, c, cn, now, NULL, res);
         free(c);
     }
@@ -928,7 +884,7 @@ START_TEST(documented_vectors)
     ck_assert_int_eq(res.reason, DCGW_AVATAR_DIGEST_MISMATCH);
     ck_assert_uint_eq(res.chunk, 0);
     size_t n;
-    char *t = (char *)slurp(AV "env-kid/manifest.jws", &n);
+    char *t = (char *)keys_slurp(AV "env-kid/manifest.jws", &n, true);
     t[n] = '\0';
     char *none = malloc(n + 96);
     static const char none_h[] = "{\"alg\":\"none\",\"typ\":\"avatar-manifest+jwt\"}";
@@ -954,8 +910,8 @@ START_TEST(documented_vectors)
     dcgw_avatar_grants_free(grants);
     grants = g;
     /* the request token's rows */
-    X509 *ue = load_cert("ue"), *other = load_cert("ue-other");
-    char *rq = (char *)slurp(AV "request.jwt", &n);
+    X509 *ue = keys_load_cert(AV, "ue"), *other = keys_load_cert(AV, "ue-other");
+    char *rq = (char *)keys_slurp(AV "request.jwt", &n, true);
     rq[n] = '\0';
     static const struct {
         const char *leg;

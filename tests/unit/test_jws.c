@@ -6,12 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/pem.h>
-
 #include "dcgw/config.h"
 #include "dcgw/error.h"
 #include "dcgw/jws.h"
 #include "dcgw/trust.h"
+#include "helper_keys.h"
 
 #define AV     DCGW_TEST_DATA "/avatar/"
 #define NOW    1767225600 /* tests/data/avatar/gen.sh */
@@ -21,50 +20,11 @@ static const char *const alg_files[N_ALGS] = {"es256", "es384", "eddsa", "ps256"
 static const enum dcgw_jws_alg algs[N_ALGS] = {DCGW_JWS_ES256, DCGW_JWS_ES384, DCGW_JWS_EDDSA,
                                                DCGW_JWS_PS256, DCGW_JWS_RS256};
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s", path);
-    char *buf = malloc(1 << 20);
-    size_t len = fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-        len--;
-    buf[len] = '\0';
-    if (n)
-        *n = len;
-    return buf;
-}
-
-static EVP_PKEY *load_priv(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof(path), AV "%s.key", name);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "%s", path);
-    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    ck_assert_ptr_nonnull(k);
-    return k;
-}
-
-static X509 *load_cert(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof(path), AV "%s.pem", name);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "%s", path);
-    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    ck_assert_ptr_nonnull(x);
-    return x;
-}
-
 static char *env_manifest(const char *env, size_t *n)
 {
     char path[512];
     snprintf(path, sizeof(path), AV "env-%s/manifest.jws", env);
-    return slurp(path, n);
+    return keys_slurp(path, n, true);
 }
 
 /* ---- base64url */
@@ -267,7 +227,7 @@ END_TEST
 START_TEST(parse_x5c_chain_limits)
 {
     /* nine copies of a real certificate: over the cap; a certificate with a trailing byte */
-    X509 *x = load_cert("es256");
+    X509 *x = keys_load_cert(AV, "es256");
     unsigned char *der = NULL;
     int len = i2d_X509(x, &der);
     char *b64 = malloc((size_t)len * 2 + 8);
@@ -333,7 +293,7 @@ END_TEST
 START_TEST(sign_verify_every_alg)
 {
     for (int i = 0; i < N_ALGS; i++) {
-        EVP_PKEY *k = load_priv(alg_files[i]);
+        EVP_PKEY *k = keys_load_priv(AV, alg_files[i]);
         json_t *h = json_pack("{s:s}", "typ", "avatar-request+jwt");
         json_t *c = json_pack("{s:s,s:I}", "avatar_id", "x", "exp", (json_int_t)NOW);
         char *t = NULL;
@@ -348,12 +308,12 @@ START_TEST(sign_verify_every_alg)
         for (int o = 0; o < N_ALGS; o++) {
             if (o == i)
                 continue;
-            EVP_PKEY *ko = load_priv(alg_files[o]);
+            EVP_PKEY *ko = keys_load_priv(AV, alg_files[o]);
             ck_assert_int_eq(dcgw_jws_verify(&j, ko, 0), DCGW_ESIGNATURE);
             EVP_PKEY_free(ko);
         }
         /* a key that does not fit the algorithm is not used for signing either */
-        EVP_PKEY *other = load_priv(alg_files[(i + 1) % N_ALGS]);
+        EVP_PKEY *other = keys_load_priv(AV, alg_files[(i + 1) % N_ALGS]);
         if (!((algs[i] == DCGW_JWS_PS256 || algs[i] == DCGW_JWS_RS256) &&
               (algs[(i + 1) % N_ALGS] == DCGW_JWS_RS256)))
             ck_assert_int_eq(dcgw_jws_sign(algs[i], other, h, c, &t), DCGW_EINVAL);
@@ -376,7 +336,7 @@ START_TEST(eddsa_vector_reproduces_byte_for_byte)
     char *t = env_manifest("kid", &n), err[200];
     struct dcgw_jws j;
     ck_assert_int_eq(dcgw_jws_parse(t, n, &j, err, sizeof(err)), 0);
-    EVP_PKEY *k = load_priv("raw-eddsa");
+    EVP_PKEY *k = keys_load_priv(AV, "raw-eddsa");
     char *again = NULL;
     ck_assert_int_eq(dcgw_jws_sign(DCGW_JWS_EDDSA, k, j.header, j.claims, &again), 0);
     ck_assert_str_eq(again, t);
@@ -396,7 +356,7 @@ END_TEST
 START_TEST(verify_algorithm_confusion_and_encodings)
 {
     /* an RS256 signature relabelled PS256 (same key) and the reverse do not verify */
-    EVP_PKEY *k = load_priv("rs256");
+    EVP_PKEY *k = keys_load_priv(AV, "rs256");
     json_t *h = json_object(), *c = json_pack("{s:s}", "a", "b");
     char *t, err[200];
     ck_assert_int_eq(dcgw_jws_sign(DCGW_JWS_RS256, k, h, c, &t), 0);
@@ -412,13 +372,13 @@ START_TEST(verify_algorithm_confusion_and_encodings)
     free(t);
     EVP_PKEY_free(k);
     /* RSA-1024 is below the default floor, for verifying and signing */
-    k = load_priv("rsa1024");
+    k = keys_load_priv(AV, "rsa1024");
     ck_assert_int_eq(dcgw_jws_key_fits(DCGW_JWS_RS256, k, 0), DCGW_EUNTRUSTED);
     ck_assert_int_eq(dcgw_jws_key_fits(DCGW_JWS_RS256, k, 1024), 0);
     ck_assert_int_eq(dcgw_jws_sign(DCGW_JWS_RS256, k, h, c, &t), DCGW_EINVAL);
     EVP_PKEY_free(k);
     /* ECDSA: only raw R || S of the curve's length (a DER signature is refused) */
-    k = load_priv("es256");
+    k = keys_load_priv(AV, "es256");
     ck_assert_int_eq(dcgw_jws_key_fits(DCGW_JWS_ES384, k, 0), DCGW_ESIGNATURE);
     ck_assert_int_eq(dcgw_jws_sign(DCGW_JWS_ES256, k, h, c, &t), 0);
     ck_assert_int_eq(dcgw_jws_parse(t, strlen(t), &j, err, sizeof(err)), 0);
@@ -444,16 +404,6 @@ END_TEST
 
 /* ---- trust */
 
-static struct dcgw_trust *test_trust(void)
-{
-    struct dcgw_trust *t;
-    char err[300] = "";
-    ck_assert_int_eq(dcgw_trust_new(&t), 0);
-    ck_assert_msg(dcgw_trust_add_ca_file(t, AV "ca.pem", err, sizeof(err)) == 0, "%s", err);
-    ck_assert_msg(dcgw_trust_add_keys_dir(t, AV "keys", err, sizeof(err)) == 0, "%s", err);
-    return t;
-}
-
 static int signer_of(struct dcgw_trust *t, const char *env, int64_t now, char *who, char *err)
 {
     size_t n;
@@ -473,7 +423,7 @@ static int signer_of(struct dcgw_trust *t, const char *env, int64_t now, char *w
 
 START_TEST(trust_resolves_signers)
 {
-    struct dcgw_trust *t = test_trust();
+    struct dcgw_trust *t = keys_trust_new(AV);
     ck_assert_uint_eq(dcgw_trust_ca_count(t), 1);
     ck_assert_uint_eq(dcgw_trust_key_count(t), 3);
     char who[DCGW_TRUST_WHO_MAX], err[300];
@@ -521,7 +471,7 @@ START_TEST(trust_loading_refusals)
     ck_assert_int_eq(dcgw_trust_add_ca_file(t, "/dev/zero", err, sizeof(err)), DCGW_EIO);
     ck_assert_int_eq(dcgw_trust_add_ca_file(t, AV "ue.key", err, sizeof(err)), DCGW_EMALFORMED);
     size_t n;
-    char *pub = slurp(AV "keys/bar-key-2.pem", &n);
+    char *pub = keys_slurp(AV "keys/bar-key-2.pem", &n, true);
     ck_assert_int_eq(dcgw_trust_add_key_pem(t, "", pub, n, err, sizeof(err)), DCGW_EINVAL);
     ck_assert_int_eq(dcgw_trust_add_key_pem(t, "k", "nope", 4, err, sizeof(err)), DCGW_EMALFORMED);
     ck_assert_int_eq(dcgw_trust_add_key_pem(t, "k", pub, n, err, sizeof(err)), 0);
@@ -529,7 +479,7 @@ START_TEST(trust_loading_refusals)
     ck_assert_uint_eq(dcgw_trust_ca_count(t), 0);
     ck_assert_uint_eq(dcgw_trust_key_count(t), 1);
     /* add_all: a session's store on top of the configured one */
-    u = test_trust();
+    u = keys_trust_new(AV);
     ck_assert_int_eq(dcgw_trust_add_all(t, u), 0);
     ck_assert_uint_eq(dcgw_trust_ca_count(t), 1);
     ck_assert_uint_eq(dcgw_trust_key_count(t), 4);
