@@ -73,6 +73,70 @@ static int call(struct dcgw_ctlclient *c, Dcgw__Request *req, Dcgw__Response **r
     return 0;
 }
 
+/* One control call for a job: the response (the caller frees it), or NULL with j->err and
+ * j->errmsg set. */
+static Dcgw__Response *job_call(struct dcgw_ctlclient *c, struct ctl_job *j, Dcgw__Request *req)
+{
+    Dcgw__Response *resp = NULL;
+    j->err = call(c, req, &resp, j->errmsg, sizeof(j->errmsg));
+    if (j->err < 0 && resp) {
+        dcgw__response__free_unpacked(resp, NULL);
+        resp = NULL;
+    }
+    return resp;
+}
+
+/* create_session for the job's session id with these two legs and policy (may be NULL). */
+static Dcgw__Response *job_create_session(struct dcgw_ctlclient *c, struct ctl_job *j,
+                                          Dcgw__Leg **legs, Dcgw__Policy *pol)
+{
+    Dcgw__Session s = DCGW__SESSION__INIT;
+    s.id = j->sid;
+    s.legs = legs;
+    s.n_legs = 2;
+    s.policy = pol;
+    s.tag = "dcgw-bench";
+    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
+    cs.session = &s;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
+    req.create_session = &cs;
+    return job_call(c, j, &req);
+}
+
+/* get_stats: 0 and the response in *resp (the caller frees it), or an error in err. */
+static int get_stats(struct dcgw_ctlclient *c, Dcgw__Response **resp, char *err, size_t errcap)
+{
+    Dcgw__GetStats gs = DCGW__GET_STATS__INIT;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_GET_STATS;
+    req.get_stats = &gs;
+    *resp = NULL;
+    return call(c, &req, resp, err, errcap);
+}
+
+/* The leg called `name` of a session in a response, or NULL. */
+static const Dcgw__Leg *leg_named(const Dcgw__Session *s, const char *name)
+{
+    for (size_t i = 0; s && i < s->n_legs; i++)
+        if (s->legs[i]->name && strcmp(s->legs[i]->name, name) == 0)
+            return s->legs[i];
+    return NULL;
+}
+
+/* dcgw's SDP on leg `name` of the response's session (strdup'd), or an error in j. */
+static void take_local_sdp(struct ctl_job *j, const Dcgw__Response *resp, const char *name,
+                           int slot, const char *op)
+{
+    const Dcgw__Leg *l = leg_named(resp->session, name);
+    if (l && l->dc && l->dc->local_sdp && *l->dc->local_sdp)
+        j->answer[slot] = strdup(l->dc->local_sdp);
+    if (!j->answer[slot]) {
+        j->err = DCGW_EPROTO;
+        snprintf(j->errmsg, sizeof(j->errmsg), "%s: no local SDP on leg %s", op, name);
+    }
+}
+
 /* create_session with two answering legs ("ue", "as") and an allow-all policy (dcgw's
  * default is deny: the bench measures forwarding, not refusals). */
 static void do_create(struct dcgw_ctlclient *c, struct ctl_job *j)
@@ -99,52 +163,12 @@ static void do_create(struct dcgw_ctlclient *c, struct ctl_job *j)
     Dcgw__Policy pol = DCGW__POLICY__INIT;
     pol.rules = rules;
     pol.n_rules = 1;
-    Dcgw__Session s = DCGW__SESSION__INIT;
-    s.id = j->sid;
-    s.legs = legs;
-    s.n_legs = 2;
-    s.policy = &pol;
-    s.tag = "dcgw-bench";
-    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
-    cs.session = &s;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
-    req.create_session = &cs;
-    Dcgw__Response *resp = NULL;
-    j->err = call(c, &req, &resp, j->errmsg, sizeof(j->errmsg));
-    if (j->err < 0)
+    Dcgw__Response *resp = job_create_session(c, j, legs, &pol);
+    if (!resp)
         return;
-    const Dcgw__Session *got = resp->session;
-    for (size_t i = 0; got && i < got->n_legs && i < 2; i++)
-        if (got->legs[i]->dc && got->legs[i]->dc->local_sdp)
-            j->answer[i] = strdup(got->legs[i]->dc->local_sdp);
-    if (!j->answer[0] || !j->answer[1]) {
-        j->err = DCGW_EPROTO;
-        snprintf(j->errmsg, sizeof(j->errmsg), "create_session: no local SDP in the response");
-    }
+    for (int i = 0; i < 2 && j->err >= 0; i++)
+        take_local_sdp(j, resp, names[i], i, "create_session");
     dcgw__response__free_unpacked(resp, NULL);
-}
-
-/* The leg called `name` of a session in a response, or NULL. */
-static const Dcgw__Leg *leg_named(const Dcgw__Session *s, const char *name)
-{
-    for (size_t i = 0; s && i < s->n_legs; i++)
-        if (s->legs[i]->name && strcmp(s->legs[i]->name, name) == 0)
-            return s->legs[i];
-    return NULL;
-}
-
-/* dcgw's SDP on leg `name` of the response's session (strdup'd), or an error in j. */
-static void take_local_sdp(struct ctl_job *j, const Dcgw__Response *resp, const char *name,
-                           int slot, const char *op)
-{
-    const Dcgw__Leg *l = leg_named(resp->session, name);
-    if (l && l->dc && l->dc->local_sdp && *l->dc->local_sdp)
-        j->answer[slot] = strdup(l->dc->local_sdp);
-    if (!j->answer[slot]) {
-        j->err = DCGW_EPROTO;
-        snprintf(j->errmsg, sizeof(j->errmsg), "%s: no local SDP on leg %s", op, name);
-    }
 }
 
 /* A relay session (docs/relay.md): leg "ue" (MODE_RELAY) answers A's offer, leg "as"
@@ -165,19 +189,8 @@ static void do_relay_create(struct dcgw_ctlclient *c, struct ctl_job *j)
     leg[0].role = DCGW__LEG_ROLE__ROLE_ANSWER;
     dc[0].remote_sdp = j->offer[0];
     leg[1].role = DCGW__LEG_ROLE__ROLE_OFFER;
-    Dcgw__Session s = DCGW__SESSION__INIT;
-    s.id = j->sid;
-    s.legs = legs;
-    s.n_legs = 2;
-    s.tag = "dcgw-bench";
-    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
-    cs.session = &s;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
-    req.create_session = &cs;
-    Dcgw__Response *resp = NULL;
-    j->err = call(c, &req, &resp, j->errmsg, sizeof(j->errmsg));
-    if (j->err < 0)
+    Dcgw__Response *resp = job_create_session(c, j, legs, NULL);
+    if (!resp)
         return;
     take_local_sdp(j, resp, "as", 1, "create_session (relay)");
     dcgw__response__free_unpacked(resp, NULL);
@@ -193,9 +206,8 @@ static void do_relay_update(struct dcgw_ctlclient *c, struct ctl_job *j)
     Dcgw__Request req = DCGW__REQUEST__INIT;
     req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
     req.update_session = &up;
-    Dcgw__Response *resp = NULL;
-    j->err = call(c, &req, &resp, j->errmsg, sizeof(j->errmsg));
-    if (j->err < 0)
+    Dcgw__Response *resp = job_call(c, j, &req);
+    if (!resp)
         return;
     take_local_sdp(j, resp, "ue", 0, "update_session (relay)");
     dcgw__response__free_unpacked(resp, NULL);
@@ -209,8 +221,7 @@ static void do_close(struct dcgw_ctlclient *c, struct ctl_job *j)
     Dcgw__Request req = DCGW__REQUEST__INIT;
     req.op_case = DCGW__REQUEST__OP_CLOSE_SESSION;
     req.close_session = &cl;
-    Dcgw__Response *resp = NULL;
-    j->err = call(c, &req, &resp, j->errmsg, sizeof(j->errmsg));
+    Dcgw__Response *resp = job_call(c, j, &req);
     if (resp)
         dcgw__response__free_unpacked(resp, NULL);
 }
@@ -378,12 +389,8 @@ static int ppid_of(int pid)
 static int wait_workers(struct gw *g, char *err, size_t errcap)
 {
     for (int tries = 0; tries < 200; tries++) {
-        Dcgw__GetStats gs = DCGW__GET_STATS__INIT;
-        Dcgw__Request req = DCGW__REQUEST__INIT;
-        req.op_case = DCGW__REQUEST__OP_GET_STATS;
-        req.get_stats = &gs;
-        Dcgw__Response *resp = NULL;
-        int r = call(g->ctl, &req, &resp, err, errcap);
+        Dcgw__Response *resp;
+        int r = get_stats(g->ctl, &resp, err, errcap);
         if (r < 0)
             return r;
         unsigned ready = 0, nw = 0;
@@ -583,13 +590,9 @@ static int relay_counts(struct dcgw_ctlclient *cl, const char *sid, struct relay
 
 static int io_packets(struct dcgw_ctlclient *cl, uint64_t *rx, uint64_t *tx)
 {
-    Dcgw__GetStats gs = DCGW__GET_STATS__INIT;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_GET_STATS;
-    req.get_stats = &gs;
-    Dcgw__Response *resp = NULL;
+    Dcgw__Response *resp;
     char err[256];
-    int r = call(cl, &req, &resp, err, sizeof(err));
+    int r = get_stats(cl, &resp, err, sizeof(err));
     if (r < 0)
         return r;
     for (size_t i = 0; resp->stats && i < resp->stats->n_workers; i++) {
