@@ -35,7 +35,9 @@ enum bench_limits {
     BENCH_CTL_THREADS = 4, /* control connections used to create and close sessions */
     BENCH_SAMPLES_MAX = 2000000,
     BENCH_STREAM_ID_DEFAULT = 1000, /* 3GPP application channels start at 1000 */
-    BENCH_REPEAT_MAX = 99,          /* --repeat (opts.c refuses more) */
+    BENCH_REPEAT_MAX = 99,
+    BENCH_JANUS_SCTP_PORT = 5000,
+    /* Janus 1.1 uses SCTP port 5000 whatever the SDP says */ /* --repeat (opts.c refuses more) */
 };
 
 struct bench_opts {
@@ -150,6 +152,12 @@ void bench_register_child(int pid);
 /* Paths the general scenarios measure: direct, gateway (dcgwd up), janus (Janus up). The
  * relay path is never "available" here: only scen_relay sets it up (it needs dcgwd). */
 bool bench_path_available(struct bench *b, enum bench_path p);
+
+/* The next local SCTP port no association of this process holds, after *next (which
+ * advances), never BENCH_JANUS_SCTP_PORT: every association of a process needs its own
+ * (DESIGN §10; dcgw_sctp_port_in_use). */
+uint16_t bench_next_free_port(uint16_t *next);
+uint16_t bench_sctp_port(struct bench *b);
 
 /* Fills maps[0..nch) with the negotiated channels every pair uses (a=dcmap). */
 void bench_dcmap(const struct bench_opts *o, struct dcgw_sdp_dcmap *maps, unsigned nch);

@@ -214,7 +214,7 @@ static int z_new(struct farproc *f, uint32_t pair, unsigned nch, bool idle, bool
     bench_dcmap(&f->o, maps, nch);
     struct dcgw_client_settings cs = {
         .bind = (struct sockaddr *)&bind,
-        .sctp_port = f->next_port,
+        .sctp_port = bench_next_free_port(&f->next_port),
         .max_message_size = f->o.max_message_size,
         .dcmap = maps,
         .n_dcmap = offer_channels ? nch : 0,
@@ -223,7 +223,6 @@ static int z_new(struct farproc *f, uint32_t pair, unsigned nch, bool idle, bool
         .socket_buffer = idle ? 0 : 8u << 20,
         .dtls_initial_timeout_ms = 400,
     };
-    f->next_port = f->next_port >= 65000 ? 5000 : f->next_port + 1;
     struct dcgw_client_cbs cbs = {.ud = z, .on_message = z_message, .on_failed = z_failed};
     int r = dcgw_client_new(f->loop, f->ctx, &cs, &cbs, &z->c);
     if (r < 0) {
@@ -307,7 +306,7 @@ static int far_main(int fd, const struct bench_opts *o)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     f->fd = fd;
     f->o = *o;
-    f->next_port = 5000;
+    f->next_port = BENCH_JANUS_SCTP_PORT + 1;
     f->loop = uv_default_loop();
     f->credits = calloc(BENCH_FLOWS_MAX + 1, sizeof(*f->credits));
     f->dirty = calloc(BENCH_FLOWS_MAX + 1, sizeof(*f->dirty));

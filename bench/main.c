@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "dcgw/sctp.h"
 #include "dcgw/cert.h"
 #include "dcgw/error.h"
 #include "dcgw/log.h"
@@ -36,6 +37,22 @@ void bench_register_child(int pid)
 uint64_t bench_now_ns(void)
 {
     return uv_hrtime();
+}
+
+uint16_t bench_next_free_port(uint16_t *next)
+{
+    for (unsigned tries = 0; tries < 60001; tries++) {
+        uint16_t p = *next;
+        *next = *next >= 65000 ? BENCH_JANUS_SCTP_PORT + 1 : (uint16_t)(*next + 1);
+        if (p != BENCH_JANUS_SCTP_PORT && !dcgw_sctp_port_in_use(p))
+            return p;
+    }
+    return *next; /* all taken: the client's creation reports it */
+}
+
+uint16_t bench_sctp_port(struct bench *b)
+{
+    return bench_next_free_port(&b->next_sctp_port);
 }
 
 const char *bench_path_name(enum bench_path p)
@@ -303,7 +320,7 @@ static int setup(struct bench *b)
     uv_timer_init(b->loop, &b->until_timer);
     b->until_check.data = b->until_timer.data = b;
     b->pace_fd = -1;
-    b->next_sctp_port = 5000;
+    b->next_sctp_port = BENCH_JANUS_SCTP_PORT + 1;
     b->run_id = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
     b->f = (struct findings){.gw_over_direct_1k = NAN,
                              .janus_over_gw_1k = NAN,

@@ -160,7 +160,7 @@ static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **
     struct dcgw_client_settings cs = {
         .bind = (struct sockaddr *)&bind,
         /* Janus 1.1 uses SCTP port 5000 whatever the SDP says. */
-        .sctp_port = p->path == PATH_JANUS ? 5000 : b->next_sctp_port,
+        .sctp_port = p->path == PATH_JANUS ? BENCH_JANUS_SCTP_PORT : bench_sctp_port(b),
         .max_message_size = b->o.max_message_size,
         .dcmap = maps,
         .n_dcmap = offer_channels ? p->nch : 0,
@@ -169,8 +169,6 @@ static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **
         .socket_buffer = p->set->idle ? 0 : 8u << 20,
         .dtls_initial_timeout_ms = 400,
     };
-    /* DESIGN §10: an SCTP port per association keeps usrsctp's bind cheap. */
-    b->next_sctp_port = b->next_sctp_port >= 65000 ? 5000 : b->next_sctp_port + 1;
     struct dcgw_client_cbs cbs = {.ud = p,
                                   .on_up = cl_up,
                                   .on_channel_open = cl_open,

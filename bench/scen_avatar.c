@@ -255,14 +255,13 @@ static int new_end(struct av *a, struct av_end *e, const char *name)
     snprintf(maps[AV_VERIFIED].subprotocol, sizeof(maps[AV_VERIFIED].subprotocol), "avatar");
     struct dcgw_client_settings cs = {
         .bind = (struct sockaddr *)&bind,
-        .sctp_port = b->next_sctp_port,
+        .sctp_port = bench_sctp_port(b),
         .max_message_size = b->o.max_message_size,
         .dcmap = maps,
         .n_dcmap = AV_KINDS,
         .socket_buffer = 8u << 20,
         .dtls_initial_timeout_ms = 400,
     };
-    b->next_sctp_port = b->next_sctp_port >= 65000 ? 5000 : b->next_sctp_port + 1;
     struct dcgw_client_cbs cbs = {.ud = e,
                                   .on_channel_open = cl_open,
                                   .on_message = cl_message,

@@ -37,8 +37,15 @@ static struct {
     struct dcgw_sctp *pend_head, *pend_tail;
     struct dcgw_sctp *zombies;
     uint32_t max_chunks_on_queue;
+    /* Every association of the process binds the same AF_CONN address (registered once)
+     * and is told apart by its local port: usrsctp keeps registered addresses in 16 hash
+     * buckets, so one address per association made every bind and lookup O(n). */
+    struct dcgw_sctp *by_port[65536];
     _Alignas(8) uint8_t rx[DCGW_SCTP_RX_CHUNK];
 } g = {.free_head = SLOT_NONE};
+
+static char conn_anchor; /* its address is the process's one AF_CONN address */
+#define CONN_ADDR ((void *)&conn_anchor)
 
 #define IN_USRSCTP(expr)                                                                           \
     do {                                                                                           \
@@ -164,12 +171,21 @@ static bool active_packet(const uint8_t *p, size_t n)
     return off == SCTP_COMMON_HEADER; /* no chunk at all: count it */
 }
 
-/* addr is the remote AF_CONN address of the packet, which we set to our own token. */
+static uint16_t get_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* addr is CONN_ADDR, and then the packet's source port names the association, or the
+ * token of an association with a private address. */
 static int conn_output(void *addr, void *buffer, size_t length, uint8_t tos, uint8_t set_df)
 {
+    (void)addr;
     (void)tos;
     (void)set_df;
-    struct dcgw_sctp *s = registry_lookup((uintptr_t)addr);
+    struct dcgw_sctp *s = addr != CONN_ADDR              ? registry_lookup((uintptr_t)addr)
+                          : length >= SCTP_COMMON_HEADER ? g.by_port[get_be16(buffer)]
+                                                         : NULL;
     if (!s || s->silent) {
         g.stats.orphan_packets++;
         return 0;
@@ -222,6 +238,7 @@ int dcgw_sctp_stack_init(const struct dcgw_sctp_stack_settings *in)
         in = &d;
     }
     usrsctp_init_nothreads(0, conn_output, NULL);
+    usrsctp_register_address(CONN_ADDR);
     /* We compute and verify CRC32c ourselves (DESIGN §10). */
     usrsctp_enable_crc32c_offload();
     int bad = 0;
@@ -271,6 +288,7 @@ int dcgw_sctp_stack_finish(void)
     reap();
     if (g.stats.associations)
         return DCGW_ESTATE;
+    usrsctp_deregister_address(CONN_ADDR);
     /* Closed sockets linger until their kill timers run. */
     int r = -1;
     for (int i = 0; i < 100 && r != 0; i++) {
@@ -283,6 +301,11 @@ int dcgw_sctp_stack_finish(void)
     memset(&g, 0, sizeof(g));
     g.free_head = SLOT_NONE;
     return 0;
+}
+
+bool dcgw_sctp_port_in_use(uint16_t port)
+{
+    return g.by_port[port] != NULL;
 }
 
 const struct dcgw_sctp_stack_stats *dcgw_sctp_stack_stats(void)
@@ -363,7 +386,10 @@ static void teardown(struct dcgw_sctp *s)
     if (s->so)
         IN_USRSCTP(usrsctp_close(s->so)); /* SO_LINGER 0: ABORT if still up */
     s->so = NULL;
-    IN_USRSCTP(usrsctp_deregister_address((void *)s->token));
+    if (s->bound && g.by_port[s->set.local_port] == s)
+        g.by_port[s->set.local_port] = NULL;
+    if (s->addr && s->addr != CONN_ADDR)
+        IN_USRSCTP(usrsctp_deregister_address(s->addr));
     registry_remove(s);
     pend_remove(s);
 }
@@ -497,7 +523,7 @@ static struct sockaddr_conn conn_addr(const struct dcgw_sctp *s, uint16_t port)
     memset(&a, 0, sizeof(a));
     a.sconn_family = AF_CONN;
     a.sconn_port = htons(port);
-    a.sconn_addr = (void *)s->token;
+    a.sconn_addr = s->addr;
     return a;
 }
 
@@ -515,13 +541,24 @@ static int open_socket(struct dcgw_sctp *s)
     IN_USRSCTP(usrsctp_set_upcall(s->so, upcall, (void *)s->token));
     if ((r = configure(s)) != 0)
         return r;
-    IN_USRSCTP(usrsctp_register_address((void *)s->token));
+    /* The shared address when the port is free in this process; else (two endpoints of
+     * one process on one port: tests, a client on the fixed port 5000) an address of
+     * its own, registered with usrsctp, which costs O(registered addresses) per lookup. */
+    s->addr = CONN_ADDR;
+    if (g.by_port[s->set.local_port]) {
+        s->addr = (void *)s->token;
+        IN_USRSCTP(usrsctp_register_address(s->addr));
+    }
     struct sockaddr_conn local = conn_addr(s, s->set.local_port);
     int err = 0;
     IN_USRSCTP(r = usrsctp_bind(s->so, (struct sockaddr *)&local, sizeof(local)); err = errno);
     if (r < 0) {
         DCGW_ERROR(SCTP, "bind to SCTP port %u: %s", s->set.local_port, strerror(err));
         return err == EADDRINUSE ? DCGW_EEXIST : DCGW_EINTERNAL;
+    }
+    if (s->addr == CONN_ADDR) {
+        g.by_port[s->set.local_port] = s;
+        s->bound = true;
     }
     return 0;
 }
@@ -610,11 +647,19 @@ int dcgw_sctp_input(struct dcgw_sctp *s, const uint8_t *p, size_t n)
         DCGW_LOG_RL(SCTP, WARN, "port %u: bad CRC32c, packet dropped", s->set.local_port);
         return DCGW_EMALFORMED;
     }
+    /* Associations share one address: a packet for other ports could reach another
+     * association through usrsctp's lookup, so only our own port pair goes in. */
+    if (get_be16(p + 2) != s->set.local_port || get_be16(p) != s->set.remote_port) {
+        s->stats.wrong_ports++;
+        DCGW_LOG_RL(SCTP, WARN, "port %u: packet for ports %u -> %u dropped", s->set.local_port,
+                    get_be16(p), get_be16(p + 2));
+        return DCGW_EMALFORMED;
+    }
     s->stats.packets_in++;
     s->stats.bytes_in += n;
     if (active_packet(p, n))
         g.stats.active_packets++;
-    IN_USRSCTP(usrsctp_conninput((void *)s->token, p, n, 0));
+    IN_USRSCTP(usrsctp_conninput(s->addr, p, n, 0));
     drain();
     reap();
     return 0;

@@ -33,6 +33,8 @@ struct dcgw_sctp {
     bool zombie;    /* freed by the owner, memory (or all) released later */
     bool silent;    /* freed from inside usrsctp: drop its remaining output */
     bool torn_down; /* socket closed, unregistered */
+    bool bound;     /* holds g.by_port[set.local_port] */
+    void *addr;     /* AF_CONN address: the shared one, or the token when the port was taken */
     struct dcgw_sctp *zombie_next;
     bool want_writable;   /* a send returned EAGAIN */
     bool closed_reported; /* on_closed delivered */

@@ -294,9 +294,14 @@ static void local_side(struct worker *w, struct wleg *l, struct dcgw_sdp_local *
     loc->fingerprints[0] = w->local_fp;
     dcgw_sdp_tls_id(loc->tls_id, sizeof(loc->tls_id));
     loc->max_message_size = w->cfg.sctp.max_message_size;
-    /* DESIGN §10: a local SCTP port per association keeps usrsctp's bind cheap. */
-    loc->sctp_port = w->next_sctp_port;
-    w->next_sctp_port = w->next_sctp_port >= 65000 ? 5000 : w->next_sctp_port + 1;
+    /* DESIGN §10: a local SCTP port per association keeps usrsctp's bind cheap; the
+     * associations of a worker share one AF_CONN address, so the port must be free. */
+    for (unsigned tries = 0; tries < 60001; tries++) {
+        loc->sctp_port = w->next_sctp_port;
+        w->next_sctp_port = w->next_sctp_port >= 65000 ? 5000 : w->next_sctp_port + 1;
+        if (!dcgw_sctp_port_in_use(loc->sctp_port))
+            break;
+    }
 }
 
 /* Creates the leg's stages once both sides' SDP are known. */

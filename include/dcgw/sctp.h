@@ -124,8 +124,9 @@ struct dcgw_sctp_callbacks {
 /* Counters of one association. */
 struct dcgw_sctp_stats {
     uint64_t packets_in, bytes_in, packets_out, bytes_out;
-    uint64_t bad_crc;  /* input dropped: checksum mismatch */
-    uint64_t bad_size; /* input dropped: shorter than the common header, or huge */
+    uint64_t bad_crc;     /* input dropped: checksum mismatch */
+    uint64_t wrong_ports; /* input dropped: not this association's port pair */
+    uint64_t bad_size;    /* input dropped: shorter than the common header, or huge */
     uint64_t msgs_in, msg_bytes_in, msgs_out, msg_bytes_out;
     uint64_t too_big_in;  /* incoming messages over max_message_size, dropped */
     uint64_t too_big_out; /* sends refused with DCGW_ETOOBIG */
@@ -159,6 +160,11 @@ int dcgw_sctp_stack_init(const struct dcgw_sctp_stack_settings *s);
  * if usrsctp still holds closed sockets); dcgw_sctp_stack_init may be called again. */
 int dcgw_sctp_stack_finish(void);
 const struct dcgw_sctp_stack_stats *dcgw_sctp_stack_stats(void);
+/* Whether an association of this process holds local SCTP port `port` on the shared
+ * AF_CONN address. Associations on distinct ports share one address and cost O(1) per
+ * bind and packet (DESIGN §10); one created on a port in use gets an address of its own,
+ * which usrsctp looks up in 16 hash buckets: keep those few. */
+bool dcgw_sctp_port_in_use(uint16_t port);
 
 /* Advances usrsctp's timers by elapsed_ms (the time since the previous call, measured by the
  * owner's monotonic clock), then delivers pending callbacks. Call every 50-100 ms. */
