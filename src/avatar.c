@@ -155,6 +155,19 @@ void dcgw_avatar_free(struct dcgw_avatar *v)
     free(v);
 }
 
+int dcgw_avatar_set_authority(struct dcgw_avatar *v, struct dcgw_trust *trust,
+                              const struct dcgw_avatar_grants *grants, const char *audience)
+{
+    if (!trust || !grants || (audience && strlen(audience) > DCGW_AVATAR_IDENTITY_MAX))
+        return DCGW_EINVAL;
+    dcgw_trust_ref(trust); /* before the unref: it may be the same store */
+    dcgw_trust_unref(v->set.trust);
+    v->set.trust = trust;
+    v->set.grants = grants;
+    snprintf(v->audience, sizeof(v->audience), "%s", audience ? audience : "");
+    return 0;
+}
+
 bool dcgw_avatar_in_transfer(const struct dcgw_avatar *v)
 {
     return v->state == V_CHUNKS;

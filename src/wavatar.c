@@ -7,7 +7,9 @@
  * Trust: the configured anchors (avatar.trust_anchors, avatar.trusted_keys, read when the
  * session's first avatar message arrives) plus what the controller pushed in the
  * session's AvatarSettings (checked when the session is created). Grants come only from
- * the session: without them no avatar passes. */
+ * the session: without them no avatar passes. UpdateSession.avatar replaces grants, pushed
+ * anchors and audience: every verifier switches to the new set for its next manifest or
+ * token (a transfer past its manifest finishes; avatar.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +37,16 @@ struct wavatar {
     size_t n, cap;
 };
 
-static int add_settings(struct wavatar *a, const struct wsession *s, const Dcgw__AvatarSettings *as,
-                        char *err, size_t errcap)
+/* Adds as's grants to g and its anchors and keys to pushed. */
+static int add_settings(struct dcgw_avatar_grants *grants, struct dcgw_trust *pushed,
+                        const struct wsession *s, const Dcgw__AvatarSettings *as, char *err,
+                        size_t errcap)
 {
     char why[256] = "";
+    if (as->audience && strlen(as->audience) > DCGW_AVATAR_IDENTITY_MAX) {
+        snprintf(err, errcap, "avatar.audience: longer than %d bytes", DCGW_AVATAR_IDENTITY_MAX);
+        return DCGW_EINVAL;
+    }
     for (size_t i = 0; i < as->n_grants; i++) {
         const Dcgw__AvatarGrant *g = as->grants[i];
         bool leg_ok = !g->leg || !*g->leg;
@@ -49,7 +57,7 @@ static int add_settings(struct wavatar *a, const struct wsession *s, const Dcgw_
             return DCGW_EINVAL;
         }
         for (size_t k = 0; k < g->n_avatar_ids; k++) {
-            int r = dcgw_avatar_grants_add(a->grants, g->owner, g->avatar_ids[k], g->leg);
+            int r = dcgw_avatar_grants_add(grants, g->owner, g->avatar_ids[k], g->leg);
             if (r < 0) {
                 snprintf(err, errcap, "avatar.grants[%zu]: %s", i,
                          r == DCGW_EINVAL ? "owner and avatar ids must be 1..256 / 1..128 bytes"
@@ -60,7 +68,7 @@ static int add_settings(struct wavatar *a, const struct wsession *s, const Dcgw_
     }
     for (size_t i = 0; i < as->n_trust_anchors_pem; i++) {
         const char *pem = as->trust_anchors_pem[i];
-        int r = dcgw_trust_add_ca_pem(a->pushed, pem, strlen(pem), why, sizeof(why));
+        int r = dcgw_trust_add_ca_pem(pushed, pem, strlen(pem), why, sizeof(why));
         if (r < 0) {
             snprintf(err, errcap, "avatar.trust_anchors_pem[%zu]: %s", i, why);
             return r;
@@ -69,7 +77,7 @@ static int add_settings(struct wavatar *a, const struct wsession *s, const Dcgw_
     for (size_t i = 0; i < as->n_keys; i++) {
         const Dcgw__AvatarKey *k = as->keys[i];
         const char *pem = k->public_key_pem ? k->public_key_pem : "";
-        int r = dcgw_trust_add_key_pem(a->pushed, k->kid, pem, strlen(pem), why, sizeof(why));
+        int r = dcgw_trust_add_key_pem(pushed, k->kid, pem, strlen(pem), why, sizeof(why));
         if (r < 0) {
             snprintf(err, errcap, "avatar.keys[%zu]: %s", i, why);
             return r;
@@ -89,7 +97,7 @@ int dcgw__wavatar_create(struct wsession *s, char *err, size_t errcap)
     }
     s->avatar = a;
     const Dcgw__AvatarSettings *as = s->desc->avatar;
-    return as ? add_settings(a, s, as, err, errcap) : 0;
+    return as ? add_settings(a->grants, a->pushed, s, as, err, errcap) : 0;
 }
 
 void dcgw__wavatar_free(struct wsession *s)
@@ -107,27 +115,92 @@ void dcgw__wavatar_free(struct wsession *s)
     s->avatar = NULL;
 }
 
-/* The configured anchors and the session's, once per session. Files that cannot be read
- * now (they could at start: config.c checks them) are logged; what loaded is used. */
-static struct dcgw_trust *trust_of(struct wsession *s)
+/* The configured anchors and pushed ones, in a new store; NULL on ENOMEM. Files that
+ * cannot be read now (they could at start: config.c checks them) are logged; what loaded
+ * is used. */
+static struct dcgw_trust *build_trust(const struct wsession *s, const struct dcgw_trust *pushed)
 {
-    struct wavatar *a = s->avatar;
-    if (a->trust)
-        return a->trust;
     const struct dcgw_config *cfg = &s->w->cfg;
     char why[256] = "";
-    if (dcgw_trust_new(&a->trust) < 0 || dcgw_trust_add_all(a->trust, a->pushed) < 0) {
-        dcgw_trust_unref(a->trust);
-        a->trust = NULL;
+    struct dcgw_trust *t = NULL;
+    if (dcgw_trust_new(&t) < 0 || dcgw_trust_add_all(t, pushed) < 0) {
+        dcgw_trust_unref(t);
         return NULL;
     }
     if (*cfg->avatar.trust_anchors &&
-        dcgw_trust_add_ca_file(a->trust, cfg->avatar.trust_anchors, why, sizeof(why)) < 0)
+        dcgw_trust_add_ca_file(t, cfg->avatar.trust_anchors, why, sizeof(why)) < 0)
         DCGW_LOG_RL(AVATAR, WARN, "session %s: avatar.trust_anchors: %s", s->desc->id, why);
     if (*cfg->avatar.trusted_keys &&
-        dcgw_trust_add_keys_dir(a->trust, cfg->avatar.trusted_keys, why, sizeof(why)) < 0)
+        dcgw_trust_add_keys_dir(t, cfg->avatar.trusted_keys, why, sizeof(why)) < 0)
         DCGW_LOG_RL(AVATAR, WARN, "session %s: avatar.trusted_keys: %s", s->desc->id, why);
+    return t;
+}
+
+/* The session's trust, built at its first avatar message. */
+static struct dcgw_trust *trust_of(struct wsession *s)
+{
+    struct wavatar *a = s->avatar;
+    if (!a->trust)
+        a->trust = build_trust(s, a->pushed);
     return a->trust;
+}
+
+/* The audience aud must name: the session's, else the configured one. */
+static const char *audience_of(const struct wsession *s)
+{
+    const Dcgw__AvatarSettings *as = s->desc->avatar;
+    return as && as->audience && *as->audience ? as->audience : s->w->cfg.avatar.audience;
+}
+
+/* A deep copy of as for s->desc (freed with it by protobuf_c_message_free_unpacked). */
+static Dcgw__AvatarSettings *copy_settings(const Dcgw__AvatarSettings *as)
+{
+    size_t n = dcgw__avatar_settings__get_packed_size(as);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf)
+        return NULL;
+    dcgw__avatar_settings__pack(as, buf);
+    Dcgw__AvatarSettings *c = dcgw__avatar_settings__unpack(NULL, n, buf);
+    free(buf);
+    return c;
+}
+
+int dcgw__wavatar_update(struct wsession *s, const Dcgw__AvatarSettings *as, char *err,
+                         size_t errcap)
+{
+    struct wavatar *a = s->avatar;
+    struct dcgw_avatar_grants *grants = NULL;
+    struct dcgw_trust *pushed = NULL, *trust = NULL;
+    Dcgw__AvatarSettings *desc = NULL;
+    int r = dcgw_avatar_grants_new(&grants) < 0 || dcgw_trust_new(&pushed) < 0 ? DCGW_ENOMEM : 0;
+    if (r == 0)
+        r = add_settings(grants, pushed, s, as, err, errcap);
+    /* verifiers in use switch now, so the new store is built now; else at first use */
+    if (r == 0 && a->n > 0 && !(trust = build_trust(s, pushed)))
+        r = DCGW_ENOMEM;
+    if (r == 0 && !(desc = copy_settings(as)))
+        r = DCGW_ENOMEM;
+    if (r < 0) { /* nothing changed */
+        dcgw_avatar_grants_free(grants);
+        dcgw_trust_unref(pushed);
+        dcgw_trust_unref(trust);
+        return r;
+    }
+    if (s->desc->avatar)
+        protobuf_c_message_free_unpacked(&s->desc->avatar->base, NULL);
+    s->desc->avatar = desc;
+    const char *aud = audience_of(s);
+    for (size_t i = 0; i < a->n; i++)
+        dcgw_avatar_set_authority(a->chans[i].v, trust, grants, aud); /* checked: EINVAL-free */
+    dcgw_avatar_grants_free(a->grants); /* no verifier borrows them any more */
+    dcgw_trust_unref(a->pushed);
+    dcgw_trust_unref(a->trust);
+    a->grants = grants;
+    a->pushed = pushed;
+    a->trust = trust;
+    DCGW_INFO(AVATAR, "session %s: avatar settings replaced (%zu grants, %zu verifiers switched)",
+              s->desc->id, dcgw_avatar_grants_count(grants), a->n);
+    return 0;
 }
 
 static struct wavatar_chan *find(struct wavatar *a, unsigned side, const struct dcgw_dc_channel *ch)
@@ -158,12 +231,11 @@ static struct wavatar_chan *verifier_of(struct wsession *s, unsigned side,
         a->cap = cap;
     }
     const struct dcgw_config *cfg = &s->w->cfg;
-    const Dcgw__AvatarSettings *as = s->desc->avatar;
     struct dcgw_avatar_settings set = {
         .trust = t,
         .grants = a->grants,
         .leg = s->desc->legs[side]->name,
-        .audience = as && as->audience && *as->audience ? as->audience : cfg->avatar.audience,
+        .audience = audience_of(s),
         .max_size = cfg->avatar.max_size,
         .max_chunk_size = cfg->avatar.max_chunk_size,
         .max_chunks = cfg->avatar.max_chunks,

@@ -85,14 +85,16 @@ static void op_update(struct worker *w, const Dcgw__Request *req)
         return;
     }
     char err[512] = "";
-    int r = u->remote_sdp || u->policy ? 0 : DCGW_EINVAL;
+    int r = u->remote_sdp || u->policy || u->avatar ? 0 : DCGW_EINVAL;
     /* the policy first, so that new SDP is checked against it */
     if (r == 0 && u->policy)
         r = dcgw__wpolicy_update(s, u->leg, u->policy, u->policy_patch, err, sizeof(err));
+    if (r == 0 && u->avatar)
+        r = dcgw__wavatar_update(s, u->avatar, err, sizeof(err));
     if (r == 0 && u->remote_sdp)
         r = dcgw__wsession_update(s, u->leg, u->remote_sdp, err, sizeof(err));
     if (r < 0) {
-        send_error(w, req->id, r, err[0] ? err : "update needs remote_sdp or policy");
+        send_error(w, req->id, r, err[0] ? err : "update needs remote_sdp, policy or avatar");
         return;
     }
     dcgw__wsession_refresh(s);

@@ -150,6 +150,11 @@ struct wavatar;
 int dcgw__wavatar_create(struct wsession *s, char *err, size_t errcap);
 bool dcgw__wavatar_message(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch,
                            bool is_text, const uint8_t *p, size_t n);
+/* UpdateSession.avatar: replaces the session's grants, pushed anchors and audience for
+ * later manifests and tokens (transfers past their manifest keep going); on error
+ * nothing changed. */
+int dcgw__wavatar_update(struct wsession *s, const Dcgw__AvatarSettings *as, char *err,
+                         size_t errcap);
 void dcgw__wavatar_channel_closed(struct wsession *s, unsigned side,
                                   const struct dcgw_dc_channel *ch);
 void dcgw__wavatar_free(struct wsession *s);

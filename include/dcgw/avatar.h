@@ -146,6 +146,15 @@ void dcgw_avatar_free(struct dcgw_avatar *v);
  * earlier rejection (res->what NOTHING); DCGW_ENOMEM (treat as a rejection). */
 int dcgw_avatar_input(struct dcgw_avatar *v, bool is_text, const uint8_t *p, size_t n,
                       int64_t now_unix, X509 *peer_cert, struct dcgw_avatar_result *res);
+/* Replaces what later manifests and request tokens are checked against (the controller
+ * updated the session): trust (a ref is taken, the old one dropped), grants (borrowed, as
+ * in the settings: the old ones may be freed once this returns) and audience (copied; NULL
+ * or "": aud not compared). A transfer past its manifest keeps going: it was authorized
+ * by the grants and anchors of its time, and its chunks are checked against its signed
+ * digests only. DCGW_EINVAL (NULL trust or grants, audience too long; nothing changed). */
+int dcgw_avatar_set_authority(struct dcgw_avatar *v, struct dcgw_trust *trust,
+                              const struct dcgw_avatar_grants *grants, const char *audience);
+
 /* The channel is going away (closed, or the leg died). A transfer in progress is rejected
  * as truncated (DCGW_EDENIED, SIZE_MISMATCH, res->chunk = the chunks that arrived);
  * otherwise 0 with res->what NOTHING. */

@@ -44,8 +44,10 @@ static void usage(FILE *f)
         "  policy ID [--leg NAME] [--set FILE | --patch FILE]\n"
         "                                show the effective policy and its counters, or\n"
         "                                replace / patch the session's (or a leg's) policy\n"
-        "  update ID --leg NAME --sdp FILE\n"
-        "                                give a leg dcgw offered (role=offer) the peer's answer\n"
+        "  update ID [--leg NAME --sdp FILE] [--avatar FILE]\n"
+        "                                give a leg dcgw offered (role=offer) the peer's answer;\n"
+        "                                --avatar: replace the session's avatar grants, anchors\n"
+        "                                and keys (JSON AvatarSettings, docs/avatar-envelope.md)\n"
         "  close-channel ID --leg NAME --stream N\n"
         "                                close one data channel of a leg\n"
         "  get ID                        show a session, its legs and local SDP\n"
@@ -92,6 +94,23 @@ static Dcgw__Policy *load_policy(const char *path, bool patch)
         fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
     free(text);
     return p;
+}
+
+/* A JSON AvatarSettings file (docs/avatar-envelope.md), or NULL after saying why. */
+static Dcgw__AvatarSettings *load_avatar(const char *path)
+{
+    char *text = read_file(path), err[256] = "";
+    json_error_t je;
+    json_t *j = text ? json_loads(text, 0, &je) : NULL;
+    ProtobufCMessage *m = NULL;
+    if (text && !j)
+        fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
+    else if (j &&
+             dcgw_pb_from_json(&dcgw__avatar_settings__descriptor, j, &m, err, sizeof(err)) < 0)
+        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
+    json_decref(j);
+    free(text);
+    return (Dcgw__AvatarSettings *)m;
 }
 
 static char *read_file(const char *path)
@@ -286,15 +305,16 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
     return rc;
 }
 
-/* update ID --leg NAME --sdp FILE | close-channel ID --leg NAME --stream N */
+/* update ID [--leg NAME --sdp FILE] [--avatar FILE] | close-channel ID --leg NAME --stream N */
 static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool update, int argc,
                       char **argv)
 {
     static const struct option lo[] = {{"leg", required_argument, NULL, 'l'},
                                        {"sdp", required_argument, NULL, 's'},
                                        {"stream", required_argument, NULL, 'n'},
+                                       {"avatar", required_argument, NULL, 'a'},
                                        {NULL, 0, NULL, 0}};
-    const char *leg = NULL, *sdp = NULL;
+    const char *leg = NULL, *sdp = NULL, *avatar = NULL;
     long stream = -1;
     int ch;
     optind = 0; /* 0: glibc re-initialises, so options may follow the ID */
@@ -305,12 +325,15 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
             sdp = optarg;
         else if (ch == 'n')
             stream = strtol(optarg, NULL, 10);
+        else if (ch == 'a' && update)
+            avatar = optarg;
         else
             return 2;
     }
-    if (optind >= argc || !leg || (update ? !sdp : stream < 0 || stream > 65534)) {
+    bool bad = update ? (!sdp && !avatar) || (sdp && !leg) : !leg || stream < 0 || stream > 65534;
+    if (optind >= argc || bad) {
         fprintf(stderr, "dcgwctl: usage: %s\n",
-                update ? "update ID --leg NAME --sdp FILE"
+                update ? "update ID [--leg NAME --sdp FILE] [--avatar FILE]"
                        : "close-channel ID --leg NAME --stream N (0..65534)");
         return 2;
     }
@@ -320,8 +343,12 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
     if (update) {
         up.id = argv[optind];
         up.leg = (char *)leg;
-        if (!(up.remote_sdp = read_file(sdp)))
+        if (sdp && !(up.remote_sdp = read_file(sdp)))
             return 2;
+        if (avatar && !(up.avatar = load_avatar(avatar))) {
+            free(up.remote_sdp);
+            return 2;
+        }
         req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
         req.update_session = &up;
     } else {
@@ -334,6 +361,8 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
     }
     int rc = call(c, o, &req);
     free(up.remote_sdp);
+    if (up.avatar)
+        protobuf_c_message_free_unpacked(&up.avatar->base, NULL);
     return rc;
 }
 

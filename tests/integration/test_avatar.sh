@@ -29,7 +29,11 @@
 #   d. dcgwd logs each refusal; no worker is lost;
 #   e. a BAR that does not pace its chunks: whatever dcgw's bridge could not deliver to the
 #      UE (it has no flow control across legs) fails the transfer with AVATAR_UNDELIVERED
-#      instead of leaving a silent gap (or, if nothing was dropped, the avatar is whole).
+#      instead of leaving a silent gap (or, if nothing was dropped, the avatar is whole);
+#   f. grants replaced live (dcgwctl update --avatar, UpdateSession.avatar): an avatar id
+#      not granted is refused (AVATAR_NOT_AUTHORIZED); after the update granting it, the
+#      same envelope on a channel the UE opens then arrives byte-exact; an update naming an
+#      unknown leg is refused.
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
@@ -62,6 +66,8 @@ sign "$E/small.bin" --key "$D/es256.key" --cert "$D/es256.pem" --avatar-id avata
 sign "$E/small.bin" --key "$D/es256.key" --cert "$D/es256.pem" --avatar-id avatar-1 \
     --sub sip:bob@ims.example $common --out "$E/wrong-owner"
 sign "$E/small.bin" --key "$D/rogue.key" --cert "$D/rogue.pem" $alice $common --out "$E/untrusted"
+sign "$E/small.bin" --key "$D/es256.key" --cert "$D/es256.pem" --avatar-id avatar-4 \
+    --sub sip:alice@ims.example $common --out "$E/late-id"
 check "tools/dcgw-avatar verifies its own valid envelope offline" \
     "$PY" "$TOOL" verify "$E/big" --ca "$D/ca.pem" --grant sip:alice@ims.example=avatar-1 --aud dcgw
 check "tools/dcgw-avatar refuses the untrusted one offline" \
@@ -84,14 +90,19 @@ wrong-id:wrong-id:normal:dtls:closed:AVATAR_NOT_AUTHORIZED:0:
 wrong-owner:wrong-owner:normal:dtls:closed:AVATAR_NOT_AUTHORIZED:0:
 untrusted:untrusted:normal:dtls:closed:AVATAR_UNTRUSTED_SIGNER:0:
 badtoken:small:normal:other:closed:AVATAR_BAD_SIGNATURE:0:
+grant-before:late-id:normal:dtls:closed:AVATAR_NOT_AUTHORIZED:0:
+grant-after:late-id:normal:dtls:complete::11:
 flood:big:flood:dtls:either::67:"
-"$PY" - "$E" "$CASES" "$T/ue-plan.json" "$T/bar-plan.json" <<'PY'
+# (the UE opens grant-after's channel only once $T/granted exists: after the update)
+"$PY" - "$E" "$CASES" "$T/ue-plan.json" "$T/bar-plan.json" "$T/granted" <<'PY'
 import json, sys
-env, cases, ue, bar = sys.argv[1:5]
+env, cases, ue, bar, granted = sys.argv[1:6]
 up, bp = {}, {}
 for line in cases.split("\n"):
     label, d, send, token, expect, _reason, n, _k = line.split(":")
     up[label] = {"token": token, "expect": expect, "chunks": int(n) - 1}
+    if label == "grant-after":
+        up[label]["after"] = granted
     bp[label] = {"dir": env + "/" + d, "send": send.replace("#", ":"), "refused": token != "dtls"}
 json.dump(up, open(ue, "w"))
 json.dump(bp, open(bar, "w"))
@@ -104,39 +115,6 @@ JSON
 
 # ---- the session
 
-U="$T/ue" B="$T/bar"
-mkdir -p "$U" "$B" "$T/dcgw"
-"$PY" "$PEERS/avatar_ue.py" "$U/offer.sdp" "$U/answer.sdp" "$T/ue-plan.json" "$U/result.json" \
-    --tool "$TOOL" >"$U/peer.out" 2>"$U/peer.log" &
-upid=$!
-"$PY" "$PEERS/avatar_bar.py" "$B/offer.sdp" "$B/answer.sdp" "$T/bar-plan.json" "$B/result.json" \
-    "$T/stop" >"$B/peer.out" 2>"$B/peer.log" &
-bpid=$!
-wait_for "the UE's offer" 15 test -s "$U/offer.sdp" || true
-"$PY" - "$U/offer.sdp" "$T/session.json" <<'PY'
-import json, sys
-json.dump({"id": "av",
-           "legs": [{"name": "ue", "role": "ROLE_ANSWER",
-                     "dc": {"mode": "MODE_TERMINATE", "remote_sdp": open(sys.argv[1]).read()}},
-                    {"name": "as", "role": "ROLE_OFFER", "dc": {"mode": "MODE_TERMINATE"}}],
-           "avatar": {"grants": [{"owner": "sip:alice@ims.example",
-                                  "avatar_ids": ["avatar-1", "avatar-2"], "leg": "ue"},
-                                 {"owner": "sip:bob@ims.example", "avatar_ids": ["avatar-7"]}]}},
-          open(sys.argv[2], "w"))
-PY
-check "dcgw creates the session with its avatar grants (--from)" \
-    ctl create --from "$T/session.json" --policy "$T/policy.json" --sdp-out "$T/dcgw" >"$T/create.out"
-deliver "$T/dcgw/ue.sdp" "$U/answer.sdp"
-deliver "$T/dcgw/as.sdp" "$B/offer.sdp"
-wait_for "the BAR's answer" 15 test -s "$B/answer.sdp" || true
-check "dcgwctl update gives the as leg its answer" ctl update av --leg as --sdp "$B/answer.sdp" >/dev/null
-wait_peer $upid
-check "the UE saw every case to its end (exit $PEER_RC)" [ "$PEER_RC" = 0 ]
-echo 1 >"$T/stop"
-wait_peer $bpid
-sleep 0.3
-
-R="$U/result.json" X="$B/result.json"
 ev() { # ev KIND FILTER: bodies of matching events of session av, one per line
     "$PY" - "$T/events.jsonl" "$1" "$2" <<'PY'
 import json, sys
@@ -152,6 +130,55 @@ for line in open(sys.argv[1]):
             print(json.dumps(b))
 PY
 }
+
+U="$T/ue" B="$T/bar"
+mkdir -p "$U" "$B" "$T/dcgw"
+"$PY" "$PEERS/avatar_ue.py" "$U/offer.sdp" "$U/answer.sdp" "$T/ue-plan.json" "$U/result.json" \
+    --tool "$TOOL" >"$U/peer.out" 2>"$U/peer.log" &
+upid=$!
+"$PY" "$PEERS/avatar_bar.py" "$B/offer.sdp" "$B/answer.sdp" "$T/bar-plan.json" "$B/result.json" \
+    "$T/stop" >"$B/peer.out" 2>"$B/peer.log" &
+bpid=$!
+wait_for "the UE's offer" 15 test -s "$U/offer.sdp" || true
+"$PY" - "$U/offer.sdp" "$T/session.json" "$T/avatar-grant.json" "$T/avatar-bad.json" <<'PY'
+import json, sys
+def avatar(ids, leg="ue"):
+    return {"grants": [{"owner": "sip:alice@ims.example", "avatar_ids": ids, "leg": leg},
+                       {"owner": "sip:bob@ims.example", "avatar_ids": ["avatar-7"]}]}
+json.dump({"id": "av",
+           "legs": [{"name": "ue", "role": "ROLE_ANSWER",
+                     "dc": {"mode": "MODE_TERMINATE", "remote_sdp": open(sys.argv[1]).read()}},
+                    {"name": "as", "role": "ROLE_OFFER", "dc": {"mode": "MODE_TERMINATE"}}],
+           "avatar": avatar(["avatar-1", "avatar-2"])},
+          open(sys.argv[2], "w"))
+json.dump(avatar(["avatar-1", "avatar-2", "avatar-4"]), open(sys.argv[3], "w"))
+json.dump(avatar(["avatar-1", "avatar-2", "avatar-4"], leg="nope"), open(sys.argv[4], "w"))
+PY
+check "dcgw creates the session with its avatar grants (--from)" \
+    ctl create --from "$T/session.json" --policy "$T/policy.json" --sdp-out "$T/dcgw" >"$T/create.out"
+deliver "$T/dcgw/ue.sdp" "$U/answer.sdp"
+deliver "$T/dcgw/as.sdp" "$B/offer.sdp"
+wait_for "the BAR's answer" 15 test -s "$B/answer.sdp" || true
+check "dcgwctl update gives the as leg its answer" ctl update av --leg as --sdp "$B/answer.sdp" >/dev/null
+# f. the grant comes once avatar-4 was refused; the UE then asks again on a new channel
+refused_before() {
+    test -n "$(ev avatar_rejected 'e.get("label") == "grant-before" and e.get("reason") == "AVATAR_NOT_AUTHORIZED"')"
+}
+quiet() { "$@" >/dev/null 2>&1; }
+check "f. avatar-4, not granted yet, is refused" wait_for "grant-before refused" 60 refused_before
+check "f. dcgwctl update --avatar refuses a grant for an unknown leg" \
+    not quiet ctl update av --avatar "$T/avatar-bad.json"
+check "f. dcgwctl update --avatar replaces the session's grants" \
+    quiet ctl update av --avatar "$T/avatar-grant.json"
+check "f. the session shows the new grant" [ "$(ctl --json get av | json_get "'avatar-4' in j['session']['avatar']['grants'][0]['avatar_ids']")" = True ]
+echo 1 >"$T/granted"
+wait_peer $upid
+check "the UE saw every case to its end (exit $PEER_RC)" [ "$PEER_RC" = 0 ]
+echo 1 >"$T/stop"
+wait_peer $bpid
+sleep 0.3
+
+R="$U/result.json" X="$B/result.json"
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 prefix_sha() { head -c "$2" "$1" | sha256sum | cut -d' ' -f1; }
 ue() { json_field "$R" "j['channels']['$1']$2"; }
@@ -171,7 +198,7 @@ check "a. avatar_accepted for the kid-signed avatar (signer kid:bar-key-1)" \
 check "a. the BAR got the UE's request token unchanged" \
     [ "$(json_field "$X" "j['channels']['valid-x5c']['received'][0]")" = "$(ue valid-x5c "['token']")" ]
 nreq=$(ev avatar_accepted 'e.get("request") and e["_leg"] == "ue" and e.get("owner") == "sip:alice@ims.example"' | wc -l)
-check "a. avatar_accepted (request) for the 14 good tokens ($nreq)" [ "$nreq" = 14 ]
+check "a. avatar_accepted (request) for the 16 good tokens ($nreq)" [ "$nreq" = 16 ]
 check "a. the valid channels stay open" \
     [ "$(ue valid-x5c "['closed']")$(ue valid-kid "['closed']")" = FalseFalse ]
 
@@ -213,6 +240,15 @@ else
     check "e. unpaced 4 MiB avatar: no avatar_accepted for it" \
         test -z "$(ev avatar_accepted 'e.get("label") == "flood" and not e.get("request")')"
 fi
+
+# ---- f. the same envelope after the update
+
+check "f. after the update, avatar-4 arrived byte-exact (manifest and 10 chunks)" \
+    [ "$(ue grant-after "['messages'].__len__()"):$(ue grant-after "['chunks_sha256']")" = "11:$(sha "$E/small.bin")" ]
+check "f. after the update, the manifest arrived unchanged and the channel stays open" \
+    [ "$(ue grant-after "['manifest']"):$(ue grant-after "['closed']")" = "$(cat "$E/late-id/manifest.jws"):False" ]
+check "f. avatar_accepted for avatar-4 after the update" \
+    test -n "$(ev avatar_accepted 'e.get("label") == "grant-after" and e.get("avatar_id") == "avatar-4" and not e.get("request")')"
 
 # ---- c. the request token signed with another key
 

@@ -999,6 +999,137 @@ START_TEST(settings_and_grants)
 }
 END_TEST
 
+/* ---- the controller replaces grants, anchors and audience (UpdateSession.avatar) */
+
+/* A verifier on leg `leg` that borrows g (instead of the fixture's grants). */
+static struct dcgw_avatar *verifier_with(const char *leg, const struct dcgw_avatar_grants *g)
+{
+    struct dcgw_avatar_settings s;
+    dcgw_avatar_settings_default(&s);
+    s.trust = trust;
+    s.grants = g;
+    s.leg = leg;
+    s.audience = "dcgw";
+    struct dcgw_avatar *v;
+    ck_assert_int_eq(dcgw_avatar_new(&s, &v), 0);
+    return v;
+}
+
+START_TEST(authority_replaced_for_later_manifests)
+{
+    uint8_t *data = pattern(2500);
+    struct mopts o;
+    mopts_default(&o);
+    o.avatar_id = "avatar-5";
+    struct dcgw_avatar_result res;
+    /* avatar-5 is not granted: refused */
+    struct dcgw_avatar *v = verifier("as", "dcgw");
+    ck_assert_int_eq(transfer(v, &o, data, 2500, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_NOT_AUTHORIZED);
+    dcgw_avatar_free(v);
+    /* a verifier that lives through the update: granted now, the old grants gone */
+    struct dcgw_avatar_grants *g;
+    ck_assert_int_eq(dcgw_avatar_grants_new(&g), 0);
+    ck_assert_int_eq(dcgw_avatar_grants_add(g, OWNER, "avatar-5", NULL), 0);
+    v = verifier("as", "dcgw");
+    ck_assert_int_eq(dcgw_avatar_set_authority(v, trust, g, "dcgw"), 0);
+    ck_assert_int_eq(transfer(v, &o, data, 2500, &res), 0);
+    ck_assert_int_eq(res.what, DCGW_AVATAR_COMPLETE);
+    ck_assert_str_eq(res.avatar_id, "avatar-5");
+    o.avatar_id = "avatar-1";
+    ck_assert_int_eq(transfer(v, &o, data, 2500, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_NOT_AUTHORIZED);
+    dcgw_avatar_free(v);
+    /* bad arguments change nothing */
+    v = verifier("as", "dcgw");
+    char aud[DCGW_AVATAR_IDENTITY_MAX + 2];
+    memset(aud, 'a', sizeof(aud) - 1);
+    aud[sizeof(aud) - 1] = '\0';
+    ck_assert_int_eq(dcgw_avatar_set_authority(v, NULL, g, NULL), DCGW_EINVAL);
+    ck_assert_int_eq(dcgw_avatar_set_authority(v, trust, NULL, NULL), DCGW_EINVAL);
+    ck_assert_int_eq(dcgw_avatar_set_authority(v, trust, g, aud), DCGW_EINVAL);
+    ck_assert_int_eq(transfer(v, &o, data, 2500, &res), 0); /* avatar-1: still the fixture's */
+    ck_assert_int_eq(res.what, DCGW_AVATAR_COMPLETE);
+    dcgw_avatar_free(v);
+    dcgw_avatar_grants_free(g);
+    free(data);
+}
+END_TEST
+
+START_TEST(transfer_in_progress_keeps_its_grant)
+{
+    uint8_t *data = pattern(3500);
+    struct mopts o;
+    mopts_default(&o);
+    struct dcgw_avatar_grants *old, *none;
+    ck_assert_int_eq(dcgw_avatar_grants_new(&old), 0);
+    ck_assert_int_eq(dcgw_avatar_grants_add(old, OWNER, "avatar-1", NULL), 0);
+    ck_assert_int_eq(dcgw_avatar_grants_new(&none), 0);
+    struct dcgw_avatar *v = verifier_with("as", old);
+    char *m = make_manifest(&o, data, 3500);
+    struct dcgw_avatar_result res;
+    ck_assert_int_eq(put_text(v, m, &res), 0);
+    ck_assert_int_eq(put_chunk(v, data, 3500, 1000, 0, &res), 0);
+    /* every grant revoked and an empty trust store mid-transfer; the old grants freed at
+     * once (the verifier must not borrow them any more) */
+    struct dcgw_trust *empty;
+    ck_assert_int_eq(dcgw_trust_new(&empty), 0);
+    ck_assert_int_eq(dcgw_avatar_set_authority(v, empty, none, NULL), 0);
+    dcgw_trust_unref(empty); /* the verifier holds its own reference */
+    dcgw_avatar_grants_free(old);
+    for (size_t k = 1; k < 4; k++)
+        ck_assert_int_eq(put_chunk(v, data, 3500, 1000, k, &res), 0);
+    ck_assert_int_eq(res.what, DCGW_AVATAR_COMPLETE);
+    ck_assert_str_eq(res.avatar_id, "avatar-1");
+    /* the next manifest meets the new set: the signer is no longer trusted */
+    ck_assert_int_eq(put_text(v, m, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_UNTRUSTED_SIGNER);
+    dcgw_avatar_free(v);
+    /* grants revoked, trust kept: not authorized */
+    v = verifier("as", "dcgw");
+    ck_assert_int_eq(dcgw_avatar_set_authority(v, trust, none, "dcgw"), 0);
+    ck_assert_int_eq(put_text(v, m, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_NOT_AUTHORIZED);
+    dcgw_avatar_free(v);
+    dcgw_avatar_grants_free(none);
+    free(m);
+    free(data);
+}
+END_TEST
+
+START_TEST(request_tokens_meet_the_new_grants)
+{
+    X509 *ue = keys_load_cert(AV, "ue");
+    struct dcgw_avatar_grants *g;
+    ck_assert_int_eq(dcgw_avatar_grants_new(&g), 0);
+    ck_assert_int_eq(dcgw_avatar_grants_add(g, OWNER, "avatar-5", "ue"), 0);
+    char *t5 = token("ue", "avatar-5", OWNER, "dcgw", NOW + 300);
+    char *t1 = token("ue", "avatar-1", OWNER, "dcgw", NOW + 300);
+    struct dcgw_avatar_result res;
+    struct dcgw_avatar *v = verifier("ue", "dcgw");
+    ck_assert_int_eq(dcgw_avatar_input(v, true, (uint8_t *)t1, strlen(t1), NOW, ue, &res), 0);
+    ck_assert_int_eq(dcgw_avatar_set_authority(v, trust, g, "dcgw"), 0);
+    ck_assert_int_eq(dcgw_avatar_input(v, true, (uint8_t *)t5, strlen(t5), NOW, ue, &res), 0);
+    ck_assert_int_eq(res.what, DCGW_AVATAR_REQUEST);
+    ck_assert_int_eq(dcgw_avatar_input(v, true, (uint8_t *)t1, strlen(t1), NOW, ue, &res),
+                     DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_NOT_AUTHORIZED);
+    dcgw_avatar_free(v);
+    /* the audience is replaced too */
+    v = verifier("ue", "dcgw");
+    ck_assert_int_eq(dcgw_avatar_set_authority(v, trust, g, "another-mf"), 0);
+    ck_assert_int_eq(dcgw_avatar_input(v, true, (uint8_t *)t5, strlen(t5), NOW, ue, &res),
+                     DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_NOT_AUTHORIZED);
+    ck_assert(strstr(res.detail, "another-mf") != NULL);
+    dcgw_avatar_free(v);
+    free(t1);
+    free(t5);
+    dcgw_avatar_grants_free(g);
+    X509_free(ue);
+}
+END_TEST
+
 Suite *avatar_suite(void)
 {
     Suite *s = suite_create("avatar");
@@ -1030,6 +1161,12 @@ Suite *avatar_suite(void)
     tc = tcase_create("settings");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, settings_and_grants);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("authority");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, authority_replaced_for_later_manifests);
+    tcase_add_test(tc, transfer_in_progress_keeps_its_grant);
+    tcase_add_test(tc, request_tokens_meet_the_new_grants);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -4,10 +4,11 @@ usage: avatar_ue.py OFFER_OUT ANSWER_IN PLAN RESULT --tool PATH [--timeout S]
 
 PLAN (JSON) maps channel labels to what the UE does and waits for:
   {"label": {"token": "dtls" | "other", "expect": "complete" | "closed" | "either",
-             "chunks": N}}
-For each label the UE opens an in-band (DCEP) channel with subprotocol "avatar" and, once
-it is open, sends a request token (avatar-request+jwt: avatar_id avatar-1, iss
-sip:alice@ims.example, aud dcgw, exp now + 300) signed with the private key of the
+             "chunks": N, "after": FILE (optional)}}
+For each label the UE opens an in-band (DCEP) channel with subprotocol "avatar" (at once,
+or once FILE exists when "after" names one) and, once it is open, sends a request token
+(avatar-request+jwt: avatar_id avatar-1, iss sip:alice@ims.example, aud dcgw, exp now +
+300) signed with the private key of the
 certificate aiortc uses for DTLS ("dtls"), or with a fresh key ("other"). It then records
 every message that arrives on the channel and whether the channel closed. It is done with
 a label when the channel closed ("closed"), the manifest and N chunks arrived
@@ -82,15 +83,24 @@ async def run(args):
     # aiortc 1.4 keeps its DTLS certificate (and key) private: the one the SDP fingerprint
     # names, so the token is signed with the key the UE authenticates with
     dtls_key = conn._RTCPeerConnection__certificates[0]._key.to_cryptography_key()
-    chans = [Chan(conn, label, p, tool, dtls_key) for label, p in plan.items()]
+    chans = [Chan(conn, label, p, tool, dtls_key) for label, p in plan.items() if "after" not in p]
+
+    async def later(label, p):
+        if await ac.wait_file(p["after"], deadline) is not None:
+            chans.append(Chan(conn, label, p, tool, dtls_key))
+
+    waits = [asyncio.ensure_future(later(label, p)) for label, p in plan.items() if "after" in p]
     ok = False
     try:
         if not await ac.offer(conn, args.offer_out, args.answer_in, deadline):
             return 2
-        ok = await ac.wait_until(lambda: all(c.done() for c in chans), deadline, step=0.05)
+        ok = await ac.wait_until(lambda: len(chans) == len(plan) and all(c.done() for c in chans),
+                                 deadline, step=0.05)
         await asyncio.sleep(1.0)  # anything that comes late after the point of failure
         return 0 if ok else 1
     finally:
+        for w in waits:
+            w.cancel()
         ac.write_json(args.result, {"ok": ok, "channels": {c.label: c.result() for c in chans}})
         await conn.close()
 
