@@ -86,15 +86,43 @@ static Dcgw__Response *job_call(struct dcgw_ctlclient *c, struct ctl_job *j, Dcg
     return resp;
 }
 
-/* create_session for the job's session id with these two legs and policy (may be NULL). */
-static Dcgw__Response *job_create_session(struct dcgw_ctlclient *c, struct ctl_job *j,
-                                          Dcgw__Leg **legs, Dcgw__Policy *pol)
+static const char *const leg_names[2] = {"ue", "as"};
+
+/* create_session for the job's id, legs "ue" and "as", both DataChannel media:
+ * - terminating: both legs answer the job's two offers, under an allow-all policy (dcgw's
+ *   default is deny: the bench measures forwarding, not refusals);
+ * - relay (docs/relay.md): leg "ue" answers A's offer, leg "as" offers; no policy (a relay
+ *   session forwards DTLS it cannot read).
+ * The response (the caller frees it), or NULL with the error in j. */
+static Dcgw__Response *job_create_session(struct dcgw_ctlclient *c, struct ctl_job *j, bool relay)
 {
+    Dcgw__DcMedia dc[2];
+    Dcgw__Leg leg[2], *legs[2];
+    for (int i = 0; i < 2; i++) {
+        bool offers = relay && i == 1;
+        dcgw__dc_media__init(&dc[i]);
+        dc[i].has_mode = 1;
+        dc[i].mode = relay ? DCGW__MEDIA_MODE__MODE_RELAY : DCGW__MEDIA_MODE__MODE_TERMINATE;
+        dc[i].remote_sdp = offers ? NULL : j->offer[i];
+        dcgw__leg__init(&leg[i]);
+        leg[i].name = (char *)leg_names[i];
+        leg[i].has_role = 1;
+        leg[i].role = offers ? DCGW__LEG_ROLE__ROLE_OFFER : DCGW__LEG_ROLE__ROLE_ANSWER;
+        leg[i].dc = &dc[i];
+        legs[i] = &leg[i];
+    }
+    Dcgw__PolicyRule rule = DCGW__POLICY_RULE__INIT, *rules[1] = {&rule};
+    rule.name = "bench-allow-all";
+    rule.has_verdict = 1;
+    rule.verdict = DCGW__POLICY_VERDICT__VERDICT_ALLOW;
+    Dcgw__Policy pol = DCGW__POLICY__INIT;
+    pol.rules = rules;
+    pol.n_rules = 1;
     Dcgw__Session s = DCGW__SESSION__INIT;
     s.id = j->sid;
     s.legs = legs;
     s.n_legs = 2;
-    s.policy = pol;
+    s.policy = relay ? NULL : &pol;
     s.tag = "dcgw-bench";
     Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
     cs.session = &s;
@@ -102,17 +130,6 @@ static Dcgw__Response *job_create_session(struct dcgw_ctlclient *c, struct ctl_j
     req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
     req.create_session = &cs;
     return job_call(c, j, &req);
-}
-
-/* get_stats: 0 and the response in *resp (the caller frees it), or an error in err. */
-static int get_stats(struct dcgw_ctlclient *c, Dcgw__Response **resp, char *err, size_t errcap)
-{
-    Dcgw__GetStats gs = DCGW__GET_STATS__INIT;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_GET_STATS;
-    req.get_stats = &gs;
-    *resp = NULL;
-    return call(c, &req, resp, err, errcap);
 }
 
 /* The leg called `name` of a session in a response, or NULL. */
@@ -137,59 +154,21 @@ static void take_local_sdp(struct ctl_job *j, const Dcgw__Response *resp, const 
     }
 }
 
-/* create_session with two answering legs ("ue", "as") and an allow-all policy (dcgw's
- * default is deny: the bench measures forwarding, not refusals). */
+/* A terminating session: dcgw's answers for A and Z come back on legs "ue" and "as". */
 static void do_create(struct dcgw_ctlclient *c, struct ctl_job *j)
 {
-    Dcgw__DcMedia dc[2];
-    Dcgw__Leg leg[2], *legs[2];
-    static const char *names[2] = {"ue", "as"};
-    for (int i = 0; i < 2; i++) {
-        dcgw__dc_media__init(&dc[i]);
-        dc[i].has_mode = 1;
-        dc[i].mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
-        dc[i].remote_sdp = j->offer[i];
-        dcgw__leg__init(&leg[i]);
-        leg[i].name = (char *)names[i];
-        leg[i].has_role = 1;
-        leg[i].role = DCGW__LEG_ROLE__ROLE_ANSWER;
-        leg[i].dc = &dc[i];
-        legs[i] = &leg[i];
-    }
-    Dcgw__PolicyRule rule = DCGW__POLICY_RULE__INIT, *rules[1] = {&rule};
-    rule.name = "bench-allow-all";
-    rule.has_verdict = 1;
-    rule.verdict = DCGW__POLICY_VERDICT__VERDICT_ALLOW;
-    Dcgw__Policy pol = DCGW__POLICY__INIT;
-    pol.rules = rules;
-    pol.n_rules = 1;
-    Dcgw__Response *resp = job_create_session(c, j, legs, &pol);
+    Dcgw__Response *resp = job_create_session(c, j, false);
     if (!resp)
         return;
     for (int i = 0; i < 2 && j->err >= 0; i++)
-        take_local_sdp(j, resp, names[i], i, "create_session");
+        take_local_sdp(j, resp, leg_names[i], i, "create_session");
     dcgw__response__free_unpacked(resp, NULL);
 }
 
-/* A relay session (docs/relay.md): leg "ue" (MODE_RELAY) answers A's offer, leg "as"
- * (MODE_RELAY) offers; dcgw's offer for Z comes back on leg "as". No policy: a relay
- * session forwards DTLS it cannot read. */
+/* A relay session: dcgw's offer for Z comes back on leg "as". */
 static void do_relay_create(struct dcgw_ctlclient *c, struct ctl_job *j)
 {
-    Dcgw__DcMedia dc[2] = {DCGW__DC_MEDIA__INIT, DCGW__DC_MEDIA__INIT};
-    Dcgw__Leg leg[2] = {DCGW__LEG__INIT, DCGW__LEG__INIT}, *legs[2] = {&leg[0], &leg[1]};
-    static const char *names[2] = {"ue", "as"};
-    for (int i = 0; i < 2; i++) {
-        dc[i].has_mode = 1;
-        dc[i].mode = DCGW__MEDIA_MODE__MODE_RELAY;
-        leg[i].name = (char *)names[i];
-        leg[i].has_role = 1;
-        leg[i].dc = &dc[i];
-    }
-    leg[0].role = DCGW__LEG_ROLE__ROLE_ANSWER;
-    dc[0].remote_sdp = j->offer[0];
-    leg[1].role = DCGW__LEG_ROLE__ROLE_OFFER;
-    Dcgw__Response *resp = job_create_session(c, j, legs, NULL);
+    Dcgw__Response *resp = job_create_session(c, j, true);
     if (!resp)
         return;
     take_local_sdp(j, resp, "as", 1, "create_session (relay)");
@@ -385,6 +364,17 @@ static int ppid_of(int pid)
     return ppid;
 }
 
+/* get_stats: 0 and the response in *resp (the caller frees it), or an error in err. */
+static int get_stats(struct dcgw_ctlclient *c, Dcgw__Response **resp, char *err, size_t errcap)
+{
+    Dcgw__GetStats gs = DCGW__GET_STATS__INIT;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_GET_STATS;
+    req.get_stats = &gs;
+    *resp = NULL;
+    return call(c, &req, resp, err, errcap);
+}
+
 /* Waits until every worker reports its data-plane address; records the processes. */
 static int wait_workers(struct gw *g, char *err, size_t errcap)
 {
@@ -568,10 +558,9 @@ static int relay_counts(struct dcgw_ctlclient *cl, const char *sid, struct relay
     int r = call(cl, &req, &resp, err, sizeof(err));
     if (r < 0)
         return r;
-    static const char *names[2] = {"ue", "as"};
     c->connected = true;
     for (int k = 0; k < 2; k++) {
-        const Dcgw__Leg *l = leg_named(resp->session, names[k]);
+        const Dcgw__Leg *l = leg_named(resp->session, leg_names[k]);
         c->connected = c->connected && l && l->state == DCGW__LEG_STATE__LEG_CONNECTED;
         const Dcgw__RelayCounters *rc = l && l->dc ? l->dc->relay : NULL;
         if (!rc) {
