@@ -111,6 +111,14 @@ static void settings(struct dcgw_sctp_settings *s, uint16_t lport, uint16_t rpor
     s->remote_port = rport;
 }
 
+/* Default settings for a and b on a fresh pair of ports. */
+static void settings_pair(struct dcgw_sctp_settings *sa, struct dcgw_sctp_settings *sb)
+{
+    uint16_t pa = next_port++, pb = next_port++;
+    settings(sa, pa, pb);
+    settings(sb, pb, pa);
+}
+
 static void pair_new(struct pair *pr, const struct dcgw_sctp_settings *sa,
                      const struct dcgw_sctp_settings *sb)
 {
@@ -126,15 +134,11 @@ static void pair_new(struct pair *pr, const struct dcgw_sctp_settings *sa,
                                      .on_closed = cb_closed,
                                      .on_writable = cb_writable};
     struct dcgw_sctp_settings da, db;
-    uint16_t pa = next_port++, pb = next_port++;
-    if (!sa) {
-        settings(&da, pa, pb);
+    settings_pair(&da, &db);
+    if (!sa)
         sa = &da;
-    }
-    if (!sb) {
-        settings(&db, pb, pa);
+    if (!sb)
         sb = &db;
-    }
     cb.ud = &pr->a;
     ck_assert_int_eq(dcgw_sctp_new(sa, &cb, &pr->a.s), 0);
     cb.ud = &pr->b;
@@ -175,6 +179,17 @@ static void pair_free(struct pair *pr)
     peer_clear(&pr->a);
     peer_clear(&pr->b);
     sctp_pair_link_dispose(&pr->l);
+}
+
+/* Sends a message with PPID 53 on s, pumping while its send buffer is full; asserts
+ * that it was accepted. */
+static void send_waiting(struct pair *pr, struct dcgw_sctp *s, uint16_t stream,
+                         const struct dcgw_sctp_sendopts *o, const uint8_t *m, size_t n)
+{
+    int r;
+    while ((r = dcgw_sctp_send(s, stream, 53, o, m, n)) == DCGW_EAGAIN)
+        pump(pr, NULL, 5);
+    ck_assert_int_eq(r, 0);
 }
 
 /* message i of a test: a 4-byte index then a pattern that depends on it */
@@ -325,10 +340,7 @@ START_TEST(partial_reliability_rtx0_under_loss)
     enum { N = 300 };
     for (uint32_t i = 0; i < N; i++) {
         uint8_t *m = make_msg(i, 300);
-        int r;
-        while ((r = dcgw_sctp_send(pr.a.s, 1, 53, &o, m, 300)) == DCGW_EAGAIN)
-            pump(&pr, NULL, 5);
-        ck_assert_int_eq(r, 0);
+        send_waiting(&pr, pr.a.s, 1, &o, m, 300);
         free(m);
     }
     uint32_t mk = N;
@@ -362,9 +374,7 @@ END_TEST
 START_TEST(partial_reliability_ttl)
 {
     struct dcgw_sctp_settings sa, sb;
-    uint16_t pa = next_port++, pb = next_port++;
-    settings(&sa, pa, pb);
-    settings(&sb, pb, pa);
+    settings_pair(&sa, &sb);
     sa.nodelay = true; /* every message leaves at once (usrsctp only expires sent ones) */
     struct pair pr;
     pair_new(&pr, &sa, &sb);
@@ -405,9 +415,7 @@ END_TEST
 START_TEST(oversize_incoming_dropped_and_counted)
 {
     struct dcgw_sctp_settings sa, sb;
-    uint16_t pa = next_port++, pb = next_port++;
-    settings(&sa, pa, pb);
-    settings(&sb, pb, pa);
+    settings_pair(&sa, &sb);
     sa.max_message_size = 1024 * 1024;
     sb.max_message_size = 100 * 1024;
     struct pair pr;
@@ -418,10 +426,7 @@ START_TEST(oversize_incoming_dropped_and_counted)
     size_t n = sizeof(sizes) / sizeof(sizes[0]), nfit = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *m = make_msg(i, sizes[i]);
-        int r;
-        while ((r = dcgw_sctp_send(pr.a.s, 0, 53, NULL, m, sizes[i])) == DCGW_EAGAIN)
-            pump(&pr, NULL, 5);
-        ck_assert_int_eq(r, 0);
+        send_waiting(&pr, pr.a.s, 0, NULL, m, sizes[i]);
         free(m);
         nfit += fits[i];
     }
@@ -496,9 +501,7 @@ END_TEST
 START_TEST(many_streams)
 {
     struct dcgw_sctp_settings sa, sb;
-    uint16_t pa = next_port++, pb = next_port++;
-    settings(&sa, pa, pb);
-    settings(&sb, pb, pa);
+    settings_pair(&sa, &sb);
     sa.streams = 2048;
     sb.streams = 1500;
     struct pair pr;
@@ -544,13 +547,8 @@ START_TEST(reliable_under_loss_dup_reorder)
         rng = rng * 1103515245u + 12345u;
         size[i] = 4 + (rng >> 8) % 6000;
         uint8_t *m = make_msg(i, size[i]);
-        int r;
-        while ((r = dcgw_sctp_send(pr.a.s, 0, 53, NULL, m, size[i])) == DCGW_EAGAIN)
-            pump(&pr, NULL, 5);
-        ck_assert_int_eq(r, 0);
-        while ((r = dcgw_sctp_send(pr.b.s, 7, 53, NULL, m, size[i])) == DCGW_EAGAIN)
-            pump(&pr, NULL, 5);
-        ck_assert_int_eq(r, 0);
+        send_waiting(&pr, pr.a.s, 0, NULL, m, size[i]);
+        send_waiting(&pr, pr.b.s, 7, NULL, m, size[i]);
         free(m);
     }
     want_a = want_b = N;
@@ -627,9 +625,7 @@ END_TEST
 START_TEST(back_pressure_and_writable)
 {
     struct dcgw_sctp_settings sa, sb;
-    uint16_t pa = next_port++, pb = next_port++;
-    settings(&sa, pa, pb);
-    settings(&sb, pb, pa);
+    settings_pair(&sa, &sb);
     sa.max_message_size = sb.max_message_size = 16 * 1024;
     sa.sndbuf = 64 * 1024;
     struct pair pr;
@@ -823,9 +819,7 @@ START_TEST(heartbeats_only_where_wanted)
     st.heartbeat_interval_ms = 100;
     ck_assert_int_eq(dcgw_sctp_stack_init(&st), 0);
     struct dcgw_sctp_settings sa, sb;
-    uint16_t pa = next_port++, pb = next_port++;
-    settings(&sa, pa, pb);
-    settings(&sb, pb, pa);
+    settings_pair(&sa, &sb);
     sa.no_heartbeat = true; /* the gateway's side */
     struct pair pr;
     pair_new(&pr, &sa, &sb);
@@ -858,9 +852,7 @@ START_TEST(pr_large_messages_small_window)
      * (usrsctp would keep the window shut after abandoning one), so the association keeps
      * flowing. */
     struct dcgw_sctp_settings sa, sb;
-    uint16_t pa = next_port++, pb = next_port++;
-    settings(&sa, pa, pb);
-    settings(&sb, pb, pa);
+    settings_pair(&sa, &sb);
     sb.max_message_size = 48 * 1024;
     sb.rcvbuf = 64 * 1024; /* raised to twice the message size */
     struct pair pr;
@@ -871,10 +863,7 @@ START_TEST(pr_large_messages_small_window)
     enum { N = 40, SZ = 48 * 1024 };
     for (uint32_t i = 0; i < N; i++) {
         uint8_t *m = make_msg(i, SZ);
-        int r;
-        while ((r = dcgw_sctp_send(pr.a.s, 1, 53, &o, m, SZ)) == DCGW_EAGAIN)
-            pump(&pr, NULL, 5);
-        ck_assert_int_eq(r, 0);
+        send_waiting(&pr, pr.a.s, 1, &o, m, SZ);
         free(m);
     }
     pr.l.ab.loss_pct = 0;
