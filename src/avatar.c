@@ -107,6 +107,7 @@ struct dcgw_avatar {
     uint32_t n_chunks, next;
     uint64_t size, chunk_size;
     struct dcgw_avatar_result cur; /* avatar_id, owner, signer of the transfer */
+    uint64_t deadline;             /* of the transfer in progress; UINT64_MAX: none */
     struct dcgw_avatar_stats stats;
 };
 
@@ -117,6 +118,7 @@ void dcgw_avatar_settings_default(struct dcgw_avatar_settings *s)
     s->max_chunk_size = DCGW_AVATAR_CHUNK_SIZE_DEFAULT;
     s->max_chunks = DCGW_AVATAR_MAX_CHUNKS_DEFAULT;
     s->clock_skew_s = DCGW_AVATAR_CLOCK_SKEW_DEFAULT_S;
+    s->transfer_timeout_ms = DCGW_AVATAR_TRANSFER_TIMEOUT_DEFAULT_MS;
 }
 
 int dcgw_avatar_new(const struct dcgw_avatar_settings *s, struct dcgw_avatar **out)
@@ -124,7 +126,8 @@ int dcgw_avatar_new(const struct dcgw_avatar_settings *s, struct dcgw_avatar **o
     if (!s || !s->trust || !s->grants || !s->max_size || !s->max_chunk_size || !s->max_chunks ||
         s->max_chunks > DCGW_AVATAR_CHUNKS_CEILING ||
         (s->leg && strlen(s->leg) > DCGW_AVATAR_LEG_MAX) ||
-        (s->audience && strlen(s->audience) > DCGW_AVATAR_IDENTITY_MAX))
+        (s->audience && strlen(s->audience) > DCGW_AVATAR_IDENTITY_MAX) ||
+        s->transfer_timeout_ms > DCGW_AVATAR_TRANSFER_TIMEOUT_MAX_MS)
         return DCGW_EINVAL;
     struct dcgw_avatar *v = calloc(1, sizeof(*v));
     if (!v)
@@ -134,6 +137,7 @@ int dcgw_avatar_new(const struct dcgw_avatar_settings *s, struct dcgw_avatar **o
     snprintf(v->audience, sizeof(v->audience), "%s", s->audience ? s->audience : "");
     v->set.leg = v->leg;
     v->set.audience = v->audience;
+    v->deadline = UINT64_MAX;
     dcgw_trust_ref(v->set.trust);
     *out = v;
     return 0;
@@ -144,6 +148,7 @@ static void end_transfer(struct dcgw_avatar *v)
     free(v->digests);
     v->digests = NULL;
     v->n_chunks = v->next = 0;
+    v->deadline = UINT64_MAX;
 }
 
 void dcgw_avatar_free(struct dcgw_avatar *v)
@@ -470,6 +475,14 @@ static int chunk(struct dcgw_avatar *v, const uint8_t *p, size_t n, struct dcgw_
     return 0;
 }
 
+/* The transfer in progress outlived its deadline; res holds its identity. */
+static int timed_out(struct dcgw_avatar *v, struct dcgw_avatar_result *res)
+{
+    return reject(v, res, DCGW_AVATAR_TIMEOUT,
+                  "transfer not finished %u ms after its manifest: %u of %u chunks",
+                  v->set.transfer_timeout_ms, v->next, v->n_chunks);
+}
+
 /* The transfer's identity (the one in progress, or the last one completed) into res. */
 static void transfer_identity(const struct dcgw_avatar *v, struct dcgw_avatar_result *res)
 {
@@ -481,8 +494,9 @@ static void transfer_identity(const struct dcgw_avatar *v, struct dcgw_avatar_re
     res->chunk = v->state == V_CHUNKS ? v->next : v->cur.chunks;
 }
 
-int dcgw_avatar_input(struct dcgw_avatar *v, bool is_text, const uint8_t *p, size_t n,
-                      int64_t now_unix, X509 *peer_cert, struct dcgw_avatar_result *res)
+/* now_ms NULL (dcgw_avatar_input): no monotonic clock, no deadline armed or checked. */
+static int input(struct dcgw_avatar *v, bool is_text, const uint8_t *p, size_t n, int64_t now_unix,
+                 const uint64_t *now_ms, X509 *peer_cert, struct dcgw_avatar_result *res)
 {
     memset(res, 0, sizeof(*res));
     if (v->state == V_FAILED) {
@@ -490,7 +504,9 @@ int dcgw_avatar_input(struct dcgw_avatar *v, bool is_text, const uint8_t *p, siz
         return DCGW_ECLOSED;
     }
     if (v->state == V_CHUNKS) {
-        transfer_identity(v, res); /* the transfer's identity goes with every result */
+        transfer_identity(v, res);            /* the transfer's identity goes with every result */
+        if (now_ms && *now_ms >= v->deadline) /* its timer has not fired yet */
+            return timed_out(v, res);
         if (is_text)
             return reject(v, res, DCGW_AVATAR_SIZE_MISMATCH,
                           "text message after %u of %u chunks: transfer truncated", v->next,
@@ -507,7 +523,39 @@ int dcgw_avatar_input(struct dcgw_avatar *v, bool is_text, const uint8_t *p, siz
         reject(v, res, DCGW_AVATAR_MALFORMED, "out of memory");
         return DCGW_ENOMEM;
     }
+    if (r == 0 && res->what == DCGW_AVATAR_MANIFEST && now_ms && v->set.transfer_timeout_ms)
+        v->deadline = *now_ms < UINT64_MAX - v->set.transfer_timeout_ms
+                          ? *now_ms + v->set.transfer_timeout_ms
+                          : UINT64_MAX - 1;
     return r;
+}
+
+int dcgw_avatar_input(struct dcgw_avatar *v, bool is_text, const uint8_t *p, size_t n,
+                      int64_t now_unix, X509 *peer_cert, struct dcgw_avatar_result *res)
+{
+    return input(v, is_text, p, n, now_unix, NULL, peer_cert, res);
+}
+
+int dcgw_avatar_input_ms(struct dcgw_avatar *v, bool is_text, const uint8_t *p, size_t n,
+                         int64_t now_unix, uint64_t now_ms, X509 *peer_cert,
+                         struct dcgw_avatar_result *res)
+{
+    return input(v, is_text, p, n, now_unix, &now_ms, peer_cert, res);
+}
+
+uint64_t dcgw_avatar_next_timeout(const struct dcgw_avatar *v)
+{
+    return v->state == V_CHUNKS ? v->deadline : UINT64_MAX;
+}
+
+int dcgw_avatar_handle_timeout(struct dcgw_avatar *v, uint64_t now_ms,
+                               struct dcgw_avatar_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (v->state != V_CHUNKS || now_ms < v->deadline)
+        return 0;
+    transfer_identity(v, res);
+    return timed_out(v, res);
 }
 
 int dcgw_avatar_end(struct dcgw_avatar *v, struct dcgw_avatar_result *res)

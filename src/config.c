@@ -92,6 +92,8 @@ static const struct opt opts[] = {
     U32("avatar.clock_skew_s", avatar.clock_skew_s, 0, 3600, DCGW_AVATAR_CLOCK_SKEW_DEFAULT_S),
     U32("avatar.min_rsa_bits", avatar.min_rsa_bits, 2048, DCGW_JWS_RSA_MAX_BITS,
         DCGW_JWS_RSA_MIN_BITS_DEFAULT),
+    U32("avatar.transfer_timeout_ms", avatar.transfer_timeout_ms, 0,
+        DCGW_AVATAR_TRANSFER_TIMEOUT_MAX_MS, DCGW_AVATAR_TRANSFER_TIMEOUT_DEFAULT_MS),
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 

@@ -35,6 +35,8 @@ struct wavatar {
     struct dcgw_trust *trust;  /* configured + pushed; built on first use */
     struct wavatar_chan *chans;
     size_t n, cap;
+    uv_timer_t *timer;  /* transfer deadlines; made at the first, freed by its close cb */
+    uint64_t timer_due; /* UINT64_MAX: stopped */
 };
 
 /* Adds as's grants to g and its anchors and keys to pushed. */
@@ -95,9 +97,15 @@ int dcgw__wavatar_create(struct wsession *s, char *err, size_t errcap)
         free(a);
         return DCGW_ENOMEM;
     }
+    a->timer_due = UINT64_MAX;
     s->avatar = a;
     const Dcgw__AvatarSettings *as = s->desc->avatar;
     return as ? add_settings(a->grants, a->pushed, s, as, err, errcap) : 0;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    free(h);
 }
 
 void dcgw__wavatar_free(struct wsession *s)
@@ -105,6 +113,10 @@ void dcgw__wavatar_free(struct wsession *s)
     struct wavatar *a = s->avatar;
     if (!a)
         return;
+    if (a->timer) { /* the handle outlives the session until its close callback */
+        a->timer->data = NULL;
+        uv_close((uv_handle_t *)a->timer, timer_closed);
+    }
     for (size_t i = 0; i < a->n; i++)
         dcgw_avatar_free(a->chans[i].v);
     free(a->chans);
@@ -241,6 +253,7 @@ static struct wavatar_chan *verifier_of(struct wsession *s, unsigned side,
         .max_chunks = cfg->avatar.max_chunks,
         .clock_skew_s = cfg->avatar.clock_skew_s,
         .min_rsa_bits = cfg->avatar.min_rsa_bits,
+        .transfer_timeout_ms = cfg->avatar.transfer_timeout_ms,
     };
     struct dcgw_avatar *v;
     if (dcgw_avatar_new(&set, &v) < 0)
@@ -318,6 +331,61 @@ static void rejected(struct wsession *s, unsigned side, const struct dcgw_dc_cha
         dcgw_dc_close_channel(dc, close_ch); /* the bridge closes its twin (RFC 8831 §6.7) */
 }
 
+/* ---- transfer deadlines (avatar.transfer_timeout_ms): one timer per session, at the
+ * earliest of its verifiers' (DESIGN §4: next_timeout / handle_timeout) */
+
+static void on_timer(uv_timer_t *t);
+
+static void rearm(struct wsession *s)
+{
+    struct wavatar *a = s->avatar;
+    uint64_t due = UINT64_MAX;
+    for (size_t i = 0; i < a->n; i++) {
+        uint64_t d = dcgw_avatar_next_timeout(a->chans[i].v);
+        due = d < due ? d : due;
+    }
+    if (due == a->timer_due)
+        return;
+    a->timer_due = due;
+    if (due == UINT64_MAX) {
+        if (a->timer)
+            uv_timer_stop(a->timer);
+        return;
+    }
+    if (!a->timer) {
+        if (!(a->timer = malloc(sizeof(*a->timer)))) {
+            a->timer_due = UINT64_MAX; /* retried at the next message */
+            DCGW_LOG_RL(AVATAR, ERROR, "session %s: no memory for the transfer timer", s->desc->id);
+            return;
+        }
+        uv_timer_init(s->w->loop, a->timer);
+        a->timer->data = s;
+    }
+    uint64_t now = uv_now(s->w->loop);
+    uv_timer_start(a->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct wsession *s = t->data;
+    if (!s)
+        return;
+    struct wavatar *a = s->avatar;
+    uint64_t now = uv_now(t->loop);
+    a->timer_due = UINT64_MAX;
+    for (size_t i = 0; i < a->n; i++) {
+        struct wavatar_chan *c = &a->chans[i];
+        struct dcgw_avatar_result res;
+        if (dcgw_avatar_handle_timeout(c->v, now, &res) == 0)
+            continue;
+        /* the channel is open while it is listed (channel_closed removes it) */
+        struct dcgw_dc_channel *ch = (struct dcgw_dc_channel *)c->ch;
+        rejected(s, c->side, ch, &res, ch);
+        i = (size_t)-1; /* closing may have changed the list: again from the start */
+    }
+    rearm(s);
+}
+
 bool dcgw__wavatar_message(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch,
                            bool is_text, const uint8_t *p, size_t n)
 {
@@ -340,7 +408,10 @@ bool dcgw__wavatar_message(struct wsession *s, unsigned side, struct dcgw_dc_cha
     }
     struct wleg *l = s->legs[side];
     X509 *peer = l && l->leg && !l->dead ? dcgw_dtls_peer_cert(dcgw_leg_dtls(l->leg)) : NULL;
-    int r = dcgw_avatar_input(c->v, is_text, p, n, (int64_t)time(NULL), peer, &res);
+    int r = dcgw_avatar_input_ms(c->v, is_text, p, n, (int64_t)time(NULL), uv_now(s->w->loop), peer,
+                                 &res);
+    if (res.what != DCGW_AVATAR_CHUNK) /* a deadline was armed or dropped */
+        rearm(s);
     if (r == 0) {
         if (res.what == DCGW_AVATAR_COMPLETE || res.what == DCGW_AVATAR_REQUEST)
             emit(s, side, ch, &res);
@@ -364,4 +435,5 @@ void dcgw__wavatar_channel_closed(struct wsession *s, unsigned side,
         rejected(s, side, ch, &res, NULL);
     dcgw_avatar_free(c->v);
     *c = a->chans[--a->n];
+    rearm(s);
 }

@@ -42,6 +42,8 @@ enum dcgw_avatar_limits {
     DCGW_AVATAR_CHUNK_SIZE_DEFAULT = 256 << 10, /* a chunk is one message: <= max-message-size */
     DCGW_AVATAR_MAX_CHUNKS_DEFAULT = 4096,
     DCGW_AVATAR_CLOCK_SKEW_DEFAULT_S = 60,
+    DCGW_AVATAR_TRANSFER_TIMEOUT_DEFAULT_MS = 30000, /* manifest to last chunk */
+    DCGW_AVATAR_TRANSFER_TIMEOUT_MAX_MS = 3600000,
 };
 
 /* Why a message was refused. The order matches AvatarReason in proto/dcgw.proto. */
@@ -56,7 +58,8 @@ enum dcgw_avatar_limits {
     XX(SIZE_MISMATCH, "size mismatch")                                                             \
     XX(TOO_LARGE, "over the policy's maximum")                                                     \
     XX(MALFORMED, "malformed")                                                                     \
-    XX(UNDELIVERED, "not delivered")
+    XX(UNDELIVERED, "not delivered")                                                               \
+    XX(TIMEOUT, "timeout")
 
 enum dcgw_avatar_reason {
 #define DCGW__AV_REASON(name, str) DCGW_AVATAR_##name,
@@ -96,6 +99,9 @@ struct dcgw_avatar_settings {
     uint32_t max_chunks;
     uint32_t clock_skew_s; /* leeway on exp, nbf, iat */
     uint32_t min_rsa_bits; /* 0: DCGW_JWS_RSA_MIN_BITS_DEFAULT */
+    /* a transfer must end within this many ms of its manifest (the clock of
+     * dcgw_avatar_input_ms); 0: no limit */
+    uint32_t transfer_timeout_ms;
 };
 
 /* Defaults of the limits above (no trust, no grants: nothing passes). */
@@ -146,6 +152,23 @@ void dcgw_avatar_free(struct dcgw_avatar *v);
  * earlier rejection (res->what NOTHING); DCGW_ENOMEM (treat as a rejection). */
 int dcgw_avatar_input(struct dcgw_avatar *v, bool is_text, const uint8_t *p, size_t n,
                       int64_t now_unix, X509 *peer_cert, struct dcgw_avatar_result *res);
+/* dcgw_avatar_input with the monotonic clock now_ms (milliseconds): an accepted manifest
+ * arms the transfer's deadline, now_ms + transfer_timeout_ms (dcgw_avatar_next_timeout),
+ * and a message of a transfer arriving at or after its deadline is refused (TIMEOUT).
+ * dcgw_avatar_input is this without a monotonic clock: it arms no deadline. */
+int dcgw_avatar_input_ms(struct dcgw_avatar *v, bool is_text, const uint8_t *p, size_t n,
+                         int64_t now_unix, uint64_t now_ms, X509 *peer_cert,
+                         struct dcgw_avatar_result *res);
+
+/* DESIGN §4 timers: the deadline of the transfer in progress (absolute ms, the clock of
+ * dcgw_avatar_input_ms), UINT64_MAX when there is none. */
+uint64_t dcgw_avatar_next_timeout(const struct dcgw_avatar *v);
+/* At or after the deadline the transfer is rejected for good (DCGW_EDENIED, TIMEOUT,
+ * res->chunk = the chunks that passed): drop what comes next and close the channel, as
+ * for any other rejection. Otherwise 0 with res->what NOTHING. */
+int dcgw_avatar_handle_timeout(struct dcgw_avatar *v, uint64_t now_ms,
+                               struct dcgw_avatar_result *res);
+
 /* Replaces what later manifests and request tokens are checked against (the controller
  * updated the session): trust (a ref is taken, the old one dropped), grants (borrowed, as
  * in the settings: the old ones may be freed once this returns) and audience (copied; NULL

@@ -82,6 +82,7 @@ struct dcgw_config {
         uint32_t max_chunks;
         uint32_t clock_skew_s;
         uint32_t min_rsa_bits;
+        uint32_t transfer_timeout_ms; /* manifest to last chunk; 0: no limit */
     } avatar;
 };
 

@@ -33,7 +33,10 @@
 #   f. grants replaced live (dcgwctl update --avatar, UpdateSession.avatar): an avatar id
 #      not granted is refused (AVATAR_NOT_AUTHORIZED); after the update granting it, the
 #      same envelope on a channel the UE opens then arrives byte-exact; an update naming an
-#      unknown leg is refused.
+#      unknown leg is refused;
+#   g. (in b) a BAR that sends a manifest and 3 chunks, then nothing: after
+#      avatar.transfer_timeout_ms (5 s here) AVATAR_TIMEOUT at chunk 3, the channel closed
+#      on both legs.
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
@@ -42,7 +45,7 @@ D="$DCGW_SRC/tests/data/avatar"
 TOOL="$DCGW_SRC/tools/dcgw-avatar"
 start_loopback_dcgwd 1 \
     'sctp: { buffered_limit = 67108864; };' \
-    "avatar: { trust_anchors = \"$D/ca.pem\"; trusted_keys = \"$D/keys\"; audience = \"dcgw\"; };"
+    "avatar: { trust_anchors = \"$D/ca.pem\"; trusted_keys = \"$D/keys\"; audience = \"dcgw\"; transfer_timeout_ms = 5000; };"
 
 # ---- envelopes
 
@@ -83,6 +86,7 @@ claims:small:claims:dtls:closed:AVATAR_BAD_SIGNATURE:0:
 none:small:none:dtls:closed:AVATAR_BAD_SIGNATURE:0:
 swap:small:swap#5:dtls:closed:AVATAR_DIGEST_MISMATCH:6:5
 truncate:small:truncate#4:dtls:closed:AVATAR_SIZE_MISMATCH:5:4
+stall:small:stall#3:dtls:closed:AVATAR_TIMEOUT:4:3
 extra:small:extra:dtls:closed:AVATAR_SIZE_MISMATCH:11:
 expired:expired:normal:dtls:closed:AVATAR_EXPIRED:0:
 nbf:nbf:normal:dtls:closed:AVATAR_NOT_YET_VALID:0:
@@ -198,7 +202,7 @@ check "a. avatar_accepted for the kid-signed avatar (signer kid:bar-key-1)" \
 check "a. the BAR got the UE's request token unchanged" \
     [ "$(json_field "$X" "j['channels']['valid-x5c']['received'][0]")" = "$(ue valid-x5c "['token']")" ]
 nreq=$(ev avatar_accepted 'e.get("request") and e["_leg"] == "ue" and e.get("owner") == "sip:alice@ims.example"' | wc -l)
-check "a. avatar_accepted (request) for the 16 good tokens ($nreq)" [ "$nreq" = 16 ]
+check "a. avatar_accepted (request) for the 17 good tokens ($nreq)" [ "$nreq" = 17 ]
 check "a. the valid channels stay open" \
     [ "$(ue valid-x5c "['closed']")$(ue valid-kid "['closed']")" = FalseFalse ]
 
@@ -225,7 +229,7 @@ done <<<"$CASES"
 check "b. the extra-chunk case was accepted whole before the extra" \
     test -n "$(ev avatar_accepted 'e.get("label") == "extra" and not e.get("request")')"
 check "b. the BAR's channels of the rejected cases were closed" \
-    [ "$(json_field "$X" "all(j['channels'][l]['closed'] for l in ('header', 'swap', 'truncate', 'untrusted'))")" = True ]
+    [ "$(json_field "$X" "all(j['channels'][l]['closed'] for l in ('header', 'swap', 'truncate', 'untrusted', 'stall'))")" = True ]
 
 # ---- e. a sender that does not pace: dcgw's bridge drops what the UE's leg cannot take
 # (no flow control across legs); a transfer with such a gap is failed, not left silent

@@ -1130,6 +1130,99 @@ START_TEST(request_tokens_meet_the_new_grants)
 }
 END_TEST
 
+/* ---- transfer deadline (transfer_timeout_ms), with an injected monotonic clock */
+
+START_TEST(transfer_deadline)
+{
+    uint8_t *data = pattern(3500);
+    struct mopts o;
+    mopts_default(&o);
+    char *m = make_manifest(&o, data, 3500);
+    struct dcgw_avatar_settings set;
+    dcgw_avatar_settings_default(&set);
+    ck_assert_uint_eq(set.transfer_timeout_ms, DCGW_AVATAR_TRANSFER_TIMEOUT_DEFAULT_MS);
+    set.trust = trust;
+    set.grants = grants;
+    set.leg = "as";
+    set.transfer_timeout_ms = 5000;
+    struct dcgw_avatar *v;
+    ck_assert_int_eq(dcgw_avatar_new(&set, &v), 0);
+    struct dcgw_avatar_result res;
+    const uint64_t t0 = 1000000;
+    ck_assert_uint_eq(dcgw_avatar_next_timeout(v), UINT64_MAX);
+    ck_assert_int_eq(dcgw_avatar_input_ms(v, true, (uint8_t *)m, strlen(m), NOW, t0, NULL, &res),
+                     0);
+    ck_assert_uint_eq(dcgw_avatar_next_timeout(v), t0 + 5000);
+    ck_assert_int_eq(dcgw_avatar_input_ms(v, false, data, 1000, NOW, t0 + 100, NULL, &res), 0);
+    ck_assert_int_eq(dcgw_avatar_handle_timeout(v, t0 + 4999, &res), 0); /* not yet */
+    ck_assert_int_eq(res.what, DCGW_AVATAR_NOTHING);
+    ck_assert(dcgw_avatar_in_transfer(v));
+    /* the sender stops: at the deadline the transfer fails, with its identity */
+    ck_assert_int_eq(dcgw_avatar_handle_timeout(v, t0 + 5000, &res), DCGW_EDENIED);
+    ck_assert_int_eq(res.what, DCGW_AVATAR_REJECTED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_TIMEOUT);
+    ck_assert_str_eq(dcgw_avatar_reason_name(res.reason), "timeout");
+    ck_assert_uint_eq(res.chunk, 1);
+    ck_assert_uint_eq(res.chunks, 4);
+    ck_assert_str_eq(res.avatar_id, "avatar-1");
+    ck_assert(strstr(res.detail, "1 of 4 chunks") != NULL);
+    ck_assert(dcgw_avatar_rejected(v));
+    ck_assert_uint_eq(dcgw_avatar_next_timeout(v), UINT64_MAX);
+    ck_assert_int_eq(dcgw_avatar_handle_timeout(v, t0 + 9000, &res), 0); /* reported once */
+    ck_assert_int_eq(dcgw_avatar_input_ms(v, false, data + 1000, 1000, NOW, t0 + 9000, NULL, &res),
+                     DCGW_ECLOSED);
+    dcgw_avatar_free(v);
+
+    /* a chunk that comes after the deadline, before the timer fired: refused as late */
+    ck_assert_int_eq(dcgw_avatar_new(&set, &v), 0);
+    ck_assert_int_eq(dcgw_avatar_input_ms(v, true, (uint8_t *)m, strlen(m), NOW, t0, NULL, &res),
+                     0);
+    ck_assert_int_eq(dcgw_avatar_input_ms(v, false, data, 1000, NOW, t0 + 5000, NULL, &res),
+                     DCGW_EDENIED);
+    ck_assert_int_eq(res.reason, DCGW_AVATAR_TIMEOUT);
+    ck_assert_uint_eq(res.chunk, 0);
+    dcgw_avatar_free(v);
+
+    /* in time: the deadline goes with the transfer, the next one gets its own */
+    ck_assert_int_eq(dcgw_avatar_new(&set, &v), 0);
+    for (int round = 0; round < 2; round++) {
+        uint64_t t = t0 + (uint64_t)round * 20000;
+        ck_assert_int_eq(dcgw_avatar_input_ms(v, true, (uint8_t *)m, strlen(m), NOW, t, NULL, &res),
+                         0);
+        ck_assert_uint_eq(dcgw_avatar_next_timeout(v), t + 5000);
+        for (size_t k = 0; k < 4; k++) {
+            size_t len = k < 3 ? 1000 : 500;
+            ck_assert_int_eq(
+                dcgw_avatar_input_ms(v, false, data + k * 1000, len, NOW, t + 4999, NULL, &res), 0);
+        }
+        ck_assert_int_eq(res.what, DCGW_AVATAR_COMPLETE);
+        ck_assert_uint_eq(dcgw_avatar_next_timeout(v), UINT64_MAX);
+        ck_assert_int_eq(dcgw_avatar_handle_timeout(v, t + 99999, &res), 0);
+    }
+    ck_assert_uint_eq(dcgw_avatar_stats(v)->transfers, 2);
+    dcgw_avatar_free(v);
+
+    /* 0: no limit; without a monotonic clock (dcgw_avatar_input) no deadline either */
+    set.transfer_timeout_ms = 0;
+    ck_assert_int_eq(dcgw_avatar_new(&set, &v), 0);
+    ck_assert_int_eq(dcgw_avatar_input_ms(v, true, (uint8_t *)m, strlen(m), NOW, t0, NULL, &res),
+                     0);
+    ck_assert_uint_eq(dcgw_avatar_next_timeout(v), UINT64_MAX);
+    ck_assert_int_eq(dcgw_avatar_handle_timeout(v, UINT64_MAX - 1, &res), 0);
+    dcgw_avatar_free(v);
+    set.transfer_timeout_ms = 5000;
+    ck_assert_int_eq(dcgw_avatar_new(&set, &v), 0);
+    ck_assert_int_eq(put_text(v, m, &res), 0);
+    ck_assert_uint_eq(dcgw_avatar_next_timeout(v), UINT64_MAX);
+    ck_assert(dcgw_avatar_in_transfer(v));
+    dcgw_avatar_free(v);
+    set.transfer_timeout_ms = DCGW_AVATAR_TRANSFER_TIMEOUT_MAX_MS + 1;
+    ck_assert_int_eq(dcgw_avatar_new(&set, &v), DCGW_EINVAL);
+    free(m);
+    free(data);
+}
+END_TEST
+
 Suite *avatar_suite(void)
 {
     Suite *s = suite_create("avatar");
@@ -1167,6 +1260,10 @@ Suite *avatar_suite(void)
     tcase_add_test(tc, authority_replaced_for_later_manifests);
     tcase_add_test(tc, transfer_in_progress_keeps_its_grant);
     tcase_add_test(tc, request_tokens_meet_the_new_grants);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("deadline");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, transfer_deadline);
     suite_add_tcase(s, tc);
     return s;
 }

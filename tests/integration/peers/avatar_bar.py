@@ -10,8 +10,9 @@ MODE: "normal" (manifest then every chunk, in order); "header" / "claims" (one b
 manifest's header / payload changed, signature kept: the header's typ recased, the
 payload's avatar-1 made avatar-2); "none" (the payload re-sent under {"alg":"none"} with no
 signature); "swap:K" (chunks 0..K-1, then chunk K+1 where K belongs, then the rest);
-"truncate:K" (chunks 0..K-1, then the channel is closed); "extra" (every chunk, then the
-last one again); "flood" (every chunk as fast as aiortc takes them, unpaced).
+"truncate:K" (chunks 0..K-1, then the channel is closed); "stall:K" (chunks 0..K-1,
+then nothing, the channel left open); "extra" (every chunk, then the last one again);
+"flood" (every chunk as fast as aiortc takes them, unpaced).
 When the first message (the UE's request token) arrives on a channel dcgw opened toward
 it, the BAR queues that label's envelope; envelopes go out one at a time, at --rate. RESULT: per label,
 the messages it received (the request tokens, as text) and what it sent.
@@ -68,7 +69,7 @@ async def send_envelope(ch, spec, rec, rate):
     if mode == "swap":
         k = int(k)
         order[k], order[k + 1] = order[k + 1], order[k]
-    elif mode == "truncate":
+    elif mode in ("truncate", "stall"):
         order = order[:int(k)]
     elif mode == "extra":
         order.append(order[-1])
