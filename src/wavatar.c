@@ -4,9 +4,10 @@
  * channel on both legs and emits avatar_rejected. Whole avatars and accepted request
  * tokens emit avatar_accepted.
  *
- * Trust: the configured anchors (avatar.trust_anchors, avatar.trusted_keys, read when the
- * session's first avatar message arrives) plus what the controller pushed in the
- * session's AvatarSettings (checked when the session is created). Grants come only from
+ * Trust: the configured anchors (avatar.trust_anchors, avatar.trusted_keys, read once per
+ * worker configuration: at start and at each reload) plus what the controller pushed in
+ * the session's AvatarSettings (checked when the session is created); a session takes its
+ * store at its first avatar message and keeps it. Grants come only from
  * the session: without them no avatar passes. UpdateSession.avatar replaces grants, pushed
  * anchors and audience: every verifier switches to the new set for its next manifest or
  * token (a transfer past its manifest finishes; avatar.h). */
@@ -127,24 +128,55 @@ void dcgw__wavatar_free(struct wsession *s)
     s->avatar = NULL;
 }
 
-/* The configured anchors and pushed ones, in a new store; NULL on ENOMEM. Files that
- * cannot be read now (they could at start: config.c checks them) are logged; what loaded
- * is used. */
-static struct dcgw_trust *build_trust(const struct wsession *s, const struct dcgw_trust *pushed)
+void dcgw__wavatar_configure(struct worker *w)
 {
-    const struct dcgw_config *cfg = &s->w->cfg;
+    const struct dcgw_config *cfg = &w->cfg;
     char why[256] = "";
     struct dcgw_trust *t = NULL;
+    if (dcgw_trust_new(&t) < 0)
+        DCGW_ERROR(AVATAR, "no memory for the configured anchors: avatars will be refused");
+    /* config.c could read them when it checked the configuration; a file that cannot be
+     * read now is logged, and what loaded is used */
+    if (t && *cfg->avatar.trust_anchors &&
+        dcgw_trust_add_ca_file(t, cfg->avatar.trust_anchors, why, sizeof(why)) < 0)
+        DCGW_WARN(AVATAR, "avatar.trust_anchors: %s", why);
+    if (t && *cfg->avatar.trusted_keys &&
+        dcgw_trust_add_keys_dir(t, cfg->avatar.trusted_keys, why, sizeof(why)) < 0)
+        DCGW_WARN(AVATAR, "avatar.trusted_keys: %s", why);
+    dcgw_trust_unref(w->avatar_trust); /* sessions that use it hold their own references */
+    w->avatar_trust = t;
+    if (t)
+        DCGW_DEBUG(AVATAR, "configured anchors: %zu CA certificates, %zu keys",
+                   dcgw_trust_ca_count(t), dcgw_trust_key_count(t));
+}
+
+void dcgw__wavatar_worker_free(struct worker *w)
+{
+    dcgw_trust_unref(w->avatar_trust);
+    w->avatar_trust = NULL;
+}
+
+/* The worker's configured anchors plus pushed ones (which win on a kid both name); the
+ * configured store itself when nothing was pushed. NULL on ENOMEM. */
+static struct dcgw_trust *build_trust(const struct wsession *s, const struct dcgw_trust *pushed)
+{
+    struct dcgw_trust *conf = s->w->avatar_trust, *t = NULL;
+    if (!conf)
+        return NULL;
+    if (dcgw_trust_ca_count(pushed) == 0 && dcgw_trust_key_count(pushed) == 0)
+        return dcgw_trust_ref(conf);
     if (dcgw_trust_new(&t) < 0 || dcgw_trust_add_all(t, pushed) < 0) {
         dcgw_trust_unref(t);
         return NULL;
     }
-    if (*cfg->avatar.trust_anchors &&
-        dcgw_trust_add_ca_file(t, cfg->avatar.trust_anchors, why, sizeof(why)) < 0)
-        DCGW_LOG_RL(AVATAR, WARN, "session %s: avatar.trust_anchors: %s", s->desc->id, why);
-    if (*cfg->avatar.trusted_keys &&
-        dcgw_trust_add_keys_dir(t, cfg->avatar.trusted_keys, why, sizeof(why)) < 0)
-        DCGW_LOG_RL(AVATAR, WARN, "session %s: avatar.trusted_keys: %s", s->desc->id, why);
+    int r = dcgw_trust_add_all(t, conf);
+    if (r == DCGW_ENOMEM) {
+        dcgw_trust_unref(t);
+        return NULL;
+    }
+    if (r < 0) /* over a cap: what fitted is used */
+        DCGW_LOG_RL(AVATAR, WARN, "session %s: configured anchors: %s", s->desc->id,
+                    dcgw_strerror(r));
     return t;
 }
 

@@ -286,6 +286,7 @@ static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial)
     snprintf(ident, sizeof(ident), "worker%u", w->index);
     dcgw_log_setup(&cfg.log, ident);
     w->cfg = cfg;
+    dcgw__wavatar_configure(w);
     if (!initial) {
         DCGW_INFO(WORKER, "configuration updated");
         return 0;
@@ -379,6 +380,7 @@ int dcgw_worker_run(uint32_t index, int fd)
         return 1;
     uv_run(w.loop, UV_RUN_DEFAULT);
     g_hash_table_destroy(w.sessions);
+    dcgw__wavatar_worker_free(&w);
     uv_loop_close(w.loop);
     return 0;
 }

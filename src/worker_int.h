@@ -22,6 +22,7 @@ enum { WLEG_MAX_ROUTES = 8, WLEG_UFRAG_LEN = 8, WLEG_PWD_LEN = 24, WSESSION_CLOS
 
 struct wsession;
 struct wrelay;
+struct dcgw_trust;
 
 /* A socket address as a hash key: family, port, address bytes. */
 struct addrkey {
@@ -90,6 +91,7 @@ struct worker {
     uv_check_t reaper;
     uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;
     struct worker_stats stats;
+    struct dcgw_trust *avatar_trust; /* avatar.trust_anchors + trusted_keys (wavatar.c) */
 };
 
 /* worker.c */
@@ -158,6 +160,11 @@ int dcgw__wavatar_update(struct wsession *s, const Dcgw__AvatarSettings *as, cha
 void dcgw__wavatar_channel_closed(struct wsession *s, unsigned side,
                                   const struct dcgw_dc_channel *ch);
 void dcgw__wavatar_free(struct wsession *s);
+/* The worker's configured avatar anchors, read from the files once per configuration:
+ * configure (re)builds them from w->cfg (at start and at each reload; sessions keep the
+ * store they started verifying with), worker_free drops them. */
+void dcgw__wavatar_configure(struct worker *w);
+void dcgw__wavatar_worker_free(struct worker *w);
 
 /* wrelay.c: relay sessions. create after the session's wlegs exist; update gives the
  * offered leg its answer and starts the flow; close emits relay_closed (once); free from

@@ -36,16 +36,23 @@
 #      unknown leg is refused;
 #   g. (in b) a BAR that sends a manifest and 3 chunks, then nothing: after
 #      avatar.transfer_timeout_ms (5 s here) AVATAR_TIMEOUT at chunk 3, the channel closed
-#      on both legs.
+#      on both legs;
+#   h. the anchor files are read when the worker is configured: they are deleted before
+#      the first avatar message, and the valid avatars (a) still pass, without a warning.
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
 check "Debian python3 has aiortc and cryptography" "$PY" -c 'import aiortc, aioice, cryptography'
 D="$DCGW_SRC/tests/data/avatar"
 TOOL="$DCGW_SRC/tools/dcgw-avatar"
+# dcgwd reads copies of the anchor files, removed once it started: a worker reads them
+# when it is configured, not at a session's first avatar message (h)
+A="$T/anchors"
+mkdir -p "$A" && cp -r "$D/ca.pem" "$D/keys" "$A/"
 start_loopback_dcgwd 1 \
     'sctp: { buffered_limit = 67108864; };' \
-    "avatar: { trust_anchors = \"$D/ca.pem\"; trusted_keys = \"$D/keys\"; audience = \"dcgw\"; transfer_timeout_ms = 5000; };"
+    "avatar: { trust_anchors = \"$A/ca.pem\"; trusted_keys = \"$A/keys\"; audience = \"dcgw\"; transfer_timeout_ms = 5000; };"
+rm -rf "$A"
 
 # ---- envelopes
 
@@ -268,6 +275,8 @@ check "c. the refusal says the token is not signed with the DTLS certificate's k
 # ---- d. logs and workers
 
 check "d. dcgwd logs the refusals" grep -q 'avatar rejected: digest mismatch: chunk 5' "$T/dcgwd.log"
+check "h. anchors deleted after start: the workers' store still vouches (a), no warning" \
+    not grep -q 'avatar.trust_anchors\|avatar.trusted_keys' "$T/dcgwd.log"
 check "d. no worker lost, dcgwd answers" \
     bash -c "'$DCGWCTL' -s '$SOCK' ping >/dev/null && ! grep -q worker_lost '$T/events.jsonl'"
 
