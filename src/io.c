@@ -19,7 +19,9 @@ struct dcgw_io {
     uv_loop_t *loop;
     int fd;
     uv_poll_t poll;
-    uv_check_t check; /* flushes the send queue once per loop turn */
+    uv_check_t check;      /* flushes the send queue once per loop turn */
+    uv_timer_t poll_timer; /* reads every poll_ms instead of on each datagram */
+    uint32_t poll_ms;
     struct dcgw_io_cbs cbs;
     uint32_t batch;
     struct sockaddr_storage local;
@@ -97,12 +99,8 @@ static void on_check(uv_check_t *h)
         dcgw_io_flush(io);
 }
 
-static void on_readable(uv_poll_t *h, int status, int events)
+static void read_burst(struct dcgw_io *io)
 {
-    struct dcgw_io *io = h->data;
-    (void)events;
-    if (status < 0)
-        return;
     for (int round = 0; round < DCGW_IO_READS_PER_WAKEUP; round++) {
         for (uint32_t i = 0; i < io->batch; i++) {
             io->rxiov[i] = (struct iovec){.iov_base = io->rxbuf + (size_t)i * DCGW_IO_SLOT,
@@ -139,6 +137,34 @@ static void on_readable(uv_poll_t *h, int status, int events)
     /* Replies produced while handling this burst go out together. */
     if (io->txn)
         dcgw_io_flush(io);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    if (status >= 0)
+        read_burst(h->data);
+}
+
+static void on_poll_timer(uv_timer_t *t)
+{
+    struct dcgw_io *io = t->data;
+    io->stats.rx_timed_reads++;
+    read_burst(io);
+}
+
+void dcgw_io_set_poll_interval(struct dcgw_io *io, uint32_t ms)
+{
+    if (ms == io->poll_ms)
+        return;
+    if (ms) {
+        uv_poll_stop(&io->poll);
+        uv_timer_start(&io->poll_timer, on_poll_timer, ms, ms);
+    } else {
+        uv_timer_stop(&io->poll_timer);
+        uv_poll_start(&io->poll, UV_READABLE, on_readable);
+    }
+    io->poll_ms = ms;
 }
 
 static void free_io(struct dcgw_io *io)
@@ -205,8 +231,9 @@ int dcgw_io_new(uv_loop_t *loop, const struct sockaddr *addr, const struct dcgw_
     getsockname(io->fd, (struct sockaddr *)&io->local, &len);
     uv_poll_init(loop, &io->poll, io->fd);
     uv_check_init(loop, &io->check);
-    io->poll.data = io->check.data = io;
-    io->handles_open = 2;
+    uv_timer_init(loop, &io->poll_timer);
+    io->poll.data = io->check.data = io->poll_timer.data = io;
+    io->handles_open = 3;
     uv_poll_start(&io->poll, UV_READABLE, on_readable);
     uv_check_start(&io->check, on_check);
     *out = io;
@@ -228,4 +255,5 @@ void dcgw_io_close(struct dcgw_io *io)
     dcgw_io_flush(io);
     uv_close((uv_handle_t *)&io->poll, on_closed);
     uv_close((uv_handle_t *)&io->check, on_closed);
+    uv_close((uv_handle_t *)&io->poll_timer, on_closed);
 }

@@ -186,8 +186,9 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"rx_unknown_source", w->stats.rx_unknown_source},
         {"rx_no_session", w->stats.rx_no_session},
         {"dtls_objects_created", w->stats.dtls_objects_created},
-        {"sctp_slow_ticks", w->stats.sctp_slow_ticks},
-        {"sctp_wakeups", w->stats.sctp_wakeups},
+        {"quiet_entered", w->stats.quiet_entered},
+        {"quiet_left", w->stats.quiet_left},
+        {"rx_timed_reads", io ? io->rx_timed_reads : 0},
         {"relay_flows", w->stats.relay_flows},
     };
     enum { NC = sizeof(cs) / sizeof(cs[0]) };

@@ -64,8 +64,8 @@ struct worker_stats {
     uint64_t rx_unknown_source, rx_no_session, rx_garbage;
     uint64_t dtls_objects_created; /* terminated legs' DTLS stages; relay flows make none */
     uint64_t relay_flows;          /* relay flows started */
-    uint64_t sctp_slow_ticks;      /* times the SCTP tick slowed down (only heartbeats) */
-    uint64_t sctp_wakeups;         /* times it went back to the fast tick */
+    uint64_t quiet_entered;        /* times the worker went quiet (wplane.c) */
+    uint64_t quiet_left;           /* times it woke up */
 };
 
 struct worker {
@@ -82,9 +82,11 @@ struct worker {
     struct dcgw_fingerprint local_fp; /* sha-256 of the worker certificate */
     uv_timer_t sctp_tick;             /* drives usrsctp's timers (DESIGN §10) */
     uint64_t sctp_tick_last;
-    uint64_t sctp_active_seen, sctp_active_at; /* the stack's active_packets, when it moved */
-    bool sctp_slow;                            /* ticking at sctp.idle_timer_interval_ms */
-    uint16_t next_sctp_port; /* a local SCTP port per association */
+    uint64_t sctp_active_seen; /* the SCTP stack's active_packets at the last look */
+    uint64_t busy_at;          /* last datagram or SCTP packet that was not idle chatter */
+    bool quiet;                /* quiet mode (wplane.c): slow SCTP tick, timed reads */
+    bool wake;                 /* leave quiet mode after this loop turn */
+    uint16_t next_sctp_port;   /* a local SCTP port per association */
     char udp_address[64];
     struct sockaddr_storage advertise; /* address and port written into SDP */
     GPtrArray *dead_legs;              /* legs whose stages are freed after this turn */

@@ -128,19 +128,38 @@ void dcgw__wplane_leg_kill(struct wleg *l)
 
 static void on_sctp_tick(uv_timer_t *t);
 
-/* Back to the fast tick as soon as the stack has more than heartbeats to move: runs its
- * timers for the time that passed, then every sctp.timer_interval_ms. */
-static void sctp_wake(struct worker *w)
+/* Quiet mode (DESIGN §10, docs/sctp.md "Idle workers"): once for DCGW_SCTP_IDLE_AFTER_MS the SCTP
+ * stack moved nothing but heartbeats and no datagram but consent checks and DTLS
+ * application records arrived, the worker ticks usrsctp every sctp.idle_timer_interval_ms
+ * (each tick walks every pending timer) and reads its socket every data_plane.idle_poll_ms
+ * (one wake-up for many consent checks). The first other datagram or SCTP packet ends it. */
+static void quiet_enter(struct worker *w)
+{
+    w->quiet = true;
+    w->stats.quiet_entered++;
+    if (w->cfg.sctp.idle_timer_interval_ms > w->cfg.sctp.timer_interval_ms)
+        uv_timer_start(&w->sctp_tick, on_sctp_tick, w->cfg.sctp.idle_timer_interval_ms,
+                       w->cfg.sctp.idle_timer_interval_ms);
+    if (w->io && w->cfg.data_plane.idle_poll_ms)
+        dcgw_io_set_poll_interval(w->io, w->cfg.data_plane.idle_poll_ms);
+}
+
+/* Back to the fast tick and to reading on each datagram: runs usrsctp's timers for the
+ * time that passed, then every sctp.timer_interval_ms. */
+static void quiet_leave(struct worker *w)
 {
     uint64_t now = uv_now(w->loop);
     dcgw_sctp_handle_timers((uint32_t)(now - w->sctp_tick_last));
     w->sctp_tick_last = now;
     w->sctp_active_seen = dcgw_sctp_stack_stats()->active_packets;
-    w->sctp_active_at = now;
-    w->sctp_slow = false;
-    w->stats.sctp_wakeups++;
+    w->busy_at = now;
+    w->quiet = false;
+    w->wake = false;
+    w->stats.quiet_left++;
     uv_timer_start(&w->sctp_tick, on_sctp_tick, w->cfg.sctp.timer_interval_ms,
                    w->cfg.sctp.timer_interval_ms);
+    if (w->io)
+        dcgw_io_set_poll_interval(w->io, 0);
 }
 
 static void on_sctp_tick(uv_timer_t *t)
@@ -149,18 +168,12 @@ static void on_sctp_tick(uv_timer_t *t)
     uint64_t now = uv_now(w->loop);
     dcgw_sctp_handle_timers((uint32_t)(now - w->sctp_tick_last));
     w->sctp_tick_last = now;
-    /* usrsctp walks every pending timer on each tick (DESIGN §10): with nothing but
-     * heartbeats moving for a while, tick slowly. */
     uint64_t a = dcgw_sctp_stack_stats()->active_packets;
     if (a != w->sctp_active_seen) {
         w->sctp_active_seen = a;
-        w->sctp_active_at = now;
-    } else if (!w->sctp_slow && now - w->sctp_active_at >= DCGW_SCTP_IDLE_AFTER_MS &&
-               w->cfg.sctp.idle_timer_interval_ms > w->cfg.sctp.timer_interval_ms) {
-        w->sctp_slow = true;
-        w->stats.sctp_slow_ticks++;
-        uv_timer_start(&w->sctp_tick, on_sctp_tick, w->cfg.sctp.idle_timer_interval_ms,
-                       w->cfg.sctp.idle_timer_interval_ms);
+        w->busy_at = now;
+    } else if (!w->quiet && now - w->busy_at >= DCGW_SCTP_IDLE_AFTER_MS) {
+        quiet_enter(w);
     }
 }
 
@@ -168,8 +181,8 @@ static void on_sctp_tick(uv_timer_t *t)
 static void reap(uv_check_t *h)
 {
     struct worker *w = h->data;
-    if (w->sctp_slow && dcgw_sctp_stack_stats()->active_packets != w->sctp_active_seen)
-        sctp_wake(w);
+    if (w->quiet && (w->wake || dcgw_sctp_stack_stats()->active_packets != w->sctp_active_seen))
+        quiet_leave(w);
     for (guint i = 0; i < w->dead_legs->len; i++)
         dcgw_leg_free(g_ptr_array_index(w->dead_legs, i));
     g_ptr_array_set_size(w->dead_legs, 0);
@@ -193,12 +206,25 @@ static struct wleg *route_unknown(struct worker *w, const struct sockaddr *from,
     return l;
 }
 
+/* What a quiet worker may take without leaving quiet mode: STUN (RFC 7983: first byte
+ * 0..3; consent checks) and DTLS application data (23) of a terminated leg at a validated
+ * address, which wakes the worker afterwards if it carried more than heartbeats. */
+static void note_activity(struct worker *w, const struct wleg *known, const uint8_t *p, size_t n,
+                          uint64_t now)
+{
+    if (n && known && (p[0] <= 3 || (p[0] == 23 && !known->s->relay)))
+        return;
+    w->busy_at = now;
+    w->wake = w->quiet;
+}
+
 static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_t n, uint64_t now)
 {
     struct worker *w = ud;
     struct addrkey k;
     addrkey_of(from, &k);
     struct wleg *l = g_hash_table_lookup(w->by_addr, &k);
+    note_activity(w, l, p, n, now);
     if (!l && !(l = route_unknown(w, from, p, n)))
         return;
     if (l->s->relay) { /* relay legs: each side's validated addresses feed one flow */

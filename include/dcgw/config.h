@@ -40,6 +40,7 @@ struct dcgw_config {
         uint32_t port;                        /* 0: ephemeral; else port + worker index */
         uint32_t recv_batch;                  /* datagrams per recvmmsg */
         uint32_t socket_buffer;               /* SO_RCVBUF / SO_SNDBUF bytes */
+        uint32_t idle_poll_ms; /* quiet worker: read the socket this often; 0: never wait */
     } data_plane;
 
     struct {

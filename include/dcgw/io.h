@@ -32,6 +32,7 @@ struct dcgw_io_settings {
 
 struct dcgw_io_stats {
     uint64_t rx_packets, rx_bytes, rx_batches, rx_truncated;
+    uint64_t rx_timed_reads; /* reads by the poll timer (dcgw_io_set_poll_interval) */
     uint64_t tx_packets, tx_bytes, tx_batches, tx_errors, tx_too_big;
 };
 
@@ -50,6 +51,10 @@ const struct sockaddr *dcgw_io_local(const struct dcgw_io *io);
 const struct dcgw_io_stats *dcgw_io_stats(const struct dcgw_io *io);
 /* Stops and frees (after the loop closes its handles). Queued datagrams are flushed. */
 void dcgw_io_close(struct dcgw_io *io);
+/* ms > 0: stop waking on each datagram and read what has arrived every ms instead (an
+ * idle worker's consent checks then cost one wake-up per ms, not one each); 0: back to
+ * reading as datagrams arrive (the default). */
+void dcgw_io_set_poll_interval(struct dcgw_io *io, uint32_t ms);
 /* Monotonic milliseconds of the io's loop (uv_now). */
 uint64_t dcgw_io_now(const struct dcgw_io *io);
 
