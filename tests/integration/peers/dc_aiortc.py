@@ -6,7 +6,7 @@ usage: dc_aiortc.py --role ue|echo|p2p
                     [--negotiated ID:LABEL:PROTOCOL]...
                     [--expect LABEL]... [--name N --peer-name P] [--leader]
                     [--max-message-size N] [--script-max N] [--expect-max N]
-                    [--oversize LABEL:N]
+                    [--oversize LABEL:N] [--start-file F]
                     [--stop-file F] [--timeout S]
 
 Signalling is files. As offerer (--offer-out) it writes its offer and waits for dcgw's
@@ -31,6 +31,9 @@ sends nothing on it: the far side checks that dcgw's twin has the same reliabili
 side may take them, but this peer advertised less, RFC 8841 §6).
 --oversize LABEL:N sends one extra binary message of N bytes on channel LABEL right
 after the burst (ue, p2p); it is not expected to arrive anywhere.
+--start-file F (ue, p2p): each channel opens as usual, then waits until F exists before
+sending its script, so a test can hold a connected session idle first; F missing at the
+timeout is that channel's problem.
 
 --max-message-size N makes aiortc advertise N (a=max-message-size) instead of its
 65536; aiortc itself neither enforces nor needs a limit (it reassembles any size).
@@ -114,6 +117,10 @@ class Chan:
         self.peer.changed.set()
 
     async def _run(self, a, deadline):
+        if a.start_file and not await ac.wait_until(lambda: os.path.exists(a.start_file),
+                                                     deadline, 0.05):
+            self.send_error = "start file %s never appeared" % a.start_file
+            return
         burst = dc_common.burst_len()
         for item in self.items[:burst]:
             self.send_item(item)
@@ -284,6 +291,8 @@ def main():
                     help="ue: messages above this size are sent but must not come back")
     ap.add_argument("--oversize", action="append", default=[],
                     type=lambda s: (lambda p: (p[0], int(p[1])))(dc_common.fields(s, 2)))
+    ap.add_argument("--start-file",
+                    help="ue, p2p: open the channels, then wait for this file before sending")
     ap.add_argument("--timeout", type=float, default=30.0)
     args = ap.parse_args()
     if not ((args.offer_out and args.answer_in) or (args.offer_in and args.answer_out)):
