@@ -98,13 +98,12 @@ void dcgw__wplane_rearm(struct wleg *l)
         return;
     }
     uint64_t due = dcgw_leg_next_timeout(l->leg);
-    if (due == l->timer_due)
+    /* Lazily: a timer armed earlier than needed stays and re-arms when it fires. Each
+     * consent check moves the consent deadline later; re-arming for it every time was a
+     * libuv heap removal and insertion per check (7% of a quiet worker). */
+    if (due >= l->timer_due || due == UINT64_MAX)
         return;
     l->timer_due = due;
-    if (due == UINT64_MAX) {
-        uv_timer_stop(&l->timer);
-        return;
-    }
     uint64_t now = uv_now(l->timer.loop);
     uv_timer_start(&l->timer, on_leg_timer, due > now ? due - now : 0, 0);
 }
