@@ -76,7 +76,7 @@ static const struct opt opts[] = {
     U32("sctp.max_message_size", sctp.max_message_size, 1024, DCGW_MAX_MESSAGE_SIZE_CEILING,
         DCGW_MAX_MESSAGE_SIZE_DEFAULT),
     U32("sctp.timer_interval_ms", sctp.timer_interval_ms, 10, 1000, 50),
-    U32("sctp.idle_timer_interval_ms", sctp.idle_timer_interval_ms, 10, 10000, 1000),
+    U32("sctp.idle_timer_interval_ms", sctp.idle_timer_interval_ms, 10, 60000, 1000),
     U32("sctp.heartbeat_interval_ms", sctp.heartbeat_interval_ms, 0, 3600000, 0),
     U32("sctp.buffered_limit", sctp.buffered_limit, 16384, 1u << 30, 1u << 20),
     BOOL("sctp.allow_dcep", sctp.allow_dcep, 1),
