@@ -80,6 +80,7 @@ static const struct opt opts[] = {
     U32("sctp.heartbeat_interval_ms", sctp.heartbeat_interval_ms, 0, 3600000, 0),
     U32("sctp.buffered_limit", sctp.buffered_limit, 16384, 1u << 30, 1u << 20),
     BOOL("sctp.allow_dcep", sctp.allow_dcep, 1),
+    U32("watchdog.hang_timeout_ms", watchdog.hang_timeout_ms, 0, 600000, 10000),
     U32("shutdown.drain_timeout_ms", shutdown.drain_timeout_ms, 0, 600000,
         DCGW_DRAIN_TIMEOUT_MS_DEFAULT),
     STR("avatar.trust_anchors", avatar.trust_anchors, ""),

@@ -77,12 +77,46 @@ static void all_workers_gone(struct master *m)
     /* Close everything; the loop ends once controllers have flushed their last events. */
     dcgw__master_ctl_close_all(m);
     uv_close((uv_handle_t *)&m->drain_timer, NULL);
+    uv_close((uv_handle_t *)&m->watchdog, NULL);
     uv_close((uv_handle_t *)&m->sig_term, NULL);
     uv_close((uv_handle_t *)&m->sig_int, NULL);
     uv_close((uv_handle_t *)&m->sig_hup, NULL);
     uv_close((uv_handle_t *)&m->sig_pipe, NULL);
     for (uint32_t i = 0; i < m->n_workers; i++)
         uv_close((uv_handle_t *)&m->workers[i].restart_timer, NULL);
+}
+
+/* A worker that stops answering (an endless loop, a deadlock, SIGSTOP) is killed like
+ * one that crashed: the exit handler restarts it and worker_lost names its sessions. */
+static void on_watchdog(uv_timer_t *t)
+{
+    struct master *m = t->data;
+    uint64_t now = uv_now(m->loop), hang = m->cfg.watchdog.hang_timeout_ms;
+    for (uint32_t i = 0; i < m->n_workers && !m->draining; i++) {
+        struct worker *w = &m->workers[i];
+        if (!w->proc || !w->ready || w->hung)
+            continue;
+        if (now - w->last_heard_ms > hang) {
+            DCGW_ERROR(MASTER, "worker %u (pid %d) silent for %llu ms; killing it", w->index,
+                       w->pid, (unsigned long long)(now - w->last_heard_ms));
+            w->hung = true;
+            uv_process_kill(w->proc, SIGKILL);
+            continue;
+        }
+        if (now - w->last_ping_ms >= hang / 4) {
+            Dcgw__Ping ping = DCGW__PING__INIT;
+            Dcgw__Request req = DCGW__REQUEST__INIT;
+            req.has_id = 1;
+            req.id = 0; /* the watchdog's: its Pong is consumed by the master */
+            req.op_case = DCGW__REQUEST__OP_PING;
+            req.ping = &ping;
+            Dcgw__Frame f = DCGW__FRAME__INIT;
+            f.body_case = DCGW__FRAME__BODY_REQUEST;
+            f.request = &req;
+            dcgw__master_send_worker(w, &f);
+            w->last_ping_ms = now;
+        }
+    }
 }
 
 static void on_restart_timer(uv_timer_t *t)
@@ -99,6 +133,7 @@ static void on_worker_exit(uv_process_t *proc, int64_t status, int sig)
     uv_close((uv_handle_t *)proc, (uv_close_cb)free);
     w->proc = NULL;
     w->ready = false;
+    w->hung = false;
     if (w->pipe)
         dcgw_stream_close(w->pipe, 0);
     if (m->draining) {
@@ -293,6 +328,12 @@ int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const c
         goto out;
     uv_timer_init(m->loop, &m->drain_timer);
     m->drain_timer.data = m;
+    uv_timer_init(m->loop, &m->watchdog);
+    m->watchdog.data = m;
+    if (m->cfg.watchdog.hang_timeout_ms) {
+        uint64_t period = m->cfg.watchdog.hang_timeout_ms / 4;
+        uv_timer_start(&m->watchdog, on_watchdog, period, period);
+    }
     uv_signal_t *sigs[] = {&m->sig_term, &m->sig_int, &m->sig_hup, &m->sig_pipe};
     int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
     for (int i = 0; i < 4; i++) {

@@ -637,6 +637,8 @@ static void after_response(struct master *m, struct pending *p, const Dcgw__Resp
 static void on_worker_response(struct master *m, struct worker *w, Dcgw__Response *r)
 {
     uint64_t mid = r->id;
+    if (mid == 0 && r->result_case == DCGW__RESPONSE__RESULT_PONG)
+        return; /* the watchdog's ping (master.c): hearing it was the point */
     struct pending *p = g_hash_table_lookup(m->pending, &mid);
     if (!p) {
         DCGW_WARN(MASTER, "worker %u answered unknown request %llu", w->index,
@@ -678,6 +680,7 @@ static void on_worker_event(struct master *m, struct worker *w, Dcgw__Event *ev)
 
 int dcgw__master_from_worker(struct master *m, struct worker *w, const Dcgw__Frame *f)
 {
+    w->last_heard_ms = uv_now(m->loop);
     switch (f->body_case) {
     case DCGW__FRAME__BODY_RESPONSE:
         on_worker_response(m, w, f->response);

@@ -26,6 +26,9 @@ struct worker {
     uint32_t restarts;
     char udp_address[64];
     uv_timer_t restart_timer;
+    uint64_t last_heard_ms; /* any frame from it (watchdog) */
+    uint64_t last_ping_ms;
+    bool hung; /* killed by the watchdog, exit not seen yet */
 };
 
 struct controller {
@@ -82,6 +85,7 @@ struct master {
     SSL_CTX *tls;
     uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;
     uv_timer_t drain_timer;
+    uv_timer_t watchdog; /* pings workers, kills one silent past watchdog.hang_timeout_ms */
     bool draining;
 
     uint64_t sessions_created, sessions_closed, sessions_lost, frames_rejected;

@@ -243,6 +243,16 @@ static void handle_request(struct worker *w, const Dcgw__Request *req)
     case DCGW__REQUEST__OP_GET_STATS:
         op_stats(w, req);
         break;
+    case DCGW__REQUEST__OP_PING: { /* the master's watchdog */
+        Dcgw__Pong pong = DCGW__PONG__INIT;
+        Dcgw__Response r = DCGW__RESPONSE__INIT;
+        r.has_id = 1;
+        r.id = req->id;
+        r.result_case = DCGW__RESPONSE__RESULT_PONG;
+        r.pong = &pong;
+        send_response(w, &r);
+        break;
+    }
     default:
         send_error(w, req->id, DCGW_EUNSUPPORTED, "not a worker operation");
         break;

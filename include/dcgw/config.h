@@ -74,6 +74,10 @@ struct dcgw_config {
         uint32_t drain_timeout_ms;
     } shutdown;
 
+    struct {
+        uint32_t hang_timeout_ms; /* a worker silent this long is killed and restarted; 0: off */
+    } watchdog;
+
     struct {                                      /* docs/avatar-envelope.md */
         char trust_anchors[DCGW_CONFIG_PATH_MAX]; /* PEM CA certificates; empty: none */
         char trusted_keys[DCGW_CONFIG_PATH_MAX];  /* directory of <kid>.pem; empty: none */

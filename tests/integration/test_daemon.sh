@@ -4,13 +4,14 @@
 #   dcgwctl ──unix socket──> master ──socketpair──> worker 0
 #   dcgwctl --connect (mTLS) ──┘            └──────> worker 1
 #
-# create/list/close sessions; SIGKILL a worker -> restarted + worker_lost event;
+# create/list/close sessions; SIGKILL a worker -> restarted + worker_lost event; SIGSTOP
+# a worker -> the watchdog kills and restarts it (worker_lost names its sessions);
 # SIGHUP with a broken file -> kept; malformed frames -> error or disconnect, daemon
 # fine; SIGTERM -> sessions closed, exit 0.
 source "$(dirname "$0")/lib.sh"
 
 cat >"$T/dcgw.conf" <<CONF
-workers = 2;
+workers = 2; watchdog: { hang_timeout_ms = 2000; };
 control: { socket = "$SOCK"; socket_mode = "0600";
   tcp: { enabled = true; listen = "127.0.0.1:0"; cert = "$T/server.pem"; key = "$T/server.key"; ca = "$T/ca.pem"; }; };
 CONF
@@ -115,6 +116,23 @@ check "worker_lost event names the lost session" bash -c \
     "grep '\"worker_lost\"' '$T/events.jsonl' | grep -q '\"$LOST\"' || [ -z '$LOST' ]"
 check "worker_started event after the restart" grep -q '"worker_started"' "$T/events.jsonl"
 check "a new session can be placed after the restart" ctl create --leg "name=ue,sdp=$T/offer.sdp"
+
+# SIGSTOP worker 0: it answers nothing; the master's watchdog (hang_timeout_ms 2000) kills
+# it, restarts it and reports its sessions lost, as for a crash.
+W0=$(ctl --json stats | json_get 'j["stats"]["workers"][0]["pid"]')
+HUNG=$(ctl --json list | json_get '",".join(s["id"] for s in j["sessions"]["sessions"] if s["worker"]==0)')
+NLOST=$(grep -c '"worker_lost"' "$T/events.jsonl" || true)
+kill -STOP "$W0"
+wait_for "worker 0 killed by the watchdog" 10 grep -q "worker 0 (pid $W0) silent for" "$T/dcgwd.log"
+check "the watchdog named the silent worker in the log" grep -q "worker 0 (pid $W0) silent for" "$T/dcgwd.log"
+wait_for "worker 0 restarted" 10 bash -c \
+    "'$DCGWCTL' -s '$SOCK' --json stats | python3 -c 'import json,sys; w=json.load(sys.stdin)[\"stats\"][\"workers\"][0]; sys.exit(0 if w[\"alive\"] and w[\"pid\"]!=$W0 and w[\"restarts\"]==1 else 1)'"
+check "worker 0 restarted with a new pid" [ $? -eq 0 ]
+wait_for "second worker_lost event" 5 bash -c "[ \$(grep -c '\"worker_lost\"' '$T/events.jsonl') -gt $NLOST ]"
+check "worker_lost event names the hung worker's sessions" bash -c \
+    "grep '\"worker_lost\"' '$T/events.jsonl' | tail -n1 | grep -q '\"${HUNG%%,*}\"' || [ -z '$HUNG' ]"
+check "the stopped process is gone" bash -c "! kill -0 $W0 2>/dev/null"
+check "the daemon serves after the hung worker's restart" ctl create --leg "name=ue,sdp=$T/offer.sdp"
 
 # SIGHUP with a broken file: rejected with the reason, old configuration kept.
 echo 'sctp: { streams = 0; };' >>"$T/dcgw.conf"
