@@ -180,27 +180,41 @@ static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **
     return dcgw_client_new(b->loop, ctx, &cs, &cbs, out);
 }
 
-static void created(struct bench *b, struct ctl_job *j)
+/* A control job of p came back. True when p goes on with j's result; false when the set
+ * is closing (a session that was made is closed by pairset_free) or the job failed (p
+ * failed). */
+static bool job_back(struct pair *p, const struct ctl_job *j)
 {
-    (void)b;
-    struct pair *p = j->p;
     jobs_pending--;
     if (p->set->closing) {
         if (j->err == 0)
             p->state = PAIR_CONNECTING; /* so that pairset_free closes the session */
-        ctl_job_free(j);
-        return;
+        return false;
     }
     if (j->err < 0) {
         pair_fail(p, j->errmsg);
-    } else {
-        p->state = PAIR_CONNECTING;
-        int r = dcgw_client_start(p->a, j->answer[0], strlen(j->answer[0]));
-        if (r == 0)
-            r = far_send(p->b, FAR_START, p->id, p->nch, p->set->idle, j->answer[1]);
-        if (r < 0)
-            pair_fail(p, "dcgw's answer not usable");
+        return false;
     }
+    return true;
+}
+
+/* A starts with dcgw's SDP for it, Z (FAR_START) with sdp_z; p fails with `why` if either
+ * is refused. */
+static void start_both(struct pair *p, const char *sdp_a, const char *sdp_z, const char *why)
+{
+    p->state = PAIR_CONNECTING;
+    int r = dcgw_client_start(p->a, sdp_a, strlen(sdp_a));
+    if (r == 0)
+        r = far_send(p->b, FAR_START, p->id, p->nch, p->set->idle, sdp_z);
+    if (r < 0)
+        pair_fail(p, why);
+}
+
+static void created(struct bench *b, struct ctl_job *j)
+{
+    (void)b;
+    if (job_back(j->p, j))
+        start_both(j->p, j->answer[0], j->answer[1], "dcgw's answer not usable");
     ctl_job_free(j);
 }
 
@@ -255,20 +269,8 @@ static void relay_updated(struct bench *b, struct ctl_job *j)
 {
     (void)b;
     struct pair *p = j->p;
-    jobs_pending--;
-    if (p->set->closing) {
-        if (j->err == 0)
-            p->state = PAIR_CONNECTING; /* so that pairset_free closes the session */
-    } else if (j->err < 0) {
-        pair_fail(p, j->errmsg);
-    } else {
-        p->state = PAIR_CONNECTING;
-        int r = dcgw_client_start(p->a, j->answer[0], strlen(j->answer[0]));
-        if (r == 0)
-            r = far_send(p->b, FAR_START, p->id, p->nch, p->set->idle, p->offer_to_z);
-        if (r < 0)
-            pair_fail(p, "dcgw's relay SDP not usable");
-    }
+    if (job_back(p, j))
+        start_both(p, j->answer[0], p->offer_to_z, "dcgw's relay SDP not usable");
     free(p->offer_to_z);
     p->offer_to_z = NULL;
     ctl_job_free(j);
@@ -278,25 +280,18 @@ static void relay_created(struct bench *b, struct ctl_job *j)
 {
     (void)b;
     struct pair *p = j->p;
-    jobs_pending--;
-    if (p->set->closing) {
-        if (j->err == 0)
-            p->state = PAIR_CONNECTING; /* so that pairset_free closes the session */
-        ctl_job_free(j);
-        return;
-    }
-    struct ctl_job *u = j->err < 0 ? NULL : job_new(p, CTL_RELAY_UPDATE, relay_updated);
-    if (j->err < 0) {
-        pair_fail(p, j->errmsg);
-    } else if (!u) {
-        pair_fail(p, "out of memory");
-    } else {
-        p->offer_to_z = j->answer[1];
-        j->answer[1] = NULL;
-        u->offer[1] = p->sdp_z;
-        p->sdp_z = NULL;
-        jobs_pending++;
-        gw_submit(p->b->gw, u);
+    if (job_back(p, j)) {
+        struct ctl_job *u = job_new(p, CTL_RELAY_UPDATE, relay_updated);
+        if (!u) {
+            pair_fail(p, "out of memory");
+        } else {
+            p->offer_to_z = j->answer[1];
+            j->answer[1] = NULL;
+            u->offer[1] = p->sdp_z;
+            p->sdp_z = NULL;
+            jobs_pending++;
+            gw_submit(p->b->gw, u);
+        }
     }
     ctl_job_free(j);
 }
