@@ -154,24 +154,16 @@ static void take_local_sdp(struct ctl_job *j, const Dcgw__Response *resp, const 
     }
 }
 
-/* A terminating session: dcgw's answers for A and Z come back on legs "ue" and "as". */
-static void do_create(struct dcgw_ctlclient *c, struct ctl_job *j)
+/* A terminating session: dcgw's answers for A and Z come back on legs "ue" and "as"; a
+ * relay session: dcgw's offer for Z comes back on leg "as". */
+static void do_create(struct dcgw_ctlclient *c, struct ctl_job *j, bool relay)
 {
-    Dcgw__Response *resp = job_create_session(c, j, false);
+    Dcgw__Response *resp = job_create_session(c, j, relay);
     if (!resp)
         return;
-    for (int i = 0; i < 2 && j->err >= 0; i++)
-        take_local_sdp(j, resp, leg_names[i], i, "create_session");
-    dcgw__response__free_unpacked(resp, NULL);
-}
-
-/* A relay session: dcgw's offer for Z comes back on leg "as". */
-static void do_relay_create(struct dcgw_ctlclient *c, struct ctl_job *j)
-{
-    Dcgw__Response *resp = job_create_session(c, j, true);
-    if (!resp)
-        return;
-    take_local_sdp(j, resp, "as", 1, "create_session (relay)");
+    for (int i = relay ? 1 : 0; i < 2 && j->err >= 0; i++)
+        take_local_sdp(j, resp, leg_names[i], i,
+                       relay ? "create_session (relay)" : "create_session");
     dcgw__response__free_unpacked(resp, NULL);
 }
 
@@ -230,10 +222,8 @@ static void *pool_main(void *arg)
         for (int attempt = 0; attempt < 2; attempt++) {
             switch (j->kind) {
             case CTL_CREATE:
-                do_create(ta->c, j);
-                break;
             case CTL_RELAY_CREATE:
-                do_relay_create(ta->c, j);
+                do_create(ta->c, j, j->kind == CTL_RELAY_CREATE);
                 break;
             case CTL_RELAY_UPDATE:
                 do_relay_update(ta->c, j);
