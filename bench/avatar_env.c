@@ -14,6 +14,7 @@
 #include <openssl/sha.h>
 
 #include "avatar_env.h"
+#include "bench.h"
 #include "dcgw/ctlclient.h"
 #include "dcgw/error.h"
 #include "dcgw/jws.h"
@@ -175,21 +176,8 @@ static int call(struct dcgw_ctlclient *c, Dcgw__Request *req, Dcgw__Response **r
 int av_ctl_create(struct dcgw_ctlclient *c, const char *sid, const char *offer[2],
                   const struct av_env *e, char *answer[2], char *err, size_t errcap)
 {
-    static const char *names[2] = {"ue", "as"};
-    Dcgw__DcMedia dc[2];
-    Dcgw__Leg leg[2], *legs[2];
-    for (int i = 0; i < 2; i++) {
-        dcgw__dc_media__init(&dc[i]);
-        dc[i].has_mode = 1;
-        dc[i].mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
-        dc[i].remote_sdp = (char *)offer[i];
-        dcgw__leg__init(&leg[i]);
-        leg[i].name = (char *)names[i];
-        leg[i].has_role = 1;
-        leg[i].role = DCGW__LEG_ROLE__ROLE_ANSWER;
-        leg[i].dc = &dc[i];
-        legs[i] = &leg[i];
-    }
+    struct bench_legs legs;
+    bench_legs_init(&legs, false, offer[0], offer[1]);
     Dcgw__PolicyRule rav = DCGW__POLICY_RULE__INIT, rall = DCGW__POLICY_RULE__INIT;
     Dcgw__PolicyRule *rules[2] = {&rav, &rall};
     rav.name = "bench-avatar";
@@ -217,7 +205,7 @@ int av_ctl_create(struct dcgw_ctlclient *c, const char *sid, const char *offer[2
     av.n_keys = 1;
     Dcgw__Session s = DCGW__SESSION__INIT;
     s.id = (char *)sid;
-    s.legs = legs;
+    s.legs = legs.v;
     s.n_legs = 2;
     s.policy = &pol;
     s.avatar = &av;

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "dcgw/client.h"
+#include "dcgw/ctlclient.h"
 
 /* PATH_RELAY: A and Z through a MODE_RELAY session of dcgwd (DTLS end to end, dcgw
  * forwards datagrams); only the relay scenario sets it up (bench_path_available). */
@@ -226,6 +227,17 @@ struct ctl_job {
     void (*done)(struct bench *b, struct ctl_job *j);
 };
 void gw_submit(struct gw *g, struct ctl_job *j);
+/* The two legs of a bench session for create_session, DataChannel media: [0] "ue" (A),
+ * [1] "as" (Z). v is Session.legs (n_legs 2). */
+struct bench_legs {
+    Dcgw__DcMedia dc[2];
+    Dcgw__Leg leg[2];
+    Dcgw__Leg *v[2];
+};
+/* Fills l. Terminating: both legs answer, sdp_ue and sdp_as; relay (docs/relay.md): leg
+ * "ue" answers sdp_ue, leg "as" offers (sdp_as unused). l points at the SDP, copying
+ * nothing: it must outlive the request. */
+void bench_legs_init(struct bench_legs *l, bool relay, const char *sdp_ue, const char *sdp_as);
 /* Reads c for relay session sid (get_session, then get_stats) on the loop thread's own
  * connection, blocking: call it when the session carries no traffic. */
 int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c);

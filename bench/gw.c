@@ -88,6 +88,24 @@ static Dcgw__Response *job_call(struct dcgw_ctlclient *c, struct ctl_job *j, Dcg
 
 static const char *const leg_names[2] = {"ue", "as"};
 
+void bench_legs_init(struct bench_legs *l, bool relay, const char *sdp_ue, const char *sdp_as)
+{
+    const char *sdp[2] = {sdp_ue, sdp_as};
+    for (int i = 0; i < 2; i++) {
+        bool offers = relay && i == 1;
+        dcgw__dc_media__init(&l->dc[i]);
+        l->dc[i].has_mode = 1;
+        l->dc[i].mode = relay ? DCGW__MEDIA_MODE__MODE_RELAY : DCGW__MEDIA_MODE__MODE_TERMINATE;
+        l->dc[i].remote_sdp = offers ? NULL : (char *)sdp[i];
+        dcgw__leg__init(&l->leg[i]);
+        l->leg[i].name = (char *)leg_names[i];
+        l->leg[i].has_role = 1;
+        l->leg[i].role = offers ? DCGW__LEG_ROLE__ROLE_OFFER : DCGW__LEG_ROLE__ROLE_ANSWER;
+        l->leg[i].dc = &l->dc[i];
+        l->v[i] = &l->leg[i];
+    }
+}
+
 /* create_session for the job's id, legs "ue" and "as", both DataChannel media:
  * - terminating: both legs answer the job's two offers, under an allow-all policy (dcgw's
  *   default is deny: the bench measures forwarding, not refusals);
@@ -96,21 +114,8 @@ static const char *const leg_names[2] = {"ue", "as"};
  * The response (the caller frees it), or NULL with the error in j. */
 static Dcgw__Response *job_create_session(struct dcgw_ctlclient *c, struct ctl_job *j, bool relay)
 {
-    Dcgw__DcMedia dc[2];
-    Dcgw__Leg leg[2], *legs[2];
-    for (int i = 0; i < 2; i++) {
-        bool offers = relay && i == 1;
-        dcgw__dc_media__init(&dc[i]);
-        dc[i].has_mode = 1;
-        dc[i].mode = relay ? DCGW__MEDIA_MODE__MODE_RELAY : DCGW__MEDIA_MODE__MODE_TERMINATE;
-        dc[i].remote_sdp = offers ? NULL : j->offer[i];
-        dcgw__leg__init(&leg[i]);
-        leg[i].name = (char *)leg_names[i];
-        leg[i].has_role = 1;
-        leg[i].role = offers ? DCGW__LEG_ROLE__ROLE_OFFER : DCGW__LEG_ROLE__ROLE_ANSWER;
-        leg[i].dc = &dc[i];
-        legs[i] = &leg[i];
-    }
+    struct bench_legs legs;
+    bench_legs_init(&legs, relay, j->offer[0], j->offer[1]);
     Dcgw__PolicyRule rule = DCGW__POLICY_RULE__INIT, *rules[1] = {&rule};
     rule.name = "bench-allow-all";
     rule.has_verdict = 1;
@@ -120,7 +125,7 @@ static Dcgw__Response *job_create_session(struct dcgw_ctlclient *c, struct ctl_j
     pol.n_rules = 1;
     Dcgw__Session s = DCGW__SESSION__INIT;
     s.id = j->sid;
-    s.legs = legs;
+    s.legs = legs.v;
     s.n_legs = 2;
     s.policy = relay ? NULL : &pol;
     s.tag = "dcgw-bench";
