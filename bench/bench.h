@@ -162,6 +162,16 @@ uint16_t bench_sctp_port(struct bench *b);
 
 /* Fills maps[0..nch) with the negotiated channels every pair uses (a=dcmap). */
 void bench_dcmap(const struct bench_opts *o, struct dcgw_sdp_dcmap *maps, unsigned nch);
+/* The client settings every bench endpoint uses: bound to bind, our a=sctp-port, o's max
+ * message size, maps[0..n_dcmap) offered, in-band opens accepted when allow_dcep; idle
+ * (many sessions, little traffic): io batches of one and the system's socket buffers,
+ * otherwise 8 MiB buffers; the first DTLS retransmission after 400 ms. bind must outlive
+ * dcgw_client_new. */
+struct dcgw_client_settings bench_client_settings(const struct bench_opts *o,
+                                                  const struct sockaddr_storage *bind,
+                                                  uint16_t sctp_port,
+                                                  const struct dcgw_sdp_dcmap *maps, size_t n_dcmap,
+                                                  bool allow_dcep, bool idle);
 
 /* ---- far.c: the process holding every Z endpoint */
 enum far_op {

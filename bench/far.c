@@ -212,17 +212,9 @@ static int z_new(struct farproc *f, uint32_t pair, unsigned nch, bool idle, bool
     dcgw_addr_from("127.0.0.1", 0, &bind);
     struct dcgw_sdp_dcmap maps[BENCH_CHANNELS_MAX];
     bench_dcmap(&f->o, maps, nch);
-    struct dcgw_client_settings cs = {
-        .bind = (struct sockaddr *)&bind,
-        .sctp_port = bench_next_free_port(&f->next_port),
-        .max_message_size = f->o.max_message_size,
-        .dcmap = maps,
-        .n_dcmap = offer_channels ? nch : 0,
-        .allow_dcep = true,
-        .io_batch = idle ? 1 : 0,
-        .socket_buffer = idle ? 0 : 8u << 20,
-        .dtls_initial_timeout_ms = 400,
-    };
+    struct dcgw_client_settings cs =
+        bench_client_settings(&f->o, &bind, bench_next_free_port(&f->next_port), maps,
+                              offer_channels ? nch : 0, true, idle);
     struct dcgw_client_cbs cbs = {.ud = z, .on_message = z_message, .on_failed = z_failed};
     int r = dcgw_client_new(f->loop, f->ctx, &cs, &cbs, &z->c);
     if (r < 0) {

@@ -147,6 +147,25 @@ void bench_dcmap(const struct bench_opts *o, struct dcgw_sdp_dcmap *maps, unsign
     }
 }
 
+struct dcgw_client_settings bench_client_settings(const struct bench_opts *o,
+                                                  const struct sockaddr_storage *bind,
+                                                  uint16_t sctp_port,
+                                                  const struct dcgw_sdp_dcmap *maps, size_t n_dcmap,
+                                                  bool allow_dcep, bool idle)
+{
+    return (struct dcgw_client_settings){
+        .bind = (const struct sockaddr *)bind,
+        .sctp_port = sctp_port,
+        .max_message_size = o->max_message_size,
+        .dcmap = maps,
+        .n_dcmap = n_dcmap,
+        .allow_dcep = allow_dcep,
+        .io_batch = idle ? 1 : 0,
+        .socket_buffer = idle ? 0 : 8u << 20,
+        .dtls_initial_timeout_ms = 400,
+    };
+}
+
 static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **out)
 {
     struct bench *b = p->b;
@@ -157,18 +176,10 @@ static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **
         dcgw_addr_from("127.0.0.1", 0, &bind);
     struct dcgw_sdp_dcmap maps[BENCH_CHANNELS_MAX];
     bench_dcmap(&b->o, maps, p->nch);
-    struct dcgw_client_settings cs = {
-        .bind = (struct sockaddr *)&bind,
-        /* Janus 1.1 uses SCTP port 5000 whatever the SDP says. */
-        .sctp_port = p->path == PATH_JANUS ? BENCH_JANUS_SCTP_PORT : bench_sctp_port(b),
-        .max_message_size = b->o.max_message_size,
-        .dcmap = maps,
-        .n_dcmap = offer_channels ? p->nch : 0,
-        .allow_dcep = true,
-        .io_batch = p->set->idle ? 1 : 0,
-        .socket_buffer = p->set->idle ? 0 : 8u << 20,
-        .dtls_initial_timeout_ms = 400,
-    };
+    /* Janus 1.1 uses SCTP port 5000 whatever the SDP says. */
+    uint16_t port = p->path == PATH_JANUS ? BENCH_JANUS_SCTP_PORT : bench_sctp_port(b);
+    struct dcgw_client_settings cs = bench_client_settings(
+        &b->o, &bind, port, maps, offer_channels ? p->nch : 0, true, p->set->idle);
     struct dcgw_client_cbs cbs = {.ud = p,
                                   .on_up = cl_up,
                                   .on_channel_open = cl_open,

@@ -253,15 +253,8 @@ static int new_end(struct av *a, struct av_end *e, const char *name)
         snprintf(maps[k].label, sizeof(maps[k].label), "%s", labels[k]);
     /* Kind avatar is the subprotocol, whatever the stream id (docs/policy.md). */
     snprintf(maps[AV_VERIFIED].subprotocol, sizeof(maps[AV_VERIFIED].subprotocol), "avatar");
-    struct dcgw_client_settings cs = {
-        .bind = (struct sockaddr *)&bind,
-        .sctp_port = bench_sctp_port(b),
-        .max_message_size = b->o.max_message_size,
-        .dcmap = maps,
-        .n_dcmap = AV_KINDS,
-        .socket_buffer = 8u << 20,
-        .dtls_initial_timeout_ms = 400,
-    };
+    struct dcgw_client_settings cs =
+        bench_client_settings(&b->o, &bind, bench_sctp_port(b), maps, AV_KINDS, false, false);
     struct dcgw_client_cbs cbs = {.ud = e,
                                   .on_channel_open = cl_open,
                                   .on_message = cl_message,
