@@ -154,23 +154,6 @@ static void put_le32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
-/* Whether a (CRC-checked) packet carries anything but HEARTBEAT(4)/HEARTBEAT-ACK(5)
- * chunks (RFC 9260 §3.2: type, flags, 16-bit length, padded to 4 bytes). */
-static bool active_packet(const uint8_t *p, size_t n)
-{
-    size_t off = SCTP_COMMON_HEADER;
-    while (off + 4 <= n) {
-        uint8_t type = p[off];
-        size_t len = (size_t)p[off + 2] << 8 | p[off + 3];
-        if (type != 4 && type != 5)
-            return true;
-        if (len < 4)
-            return true;
-        off += (len + 3) & ~(size_t)3;
-    }
-    return off == SCTP_COMMON_HEADER; /* no chunk at all: count it */
-}
-
 static uint16_t get_be16(const uint8_t *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
@@ -197,7 +180,7 @@ static int conn_output(void *addr, void *buffer, size_t length, uint8_t tos, uin
     }
     s->stats.packets_out++;
     s->stats.bytes_out += length;
-    if (active_packet(p, length))
+    if (dcgw__sctp_active_packet(p, length))
         g.stats.active_packets++;
     s->cbs.send_packet(s->cbs.ud, p, length);
     return 0;
@@ -213,20 +196,6 @@ static void upcall(struct socket *so, void *arg, int flags)
 }
 
 /* ---- the stack ---- */
-
-void dcgw_sctp_stack_settings_default(struct dcgw_sctp_stack_settings *s)
-{
-    s->rto_initial_ms = 1000;
-    s->rto_min_ms = 400;
-    s->rto_max_ms = 10000;
-    s->init_rto_max_ms = 10000;
-    s->delayed_sack_ms = 20;
-    s->heartbeat_interval_ms = 30000; /* RFC 9260 §16 HB.interval */
-    s->assoc_rtx_max = 10;
-    s->path_rtx_max = 10;
-    s->init_rtx_max = 8;
-    s->max_chunks_on_queue = 4096;
-}
 
 int dcgw_sctp_stack_init(const struct dcgw_sctp_stack_settings *in)
 {
@@ -414,54 +383,6 @@ static void reap(void)
 
 /* ---- associations ---- */
 
-void dcgw_sctp_settings_default(struct dcgw_sctp_settings *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->local_port = DCGW_SCTP_PORT_DEFAULT;
-    s->remote_port = DCGW_SCTP_PORT_DEFAULT;
-    s->streams = DCGW_SCTP_STREAMS_DEFAULT;
-    s->max_message_size = DCGW_MAX_MESSAGE_SIZE_DEFAULT;
-    s->sndbuf = DCGW_SCTP_SNDBUF_DEFAULT;
-    s->rcvbuf = DCGW_SCTP_RCVBUF_DEFAULT;
-    s->mtu = DCGW_SCTP_MTU_DEFAULT;
-}
-
-static int normalize(struct dcgw_sctp_settings *s)
-{
-    if (s->local_port == 0 || s->remote_port == 0)
-        return DCGW_ECONFIG; /* both are signalled in SDP; 0 is not a usable port */
-    if (!s->streams)
-        s->streams = DCGW_SCTP_STREAMS_DEFAULT;
-    if (!s->max_message_size)
-        s->max_message_size = DCGW_MAX_MESSAGE_SIZE_DEFAULT;
-    if (!s->max_send_size)
-        s->max_send_size = s->max_message_size;
-    if (s->max_message_size > DCGW_MAX_MESSAGE_SIZE_CEILING ||
-        s->max_send_size > DCGW_MAX_MESSAGE_SIZE_CEILING)
-        return DCGW_ECONFIG;
-    if (!s->sndbuf)
-        s->sndbuf = DCGW_SCTP_SNDBUF_DEFAULT;
-    /* A message is queued whole (no explicit EOR), so the buffer must hold the largest. */
-    if (s->sndbuf < s->max_send_size + DCGW_SCTP_SNDBUF_MARGIN)
-        s->sndbuf = s->max_send_size + DCGW_SCTP_SNDBUF_MARGIN;
-    if (!s->writable_lowat || s->writable_lowat >= s->sndbuf)
-        s->writable_lowat = s->sndbuf / 4;
-    if (!s->rcvbuf)
-        s->rcvbuf = DCGW_SCTP_RCVBUF_DEFAULT;
-    if (s->rcvbuf < DCGW_SCTP_RCVBUF_MIN)
-        s->rcvbuf = DCGW_SCTP_RCVBUF_MIN;
-    /* Whole messages up to max_message_size fit without partial delivery (see configure) */
-    if (s->rcvbuf < 2 * s->max_message_size + DCGW_SCTP_SNDBUF_MARGIN)
-        s->rcvbuf = 2 * s->max_message_size + DCGW_SCTP_SNDBUF_MARGIN;
-    if (s->rcvbuf > INT32_MAX || s->sndbuf > INT32_MAX)
-        return DCGW_ECONFIG;
-    if (!s->mtu)
-        s->mtu = DCGW_SCTP_MTU_DEFAULT;
-    if (s->mtu < DCGW_SCTP_MTU_MIN || s->mtu > DCGW_SCTP_MTU_MAX)
-        return DCGW_ECONFIG;
-    return 0;
-}
-
 static int setopt(struct dcgw_sctp *s, int level, int name, const void *v, socklen_t len,
                   const char *what)
 {
@@ -572,7 +493,7 @@ int dcgw_sctp_new(const struct dcgw_sctp_settings *set, const struct dcgw_sctp_c
     if (!set || !cbs || !cbs->send_packet)
         return DCGW_EINVAL;
     struct dcgw_sctp_settings norm = *set;
-    int r = normalize(&norm);
+    int r = dcgw__sctp_normalize(&norm);
     if (r)
         return r;
     if ((r = dcgw_sctp_stack_init(NULL)) != 0)
@@ -657,7 +578,7 @@ int dcgw_sctp_input(struct dcgw_sctp *s, const uint8_t *p, size_t n)
     }
     s->stats.packets_in++;
     s->stats.bytes_in += n;
-    if (active_packet(p, n))
+    if (dcgw__sctp_active_packet(p, n))
         g.stats.active_packets++;
     IN_USRSCTP(usrsctp_conninput(s->addr, p, n, 0));
     drain();
