@@ -16,6 +16,7 @@
 #include "dcgw/cert.h"
 #include "dcgw/error.h"
 #include "dcgw/log.h"
+#include "dtls_inspect_int.h"
 
 /* Wire values: RFC 5246 §6.2.1, §7.4; RFC 6347 §4.1, §4.2.2; RFC 8446 §4.2.1. */
 enum {
@@ -168,121 +169,6 @@ static void uninspectable(struct dcgw_dtls_inspect *insp, int k, int err, const 
     decide(insp, DCGW_INSPECT_UNINSPECTED_ALLOWED, k);
 }
 
-/* ---- message parsers ----------------------------------------------------------------------- */
-
-struct cur {
-    const uint8_t *p;
-    size_t n;
-};
-
-static bool take(struct cur *c, size_t n, const uint8_t **out)
-{
-    if (c->n < n)
-        return false;
-    if (out)
-        *out = c->p;
-    c->p += n;
-    c->n -= n;
-    return true;
-}
-
-/* A vector with a 1-, 2- or 3-byte length prefix (RFC 5246 §4.3). */
-static bool vec(struct cur *c, size_t lenlen, struct cur *out)
-{
-    const uint8_t *l;
-    if (!take(c, lenlen, &l))
-        return false;
-    size_t n = lenlen == 1 ? l[0] : lenlen == 2 ? be16(l) : be24(l);
-    out->p = c->p;
-    out->n = n;
-    return take(c, n, NULL);
-}
-
-/* Walks the extensions block (RFC 5246 §7.4.1.4) and returns the body of supported_versions
- * (RFC 8446 §4.2.1) in *sv (n == 0 when absent). False when the block is malformed. */
-static bool find_supported_versions(struct cur *c, struct cur *sv)
-{
-    sv->n = 0;
-    if (c->n == 0)
-        return true; /* no extensions at all */
-    struct cur exts, e;
-    if (!vec(c, 2, &exts) || c->n != 0)
-        return false;
-    while (exts.n > 0) {
-        const uint8_t *t;
-        if (!take(&exts, 2, &t) || !vec(&exts, 2, &e))
-            return false;
-        if (be16(t) == EXT_SUPPORTED_VERSIONS && sv->n == 0 && e.n > 0)
-            *sv = e;
-    }
-    return true;
-}
-
-/* Returns 0 (DTLS 1.2 possible), 1 (uninspectable, *why set) or -1 (malformed).
- * RFC 6347 §4.2.1 ClientHello: version, random, session_id, cookie, suites, compression. */
-static int parse_client_hello(const uint8_t *p, size_t n, char *why, size_t cap)
-{
-    struct cur c = {p, n}, v, sv;
-    if (!take(&c, 2 + 32, NULL) || !vec(&c, 1, &v) || v.n > 32 || !vec(&c, 1, &v) ||
-        !vec(&c, 2, &v) || v.n < 2 || v.n % 2 || !vec(&c, 1, &v) || v.n < 1 ||
-        !find_supported_versions(&c, &sv))
-        return -1;
-    if (sv.n == 0)
-        return 0;
-    struct cur list;
-    if (!vec(&sv, 1, &list) || sv.n != 0 || list.n < 2 || list.n % 2)
-        return -1;
-    bool has12 = false, has13 = false;
-    for (size_t i = 0; i < list.n; i += 2) {
-        has12 |= be16(list.p + i) == V_DTLS12;
-        has13 |= be16(list.p + i) == V_DTLS13;
-    }
-    if (has12)
-        return 0; /* the ServerHello decides */
-    snprintf(why, cap, "ClientHello offers %s", has13 ? "DTLS 1.3 only" : "no DTLS 1.2");
-    return 1;
-}
-
-/* Same contract. RFC 5246 §7.4.1.3 ServerHello; RFC 8446 §4.2.1 selected_version. */
-static int parse_server_hello(const uint8_t *p, size_t n, char *why, size_t cap)
-{
-    struct cur c = {p, n}, v, sv;
-    const uint8_t *ver;
-    if (!take(&c, 2, &ver) || !take(&c, 32, NULL) || !vec(&c, 1, &v) || v.n > 32 ||
-        !take(&c, 2 + 1, NULL) || !find_supported_versions(&c, &sv))
-        return -1;
-    uint32_t version = be16(ver);
-    if (sv.n != 0) {
-        if (sv.n != 2)
-            return -1;
-        version = be16(sv.p);
-    }
-    if (version == V_DTLS12)
-        return 0;
-    if (version == V_DTLS13)
-        snprintf(why, cap, "ServerHello selects DTLS 1.3");
-    else
-        snprintf(why, cap, "ServerHello selects version 0x%04x, not DTLS 1.2", version);
-    return 1;
-}
-
-/* RFC 5246 §7.4.2: certificate_list<0..2^24-1> of ASN.1Cert<1..2^24-1>; the sender's own
- * certificate comes first. Returns 0 with the first one in *der (n 0: empty list) or -1. */
-static int parse_certificate(const uint8_t *p, size_t n, struct cur *der)
-{
-    struct cur c = {p, n}, list, one;
-    der->n = 0;
-    if (!vec(&c, 3, &list) || c.n != 0)
-        return -1;
-    for (bool first = true; list.n > 0; first = false) {
-        if (!vec(&list, 3, &one) || one.n == 0)
-            return -1;
-        if (first)
-            *der = one;
-    }
-    return 0;
-}
-
 /* ---- outcomes of complete messages ---------------------------------------------------------- */
 
 static void forget(struct side *sd, uint16_t seq)
@@ -318,7 +204,8 @@ static int bad_message(struct dcgw_dtls_inspect *insp, int k, uint16_t seq, cons
 }
 
 /* Hashes the end-entity certificate with each acceptable SDP fingerprint's algorithm. */
-static void check_certificate(struct dcgw_dtls_inspect *insp, int k, const struct cur *der)
+static void check_certificate(struct dcgw_dtls_inspect *insp, int k,
+                              const struct dcgw__dtls_cur *der)
 {
     struct side *sd = &insp->s[k];
     struct dcgw_fingerprint got[DCGW_HASH_SHA512 + 1];
@@ -372,8 +259,8 @@ static void check_certificate(struct dcgw_dtls_inspect *insp, int k, const struc
 static int finish_certificate(struct dcgw_dtls_inspect *insp, int k)
 {
     struct side *sd = &insp->s[k];
-    struct cur der;
-    if (parse_certificate(sd->cert.buf, sd->cert.len, &der) != 0)
+    struct dcgw__dtls_cur der;
+    if (dcgw__dtls_parse_certificate(sd->cert.buf, sd->cert.len, &der) != 0)
         return bad_message(insp, k, sd->cert.seq, "Certificate");
     sd->meta[sd->cert.seq].done = true;
     if (der.n == 0) { /* RFC 5246 §7.4.6: an empty list is "no certificate" */
@@ -402,8 +289,8 @@ static int finish_hello(struct dcgw_dtls_inspect *insp, int k)
     struct reasm *h = &sd->hello;
     char why[96];
     bool ch = h->type == HT_CLIENT_HELLO;
-    int rc = ch ? parse_client_hello(h->buf, h->len, why, sizeof(why))
-                : parse_server_hello(h->buf, h->len, why, sizeof(why));
+    int rc = ch ? dcgw__dtls_parse_client_hello(h->buf, h->len, why, sizeof(why))
+                : dcgw__dtls_parse_server_hello(h->buf, h->len, why, sizeof(why));
     if (rc < 0)
         return bad_message(insp, k, h->seq, ch ? "ClientHello" : "ServerHello");
     sd->meta[h->seq].done = true;
