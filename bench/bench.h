@@ -276,8 +276,6 @@ struct pair {
     enum pair_state state;
     struct dcgw_client *a; /* A, in the bench; Z lives in the far end (or is Janus) */
     char *offer_a;         /* gateway, relay: A's offer, until Z's arrives */
-    char *sdp_z;           /* relay: Z's answer, until update_session took it */
-    char *offer_to_z;      /* relay: dcgw's offer for Z, until Z starts */
     unsigned nch;
     struct dcgw_dc_channel *cha[BENCH_CHANNELS_MAX];
     unsigned open_a;

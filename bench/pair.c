@@ -250,17 +250,22 @@ static int start_gateway(struct pair *p, char *bufa)
 }
 
 /* ---- relay (docs/relay.md): A's offer -> create_session (two MODE_RELAY legs) -> dcgw's
- * offer for Z; Z's answer -> update_session -> dcgw's answer for A; then both start.
- *
- * dcgw is ICE-lite on both hops, so Z must send the checks on its hop: Z is not an
- * ICE-lite answerer (dcgw_client_answer) but takes dcgw's offer like an offerer takes an
- * answer (dcgw_client_start: ICE controlling, RFC 8445 §6.1.1, a full agent facing a lite
- * one). Its answer is its own description (FAR_OFFER) with a=setup:passive (RFC 5763 §5:
- * dcgw's offer carries A's actpass, and dcgw_client_start makes Z the DTLS server for it).
- * Z offers the same a=dcmap as A, so each side's negotiated channels match. */
+ * offer for Z -> Z answers it (FAR_ANSWER: dcgw's hop is ICE-lite, so Z answers as the
+ * full, controlling agent, RFC 8445 §6.1.1) -> update_session with Z's answer -> dcgw's
+ * answer for A -> A starts. Z offers nothing: it takes A's a=dcmap through dcgw's offer. */
+static void submit_relay(struct pair *p);
+
 static int start_relay(struct pair *p, char *bufa)
 {
-    return start_gateway(p, bufa);
+    int n = dcgw_client_offer(p->a, bufa, SDP_BUF);
+    if (n < 0)
+        return n;
+    p->offer_a = strdup(bufa);
+    if (!p->offer_a)
+        return DCGW_ENOMEM;
+    p->state = PAIR_SIGNALLING;
+    submit_relay(p);
+    return 0;
 }
 
 static struct ctl_job *job_new(struct pair *p, enum ctl_kind kind,
@@ -280,10 +285,11 @@ static void relay_updated(struct bench *b, struct ctl_job *j)
 {
     (void)b;
     struct pair *p = j->p;
-    if (job_back(p, j))
-        start_both(p, j->answer[0], p->offer_to_z, "dcgw's relay SDP not usable");
-    free(p->offer_to_z);
-    p->offer_to_z = NULL;
+    if (job_back(p, j)) {
+        p->state = PAIR_CONNECTING;
+        if (dcgw_client_start(p->a, j->answer[0], strlen(j->answer[0])) < 0)
+            pair_fail(p, "dcgw's relay answer not usable");
+    }
     ctl_job_free(j);
 }
 
@@ -291,40 +297,39 @@ static void relay_created(struct bench *b, struct ctl_job *j)
 {
     (void)b;
     struct pair *p = j->p;
-    if (job_back(p, j)) {
-        struct ctl_job *u = job_new(p, CTL_RELAY_UPDATE, relay_updated);
-        if (!u) {
-            pair_fail(p, "out of memory");
-        } else {
-            p->offer_to_z = j->answer[1];
-            j->answer[1] = NULL;
-            u->offer[1] = p->sdp_z;
-            p->sdp_z = NULL;
-            jobs_pending++;
-            gw_submit(p->b->gw, u);
-        }
-    }
+    if (job_back(p, j) && far_send(p->b, FAR_ANSWER, p->id, p->nch, p->set->idle, j->answer[1]) < 0)
+        pair_fail(p, "dcgw's relay offer not sent to Z");
     ctl_job_free(j);
 }
 
-static void submit_relay(struct pair *p, const char *z_desc, size_t len)
+static void submit_relay(struct pair *p)
 {
-    static const char actpass[] = "a=setup:actpass", passive[] = "a=setup:passive";
-    _Static_assert(sizeof(actpass) == sizeof(passive), "rewritten in place");
     snprintf(p->sid, sizeof(p->sid), "bench-%llx-%u", (unsigned long long)p->b->run_id, p->id);
-    p->sdp_z = strndup(z_desc, len);
-    struct ctl_job *j = p->sdp_z ? job_new(p, CTL_RELAY_CREATE, relay_created) : NULL;
+    struct ctl_job *j = job_new(p, CTL_RELAY_CREATE, relay_created);
     if (!j) {
         pair_fail(p, "out of memory");
         return;
     }
-    char *at = strstr(p->sdp_z, actpass);
-    if (at)
-        memcpy(at, passive, sizeof(passive) - 1);
     j->offer[0] = p->offer_a;
     p->offer_a = NULL;
     jobs_pending++;
     gw_submit(p->b->gw, j);
+}
+
+/* Z's answer to dcgw's relay offer goes to dcgw, whose answer for A comes back. */
+static void submit_relay_update(struct pair *p, const char *z_answer, size_t len)
+{
+    struct ctl_job *u = job_new(p, CTL_RELAY_UPDATE, relay_updated);
+    char *ans = strndup(z_answer, len);
+    if (!u || !ans) {
+        free(u);
+        free(ans);
+        pair_fail(p, "out of memory");
+        return;
+    }
+    u->offer[1] = ans;
+    jobs_pending++;
+    gw_submit(p->b->gw, u);
 }
 
 static void submit_create(struct pair *p, const char *offer_z)
@@ -359,7 +364,7 @@ void pair_on_far(struct bench *b, uint32_t op, uint32_t id, const char *text, si
         if (p->path == PATH_GATEWAY) {
             submit_create(p, text);
         } else if (p->path == PATH_RELAY) {
-            submit_relay(p, text, strnlen(text, len));
+            submit_relay_update(p, text, strnlen(text, len));
         } else {
             p->state = PAIR_CONNECTING;
             if (dcgw_client_start(p->a, text, strnlen(text, len)) < 0)
@@ -522,9 +527,7 @@ void pairset_free(struct pairset *s)
         dcgw_client_free(p->a);
         b->pairs[p->id] = NULL;
         free(p->offer_a);
-        free(p->sdp_z);
-        free(p->offer_to_z);
-        p->offer_a = p->sdp_z = p->offer_to_z = NULL;
+        p->offer_a = NULL;
     }
     bench_run_until(b, jobs_done, NULL, CLOSE_WAIT_MS);
     for (unsigned i = 0; i < s->started; i++)

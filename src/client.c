@@ -227,6 +227,18 @@ static void local_side(struct dcgw_client *c, struct dcgw_sdp_local *l)
     l->n_dcmap = c->set.n_dcmap;
 }
 
+/* Removes a=ice-lite from SDP the writer produced (length n); returns the new length. */
+static int strip_ice_lite(char *buf, int n)
+{
+    static const char lite[] = "a=ice-lite\r\n";
+    char *at = strstr(buf, lite);
+    if (at) {
+        memmove(at, at + sizeof(lite) - 1, strlen(at + sizeof(lite) - 1) + 1);
+        n -= (int)(sizeof(lite) - 1);
+    }
+    return n;
+}
+
 int dcgw_client_offer(struct dcgw_client *c, char *buf, size_t cap)
 {
     if (c->leg)
@@ -239,12 +251,7 @@ int dcgw_client_offer(struct dcgw_client *c, char *buf, size_t cap)
         return n;
     /* The writer speaks for dcgw (ICE-lite). The client sends the checks: it is a full,
      * controlling agent (RFC 8445 §6.1.1), and a full peer such as Janus must see it so. */
-    static const char lite[] = "a=ice-lite\r\n";
-    char *at = strstr(buf, lite);
-    if (at) {
-        memmove(at, at + sizeof(lite) - 1, strlen(at + sizeof(lite) - 1) + 1);
-        n -= (int)(sizeof(lite) - 1);
-    }
+    n = strip_ice_lite(buf, n);
     c->offered = true;
     return n;
 }
@@ -390,9 +397,18 @@ int dcgw_client_answer(struct dcgw_client *c, const char *offer, size_t len, cha
     l.setup = dcgw_sdp_answer_setup(off->dc.setup, DCGW_SDP_SETUP_ACTIVE);
     l.dcmap = off->dc.dcmap;
     l.n_dcmap = off->dc.n_dcmap;
-    int n = dcgw_sdp_write_answer(off, &l, buf, cap);
+    /* RFC 8445 §6.1.1: facing an ICE-lite offerer (dcgw's relay hop) we are the full,
+     * controlling agent and send the checks; otherwise we answer as ICE-lite. */
+    bool controlling = off->ice_lite;
+    struct sockaddr_storage cand;
+    int n = controlling ? pick_candidate(c, &off->dc, &cand) : 0;
+    if (n >= 0)
+        n = dcgw_sdp_write_answer(off, &l, buf, cap);
+    if (n >= 0 && controlling)
+        n = strip_ice_lite(buf, n);
     if (n >= 0) {
-        r = make_leg(c, off, false, l.setup == DCGW_SDP_SETUP_ACTIVE, NULL);
+        r = make_leg(c, off, controlling, l.setup == DCGW_SDP_SETUP_ACTIVE,
+                     controlling ? (struct sockaddr *)&cand : NULL);
         if (r == 0)
             r = n;
     } else {

@@ -77,9 +77,11 @@ int dcgw_client_offer(struct dcgw_client *c, char *buf, size_t cap);
  * of our address family (or its c= address). Returns 0, DCGW_ESDP / DCGW_EMALFORMED (the
  * answer), DCGW_ESTATE (no offer made, or already started), or a leg_new error. */
 int dcgw_client_start(struct dcgw_client *c, const char *answer, size_t len);
-/* Answers a remote offer as ICE-lite (the direct path's far end): writes the answer into
- * buf (a=setup:active unless the offer said active) and waits for checks. Returns the
- * answer's length or an error as dcgw_client_start / dcgw_client_offer. */
+/* Answers a remote offer: writes the answer into buf (a=setup:active unless the offer said
+ * active). Toward a full offerer (the direct path's far end) as ICE-lite, waiting for
+ * checks; toward an ICE-lite offerer (a dcgw relay hop) as the full, controlling agent
+ * that sends them (RFC 8445 §6.1.1). Returns the answer's length or an error as
+ * dcgw_client_start / dcgw_client_offer. */
 int dcgw_client_answer(struct dcgw_client *c, const char *offer, size_t len, char *buf, size_t cap);
 
 /* The data-channel endpoint (NULL before start/answer). */
