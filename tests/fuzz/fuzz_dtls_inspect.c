@@ -3,8 +3,8 @@
  * Input: [flags] then a sequence of [side][2-byte big-endian length][datagram]. Flags: bit 0
  * allow uninspectable handshakes, bit 1 the smallest reassembly bound, bit 2 a SHA-1 floor.
  * Both sides' SDP fingerprints are those of tests/data/dtls/fixed.pem, the certificate the
- * seed handshakes were made with (tests/unit/test_dtls_inspect.c writes them), so the
- * fuzzer starts from flows that verify. Checks the inspector's promises whatever comes in:
+ * seed handshakes were made with (tests/unit/test_dtls_inspect.c and
+ * test_dtls_inspect_peers.c write them), so the fuzzer starts from flows that verify. Checks the inspector's promises whatever comes in:
  * verdicts in range, final states stay final, no application data before verification,
  * counters add up, reassembly stays within its bound. */
 #include <stdint.h>

@@ -5,7 +5,7 @@
  * it from an address that never passed a check, bits 2..7 advance the clock by that many
  * times 100 ms first (and run the timers). Flags: bit 0 allow uninspectable handshakes,
  * bit 1 rate limits. Before the input, each hop gets one valid connectivity check (made
- * here with dcgw_ice_client and the credentials tests/unit/test_relay.c uses), so the
+ * here with dcgw_ice_client and the credentials tests/unit/helper_relay.c uses), so the
  * fuzzer starts from a latched flow; the seeds (DCGW_RELAY_CORPUS=dir test_relay) are real
  * handshakes through the relay with their certificates' digests in the header.
  *
