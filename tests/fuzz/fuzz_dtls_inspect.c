@@ -4,9 +4,9 @@
  * allow uninspectable handshakes, bit 1 the smallest reassembly bound, bit 2 a SHA-1 floor.
  * Both sides' SDP fingerprints are those of tests/data/dtls/fixed.pem, the certificate the
  * seed handshakes were made with (tests/unit/test_dtls_inspect.c and
- * test_dtls_inspect_peers.c write them), so the fuzzer starts from flows that verify. Checks the inspector's promises whatever comes in:
- * verdicts in range, final states stay final, no application data before verification,
- * counters add up, reassembly stays within its bound. */
+ * test_dtls_inspect_peers.c write them), so the fuzzer starts from flows that verify. Checks the
+ * inspector's promises whatever comes in: verdicts in range, final states stay final, no
+ * application data before verification, counters add up, reassembly stays within its bound. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
