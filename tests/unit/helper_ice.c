@@ -15,6 +15,7 @@
 #include "dcgw/ice.h"
 #include "helper_ice.h"
 #include "helper_lossy.h"
+#include "helper_suite.h"
 
 /* ---- RFC 5769 §2 test vectors ------------------------------------------------------ */
 
@@ -399,9 +400,5 @@ int iceh_run(const struct iceh_group *groups, size_t n)
             tcase_add_test(tc, groups[g].tests[i]);
         suite_add_tcase(s, tc);
     }
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

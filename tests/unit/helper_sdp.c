@@ -9,6 +9,7 @@
 #include "dcgw/error.h"
 #include "dcgw/sdp.h"
 #include "helper_sdp.h"
+#include "helper_suite.h"
 
 static char errbuf[256];
 
@@ -68,9 +69,5 @@ int sdph_run(const struct sdph_tcase *tc)
         tcase_add_test(t, tc->tests[i]);
     }
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -11,6 +11,7 @@
 #include "dcgw/error.h"
 #include "dcgw/sctp.h"
 #include "helper_lossy.h"
+#include "helper_suite.h"
 
 enum { TICK_MS = 10, PKT_MAX = 2048 };
 
@@ -194,14 +195,8 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("sctp_ports");
-    TCase *tc = tcase_create("ports");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, foreign_ports_are_dropped);
-    tcase_add_test(tc, shared_port_falls_back_to_own_address);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *const ports[] = {foreign_ports_are_dropped, shared_port_falls_back_to_own_address,
+                                  NULL};
+    tsuite_add(s, "ports", 30, NULL, NULL, ports);
+    return tsuite_run(s);
 }
