@@ -256,20 +256,6 @@ int dcgw_client_offer(struct dcgw_client *c, char *buf, size_t cap)
     return n;
 }
 
-static void dc_params_of(const struct dcgw_sdp_dcmap *m, struct dcgw_dc_params *p)
-{
-    memset(p, 0, sizeof(*p));
-    p->id = m->stream_id;
-    p->ordered = m->ordered;
-    p->reliability = m->has_max_retr   ? DCGW_DC_MAX_RETR
-                     : m->has_max_time ? DCGW_DC_MAX_TIME
-                                       : DCGW_DC_RELIABLE;
-    p->reliability_param = m->has_max_retr ? m->max_retr : m->max_time;
-    p->priority = m->priority;
-    snprintf(p->label, sizeof(p->label), "%s", m->label);
-    snprintf(p->protocol, sizeof(p->protocol), "%s", m->subprotocol);
-}
-
 /* Builds the leg from the peer's SDP and starts it. */
 static int make_leg(struct dcgw_client *c, const struct dcgw_sdp *remote, bool controlling,
                     bool dtls_client, const struct sockaddr *cand)
@@ -318,7 +304,7 @@ static int make_leg(struct dcgw_client *c, const struct dcgw_sdp *remote, bool c
     for (size_t i = 0; i < rdc->n_dcmap; i++) {
         struct dcgw_dc_params p;
         struct dcgw_dc_channel *ch;
-        dc_params_of(&rdc->dcmap[i], &p);
+        dcgw_dc_params_from_dcmap(&rdc->dcmap[i], &p);
         r = dcgw_dc_add_negotiated(dcgw_leg_dc(c->leg), &p, &ch);
         if (r < 0)
             DCGW_WARN(BENCH, "client: dcmap %u not added: %s", p.id, dcgw_strerror(r));

@@ -1,11 +1,13 @@
 /* WebRTC data channels over one SCTP association (RFC 8831, RFC 8832, RFC 8864). */
 #include "dcgw/datachannel.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dcgw/error.h"
 #include "dcgw/log.h"
+#include "dcgw/sdp.h"
 
 enum { RESET_RETRIES = 3 };
 
@@ -675,4 +677,18 @@ size_t dcgw_dc_channel_count(const struct dcgw_dc *dc)
 const struct dcgw_dc_stats *dcgw_dc_stats(const struct dcgw_dc *dc)
 {
     return &dc->stats;
+}
+
+void dcgw_dc_params_from_dcmap(const struct dcgw_sdp_dcmap *m, struct dcgw_dc_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->id = m->stream_id;
+    p->ordered = m->ordered;
+    p->reliability = m->has_max_retr   ? DCGW_DC_MAX_RETR
+                     : m->has_max_time ? DCGW_DC_MAX_TIME
+                                       : DCGW_DC_RELIABLE;
+    p->reliability_param = m->has_max_retr ? m->max_retr : m->max_time;
+    p->priority = m->priority;
+    snprintf(p->label, sizeof(p->label), "%s", m->label);
+    snprintf(p->protocol, sizeof(p->protocol), "%s", m->subprotocol);
 }

@@ -200,20 +200,6 @@ static void br_channel_closed(void *ud, unsigned side, struct dcgw_dc_channel *c
         protobuf_c_message_free_unpacked(&st->base, NULL);
 }
 
-static void dc_params_of(const struct dcgw_sdp_dcmap *m, struct dcgw_dc_params *p)
-{
-    memset(p, 0, sizeof(*p));
-    p->id = m->stream_id;
-    p->ordered = m->ordered;
-    p->reliability = m->has_max_retr   ? DCGW_DC_MAX_RETR
-                     : m->has_max_time ? DCGW_DC_MAX_TIME
-                                       : DCGW_DC_RELIABLE;
-    p->reliability_param = m->has_max_retr ? m->max_retr : m->max_time;
-    p->priority = m->priority;
-    snprintf(p->label, sizeof(p->label), "%s", m->label);
-    snprintf(p->protocol, sizeof(p->protocol), "%s", m->subprotocol);
-}
-
 /* ---- building legs from SDP */
 
 static void fill_endpoint(Dcgw__DcEndpoint **slot, const struct dcgw_fingerprint *fps, size_t n_fps,
@@ -370,7 +356,7 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     /* SDP-negotiated channels (RFC 8864): both legs carry them; the bridge pairs equal ids. */
     for (size_t i = 0; i < rdc->n_dcmap; i++) {
         struct dcgw_dc_params p;
-        dc_params_of(&rdc->dcmap[i], &p);
+        dcgw_dc_params_from_dcmap(&rdc->dcmap[i], &p);
         struct dcgw_dc_channel *ch;
         int rr = dcgw_dc_add_negotiated(dc, &p, &ch);
         if (rr < 0)

@@ -17,6 +17,8 @@
 #include "dcgw/dcep.h"
 #include "dcgw/sctp.h"
 
+struct dcgw_sdp_dcmap;
+
 enum dcgw_dc_limits {
     DCGW_DC_ID_AUTO = 65535, /* dcgw_dc_open: pick a free id of our parity (65535 is invalid) */
     DCGW_DC_STREAM_MAX = 65534,
@@ -155,6 +157,9 @@ int dcgw_dc_add_negotiated(struct dcgw_dc *dc, const struct dcgw_dc_params *p,
  * sent when it comes up. on_channel_open follows the ACK. DCGW_EINVAL (wrong parity),
  * DCGW_EEXIST, DCGW_ERANGE, DCGW_ELIMIT, or a dcgw_sctp_send error. */
 int dcgw_dc_open(struct dcgw_dc *dc, const struct dcgw_dc_params *p, struct dcgw_dc_channel **out);
+/* The parameters of a negotiated channel an a=dcmap line describes (RFC 8864): id, label,
+ * subprotocol, ordering, reliability (max-retr, else max-time, else reliable), priority. */
+void dcgw_dc_params_from_dcmap(const struct dcgw_sdp_dcmap *m, struct dcgw_dc_params *p);
 
 /* Sends one message with the channel's reliability: text (PPID 51 / 56 when empty) or
  * binary (53 / 57). 0, DCGW_EAGAIN, DCGW_ETOOBIG, DCGW_ESTATE (channel not open, or
