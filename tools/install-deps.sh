@@ -1,24 +1,40 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing and the demo of dcgw need.
 # Idempotent: packages already present are left alone. Run as root (or via sudo).
+# Usage: tools/install-deps.sh [build|test|all]   install a group (default all)
+#        tools/install-deps.sh --list GROUP      print the group's packages, install nothing
+# Groups: build = what the default cmake configuration builds (tests and bench included);
+# test = build + everything tools/test.sh and tools/demo.sh run; all = test + the full bench.
+# tools/deps-guard.py (run by tools/test.sh) fails when a test uses a program or Python
+# module that no package of its group provides.
 set -euo pipefail
 
 build=(cmake make gcc clang pkg-config protobuf-c-compiler
        libusrsctp-dev libssl-dev libsrtp2-dev libnice-dev libuv1-dev
-       libprotobuf-c-dev libjansson-dev libjwt-dev libconfig-dev libmicrohttpd-dev
-       libglib2.0-dev)
-test=(check libsubunit-dev libclang-rt-14-dev iproute2 procps util-linux
-      python3 python3-aiortc openssl chromium)
-demo=()
-bench=(gnuplot-nox janus)
+       libprotobuf-c-dev libjansson-dev libconfig-dev libmicrohttpd-dev
+       libglib2.0-dev check libsubunit-dev)
+# tests/integration, tools/demo.sh and the bench smoke test (which plots with gnuplot).
+test=(libclang-rt-14-dev clang-format iproute2 procps util-linux python3 python3-aiortc openssl
+      chromium gnuplot-nox)
+# The full bench also measures Janus.
+bench=(janus)
 
+list=0
+if [ "${1:-}" = "--list" ]; then
+    list=1
+    shift
+fi
 want=("${build[@]}" "${test[@]}")
 case "${1:-all}" in
     build) want=("${build[@]}") ;;
     test) ;;
-    all) want+=("${demo[@]}" "${bench[@]}") ;;
-    *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+    all) want+=("${bench[@]}") ;;
+    *) echo "usage: $0 [--list] [build|test|all]" >&2; exit 2 ;;
 esac
+if [ $list -eq 1 ]; then
+    printf '%s\n' "${want[@]}"
+    exit 0
+fi
 
 missing=()
 for p in "${want[@]}"; do

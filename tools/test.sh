@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine and runs every test dcgw has:
-#   1. the Debian packages (tools/install-deps.sh),
+#   1. the Debian packages (tools/install-deps.sh), and the guard that the builds and tests
+#      use only what those packages provide (tools/deps-guard.py: the builds run with a
+#      PATH holding only the build group's programs, the tests with only the test group's),
 #   2. a clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
 #   3. a clang libFuzzer build: each fuzz target briefly over its seed corpus,
 #   4. the format check,
@@ -19,19 +21,25 @@ step() { printf '\n==== %s\n' "$*"; }
 
 step "packages"
 bash tools/install-deps.sh test
+DEPS_PATH=$(mktemp -d /tmp/dcgw-deps.XXXXXX)
+trap 'rm -rf "$DEPS_PATH"' EXIT
+/usr/bin/python3 tools/deps-guard.py --group build --path-dir "$DEPS_PATH/build"
+/usr/bin/python3 tools/deps-guard.py --group test --path-dir "$DEPS_PATH/test"
+BUILD_PATH=$DEPS_PATH/build
+TEST_PATH=$DEPS_PATH/test
 
 if [ $QUICK -eq 0 ]; then
     step "sanitizer build (clang, ASan + UBSan): unit tests"
-    cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+    PATH=$BUILD_PATH cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
         -DDCGW_SANITIZE=ON -DDCGW_BENCH=OFF >/dev/null
-    cmake --build build-asan -j"$JOBS" >/dev/null
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    PATH=$BUILD_PATH cmake --build build-asan -j"$JOBS" >/dev/null
+    PATH=$TEST_PATH ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir build-asan -L unit --output-on-failure -j"$JOBS"
 
     step "fuzz build (clang, libFuzzer): ${FUZZ_SECONDS}s per target"
-    cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DDCGW_FUZZ=ON -DDCGW_TESTS=OFF \
+    PATH=$BUILD_PATH cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DDCGW_FUZZ=ON -DDCGW_TESTS=OFF \
         -DDCGW_BENCH=OFF >/dev/null
-    cmake --build build-fuzz -j"$JOBS" >/dev/null
+    PATH=$TEST_PATH cmake --build build-fuzz -j"$JOBS" >/dev/null
     for f in build-fuzz/tests/fuzz/fuzz_*; do
         [ -x "$f" ] || continue
         name=$(basename "$f"); corpus=tests/fuzz/corpus/${name#fuzz_}
@@ -47,15 +55,15 @@ if [ $QUICK -eq 0 ]; then
     done
 
     step "format check"
-    bad=$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run 2>&1 | grep -c 'warning:' || true)
+    bad=$(git ls-files '*.c' '*.h' | PATH=$TEST_PATH xargs clang-format --dry-run 2>&1 | grep -c 'warning:' || true)
     if [ "$bad" != 0 ]; then
-        git ls-files '*.c' '*.h' | xargs clang-format --dry-run 2>&1 | grep 'warning:' | head
+        git ls-files '*.c' '*.h' | PATH=$TEST_PATH xargs clang-format --dry-run 2>&1 | grep 'warning:' | head
         echo "clang-format: $bad places to fix (clang-format -i)"; exit 1
     fi
     echo "format ok"
 fi
 
 step "main build (gcc): unit and integration tests"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$JOBS" >/dev/null
-ctest --test-dir build --output-on-failure -j"$JOBS"
+PATH=$BUILD_PATH cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+PATH=$BUILD_PATH cmake --build build -j"$JOBS" >/dev/null
+PATH=$TEST_PATH ctest --test-dir build --output-on-failure -j"$JOBS"
