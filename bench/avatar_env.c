@@ -15,9 +15,9 @@
 
 #include "avatar_env.h"
 #include "bench.h"
-#include "dcgw/ctlclient.h"
-#include "dcgw/error.h"
-#include "dcgw/jws.h"
+#include "dcgw/ctl/ctlclient.h"
+#include "dcgw/base/error.h"
+#include "dcgw/guard/jws.h"
 
 size_t av_env_chunk(const struct av_env *e, unsigned k, const uint8_t **p)
 {

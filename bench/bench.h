@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "dcgw/client.h"
-#include "dcgw/ctlclient.h"
+#include "dcgw/net/client.h"
+#include "dcgw/ctl/ctlclient.h"
 
 /* PATH_RELAY: A and Z through a MODE_RELAY session of dcgwd (DTLS end to end, dcgw
  * forwards datagrams); only the relay scenario sets it up (bench_path_available). */

@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "dcgw/addr.h"
-#include "dcgw/cert.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
-#include "dcgw/sdp.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
+#include "dcgw/sdp/sdp.h"
 
 enum {
     FAR_MSG_MAX = DCGW_SDP_TEXT_MAX + 64,

@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "dcgw/ctlclient.h"
-#include "dcgw/error.h"
+#include "dcgw/ctl/ctlclient.h"
+#include "dcgw/base/error.h"
 
 extern char **environ;
 

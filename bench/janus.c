@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 extern char **environ;
 

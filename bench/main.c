@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "dcgw/sctp.h"
-#include "dcgw/cert.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/stages/sctp.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 #include "list.h"
 
 /* Processes to stop if the bench is interrupted (read by the signal handler). */

@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "bench.h"
-#include "dcgw/addr.h"
-#include "dcgw/error.h"
-#include "dcgw/sdp.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/base/error.h"
+#include "dcgw/sdp/sdp.h"
 
 enum { SDP_BUF = DCGW_SDP_TEXT_MAX, CLOSE_WAIT_MS = 60000 };
 

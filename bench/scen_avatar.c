@@ -21,10 +21,10 @@
 
 #include "avatar_env.h"
 #include "bench.h"
-#include "dcgw/addr.h"
-#include "dcgw/cert.h"
-#include "dcgw/ctlclient.h"
-#include "dcgw/error.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/ctl/ctlclient.h"
+#include "dcgw/base/error.h"
 
 enum { AV_PLAIN, AV_VERIFIED, AV_KINDS };
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 enum { PACE_US = 100 };
 

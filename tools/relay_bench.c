@@ -4,7 +4,7 @@
  *   peer A (UE)  --- hop A ---> dcgwd relay session (inspected) --- hop B --->  peer B
  *
  * Needs a running dcgwd (its control socket). A and B are dcgw's own client legs (ICE
- * controlling + DTLS 1.2, each bound to the other's certificate, include/dcgw/leg.h) on
+ * controlling + DTLS 1.2, each bound to the other's certificate, include/dcgw/stages/leg.h) on
  * two UDP sockets. The tool creates the relay session (docs/relay.md: A's offer on leg
  * "ue", leg "as" offered, B's answer by update), completes ICE on both hops and the DTLS
  * handshake end to end through the relay (so the flow is inspected and verified), then
@@ -33,12 +33,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/cert.h"
-#include "dcgw/ctlclient.h"
-#include "dcgw/error.h"
-#include "dcgw/leg.h"
-#include "dcgw/sdp.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/ctl/ctlclient.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/leg.h"
+#include "dcgw/sdp/sdp.h"
 
 enum { BATCH = 32, SLOT = 2048 };
 

@@ -1,11 +1,11 @@
-#include "dcgw/addr.h"
+#include "dcgw/base/addr.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 const char *dcgw_addr_format(const struct sockaddr *sa, char *buf, size_t cap)
 {

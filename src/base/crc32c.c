@@ -1,6 +1,6 @@
 /* CRC32c: SSE4.2 instruction when available, slicing-by-8 tables otherwise.
  * Polynomial 0x1EDC6F41, reflected form 0x82F63B78 (RFC 3720 B.4, RFC 9260 Appendix A). */
-#include "dcgw/crc32c.h"
+#include "dcgw/base/crc32c.h"
 
 #include <pthread.h>
 #include <string.h>

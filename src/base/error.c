@@ -1,4 +1,4 @@
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 const char *dcgw_strerror(int err)
 {

@@ -1,11 +1,11 @@
-#include "dcgw/fingerprint.h"
+#include "dcgw/base/fingerprint.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 static const struct {
     const char *name;

@@ -1,4 +1,4 @@
-#include "dcgw/log.h"
+#include "dcgw/base/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dcgw/limits.h"
+#include "dcgw/base/limits.h"
 
 static const char *const level_names[] = {
 #define DCGW__LVL(name, str) str,

@@ -1,4 +1,4 @@
-#include "dcgw/tbucket.h"
+#include "dcgw/base/tbucket.h"
 
 #define MICRO 1000000ull
 

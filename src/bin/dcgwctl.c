@@ -7,12 +7,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "dcgw/ctlclient.h"
-#include "dcgw/ctlfmt.h"
-#include "dcgw/error.h"
-#include "dcgw/pbjson.h"
-#include "dcgw/policy.h"
-#include "dcgw/session.h"
+#include "dcgw/ctl/ctlclient.h"
+#include "dcgw/ctl/ctlfmt.h"
+#include "dcgw/base/error.h"
+#include "dcgw/msg/pbjson.h"
+#include "dcgw/guard/policy.h"
+#include "dcgw/msg/session.h"
 
 struct opts {
     struct dcgw_ctlclient_opts conn;

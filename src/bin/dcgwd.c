@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/config.h"
-#include "dcgw/log.h"
-#include "dcgw/master.h"
-#include "dcgw/worker.h"
+#include "dcgw/msg/config.h"
+#include "dcgw/base/log.h"
+#include "dcgw/control/master.h"
+#include "dcgw/worker/worker.h"
 
 static void usage(FILE *f)
 {

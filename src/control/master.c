@@ -1,5 +1,5 @@
 /* Master process: worker supervision, signals, drain and reload. */
-#include "dcgw/master.h"
+#include "dcgw/control/master.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -9,9 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dcgw/ctlmsg.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 #include "master_int.h"
 
 static void spawn_worker(struct master *m, struct worker *w);

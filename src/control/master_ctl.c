@@ -9,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/ctlmsg.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
-#include "dcgw/session.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
+#include "dcgw/msg/session.h"
 #include "master_int.h"
 
 /* ------------------------------------------------------------------ responses */

@@ -9,9 +9,9 @@
 #include <uv.h>
 
 #include "dcgw.pb-c.h"
-#include "dcgw/config.h"
-#include "dcgw/limits.h"
-#include "dcgw/stream.h"
+#include "dcgw/msg/config.h"
+#include "dcgw/base/limits.h"
+#include "dcgw/msg/stream.h"
 
 struct master;
 

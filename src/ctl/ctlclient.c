@@ -1,4 +1,4 @@
-#include "dcgw/ctlclient.h"
+#include "dcgw/ctl/ctlclient.h"
 
 #include <errno.h>
 #include <openssl/err.h>
@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/ctlmsg.h"
-#include "dcgw/error.h"
-#include "dcgw/frame.h"
-#include "dcgw/limits.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/base/error.h"
+#include "dcgw/msg/frame.h"
+#include "dcgw/base/limits.h"
 
 enum { EVENT_QUEUE_MAX = 4096 };
 

@@ -1,15 +1,15 @@
-#include "dcgw/ctlfmt.h"
+#include "dcgw/ctl/ctlfmt.h"
 
 #include <inttypes.h>
 #include <jansson.h>
 #include <string.h>
 #include <time.h>
 
-#include "dcgw/ctlmsg.h"
-#include "dcgw/error.h"
-#include "dcgw/pbjson.h"
-#include "dcgw/policy.h"
-#include "dcgw/session.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/base/error.h"
+#include "dcgw/msg/pbjson.h"
+#include "dcgw/guard/policy.h"
+#include "dcgw/msg/session.h"
 
 static void print_json(FILE *out, const ProtobufCMessage *m, size_t flags)
 {

@@ -1,6 +1,6 @@
 /* The avatar verifier: signed manifests, chunk digests, request tokens. See
- * include/dcgw/avatar.h and docs/avatar-envelope.md. */
-#include "dcgw/avatar.h"
+ * include/dcgw/guard/avatar.h and docs/avatar-envelope.md. */
+#include "dcgw/guard/avatar.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,9 +11,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "dcgw/error.h"
-#include "dcgw/jws.h"
-#include "dcgw/log.h"
+#include "dcgw/base/error.h"
+#include "dcgw/guard/jws.h"
+#include "dcgw/base/log.h"
 
 static const char *const reason_names[] = {
 #define DCGW__AV_NAME(name, str) [DCGW_AVATAR_##name] = str,

@@ -1,6 +1,6 @@
 /* JWS compact serialization: parsing (jansson), verification and signing (OpenSSL EVP).
- * See include/dcgw/jws.h and docs/avatar-envelope.md. */
-#include "dcgw/jws.h"
+ * See include/dcgw/guard/jws.h and docs/avatar-envelope.md. */
+#include "dcgw/guard/jws.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #include <openssl/ec.h>
 #include <openssl/rsa.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 static const char *const alg_names[] = {[DCGW_JWS_ALG_INVALID] = "?",
 #define DCGW__JWS_NAME(name, str) [DCGW_JWS_##name] = str,

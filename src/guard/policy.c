@@ -1,16 +1,16 @@
 /* Policy engine: the enforcement state of a session — lookup at channel open,
  * per-message counters and token buckets, violations, updates. Rules are compiled and
  * matched in policy_compile.c; the file form and patches are in policy_json.c. */
-#include "dcgw/policy.h"
+#include "dcgw/guard/policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/limits.h"
-#include "dcgw/log.h"
-#include "dcgw/tbucket.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/limits.h"
+#include "dcgw/base/log.h"
+#include "dcgw/base/tbucket.h"
 #include "policy_int.h"
 
 /* A tracked channel of one leg. */

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/limits.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/limits.h"
 #include "policy_int.h"
 
 /* ------------------------------------------------------------------ compile */

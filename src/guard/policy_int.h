@@ -3,7 +3,7 @@
 #ifndef DCGW_POLICY_INT_H
 #define DCGW_POLICY_INT_H
 
-#include "dcgw/policy.h"
+#include "dcgw/guard/policy.h"
 
 struct range {
     uint16_t lo, hi;

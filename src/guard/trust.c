@@ -1,6 +1,6 @@
 /* Trust anchors for avatar signers: an OpenSSL X509_STORE of CA certificates and a table
- * of raw public keys by kid. See include/dcgw/trust.h. */
-#include "dcgw/trust.h"
+ * of raw public keys by kid. See include/dcgw/guard/trust.h. */
+#include "dcgw/guard/trust.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 struct trust_key {
     char kid[DCGW_JWS_KID_MAX + 1];

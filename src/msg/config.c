@@ -1,6 +1,6 @@
 /* Configuration: one table names every setting, its type, range and default. The same
  * table fills defaults, parses, validates and rejects unknown names. */
-#include "dcgw/config.h"
+#include "dcgw/msg/config.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/avatar.h"
-#include "dcgw/error.h"
-#include "dcgw/limits.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/guard/avatar.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/limits.h"
 
 enum opt_type { T_U32, T_BOOL, T_STR, T_MODE, T_LEVEL, T_TARGET, T_MODULES, T_HASH };
 

@@ -1,11 +1,11 @@
-#include "dcgw/ctlmsg.h"
+#include "dcgw/msg/ctlmsg.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "dcgw/error.h"
-#include "dcgw/frame.h"
+#include "dcgw/base/error.h"
+#include "dcgw/msg/frame.h"
 
 int dcgw_ctlmsg_pack(const Dcgw__Frame *f, size_t max, uint8_t **out, size_t *len)
 {

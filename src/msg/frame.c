@@ -1,9 +1,9 @@
-#include "dcgw/frame.h"
+#include "dcgw/msg/frame.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 enum { INITIAL_CAP = 1024 };
 

@@ -1,4 +1,4 @@
-#include "dcgw/pbjson.h"
+#include "dcgw/msg/pbjson.h"
 
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 enum { MAX_DEPTH = 16, MAX_BYTES_JSON = 1 << 20 };
 

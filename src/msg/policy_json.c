@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/ctlmsg.h"
-#include "dcgw/error.h"
-#include "dcgw/pbjson.h"
-#include "dcgw/policy.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/base/error.h"
+#include "dcgw/msg/pbjson.h"
+#include "dcgw/guard/policy.h"
 
 /* ------------------------------------------------------------------ validation */
 

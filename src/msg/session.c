@@ -1,10 +1,10 @@
-#include "dcgw/session.h"
+#include "dcgw/msg/session.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 bool dcgw_session_id_valid(const char *id)
 {

@@ -1,4 +1,4 @@
-#include "dcgw/stream.h"
+#include "dcgw/msg/stream.h"
 
 #include <openssl/err.h>
 #include <stdbool.h>
@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/ctlmsg.h"
-#include "dcgw/error.h"
-#include "dcgw/frame.h"
-#include "dcgw/limits.h"
-#include "dcgw/log.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/base/error.h"
+#include "dcgw/msg/frame.h"
+#include "dcgw/base/limits.h"
+#include "dcgw/base/log.h"
 
 struct dcgw_stream {
     uv_stream_t *h;

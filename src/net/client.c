@@ -1,5 +1,5 @@
 /* A simulated data-channel endpoint: a leg (ICE + DTLS + SCTP) on its own UDP socket. */
-#include "dcgw/client.h"
+#include "dcgw/net/client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,13 +9,13 @@
 #include <stun/stunagent.h>
 #include <stun/usages/ice.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/cert.h"
-#include "dcgw/error.h"
-#include "dcgw/ice.h"
-#include "dcgw/io.h"
-#include "dcgw/log.h"
-#include "dcgw/sctp.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/ice.h"
+#include "dcgw/net/io.h"
+#include "dcgw/base/log.h"
+#include "dcgw/stages/sctp.h"
 
 enum { CLIENT_UFRAG_SIZE = 16, CLIENT_PWD_SIZE = 32, CLIENT_SCTP_PORT_DEFAULT = 5000 };
 

@@ -1,13 +1,13 @@
-#include "dcgw/io.h"
+#include "dcgw/net/io.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 
 struct txslot {
     struct sockaddr_storage to;

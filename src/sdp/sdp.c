@@ -1,4 +1,4 @@
-/* SDP parser for the data-channel m-line. See include/dcgw/sdp.h and docs/sdp.md.
+/* SDP parser for the data-channel m-line. See include/dcgw/sdp/sdp.h and docs/sdp.md.
  *
  * One pass over the lines. Session-level values are kept aside and copied into the
  * data-channel section when its m-line starts; media-level lines then override them.
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 
 int dcgw__sdp_vfail(struct parser *p, int code, const char *fmt, va_list ap)
 {

@@ -1,5 +1,5 @@
 /* SDP attributes with the most syntax: a=candidate (RFC 8839 §5.1), a=dcmap and a=dcsa
- * (RFC 8864). Part of the parser in src/sdp.c. */
+ * (RFC 8864). Part of the parser in src/sdp/sdp.c. */
 #include "sdp_int.h"
 
 /* a=candidate:<foundation> <component> <transport> <priority> <address> <port> typ <type>

@@ -1,4 +1,4 @@
-/* Internal to the SDP parser (src/sdp.c, src/sdp_attr.c): the parser state and the
+/* Internal to the SDP parser (src/sdp/sdp.c, src/sdp/sdp_attr.c): the parser state and the
  * lexical helpers both files use. Not a public header. */
 #ifndef DCGW_SDP_INT_H
 #define DCGW_SDP_INT_H
@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dcgw/error.h"
-#include "dcgw/sdp.h"
+#include "dcgw/base/error.h"
+#include "dcgw/sdp/sdp.h"
 
 struct span {
     const char *p;
@@ -183,7 +183,7 @@ static inline bool parse_addr(struct span s, uint16_t port, struct sockaddr_stor
     return false;
 }
 
-/* ---- attributes parsed in src/sdp_attr.c ---- */
+/* ---- attributes parsed in src/sdp/sdp_attr.c ---- */
 
 int dcgw__sdp_attr_candidate(struct parser *p, struct span v);
 int dcgw__sdp_attr_dcmap(struct parser *p, struct span v);

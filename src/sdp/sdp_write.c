@@ -1,6 +1,6 @@
 /* SDP writer for dcgw's side of a data channel, and the small helpers that go with it
- * (random ICE credentials and tls-id, the answerer's a=setup). See include/dcgw/sdp.h. */
-#include "dcgw/sdp.h"
+ * (random ICE credentials and tls-id, the answerer's a=setup). See include/dcgw/sdp/sdp.h. */
+#include "dcgw/sdp/sdp.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 /* ---- names and small helpers ---- */
 

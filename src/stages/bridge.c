@@ -1,10 +1,10 @@
-#include "dcgw/bridge.h"
+#include "dcgw/stages/bridge.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 
 struct pmsg {
     struct pmsg *next;

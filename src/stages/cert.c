@@ -1,5 +1,5 @@
 /* Worker certificate: generation, PEM load/store, fingerprints (RFC 8122 §5). */
-#include "dcgw/cert.h"
+#include "dcgw/stages/cert.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +15,8 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 
 struct dcgw_cert {
     unsigned refs;

@@ -1,13 +1,13 @@
 /* WebRTC data channels over one SCTP association (RFC 8831, RFC 8832, RFC 8864). */
-#include "dcgw/datachannel.h"
+#include "dcgw/stages/datachannel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/log.h"
-#include "dcgw/sdp.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
+#include "dcgw/sdp/sdp.h"
 
 enum { RESET_RETRIES = 3 };
 

@@ -1,9 +1,9 @@
 /* DCEP (RFC 8832) codec and PPID classification (RFC 8831 §8). */
-#include "dcgw/dcep.h"
+#include "dcgw/stages/dcep.h"
 
 #include <string.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 static uint16_t get16(const uint8_t *p)
 {

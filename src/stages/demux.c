@@ -1,5 +1,5 @@
 /* First-byte demultiplexing (RFC 7983 §7) and the STUN framing check. */
-#include "dcgw/demux.h"
+#include "dcgw/stages/demux.h"
 
 enum dcgw_demux_kind dcgw_demux_classify(const uint8_t *p, size_t n)
 {

@@ -1,6 +1,6 @@
 /* DTLS 1.2 stage over a datagram BIO of our own: no sockets, no clock reads of our own.
  * See docs/dtls.md for the design (BIO, timers, fingerprint binding, cipher policy). */
-#include "dcgw/dtls.h"
+#include "dcgw/stages/dtls.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +12,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 
 /* AEAD only (RFC 9325 §4.2 recommends AEAD suites with ECDHE); ECDSA first since WebRTC
  * peers (Chromium, aiortc, us) use ECDSA P-256 certificates. */

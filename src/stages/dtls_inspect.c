@@ -6,16 +6,16 @@
  * may be decided half-way through a datagram, e.g. by a ServerHello that selects DTLS 1.3
  * followed by DTLS 1.3 ciphertext); a record it refuses drops the datagram, while records
  * before it stay applied (the endpoint gets them again in a retransmission). */
-#include "dcgw/dtls_inspect.h"
+#include "dcgw/stages/dtls_inspect.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 #include "dtls_inspect_int.h"
 
 /* Wire values: RFC 5246 §6.2.1, §7.4; RFC 6347 §4.1, §4.2.2; RFC 8446 §4.2.1. */

@@ -1,5 +1,5 @@
-/* Internal to the relay's DTLS inspector (src/dtls_inspect.c, src/dtls_inspect_msg.c).
- * Not a public header. */
+/* Internal to the relay's DTLS inspector (src/stages/dtls_inspect.c,
+ * src/stages/dtls_inspect_msg.c). Not a public header. */
 #ifndef DCGW_DTLS_INSPECT_INT_H
 #define DCGW_DTLS_INSPECT_INT_H
 

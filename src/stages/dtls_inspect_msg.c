@@ -1,4 +1,4 @@
-/* The handshake messages the relay's inspector reads (src/dtls_inspect.c): ClientHello and
+/* The handshake messages the relay's inspector reads (src/stages/dtls_inspect.c): ClientHello and
  * ServerHello far enough to know the DTLS version, Certificate for the first certificate.
  * Pure functions over bytes. */
 #include <stdio.h>

@@ -2,8 +2,8 @@
  * ice_client.c. libnice's STUN library does the crypto (MESSAGE-INTEGRITY, FINGERPRINT)
  * and builds the responses; dcgw__stun_parse() checks the attribute layout first, so
  * libnice only ever parses messages whose attributes fit and have their sizes. */
-#include "dcgw/addr.h"
-#include "dcgw/ice.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/ice.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,8 +15,8 @@
 #include <stun/stunmessage.h>
 #include <stun/usages/ice.h>
 
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 
 /* STUN message types and attributes we look at (RFC 8489 §5, §18.3; RFC 8445 §16.1). */
 enum {

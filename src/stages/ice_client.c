@@ -1,8 +1,8 @@
 /* The controlling side of ICE binding checks (RFC 8445 §7.2.4, §7.2.5) and consent
  * freshness (RFC 7675 §5.1), for dcgw's test client and bench. One remote address, one
  * check at a time, aggressive nomination (USE-CANDIDATE on every check). */
-#include "dcgw/addr.h"
-#include "dcgw/ice.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/ice.h"
 
 #include <errno.h>
 #include <openssl/rand.h>
@@ -15,8 +15,8 @@
 #include <stun/stunmessage.h>
 #include <stun/usages/ice.h>
 
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 
 enum {
     STUN_TYPE_BINDING_SUCCESS = 0x0101,

@@ -1,13 +1,13 @@
-#include "dcgw/leg.h"
+#include "dcgw/stages/leg.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/demux.h"
-#include "dcgw/error.h"
-#include "dcgw/ice.h"
-#include "dcgw/log.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/demux.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/ice.h"
+#include "dcgw/base/log.h"
 
 struct dcgw_leg {
     struct dcgw_leg_cbs cbs;

@@ -1,18 +1,18 @@
 /* One relayed flow: per-hop ICE-lite, RFC 7983 demux, rate limits, the passive DTLS
  * handshake inspector, and forwarding of the caller's buffer unchanged. See relay.h and
  * docs/relay.md. */
-#include "dcgw/relay.h"
+#include "dcgw/stages/relay.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/demux.h"
-#include "dcgw/error.h"
-#include "dcgw/ice.h"
-#include "dcgw/log.h"
-#include "dcgw/tbucket.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/demux.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/ice.h"
+#include "dcgw/base/log.h"
+#include "dcgw/base/tbucket.h"
 
 struct rside {
     struct dcgw_relay *r;

@@ -1,7 +1,7 @@
-/* SCTP associations over usrsctp (AF_CONN, no threads). See include/dcgw/sctp.h and
+/* SCTP associations over usrsctp (AF_CONN, no threads). See include/dcgw/stages/sctp.h and
  * docs/sctp.md for the model: a process-wide stack, upcalls that only mark associations
  * pending, and a drain loop that reads them once usrsctp has returned. */
-#include "dcgw/sctp.h"
+#include "dcgw/stages/sctp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <usrsctp.h>
 
-#include "dcgw/crc32c.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/base/crc32c.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 
 /* Read-only usrsctp option from netinet/sctp.h, not exported by usrsctp.h: bytes queued for
  * sending (struct sctp_sockstat in netinet/sctp_uio.h). */

@@ -1,5 +1,5 @@
-/* Internal to the SCTP stage (src/sctp.c, src/sctp_rx.c): the association object. Not a
- * public header. */
+/* Internal to the SCTP stage (src/stages/sctp.c, src/stages/sctp_rx.c): the association object. Not
+ * a public header. */
 #ifndef DCGW_SCTP_INT_H
 #define DCGW_SCTP_INT_H
 
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <usrsctp.h>
 
-#include "dcgw/sctp.h"
+#include "dcgw/stages/sctp.h"
 
 struct sndbuf_use {
     sctp_assoc_t ss_assoc_id;
@@ -55,13 +55,13 @@ static inline void mark_closed(struct dcgw_sctp *s)
     s->want_writable = false;
 }
 
-/* src/sctp_settings.c */
+/* src/stages/sctp_settings.c */
 /* Fills in defaults and checks an association's settings; DCGW_ECONFIG when unusable. */
 int dcgw__sctp_normalize(struct dcgw_sctp_settings *s);
 /* Whether a CRC-checked SCTP packet carries more than HEARTBEAT / HEARTBEAT-ACK chunks. */
 bool dcgw__sctp_active_packet(const uint8_t *p, size_t n);
 
-/* src/sctp_rx.c: what the drain loop read from an association's socket. */
+/* src/stages/sctp_rx.c: what the drain loop read from an association's socket. */
 void dcgw__sctp_on_data(struct dcgw_sctp *s, const uint8_t *p, size_t n,
                         const struct sctp_rcvinfo *rcv, int msg_flags);
 void dcgw__sctp_on_notification(struct dcgw_sctp *s, const uint8_t *p, size_t n, int msg_flags);

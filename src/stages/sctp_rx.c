@@ -1,11 +1,11 @@
 /* SCTP stage, receive side: data with reassembly into a bounded buffer, and usrsctp
  * notifications (association changes, stream resets, partial delivery). Part of the
- * stage in src/sctp.c, called from its drain loop. */
+ * stage in src/stages/sctp.c, called from its drain loop. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 #include "sctp_int.h"
 
 /* ---- reading: data, reassembly, notifications ---- */

@@ -1,8 +1,8 @@
 /* The SCTP stage's settings and packet classification: pure functions, no usrsctp state
- * (src/sctp.c holds the stack and the associations). */
+ * (src/stages/sctp.c holds the stack and the associations). */
 #include <string.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 #include "sctp_int.h"
 
 void dcgw_sctp_stack_settings_default(struct dcgw_sctp_stack_settings *s)

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/cert.h"
-#include "dcgw/demux.h"
-#include "dcgw/error.h"
-#include "dcgw/ice.h"
-#include "dcgw/log.h"
-#include "dcgw/sctp.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/stages/demux.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/ice.h"
+#include "dcgw/base/log.h"
+#include "dcgw/stages/sctp.h"
 #include "worker_int.h"
 
 static void addrkey_of(const struct sockaddr *sa, struct addrkey *k)

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/ctlmsg.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
-#include "dcgw/sdp.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
+#include "dcgw/sdp/sdp.h"
 #include "worker_int.h"
 
 static uint64_t now_ms(const struct wsession *s)
@@ -53,7 +53,7 @@ static void on_violation(void *ud, const struct dcgw_policy_violation *v)
 
 /* Carries out a refusal: close the channel (unless the caller refuses it another way),
  * and the session when the rule says so. The session is released, not freed, here: its
- * legs and bridge stay valid until the callbacks unwind (wsession.c). */
+ * legs and bridge stay valid until the callbacks unwind (legs.c). */
 static void act(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch,
                 enum dcgw_policy_verdict v)
 {
@@ -100,7 +100,7 @@ bool dcgw__wpolicy_message(void *ud, unsigned side, struct dcgw_dc_channel *ch, 
         return false;
     enum dcgw_policy_verdict v = dcgw_policy_message(s->policy, side, ch, n, now_ms(s));
     act(s, side, ch, v);
-    /* then, on channels of kind avatar, the verifier (wavatar.c) */
+    /* then, on channels of kind avatar, the verifier (verify.c) */
     return v == DCGW_POLICY_PASS && dcgw__wavatar_message(s, side, ch, is_text, p, n);
 }
 

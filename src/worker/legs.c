@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/ctlmsg.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
-#include "dcgw/sdp.h"
-#include "dcgw/session.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
+#include "dcgw/sdp/sdp.h"
+#include "dcgw/msg/session.h"
 #include "worker_int.h"
 
 /* ---- events */
@@ -560,7 +560,7 @@ int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wses
     int r = dcgw__wpolicy_create(s, err, errcap); /* default deny: before any leg */
     if (r == 0)
         r = dcgw__wavatar_create(s, err, errcap);
-    bool relay = false; /* any leg in relay mode makes a relay session (wrelay.c) */
+    bool relay = false; /* any leg in relay mode makes a relay session (relay_legs.c) */
     for (unsigned i = 0; i < d->n_legs; i++)
         relay |= d->legs[i]->dc->mode == DCGW__MEDIA_MODE__MODE_RELAY;
     for (unsigned i = 0; i < d->n_legs && r == 0; i++) {

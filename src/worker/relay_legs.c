@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
-#include "dcgw/relay.h"
-#include "dcgw/sdp.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
+#include "dcgw/stages/relay.h"
+#include "dcgw/sdp/sdp.h"
 #include "worker_int.h"
 
 struct wrelay {

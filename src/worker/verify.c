@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "dcgw/avatar.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
+#include "dcgw/guard/avatar.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
 #include "worker_int.h"
 
 enum { WAVATAR_CHANNELS_MAX = 1024 };

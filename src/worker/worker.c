@@ -1,5 +1,5 @@
 /* Worker process: the master pipe, the session store and the operations on it. */
-#include "dcgw/worker.h"
+#include "dcgw/worker/worker.h"
 
 #include <glib.h>
 #include <signal.h>
@@ -11,13 +11,13 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/config.h"
-#include "dcgw/ctlmsg.h"
-#include "dcgw/error.h"
-#include "dcgw/log.h"
-#include "dcgw/session.h"
-#include "dcgw/stream.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/msg/config.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
+#include "dcgw/msg/session.h"
+#include "dcgw/msg/stream.h"
 #include "worker_int.h"
 
 static void send_response(struct worker *w, Dcgw__Response *r)

@@ -1,5 +1,5 @@
 /* Internal state of a worker process, shared by worker.c (master pipe, operations),
- * wplane.c (UDP, routing, leg timers) and wsession.c (sessions and their legs). */
+ * datapath.c (UDP, routing, leg timers) and legs.c (sessions and their legs). */
 #ifndef DCGW_WORKER_INT_H
 #define DCGW_WORKER_INT_H
 
@@ -9,14 +9,14 @@
 #include <uv.h>
 
 #include "dcgw.pb-c.h"
-#include "dcgw/bridge.h"
-#include "dcgw/config.h"
-#include "dcgw/dtls.h"
-#include "dcgw/fingerprint.h"
-#include "dcgw/io.h"
-#include "dcgw/leg.h"
-#include "dcgw/policy.h"
-#include "dcgw/stream.h"
+#include "dcgw/stages/bridge.h"
+#include "dcgw/msg/config.h"
+#include "dcgw/stages/dtls.h"
+#include "dcgw/base/fingerprint.h"
+#include "dcgw/net/io.h"
+#include "dcgw/stages/leg.h"
+#include "dcgw/guard/policy.h"
+#include "dcgw/msg/stream.h"
 
 enum { WLEG_MAX_ROUTES = 8, WLEG_UFRAG_LEN = 8, WLEG_PWD_LEN = 24, WSESSION_CLOSED_KEEP = 64 };
 
@@ -47,16 +47,16 @@ struct wsession {
     struct worker *w;
     Dcgw__Session *desc; /* the controller's view, kept current */
     struct dcgw_bridge *bridge;
-    struct dcgw_policy_state *policy; /* wpolicy.c */
+    struct dcgw_policy_state *policy; /* enforce.c */
     /* final counters of closed channels, for session_closed (bounded) */
     Dcgw__DcStream *closed[WSESSION_CLOSED_KEEP];
     unsigned n_closed;
     struct wleg *legs[2];
     unsigned n_legs;
     unsigned handles_open; /* leg timers still closing before the session can go */
-    struct wrelay *relay;  /* relay sessions (both legs MODE_RELAY, wrelay.c); else NULL */
+    struct wrelay *relay;  /* relay sessions (both legs MODE_RELAY, relay_legs.c); else NULL */
     bool closing;
-    struct wavatar *avatar; /* avatar verifiers (wavatar.c) */
+    struct wavatar *avatar; /* avatar verifiers (verify.c) */
 };
 
 struct worker_stats {
@@ -64,7 +64,7 @@ struct worker_stats {
     uint64_t rx_unknown_source, rx_no_session, rx_garbage;
     uint64_t dtls_objects_created; /* terminated legs' DTLS stages; relay flows make none */
     uint64_t relay_flows;          /* relay flows started */
-    uint64_t quiet_entered;        /* times the worker went quiet (wplane.c) */
+    uint64_t quiet_entered;        /* times the worker went quiet (datapath.c) */
     uint64_t quiet_left;           /* times it woke up */
 };
 
@@ -84,7 +84,7 @@ struct worker {
     uint64_t sctp_tick_last;
     uint64_t sctp_active_seen; /* the SCTP stack's active_packets at the last look */
     uint64_t busy_at;          /* last datagram or SCTP packet that was not idle chatter */
-    bool quiet;                /* quiet mode (wplane.c): slow SCTP tick, timed reads */
+    bool quiet;                /* quiet mode (datapath.c): slow SCTP tick, timed reads */
     bool wake;                 /* leave quiet mode after this loop turn */
     uint16_t next_sctp_port;   /* a local SCTP port per association */
     char udp_address[64];
@@ -93,13 +93,13 @@ struct worker {
     uv_check_t reaper;
     uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;
     struct worker_stats stats;
-    struct dcgw_trust *avatar_trust; /* avatar.trust_anchors + trusted_keys (wavatar.c) */
+    struct dcgw_trust *avatar_trust; /* avatar.trust_anchors + trusted_keys (verify.c) */
 };
 
 /* worker.c */
 void dcgw__worker_emit(struct worker *w, Dcgw__Event *ev);
 
-/* wplane.c */
+/* datapath.c */
 int dcgw__wplane_start(struct worker *w);
 void dcgw__wplane_stop(struct worker *w);
 void dcgw__wplane_route_add(struct worker *w, struct wleg *l, const struct sockaddr *addr);
@@ -108,7 +108,7 @@ void dcgw__wplane_rearm(struct wleg *l);
 /* Frees the leg's stages after this loop turn (never inside their callbacks). */
 void dcgw__wplane_leg_kill(struct wleg *l);
 
-/* wsession.c */
+/* legs.c */
 int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wsession **out,
                           char *err, size_t errcap);
 int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remote_sdp, char *err,
@@ -123,7 +123,7 @@ void dcgw__wsession_refresh(struct wsession *s);
 void dcgw__wleg_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
                       uint64_t now);
 
-/* wpolicy.c: the session's policy on its bridge (docs/policy.md). create before the legs;
+/* enforce.c: the session's policy on its bridge (docs/policy.md). create before the legs;
  * open_request and message are bridge callbacks (ud = the session); channel_open says
  * whether a channel that opened may stay (else it is being closed); filter_sdp drops the
  * refused a=dcmap (and their a=dcsa) before SDP is written or applied; update replaces or
@@ -145,7 +145,7 @@ void dcgw__wpolicy_refresh(struct wsession *s);
 int dcgw__wpolicy_update(struct wsession *s, const char *leg, const Dcgw__Policy *p, bool patch,
                          char *err, size_t errcap);
 
-/* wavatar.c: avatar verification on channels of kind avatar (docs/avatar-envelope.md).
+/* verify.c: avatar verification on channels of kind avatar (docs/avatar-envelope.md).
  * create (after wpolicy_create) checks the session's AvatarSettings; message runs on each
  * message the policy passed (false: drop it; on a refusal the channel is being closed and
  * avatar_rejected emitted); channel_closed reports a transfer cut short; free from
@@ -168,7 +168,7 @@ void dcgw__wavatar_free(struct wsession *s);
 void dcgw__wavatar_configure(struct worker *w);
 void dcgw__wavatar_worker_free(struct worker *w);
 
-/* wrelay.c: relay sessions. create after the session's wlegs exist; update gives the
+/* relay_legs.c: relay sessions. create after the session's wlegs exist; update gives the
  * offered leg its answer and starts the flow; close emits relay_closed (once); free from
  * session_free, after the leg timers closed. */
 int dcgw__wrelay_create(struct wsession *s, char *err, size_t errcap);

@@ -16,9 +16,9 @@
 
 #include <openssl/pem.h>
 
-#include "dcgw/avatar.h"
-#include "dcgw/cert.h"
-#include "dcgw/jws.h"
+#include "dcgw/guard/avatar.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/guard/jws.h"
 
 #define NOW 1767225600
 

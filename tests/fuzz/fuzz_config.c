@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/config.h"
+#include "dcgw/msg/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

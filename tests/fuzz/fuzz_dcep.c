@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/dcep.h"
+#include "dcgw/stages/dcep.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/dtls.h"
-#include "dcgw/error.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/stages/dtls.h"
+#include "dcgw/base/error.h"
 
 static struct dcgw_dtls_ctx *ctx;
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/dtls_inspect.h"
-#include "dcgw/error.h"
-#include "dcgw/fingerprint.h"
+#include "dcgw/stages/dtls_inspect.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/fingerprint.h"
 
 static const char *const FIXED_FPS[] = {
     "sha-256 81:A5:4E:A4:F2:3C:2A:D1:FF:8B:3C:C8:74:D7:C8:BC:EF:E5:D7:EA:AC:CF:80:86:F3:57:E4:"

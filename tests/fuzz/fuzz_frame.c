@@ -3,9 +3,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dcgw/ctlmsg.h"
-#include "dcgw/frame.h"
-#include "dcgw/pbjson.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/msg/frame.h"
+#include "dcgw/msg/pbjson.h"
 
 static int on_frame(void *ud, const uint8_t *p, size_t n)
 {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dcgw/policy.h"
+#include "dcgw/guard/policy.h"
 
 static void exercise(const Dcgw__Policy *pol, const uint8_t *s, size_t n)
 {

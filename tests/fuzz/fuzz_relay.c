@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/error.h"
-#include "dcgw/ice.h"
-#include "dcgw/relay.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/ice.h"
+#include "dcgw/stages/relay.h"
 
 static const char *const PEER_UFRAG[2] = {"ueufrag1", "asufrag1"};
 static const char *const PEER_PWD[2] = {"uepassword0123456789abcd", "aspassword0123456789abcd"};

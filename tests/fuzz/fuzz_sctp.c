@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/crc32c.h"
-#include "dcgw/log.h"
-#include "dcgw/sctp.h"
+#include "dcgw/base/crc32c.h"
+#include "dcgw/base/log.h"
+#include "dcgw/stages/sctp.h"
 
 enum { MAX_PACKETS = 16, QMAX = 256, PKT_MAX = 4096, ROUNDS = 6 };
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/sdp.h"
+#include "dcgw/base/error.h"
+#include "dcgw/sdp/sdp.h"
 
 static struct dcgw_sdp offer, answer;
 static char buf[DCGW_SDP_TEXT_MAX + 1];

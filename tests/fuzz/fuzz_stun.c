@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/demux.h"
-#include "dcgw/ice.h"
-#include "dcgw/log.h"
+#include "dcgw/stages/demux.h"
+#include "dcgw/stages/ice.h"
+#include "dcgw/base/log.h"
 
 static const char PWD[] = "VOkJxbRl1RmTxUk/WvJxBt";
 /* RFC 5769 §2.1 transaction id: the client draws it, so the §2.2/2.3 responses match. */

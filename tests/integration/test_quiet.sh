@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quiet mode of a dcgwd worker (docs/sctp.md "Idle workers", src/wplane.c) with real
+# Quiet mode of a dcgwd worker (docs/sctp.md "Idle workers", src/worker/datapath.c) with real
 # peers: Debian's python3-aiortc on loopback, in a private network (and PID) namespace.
 #
 #   +--------------------------- unshare -n -p (this script) ---------------------------+

@@ -10,7 +10,7 @@
 
 #include <openssl/sha.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 #include "helper_keys.h"
 
 const char *av_dir;

@@ -9,9 +9,9 @@
 #include <check.h>
 #include <jansson.h>
 
-#include "dcgw/avatar.h"
-#include "dcgw/jws.h"
-#include "dcgw/trust.h"
+#include "dcgw/guard/avatar.h"
+#include "dcgw/guard/jws.h"
+#include "dcgw/guard/trust.h"
 
 #ifdef DCGW_TEST_DATA
 #define AV DCGW_TEST_DATA "/avatar/"

@@ -7,9 +7,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/dtls_inspect.h"
-#include "dcgw/error.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/stages/dtls_inspect.h"
+#include "dcgw/base/error.h"
 #include "helper_dtls_inspect.h"
 
 uint64_t tinsp_clock_ahead_us;

@@ -12,8 +12,8 @@
 
 #include <openssl/ssl.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/dtls_inspect.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/stages/dtls_inspect.h"
 
 /* ---- two OpenSSL endpoints, every datagram captured ------------------------------------- */
 

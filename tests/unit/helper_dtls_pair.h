@@ -16,8 +16,8 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/dtls.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/stages/dtls.h"
 #include "helper_lossy.h"
 
 enum { DP_RX_CAP = 256 * 1024, DP_MAX_MSGS = 512 };

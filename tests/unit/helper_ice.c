@@ -11,8 +11,8 @@
 #include <stun/stunagent.h>
 #include <stun/usages/ice.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/ice.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/ice.h"
 #include "helper_ice.h"
 #include "helper_lossy.h"
 #include "helper_suite.h"

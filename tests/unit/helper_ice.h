@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "dcgw/ice.h"
+#include "dcgw/stages/ice.h"
 #include "helper_lossy.h"
 
 #define SA(x) ((const struct sockaddr *)&(x))

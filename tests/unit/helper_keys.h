@@ -10,7 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "dcgw/trust.h"
+#include "dcgw/guard/trust.h"
 
 /* The file's bytes (under 1 MiB) and a NUL after them; strip drops trailing newlines.
  * *n (if n) gets the length. free() it. */

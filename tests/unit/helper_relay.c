@@ -5,13 +5,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/cert.h"
-#include "dcgw/demux.h"
-#include "dcgw/error.h"
-#include "dcgw/ice.h"
-#include "dcgw/leg.h"
-#include "dcgw/relay.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/stages/demux.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/ice.h"
+#include "dcgw/stages/leg.h"
+#include "dcgw/stages/relay.h"
 #include "helper_lossy.h"
 #include "helper_relay.h"
 

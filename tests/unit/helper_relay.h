@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/dtls.h"
-#include "dcgw/ice.h"
-#include "dcgw/leg.h"
-#include "dcgw/relay.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/stages/dtls.h"
+#include "dcgw/stages/ice.h"
+#include "dcgw/stages/leg.h"
+#include "dcgw/stages/relay.h"
 #include "helper_lossy.h"
 
 static const char *const PEER_UFRAG[2] = {"ueufrag1", "asufrag1"};

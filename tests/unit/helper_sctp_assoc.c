@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
+#include "dcgw/base/error.h"
 
 static uint16_t next_port = 5000;
 size_t stp_want_a, stp_want_b;

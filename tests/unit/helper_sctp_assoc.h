@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dcgw/sctp.h"
+#include "dcgw/stages/sctp.h"
 #include "helper_sctp_pair.h"
 
 enum { STP_MAX_MSGS = 4096 };

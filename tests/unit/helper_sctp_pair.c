@@ -2,7 +2,7 @@
 
 #include <time.h>
 
-#include "dcgw/sctp.h"
+#include "dcgw/stages/sctp.h"
 
 enum { TICK_MS = 10 };
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/sdp.h"
+#include "dcgw/base/error.h"
+#include "dcgw/sdp/sdp.h"
 #include "helper_sdp.h"
 #include "helper_suite.h"
 

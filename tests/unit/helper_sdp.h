@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "dcgw/sdp.h"
+#include "dcgw/sdp/sdp.h"
 
 /* Parses <dir>/sdp/<name> (must succeed); *text gets the file's text. The caller frees
  * both. sdph_parse_file reads tests/data (DCGW_TEST_DATA, defined for test programs). */

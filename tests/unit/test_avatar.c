@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/avatar.h"
-#include "dcgw/error.h"
-#include "dcgw/jws.h"
+#include "dcgw/guard/avatar.h"
+#include "dcgw/base/error.h"
+#include "dcgw/guard/jws.h"
 #include "helper_avatar.h"
 #include "helper_keys.h"
 #include "helper_suite.h"

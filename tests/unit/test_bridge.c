@@ -11,13 +11,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/bridge.h"
-#include "dcgw/cert.h"
-#include "dcgw/error.h"
-#include "dcgw/leg.h"
-#include "dcgw/log.h"
-#include "dcgw/sctp.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/bridge.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/leg.h"
+#include "dcgw/base/log.h"
+#include "dcgw/stages/sctp.h"
 #include "helper_lossy.h"
 
 enum { NMSG = 300, MAXLOG = 4 * NMSG };

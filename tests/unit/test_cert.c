@@ -11,8 +11,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/error.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/base/error.h"
 
 static char tmpdir[64];
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/config.h"
-#include "dcgw/error.h"
+#include "dcgw/msg/config.h"
+#include "dcgw/base/error.h"
 
 #define SHIPPED DCGW_TEST_DATA "/../../config/dcgw.conf"
 

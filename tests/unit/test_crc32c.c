@@ -5,7 +5,7 @@
 #include <string.h>
 #include <usrsctp.h>
 
-#include "dcgw/crc32c.h"
+#include "dcgw/base/crc32c.h"
 
 struct vector {
     uint8_t data[48];

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/datachannel.h"
-#include "dcgw/error.h"
+#include "dcgw/stages/datachannel.h"
+#include "dcgw/base/error.h"
 #include "helper_sctp_pair.h"
 
 enum { MAX_EV = 512 };

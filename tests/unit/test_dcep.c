@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/dcep.h"
-#include "dcgw/error.h"
+#include "dcgw/stages/dcep.h"
+#include "dcgw/base/error.h"
 
 static const uint8_t channel_types[] = {
     DCGW_DCEP_RELIABLE,

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/demux.h"
+#include "dcgw/stages/demux.h"
 
 /* A minimal well-framed STUN message: header + one 4-byte attribute. */
 static size_t stun_msg(uint8_t *b, size_t attr_len)

@@ -13,9 +13,9 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/dtls.h"
-#include "dcgw/error.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/stages/dtls.h"
+#include "dcgw/base/error.h"
 #include "helper_dtls_pair.h"
 #include "helper_lossy.h"
 #include "helper_suite.h"

@@ -13,9 +13,9 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/dtls_inspect.h"
-#include "dcgw/error.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/stages/dtls_inspect.h"
+#include "dcgw/base/error.h"
 #include "helper_dtls_inspect.h"
 #include "helper_suite.h"
 

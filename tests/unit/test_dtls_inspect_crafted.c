@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/dtls_inspect.h"
-#include "dcgw/error.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/stages/dtls_inspect.h"
+#include "dcgw/base/error.h"
 #include "helper_dtls_inspect.h"
 #include "helper_suite.h"
 

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/frame.h"
+#include "dcgw/base/error.h"
+#include "dcgw/msg/frame.h"
 
 struct seen {
     int count;

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/error.h"
-#include "dcgw/ice.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/ice.h"
 #include "helper_ice.h"
 
 /* ---- back to back ------------------------------------------------------------------ */

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/error.h"
-#include "dcgw/ice.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/ice.h"
 #include "helper_ice.h"
 
 /* ---- lite agent: what gets no answer ----------------------------------------------- */

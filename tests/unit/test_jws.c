@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/config.h"
-#include "dcgw/error.h"
-#include "dcgw/jws.h"
-#include "dcgw/trust.h"
+#include "dcgw/msg/config.h"
+#include "dcgw/base/error.h"
+#include "dcgw/guard/jws.h"
+#include "dcgw/guard/trust.h"
 #include "helper_keys.h"
 
 #define AV     DCGW_TEST_DATA "/avatar/"

@@ -5,10 +5,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/cert.h"
-#include "dcgw/error.h"
-#include "dcgw/leg.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/leg.h"
 #include "helper_lossy.h"
 
 struct end {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/policy.h"
+#include "dcgw/base/error.h"
+#include "dcgw/guard/policy.h"
 
 enum { UE = 0, AS = 1 };
 

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/addr.h"
-#include "dcgw/cert.h"
-#include "dcgw/error.h"
-#include "dcgw/ice.h"
-#include "dcgw/relay.h"
+#include "dcgw/base/addr.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/ice.h"
+#include "dcgw/stages/relay.h"
 #include "helper_relay.h"
 #include "helper_suite.h"
 

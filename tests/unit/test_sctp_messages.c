@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "dcgw/error.h"
-#include "dcgw/sctp.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/sctp.h"
 #include "helper_sctp_assoc.h"
 #include "helper_sctp_pair.h"
 #include "helper_suite.h"

@@ -1,5 +1,5 @@
 /* Associations of one process share one AF_CONN address and are told apart by their
- * local SCTP port (src/sctp.c, DESIGN §10): a packet for another association's ports is
+ * local SCTP port (src/stages/sctp.c, DESIGN §10): a packet for another association's ports is
  * dropped before usrsctp sees it, and two associations on one port still work (the second
  * gets an address of its own). */
 #include <check.h>
@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "dcgw/crc32c.h"
-#include "dcgw/error.h"
-#include "dcgw/sctp.h"
+#include "dcgw/base/crc32c.h"
+#include "dcgw/base/error.h"
+#include "dcgw/stages/sctp.h"
 #include "helper_lossy.h"
 #include "helper_suite.h"
 

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/fingerprint.h"
-#include "dcgw/sdp.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/fingerprint.h"
+#include "dcgw/sdp/sdp.h"
 #include "helper_sdp.h"
 
 static char errbuf[256];

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/pbjson.h"
-#include "dcgw/session.h"
+#include "dcgw/base/error.h"
+#include "dcgw/msg/pbjson.h"
+#include "dcgw/msg/session.h"
 
 static Dcgw__Session *from_json(const char *text, char *err)
 {

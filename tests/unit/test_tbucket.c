@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dcgw/error.h"
-#include "dcgw/tbucket.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/tbucket.h"
 
 START_TEST(bucket_starts_full_then_refills)
 {

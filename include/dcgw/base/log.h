@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dcgw/tbucket.h"
+#include "dcgw/base/tbucket.h"
 
 #define DCGW_LOG_LEVEL_MAP(XX)                                                                     \
     XX(ERROR, "error")                                                                             \

@@ -3,7 +3,7 @@
 #ifndef DCGW_MASTER_H
 #define DCGW_MASTER_H
 
-#include "dcgw/config.h"
+#include "dcgw/msg/config.h"
 
 /* Runs until SIGTERM/SIGINT has drained the workers. cfg_path may be NULL (defaults);
  * cfg_text is the text cfg was parsed from (given to workers). Returns the exit code. */

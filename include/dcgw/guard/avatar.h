@@ -27,7 +27,7 @@
 
 #include <openssl/x509.h>
 
-#include "dcgw/trust.h"
+#include "dcgw/guard/trust.h"
 
 enum dcgw_avatar_limits {
     DCGW_AVATAR_ID_MAX = 128,       /* avatar_id, bytes */

@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 #include "dcgw.pb-c.h"
-#include "dcgw/datachannel.h"
+#include "dcgw/stages/datachannel.h"
 
 enum dcgw_policy_limits {
     DCGW_POLICY_LEGS = 2,

@@ -14,7 +14,7 @@
 
 #include <openssl/evp.h>
 
-#include "dcgw/jws.h"
+#include "dcgw/guard/jws.h"
 
 enum dcgw_trust_limits {
     DCGW_TRUST_CAS_MAX = 256,      /* CA certificates in one store */

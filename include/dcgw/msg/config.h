@@ -1,6 +1,6 @@
 /* dcgw configuration: parsed by libconfig into an immutable struct, validated, and
  * passed down. Every setting has a default, so an empty text is a valid configuration.
- * config/dcgw.conf documents each setting; the table in src/config.c is the truth.
+ * config/dcgw.conf documents each setting; the table in src/msg/config.c is the truth.
  *
  * The struct holds no pointers: it can be copied, compared and freed as a block.
  * Reload builds a new one and swaps it between loop turns. */
@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dcgw/fingerprint.h"
-#include "dcgw/log.h"
+#include "dcgw/base/fingerprint.h"
+#include "dcgw/base/log.h"
 
 enum { DCGW_CONFIG_PATH_MAX = 256, DCGW_CONFIG_ADDR_MAX = 64, DCGW_CONFIG_ERR_MAX = 512 };
 

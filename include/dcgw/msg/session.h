@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "dcgw.pb-c.h"
-#include "dcgw/limits.h"
+#include "dcgw/base/limits.h"
 
 /* Session ids: 1..63 characters of [A-Za-z0-9._:-]. */
 bool dcgw_session_id_valid(const char *id);

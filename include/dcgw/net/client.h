@@ -24,10 +24,10 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "dcgw/datachannel.h"
-#include "dcgw/dtls.h"
-#include "dcgw/leg.h"
-#include "dcgw/sdp.h"
+#include "dcgw/stages/datachannel.h"
+#include "dcgw/stages/dtls.h"
+#include "dcgw/stages/leg.h"
+#include "dcgw/sdp/sdp.h"
 
 enum dcgw_client_limits {
     DCGW_CLIENT_DCMAP_MAX = 16,        /* negotiated channels a client offers */

@@ -23,8 +23,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "dcgw/fingerprint.h"
-#include "dcgw/limits.h"
+#include "dcgw/base/fingerprint.h"
+#include "dcgw/base/limits.h"
 
 enum dcgw_sdp_caps {
     DCGW_SDP_TEXT_MAX = DCGW_SDP_MAX,                  /* whole SDP, bytes (parse and write) */

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dcgw/datachannel.h"
+#include "dcgw/stages/datachannel.h"
 
 enum dcgw_bridge_limits {
     DCGW_BRIDGE_BUFFERED_DEFAULT = 1 << 20,

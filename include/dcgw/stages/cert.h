@@ -13,7 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "dcgw/fingerprint.h"
+#include "dcgw/base/fingerprint.h"
 
 enum dcgw_cert_limits {
     DCGW_CERT_VALIDITY_DAYS_DEFAULT = 30,

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dcgw/dcep.h"
-#include "dcgw/sctp.h"
+#include "dcgw/stages/dcep.h"
+#include "dcgw/stages/sctp.h"
 
 struct dcgw_sdp_dcmap;
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dcgw/limits.h"
+#include "dcgw/base/limits.h"
 
 enum dcgw_dcep_limits {
     DCGW_DCEP_LABEL_MAX = DCGW_LABEL_MAX,    /* longest label accepted (bytes) */

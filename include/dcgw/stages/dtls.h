@@ -14,9 +14,9 @@
 
 #include <openssl/x509.h>
 
-#include "dcgw/cert.h"
-#include "dcgw/fingerprint.h"
-#include "dcgw/limits.h"
+#include "dcgw/stages/cert.h"
+#include "dcgw/base/fingerprint.h"
+#include "dcgw/base/limits.h"
 
 enum dcgw_dtls_limits {
     DCGW_DTLS_MTU_DEFAULT = 1200, /* bytes of UDP payload per datagram */

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dcgw/fingerprint.h"
-#include "dcgw/limits.h"
+#include "dcgw/base/fingerprint.h"
+#include "dcgw/base/limits.h"
 
 enum dcgw_dtls_inspect_limits {
     DCGW_INSPECT_MAX_FINGERPRINTS = DCGW_SDP_MAX_FINGERPRINTS, /* per side */

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "dcgw/demux.h"
+#include "dcgw/stages/demux.h"
 
 enum dcgw_ice_limits {
     /* RFC 8839 §5.4: ice-ufrag 4..256 ice-chars, ice-pwd 22..256 ice-chars. */
@@ -220,7 +220,7 @@ enum dcgw_ice_client_state dcgw_ice_client_state(const struct dcgw_ice_client *c
 const struct dcgw_ice_client_stats *dcgw_ice_client_stats(const struct dcgw_ice_client *c);
 const char *dcgw_ice_client_state_name(enum dcgw_ice_client_state st);
 
-/* Internal, shared by src/ice.c and src/ice_client.c. */
+/* Internal, shared by src/stages/ice.c and src/stages/ice_client.c. */
 
 /* What a strict walk over a STUN message found (pointers into the message). */
 struct dcgw__stun_view {

@@ -18,9 +18,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "dcgw/datachannel.h"
-#include "dcgw/dtls.h"
-#include "dcgw/fingerprint.h"
+#include "dcgw/stages/datachannel.h"
+#include "dcgw/stages/dtls.h"
+#include "dcgw/base/fingerprint.h"
 
 enum dcgw_leg_ice_role {
     DCGW_LEG_ICE_LITE = 0,    /* network side: answers checks */

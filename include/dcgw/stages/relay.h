@@ -20,8 +20,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "dcgw/dtls_inspect.h"
-#include "dcgw/fingerprint.h"
+#include "dcgw/stages/dtls_inspect.h"
+#include "dcgw/base/fingerprint.h"
 
 enum dcgw_relay_limits {
     /* Bucket depth: this many ms of the configured rate, but never less than the floors

@@ -28,7 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dcgw/limits.h"
+#include "dcgw/base/limits.h"
 
 enum dcgw_sctp_limits {
     DCGW_SCTP_TIMER_TICK_MS = 50,   /* call dcgw_sctp_handle_timers this often */
