@@ -204,6 +204,40 @@ static int write_sdps(const char *dir, const Dcgw__Response *resp)
     return 0;
 }
 
+/* --from FILE: a whole session in its JSON form. */
+static int load_session(const char *path, Dcgw__Session **out)
+{
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    char err[256];
+    if (!j) {
+        fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
+        return -1;
+    }
+    int r = dcgw_pb_from_json(&dcgw__session__descriptor, j, (ProtobufCMessage **)out, err,
+                              sizeof(err));
+    json_decref(j);
+    if (r < 0) {
+        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Frees what parse_leg and --policy allocated for a session built from options. */
+static void free_create_args(Dcgw__Policy *policy, Dcgw__Leg *legs, Dcgw__DcMedia *dcs,
+                             size_t n_legs)
+{
+    if (policy)
+        protobuf_c_message_free_unpacked(&policy->base, NULL);
+    for (size_t i = 0; i < n_legs; i++) {
+        if (legs[i].policy)
+            protobuf_c_message_free_unpacked(&legs[i].policy->base, NULL);
+        free(legs[i].name);
+        free(dcs[i].remote_sdp);
+    }
+}
+
 static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
 {
     static const struct option lo[] = {{"id", required_argument, NULL, 'i'},
@@ -247,23 +281,10 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
                 return 2;
             s.n_legs++;
             break;
-        case 'f': {
-            json_error_t je;
-            json_t *j = json_load_file(optarg, 0, &je);
-            char err[256];
-            if (!j) {
-                fprintf(stderr, "dcgwctl: %s:%d: %s\n", optarg, je.line, je.text);
+        case 'f':
+            if (load_session(optarg, &from) < 0)
                 return 2;
-            }
-            int r = dcgw_pb_from_json(&dcgw__session__descriptor, j, (ProtobufCMessage **)&from,
-                                      err, sizeof(err));
-            json_decref(j);
-            if (r < 0) {
-                fprintf(stderr, "dcgwctl: %s: %s\n", optarg, err);
-                return 2;
-            }
             break;
-        }
         default:
             usage(stderr);
             return 2;
@@ -287,14 +308,8 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
     int r = dcgw_ctlclient_call(c, &req, &resp, o->timeout_ms);
     if (from)
         protobuf_c_message_free_unpacked(&from->base, NULL);
-    else if (policy)
-        protobuf_c_message_free_unpacked(&policy->base, NULL);
-    for (size_t i = 0; !from && i < s.n_legs; i++) {
-        if (legs[i].policy)
-            protobuf_c_message_free_unpacked(&legs[i].policy->base, NULL);
-        free(legs[i].name);
-        free(dcs[i].remote_sdp);
-    }
+    else
+        free_create_args(policy, legs, dcs, s.n_legs);
     if (r < 0) {
         fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
         return 3;
@@ -543,7 +558,9 @@ static int cmd_simple(struct dcgw_ctlclient *c, const struct opts *o, const char
     return call(c, o, &req);
 }
 
-int main(int argc, char **argv)
+/* Global options before the command. Returns -1 to go on, or the exit code to stop with
+ * (--help, bad options); *argcp shrinks when --json stood after the command. */
+static int parse_global(int *argcp, char **argv, struct opts *o)
 {
     static const struct option lo[] = {{"socket", required_argument, NULL, 's'},
                                        {"connect", required_argument, NULL, 'C'},
@@ -554,17 +571,16 @@ int main(int argc, char **argv)
                                        {"timeout", required_argument, NULL, 't'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
-    struct opts o = {.timeout_ms = 10000};
     const char *sock = getenv("DCGW_SOCKET");
     /* --json may stand anywhere, also after the command. */
     int kept = 1;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < *argcp; i++) {
         if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
-            o.json = true;
+            o->json = true;
         else
             argv[kept++] = argv[i];
     }
-    argc = kept;
+    int argc = *argcp = kept;
     argv[argc] = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "+s:t:h", lo, NULL)) != -1) {
@@ -573,22 +589,22 @@ int main(int argc, char **argv)
             sock = optarg;
             break;
         case 'C':
-            o.conn.tcp = optarg;
+            o->conn.tcp = optarg;
             break;
         case 'c':
-            o.conn.cert = optarg;
+            o->conn.cert = optarg;
             break;
         case 'k':
-            o.conn.key = optarg;
+            o->conn.key = optarg;
             break;
         case 'a':
-            o.conn.ca = optarg;
+            o->conn.ca = optarg;
             break;
         case 'j':
-            o.json = true;
+            o->json = true;
             break;
         case 't':
-            o.timeout_ms = atoi(optarg);
+            o->timeout_ms = atoi(optarg);
             break;
         case 'h':
             usage(stdout);
@@ -602,28 +618,38 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (!o.conn.tcp)
-        o.conn.socket = sock ? sock : "/run/dcgw/control.sock";
+    if (!o->conn.tcp)
+        o->conn.socket = sock ? sock : "/run/dcgw/control.sock";
+    return -1;
+}
+
+static int run_command(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    if (strcmp(cmd, "create") == 0)
+        return cmd_create(c, o, argc, argv);
+    if (strcmp(cmd, "watch") == 0)
+        return cmd_watch(c, o, argc, argv);
+    if (strcmp(cmd, "policy") == 0)
+        return cmd_policy(c, o, argc, argv);
+    if (strcmp(cmd, "update") == 0 || strcmp(cmd, "close-channel") == 0)
+        return cmd_leg_op(c, o, cmd[0] == 'u', argc, argv);
+    return cmd_simple(c, o, cmd, argc, argv);
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {.timeout_ms = 10000};
+    int stop = parse_global(&argc, argv, &o);
+    if (stop >= 0)
+        return stop;
     char err[256];
     struct dcgw_ctlclient *c;
     if (dcgw_ctlclient_connect(&o.conn, &c, err, sizeof(err)) < 0) {
         fprintf(stderr, "dcgwctl: cannot connect: %s\n", err);
         return 3;
     }
-    const char *cmd = argv[optind];
-    int sub_argc = argc - optind;
-    char **sub_argv = argv + optind;
-    int rc;
-    if (strcmp(cmd, "create") == 0)
-        rc = cmd_create(c, &o, sub_argc, sub_argv);
-    else if (strcmp(cmd, "watch") == 0)
-        rc = cmd_watch(c, &o, sub_argc, sub_argv);
-    else if (strcmp(cmd, "policy") == 0)
-        rc = cmd_policy(c, &o, sub_argc, sub_argv);
-    else if (strcmp(cmd, "update") == 0 || strcmp(cmd, "close-channel") == 0)
-        rc = cmd_leg_op(c, &o, cmd[0] == 'u', sub_argc, sub_argv);
-    else
-        rc = cmd_simple(c, &o, cmd, sub_argc, sub_argv);
+    int rc = run_command(c, &o, argc - optind, argv + optind);
     dcgw_ctlclient_free(c);
     return rc;
 }

@@ -165,6 +165,59 @@ static int jfail(struct jerr *e, const char *path, const char *what)
 static int msg_from_json(const ProtobufCMessageDescriptor *d, const json_t *o,
                          ProtobufCMessage **out, const char *path, int depth, struct jerr *e);
 
+static int int32_from_json(const ProtobufCFieldDescriptor *f, const json_t *v, void *p,
+                           const char *path, struct jerr *e)
+{
+    if (!json_is_integer(v))
+        return jfail(e, path, "expected an integer");
+    json_int_t i = json_integer_value(v);
+    bool sign = f->type == PROTOBUF_C_TYPE_INT32 || f->type == PROTOBUF_C_TYPE_SINT32 ||
+                f->type == PROTOBUF_C_TYPE_SFIXED32;
+    if (sign ? (i < INT32_MIN || i > INT32_MAX) : (i < 0 || i > (json_int_t)UINT32_MAX))
+        return jfail(e, path, "integer out of range");
+    if (sign)
+        *(int32_t *)p = (int32_t)i;
+    else
+        *(uint32_t *)p = (uint32_t)i;
+    return 0;
+}
+
+static int enum_from_json(const ProtobufCFieldDescriptor *f, const json_t *v, void *p,
+                          const char *path, struct jerr *e)
+{
+    const ProtobufCEnumDescriptor *ed = f->descriptor;
+    const ProtobufCEnumValue *ev = NULL;
+    if (json_is_string(v))
+        ev = protobuf_c_enum_descriptor_get_value_by_name(ed, json_string_value(v));
+    else if (json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
+             json_integer_value(v) <= INT32_MAX)
+        ev = protobuf_c_enum_descriptor_get_value(ed, (int)json_integer_value(v));
+    if (!ev)
+        return jfail(e, path, "unknown enum value");
+    *(int *)p = ev->value;
+    return 0;
+}
+
+static int bytes_from_json(const json_t *v, void *p, const char *path, struct jerr *e)
+{
+    if (!json_is_string(v))
+        return jfail(e, path, "expected base64 text");
+    size_t len = json_string_length(v);
+    if (len % 4 || len > MAX_BYTES_JSON)
+        return jfail(e, path, "bad base64 length");
+    ProtobufCBinaryData *b = p;
+    b->data = malloc(len / 4 * 3 + 1);
+    if (!b->data)
+        return DCGW_ENOMEM;
+    int n = EVP_DecodeBlock(b->data, (const unsigned char *)json_string_value(v), (int)len);
+    if (n < 0)
+        return jfail(e, path, "bad base64");
+    const char *s = json_string_value(v);
+    n -= (len && s[len - 1] == '=') + (len > 1 && s[len - 2] == '=');
+    b->len = (size_t)n;
+    return 0;
+}
+
 static int scalar_from_json(const ProtobufCFieldDescriptor *f, const json_t *v, void *p,
                             const char *path, int depth, struct jerr *e)
 {
@@ -173,20 +226,8 @@ static int scalar_from_json(const ProtobufCFieldDescriptor *f, const json_t *v, 
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
     case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32: {
-        if (!json_is_integer(v))
-            return jfail(e, path, "expected an integer");
-        json_int_t i = json_integer_value(v);
-        bool sign = f->type == PROTOBUF_C_TYPE_INT32 || f->type == PROTOBUF_C_TYPE_SINT32 ||
-                    f->type == PROTOBUF_C_TYPE_SFIXED32;
-        if (sign ? (i < INT32_MIN || i > INT32_MAX) : (i < 0 || i > (json_int_t)UINT32_MAX))
-            return jfail(e, path, "integer out of range");
-        if (sign)
-            *(int32_t *)p = (int32_t)i;
-        else
-            *(uint32_t *)p = (uint32_t)i;
-        return 0;
-    }
+    case PROTOBUF_C_TYPE_FIXED32:
+        return int32_from_json(f, v, p, path, e);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
@@ -213,43 +254,16 @@ static int scalar_from_json(const ProtobufCFieldDescriptor *f, const json_t *v, 
             return jfail(e, path, "expected true or false");
         *(protobuf_c_boolean *)p = json_is_true(v);
         return 0;
-    case PROTOBUF_C_TYPE_ENUM: {
-        const ProtobufCEnumDescriptor *ed = f->descriptor;
-        const ProtobufCEnumValue *ev = NULL;
-        if (json_is_string(v))
-            ev = protobuf_c_enum_descriptor_get_value_by_name(ed, json_string_value(v));
-        else if (json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
-                 json_integer_value(v) <= INT32_MAX)
-            ev = protobuf_c_enum_descriptor_get_value(ed, (int)json_integer_value(v));
-        if (!ev)
-            return jfail(e, path, "unknown enum value");
-        *(int *)p = ev->value;
-        return 0;
-    }
+    case PROTOBUF_C_TYPE_ENUM:
+        return enum_from_json(f, v, p, path, e);
     case PROTOBUF_C_TYPE_STRING:
         if (!json_is_string(v))
             return jfail(e, path, "expected a string");
         if (!(*(char **)p = strdup(json_string_value(v))))
             return DCGW_ENOMEM;
         return 0;
-    case PROTOBUF_C_TYPE_BYTES: {
-        if (!json_is_string(v))
-            return jfail(e, path, "expected base64 text");
-        size_t len = json_string_length(v);
-        if (len % 4 || len > MAX_BYTES_JSON)
-            return jfail(e, path, "bad base64 length");
-        ProtobufCBinaryData *b = p;
-        b->data = malloc(len / 4 * 3 + 1);
-        if (!b->data)
-            return DCGW_ENOMEM;
-        int n = EVP_DecodeBlock(b->data, (const unsigned char *)json_string_value(v), (int)len);
-        if (n < 0)
-            return jfail(e, path, "bad base64");
-        const char *s = json_string_value(v);
-        n -= (len && s[len - 1] == '=') + (len > 1 && s[len - 2] == '=');
-        b->len = (size_t)n;
-        return 0;
-    }
+    case PROTOBUF_C_TYPE_BYTES:
+        return bytes_from_json(v, p, path, e);
     case PROTOBUF_C_TYPE_MESSAGE:
         return msg_from_json(f->descriptor, v, (ProtobufCMessage **)p, path, depth + 1, e);
     }
