@@ -20,6 +20,10 @@
 
 static int respond(struct controller *c, Dcgw__Response *r)
 {
+    if (c->sink) {
+        c->sink->on_response(c->sink_ud, r);
+        return 0;
+    }
     return dcgw_stream_send_response(c->s, r);
 }
 
@@ -57,7 +61,10 @@ void dcgw__master_emit(struct master *m, Dcgw__Event *ev)
             continue;
         if (c->filter[0] && (!ev->session_id || strcmp(c->filter, ev->session_id) != 0))
             continue;
-        dcgw_stream_send_event(c->s, ev);
+        if (c->sink)
+            c->sink->on_event(c->sink_ud, ev);
+        else
+            dcgw_stream_send_event(c->s, ev);
     }
 }
 
@@ -312,7 +319,7 @@ static void stats_finish(struct master *m, struct stats_agg *agg)
     st.total = &total;
     st.has_controllers = st.has_sessions_created = st.has_sessions_closed = 1;
     st.has_sessions_lost = st.has_frames_rejected = 1;
-    st.controllers = g_hash_table_size(m->controllers);
+    st.controllers = g_hash_table_size(m->controllers) - m->in_process;
     st.sessions_created = m->sessions_created;
     st.sessions_closed = m->sessions_closed;
     st.sessions_lost = m->sessions_lost;
@@ -482,7 +489,7 @@ static void on_connection(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)h, (uv_close_cb)free);
         return;
     }
-    if (g_hash_table_size(m->controllers) >= m->cfg.control.max_connections) {
+    if (g_hash_table_size(m->controllers) - m->in_process >= m->cfg.control.max_connections) {
         DCGW_LOG_RL(CTL, WARN, "control connection refused: %u connected already",
                     m->cfg.control.max_connections);
         uv_close((uv_handle_t *)h, (uv_close_cb)free);
@@ -601,8 +608,39 @@ void dcgw__master_ctl_close_all(struct master *m)
     dcgw__master_ctl_stop_listening(m);
     GList *all = g_hash_table_get_values(m->controllers);
     for (GList *l = all; l; l = l->next)
-        dcgw_stream_close(((struct controller *)l->data)->s, 0);
+        if (((struct controller *)l->data)->s)
+            dcgw_stream_close(((struct controller *)l->data)->s, 0);
     g_list_free(all);
+}
+
+struct controller *dcgw__master_ctl_attach(struct master *m, const struct dcgw__ctl_sink *sink,
+                                           void *ud)
+{
+    struct controller *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->m = m;
+    c->id = ++m->next_conn_id;
+    c->sink = sink;
+    c->sink_ud = ud;
+    c->subscribed = sink->on_event != NULL;
+    g_hash_table_insert(m->controllers, &c->id, c);
+    m->in_process++;
+    return c;
+}
+
+void dcgw__master_ctl_detach(struct master *m, struct controller *c)
+{
+    if (!c)
+        return;
+    g_hash_table_remove(m->controllers, &c->id);
+    m->in_process--;
+    free(c);
+}
+
+void dcgw__master_ctl_request(struct master *m, struct controller *c, Dcgw__Request *req)
+{
+    handle_request(m, c, req);
 }
 
 /* ------------------------------------------------------------------ from workers */

@@ -31,10 +31,20 @@ struct worker {
     bool hung; /* killed by the watchdog, exit not seen yet */
 };
 
+/* Where an in-process controller (the Nmf_MRM adapter) gets what a socket controller
+ * reads from its stream. Called from the loop, inside the master's request or event
+ * handling: a callback may submit new requests but must not detach its controller. */
+struct dcgw__ctl_sink {
+    void (*on_response)(void *ud, Dcgw__Response *r);  /* r is valid during the call only */
+    void (*on_event)(void *ud, const Dcgw__Event *ev); /* NULL: no events */
+};
+
 struct controller {
     uint64_t id; /* key in master.controllers; pending requests refer to it by id */
     struct master *m;
-    struct dcgw_stream *s;
+    struct dcgw_stream *s;             /* NULL for an in-process controller */
+    const struct dcgw__ctl_sink *sink; /* in-process controllers only */
+    void *sink_ud;
     bool subscribed;
     char filter[DCGW_SESSION_ID_MAX]; /* "" = every session */
 };
@@ -74,6 +84,7 @@ struct master {
     uint32_t n_workers;
 
     GHashTable *controllers; /* uint64 id -> struct controller */
+    uint32_t in_process;     /* of them, in-process ones (not connections) */
     uint64_t next_conn_id;
     GHashTable *dir;     /* session id -> struct dir_entry */
     GHashTable *pending; /* uint64 mid -> struct pending */
@@ -95,6 +106,15 @@ struct master {
 int dcgw__master_ctl_listen(struct master *m);
 void dcgw__master_ctl_stop_listening(struct master *m);
 void dcgw__master_ctl_close_all(struct master *m);
+/* An in-process controller: its requests take the same path as a socket controller's
+ * (validation, placement, forwarding, the directory); responses and events go to sink.
+ * Not counted against control.max_connections. Detach it outside its callbacks; replies
+ * still pending for it are then dropped. */
+struct controller *dcgw__master_ctl_attach(struct master *m, const struct dcgw__ctl_sink *sink,
+                                           void *ud);
+void dcgw__master_ctl_detach(struct master *m, struct controller *c);
+/* Handles req as if c had sent it (req->id is c's to choose); req stays the caller's. */
+void dcgw__master_ctl_request(struct master *m, struct controller *c, Dcgw__Request *req);
 void dcgw__master_emit(struct master *m, Dcgw__Event *ev);
 /* A frame from worker w (response, event or internal hello). */
 int dcgw__master_from_worker(struct master *m, struct worker *w, const Dcgw__Frame *f);
