@@ -80,8 +80,11 @@ static int random_chars(char *buf, size_t cap, size_t n, const char alphabet[64]
 
 static const char ice_alphabet[64] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char tls_id_alphabet[64] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/* Upper-case hex, each digit 4 times (4 uniform bits a character): a subset of RFC 8842's
+ * tls-id characters that also fits TS 29.571's DcEndpoint.tlsId pattern, so the tls-id
+ * dcgw writes in SDP can be given unchanged through Nmf_MRM (docs/nmf-mrm.md). */
+static const char tls_id_alphabet[64] = "0123456789ABCDEF0123456789ABCDEF"
+                                        "0123456789ABCDEF0123456789ABCDEF";
 
 int dcgw_sdp_ice_credentials(char *ufrag, size_t ufrag_cap, char *pwd, size_t pwd_cap)
 {

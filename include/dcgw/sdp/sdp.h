@@ -59,7 +59,7 @@ enum dcgw_sdp_caps {
     /* what the generators produce */
     DCGW_SDP_GEN_UFRAG_LEN = 8,   /* 48 random bits */
     DCGW_SDP_GEN_PWD_LEN = 24,    /* 144 random bits */
-    DCGW_SDP_GEN_TLS_ID_LEN = 32, /* 192 random bits */
+    DCGW_SDP_GEN_TLS_ID_LEN = 40, /* upper-case hex: 160 random bits */
 };
 
 /* a=setup (RFC 4145 §4). NONE: the attribute was absent, which RFC 4145 reads as active. */
@@ -197,7 +197,7 @@ enum dcgw_sdp_setup dcgw_sdp_answer_setup(enum dcgw_sdp_setup offered, enum dcgw
  * random ice-chars (RFC 8839 §5.4) from OpenSSL's RAND_bytes, NUL-terminated.
  * Returns 0, DCGW_ETOOBIG if a buffer is too small, DCGW_EINTERNAL if RAND fails. */
 int dcgw_sdp_ice_credentials(char *ufrag, size_t ufrag_cap, char *pwd, size_t pwd_cap);
-/* Fills buf with a random tls-id (RFC 8842 §4) of DCGW_SDP_GEN_TLS_ID_LEN chars.
+/* Fills buf with a random tls-id (RFC 8842 §4) of DCGW_SDP_GEN_TLS_ID_LEN upper-case hex chars.
  * Returns 0, DCGW_ETOOBIG, or DCGW_EINTERNAL. */
 int dcgw_sdp_tls_id(char *buf, size_t cap);
 
