@@ -9,6 +9,7 @@
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
 #include "dcgw/sdp/sdp.h"
+#include "events.h"
 #include "worker_int.h"
 
 static uint64_t now_ms(const struct wsession *s)
@@ -44,11 +45,9 @@ static void on_violation(void *ud, const struct dcgw_policy_violation *v)
     pv.suppressed = v->suppressed;
     pv.violations = v->violations;
     Dcgw__Event ev = DCGW__EVENT__INIT;
-    ev.session_id = s->desc->id;
-    ev.leg = v->leg < s->n_legs ? s->desc->legs[v->leg]->name : NULL;
     ev.kind_case = DCGW__EVENT__KIND_POLICY_VIOLATION;
     ev.policy_violation = &pv;
-    dcgw__worker_emit(s->w, &ev);
+    dcgw__wev_emit_session(s, v->leg < s->n_legs ? (int)v->leg : -1, &ev);
 }
 
 /* Carries out a refusal: close the channel (unless the caller refuses it another way),

@@ -9,34 +9,17 @@
 #include "dcgw/base/log.h"
 #include "dcgw/sdp/sdp.h"
 #include "dcgw/msg/session.h"
+#include "events.h"
 #include "worker_int.h"
 
 /* ---- events */
-
-static void emit_leg_event(struct wleg *l, Dcgw__Event *ev)
-{
-    ev->session_id = l->s->desc->id;
-    ev->leg = l->s->desc->legs[l->idx]->name;
-    dcgw__worker_emit(l->s->w, ev);
-}
-
-static void fp_to_pb(const struct dcgw_fingerprint *fp, Dcgw__Fingerprint *pb, char *hex,
-                     size_t cap)
-{
-    dcgw__fingerprint__init(pb);
-    pb->algorithm = (char *)dcgw_hash_name(fp->alg);
-    dcgw_fingerprint_format_hex(fp, hex, cap);
-    pb->value = hex;
-}
 
 static void leg_connected(void *ud, const struct dcgw_fingerprint *matched)
 {
     struct wleg *l = ud;
     Dcgw__LegConnected lc = DCGW__LEG_CONNECTED__INIT;
-    Dcgw__Fingerprint fp;
-    char hex[DCGW_FINGERPRINT_TEXT_MAX + 1], peer[DCGW_ADDR_STRLEN] = "";
-    fp_to_pb(matched, &fp, hex, sizeof(hex));
-    lc.fingerprint = &fp;
+    char peer[DCGW_ADDR_STRLEN] = "";
+    lc.fingerprint = dcgw__wev_fingerprint(matched);
     const struct sockaddr *pa = dcgw_leg_peer(l->leg);
     if (pa)
         lc.peer_addr = (char *)dcgw_addr_format(pa, peer, sizeof(peer));
@@ -49,8 +32,12 @@ static void leg_connected(void *ud, const struct dcgw_fingerprint *matched)
     ev.kind_case = DCGW__EVENT__KIND_LEG_CONNECTED;
     ev.leg_connected = &lc;
     DCGW_INFO(SESSION, "session %s leg %s connected from %s (%s %s)", l->s->desc->id,
-              l->s->desc->legs[l->idx]->name, peer, fp.algorithm, hex);
-    emit_leg_event(l, &ev);
+              l->s->desc->legs[l->idx]->name, peer,
+              lc.fingerprint ? lc.fingerprint->algorithm : "?",
+              lc.fingerprint ? lc.fingerprint->value : "?");
+    dcgw__wev_emit_session(l->s, (int)l->idx, &ev);
+    if (lc.fingerprint)
+        protobuf_c_message_free_unpacked(&lc.fingerprint->base, NULL);
 }
 
 static void leg_consent_lost(void *ud, const struct sockaddr *peer)
@@ -63,7 +50,7 @@ static void leg_consent_lost(void *ud, const struct sockaddr *peer)
     Dcgw__Event ev = DCGW__EVENT__INIT;
     ev.kind_case = DCGW__EVENT__KIND_CONSENT_LOST;
     ev.consent_lost = &cl;
-    emit_leg_event(l, &ev);
+    dcgw__wev_emit_session(l->s, (int)l->idx, &ev);
 }
 
 static void leg_failed(void *ud, int err, const char *reason)
@@ -87,7 +74,7 @@ static void leg_failed(void *ud, int err, const char *reason)
     }
     DCGW_INFO(SESSION, "session %s leg %s: %s (%s)", l->s->desc->id, l->s->desc->legs[l->idx]->name,
               reason, dcgw_err_name(err));
-    emit_leg_event(l, &ev);
+    dcgw__wev_emit_session(l->s, (int)l->idx, &ev);
     Dcgw__Leg *pl = l->s->desc->legs[l->idx];
     pl->has_state = 1;
     pl->state = dtls ? DCGW__LEG_STATE__LEG_FAILED : DCGW__LEG_STATE__LEG_CLOSED;
@@ -111,46 +98,6 @@ void dcgw__wleg_input(struct wleg *l, const struct sockaddr *from, const uint8_t
 
 /* ---- channels */
 
-static Dcgw__ChannelKind kind_pb(enum dcgw_dc_kind k)
-{
-    return k == DCGW_DC_KIND_BOOTSTRAP     ? DCGW__CHANNEL_KIND__KIND_BOOTSTRAP
-           : k == DCGW_DC_KIND_APPLICATION ? DCGW__CHANNEL_KIND__KIND_APPLICATION
-                                           : DCGW__CHANNEL_KIND__KIND_UNSPECIFIED;
-}
-
-/* A heap copy of a channel's description and counters (free_unpacked frees it). */
-static Dcgw__DcStream *channel_pb(const struct dcgw_dc_channel *ch)
-{
-    Dcgw__DcStream *st = calloc(1, sizeof(*st));
-    if (!st)
-        return NULL;
-    dcgw__dc_stream__init(st);
-    const struct dcgw_dc_params *p = &ch->params;
-    st->has_stream_id = st->has_unordered = st->has_negotiated = st->has_open = 1;
-    st->has_kind = st->has_priority = 1;
-    st->stream_id = p->id;
-    st->label = strdup(p->label);
-    st->subprotocol = strdup(p->protocol);
-    st->unordered = !p->ordered;
-    st->negotiated = ch->negotiated;
-    st->open = ch->state == DCGW_DC_OPEN;
-    st->kind = kind_pb(ch->kind);
-    st->priority = p->priority;
-    st->has_max_retr = p->reliability == DCGW_DC_MAX_RETR;
-    st->max_retr = p->reliability_param;
-    st->has_max_time = p->reliability == DCGW_DC_MAX_TIME;
-    st->max_time = p->reliability_param;
-    st->has_rx_messages = st->has_rx_bytes = st->has_tx_messages = st->has_tx_bytes = 1;
-    st->has_dropped_messages = 1;
-    st->rx_messages = ch->stats.msgs_in;
-    st->rx_bytes = ch->stats.bytes_in;
-    st->tx_messages = ch->stats.msgs_out;
-    st->tx_bytes = ch->stats.bytes_out;
-    st->dropped_messages =
-        ch->stats.dropped_in + ch->stats.too_big_in + ch->stats.too_big + ch->stats.eagain;
-    return st;
-}
-
 static void emit_channel(struct wsession *s, unsigned side, Dcgw__DcStream *st, bool open)
 {
     Dcgw__Event ev = DCGW__EVENT__INIT;
@@ -165,7 +112,7 @@ static void emit_channel(struct wsession *s, unsigned side, Dcgw__DcStream *st, 
         ev.kind_case = DCGW__EVENT__KIND_CHANNEL_CLOSED;
         ev.channel_closed = &cc;
     }
-    emit_leg_event(s->legs[side], &ev);
+    dcgw__wev_emit_session(s, (int)side, &ev);
 }
 
 static void br_channel_open(void *ud, unsigned side, struct dcgw_dc_channel *ch)
@@ -173,7 +120,7 @@ static void br_channel_open(void *ud, unsigned side, struct dcgw_dc_channel *ch)
     struct wsession *s = ud;
     if (!dcgw__wpolicy_channel_open(s, side, ch))
         return; /* refused: being closed */
-    Dcgw__DcStream *st = channel_pb(ch);
+    Dcgw__DcStream *st = dcgw__wev_channel(ch);
     if (!st)
         return;
     dcgw__wpolicy_stream(s, side, ch, st);
@@ -186,7 +133,7 @@ static void br_channel_open(void *ud, unsigned side, struct dcgw_dc_channel *ch)
 static void br_channel_closed(void *ud, unsigned side, struct dcgw_dc_channel *ch)
 {
     struct wsession *s = ud;
-    Dcgw__DcStream *st = channel_pb(ch);
+    Dcgw__DcStream *st = dcgw__wev_channel(ch);
     if (st)
         dcgw__wpolicy_stream(s, side, ch, st);
     dcgw__wpolicy_channel_closed(s, side, ch);
@@ -201,40 +148,6 @@ static void br_channel_closed(void *ud, unsigned side, struct dcgw_dc_channel *c
 }
 
 /* ---- building legs from SDP */
-
-static void fill_endpoint(Dcgw__DcEndpoint **slot, const struct dcgw_fingerprint *fps, size_t n_fps,
-                          uint16_t sctp_port, const char *tls_id, const char *ufrag,
-                          const struct sockaddr *addr)
-{
-    Dcgw__DcEndpoint *e = calloc(1, sizeof(*e));
-    if (!e)
-        return;
-    dcgw__dc_endpoint__init(e);
-    e->has_sctp_port = 1;
-    e->sctp_port = sctp_port;
-    e->fingerprints = calloc(n_fps ? n_fps : 1, sizeof(*e->fingerprints));
-    for (size_t i = 0; e->fingerprints && i < n_fps; i++) {
-        Dcgw__Fingerprint *f = calloc(1, sizeof(*f));
-        char hex[DCGW_FINGERPRINT_TEXT_MAX + 1];
-        if (!f)
-            break;
-        dcgw__fingerprint__init(f);
-        f->algorithm = strdup(dcgw_hash_name(fps[i].alg));
-        dcgw_fingerprint_format_hex(&fps[i], hex, sizeof(hex));
-        f->value = strdup(hex);
-        e->fingerprints[e->n_fingerprints++] = f;
-    }
-    if (tls_id && *tls_id)
-        e->tls_id = strdup(tls_id);
-    e->ice_ufrag = strdup(ufrag);
-    if (addr) {
-        char a[DCGW_ADDR_STRLEN];
-        e->address = strdup(dcgw_addr_format(addr, a, sizeof(a)));
-    }
-    if (*slot)
-        protobuf_c_message_free_unpacked(&(*slot)->base, NULL);
-    *slot = e;
-}
 
 static void fill_streams(Dcgw__DcMedia *dc, const struct dcgw_sdp_dc *sdc)
 {
@@ -259,13 +172,6 @@ static void fill_streams(Dcgw__DcMedia *dc, const struct dcgw_sdp_dc *sdc)
         st->priority = m->priority;
         dc->streams[dc->n_streams++] = st;
     }
-}
-
-static Dcgw__SecuritySetup setup_pb(enum dcgw_sdp_setup s)
-{
-    return s == DCGW_SDP_SETUP_ACTIVE    ? DCGW__SECURITY_SETUP__SETUP_ACTIVE
-           : s == DCGW_SDP_SETUP_PASSIVE ? DCGW__SECURITY_SETUP__SETUP_PASSIVE
-                                         : DCGW__SECURITY_SETUP__SETUP_ACTPASS;
 }
 
 static void local_side(struct worker *w, struct wleg *l, struct dcgw_sdp_local *loc)
@@ -404,12 +310,12 @@ static int answer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
         free(dc->local_sdp);
         dc->local_sdp = strdup(buf);
         dc->has_setup = dc->has_max_message_size = 1;
-        dc->setup = setup_pb(loc.setup);
+        dc->setup = dcgw__wev_setup(loc.setup);
         dc->max_message_size = offer->dc.max_message_size;
-        fill_endpoint(&dc->local, loc.fingerprints, 1, loc.sctp_port, loc.tls_id, l->ufrag,
-                      (struct sockaddr *)&w->advertise);
-        fill_endpoint(&dc->remote, offer->dc.fingerprints, offer->dc.n_fingerprints,
-                      offer->dc.sctp_port, offer->dc.tls_id, offer->dc.ice_ufrag, NULL);
+        dcgw__wev_endpoint(&dc->local, loc.fingerprints, 1, loc.sctp_port, loc.tls_id, l->ufrag,
+                           (struct sockaddr *)&w->advertise);
+        dcgw__wev_endpoint(&dc->remote, offer->dc.fingerprints, offer->dc.n_fingerprints,
+                           offer->dc.sctp_port, offer->dc.tls_id, offer->dc.ice_ufrag, NULL);
         fill_streams(dc, &offer->dc);
     }
     free(offer);
@@ -464,8 +370,8 @@ static int offer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
     dc->local_sdp = buf;
     dc->has_setup = 1;
     dc->setup = DCGW__SECURITY_SETUP__SETUP_ACTPASS;
-    fill_endpoint(&dc->local, loc.fingerprints, 1, loc.sctp_port, loc.tls_id, l->ufrag,
-                  (struct sockaddr *)&w->advertise);
+    dcgw__wev_endpoint(&dc->local, loc.fingerprints, 1, loc.sctp_port, loc.tls_id, l->ufrag,
+                       (struct sockaddr *)&w->advertise);
     return 0;
 }
 
@@ -618,11 +524,11 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
         Dcgw__DcMedia *dc = pl->dc;
         free(dc->remote_sdp);
         dc->remote_sdp = strdup(remote_sdp);
-        dc->setup = setup_pb(ours);
+        dc->setup = dcgw__wev_setup(ours);
         dc->has_max_message_size = 1;
         dc->max_message_size = ans->dc.max_message_size;
-        fill_endpoint(&dc->remote, ans->dc.fingerprints, ans->dc.n_fingerprints, ans->dc.sctp_port,
-                      ans->dc.tls_id, ans->dc.ice_ufrag, NULL);
+        dcgw__wev_endpoint(&dc->remote, ans->dc.fingerprints, ans->dc.n_fingerprints,
+                           ans->dc.sctp_port, ans->dc.tls_id, ans->dc.ice_ufrag, NULL);
     }
     free(ans);
     return r;
@@ -642,7 +548,7 @@ static void refresh_streams(struct wleg *l, Dcgw__DcMedia *dc)
     dc->streams = calloc(n ? n : 1, sizeof(*dc->streams));
     for (uint32_t id = 0; dc->streams && dc->n_streams < n && id <= DCGW_DC_STREAM_MAX; id++) {
         struct dcgw_dc_channel *ch = dcgw_dc_channel_by_id(ep, (uint16_t)id);
-        Dcgw__DcStream *st = ch ? channel_pb(ch) : NULL;
+        Dcgw__DcStream *st = ch ? dcgw__wev_channel(ch) : NULL;
         if (st)
             dcgw__wpolicy_stream(l->s, l->idx, ch, st);
         if (st)
@@ -714,7 +620,7 @@ void dcgw__wsession_close(struct wsession *s, const char *reason)
     ev.session_id = s->desc->id;
     ev.kind_case = DCGW__EVENT__KIND_SESSION_CLOSED;
     ev.session_closed = &sc;
-    dcgw__worker_emit(w, &ev);
+    dcgw__wev_emit(w, &ev);
     free(all);
     DCGW_INFO(SESSION, "session %s closed (%s)", s->desc->id, reason);
     w->stats.sessions_closed++;

@@ -14,6 +14,7 @@
 #include "dcgw/base/log.h"
 #include "dcgw/stages/relay.h"
 #include "dcgw/sdp/sdp.h"
+#include "events.h"
 #include "worker_int.h"
 
 struct wrelay {
@@ -29,13 +30,6 @@ struct wrelay {
 static const char *leg_name(const struct wsession *s, unsigned i)
 {
     return s->desc->legs[i]->name;
-}
-
-static void emit(struct wsession *s, int leg, Dcgw__Event *ev)
-{
-    ev->session_id = s->desc->id;
-    ev->leg = leg >= 0 ? (char *)leg_name(s, (unsigned)leg) : NULL;
-    dcgw__worker_emit(s->w, ev);
 }
 
 /* ---- SDP: dcgw's ICE, the other peer's DTLS identity */
@@ -86,48 +80,12 @@ static int set_offer_setup(char *buf, size_t cap, enum dcgw_sdp_setup setup)
     return 0;
 }
 
-static Dcgw__SecuritySetup setup_pb(enum dcgw_sdp_setup s)
-{
-    return s == DCGW_SDP_SETUP_ACTIVE    ? DCGW__SECURITY_SETUP__SETUP_ACTIVE
-           : s == DCGW_SDP_SETUP_PASSIVE ? DCGW__SECURITY_SETUP__SETUP_PASSIVE
-           : s == DCGW_SDP_SETUP_ACTPASS ? DCGW__SECURITY_SETUP__SETUP_ACTPASS
-                                         : DCGW__SECURITY_SETUP__SETUP_UNSPECIFIED;
-}
-
-static Dcgw__Fingerprint *fp_new(const struct dcgw_fingerprint *fp)
-{
-    Dcgw__Fingerprint *f = calloc(1, sizeof(*f));
-    char hex[DCGW_FINGERPRINT_TEXT_MAX + 1];
-    if (!f)
-        return NULL;
-    dcgw__fingerprint__init(f);
-    f->algorithm = strdup(dcgw_hash_name(fp->alg));
-    dcgw_fingerprint_format_hex(fp, hex, sizeof(hex));
-    f->value = strdup(hex);
-    return f;
-}
-
 /* An endpoint of the controller's view: a peer's DTLS identity, with ICE ufrag/address. */
 static void set_endpoint(Dcgw__DcEndpoint **slot, const struct dcgw_sdp_dc *dc, const char *ufrag,
                          const struct sockaddr *addr)
 {
-    Dcgw__DcEndpoint *e = calloc(1, sizeof(*e));
-    if (!e)
-        return;
-    dcgw__dc_endpoint__init(e);
-    e->has_sctp_port = 1;
-    e->sctp_port = dc->sctp_port;
-    e->fingerprints = calloc(dc->n_fingerprints ? dc->n_fingerprints : 1, sizeof(*e->fingerprints));
-    for (size_t i = 0; e->fingerprints && i < dc->n_fingerprints; i++)
-        if ((e->fingerprints[e->n_fingerprints] = fp_new(&dc->fingerprints[i])))
-            e->n_fingerprints++;
-    e->tls_id = dc->tls_id[0] ? strdup(dc->tls_id) : NULL;
-    e->ice_ufrag = strdup(ufrag);
-    char a[DCGW_ADDR_STRLEN];
-    e->address = addr ? strdup(dcgw_addr_format(addr, a, sizeof(a))) : NULL;
-    if (*slot)
-        protobuf_c_message_free_unpacked(&(*slot)->base, NULL);
-    *slot = e;
+    dcgw__wev_endpoint(slot, dc->fingerprints, dc->n_fingerprints, dc->sctp_port, dc->tls_id, ufrag,
+                       addr);
 }
 
 /* dcgw's SDP toward leg `to`: its own ICE, the DTLS identity of `from`'s peer. */
@@ -140,7 +98,7 @@ static void set_view(struct wsession *s, unsigned to, const struct dcgw_sdp *fro
         dc->local_sdp = local_sdp;
     }
     dc->has_setup = 1;
-    dc->setup = setup_pb(setup);
+    dc->setup = dcgw__wev_setup(setup);
     dc->has_max_message_size = 1;
     dc->max_message_size = from_sdp->dc.max_message_size;
     set_endpoint(&dc->local, &from_sdp->dc, s->legs[to]->ufrag,
@@ -429,8 +387,7 @@ static void emit_connected(struct wrelay *wr)
     dcgw_relay_status(wr->flow, &st);
     Dcgw__RelayConnected rc = DCGW__RELAY_CONNECTED__INIT;
     Dcgw__RelayPeer peers[2], *pp[2];
-    Dcgw__Fingerprint fps[2];
-    char hex[2][DCGW_FINGERPRINT_TEXT_MAX + 1], addr[2][DCGW_ADDR_STRLEN];
+    char addr[2][DCGW_ADDR_STRLEN];
     rc.has_inspected = 1;
     rc.inspected = st.state == DCGW_RELAY_CONNECTED;
     rc.reason = st.reason[0] ? (char *)st.reason : NULL;
@@ -443,13 +400,8 @@ static void emit_connected(struct wrelay *wr)
         peers[k].peer_addr = pa ? (char *)dcgw_addr_format(pa, addr[k], sizeof(addr[k])) : NULL;
         const struct dcgw_dtls_inspect_side *is =
             dcgw_dtls_inspect_side(dcgw_relay_inspector(wr->flow), k);
-        if (rc.inspected && is->cert == DCGW_INSPECT_CERT_MATCHED) {
-            dcgw__fingerprint__init(&fps[k]);
-            fps[k].algorithm = (char *)dcgw_hash_name(is->fp.alg);
-            dcgw_fingerprint_format_hex(&is->fp, hex[k], sizeof(hex[k]));
-            fps[k].value = hex[k];
-            peers[k].fingerprint = &fps[k];
-        }
+        if (rc.inspected && is->cert == DCGW_INSPECT_CERT_MATCHED)
+            peers[k].fingerprint = dcgw__wev_fingerprint(&is->fp);
     }
     rc.peers = pp;
     rc.n_peers = 2;
@@ -459,7 +411,10 @@ static void emit_connected(struct wrelay *wr)
     DCGW_INFO(RELAY, "session %s: relay connected (%s%s)", s->desc->id,
               rc.inspected ? "both certificates match their SDP" : "not inspected: ",
               rc.inspected ? "" : st.reason);
-    emit(s, -1, &ev);
+    dcgw__wev_emit_session(s, -1, &ev);
+    for (int k = 0; k < 2; k++)
+        if (peers[k].fingerprint)
+            protobuf_c_message_free_unpacked(&peers[k].fingerprint->base, NULL);
 }
 
 static void emit_blocked(struct wrelay *wr)
@@ -468,28 +423,23 @@ static void emit_blocked(struct wrelay *wr)
     struct dcgw_relay_status st;
     dcgw_relay_status(wr->flow, &st);
     Dcgw__RelayBlocked rb = DCGW__RELAY_BLOCKED__INIT;
-    Dcgw__Fingerprint fp;
-    char hex[DCGW_FINGERPRINT_TEXT_MAX + 1];
     rb.has_code = rb.has_mitm_suspected = 1;
     rb.code = st.err;
     rb.reason = (char *)st.reason;
     rb.mitm_suspected = st.mitm_suspected;
     const struct dcgw_dtls_inspect_side *is =
         st.side >= 0 ? dcgw_dtls_inspect_side(dcgw_relay_inspector(wr->flow), st.side) : NULL;
-    if (is && is->cert == DCGW_INSPECT_CERT_MISMATCH) {
-        dcgw__fingerprint__init(&fp);
-        fp.algorithm = (char *)dcgw_hash_name(is->fp.alg);
-        dcgw_fingerprint_format_hex(&is->fp, hex, sizeof(hex));
-        fp.value = hex;
-        rb.presented = &fp;
-    }
+    if (is && is->cert == DCGW_INSPECT_CERT_MISMATCH)
+        rb.presented = dcgw__wev_fingerprint(&is->fp);
     Dcgw__Event ev = DCGW__EVENT__INIT;
     ev.kind_case = DCGW__EVENT__KIND_RELAY_BLOCKED;
     ev.relay_blocked = &rb;
     DCGW_WARN(RELAY, "session %s: relay blocked, leg %s%s: %s", s->desc->id,
               st.side >= 0 ? leg_name(s, (unsigned)st.side) : "?",
               st.mitm_suspected ? " (man in the middle suspected)" : "", st.reason);
-    emit(s, st.side, &ev);
+    dcgw__wev_emit_session(s, st.side, &ev);
+    if (rb.presented)
+        protobuf_c_message_free_unpacked(&rb.presented->base, NULL);
 }
 
 static void emit_closed(struct wrelay *wr, const char *reason)
@@ -516,7 +466,7 @@ static void emit_closed(struct wrelay *wr, const char *reason)
     Dcgw__Event ev = DCGW__EVENT__INIT;
     ev.kind_case = DCGW__EVENT__KIND_RELAY_CLOSED;
     ev.relay_closed = &rc;
-    emit(s, -1, &ev);
+    dcgw__wev_emit_session(s, -1, &ev);
 }
 
 static void on_event(void *ud, enum dcgw_relay_event ev, int side)
@@ -537,7 +487,7 @@ static void on_event(void *ud, enum dcgw_relay_event ev, int side)
             Dcgw__Event e = DCGW__EVENT__INIT;
             e.kind_case = DCGW__EVENT__KIND_CONSENT_LOST;
             e.consent_lost = &cl;
-            emit(wr->s, side, &e);
+            dcgw__wev_emit_session(wr->s, side, &e);
         }
         DCGW_INFO(RELAY, "session %s: relay failed: %s", wr->s->desc->id, st.reason);
         emit_closed(wr, st.reason);

@@ -19,6 +19,7 @@
 #include "dcgw/guard/avatar.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
+#include "events.h"
 #include "worker_int.h"
 
 enum { WAVATAR_CHANNELS_MAX = 1024 };
@@ -343,9 +344,7 @@ static void emit(struct wsession *s, unsigned side, const struct dcgw_dc_channel
         ev.kind_case = DCGW__EVENT__KIND_AVATAR_ACCEPTED;
         ev.avatar_accepted = &ok;
     }
-    ev.session_id = s->desc->id;
-    ev.leg = s->desc->legs[side]->name;
-    dcgw__worker_emit(s->w, &ev);
+    dcgw__wev_emit_session(s, (int)side, &ev);
 }
 
 /* Reports a refusal; closes close_ch (the channel, unless it is closing already). */

@@ -34,14 +34,6 @@ static void send_error(struct worker *w, uint64_t id, int code, const char *msg)
     send_response(w, &r);
 }
 
-void dcgw__worker_emit(struct worker *w, Dcgw__Event *ev)
-{
-    ev->has_time_unix_ms = 1;
-    ev->time_unix_ms = dcgw_unix_ms();
-    if (w->master)
-        dcgw_stream_send_event(w->master, ev);
-}
-
 static void respond_session(struct worker *w, uint64_t id, Dcgw__Session *s)
 {
     Dcgw__Response r = DCGW__RESPONSE__INIT;

@@ -1,5 +1,6 @@
 /* Internal state of a worker process, shared by worker.c (master pipe, operations),
- * datapath.c (UDP, routing, leg timers) and legs.c (sessions and their legs). */
+ * datapath.c (UDP, routing, leg timers) and legs.c (sessions and their legs). Events and
+ * the shared wire forms: events.h, at the bottom. */
 #ifndef DCGW_WORKER_INT_H
 #define DCGW_WORKER_INT_H
 
@@ -95,9 +96,6 @@ struct worker {
     struct worker_stats stats;
     struct dcgw_trust *avatar_trust; /* avatar.trust_anchors + trusted_keys (verify.c) */
 };
-
-/* worker.c */
-void dcgw__worker_emit(struct worker *w, Dcgw__Event *ev);
 
 /* datapath.c */
 int dcgw__wplane_start(struct worker *w);
