@@ -27,8 +27,8 @@
 #      dcgw was given) is blocked before any application data flows: relay_blocked names
 #      the "as" leg, EFINGERPRINT, mitm_suspected, the presented fingerprint; no message
 #      reached either peer; relay_closed carries the counters.
-#   f. what the controller may get wrong: an offerer's a=setup other than actpass passes
-#      through, an answer with a=setup:actpass, a relay leg next to a terminated one;
+#   f. what the controller may get wrong: an offerer's a=setup other than actpass (or none)
+#      passes through, an answer with a=setup:actpass, a relay leg next to a terminated one;
 #      RelaySettings from a session file; the human output of relay events and counters.
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
@@ -215,6 +215,14 @@ F="$T/shape"; mkdir -p "$F/dcgw"
 sed 's/^a=setup:actpass/a=setup:passive/' "$A/ue-offer.sdp" >"$F/passive-offer.sdp"
 check "f. an offer saying a=setup:passive is relayed as passive" bash -c \
     "$DCGWCTL -s '$SOCK' create --id r3 --leg 'name=ue,mode=relay,sdp=$F/passive-offer.sdp' --leg name=as,mode=relay,role=offer --sdp-out '$F/dcgw' >/dev/null && grep -q '^a=setup:passive' '$F/dcgw/as.sdp' && ! grep -q '^a=setup:actpass' '$F/dcgw/as.sdp'"
+# The controller's view says what the SDP said: no a=setup is SETUP_UNSPECIFIED (the one
+# setup mapping of the worker, events.c dcgw__wev_setup), not actpass.
+sed '/^a=setup:/d' "$A/ue-offer.sdp" >"$F/nosetup-offer.sdp"
+mkdir -p "$F/dcgw6"
+ctl create --id r6 --leg "name=ue,mode=relay,sdp=$F/nosetup-offer.sdp" --leg name=as,mode=relay,role=offer --sdp-out "$F/dcgw6" >/dev/null 2>&1 || true
+setup6=$(ctl --json get r6 | "$PY" -c 'import json,sys; print([l for l in json.load(sys.stdin)["session"]["legs"] if l["name"] == "as"][0]["dc"].get("setup", "absent"))' 2>/dev/null || true)
+check "f. an offer without a=setup is relayed without one; the view of the as leg says $setup6" \
+    bash -c "[ -s '$F/dcgw6/as.sdp' ] && ! grep -q '^a=setup' '$F/dcgw6/as.sdp' && [ '$setup6' = SETUP_UNSPECIFIED ]"
 sed 's/^a=setup:.*/a=setup:actpass\r/' "$A/as-answer.sdp" >"$F/actpass-answer.sdp"
 rc=0; out=$(ctl update --leg as --sdp "$F/actpass-answer.sdp" r3 2>&1) || rc=$?
 check "f. an answer saying a=setup:actpass is refused (exit $rc: $out)" bash -c "[ $rc = 1 ] && [[ '$out' == *setup* ]]"
