@@ -41,6 +41,10 @@ static void usage(FILE *f)
         "                                without any policy the session passes nothing\n"
         "  create --from FILE [--policy FILE]\n"
         "                                create from a JSON Session (see docs/control.md)\n"
+        "         create also takes the bootstrap HTTP proxy of a leg (docs/bootstrap.md):\n"
+        "         [--bootstrap LEG:STREAM=URL]...  proxy stream 0/10/100/110 of LEG to URL\n"
+        "         [--mdc1 LEG=IP:PORT]     connect to the DCSF there (else URL's host)\n"
+        "         [--mdc1-ca LEG=FILE]     PEM CA certificates for an https DCSF\n"
         "  policy ID [--leg NAME] [--set FILE | --patch FILE]\n"
         "                                show the effective policy and its counters, or\n"
         "                                replace / patch the session's (or a leg's) policy\n"
@@ -48,6 +52,11 @@ static void usage(FILE *f)
         "                                give a leg dcgw offered (role=offer) the peer's answer;\n"
         "                                --avatar: replace the session's avatar grants, anchors\n"
         "                                and keys (JSON AvatarSettings, docs/avatar-envelope.md)\n"
+        "  update ID --leg NAME [--bootstrap STREAM=URL]... [--mdc1 IP:PORT] [--mdc1-ca FILE]\n"
+        "         [--no-proxy] [--proxy FILE]\n"
+        "                                replace the leg's bootstrap HTTP proxy: its bindings,\n"
+        "                                DCSF address, CA; --no-proxy turns it off; --proxy: a\n"
+        "                                JSON DcMedia with the proxy fields (docs/bootstrap.md)\n"
         "  close-channel ID --leg NAME --stream N\n"
         "                                close one data channel of a leg\n"
         "  get ID                        show a session, its legs and local SDP\n"
@@ -113,6 +122,22 @@ static Dcgw__AvatarSettings *load_avatar(const char *path)
     return (Dcgw__AvatarSettings *)m;
 }
 
+/* A JSON DcMedia holding proxy fields (docs/bootstrap.md), or NULL after saying why. */
+static Dcgw__DcMedia *load_dcmedia(const char *path)
+{
+    char *text = read_file(path), err[256] = "";
+    json_error_t je;
+    json_t *j = text ? json_loads(text, 0, &je) : NULL;
+    ProtobufCMessage *m = NULL;
+    if (text && !j)
+        fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
+    else if (j && dcgw_pb_from_json(&dcgw__dc_media__descriptor, j, &m, err, sizeof(err)) < 0)
+        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
+    json_decref(j);
+    free(text);
+    return (Dcgw__DcMedia *)m;
+}
+
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -130,6 +155,76 @@ static char *read_file(const char *path)
     fclose(f);
     fclose(m);
     return buf;
+}
+
+/* ---- bootstrap HTTP proxy flags (docs/bootstrap.md) */
+
+/* Adds STREAM=URL to dc (turning its proxy on). Strings point into arg. */
+static int add_binding(Dcgw__DcMedia *dc, char *arg)
+{
+    char *eq = strchr(arg, '='), *end = NULL;
+    long id = eq ? strtol(arg, &end, 10) : -1;
+    if (!eq || end != eq || id < 0 || id > 65535) {
+        fprintf(stderr, "dcgwctl: --bootstrap: expected STREAM=URL, got '%s'\n", arg);
+        return -1;
+    }
+    Dcgw__HttpProxyBinding *b = calloc(1, sizeof(*b));
+    Dcgw__HttpProxyBinding **v =
+        realloc(dc->replace_http_url, (dc->n_replace_http_url + 1) * sizeof(*v));
+    if (!b || !v) {
+        free(b);
+        return -1;
+    }
+    dcgw__http_proxy_binding__init(b);
+    b->has_stream_id = 1;
+    b->stream_id = (uint32_t)id;
+    b->url = strdup(eq + 1);
+    v[dc->n_replace_http_url++] = b;
+    dc->replace_http_url = v;
+    dc->has_media_proxy_config = 1;
+    dc->media_proxy_config = DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_HTTP;
+    return 0;
+}
+
+static Dcgw__Mdc1Endpoint *remote_mdc1(Dcgw__DcMedia *dc)
+{
+    if (!dc->remote_mdc1_endpoint &&
+        (dc->remote_mdc1_endpoint = calloc(1, sizeof(Dcgw__Mdc1Endpoint))))
+        dcgw__mdc1_endpoint__init(dc->remote_mdc1_endpoint);
+    return dc->remote_mdc1_endpoint;
+}
+
+/* opt is 'b' (--bootstrap STREAM=URL), 'm' (--mdc1 IP:PORT) or 'c' (--mdc1-ca FILE). */
+static int apply_proxy_flag(Dcgw__DcMedia *dc, int opt, char *arg)
+{
+    Dcgw__Mdc1Endpoint *e;
+    if (opt == 'b')
+        return add_binding(dc, arg);
+    if (!(e = remote_mdc1(dc)))
+        return -1;
+    if (opt == 'm') {
+        e->address = strdup(arg);
+        return 0;
+    }
+    return (e->tls_ca_pem = read_file(arg)) ? 0 : -1;
+}
+
+/* create: LEG:STREAM=URL / LEG=VALUE, applied to the session's leg of that name. */
+static int apply_leg_proxy_flag(Dcgw__Session *s, int opt, const char *arg)
+{
+    const char *sep = strchr(arg, opt == 'b' ? ':' : '=');
+    for (size_t i = 0; sep && i < s->n_legs; i++) {
+        Dcgw__Leg *l = s->legs[i];
+        if (l->name && strlen(l->name) == (size_t)(sep - arg) &&
+            strncmp(l->name, arg, (size_t)(sep - arg)) == 0 && l->dc)
+            return apply_proxy_flag(l->dc, opt, (char *)sep + 1);
+    }
+    fprintf(stderr, "dcgwctl: --%s '%s': no leg of that name (--leg name=... first)\n",
+            opt == 'b'   ? "bootstrap"
+            : opt == 'm' ? "mdc1"
+                         : "mdc1-ca",
+            arg);
+    return -1;
 }
 
 /* name=ue,mode=terminate,role=answer,sdp=offer.sdp */
@@ -235,18 +330,59 @@ static void free_create_args(Dcgw__Policy *policy, Dcgw__Leg *legs, Dcgw__DcMedi
             protobuf_c_message_free_unpacked(&legs[i].policy->base, NULL);
         free(legs[i].name);
         free(dcs[i].remote_sdp);
+        for (size_t k = 0; k < dcs[i].n_replace_http_url; k++)
+            protobuf_c_message_free_unpacked(&dcs[i].replace_http_url[k]->base, NULL);
+        free(dcs[i].replace_http_url);
+        if (dcs[i].remote_mdc1_endpoint)
+            protobuf_c_message_free_unpacked(&dcs[i].remote_mdc1_endpoint->base, NULL);
     }
+}
+
+/* create's --bootstrap / --mdc1 / --mdc1-ca, applied once the legs exist. */
+struct pflags {
+    size_t n;
+    int opt[32];
+    const char *arg[32];
+};
+
+static int pflags_add(struct pflags *pf, int opt, const char *arg)
+{
+    if (pf->n == sizeof(pf->opt) / sizeof(pf->opt[0])) {
+        fprintf(stderr, "dcgwctl: at most %zu proxy flags\n", pf->n);
+        return -1;
+    }
+    pf->opt[pf->n] = opt;
+    pf->arg[pf->n++] = arg;
+    return 0;
+}
+
+static int send_create(struct dcgw_ctlclient *c, const struct opts *o, Dcgw__CreateSession *cs,
+                       const char *sdp_out)
+{
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
+    req.create_session = cs;
+    Dcgw__Response *resp = NULL;
+    int r = dcgw_ctlclient_call(c, &req, &resp, o->timeout_ms);
+    if (r < 0) {
+        fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
+        return 3;
+    }
+    int rc = resp->error ? 1 : write_sdps(sdp_out, resp);
+    dcgw_ctlfmt_response(stdout, resp, o->json);
+    dcgw__response__free_unpacked(resp, NULL);
+    return rc;
 }
 
 static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
 {
-    static const struct option lo[] = {{"id", required_argument, NULL, 'i'},
-                                       {"tag", required_argument, NULL, 'T'},
-                                       {"leg", required_argument, NULL, 'l'},
-                                       {"from", required_argument, NULL, 'f'},
-                                       {"sdp-out", required_argument, NULL, 'o'},
-                                       {"policy", required_argument, NULL, 'p'},
-                                       {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {
+        {"id", required_argument, NULL, 'i'},        {"tag", required_argument, NULL, 'T'},
+        {"leg", required_argument, NULL, 'l'},       {"from", required_argument, NULL, 'f'},
+        {"sdp-out", required_argument, NULL, 'o'},   {"policy", required_argument, NULL, 'p'},
+        {"bootstrap", required_argument, NULL, 'b'}, {"mdc1", required_argument, NULL, 'm'},
+        {"mdc1-ca", required_argument, NULL, 'c'},   {NULL, 0, NULL, 0}};
+    struct pflags pf = {.n = 0};
     Dcgw__Session s = DCGW__SESSION__INIT;
     Dcgw__Session *from = NULL;
     Dcgw__Leg legs[2];
@@ -270,6 +406,12 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
             break;
         case 'p':
             if (!(policy = load_policy(optarg, false)))
+                return 2;
+            break;
+        case 'b':
+        case 'm':
+        case 'c':
+            if (pflags_add(&pf, ch, optarg) < 0)
                 return 2;
             break;
         case 'l':
@@ -301,37 +443,51 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
         fprintf(stderr, "dcgwctl: create needs --leg (or --from FILE)\n");
         return 2;
     }
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
-    req.create_session = &cs;
-    Dcgw__Response *resp = NULL;
-    int r = dcgw_ctlclient_call(c, &req, &resp, o->timeout_ms);
+    for (size_t i = 0; i < pf.n; i++)
+        if (apply_leg_proxy_flag(cs.session, pf.opt[i], pf.arg[i]) < 0)
+            return 2;
+    int rc = send_create(c, o, &cs, sdp_out);
     if (from)
         protobuf_c_message_free_unpacked(&from->base, NULL);
     else
         free_create_args(policy, legs, dcs, s.n_legs);
-    if (r < 0) {
-        fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
-        return 3;
-    }
-    int rc = resp->error ? 1 : write_sdps(sdp_out, resp);
-    dcgw_ctlfmt_response(stdout, resp, o->json);
-    dcgw__response__free_unpacked(resp, NULL);
     return rc;
+}
+
+/* update's --bootstrap, --mdc1, --mdc1-ca, --no-proxy, --proxy FILE into *proxy. */
+static int update_proxy_flag(Dcgw__DcMedia **proxy, int ch, char *arg)
+{
+    if (!*proxy && ch == 'P')
+        return (*proxy = load_dcmedia(arg)) ? 0 : -1;
+    if (ch == 'P') {
+        fprintf(stderr, "dcgwctl: --proxy FILE goes first, before the other proxy flags\n");
+        return -1;
+    }
+    if (!*proxy && (*proxy = calloc(1, sizeof(**proxy))))
+        dcgw__dc_media__init(*proxy);
+    if (!*proxy)
+        return -1;
+    if (ch != 'N')
+        return apply_proxy_flag(*proxy, ch, arg);
+    (*proxy)->has_media_proxy_config = 1;
+    (*proxy)->media_proxy_config = DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_NONE;
+    return 0;
 }
 
 /* update ID [--leg NAME --sdp FILE] [--avatar FILE] | close-channel ID --leg NAME --stream N */
 static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool update, int argc,
                       char **argv)
 {
-    static const struct option lo[] = {{"leg", required_argument, NULL, 'l'},
-                                       {"sdp", required_argument, NULL, 's'},
-                                       {"stream", required_argument, NULL, 'n'},
-                                       {"avatar", required_argument, NULL, 'a'},
-                                       {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {
+        {"leg", required_argument, NULL, 'l'},       {"sdp", required_argument, NULL, 's'},
+        {"stream", required_argument, NULL, 'n'},    {"avatar", required_argument, NULL, 'a'},
+        {"bootstrap", required_argument, NULL, 'b'}, {"mdc1", required_argument, NULL, 'm'},
+        {"mdc1-ca", required_argument, NULL, 'c'},   {"no-proxy", no_argument, NULL, 'N'},
+        {"proxy", required_argument, NULL, 'P'},     {NULL, 0, NULL, 0}};
     const char *leg = NULL, *sdp = NULL, *avatar = NULL;
     long stream = -1;
     int ch;
+    Dcgw__DcMedia *proxy = NULL;
     optind = 0; /* 0: glibc re-initialises, so options may follow the ID */
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         if (ch == 'l')
@@ -342,13 +498,19 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
             stream = strtol(optarg, NULL, 10);
         else if (ch == 'a' && update)
             avatar = optarg;
-        else
+        else if (update && strchr("bmcNP", ch)) {
+            if (update_proxy_flag(&proxy, ch, optarg) < 0)
+                return 2;
+        } else
             return 2;
     }
-    bool bad = update ? (!sdp && !avatar) || (sdp && !leg) : !leg || stream < 0 || stream > 65534;
+    bool bad = update ? (!sdp && !avatar && !proxy) || ((sdp || proxy) && !leg)
+                      : !leg || stream < 0 || stream > 65534;
     if (optind >= argc || bad) {
         fprintf(stderr, "dcgwctl: usage: %s\n",
-                update ? "update ID [--leg NAME --sdp FILE] [--avatar FILE]"
+                update ? "update ID [--leg NAME --sdp FILE] [--avatar FILE] [--leg NAME "
+                         "--bootstrap STREAM=URL... --mdc1 IP:PORT --mdc1-ca FILE --no-proxy "
+                         "--proxy FILE]"
                        : "close-channel ID --leg NAME --stream N (0..65534)");
         return 2;
     }
@@ -364,6 +526,7 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
             free(up.remote_sdp);
             return 2;
         }
+        up.dc = proxy;
         req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
         req.update_session = &up;
     } else {
@@ -378,6 +541,8 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
     free(up.remote_sdp);
     if (up.avatar)
         protobuf_c_message_free_unpacked(&up.avatar->base, NULL);
+    if (proxy)
+        protobuf_c_message_free_unpacked(&proxy->base, NULL);
     return rc;
 }
 

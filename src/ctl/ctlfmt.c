@@ -55,6 +55,39 @@ static void relay_counters(FILE *out, const Dcgw__RelayCounters *c)
             c->dropped_rate, c->dropped_inspector, c->dropped_blocked);
 }
 
+/* The leg's bootstrap HTTP proxy (docs/bootstrap.md). */
+static void print_proxy(FILE *out, const Dcgw__DcMedia *dc)
+{
+    if (!dc->has_media_proxy_config && !dc->n_replace_http_url)
+        return;
+    fprintf(out, "    http proxy %s",
+            dc->media_proxy_config == DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_HTTP ? "on" : "off");
+    if (dc->remote_mdc1_endpoint && dc->remote_mdc1_endpoint->address)
+        fprintf(out, ", mdc1 %s", dc->remote_mdc1_endpoint->address);
+    if (dc->local_mdc1_endpoint && dc->local_mdc1_endpoint->address)
+        fprintf(out, ", from %s", dc->local_mdc1_endpoint->address);
+    fputc('\n', out);
+    for (size_t i = 0; i < dc->n_replace_http_url; i++) {
+        const Dcgw__HttpProxyBinding *b = dc->replace_http_url[i];
+        fprintf(out, "      stream %u -> %s", b->stream_id, b->url ? b->url : "?");
+        if (b->remote_mdc1_endpoint && b->remote_mdc1_endpoint->address)
+            fprintf(out, " via %s", b->remote_mdc1_endpoint->address);
+        fputc('\n', out);
+    }
+}
+
+static void print_http_stats(FILE *out, const Dcgw__HttpProxyStats *h)
+{
+    uint64_t avg = h->upstream_responses ? h->upstream_latency_us_sum / h->upstream_responses : 0;
+    fprintf(out,
+            "      http requests %" PRIu64 "  1xx %" PRIu64 " 2xx %" PRIu64 " 3xx %" PRIu64
+            " 4xx %" PRIu64 " 5xx %" PRIu64 "  failed %" PRIu64 "  in %" PRIu64 " B  out %" PRIu64
+            " B  upstream avg %" PRIu64 " us max %" PRIu64 " us  paused %" PRIu64 "\n",
+            h->requests, h->responses_1xx, h->responses_2xx, h->responses_3xx, h->responses_4xx,
+            h->responses_5xx, h->failed, h->request_bytes, h->response_bytes, avg,
+            h->upstream_latency_us_max, h->paused);
+}
+
 static void print_session(FILE *out, const Dcgw__Session *s)
 {
     char t[40];
@@ -88,7 +121,10 @@ static void print_session(FILE *out, const Dcgw__Session *s)
                     st->subprotocol && *st->subprotocol ? st->subprotocol : "-",
                     st->open ? "" : " (closed)", st->rx_messages, st->rx_bytes, st->tx_messages,
                     st->tx_bytes, st->dropped_messages);
+            if (st->http)
+                print_http_stats(out, st->http);
         }
+        print_proxy(out, dc);
         if (dc->local_sdp) {
             fprintf(out, "    local SDP:\n");
             print_sdp(out, dc->local_sdp);
@@ -272,9 +308,24 @@ static void avatar_details(FILE *out, const Dcgw__Event *ev)
         fprintf(out, " detail=\"%s\"", r->detail);
 }
 
+static void http_details(FILE *out, const Dcgw__HttpRequestFailed *h)
+{
+    const char *f = dcgw_pb_enum_name(&dcgw__http_failure__descriptor, h->failure);
+    fprintf(out, " stream=%u failure=%s status=%u method=%s target=\"%s\"", h->stream_id,
+            f ? f + 5 : "?", h->status, h->method ? h->method : "-", h->target ? h->target : "");
+    if (h->upstream)
+        fprintf(out, " upstream=\"%s\"", h->upstream);
+    if (h->detail)
+        fprintf(out, " detail=\"%s\"", h->detail);
+    fprintf(out, " suppressed=%" PRIu64, h->suppressed);
+}
+
 static void event_details(FILE *out, const Dcgw__Event *ev)
 {
     switch (ev->kind_case) {
+    case DCGW__EVENT__KIND_HTTP_REQUEST_FAILED:
+        http_details(out, ev->http_request_failed);
+        break;
     case DCGW__EVENT__KIND_AVATAR_ACCEPTED:
     case DCGW__EVENT__KIND_AVATAR_REJECTED:
         avatar_details(out, ev);

@@ -14,6 +14,7 @@
 #include "dcgw/guard/avatar.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/limits.h"
+#include "dcgw/stages/http_url.h"
 
 enum opt_type { T_U32, T_BOOL, T_STR, T_MODE, T_LEVEL, T_TARGET, T_MODULES, T_HASH };
 
@@ -96,6 +97,22 @@ static const struct opt opts[] = {
         DCGW_JWS_RSA_MIN_BITS_DEFAULT),
     U32("avatar.transfer_timeout_ms", avatar.transfer_timeout_ms, 0,
         DCGW_AVATAR_TRANSFER_TIMEOUT_MAX_MS, DCGW_AVATAR_TRANSFER_TIMEOUT_DEFAULT_MS),
+    STR("bootstrap.tls_ca", bootstrap.tls_ca, ""),
+    STR("bootstrap.tls_cert", bootstrap.tls_cert, ""),
+    STR("bootstrap.tls_key", bootstrap.tls_key, ""),
+    U32("bootstrap.connect_timeout_ms", bootstrap.connect_timeout_ms, 100, 600000, 3000),
+    U32("bootstrap.request_timeout_ms", bootstrap.request_timeout_ms, 100, 3600000, 30000),
+    U32("bootstrap.max_header_bytes", bootstrap.max_header_bytes, 1024,
+        DCGW_HTTP_HEADER_BYTES_CEILING, DCGW_HTTP_HEADER_BYTES_DEFAULT),
+    U32("bootstrap.max_body_bytes", bootstrap.max_body_bytes, 0, DCGW_HTTP_BODY_CEILING,
+        DCGW_HTTP_BODY_DEFAULT),
+    U32("bootstrap.max_concurrent", bootstrap.max_concurrent, 1, DCGW_HTTP_CONCURRENT_CEILING,
+        DCGW_HTTP_CONCURRENT_DEFAULT),
+    U32("bootstrap.window_bytes", bootstrap.window_bytes, DCGW_HTTP_WINDOW_MIN,
+        DCGW_HTTP_WINDOW_CEILING, DCGW_HTTP_WINDOW_DEFAULT),
+    U32("bootstrap.max_transfers", bootstrap.max_transfers, 1, 1000000, 4096),
+    U32("bootstrap.max_host_connections", bootstrap.max_host_connections, 1, 10000, 16),
+    STR("bootstrap.session_header", bootstrap.session_header, "X-Dcgw-Session"),
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -345,6 +362,21 @@ static int validate(struct dcgw_config *cfg, const config_t *lc, struct perr *e)
     dcgw_trust_unref(t);
     if (tr < 0)
         return fail(e, config_lookup(lc, tp), tp, "%s", why);
+    if (!*cfg->bootstrap.tls_cert != !*cfg->bootstrap.tls_key)
+        return fail(e,
+                    config_lookup(lc, *cfg->bootstrap.tls_cert ? "bootstrap.tls_cert"
+                                                               : "bootstrap.tls_key"),
+                    "bootstrap", "tls_cert and tls_key go together");
+    const char *bs_files[] = {"bootstrap.tls_ca", "bootstrap.tls_cert", "bootstrap.tls_key"};
+    const char *bs_paths[] = {cfg->bootstrap.tls_ca, cfg->bootstrap.tls_cert,
+                              cfg->bootstrap.tls_key};
+    for (size_t i = 0; i < 3; i++)
+        if (*bs_paths[i] && access(bs_paths[i], R_OK) != 0)
+            return fail(e, config_lookup(lc, bs_files[i]), bs_files[i], "%s: %s", bs_paths[i],
+                        strerror(errno));
+    if (!dcgw_http_header_name_valid(cfg->bootstrap.session_header, true))
+        return fail(e, config_lookup(lc, "bootstrap.session_header"), "bootstrap.session_header",
+                    "expected an HTTP header name (letters, digits, - and the like) or \"\"");
     if (cfg->workers == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         cfg->workers =

@@ -55,6 +55,15 @@ static void op_create(struct worker *w, const Dcgw__Request *req)
         send_error(w, req->id, DCGW_EEXIST, NULL);
         return;
     }
+    for (size_t i = 0; i < in->n_legs; i++)
+        if (in->legs[i]->dc &&
+            in->legs[i]->dc->media_proxy_config == DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_HTTP) {
+            /* issue 15: the fields are in the model; the worker does not serve them yet */
+            send_error(w, req->id, DCGW_EUNSUPPORTED,
+                       "media_proxy_config MEDIA_PROXY_HTTP: the bootstrap proxy is not served "
+                       "by this build yet");
+            return;
+        }
     struct wsession *s;
     char err[512] = "";
     int r = dcgw__wsession_create(w, in, &s, err, sizeof(err));
@@ -78,6 +87,13 @@ static void op_update(struct worker *w, const Dcgw__Request *req)
     }
     char err[512] = "";
     int r = u->remote_sdp || u->policy || u->avatar ? 0 : DCGW_EINVAL;
+    if (u->dc) {
+        r = dcgw_session_validate_proxy(u->dc, u->leg ? u->leg : "", true, err, sizeof(err));
+        if (r == 0) {
+            snprintf(err, sizeof(err), "dc: the bootstrap proxy is not served by this build yet");
+            r = DCGW_EUNSUPPORTED;
+        }
+    }
     /* the policy first, so that new SDP is checked against it */
     if (r == 0 && u->policy)
         r = dcgw__wpolicy_update(s, u->leg, u->policy, u->policy_patch, err, sizeof(err));

@@ -63,6 +63,44 @@ static const struct {
     {"{\"legs\":[{\"name\":\"ue\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}},"
      "{\"name\":\"ue\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}}]}",
      "two legs are named 'ue'"},
+#define BS_LEG(dc) "{\"legs\":[{\"name\":\"ue\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"," dc "}}]}"
+    {BS_LEG("\"media_proxy_config\":\"MEDIA_PROXY_HTTP\",\"replace_http_url\":[{\"stream_id\":0,"
+            "\"url\":\"https://dcsf.example:8443/boot/ue1/\"},{\"stream_id\":100,\"url\":"
+            "\"http://10.0.0.1/b\",\"remote_mdc1_endpoint\":{\"address\":\"10.0.0.1:80\"},"
+            "\"limits\":{\"window_bytes\":65536}}],\"local_mdc1_endpoint\":{\"address\":"
+            "\"10.0.0.9\"},\"http_limits\":{\"max_concurrent\":8}"),
+     NULL},
+    {BS_LEG("\"replace_http_url\":[{\"stream_id\":0,\"url\":\"http://a/\"}]"),
+     "needs media_proxy_config MEDIA_PROXY_HTTP"},
+    {BS_LEG("\"media_proxy_config\":\"MEDIA_PROXY_HTTP\""), "needs replace_http_url"},
+    {BS_LEG("\"media_proxy_config\":1,\"replace_http_url\":[{\"stream_id\":1000,"
+            "\"url\":\"http://a/\"}]"),
+     "stream_id must be 0, 10, 100 or 110"},
+    {BS_LEG("\"media_proxy_config\":1,\"replace_http_url\":[{\"stream_id\":10,"
+            "\"url\":\"http://a/\"},{\"stream_id\":10,\"url\":\"http://b/\"}]"),
+     "stream 10 given twice"},
+    {BS_LEG("\"media_proxy_config\":1,\"replace_http_url\":[{\"stream_id\":0,"
+            "\"url\":\"ftp://a/\"}]"),
+     "scheme must be http or https"},
+    {BS_LEG("\"media_proxy_config\":1,\"replace_http_url\":[{\"stream_id\":0,"
+            "\"url\":\"http://u:p@a/\"}]"),
+     "userinfo"},
+    {BS_LEG("\"media_proxy_config\":1,\"replace_http_url\":[{\"stream_id\":0,"
+            "\"url\":\"/relative\"}]"),
+     "not an absolute http(s) URL"},
+    {BS_LEG("\"media_proxy_config\":1,\"replace_http_url\":[{\"stream_id\":0}]"), "url: empty"},
+    {BS_LEG("\"media_proxy_config\":1,\"replace_http_url\":[{\"stream_id\":0,"
+            "\"url\":\"http://a/\"}],\"remote_mdc1_endpoint\":{\"address\":\"dcsf:80\"}"),
+     "must be a numeric ip:port"},
+    {BS_LEG("\"media_proxy_config\":1,\"replace_http_url\":[{\"stream_id\":0,"
+            "\"url\":\"http://a/\"}],\"remote_mdc1_endpoint\":{\"tls_cert_file\":\"c\"}"),
+     "go together"},
+    {BS_LEG("\"media_proxy_config\":1,\"replace_http_url\":[{\"stream_id\":0,"
+            "\"url\":\"http://a/\"}],\"http_limits\":{\"window_bytes\":10}"),
+     "window_bytes 10 out of range"},
+    {"{\"legs\":[{\"name\":\"ue\",\"dc\":{\"mode\":2,\"remote_sdp\":\"v\","
+     "\"media_proxy_config\":1,\"replace_http_url\":[{\"stream_id\":0,\"url\":\"http://a/\"}]}}]}",
+     "relay leg cannot proxy"},
     {"{\"id\":\"bad id\",\"legs\":[{\"name\":\"ue\",\"dc\":{\"mode\":1,\"remote_sdp\":\"v\"}}]}",
      "must be 1..63"},
 };

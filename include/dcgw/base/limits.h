@@ -35,6 +35,19 @@ enum dcgw_limits {
     DCGW_SCTP_STREAMS_DEFAULT = 256,
     DCGW_SCTP_STREAMS_CEILING = 65535,
 
+    /* bootstrap HTTP proxy (docs/bootstrap.md) */
+    DCGW_HTTP_URL_MAX = 2048,               /* a replacement URL */
+    DCGW_HTTP_HEADER_BYTES_DEFAULT = 16384, /* request line + headers */
+    DCGW_HTTP_HEADER_BYTES_CEILING = 65536,
+    DCGW_HTTP_HEADERS_MAX = 100, /* header fields in one request */
+    DCGW_HTTP_BODY_DEFAULT = 1024 * 1024,
+    DCGW_HTTP_BODY_CEILING = 64 * 1024 * 1024,
+    DCGW_HTTP_CONCURRENT_DEFAULT = 4,
+    DCGW_HTTP_CONCURRENT_CEILING = 64,
+    DCGW_HTTP_WINDOW_DEFAULT = 256 * 1024,
+    DCGW_HTTP_WINDOW_MIN = 16 * 1024,
+    DCGW_HTTP_WINDOW_CEILING = 64 * 1024 * 1024,
+
     /* logging */
     DCGW_LOG_LINE_MAX = 1024,
     DCGW_LOG_RL_BURST = 10,  /* rate-limited log lines: burst ... */

@@ -89,6 +89,21 @@ struct dcgw_config {
         uint32_t min_rsa_bits;
         uint32_t transfer_timeout_ms; /* manifest to last chunk; 0: no limit */
     } avatar;
+
+    struct {                                 /* docs/bootstrap.md: the HTTP proxy to MDC1 */
+        char tls_ca[DCGW_CONFIG_PATH_MAX];   /* PEM CAs for https DCSFs; empty: system store */
+        char tls_cert[DCGW_CONFIG_PATH_MAX]; /* client certificate (PEM); empty: none */
+        char tls_key[DCGW_CONFIG_PATH_MAX];
+        uint32_t connect_timeout_ms;
+        uint32_t request_timeout_ms;               /* until the response head: 504 */
+        uint32_t max_header_bytes;                 /* request line + headers: 431 */
+        uint32_t max_body_bytes;                   /* request body: 413 */
+        uint32_t max_concurrent;                   /* requests in flight per channel: 503 */
+        uint32_t window_bytes;                     /* response bytes held per channel */
+        uint32_t max_transfers;                    /* upstream transfers per worker: 503 */
+        uint32_t max_host_connections;             /* connections per DCSF host, per worker */
+        char session_header[DCGW_CONFIG_ADDR_MAX]; /* names session and leg; empty: none */
+    } bootstrap;
 };
 
 /* Fills every setting with its default (workers resolved to the core count). */

@@ -19,6 +19,13 @@ void dcgw_session_id_generate(char *out, size_t cap);
  * leg role consistent with the SDP given. Returns 0 or DCGW_EINVAL with a reason. */
 int dcgw_session_validate(const Dcgw__Session *s, char *err, size_t errcap);
 
+/* Checks the bootstrap HTTP proxy fields of a leg's DcMedia (docs/bootstrap.md):
+ * media_proxy_config, replace_http_url (bootstrap stream ids, once each, usable URLs),
+ * remote / local MDC1 endpoints, limits in range. update: the fields of an UpdateSession.dc,
+ * where each one is optional. 0 or DCGW_EINVAL with a reason naming the leg. */
+int dcgw_session_validate_proxy(const Dcgw__DcMedia *dc, const char *leg, bool update, char *err,
+                                size_t errcap);
+
 /* Fills a summary (strings borrowed from s). */
 void dcgw_session_summarize(const Dcgw__Session *s, Dcgw__SessionSummary *out);
 
