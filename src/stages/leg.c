@@ -413,7 +413,9 @@ void dcgw_leg_close(struct dcgw_leg *leg)
 {
     if (leg->state == DCGW_LEG_CLOSED)
         return;
-    if (leg->dtls)
+    /* A failed leg has said its last word; after lost consent it must not send at all
+     * (RFC 7675 §5.1), so no close_notify then. */
+    if (leg->dtls && !leg->failed_reported)
         dcgw_dtls_close(leg->dtls);
     leg->failed_reported = true;
     leg->state = DCGW_LEG_CLOSED;

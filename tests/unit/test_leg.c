@@ -241,6 +241,10 @@ START_TEST(wrong_fingerprint_fails_both_sides)
     ck_assert_int_eq(p.cl.fail_err, DCGW_EALERT(42));
     ck_assert_uint_eq(p.gw.got_n, 0);
     ck_assert_int_eq(dcgw_leg_send_data(p.gw.leg, (const uint8_t *)"x", 1), DCGW_ESTATE);
+    /* the fatal alert was the last word: closing the failed leg sends nothing more */
+    uint64_t sent = p.link_gw.sent;
+    dcgw_leg_close(p.gw.leg);
+    ck_assert_uint_eq(p.link_gw.sent, sent);
     teardown_pair(&p);
 }
 END_TEST
@@ -288,6 +292,12 @@ START_TEST(consent_lost_after_silence)
     ck_assert_int_eq(p.gw.consent_lost, 1);
     ck_assert_int_eq(p.gw.failed, 1);
     ck_assert(strstr(p.gw.reason, "consent"));
+    /* RFC 7675 §5.1: once consent expired nothing more goes to the peer, not even the
+     * close_notify of the close that follows (found by fuzz_leg) */
+    uint64_t sent = p.link_gw.sent;
+    dcgw_leg_close(p.gw.leg);
+    ck_assert_uint_eq(p.link_gw.sent, sent);
+    ck_assert_int_eq(dcgw_leg_state(p.gw.leg), DCGW_LEG_CLOSED);
     teardown_pair(&p);
 }
 END_TEST

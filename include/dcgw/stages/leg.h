@@ -103,7 +103,8 @@ struct dcgw_dtls *dcgw_leg_dtls(const struct dcgw_leg *leg);
 /* The data-channel endpoint, or NULL when the leg has none. */
 struct dcgw_dc *dcgw_leg_dc(const struct dcgw_leg *leg);
 const struct dcgw_leg_stats *dcgw_leg_stats(const struct dcgw_leg *leg);
-/* Sends close_notify (when connected) and marks the leg closed. Idempotent. */
+/* Sends close_notify (when connected and not failed: after lost consent nothing more may go
+ * out, RFC 7675 §5.1) and marks the leg closed. Idempotent. */
 void dcgw_leg_close(struct dcgw_leg *leg);
 /* Frees the leg. Never from inside its callbacks. NULL is a no-op. */
 void dcgw_leg_free(struct dcgw_leg *leg);
