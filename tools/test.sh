@@ -4,16 +4,16 @@
 #      use only what those packages provide (tools/deps-guard.py: the builds run with a
 #      PATH holding only the build group's programs, the tests with only the test group's),
 #   2. a clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
-#   3. a clang libFuzzer build: each fuzz target briefly over its seed corpus,
+#   3. a clang libFuzzer build: each fuzz target over its seed corpus, two at a time
+#      (tools/fuzz-run.sh),
 #   4. the format check,
 #   5. the main gcc build: unit and integration tests (ctest).
 # Usage: tools/test.sh [--quick]   (--quick skips 2-4)
-# Environment: DCGW_FUZZ_SECONDS (default 10 per target), JOBS (default nproc).
+# Environment: DCGW_FUZZ_SECONDS (default 30 per target), JOBS (default nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$PWD
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${DCGW_FUZZ_SECONDS:-10}
+FUZZ_SECONDS=${DCGW_FUZZ_SECONDS:-30}
 QUICK=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 
@@ -36,23 +36,11 @@ if [ $QUICK -eq 0 ]; then
     PATH=$TEST_PATH ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir build-asan -L unit --output-on-failure -j"$JOBS"
 
-    step "fuzz build (clang, libFuzzer): ${FUZZ_SECONDS}s per target"
+    step "fuzz build (clang, libFuzzer): ${FUZZ_SECONDS}s per target, 2 at a time"
     PATH=$BUILD_PATH cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DDCGW_FUZZ=ON -DDCGW_TESTS=OFF \
         -DDCGW_BENCH=OFF >/dev/null
     PATH=$TEST_PATH cmake --build build-fuzz -j"$JOBS" >/dev/null
-    for f in build-fuzz/tests/fuzz/fuzz_*; do
-        [ -x "$f" ] || continue
-        name=$(basename "$f"); corpus=tests/fuzz/corpus/${name#fuzz_}
-        work=$(mktemp -d)
-        [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
-        echo "-- $name"
-        LSAN_OPTIONS=suppressions=$ROOT/tests/fuzz/lsan.supp \
-        "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
-            -artifact_prefix="$work/" "$work" 2>"$work/log" || {
-            tail -30 "$work/log"; echo "fuzz target $name failed"; exit 1; }
-        grep -E '^#[0-9]+.*(DONE|pulse)' "$work/log" | tail -1
-        rm -rf "$work"
-    done
+    PATH=$TEST_PATH bash tools/fuzz-run.sh --seconds "$FUZZ_SECONDS" --jobs 2 build-fuzz
 
     step "format check"
     bad=$(git ls-files '*.c' '*.h' | PATH=$TEST_PATH xargs clang-format --dry-run 2>&1 | grep -c 'warning:' || true)
