@@ -302,7 +302,9 @@ static bool writable_now(struct dcgw_sctp *s)
 static void process(struct dcgw_sctp *s)
 {
     s->busy++;
-    while (!s->zombie && s->so) {
+    /* Paused (back-pressure): what usrsctp received stays in its receive buffer and
+     * closes the window toward the peer; the owner's on_message may pause us. */
+    while (!s->zombie && s->so && !s->read_paused) {
         struct sctp_rcvinfo rcv;
         struct sockaddr_conn from;
         socklen_t infolen = sizeof(rcv), fromlen = sizeof(from);
@@ -684,6 +686,30 @@ int dcgw_sctp_reset_streams(struct dcgw_sctp *s, const uint16_t *streams, size_t
         return err == EOPNOTSUPP ? DCGW_EUNSUPPORTED : DCGW_EINTERNAL;
     }
     return 0;
+}
+
+void dcgw_sctp_pause_reading(struct dcgw_sctp *s, bool paused)
+{
+    if (s->zombie || s->read_paused == paused)
+        return;
+    s->read_paused = paused;
+    if (paused)
+        s->stats.read_pauses++;
+    else
+        pend_push(s); /* what waits is read by the running drain, or the next one */
+}
+
+bool dcgw_sctp_reading_paused(const struct dcgw_sctp *s)
+{
+    return s->read_paused;
+}
+
+void dcgw_sctp_want_writable(struct dcgw_sctp *s)
+{
+    if (s->zombie || s->state == DCGW_SCTP_CLOSED)
+        return;
+    s->want_writable = true;
+    pend_push(s); /* checked at the next drain even if no SACK comes first */
 }
 
 size_t dcgw_sctp_buffered_amount(struct dcgw_sctp *s)

@@ -36,7 +36,8 @@ struct dcgw_sctp {
     bool bound;     /* holds g.by_port[set.local_port] */
     void *addr;     /* AF_CONN address: the shared one, or the token when the port was taken */
     struct dcgw_sctp *zombie_next;
-    bool want_writable;   /* a send returned EAGAIN */
+    bool want_writable;   /* a send returned EAGAIN, or the owner asked */
+    bool read_paused;     /* back-pressure: read nothing (dcgw_sctp_pause_reading) */
     bool closed_reported; /* on_closed delivered */
 
     /* reassembly of a message read in pieces; bounded by max_message_size */

@@ -1,6 +1,7 @@
 /* SCTP associations back to back in memory (helper_sctp_assoc.c): messages of every size
- * both ways, unordered delivery, oversize messages, many streams, back pressure, and
- * stream resets. Check's fork mode gives each test a fresh stack. */
+ * both ways, unordered delivery, oversize messages, many streams, back pressure (full
+ * send buffers, and a receiver that stops reading), and stream resets. Check's fork mode gives each
+ * test a fresh stack. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,62 @@ START_TEST(back_pressure_and_writable)
 }
 END_TEST
 
+/* Back-pressure (DESIGN §2): a receiver that stops reading closes its window; the sender's
+ * buffer then fills (EAGAIN) while the receiver holds at most its rcvbuf; resumed, every
+ * message comes in order, once. */
+START_TEST(paused_reading_closes_the_window)
+{
+    struct dcgw_sctp_settings sa, sb;
+    stp_settings_pair(&sa, &sb);
+    sa.max_message_size = sb.max_message_size = 16 * 1024;
+    sa.sndbuf = 256 * 1024;
+    sb.rcvbuf = 64 * 1024;
+    struct stp_pair pr;
+    stp_pair_new(&pr, &sa, &sb);
+    stp_pair_connect(&pr);
+    dcgw_sctp_pause_reading(pr.b.s, true);
+    ck_assert(dcgw_sctp_reading_paused(pr.b.s));
+    enum { N = 200, SZ = 4096 };
+    uint32_t sent = 0;
+    for (int round = 0; round < 200 && sent < N; round++) {
+        uint8_t *m = stp_make_msg(sent, SZ);
+        int r = dcgw_sctp_send(pr.a.s, 0, 53, NULL, m, SZ);
+        free(m);
+        if (r == 0) {
+            sent++;
+            continue;
+        }
+        ck_assert_int_eq(r, DCGW_EAGAIN);
+        stp_pump(&pr, NULL, 20);
+    }
+    stp_pump(&pr, NULL, 200);
+    /* nothing delivered, the receiver holds about its window, the rest waits at a */
+    ck_assert_uint_eq(pr.b.nmsgs, 0);
+    ck_assert_uint_lt(sent, N);
+    size_t at_b = (size_t)sent * SZ - dcgw_sctp_buffered_amount(pr.a.s);
+    ck_assert_uint_le(at_b, 64 * 1024 + 2 * SZ);
+    ck_assert_uint_gt(dcgw_sctp_buffered_amount(pr.a.s), 128 * 1024);
+    ck_assert_uint_eq(dcgw_sctp_stats(pr.b.s)->read_pauses, 1);
+    /* the sender asks to hear when it may go on */
+    dcgw_sctp_want_writable(pr.a.s);
+    dcgw_sctp_pause_reading(pr.b.s, false);
+    while (sent < N) {
+        uint8_t *m = stp_make_msg(sent, SZ);
+        stp_send_waiting(&pr, pr.a.s, 0, NULL, m, SZ);
+        free(m);
+        sent++;
+    }
+    stp_want_a = 0;
+    stp_want_b = N;
+    ck_assert_int_ge(stp_pump(&pr, stp_got_wanted, 20000), 0);
+    ck_assert_uint_eq(pr.b.nmsgs, N);
+    for (uint32_t i = 0; i < N; i++)
+        stp_check_msg(&pr.b.msgs[i], i, SZ);
+    ck_assert_int_ge(pr.a.writable, 1);
+    stp_pair_free(&pr);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *messages[] = {sizes_both_ways_in_order,
@@ -242,6 +299,7 @@ int main(void)
                                oversize_incoming_dropped_and_counted,
                                many_streams,
                                back_pressure_and_writable,
+                               paused_reading_closes_the_window,
                                NULL};
     const TTest *reset[] = {stream_reset_both_ways, NULL};
     Suite *s = suite_create("sctp_messages");

@@ -135,6 +135,7 @@ struct dcgw_sctp_stats {
     uint64_t pd_aborted;  /* partially received messages abandoned by the peer */
     uint64_t resets_in, resets_out, reset_failed;
     uint64_t notifications;
+    uint64_t read_pauses; /* times dcgw_sctp_pause_reading stopped the reading */
 };
 
 /* Process-wide counters. */
@@ -200,6 +201,23 @@ int dcgw_sctp_send(struct dcgw_sctp *s, uint16_t stream, uint32_t ppid,
  * reset return DCGW_EAGAIN. 0, DCGW_ESTATE, DCGW_ERANGE, DCGW_EINVAL (n == 0 or n >
  * DCGW_SCTP_RESET_MAX), DCGW_EUNSUPPORTED (peer lacks RE-CONFIG). */
 int dcgw_sctp_reset_streams(struct dcgw_sctp *s, const uint16_t *streams, size_t n);
+
+/* Back-pressure (DESIGN §2). Paused, the association reads nothing more from usrsctp:
+ * received messages (and notifications, which share the queue) stay in usrsctp's receive
+ * buffer, whose free space is the window advertised to the peer (RFC 9260 §6.2), so the
+ * peer stops sending once about rcvbuf bytes wait; usrsctp drops DATA beyond the window
+ * and the peer retransmits it later. Memory held: at most rcvbuf (plus usrsctp's
+ * per-chunk overhead). Takes effect before the next message is read (inside on_message,
+ * the message being delivered is the last one). Resumed, what waits is delivered from the
+ * running drain loop when called inside a callback, else from the next dcgw_sctp_input()
+ * or dcgw_sctp_handle_timers(). Never calls a callback. */
+void dcgw_sctp_pause_reading(struct dcgw_sctp *s, bool paused);
+bool dcgw_sctp_reading_paused(const struct dcgw_sctp *s);
+
+/* Asks for on_writable once the buffered amount is <= writable_lowat, as after a send that
+ * returned DCGW_EAGAIN (an owner that stops sending at its own limit uses it). The check
+ * runs when the association next has events (SACKs), at the latest from the next drain. */
+void dcgw_sctp_want_writable(struct dcgw_sctp *s);
 
 /* Bytes queued in usrsctp and not yet acknowledged (includes usrsctp's per-chunk
  * overhead, so slightly above the payload). */
