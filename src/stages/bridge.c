@@ -1,3 +1,5 @@
+/* The bridge between two terminated legs: channel twins, forwarding, back-pressure. See
+ * include/dcgw/stages/bridge.h and docs/bridge.md. */
 #include "dcgw/stages/bridge.h"
 
 #include <stdlib.h>
@@ -18,7 +20,8 @@ struct link {
     struct link *prev, *next;
     struct dcgw_dc_channel *ch[2];
     bool sendable[2];               /* ch[k] may take messages (open, or DCEP-opened by us) */
-    struct pmsg *head[2], *tail[2]; /* waiting for ch[k] */
+    bool close_after[2];            /* ch[1-k] closed: close ch[k] once its queue is out */
+    struct pmsg *head[2], *tail[2]; /* held for ch[k] */
 };
 
 struct side {
@@ -26,6 +29,9 @@ struct side {
     unsigned idx;
     struct dcgw_dc *dc;
     bool up;
+    bool full;   /* over buffered_limit or a send would block: waiting for on_writable */
+    bool paused; /* we stopped reading this leg's association */
+    size_t held; /* bytes held toward this leg */
 };
 
 struct dcgw_bridge {
@@ -33,9 +39,10 @@ struct dcgw_bridge {
     struct dcgw_bridge_cbs cbs;
     struct side side[2];
     struct link *links;
-    size_t pending_bytes;
     struct dcgw_bridge_stats stats;
 };
+
+enum fwd { FWD_SENT, FWD_FULL, FWD_DROPPED };
 
 void dcgw_bridge_settings_default(struct dcgw_bridge_settings *s)
 {
@@ -63,17 +70,81 @@ int dcgw_bridge_new(const struct dcgw_bridge_settings *s, const struct dcgw_brid
     return 0;
 }
 
-static void drop_pending(struct dcgw_bridge *b, struct link *l, unsigned k)
+/* ---- back-pressure: the source leg is read only while its far leg takes more */
+
+static void set_paused(struct dcgw_bridge *b, unsigned s, bool paused)
+{
+    struct side *sd = &b->side[s];
+    if (sd->paused == paused || !sd->dc)
+        return;
+    sd->paused = paused;
+    if (paused)
+        b->stats.pauses++;
+    dcgw_sctp_pause_reading(dcgw_dc_sctp(sd->dc), paused);
+}
+
+/* Side s is read only while the far leg takes more and not too much waits for it. */
+static void update_pause(struct dcgw_bridge *b, unsigned s)
+{
+    const struct side *far = &b->side[1 - s];
+    set_paused(b, s, far->full || far->held >= b->set.pending_limit);
+}
+
+static void mark_full(struct dcgw_bridge *b, unsigned k)
+{
+    struct side *far = &b->side[k];
+    if (!far->full) {
+        far->full = true;
+        dcgw_sctp_want_writable(dcgw_dc_sctp(far->dc));
+    }
+    update_pause(b, 1 - k);
+}
+
+/* ---- held messages */
+
+static void drop_held(struct dcgw_bridge *b, struct link *l, unsigned k)
 {
     struct pmsg *m = l->head[k];
     while (m) {
         struct pmsg *next = m->next;
-        b->pending_bytes -= m->n;
+        b->side[k].held -= m->n;
+        b->stats.dropped_closed++;
+        if (l->ch[1 - k])
+            l->ch[1 - k]->stats.dropped_in++;
         free(m);
         m = next;
     }
     l->head[k] = l->tail[k] = NULL;
 }
+
+static bool hold(struct dcgw_bridge *b, struct link *l, unsigned k, bool is_text, const uint8_t *p,
+                 size_t n)
+{
+    struct pmsg *m = malloc(sizeof(*m) + n);
+    if (!m) {
+        b->stats.dropped_nomem++;
+        DCGW_LOG_RL(BRIDGE, ERROR, "no memory to hold a %zu-byte message: dropped", n);
+        return false;
+    }
+    m->next = NULL;
+    m->is_text = is_text;
+    m->n = n;
+    if (n)
+        memcpy(m->data, p, n);
+    if (l->tail[k])
+        l->tail[k]->next = m;
+    else
+        l->head[k] = m;
+    l->tail[k] = m;
+    struct side *far = &b->side[k];
+    far->held += n;
+    if (far->held > b->stats.held_bytes_max)
+        b->stats.held_bytes_max = far->held;
+    b->stats.queued++;
+    return true;
+}
+
+/* ---- links */
 
 static struct link *link_new(struct dcgw_bridge *b)
 {
@@ -89,8 +160,8 @@ static struct link *link_new(struct dcgw_bridge *b)
 
 static void link_free(struct dcgw_bridge *b, struct link *l)
 {
-    drop_pending(b, l, 0);
-    drop_pending(b, l, 1);
+    drop_held(b, l, 0);
+    drop_held(b, l, 1);
     if (l->prev)
         l->prev->next = l->next;
     else
@@ -110,67 +181,96 @@ void dcgw_bridge_free(struct dcgw_bridge *b)
     free(b);
 }
 
-/* Sends one message on ch[k], or counts why not. False when it was dropped. */
-static bool deliver(struct dcgw_bridge *b, struct link *l, unsigned k, bool is_text,
-                    const uint8_t *p, size_t n)
+/* RFC 8831 §6.7: closing one side closes its twin. The twin is unlinked first, so its
+ * own on_channel_closed (now, or after the stream resets) finds no link. */
+static void close_twin(struct dcgw_bridge *b, struct link *l, unsigned o)
+{
+    struct dcgw_dc_channel *t = l->ch[o];
+    if (!t)
+        return;
+    t->user = NULL;
+    l->ch[o] = NULL;
+    if (b->side[o].dc)
+        dcgw_dc_close_channel(b->side[o].dc, t);
+}
+
+/* ---- forwarding */
+
+/* One message on ch[k], unless the far leg has no room now. */
+static enum fwd forward(struct dcgw_bridge *b, struct link *l, unsigned k, bool is_text,
+                        const uint8_t *p, size_t n)
 {
     struct dcgw_dc *dc = b->side[k].dc;
-    if (dcgw_sctp_buffered_amount(dcgw_dc_sctp(dc)) > b->set.buffered_limit) {
-        b->stats.dropped_backpressure++;
-        DCGW_LOG_RL(BRIDGE, DEBUG, "far leg over its buffered limit: message dropped");
-        return false;
-    }
+    if (dcgw_sctp_buffered_amount(dcgw_dc_sctp(dc)) > b->set.buffered_limit)
+        return FWD_FULL;
     int r = dcgw_dc_send(dc, l->ch[k], is_text, p, n);
     if (r == 0) {
         b->stats.forwarded++;
         b->stats.forwarded_bytes += n;
-        return true;
+        return FWD_SENT;
     }
+    if (r == DCGW_EAGAIN)
+        return FWD_FULL;
     if (r == DCGW_ETOOBIG) {
         b->stats.dropped_too_big++;
-    } else {
-        b->stats.dropped_backpressure++;
+    } else { /* the twin or its association is closing */
+        b->stats.dropped_closed++;
         DCGW_LOG_RL(BRIDGE, DEBUG, "forwarding on stream %u: %s", l->ch[k]->params.id,
                     dcgw_strerror(r));
     }
-    return false;
+    return FWD_DROPPED;
 }
 
-static bool enqueue(struct dcgw_bridge *b, struct link *l, unsigned k, bool is_text,
-                    const uint8_t *p, size_t n)
+/* Sends what is held for ch[k] in order; false when the far leg filled up first. */
+static bool flush_link(struct dcgw_bridge *b, struct link *l, unsigned k)
 {
     struct pmsg *m;
-    if (b->pending_bytes + n > b->set.pending_limit || !(m = malloc(sizeof(*m) + n))) {
-        b->stats.dropped_pending_full++;
-        return false;
+    while (l->sendable[k] && (m = l->head[k])) {
+        enum fwd r = forward(b, l, k, m->is_text, m->data, m->n);
+        if (r == FWD_FULL)
+            return false;
+        if (r == FWD_DROPPED && l->ch[1 - k])
+            l->ch[1 - k]->stats.dropped_in++;
+        l->head[k] = m->next;
+        if (!l->head[k])
+            l->tail[k] = NULL;
+        b->side[k].held -= m->n;
+        free(m);
     }
-    m->next = NULL;
-    m->is_text = is_text;
-    m->n = n;
-    if (n)
-        memcpy(m->data, p, n);
-    if (l->tail[k])
-        l->tail[k]->next = m;
-    else
-        l->head[k] = m;
-    l->tail[k] = m;
-    b->pending_bytes += n;
-    b->stats.queued++;
     return true;
+}
+
+/* Sends what is held toward side k; then reads side 1-k again if it may. */
+static void flush_side(struct dcgw_bridge *b, unsigned k)
+{
+    struct side *far = &b->side[k];
+    if (!far->dc)
+        return;
+    far->full = false; /* on_writable came: it asks again (mark_full) if it fills up */
+    bool room = true;
+    struct link *l = b->links;
+    while (l && room) {
+        struct link *next = l->next;
+        room = flush_link(b, l, k);
+        if (room && l->close_after[k] && !l->head[k]) {
+            close_twin(b, l, k); /* the source closed: its twin goes once all is out */
+            link_free(b, l);
+        }
+        l = next;
+    }
+    if (!room)
+        mark_full(b, k);
+    update_pause(b, 1 - k);
 }
 
 static void flush(struct dcgw_bridge *b, struct link *l, unsigned k)
 {
-    struct pmsg *m;
-    while (l->sendable[k] && (m = l->head[k])) {
-        l->head[k] = m->next;
-        if (!l->head[k])
-            l->tail[k] = NULL;
-        b->pending_bytes -= m->n;
-        deliver(b, l, k, m->is_text, m->data, m->n);
-        free(m);
-    }
+    if (l->head[k] && !b->side[k].full && !flush_link(b, l, k))
+        mark_full(b, k);
+    update_pause(b, 1 - k);
 }
+
+/* ---- twins */
 
 /* Opens the twin of l->ch[s] on side o by DCEP, with the same label, subprotocol and
  * reliability (RFC 8832 §5.1). Messages may go before the ACK (§6). */
@@ -215,6 +315,8 @@ static void link_twin(struct dcgw_bridge *b, struct link *l, unsigned o)
         open_twin(b, l, o);
 }
 
+/* ---- the endpoints' callbacks */
+
 static void cb_connected(void *ud)
 {
     struct side *sd = ud;
@@ -253,6 +355,23 @@ static void cb_channel_open(void *ud, struct dcgw_dc_channel *ch)
         b->cbs.on_channel_open(b->cbs.ud, s, ch);
 }
 
+/* A message from side s that cannot go to side o now: held, or (partially reliable
+ * channels, RFC 8831 §5) dropped when the far leg is full. */
+static void hold_or_drop(struct dcgw_bridge *b, struct link *l, struct dcgw_dc_channel *ch,
+                         unsigned o, bool is_text, const uint8_t *p, size_t n)
+{
+    struct side *far = &b->side[o];
+    bool reliable = ch->params.reliability == DCGW_DC_RELIABLE;
+    if (!reliable && (far->full || far->held + n > b->set.pending_limit)) {
+        b->stats.dropped_partial++;
+        ch->stats.dropped_in++;
+        return;
+    }
+    if (!hold(b, l, o, is_text, p, n))
+        ch->stats.dropped_in++;
+    update_pause(b, 1 - o);
+}
+
 static void cb_message(void *ud, struct dcgw_dc_channel *ch, bool is_text, const uint8_t *p,
                        size_t n)
 {
@@ -271,23 +390,17 @@ static void cb_message(void *ud, struct dcgw_dc_channel *ch, bool is_text, const
         ch->stats.dropped_in++;
         return;
     }
-    bool ok = l->ch[o] && l->sendable[o] && !l->head[o] ? deliver(b, l, o, is_text, p, n)
-                                                        : enqueue(b, l, o, is_text, p, n);
-    if (!ok)
-        ch->stats.dropped_in++; /* shows in the source channel's counters */
-}
-
-/* RFC 8831 §6.7: closing one side closes its twin. The twin is unlinked first, so its
- * own on_channel_closed (now, or after the stream resets) finds no link. */
-static void close_twin(struct dcgw_bridge *b, struct link *l, unsigned o)
-{
-    struct dcgw_dc_channel *t = l->ch[o];
-    if (!t)
-        return;
-    t->user = NULL;
-    l->ch[o] = NULL;
-    if (b->side[o].dc)
-        dcgw_dc_close_channel(b->side[o].dc, t);
+    if (l->ch[o] && l->sendable[o] && !l->head[o] && !b->side[o].full) {
+        enum fwd r = forward(b, l, o, is_text, p, n);
+        if (r == FWD_SENT)
+            return;
+        if (r == FWD_DROPPED) {
+            ch->stats.dropped_in++; /* shows in the source channel's counters */
+            return;
+        }
+        mark_full(b, o);
+    }
+    hold_or_drop(b, l, ch, o, is_text, p, n);
 }
 
 static void cb_channel_closed(void *ud, struct dcgw_dc_channel *ch)
@@ -303,20 +416,33 @@ static void cb_channel_closed(void *ud, struct dcgw_dc_channel *ch)
     ch->user = NULL;
     l->ch[s] = NULL;
     l->sendable[s] = false;
-    drop_pending(b, l, s);
-    close_twin(b, l, o);
-    link_free(b, l);
+    drop_held(b, l, s); /* for a channel that is gone */
+    if (l->head[o] && l->ch[o] && l->sendable[o]) {
+        l->close_after[o] = true; /* what it sent before closing still goes first */
+    } else {
+        close_twin(b, l, o);
+        link_free(b, l);
+    }
+    update_pause(b, o);
+    update_pause(b, s);
 }
 
 static void cb_writable(void *ud)
 {
-    (void)ud;
+    struct side *sd = ud;
+    flush_side(sd->b, sd->idx);
 }
 
+/* The association ended: what was held for it is lost with it, the other leg reads on. */
 static void cb_closed(void *ud)
 {
     struct side *sd = ud;
+    struct dcgw_bridge *b = sd->b;
     sd->up = false;
+    sd->full = false;
+    for (struct link *l = b->links; l; l = l->next)
+        drop_held(b, l, sd->idx);
+    update_pause(b, 1 - sd->idx);
 }
 
 void dcgw_bridge_dc_callbacks(struct dcgw_bridge *b, unsigned side, struct dcgw_dc_callbacks *out)
@@ -342,6 +468,8 @@ void dcgw_bridge_detach(struct dcgw_bridge *b, unsigned side)
     unsigned s = side & 1, o = 1 - s;
     b->side[s].dc = NULL;
     b->side[s].up = false;
+    b->side[s].full = false;
+    b->side[s].paused = false;
     struct link *l = b->links;
     while (l) {
         struct link *next = l->next;
@@ -353,9 +481,20 @@ void dcgw_bridge_detach(struct dcgw_bridge *b, unsigned side)
         link_free(b, l);
         l = next;
     }
+    update_pause(b, o); /* nothing is held toward side s any more */
 }
 
 const struct dcgw_bridge_stats *dcgw_bridge_stats(const struct dcgw_bridge *b)
 {
     return &b->stats;
+}
+
+bool dcgw_bridge_paused(const struct dcgw_bridge *b, unsigned side)
+{
+    return b->side[side & 1].paused;
+}
+
+size_t dcgw_bridge_held(const struct dcgw_bridge *b, unsigned side)
+{
+    return b->side[side & 1].held;
 }

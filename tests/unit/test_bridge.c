@@ -3,8 +3,10 @@
  *   client A ==lossy== [gw leg 0 | bridge | gw leg 1] ==lossy== client B
  *
  * Each link drops, duplicates and reorders datagrams. Every message of a reliable channel
- * must arrive exactly once and in order, with its type; partially reliable channels
- * must not stall; DCEP channels get a twin on the far leg. */
+ * must arrive exactly once and in order, with its type, whether the sender paces itself
+ * or not, and while the far UE stops reading (the bridge then pushes back on the sender:
+ * docs/bridge.md); partially reliable channels must not stall; DCEP channels get a twin
+ * on the far leg. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,6 +388,16 @@ static void check_in_order(struct node *nd, uint16_t stream, uint32_t count)
     ck_assert_uint_eq(nd->bad_content, 0);
 }
 
+static void check_no_drops(const struct dcgw_bridge *b)
+{
+    const struct dcgw_bridge_stats *bs = dcgw_bridge_stats(b);
+    ck_assert_uint_eq(bs->dropped_no_twin, 0);
+    ck_assert_uint_eq(bs->dropped_partial, 0);
+    ck_assert_uint_eq(bs->dropped_closed, 0);
+    ck_assert_uint_eq(bs->dropped_too_big, 0);
+    ck_assert_uint_eq(bs->dropped_nomem, 0);
+}
+
 static void reliable_through_gateway(unsigned loss, unsigned dup, unsigned reorder, uint64_t seed)
 {
     struct world w;
@@ -408,7 +420,7 @@ static void reliable_through_gateway(unsigned loss, unsigned dup, unsigned reord
     check_in_order(&w.b, 1000, NMSG);
     const struct dcgw_bridge_stats *bs = dcgw_bridge_stats(w.bridge);
     ck_assert_uint_eq(bs->forwarded, NMSG);
-    ck_assert_uint_eq(bs->dropped_backpressure + bs->dropped_no_twin + bs->dropped_too_big, 0);
+    check_no_drops(w.bridge);
     world_free(&w);
 }
 
@@ -421,6 +433,124 @@ END_TEST
 START_TEST(lossy)
 {
     reliable_through_gateway(10, 5, 10, 7 + (uint64_t)_i);
+}
+END_TEST
+
+/* An unpaced sender (issue 13): A queues messages as fast as its own association takes
+ * them (its send buffer, 1 MiB, is its only limit: a browser's bufferedAmount), never
+ * looking at the gateway. Returns the next sequence number to send. */
+static uint32_t send_unpaced(struct dcgw_leg *leg, uint16_t id, uint32_t i, uint32_t end,
+                             unsigned *eagain)
+{
+    struct dcgw_dc *dc = dcgw_leg_dc(leg);
+    struct dcgw_dc_channel *ch = dcgw_dc_channel_by_id(dc, id);
+    ck_assert(ch != NULL);
+    while (i < end) {
+        size_t n = varied(i);
+        uint8_t *p = malloc(n ? n : 1);
+        fill(p, n, i);
+        int r = dcgw_dc_send(dc, ch, i % 3 == 0, p, n);
+        free(p);
+        if (r == DCGW_EAGAIN) {
+            (*eagain)++;
+            break;
+        }
+        if (r != 0)
+            sends_failed++;
+        i++;
+    }
+    return i;
+}
+
+static size_t a_buffered(struct world *w)
+{
+    return dcgw_sctp_buffered_amount(dcgw_dc_sctp(dcgw_leg_dc(w->a.leg)));
+}
+
+/* With stall, B stops reading once the first message arrived: its window closes, the
+ * gateway's leg toward B fills up, and the bridge must push back on A. B reads again once
+ * the bridge stopped reading A and A's own buffer filled (the window closed toward A). */
+static void unpaced_through_gateway(unsigned loss, unsigned dup, unsigned reorder, uint64_t seed,
+                                    bool stall)
+{
+    struct world w;
+    world_init(&w, loss, dup, reorder, seed);
+    ck_assert_msg(run_until(&w, all_up, 20000), "not all connected");
+    sends_failed = 0;
+    want_b = NMSG;
+    unsigned eagain = 0;
+    uint32_t next = 0;
+    struct dcgw_sctp *b_sctp = dcgw_dc_sctp(dcgw_leg_dc(w.b.leg));
+    size_t a_buf_max = 0, held_max = 0;
+    enum { BEFORE, STALLED, AFTER } phase = BEFORE;
+    uint64_t deadline = now_ms() + 90000, stall_deadline = 0, pushed_back = 0;
+    while (!b_got_all(&w) && now_ms() < deadline) {
+        next = send_unpaced(w.a.leg, 1000, next, NMSG, &eagain);
+        step(&w);
+        size_t held = dcgw_bridge_held(w.bridge, 1);
+        held_max = held > held_max ? held : held_max;
+        if (stall && phase == BEFORE && w.b.nlog > 0) {
+            phase = STALLED;
+            stall_deadline = now_ms() + 30000;
+            dcgw_sctp_pause_reading(b_sctp, true);
+        }
+        if (phase != STALLED)
+            continue;
+        size_t ab = a_buffered(&w);
+        a_buf_max = ab > a_buf_max ? ab : a_buf_max;
+        /* pushed back: the bridge stopped reading A and A's buffer filled; hold it a while */
+        if (!pushed_back && dcgw_bridge_paused(w.bridge, 0) && ab > 512 * 1024)
+            pushed_back = now_ms();
+        if ((pushed_back && now_ms() - pushed_back > 500) || now_ms() > stall_deadline) {
+            ck_assert_msg(pushed_back, "no back-pressure: bridge paused %d, A's buffer %zu",
+                          dcgw_bridge_paused(w.bridge, 0), ab);
+            ck_assert_msg(dcgw_bridge_paused(w.bridge, 0), "leg 0 read while B is blocked");
+            phase = AFTER;
+            dcgw_sctp_pause_reading(b_sctp, false);
+        }
+    }
+    ck_assert_msg(b_got_all(&w), "B got too little: sent %u", next);
+    uint64_t end = now_ms() + 300;
+    while (now_ms() < end)
+        step(&w);
+    ck_assert_int_eq(sends_failed, 0);
+    check_in_order(&w.b, 1000, NMSG);
+    const struct dcgw_bridge_stats *bs = dcgw_bridge_stats(w.bridge);
+    ck_assert_uint_eq(bs->forwarded, NMSG);
+    check_no_drops(w.bridge);
+    /* what the bridge held toward B: at most pending_limit plus one message */
+    ck_assert_uint_le(held_max, DCGW_BRIDGE_PENDING_DEFAULT + 65536);
+    if (stall) {
+        ck_assert_uint_ge(bs->pauses, 1);
+        ck_assert_uint_ge(dcgw_sctp_stats(dcgw_dc_sctp(dcgw_leg_dc(w.g0.leg)))->read_pauses, 1);
+        ck_assert_uint_gt(eagain, 0); /* A's own buffer was full */
+        ck_assert_uint_gt(a_buf_max, 512 * 1024);
+    }
+    ck_assert(!dcgw_bridge_paused(w.bridge, 0));
+    world_free(&w);
+}
+
+START_TEST(unpaced)
+{
+    unpaced_through_gateway(0, 0, 0, 3, false);
+}
+END_TEST
+
+START_TEST(unpaced_lossy)
+{
+    unpaced_through_gateway(10, 2, 10, 21 + (uint64_t)_i, false);
+}
+END_TEST
+
+START_TEST(unpaced_far_blocked)
+{
+    unpaced_through_gateway(0, 0, 0, 5, true);
+}
+END_TEST
+
+START_TEST(unpaced_far_blocked_lossy)
+{
+    unpaced_through_gateway(10, 2, 10, 31, true);
 }
 END_TEST
 
@@ -505,6 +635,10 @@ int main(void)
     tcase_add_test(tc, clean);
     tcase_add_loop_test(tc, lossy, 0, 3);
     tcase_add_test(tc, dcep_twin_and_partial_reliability);
+    tcase_add_test(tc, unpaced);
+    tcase_add_loop_test(tc, unpaced_lossy, 0, 2);
+    tcase_add_test(tc, unpaced_far_blocked);
+    tcase_add_test(tc, unpaced_far_blocked_lossy);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK); /* one usrsctp stack per process, kept */

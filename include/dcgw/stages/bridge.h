@@ -3,9 +3,15 @@
  * channels by label and subprotocol, with dcgw opening the twin on the far leg — and
  * every message is forwarded with its type, in order, on the twin.
  *
- * Memory is bounded: messages for a twin that is not open yet wait in a queue capped by
- * pending_limit bytes; a far leg whose SCTP send buffer holds more than buffered_limit
- * bytes gets no more messages until it drains — those are dropped and counted.
+ * Back-pressure, never loss (docs/bridge.md). A message of a reliable channel that the far
+ * leg cannot take now (its SCTP send buffer holds more than buffered_limit bytes, or the
+ * send would block) is held, and the bridge stops reading the source leg's association
+ * (dcgw_sctp_pause_reading) so SCTP's receive window closes toward the sender; when the
+ * far leg drains to its writable_lowat (on_writable) the held messages go out and reading
+ * resumes. Messages for a twin that is not open yet are held too; past pending_limit
+ * bytes held toward one leg the source is paused as well. A partially reliable channel
+ * (max-retransmits, max-time) drops instead of holding, and counts it. So what the bridge
+ * holds toward one leg is at most pending_limit plus one message.
  *
  * A pure stage: it works on the two legs' data-channel endpoints through their
  * callbacks (dcgw_bridge_dc_callbacks) and calls nothing but datachannel.h. */
@@ -24,8 +30,8 @@ enum dcgw_bridge_limits {
 };
 
 struct dcgw_bridge_settings {
-    size_t buffered_limit; /* far association's queued bytes above which we drop */
-    size_t pending_limit;  /* bytes waiting for twins to open, whole bridge */
+    size_t buffered_limit; /* far association's queued bytes above which we hold and pause */
+    size_t pending_limit;  /* bytes held toward one leg above which its source is paused */
 };
 
 /* Hooks for the owner (events, and later policy). Optional each. */
@@ -43,13 +49,16 @@ struct dcgw_bridge_cbs {
 
 struct dcgw_bridge_stats {
     uint64_t forwarded, forwarded_bytes;
-    uint64_t queued;               /* held until the twin opened */
-    uint64_t dropped_no_twin;      /* negotiated on one leg only, or twin refused */
-    uint64_t dropped_backpressure; /* far leg over buffered_limit, or EAGAIN */
-    uint64_t dropped_pending_full; /* pending_limit reached */
-    uint64_t dropped_too_big;      /* far leg's max message size is smaller */
-    uint64_t dropped_by_owner;     /* on_message said no */
-    uint64_t twins_opened;         /* DCEP opens dcgw made on the far leg */
+    uint64_t queued;           /* held: twin not open yet, or the far leg full */
+    uint64_t held_bytes_max;   /* most bytes held toward one leg at once */
+    uint64_t pauses;           /* times a leg's reading was stopped (back-pressure) */
+    uint64_t dropped_no_twin;  /* negotiated on one leg only, or twin refused */
+    uint64_t dropped_partial;  /* partially reliable channel, far leg full (RFC 8831 §5) */
+    uint64_t dropped_closed;   /* held for a twin or a far leg that closed meanwhile */
+    uint64_t dropped_too_big;  /* far leg's max message size is smaller */
+    uint64_t dropped_by_owner; /* on_message said no (policy) */
+    uint64_t dropped_nomem;    /* no memory to hold a message */
+    uint64_t twins_opened;     /* DCEP opens dcgw made on the far leg */
     uint64_t twin_open_failed;
 };
 
@@ -71,5 +80,9 @@ void dcgw_bridge_attach(struct dcgw_bridge *b, unsigned side, struct dcgw_dc *dc
  * nothing touches it any more. */
 void dcgw_bridge_detach(struct dcgw_bridge *b, unsigned side);
 const struct dcgw_bridge_stats *dcgw_bridge_stats(const struct dcgw_bridge *b);
+/* Whether the bridge stopped reading side `side` (its far leg is full, or too much is
+ * held for it), and how many bytes it holds toward side `side` now. */
+bool dcgw_bridge_paused(const struct dcgw_bridge *b, unsigned side);
+size_t dcgw_bridge_held(const struct dcgw_bridge *b, unsigned side);
 
 #endif
