@@ -33,9 +33,9 @@ enum {
     AV_EVENT_WAIT_MS = 3000,
     AV_XFER_TIMEOUT_MS = 30000, /* plus one second per MB */
     AV_WINDOW_CHUNKS_MIN = 2,
-    /* Measured on the reference VM: around 1 MiB in flight, dcgwd's far-leg send fails
-     * (usrsctp's send buffer, whatever sctp.buffered_limit says) and the bridge drops,
-     * plain channels included. */
+    /* In flight at most: before dcgw pushed back (docs/bridge.md), around 1 MiB in
+     * flight made dcgwd's far-leg send fail and the bridge dropped; kept so that results
+     * stay comparable. */
     AV_WINDOW_MAX = 768 << 10,
     AV_REQUEST_TIMEOUT_MS = 5000,
     AV_TRANSFERS_MAX = 1000,

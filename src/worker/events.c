@@ -105,7 +105,7 @@ Dcgw__DcStream *dcgw__wev_channel(const struct dcgw_dc_channel *ch)
     st->rx_bytes = ch->stats.bytes_in;
     st->tx_messages = ch->stats.msgs_out;
     st->tx_bytes = ch->stats.bytes_out;
-    st->dropped_messages =
-        ch->stats.dropped_in + ch->stats.too_big_in + ch->stats.too_big + ch->stats.eagain;
+    /* A send the far leg refused with EAGAIN is held by the bridge, not lost (eagain). */
+    st->dropped_messages = ch->stats.dropped_in + ch->stats.too_big_in + ch->stats.too_big;
     return st;
 }

@@ -217,9 +217,9 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     dcs.sctp.max_message_size = w->cfg.sctp.max_message_size;
     dcs.sctp.max_send_size = w->cfg.sctp.max_message_size;
     dcs.sctp.no_heartbeat = w->cfg.sctp.heartbeat_interval_ms == 0;
-    /* The bridge queues up to sctp.buffered_limit toward this leg, plus the message that
-     * crosses it: the association's send buffer (a cap, not an allocation) must hold that,
-     * or sends fail before the limit and messages are lost below it. */
+    /* The bridge forwards until sctp.buffered_limit is queued toward this leg, plus the
+     * message that crosses it, then holds and stops reading the other leg (docs/bridge.md):
+     * the association's send buffer (a cap, not an allocation) holds that much. */
     uint64_t sndbuf = (uint64_t)w->cfg.sctp.buffered_limit + w->cfg.sctp.max_message_size;
     if (sndbuf > dcs.sctp.sndbuf)
         dcs.sctp.sndbuf = sndbuf > INT32_MAX ? INT32_MAX : (uint32_t)sndbuf;
@@ -450,7 +450,7 @@ int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wses
     struct dcgw_bridge_settings bs;
     dcgw_bridge_settings_default(&bs);
     bs.buffered_limit = w->cfg.sctp.buffered_limit;
-    bs.pending_limit = w->cfg.sctp.buffered_limit;
+    bs.pending_limit = w->cfg.sctp.max_message_size; /* then the source leg is paused */
     struct dcgw_bridge_cbs bc = {.ud = s,
                                  .on_channel_open = br_channel_open,
                                  .on_channel_closed = br_channel_closed,

@@ -296,9 +296,10 @@ static struct wavatar_chan *verifier_of(struct wsession *s, unsigned side,
     return &a->chans[a->n++];
 }
 
-/* The bridge drops a message it cannot deliver after we passed it (the far leg's buffers
- * are full; it counts that in the source channel's dropped_in): a transfer with a gap at
- * the receiver is rejected (UNDELIVERED). Seen at the channel's next message or its end. */
+/* The bridge drops a message it cannot deliver after we passed it (a partially reliable
+ * channel meeting a full far leg, a twin or far leg that closed; it counts that in the
+ * source channel's dropped_in): a transfer with a gap at the receiver is rejected
+ * (UNDELIVERED). Seen at the channel's next message or its end. */
 static bool gap_rejected(struct wavatar_chan *c, const struct dcgw_dc_channel *ch,
                          struct dcgw_avatar_result *res)
 {

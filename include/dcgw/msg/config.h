@@ -66,7 +66,7 @@ struct dcgw_config {
         uint32_t timer_interval_ms;
         uint32_t idle_timer_interval_ms; /* the tick while only heartbeats move */
         uint32_t heartbeat_interval_ms;  /* 0: dcgw sends no SCTP HEARTBEAT */
-        uint32_t buffered_limit;         /* per channel, bytes queued toward a slow leg */
+        uint32_t buffered_limit;         /* per association, queued toward a slow leg */
         bool allow_dcep;
     } sctp;
 
