@@ -245,7 +245,8 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap, 
     }
 }
 
-static void put_session(struct out *o, const struct dcgw_sdp_local *l, const char *bundle_mid)
+static void put_session(struct out *o, const struct dcgw_sdp_local *l, const char *bundle_mid,
+                        bool lite)
 {
     char addr[8 + INET6_ADDRSTRLEN];
     uint16_t port;
@@ -254,7 +255,8 @@ static void put_session(struct out *o, const struct dcgw_sdp_local *l, const cha
     put(o, "v=0\r\no=- %llu %llu IN %s\r\ns=-\r\nc=IN %s\r\nt=0 0\r\n",
         (unsigned long long)l->sess_id, (unsigned long long)l->sess_version, addr, addr);
     /* RFC 8839 §5.3: ICE-lite is declared at session level */
-    put(o, "a=ice-lite\r\n");
+    if (lite)
+        put(o, "a=ice-lite\r\n");
     if (bundle_mid)
         put(o, "a=group:BUNDLE %s\r\n", bundle_mid);
 }
@@ -365,7 +367,7 @@ int dcgw_sdp_write_answer(const struct dcgw_sdp *offer, const struct dcgw_sdp_lo
     for (size_t i = 0; i < offer->n_bundle && dc->mid[0]; i++)
         bundled |= strcmp(offer->bundle[i], dc->mid) == 0;
     struct out o = {.buf = buf, .cap = cap};
-    put_session(&o, local, bundled ? dc->mid : NULL);
+    put_session(&o, local, bundled ? dc->mid : NULL, true);
     for (size_t i = 0; i < offer->n_media; i++) {
         const struct dcgw_sdp_media *m = &offer->media[i];
         if (i == dc->media_index) {
@@ -392,8 +394,23 @@ int dcgw_sdp_write_offer(const struct dcgw_sdp_local *local, char *buf, size_t c
         return DCGW_ETOOBIG;
     const char *mid = local->mid[0] ? local->mid : "0";
     struct out o = {.buf = buf, .cap = cap};
-    put_session(&o, local, mid);
+    put_session(&o, local, mid, true);
     /* RFC 5763 §5: the offerer uses actpass */
     put_dc(&o, local, mid, DCGW_SDP_SETUP_ACTPASS, 0);
+    return finish(&o);
+}
+
+int dcgw_sdp_write_described(const struct dcgw_sdp_local *peer, char *buf, size_t cap)
+{
+    if (!peer || !buf || !local_valid(peer) ||
+        (peer->mid[0] && !is_token(peer->mid, sizeof(peer->mid))) ||
+        peer->setup == DCGW_SDP_SETUP_NONE)
+        return DCGW_EINVAL;
+    if (cap == 0)
+        return DCGW_ETOOBIG;
+    const char *mid = peer->mid[0] ? peer->mid : "0";
+    struct out o = {.buf = buf, .cap = cap};
+    put_session(&o, peer, mid, false);
+    put_dc(&o, peer, mid, peer->setup, 0);
     return finish(&o);
 }

@@ -238,5 +238,11 @@ int dcgw_sdp_write_answer(const struct dcgw_sdp *offer, const struct dcgw_sdp_lo
 /* Writes an offer with one modern data-channel m-line, a=setup:actpass (RFC 5763 §5),
  * local->mid bundled. Same returns as dcgw_sdp_write_answer. */
 int dcgw_sdp_write_offer(const struct dcgw_sdp_local *local, char *buf, size_t cap);
+/* Writes the SDP a peer described attribute by attribute would have sent (the Nmf_MRM
+ * adapter, docs/nmf-mrm.md, turns a remote DcEndpoint into the SDP a leg takes): one modern
+ * data-channel m-line, peer->setup as given (offer or answer), full ICE (no a=ice-lite),
+ * its addresses as host candidates. Same returns as dcgw_sdp_write_offer; DCGW_EINVAL
+ * also for setup NONE. */
+int dcgw_sdp_write_described(const struct dcgw_sdp_local *peer, char *buf, size_t cap);
 
 #endif
