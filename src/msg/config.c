@@ -113,6 +113,21 @@ static const struct opt opts[] = {
     U32("bootstrap.max_transfers", bootstrap.max_transfers, 1, 1000000, 4096),
     U32("bootstrap.max_host_connections", bootstrap.max_host_connections, 1, 10000, 16),
     STR("bootstrap.session_header", bootstrap.session_header, "X-Dcgw-Session"),
+    BOOL("nmf.enabled", nmf.enabled, 0),
+    STR("nmf.listen", nmf.listen, "127.0.0.1:8080"),
+    STR("nmf.tls.cert", nmf.tls_cert, ""),
+    STR("nmf.tls.key", nmf.tls_key, ""),
+    STR("nmf.api_root", nmf.api_root, ""),
+    U32("nmf.max_body", nmf.max_body, 1024, 16u << 20, 65536),
+    U32("nmf.max_connections", nmf.max_connections, 1, 10000, 64),
+    U32("nmf.max_streams", nmf.max_streams, 1, 1000, 100),
+    U32("nmf.request_timeout_ms", nmf.request_timeout_ms, 100, 600000, 10000),
+    STR("nmf.policy", nmf.policy, ""),
+    U32("nmf.vendor_pen", nmf.vendor_pen, 1, 999999, 32473),
+    BOOL("nmf.oauth2.enabled", nmf.oauth2_enabled, 0),
+    STR("nmf.oauth2.key", nmf.oauth2_key, ""),
+    STR("nmf.oauth2.audience", nmf.oauth2_audience, ""),
+    U32("nmf.oauth2.clock_skew_s", nmf.oauth2_clock_skew_s, 0, 3600, 60),
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -348,6 +363,15 @@ static int validate(struct dcgw_config *cfg, const config_t *lc, struct perr *e)
     if (!*cfg->dtls.cert != !*cfg->dtls.key)
         return fail(e, config_lookup(lc, *cfg->dtls.cert ? "dtls.cert" : "dtls.key"), "dtls",
                     "cert and key go together");
+    if (cfg->nmf.enabled && dcgw_addr_parse(cfg->nmf.listen, &ss) < 0)
+        return fail(e, config_lookup(lc, "nmf.listen"), "nmf.listen",
+                    "expected a numeric host:port such as 127.0.0.1:8080 or [::1]:8080");
+    if (!*cfg->nmf.tls_cert != !*cfg->nmf.tls_key)
+        return fail(e, config_lookup(lc, *cfg->nmf.tls_cert ? "nmf.tls.cert" : "nmf.tls.key"),
+                    "nmf.tls", "cert and key go together");
+    if (cfg->nmf.oauth2_enabled && !*cfg->nmf.oauth2_key)
+        return fail(e, config_lookup(lc, "nmf.oauth2.enabled"), "nmf.oauth2",
+                    "checking tokens needs the NRF's public key (nmf.oauth2.key)");
     /* avatar trust anchors: unreadable files are configuration errors, not silent distrust */
     char why[256] = "";
     struct dcgw_trust *t = NULL;

@@ -104,6 +104,24 @@ struct dcgw_config {
         uint32_t max_host_connections;             /* connections per DCSF host, per worker */
         char session_header[DCGW_CONFIG_ADDR_MAX]; /* names session and leg; empty: none */
     } bootstrap;
+
+    struct {                                 /* Nmf_MRM over HTTP/2, docs/nmf-mrm.md */
+        bool enabled;                        /* off by default */
+        char listen[DCGW_CONFIG_ADDR_MAX];   /* "host:port" */
+        char tls_cert[DCGW_CONFIG_PATH_MAX]; /* both set: TLS with ALPN h2; empty: h2c */
+        char tls_key[DCGW_CONFIG_PATH_MAX];
+        char api_root[DCGW_CONFIG_PATH_MAX]; /* for Location; empty: http(s)://listen */
+        uint32_t max_body;                   /* request body bytes; more: 413 */
+        uint32_t max_connections;
+        uint32_t max_streams;                  /* concurrent streams per connection */
+        uint32_t request_timeout_ms;           /* the workers' answer; later: 504 */
+        char policy[DCGW_CONFIG_PATH_MAX];     /* JSON policy given to every context; empty: none */
+        uint32_t vendor_pen;                   /* vendorSpecific-NNNNNN extension (TS 29.500) */
+        bool oauth2_enabled;                   /* bearer tokens (TS 33.501 §13.4.1) */
+        char oauth2_key[DCGW_CONFIG_PATH_MAX]; /* the NRF's public key (PEM) */
+        char oauth2_audience[DCGW_CONFIG_ADDR_MAX]; /* expected aud; empty: not compared */
+        uint32_t oauth2_clock_skew_s;
+    } nmf;
 };
 
 /* Fills every setting with its default (workers resolved to the core count). */
