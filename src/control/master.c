@@ -13,6 +13,7 @@
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
 #include "master_int.h"
+#include "nmf_int.h"
 
 static void spawn_worker(struct master *m, struct worker *w);
 
@@ -75,6 +76,7 @@ static void all_workers_gone(struct master *m)
             return;
     DCGW_INFO(MASTER, "all workers stopped; exiting");
     /* Close everything; the loop ends once controllers have flushed their last events. */
+    dcgw__nmf_stop(m);
     dcgw__master_ctl_close_all(m);
     uv_close((uv_handle_t *)&m->drain_timer, NULL);
     uv_close((uv_handle_t *)&m->watchdog, NULL);
@@ -227,6 +229,7 @@ static void start_drain(struct master *m)
     m->draining = true;
     DCGW_INFO(MASTER, "draining: closing sessions and stopping %u workers", m->n_workers);
     dcgw__master_ctl_stop_listening(m);
+    dcgw__nmf_stop(m);
     Dcgw__WorkerDrain drain = DCGW__WORKER_DRAIN__INIT;
     drain.has_timeout_ms = 1;
     drain.timeout_ms = m->cfg.shutdown.drain_timeout_ms;
@@ -324,7 +327,7 @@ int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const c
     dcgw_log_setup(&m->cfg.log, "master");
 
     int rc = 1;
-    if (dcgw__master_ctl_listen(m) < 0)
+    if (dcgw__master_ctl_listen(m) < 0 || dcgw__nmf_start(m) < 0)
         goto out;
     uv_timer_init(m->loop, &m->drain_timer);
     m->drain_timer.data = m;
@@ -354,6 +357,7 @@ int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const c
     uv_run(m->loop, UV_RUN_DEFAULT);
     rc = 0;
 out:
+    dcgw__nmf_stop(m);
     uv_walk(m->loop, close_walk, NULL);
     uv_run(m->loop, UV_RUN_DEFAULT);
     uv_loop_close(m->loop);

@@ -100,6 +100,7 @@ struct master {
     bool draining;
 
     uint64_t sessions_created, sessions_closed, sessions_lost, frames_rejected;
+    struct nmf *nmf; /* the Nmf_MRM service (nmf.c), NULL when off */
 };
 
 /* master_ctl.c */
