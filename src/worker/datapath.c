@@ -1,7 +1,9 @@
-/* Worker data plane: the UDP socket, routing of datagrams to legs, leg timers and the
- * deferred release of dead legs. DESIGN.md §3: a datagram is routed by its source
- * address; an unknown source only by a STUN Binding request whose USERNAME names a live
- * leg (whose agent then checks MESSAGE-INTEGRITY before the address is learnt). */
+/* Worker data plane: the door. The UDP socket, routing of datagrams to legs, the way in
+ * (on_datagram) and the way out (dcgw__wplane_send) for both modes, leg timers and the
+ * deferred release of dead legs (docs/datapath.md). DESIGN.md §3: a datagram is routed
+ * by its source address; an unknown source only by a STUN Binding request whose USERNAME
+ * names a live leg (whose agent then checks MESSAGE-INTEGRITY before the address is
+ * learnt). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,7 @@
 #include "dcgw/base/error.h"
 #include "dcgw/stages/ice.h"
 #include "dcgw/base/log.h"
+#include "dcgw/stages/relay.h"
 #include "dcgw/stages/sctp.h"
 #include "worker_int.h"
 
@@ -44,7 +47,7 @@ static gboolean addrkey_equal(gconstpointer a, gconstpointer b)
     return memcmp(a, b, sizeof(struct addrkey)) == 0;
 }
 
-void dcgw__wplane_route_add(struct worker *w, struct wleg *l, const struct sockaddr *addr)
+static void route_add(struct worker *w, struct wleg *l, const struct sockaddr *addr)
 {
     struct addrkey k;
     addrkey_of(addr, &k);
@@ -217,6 +220,20 @@ static void note_activity(struct worker *w, const struct wleg *known, const uint
     w->wake = w->quiet;
 }
 
+/* A terminated leg's stages (leg.h): ICE, DTLS, SCTP, data channels. True when `from` is
+ * an address the leg's ICE agent validated. */
+static bool leg_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
+                      uint64_t now)
+{
+    if (!l->leg || l->dead)
+        return false;
+    int r = dcgw_leg_input(l->leg, from, p, n, now);
+    bool validated = r == 0 && !l->dead && dcgw_leg_knows(l->leg, from);
+    dcgw__wplane_rearm(l);
+    return validated;
+}
+
+/* The way in: every datagram of the worker's socket. */
 static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_t n, uint64_t now)
 {
     struct worker *w = ud;
@@ -226,13 +243,26 @@ static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_
     note_activity(w, l, p, n, now);
     if (!l && !(l = route_unknown(w, from, p, n)))
         return;
-    if (l->s->relay) { /* relay legs: each side's validated addresses feed one flow */
-        dcgw__wrelay_input(l, from, p, n, now);
-        return;
-    }
-    if (!l->leg || l->dead)
-        return;
-    dcgw__wleg_input(l, from, p, n, now);
+    bool validated;
+    if (l->s->relay) /* relay legs: each side's validated addresses feed one flow */
+        validated = dcgw__wrelay_input(l, from, p, n, now) == DCGW_RELAY_STUN_OK;
+    else
+        validated = leg_input(l, from, p, n, now);
+    /* Route learning, the same for both modes: a source the leg's ICE validated. */
+    if (validated && !l->dead)
+        route_add(w, l, from);
+}
+
+/* The way out. */
+int dcgw__wplane_send(struct worker *w, const struct sockaddr *to, const uint8_t *p, size_t n)
+{
+    return dcgw_io_send(w->io, to, p, n);
+}
+
+void dcgw__wplane_leg_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n)
+{
+    struct wleg *l = ud;
+    dcgw__wplane_send(l->s->w, to, p, n);
 }
 
 int dcgw__wplane_start(struct worker *w)

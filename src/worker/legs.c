@@ -81,21 +81,6 @@ static void leg_failed(void *ud, int err, const char *reason)
     dcgw__wplane_leg_kill(l);
 }
 
-static void leg_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n)
-{
-    struct wleg *l = ud;
-    dcgw_io_send(l->s->w->io, to, p, n);
-}
-
-void dcgw__wleg_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
-                      uint64_t now)
-{
-    int r = dcgw_leg_input(l->leg, from, p, n, now);
-    if (r == 0 && !l->dead && dcgw_leg_knows(l->leg, from))
-        dcgw__wplane_route_add(l->s->w, l, from);
-    dcgw__wplane_rearm(l);
-}
-
 /* ---- channels */
 
 static void emit_channel(struct wsession *s, unsigned side, Dcgw__DcStream *st, bool open)
@@ -246,7 +231,7 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
         .dc_cbs = &dcb,
     };
     struct dcgw_leg_cbs cbs = {.ud = l,
-                               .send = leg_send,
+                               .send = dcgw__wplane_leg_send,
                                .on_connected = leg_connected,
                                .on_failed = leg_failed,
                                .on_consent_lost = leg_consent_lost};

@@ -304,7 +304,7 @@ static void on_send(void *ud, int side, const struct sockaddr *to, const uint8_t
     (void)side;
     struct wrelay *wr = ud;
     /* The one copy between receive and send: into the io's sendmmsg slab (docs/relay.md). */
-    if (dcgw_io_send(wr->s->w->io, to, p, n) < 0)
+    if (dcgw__wplane_send(wr->s->w, to, p, n) < 0)
         wr->send_errors++;
 }
 
@@ -335,21 +335,19 @@ static void rearm(struct wrelay *wr)
     uv_timer_start(&l->timer, on_timer, due > now ? due - now : 0, 0);
 }
 
-void dcgw__wrelay_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
-                        uint64_t now)
+int dcgw__wrelay_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
+                       uint64_t now)
 {
     struct wrelay *wr = l->s->relay;
     if (!wr->flow || l->dead) {
         wr->early[l->idx]++;
         wr->early_bytes[l->idx] += n;
-        return;
+        return DCGW_RELAY_DROPPED;
     }
     int r = dcgw_relay_input(wr->flow, (int)l->idx, from, p, n, now);
-    if (r == DCGW_RELAY_FORWARDED)
-        return;
-    if (r == DCGW_RELAY_STUN_OK)
-        dcgw__wplane_route_add(l->s->w, l, from);
-    rearm(wr); /* consent deadlines move with checks; final states stop the timers */
+    if (r != DCGW_RELAY_FORWARDED)
+        rearm(wr); /* consent deadlines move with checks; final states stop the timers */
+    return r;
 }
 
 /* ---- events */

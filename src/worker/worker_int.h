@@ -97,10 +97,16 @@ struct worker {
     struct dcgw_trust *avatar_trust; /* avatar.trust_anchors + trusted_keys (verify.c) */
 };
 
-/* datapath.c */
+/* datapath.c: the door. Every datagram enters the worker in its on_datagram (routing, then
+ * the leg's stages or its relay flow, then route learning for both modes) and leaves through
+ * dcgw__wplane_send (docs/datapath.md). */
 int dcgw__wplane_start(struct worker *w);
 void dcgw__wplane_stop(struct worker *w);
-void dcgw__wplane_route_add(struct worker *w, struct wleg *l, const struct sockaddr *addr);
+/* The one way out: a datagram to `to` on the worker's socket (copied into the send batch).
+ * Returns 0 or a negative error (counted by the io as tx_errors). */
+int dcgw__wplane_send(struct worker *w, const struct sockaddr *to, const uint8_t *p, size_t n);
+/* A terminated leg's send callback (dcgw_leg_cbs.send; ud = the struct wleg). */
+void dcgw__wplane_leg_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n);
 void dcgw__wplane_leg_forget(struct worker *w, struct wleg *l);
 void dcgw__wplane_rearm(struct wleg *l);
 /* Frees the leg's stages after this loop turn (never inside their callbacks). */
@@ -118,8 +124,6 @@ int dcgw__wsession_close_channel(struct wsession *s, const char *leg, uint32_t s
                                  size_t errcap);
 /* Refreshes states, peer addresses and counters in s->desc. */
 void dcgw__wsession_refresh(struct wsession *s);
-void dcgw__wleg_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
-                      uint64_t now);
 
 /* enforce.c: the session's policy on its bridge (docs/policy.md). create before the legs;
  * open_request and message are bridge callbacks (ud = the session); channel_open says
@@ -172,8 +176,10 @@ void dcgw__wavatar_worker_free(struct worker *w);
 int dcgw__wrelay_create(struct wsession *s, char *err, size_t errcap);
 int dcgw__wrelay_update(struct wsession *s, struct wleg *l, const char *remote_sdp, char *err,
                         size_t errcap);
-void dcgw__wrelay_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
-                        uint64_t now);
+/* A datagram for the session's relay flow from leg l: the relay stage's verdict
+ * (enum dcgw_relay_result; DCGW_RELAY_STUN_OK: `from` is validated for l). */
+int dcgw__wrelay_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
+                       uint64_t now);
 void dcgw__wrelay_refresh(struct wsession *s);
 void dcgw__wrelay_close(struct wsession *s, const char *reason);
 void dcgw__wrelay_free(struct wsession *s);
