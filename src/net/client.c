@@ -157,8 +157,9 @@ static void report_failure(struct dcgw_client *c, int err, const char *reason)
         c->cbs.on_failed(c->cbs.ud, c, err, reason);
 }
 
-static void leg_failed(void *ud, int err, const char *reason)
+static void leg_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
 {
+    (void)cause;
     report_failure(ud, err, reason);
 }
 

@@ -29,14 +29,14 @@ struct dcgw_leg {
     uint64_t setup_deadline; /* UINT64_MAX once connected, or when there is none */
 };
 
-static void fail(struct dcgw_leg *leg, int err, const char *reason)
+static void fail(struct dcgw_leg *leg, enum dcgw_leg_cause cause, int err, const char *reason)
 {
     if (leg->failed_reported)
         return;
     leg->failed_reported = true;
-    leg->state = err == DCGW_ECLOSED ? DCGW_LEG_CLOSED : DCGW_LEG_FAILED;
+    leg->state = cause == DCGW_LEG_CAUSE_PEER_CLOSED ? DCGW_LEG_CLOSED : DCGW_LEG_FAILED;
     if (leg->cbs.on_failed)
-        leg->cbs.on_failed(leg->cbs.ud, err, reason);
+        leg->cbs.on_failed(leg->cbs.ud, cause, err, reason);
 }
 
 const struct sockaddr *dcgw_leg_peer(const struct dcgw_leg *leg)
@@ -79,7 +79,7 @@ static void lite_consent_lost(void *ud)
     struct dcgw_leg *leg = ud;
     if (leg->cbs.on_consent_lost)
         leg->cbs.on_consent_lost(leg->cbs.ud, dcgw_leg_peer(leg));
-    fail(leg, DCGW_ETIMEOUT, "ICE consent lost (RFC 7675)");
+    fail(leg, DCGW_LEG_CAUSE_CONSENT_LOST, DCGW_ETIMEOUT, "ICE consent lost (RFC 7675)");
 }
 
 static void client_connected(void *ud, const struct sockaddr *mapped)
@@ -90,7 +90,8 @@ static void client_connected(void *ud, const struct sockaddr *mapped)
 
 static void client_failed(void *ud)
 {
-    fail(ud, DCGW_ETIMEOUT, "ICE failed: connectivity checks unanswered");
+    fail(ud, DCGW_LEG_CAUSE_ICE_FAILED, DCGW_ETIMEOUT,
+         "ICE failed: connectivity checks unanswered");
 }
 
 static void client_consent_lost(void *ud)
@@ -98,7 +99,7 @@ static void client_consent_lost(void *ud)
     struct dcgw_leg *leg = ud;
     if (leg->cbs.on_consent_lost)
         leg->cbs.on_consent_lost(leg->cbs.ud, dcgw_leg_peer(leg));
-    fail(leg, DCGW_ETIMEOUT, "ICE consent lost (RFC 7675)");
+    fail(leg, DCGW_LEG_CAUSE_CONSENT_LOST, DCGW_ETIMEOUT, "ICE consent lost (RFC 7675)");
 }
 
 /* ---- DTLS callbacks */
@@ -211,12 +212,12 @@ static int make_dc(struct dcgw_leg *leg, const struct dcgw_leg_settings *s)
 
 static void dtls_failed(void *ud, int err, const char *reason)
 {
-    fail(ud, err, reason);
+    fail(ud, DCGW_LEG_CAUSE_DTLS, err, reason);
 }
 
 static void dtls_closed(void *ud)
 {
-    fail(ud, DCGW_ECLOSED, "peer sent close_notify");
+    fail(ud, DCGW_LEG_CAUSE_PEER_CLOSED, DCGW_ECLOSED, "peer sent close_notify");
 }
 
 int dcgw_leg_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_leg_settings *s,
@@ -378,7 +379,8 @@ void dcgw_leg_handle_timeout(struct dcgw_leg *leg, uint64_t now_ms)
     if (leg->failed_reported)
         return;
     if (now_ms >= leg->setup_deadline) {
-        fail(leg, DCGW_ETIMEOUT, "ICE and DTLS not completed within the setup timeout");
+        fail(leg, DCGW_LEG_CAUSE_SETUP_TIMEOUT, DCGW_ETIMEOUT,
+             "ICE and DTLS not completed within the setup timeout");
         return;
     }
     if (leg->lite)

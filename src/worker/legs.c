@@ -53,14 +53,14 @@ static void leg_consent_lost(void *ud, const struct sockaddr *peer)
     dcgw__wev_emit_session(l->s, (int)l->idx, &ev);
 }
 
-static void leg_failed(void *ud, int err, const char *reason)
+static void leg_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
 {
     struct wleg *l = ud;
     Dcgw__Event ev = DCGW__EVENT__INIT;
     Dcgw__DtlsFailed df = DCGW__DTLS_FAILED__INIT;
     Dcgw__LegClosed lc = DCGW__LEG_CLOSED__INIT;
-    bool dtls = dcgw_leg_state(l->leg) == DCGW_LEG_FAILED && strstr(reason, "consent") == NULL &&
-                strstr(reason, "ICE") == NULL;
+    /* dtls_failed for what DTLS refused; ICE ends, timeouts and the peer's close: leg_closed */
+    bool dtls = cause == DCGW_LEG_CAUSE_DTLS;
     if (dtls) {
         df.has_code = 1;
         df.code = err;

@@ -102,9 +102,9 @@ static void t_connected(void *ud, const struct dcgw_fingerprint *fp)
     T.connected = true;
 }
 
-static void t_failed(void *ud, int err, const char *reason)
+static void t_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
 {
-    (void)ud, (void)err, (void)reason;
+    (void)ud, (void)cause, (void)err, (void)reason;
     if (T.failed)
         abort(); /* raised once */
     T.failed = true;
@@ -164,9 +164,9 @@ static void p_connected(void *ud, const struct dcgw_fingerprint *fp)
         dcgw_dc_connect(pdc);
 }
 
-static void p_failed(void *ud, int err, const char *reason)
+static void p_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
 {
-    (void)ud, (void)err, (void)reason;
+    (void)ud, (void)cause, (void)err, (void)reason;
     P.failed = true;
 }
 

@@ -78,9 +78,9 @@ static void peer_connected(void *ud, const struct dcgw_fingerprint *fp)
     ((struct peer *)ud)->connected++;
 }
 
-static void peer_failed(void *ud, int err, const char *reason)
+static void peer_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
 {
-    (void)reason;
+    (void)cause, (void)reason;
     struct peer *pe = ud;
     pe->failed++;
     pe->fail_err = err;

@@ -71,8 +71,9 @@ static void on_connected(void *ud, const struct dcgw_fingerprint *fp)
     ((struct node *)ud)->connected = true;
 }
 
-static void on_failed(void *ud, int err, const char *reason)
+static void on_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
 {
+    (void)cause;
     struct node *nd = ud;
     nd->failed = true;
     fprintf(stderr, "%s failed: %s (%s)\n", nd->name, reason, dcgw_err_name(err));

@@ -16,6 +16,7 @@ struct end {
     struct lossy_link *out; /* what this end sends */
     struct sockaddr_storage addr;
     int connected, failed, fail_err, consent_lost;
+    enum dcgw_leg_cause fail_cause;
     struct dcgw_fingerprint matched;
     char reason[256];
     uint8_t got[4096];
@@ -36,10 +37,11 @@ static void on_connected(void *ud, const struct dcgw_fingerprint *fp)
     e->matched = *fp;
 }
 
-static void on_failed(void *ud, int err, const char *reason)
+static void on_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
 {
     struct end *e = ud;
     e->failed++;
+    e->fail_cause = cause;
     e->fail_err = err;
     snprintf(e->reason, sizeof(e->reason), "%s", reason);
 }
@@ -237,8 +239,10 @@ START_TEST(wrong_fingerprint_fails_both_sides)
     ck_assert_int_eq(p.gw.connected, 0);
     ck_assert_int_eq(p.gw.failed, 1);
     ck_assert_int_eq(p.gw.fail_err, DCGW_EFINGERPRINT);
+    ck_assert_int_eq(p.gw.fail_cause, DCGW_LEG_CAUSE_DTLS);
     ck_assert_int_eq(p.cl.failed, 1);
     ck_assert_int_eq(p.cl.fail_err, DCGW_EALERT(42));
+    ck_assert_int_eq(p.cl.fail_cause, DCGW_LEG_CAUSE_DTLS);
     ck_assert_uint_eq(p.gw.got_n, 0);
     ck_assert_int_eq(dcgw_leg_send_data(p.gw.leg, (const uint8_t *)"x", 1), DCGW_ESTATE);
     /* the fatal alert was the last word: closing the failed leg sends nothing more */
@@ -291,6 +295,7 @@ START_TEST(consent_lost_after_silence)
     }
     ck_assert_int_eq(p.gw.consent_lost, 1);
     ck_assert_int_eq(p.gw.failed, 1);
+    ck_assert_int_eq(p.gw.fail_cause, DCGW_LEG_CAUSE_CONSENT_LOST);
     ck_assert(strstr(p.gw.reason, "consent"));
     /* RFC 7675 §5.1: once consent expired nothing more goes to the peer, not even the
      * close_notify of the close that follows (found by fuzz_leg) */
@@ -329,6 +334,7 @@ START_TEST(setup_timeout_closes_a_leg_that_never_connects)
     dcgw_leg_handle_timeout(p.gw.leg, t0 + 300);
     ck_assert_int_eq(p.gw.failed, 1);
     ck_assert_int_eq(p.gw.fail_err, DCGW_ETIMEOUT);
+    ck_assert_int_eq(p.gw.fail_cause, DCGW_LEG_CAUSE_SETUP_TIMEOUT);
     ck_assert(strstr(p.gw.reason, "setup timeout"));
     ck_assert_uint_eq(dcgw_leg_next_timeout(p.gw.leg), UINT64_MAX);
     teardown_pair(&p);

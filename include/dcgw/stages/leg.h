@@ -36,6 +36,17 @@ enum dcgw_leg_state {
     DCGW_LEG_CLOSED,
 };
 
+/* Which stage ended a leg (on_failed): the owner reports by this, never by the text. */
+enum dcgw_leg_cause {
+    DCGW_LEG_CAUSE_DTLS = 0,      /* the DTLS handshake or records: err says what
+                                     (DCGW_EFINGERPRINT, DCGW_EWEAKHASH, DCGW_ETLS,
+                                     DCGW_ETIMEOUT, DCGW_EALERT(x)) */
+    DCGW_LEG_CAUSE_PEER_CLOSED,   /* the peer's close_notify (DCGW_ECLOSED) */
+    DCGW_LEG_CAUSE_CONSENT_LOST,  /* ICE consent lost (RFC 7675; DCGW_ETIMEOUT) */
+    DCGW_LEG_CAUSE_ICE_FAILED,    /* controlling side: checks unanswered (DCGW_ETIMEOUT) */
+    DCGW_LEG_CAUSE_SETUP_TIMEOUT, /* ICE + DTLS not done within setup_timeout_ms (ETIMEOUT) */
+};
+
 struct dcgw_leg_settings {
     enum dcgw_leg_ice_role ice_role;
     const char *local_ufrag, *local_pwd;       /* ours (our SDP) */
@@ -63,10 +74,9 @@ struct dcgw_leg_cbs {
     void (*send)(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n);
     /* ICE and DTLS done; the peer's certificate matched `matched`. */
     void (*on_connected)(void *ud, const struct dcgw_fingerprint *matched);
-    /* The leg is dead: err is a DTLS error (DCGW_EFINGERPRINT, DCGW_EWEAKHASH, DCGW_ETLS,
-     * DCGW_ETIMEOUT, DCGW_EALERT(x)), DCGW_ECLOSED (peer's close_notify), or DCGW_ETIMEOUT
-     * with reason "consent lost" / "ICE failed". Raised once. */
-    void (*on_failed)(void *ud, int err, const char *reason);
+    /* The leg is dead: cause says which stage ended it, err the error code (see enum
+     * dcgw_leg_cause), reason a text for people. Raised once. */
+    void (*on_failed)(void *ud, enum dcgw_leg_cause cause, int err, const char *reason);
     /* ICE consent lost (RFC 7675); on_failed follows. Optional. */
     void (*on_consent_lost)(void *ud, const struct sockaddr *peer);
     /* Decrypted application data (SCTP packets). Optional. */
