@@ -225,23 +225,53 @@ static void ctx_free(gpointer p)
     free(x);
 }
 
+/* Closes a session nobody will use (its answer is dropped). */
+static void undo(struct nmf *n, const char *id, const char *reason)
+{
+    Dcgw__CloseSession cs = DCGW__CLOSE_SESSION__INIT;
+    cs.id = (char *)id;
+    cs.reason = (char *)reason;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.has_id = 1;
+    req.id = ++n->next_req; /* no call: the answer is dropped */
+    req.op_case = DCGW__REQUEST__OP_CLOSE_SESSION;
+    req.close_session = &cs;
+    dcgw__master_ctl_request(n->m, n->ctl, &req);
+}
+
+/* A termination whose streams the policy refused all of: 403 naming it. */
+static bool refused_all(const json_t *rep, struct dcgw_nmf_problem *p)
+{
+    const json_t *terms = json_object_get(rep, "terminations");
+    for (size_t i = 0; i < json_array_size(terms); i++) {
+        char ptr[64];
+        snprintf(ptr, sizeof(ptr), "/terminations/%zu/medias/0/dcMedia/streams", i);
+        if (json_object_size(dcgw_json_pointer_get((json_t *)rep, ptr)) == 0)
+            dcgw_nmf_problem_param(p, ptr, "the policy allows none of these channels");
+    }
+    if (p->n_params)
+        dcgw_nmf_problem_set(p, 403, DCGW_NMF_MODIFICATION_NOT_ALLOWED,
+                             "the session's policy (nmf.policy) allows none of the channels of "
+                             "a termination: %s",
+                             p->params[0].param);
+    return p->n_params != 0;
+}
+
 static void created(struct nmf *n, struct nmf_call *c, Dcgw__Response *r)
 {
     if (!c->token) { /* the client was told 504: undo what it does not know of */
-        Dcgw__CloseSession cs = DCGW__CLOSE_SESSION__INIT;
-        cs.id = r->session->id;
-        cs.reason = "Nmf_MRM create timed out";
-        Dcgw__Request req = DCGW__REQUEST__INIT;
-        req.has_id = 1;
-        req.id = ++n->next_req; /* no call: the answer is dropped */
-        req.op_case = DCGW__REQUEST__OP_CLOSE_SESSION;
-        req.close_session = &cs;
-        dcgw__master_ctl_request(n->m, n->ctl, &req);
+        undo(n, r->session->id, "Nmf_MRM create timed out");
         return;
     }
     json_t *rep = dcgw_nmf_from_session(c->doc, r->session, &n->set);
-    if (!rep) {
-        reply_error(n, c->token, 500, DCGW_NMF_SYSTEM_FAILURE, "out of memory");
+    struct dcgw_nmf_problem p = {0};
+    if (!rep || refused_all(rep, &p)) {
+        if (rep)
+            reply_problem(n, c->token, &p, NULL, 0);
+        else
+            reply_error(n, c->token, 500, DCGW_NMF_SYSTEM_FAILURE, "out of memory");
+        json_decref(rep);
+        undo(n, r->session->id, "Nmf_MRM create refused");
         return;
     }
     char loc[DCGW_CONFIG_PATH_MAX + 96];
@@ -259,6 +289,11 @@ static void on_response(void *ud, Dcgw__Response *r)
     if (!c)
         return;
     struct nmf_ctx *x = ctx_get(n, c->ctx_id);
+    if (r->error && c->kind == CALL_OP && r->error->code == DCGW_ENOENT &&
+        c->ops.op[c->next_op - 1].kind == DCGW_NMF_OP_CLOSE_STREAM) {
+        next_op(n, c); /* closed already, with its twin on the other leg */
+        return;
+    }
     if (r->error) {
         if (c->token)
             reply_ctl_error(n, c->token, r->error);

@@ -304,8 +304,8 @@ static int drain_tls(struct h2_conn *c)
 
 static void conn_flush(struct h2_conn *c)
 {
-    if (c->closing || c->in_recv)
-        return;
+    if (c->closing || c->in_recv || (c->ssl && !SSL_is_init_finished(c->ssl)))
+        return; /* TLS: the server's SETTINGS wait for the handshake */
     for (;;) {
         const uint8_t *data;
         ssize_t n = nghttp2_session_mem_send(c->h2, &data);

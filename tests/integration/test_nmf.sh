@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# Nmf_MRM (TS 29.176) end to end: Debian's curl, speaking HTTP/2, is the IMS AS's HTTP
+# client; nmf_as.py is the rest of the AS (SDP <-> MediaContext); two aiortc peers are the
+# UE and the far end; dcgw terminates both legs. Every body sent and received is checked
+# by python3-jsonschema against tests/data/nmf/nmf-mrm.schema.json, not by dcgw's code.
+#
+#   +------------------------- unshare -n -p (this script) ---------------------------+
+#   |  curl --http2-prior-knowledge --POST/PATCH/DELETE--> dcgwd :nmf (h2c)             |
+#   |  aiortc UE <=termination ue=> dcgwd <=termination as=> aiortc echo                |
+#   |  dcgwctl watch --json -> events.jsonl; dcgwctl --json get (the same session)      |
+#   |  curl --http2 (TLS, ALPN h2) --> a second dcgwd with nmf.tls                      |
+#   +-----------------------------------------------------------------------------------+
+#
+# 1. POST a context built from both offers: 201, Location, dcgw's endpoints; the answers
+#    made from them connect both peers; the UE's messages come back byte-exact (DCEP
+#    channel chat and the negotiated stream 1000); the control socket sees the session.
+# 2. PATCH removes stream 1002 from both terminations: 200, channel_closed on both legs.
+# 3. DELETE: 204, session_closed; a second DELETE: 404.
+# 4. Refused, with their ProblemDetails, and nothing created: malformed JSON, missing
+#    required attributes, a bad enum, a bad fingerprint, AUDIO media, an oversized body,
+#    a PATCH on a path that does not exist, an unknown context, GET, a wrong content type.
+# 5. TLS with ALPN h2 on a second daemon: POST and DELETE; HTTP/1.1 is refused.
+# Costs about 10 s.
+source "$(dirname "$0")/lib.sh"
+netns_reexec "$@"
+
+PORT=18080
+API=http://127.0.0.1:$PORT/nmf-mrm/v1/contexts
+NEG=1000:app:x-app
+NEG2=1002:extra:x-extra
+start_loopback_dcgwd 1 "nmf: { enabled = true; listen = \"127.0.0.1:$PORT\";
+    policy = \"$DCGW_SRC/config/examples/policy-allow-all.json\"; max_body = 8192; };"
+
+nmfas() { "$PY" "$PEERS/nmf_as.py" "$@"; }
+# h2 NAME CURL_ARGS...: one request; NAME.body and NAME.head are the response; prints
+# "<status> <http version>".
+h2() {
+    local name=$1; shift
+    curl -sS --http2-prior-knowledge -o "$T/$name.body" -D "$T/$name.head" \
+        -w '%{http_code} %{http_version}' "$@" 2>"$T/$name.err" || true
+}
+# valid DEF FILE WHAT: the body validates against the schema's DEF (each error fails).
+valid() {
+    local out
+    if out=$(nmfas validate "$1" "$2" 2>&1); then ok "$3: valid $1"; else fail "$3: not a valid $1: $out"; fi
+}
+header() { sed -n "s/^$2: \(.*\)\r\$/\1/Ip" "$T/$1.head" | head -n1; }
+sessions() { ctl --json list | json_get 'len(j.get("sessions", []))'; }
+pycheck() {
+    local pre=$1 line
+    shift
+    while IFS= read -r line; do
+        case $line in
+        "ok "*) ok "$pre ${line#ok }" ;;
+        "not ok "*) fail "$pre ${line#not ok }" ;;
+        *) fail "$pre dc_check.py $1: $line" ;;
+        esac
+    done < <("$PY" "$PEERS/dc_check.py" "$@" 2>&1)
+}
+
+check "curl speaks HTTP/2 (nghttp2)" grep -q HTTP2 <(curl -V)
+check "python3-jsonschema is there" "$PY" -c 'import jsonschema'
+
+# ---- 1. create
+U="$T/u"; mkdir -p "$U"
+"$PY" "$PEERS/dc_aiortc.py" --role echo --offer-out "$U/as-offer.sdp" --answer-in "$U/as-answer.sdp" \
+    --result "$U/as.json" --negotiated $NEG --negotiated $NEG2 --stop-file "$U/stop" --timeout 25 2>"$U/as.log" &
+p_as=$!
+"$PY" "$PEERS/dc_aiortc.py" --role ue --offer-out "$U/ue-offer.sdp" --answer-in "$U/ue-answer.sdp" \
+    --result "$U/ue.json" --open chat:x-chat --negotiated $NEG --negotiated $NEG2 --script-max 65536 \
+    --stop-file "$U/stop" --timeout 22 2>"$U/ue.log" &
+p_ue=$!
+wait_for "the aiortc offers" 10 test -s "$U/ue-offer.sdp" -a -s "$U/as-offer.sdp" || true
+nmfas context "$U/ctx.json" ue="$U/ue-offer.sdp" as="$U/as-offer.sdp"
+valid MediaContext "$U/ctx.json" "1. the AS's POST body"
+r=$(h2 post --data-binary @"$U/ctx.json" -H 'content-type: application/json' "$API")
+check "1. POST /contexts: 201 over HTTP/2 (got $r: $(head -c 300 "$T/post.body"))" [ "$r" = "201 2" ]
+valid MediaContext "$T/post.body" "1. the 201 body"
+ID=$(json_field "$T/post.body" 'j["contextId"]')
+check "1. Location is {apiRoot}/nmf-mrm/v1/contexts/{contextId} ($(header post location))" \
+    [ "$(header post location)" = "$API/$ID" ]
+check "1. dcgw's local endpoints: Mb address, sctp port, fingerprint, tls-id, ICE (lite)" \
+    [ "$(json_field "$T/post.body" '[all(k in m["dcMedia"]["localDcEndpoint"] for k in ("sctpPort","fingerprint","tlsId")) and m["localMbEndpoint"]["transport"]=="UDP" and m["vendorSpecific-032473"]["localIce"]["lite"] for t in j["terminations"] for m in t["medias"]]')" = "[True, True]" ]
+nmfas answer "$T/post.body" ue "$U/ue-offer.sdp" "$U/ue-answer.sdp"
+nmfas answer "$T/post.body" as "$U/as-offer.sdp" "$U/as-answer.sdp"
+ctl --json get "$ID" >"$U/get.json" 2>&1 || true
+check "1. the control socket has session $ID (tag nmf-mrm, legs ue and as)" \
+    [ "$(json_field "$U/get.json" '(j["session"]["tag"], [l["name"] for l in j["session"]["legs"]])')" = "('nmf-mrm', ['ue', 'as'])" ]
+wait_for "the UE's result" 15 test -s "$U/ue.json" || true
+pycheck "1." peer "$U/ue.json" "aiortc UE through an Nmf_MRM context"
+check "1. channel_opened on both legs for stream 1000" \
+    [ "$(events channel_opened "e['_session']=='$ID' and e['channel']['stream_id']==1000" | wc -l)" -ge 2 ]
+check "1. leg_connected on both legs" [ "$(events leg_connected "e['_session']=='$ID'" | wc -l)" = 2 ]
+
+# ---- 2. PATCH: stream 1002 leaves both terminations
+cat >"$U/patch.json" <<'EOF'
+[{"op": "test", "path": "/terminations/0/terminationId", "value": "ue"},
+ {"op": "remove", "path": "/terminations/0/medias/0/dcMedia/streams/1002"},
+ {"op": "remove", "path": "/terminations/1/medias/0/dcMedia/streams/1002"}]
+EOF
+valid PatchDocument "$U/patch.json" "2. the PATCH body"
+r=$(h2 patch -X PATCH --data-binary @"$U/patch.json" -H 'content-type: application/json-patch+json' "$API/$ID")
+check "2. PATCH: 200 (got $r: $(head -c 300 "$T/patch.body"))" [ "$r" = "200 2" ]
+valid MediaContext "$T/patch.body" "2. the 200 body"
+check "2. the context keeps stream 1000 and has no 1002 left" \
+    [ "$(json_field "$T/patch.body" '[sorted(t["medias"][0]["dcMedia"]["streams"]) for t in j["terminations"]]')" = "[['1000'], ['1000']]" ]
+closed_1002() { events channel_closed "e['_session']=='$ID' and e['channel']['stream_id']==1002" | "$PY" -c 'import json,sys; print(sorted(json.loads(l)["_leg"] for l in sys.stdin))'; }
+closed_both() { [ "$(closed_1002)" = "['as', 'ue']" ]; }
+wait_for "channel_closed of 1002 on both legs" 5 closed_both || true
+check "2. channel_closed for stream 1002 on legs ue and as" [ "$(closed_1002)" = "['as', 'ue']" ]
+
+# ---- 3. DELETE
+r=$(h2 del -X DELETE "$API/$ID")
+check "3. DELETE: 204 (got $r)" [ "$r" = "204 2" ]
+wait_for "session_closed of $ID" 5 event "$ID" session_closed || true
+check "3. session_closed on the control socket" event "$ID" session_closed
+check "3. the control socket no longer has it" not ctl get "$ID"
+r=$(h2 del2 -X DELETE "$API/$ID")
+check "3. DELETE again: 404 (got $r)" [ "$r" = "404 2" ]
+valid ProblemDetails "$T/del2.body" "3. the 404 body"
+touch "$U/stop"
+wait_peer $p_ue
+wait_peer $p_as
+pycheck "1." received "$U/as.json" "aiortc echo" chat chat 65536
+pycheck "1." received "$U/as.json" "aiortc echo" app app 65536
+
+# ---- 4. refused, nothing created
+before=$(sessions)
+# refused NAME STATUS CAUSE PARAM CURL_ARGS...: the status, a valid ProblemDetails with
+# that cause, PARAM among its invalidParams ("" when none is expected).
+refused() {
+    local name=$1 status=$2 cause=$3 param=$4; shift 4
+    local r; r=$(h2 "$name" "$@")
+    check "4. $name: $status (got $r: $(head -c 200 "$T/$name.body"))" [ "$r" = "$status 2" ]
+    [ "$cause" = - ] && return
+    valid ProblemDetails "$T/$name.body" "4. $name"
+    check "4. $name: cause $cause" [ "$(json_field "$T/$name.body" 'j.get("cause")')" = "$cause" ]
+    [ -z "$param" ] || check "4. $name: invalidParams names $param" \
+        [ "$(json_field "$T/$name.body" "'$param' in [p['param'] for p in j['invalidParams']]")" = True ]
+}
+post() { printf '%s' "$1" >"$T/req.json"; echo --data-binary @"$T/req.json" -H content-type:application/json "$API"; }
+mutate() { # mutate PYTHON: the UE's context with a change (d is the dict)
+    "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); $1; print(json.dumps(d))" "$U/ctx.json"
+}
+M='d["terminations"][0]["medias"][0]'
+refused malformed 400 INVALID_MSG_FORMAT "" $(post '{"terminations": [')
+refused missing 400 MANDATORY_IE_MISSING /terminations/0/medias/0/mediaId \
+    $(post "$(mutate "del $M[\"mediaId\"]; del d[\"terminations\"][1]")")
+refused no-terminations 400 MANDATORY_IE_MISSING /terminations $(post '{"contextId": "x"}')
+refused bad-enum 400 OPTIONAL_IE_INCORRECT /terminations/0/medias/0/dcMedia/securitySetup \
+    $(post "$(mutate "$M[\"dcMedia\"][\"securitySetup\"]=\"SIDEWAYS\"")")
+refused bad-fingerprint 400 OPTIONAL_IE_INCORRECT \
+    /terminations/0/medias/0/dcMedia/remoteDcEndpoint/fingerprint \
+    $(post "$(mutate "$M[\"dcMedia\"][\"remoteDcEndpoint\"][\"fingerprint\"]=\"SHA-256 zz:01\"")")
+refused audio 400 MANDATORY_IE_INCORRECT /terminations/0/medias/0/mediaResourceType \
+    $(post "$(mutate "$M[\"mediaResourceType\"]=\"AUDIO\"")")
+head -c 9000 /dev/zero | tr '\0' ' ' >"$T/big.json"
+refused oversized 413 PAYLOAD_TOO_LARGE "" --data-binary @"$T/big.json" \
+    -H content-type:application/json "$API"
+refused content-type 415 UNSUPPORTED_MEDIA_TYPE "" --data-binary @"$U/ctx.json" \
+    -H content-type:text/plain "$API"
+refused get 405 - "" "$API"
+check "4. 405 says Allow: POST" [ "$(header get allow)" = POST ]
+refused unknown-context 404 CONTEXT_NOT_FOUND "" -X PATCH --data-binary @"$U/patch.json" \
+    -H content-type:application/json-patch+json "$API/no-such-context"
+check "4. nothing was created ($before sessions before, $(sessions) after)" [ "$(sessions)" = "$before" ]
+# a PATCH on a path that does not exist, on a context that does
+r=$(h2 post2 --data-binary @"$U/ctx.json" -H 'content-type: application/json' "$API")
+ID2=$(json_field "$T/post2.body" 'j["contextId"]')
+check "4. a second context for the PATCH checks: 201 (got $r)" [ "$r" = "201 2" ]
+echo '[{"op": "remove", "path": "/terminations/0/medias/0/dcMedia/streams/4242"}]' >"$T/p-unknown.json"
+refused patch-unknown-path 400 MANDATORY_IE_INCORRECT /0/path -X PATCH \
+    --data-binary @"$T/p-unknown.json" -H content-type:application/json-patch+json "$API/$ID2"
+echo '[{"op": "replace", "path": "/terminations/0/medias/0/dcMedia/localDcEndpoint/sctpPort", "value": 9}]' >"$T/p-local.json"
+refused patch-local 403 MODIFICATION_NOT_ALLOWED /terminations/0/medias/0/dcMedia/localDcEndpoint \
+    -X PATCH --data-binary @"$T/p-local.json" -H content-type:application/json-patch+json "$API/$ID2"
+check "4. the refused PATCHes left the context as it was" \
+    [ "$(ctl --json get "$ID2" | json_get 'len(j["session"]["legs"])')" = 2 ]
+r=$(h2 del3 -X DELETE "$API/$ID2")
+check "4. DELETE of the second context: 204 (got $r)" [ "$r" = "204 2" ]
+
+# ---- 5. TLS with ALPN h2 on a second daemon
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.crt" 2>/dev/null
+{
+    echo 'workers = 1;'
+    echo "control: { socket = \"$T/ctl2.sock\"; };"
+    echo 'data_plane: { address = "127.0.0.1"; };'
+    echo "nmf: { enabled = true; listen = \"127.0.0.1:18443\"; tls: { cert = \"$T/tls.crt\"; key = \"$T/tls.key\"; };"
+    echo "  policy = \"$DCGW_SRC/config/examples/policy-allow-all.json\"; };"
+} >"$T/tls.conf"
+"$DCGWD" -c "$T/tls.conf" >"$T/dcgwd-tls.log" 2>&1 &
+TLS_PID=$!
+wait_for "the TLS daemon" 10 "$DCGWCTL" -s "$T/ctl2.sock" ping || true
+wait_for "its worker" 10 bash -c "grep -q 'ready (pid' '$T/dcgwd-tls.log'" || true
+TAPI=https://127.0.0.1:18443/nmf-mrm/v1/contexts
+r=$(curl -sS --http2 --cacert "$T/tls.crt" -o "$T/tls.body" -w '%{http_code} %{http_version}' \
+    --data-binary @"$U/ctx.json" -H 'content-type: application/json' "$TAPI" 2>"$T/tls.err" || true)
+check "5. POST over TLS, ALPN h2: 201 (got $r $(head -c 200 "$T/tls.err"))" [ "$r" = "201 2" ]
+valid MediaContext "$T/tls.body" "5. the 201 body over TLS"
+check "5. its Location is https" grep -q "\"contextId\"" "$T/tls.body"
+TID=$(json_field "$T/tls.body" 'j["contextId"]')
+r=$(curl -sS --http2 --cacert "$T/tls.crt" -o /dev/null -w '%{http_code}' -X DELETE "$TAPI/$TID" 2>/dev/null || true)
+check "5. DELETE over TLS: 204 (got $r)" [ "$r" = 204 ]
+check "5. HTTP/1.1 over TLS is refused (no ALPN h2)" \
+    not curl -sS --http1.1 --cacert "$T/tls.crt" -o /dev/null "$TAPI/x" -X DELETE
+kill "$TLS_PID" 2>/dev/null || true
+wait "$TLS_PID" 2>/dev/null || true
+
+check "no worker_lost event" not grep -q '"worker_lost"' "$T/events.jsonl"
+if [ "$FAILED" -ne 0 ]; then
+    for f in "$U"/*.log; do [ -s "$f" ] && { echo "---- $f"; tail -15 "$f"; }; done
+fi
+finish
