@@ -126,7 +126,7 @@ struct seg {
 /* Writes path p (starting with '/') without dot segments into out (room for n + 1). */
 static int remove_dots(const char *p, size_t n, char *out, size_t *outn)
 {
-    size_t cap = n / 2 + 2, k = 0;
+    size_t cap = n + 1, k = 0; /* every byte may end a segment ("////") */
     struct seg *st = malloc(cap * sizeof(*st));
     if (!st)
         return DCGW_ENOMEM;

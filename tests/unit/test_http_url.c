@@ -67,6 +67,8 @@ static const struct {
     {"http://dcsf/b", "/..a/.b./x", "http://dcsf:80/b/..a/.b./x", 0},
     {"http://dcsf/b", "/a?q=../..", "http://dcsf:80/b/a?q=../..", 0},
     {"http://dcsf/b", "//evil.example/x", "http://dcsf:80/b//evil.example/x", 0},
+    {"http://dcsf/b", "/&////////////////", "http://dcsf:80/b/&////////////////", 0}, /* fuzz */
+    {"http://dcsf/b", "/////../", "http://dcsf:80/b////", 0},
     /* absolute-form: only the replacement URL's own origin */
     {"http://dcsf/b", "http://DCSF:80/x?q", "http://dcsf:80/b/x?q", 0},
     {"http://dcsf/b", "http://dcsf", "http://dcsf:80/b/", 0},
