@@ -649,6 +649,10 @@ static void after_response(struct master *m, struct pending *p, const Dcgw__Resp
 {
     struct dir_entry *d = p->session_id[0] ? g_hash_table_lookup(m->dir, p->session_id) : NULL;
     bool ok = !r->error;
+    /* The directory follows what the worker says (list agrees with get). */
+    if (d && ok && r->result_case == DCGW__RESPONSE__RESULT_SESSION && r->session &&
+        r->session->has_state)
+        d->state = r->session->state;
     if (p->op == DCGW__REQUEST__OP_CREATE_SESSION && d) {
         if (!ok) {
             m->workers[d->worker].sessions--;
@@ -656,8 +660,6 @@ static void after_response(struct master *m, struct pending *p, const Dcgw__Resp
             return;
         }
         d->placing = false;
-        if (r->result_case == DCGW__RESPONSE__RESULT_SESSION && r->session)
-            d->state = r->session->state;
         m->sessions_created++;
         Dcgw__SessionSummary sum = DCGW__SESSION_SUMMARY__INIT;
         if (r->session)
@@ -708,6 +710,8 @@ static void on_worker_response(struct master *m, struct worker *w, Dcgw__Respons
 static void on_worker_event(struct master *m, struct worker *w, Dcgw__Event *ev)
 {
     struct dir_entry *d = ev->session_id ? g_hash_table_lookup(m->dir, ev->session_id) : NULL;
+    if (d && d->worker == w->index && ev->has_session_state)
+        d->state = ev->session_state; /* leg events move the state the directory lists */
     if (ev->kind_case == DCGW__EVENT__KIND_SESSION_CLOSED && d && d->worker == w->index) {
         w->sessions--;
         m->sessions_closed++;

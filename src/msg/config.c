@@ -67,6 +67,7 @@ static const struct opt opts[] = {
     U32("data_plane.idle_poll_ms", data_plane.idle_poll_ms, 0, 100, 10),
     U32("sessions.max_per_worker", sessions.max_per_worker, 1, 10000000, DCGW_MAX_SESSIONS_DEFAULT),
     U32("sessions.setup_timeout_ms", sessions.setup_timeout_ms, 1000, 3600000, 60000),
+    U32("sessions.down_timeout_ms", sessions.down_timeout_ms, 0, 86400000, 30000),
     U32("ice.consent_timeout_ms", ice.consent_timeout_ms, 1000, 3600000, 30000),
     STR("dtls.cert", dtls.cert, ""),
     STR("dtls.key", dtls.key, ""),

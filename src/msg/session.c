@@ -229,7 +229,7 @@ void dcgw_session_summarize(const Dcgw__Session *s, Dcgw__SessionSummary *out)
 const char *dcgw_session_state_name(Dcgw__SessionState st)
 {
     static const char *const names[] = {"unspecified", "pending", "connecting", "active",
-                                        "closing",     "closed",  "lost"};
+                                        "closing",     "closed",  "lost",       "down"};
     return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
 }
 

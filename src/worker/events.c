@@ -20,8 +20,44 @@ void dcgw__wev_emit(struct worker *w, Dcgw__Event *ev)
 void dcgw__wev_emit_session(struct wsession *s, int leg, Dcgw__Event *ev)
 {
     ev->session_id = s->desc->id;
+    if (!ev->has_session_state) {
+        ev->has_session_state = 1;
+        ev->session_state = dcgw__wev_session_state(s);
+    }
     ev->leg = leg >= 0 && (size_t)leg < s->desc->n_legs ? s->desc->legs[leg]->name : NULL;
     dcgw__wev_emit(s->w, ev);
+}
+
+Dcgw__SessionState dcgw__wev_session_state(struct wsession *s)
+{
+    static const Dcgw__LegState map[] = {
+        [DCGW_LEG_NEW] = DCGW__LEG_STATE__LEG_NEW,
+        [DCGW_LEG_ICE] = DCGW__LEG_STATE__LEG_ICE,
+        [DCGW_LEG_DTLS] = DCGW__LEG_STATE__LEG_DTLS,
+        [DCGW_LEG_CONNECTED] = DCGW__LEG_STATE__LEG_CONNECTED,
+        [DCGW_LEG_FAILED] = DCGW__LEG_STATE__LEG_FAILED,
+        [DCGW_LEG_CLOSED] = DCGW__LEG_STATE__LEG_CLOSED,
+    };
+    Dcgw__Session *d = s->desc;
+    unsigned connected = 0, started = 0;
+    for (unsigned i = 0; i < s->n_legs; i++) {
+        struct wleg *l = s->legs[i];
+        Dcgw__Leg *pl = d->legs[i];
+        if (!s->relay && l->leg && !l->dead) {
+            pl->has_state = 1;
+            pl->state = map[dcgw_leg_state(l->leg)];
+        }
+        connected += pl->state == DCGW__LEG_STATE__LEG_CONNECTED;
+        started += pl->state != DCGW__LEG_STATE__LEG_NEW;
+    }
+    if (d->state == DCGW__SESSION_STATE__SESSION_DOWN ||
+        d->state == DCGW__SESSION_STATE__SESSION_CLOSED)
+        return d->state; /* final */
+    d->has_state = 1;
+    d->state = connected == s->n_legs ? DCGW__SESSION_STATE__SESSION_ACTIVE
+               : started              ? DCGW__SESSION_STATE__SESSION_CONNECTING
+                                      : DCGW__SESSION_STATE__SESSION_PENDING;
+    return d->state;
 }
 
 Dcgw__Fingerprint *dcgw__wev_fingerprint(const struct dcgw_fingerprint *fp)

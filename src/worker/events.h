@@ -19,8 +19,14 @@ struct wsession;
 /* Stamps ev with the time and sends it to the master; dropped when the pipe is gone.
  * ev and what it points to stay the caller's. */
 void dcgw__wev_emit(struct worker *w, Dcgw__Event *ev);
-/* The same, with ev naming session s and its leg `leg` (< 0: the session as a whole). */
+/* The same, with ev naming session s and its leg `leg` (< 0: the session as a whole), and
+ * carrying the session's state (dcgw__wev_session_state) unless ev has one already. */
 void dcgw__wev_emit_session(struct wsession *s, int leg, Dcgw__Event *ev);
+
+/* Session s's state on the wire, from its legs' (terminated legs read their stages; relay
+ * legs are kept current by relay_legs.c), brought up to date in s->desc with the legs'
+ * own. SESSION_DOWN and SESSION_CLOSED are final: set by state.c and legs.c, kept. */
+Dcgw__SessionState dcgw__wev_session_state(struct wsession *s);
 
 /* Builders. Heap results (NULL when out of memory) are freed with
  * protobuf_c_message_free_unpacked, also when they hang in a larger message. */

@@ -53,6 +53,8 @@ static void leg_consent_lost(void *ud, const struct sockaddr *peer)
     dcgw__wev_emit_session(l->s, (int)l->idx, &ev);
 }
 
+static void leg_channels_final(struct wleg *l, const char *reason);
+
 static void leg_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
 {
     struct wleg *l = ud;
@@ -74,16 +76,36 @@ static void leg_failed(void *ud, enum dcgw_leg_cause cause, int err, const char 
     }
     DCGW_INFO(SESSION, "session %s leg %s: %s (%s)", l->s->desc->id, l->s->desc->legs[l->idx]->name,
               reason, dcgw_err_name(err));
-    dcgw__wev_emit_session(l->s, (int)l->idx, &ev);
-    Dcgw__Leg *pl = l->s->desc->legs[l->idx];
+    struct wsession *s = l->s;
+    Dcgw__Leg *pl = s->desc->legs[l->idx];
     pl->has_state = 1;
     pl->state = dtls ? DCGW__LEG_STATE__LEG_FAILED : DCGW__LEG_STATE__LEG_CLOSED;
+    /* first, so that the event carries the session's new state */
+    bool close_now = dcgw__wsession_leg_down(s, l->idx, reason);
+    dcgw__wev_emit_session(s, (int)l->idx, &ev);
+    leg_channels_final(l, reason);
     dcgw__wplane_leg_kill(l);
+    if (close_now)
+        dcgw__wsession_close(s, s->desc->reason); /* released, not freed: safe in a callback */
 }
 
 /* ---- channels */
 
-static void emit_channel(struct wsession *s, unsigned side, Dcgw__DcStream *st, bool open)
+/* A channel's description and counters, its leg and its policy rule and counters. */
+static Dcgw__DcStream *channel_pb(const struct wsession *s, unsigned side,
+                                  const struct dcgw_dc_channel *ch)
+{
+    Dcgw__DcStream *st = dcgw__wev_channel(ch);
+    if (!st)
+        return NULL;
+    st->leg = strdup(s->desc->legs[side]->name);
+    dcgw__wpolicy_stream(s, side, ch, st);
+    return st;
+}
+
+/* channel_opened, or channel_closed (open false) with the reason when there is one. */
+static void emit_channel(struct wsession *s, unsigned side, Dcgw__DcStream *st, bool open,
+                         const char *reason)
 {
     Dcgw__Event ev = DCGW__EVENT__INIT;
     Dcgw__ChannelOpened co = DCGW__CHANNEL_OPENED__INIT;
@@ -94,6 +116,7 @@ static void emit_channel(struct wsession *s, unsigned side, Dcgw__DcStream *st, 
         ev.channel_opened = &co;
     } else {
         cc.channel = st;
+        cc.reason = (char *)reason;
         ev.kind_case = DCGW__EVENT__KIND_CHANNEL_CLOSED;
         ev.channel_closed = &cc;
     }
@@ -105,31 +128,63 @@ static void br_channel_open(void *ud, unsigned side, struct dcgw_dc_channel *ch)
     struct wsession *s = ud;
     if (!dcgw__wpolicy_channel_open(s, side, ch))
         return; /* refused: being closed */
-    Dcgw__DcStream *st = dcgw__wev_channel(ch);
+    Dcgw__DcStream *st = channel_pb(s, side, ch);
     if (!st)
         return;
-    dcgw__wpolicy_stream(s, side, ch, st);
     DCGW_DEBUG(DC, "session %s leg %s: channel %u \"%s\" open", s->desc->id,
                s->desc->legs[side]->name, ch->params.id, ch->params.label);
-    emit_channel(s, side, st, true);
+    emit_channel(s, side, st, true, NULL);
     protobuf_c_message_free_unpacked(&st->base, NULL);
 }
+
+static void keep_closed(struct wsession *s, Dcgw__DcStream *st);
 
 static void br_channel_closed(void *ud, unsigned side, struct dcgw_dc_channel *ch)
 {
     struct wsession *s = ud;
-    Dcgw__DcStream *st = dcgw__wev_channel(ch);
-    if (st)
-        dcgw__wpolicy_stream(s, side, ch, st);
+    if (s->legs[side]->dead)
+        return; /* its leg is gone: leg_channels_final reported its channels already */
+    Dcgw__DcStream *st = channel_pb(s, side, ch);
     dcgw__wpolicy_channel_closed(s, side, ch);
     if (!st)
         return;
     st->open = 0;
-    emit_channel(s, side, st, false);
+    emit_channel(s, side, st, false, NULL);
+    keep_closed(s, st);
+}
+
+/* Keeps a closed channel's final counters for get and session_closed (bounded). */
+static void keep_closed(struct wsession *s, Dcgw__DcStream *st)
+{
     if (s->n_closed < WSESSION_CLOSED_KEEP)
         s->closed[s->n_closed++] = st;
     else
         protobuf_c_message_free_unpacked(&st->base, NULL);
+}
+
+/* A leg going away: each channel it opened is closed now, reported once by
+ * channel_closed with its final counters and kept with those closed earlier. The leg's
+ * endpoint is freed without callbacks after this, so nothing reports them again. */
+static void leg_channels_final(struct wleg *l, const char *reason)
+{
+    struct wsession *s = l->s;
+    struct dcgw_dc *ep = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+    size_t left = ep ? dcgw_dc_channel_count(ep) : 0;
+    for (uint32_t id = 0; left && id <= DCGW_DC_STREAM_MAX; id++) {
+        struct dcgw_dc_channel *ch = dcgw_dc_channel_by_id(ep, (uint16_t)id);
+        if (!ch)
+            continue;
+        left--;
+        if (ch->state == DCGW_DC_CONNECTING)
+            continue; /* never opened: nothing was reported, nothing to account */
+        Dcgw__DcStream *st = channel_pb(s, l->idx, ch);
+        dcgw__wpolicy_channel_closed(s, l->idx, ch);
+        if (!st)
+            continue;
+        st->open = 0;
+        emit_channel(s, l->idx, st, false, reason);
+        keep_closed(s, st);
+    }
 }
 
 /* ---- building legs from SDP */
@@ -519,23 +574,35 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
     return r;
 }
 
-/* Replaces a leg's streams with its live channels (negotiated and DCEP), counters included. */
+/* Replaces a leg's streams with its channels: the live ones (negotiated and DCEP), then
+ * those closed earlier, each with its counters. A leg not started yet keeps the streams
+ * of its SDP. */
 static void refresh_streams(struct wleg *l, Dcgw__DcMedia *dc)
 {
+    struct wsession *s = l->s;
     struct dcgw_dc *ep = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
-    if (!ep)
+    if (!ep && !l->dead)
         return;
+    const char *name = s->desc->legs[l->idx]->name;
     for (size_t i = 0; i < dc->n_streams; i++)
         protobuf_c_message_free_unpacked(&dc->streams[i]->base, NULL);
     free(dc->streams);
     dc->n_streams = 0;
-    size_t n = dcgw_dc_channel_count(ep);
+    size_t n = ep ? dcgw_dc_channel_count(ep) : 0, live = n;
+    for (unsigned i = 0; i < s->n_closed; i++)
+        n += strcmp(s->closed[i]->leg, name) == 0;
     dc->streams = calloc(n ? n : 1, sizeof(*dc->streams));
-    for (uint32_t id = 0; dc->streams && dc->n_streams < n && id <= DCGW_DC_STREAM_MAX; id++) {
+    for (uint32_t id = 0; ep && dc->streams && dc->n_streams < live && id <= DCGW_DC_STREAM_MAX;
+         id++) {
         struct dcgw_dc_channel *ch = dcgw_dc_channel_by_id(ep, (uint16_t)id);
-        Dcgw__DcStream *st = ch ? dcgw__wev_channel(ch) : NULL;
+        Dcgw__DcStream *st = ch ? channel_pb(s, l->idx, ch) : NULL;
         if (st)
-            dcgw__wpolicy_stream(l->s, l->idx, ch, st);
+            dc->streams[dc->n_streams++] = st;
+    }
+    for (unsigned i = 0; dc->streams && i < s->n_closed && dc->n_streams < n; i++) {
+        if (strcmp(s->closed[i]->leg, name) != 0)
+            continue;
+        Dcgw__DcStream *st = (Dcgw__DcStream *)dcgw_ctlmsg_clone(&s->closed[i]->base);
         if (st)
             dc->streams[dc->n_streams++] = st;
     }
@@ -543,41 +610,21 @@ static void refresh_streams(struct wleg *l, Dcgw__DcMedia *dc)
 
 void dcgw__wsession_refresh(struct wsession *s)
 {
-    unsigned connected = 0, started = 0;
     dcgw__wpolicy_refresh(s);
     if (s->relay)
         dcgw__wrelay_refresh(s); /* relay legs have no dcgw_leg: their state comes from there */
+    dcgw__wev_session_state(s);  /* the legs' states, also once the session's is final */
     for (unsigned i = 0; i < s->n_legs; i++) {
         struct wleg *l = s->legs[i];
         Dcgw__Leg *pl = s->desc->legs[i];
-        if (l->leg && !l->dead) {
-            static const Dcgw__LegState map[] = {
-                [DCGW_LEG_NEW] = DCGW__LEG_STATE__LEG_NEW,
-                [DCGW_LEG_ICE] = DCGW__LEG_STATE__LEG_ICE,
-                [DCGW_LEG_DTLS] = DCGW__LEG_STATE__LEG_DTLS,
-                [DCGW_LEG_CONNECTED] = DCGW__LEG_STATE__LEG_CONNECTED,
-                [DCGW_LEG_FAILED] = DCGW__LEG_STATE__LEG_FAILED,
-                [DCGW_LEG_CLOSED] = DCGW__LEG_STATE__LEG_CLOSED,
-            };
-            pl->has_state = 1;
-            pl->state = map[dcgw_leg_state(l->leg)];
-            const struct sockaddr *pa = dcgw_leg_peer(l->leg);
-            if (pa) {
-                char a[DCGW_ADDR_STRLEN];
-                free(pl->peer_addr);
-                pl->peer_addr = strdup(dcgw_addr_format(pa, a, sizeof(a)));
-            }
+        const struct sockaddr *pa = !s->relay && l->leg && !l->dead ? dcgw_leg_peer(l->leg) : NULL;
+        if (pa) {
+            char a[DCGW_ADDR_STRLEN];
+            free(pl->peer_addr);
+            pl->peer_addr = strdup(dcgw_addr_format(pa, a, sizeof(a)));
         }
         refresh_streams(l, pl->dc);
-        connected += pl->state == DCGW__LEG_STATE__LEG_CONNECTED;
-        started += pl->state != DCGW__LEG_STATE__LEG_NEW;
     }
-    if (s->desc->state == DCGW__SESSION_STATE__SESSION_PENDING ||
-        s->desc->state == DCGW__SESSION_STATE__SESSION_CONNECTING ||
-        s->desc->state == DCGW__SESSION_STATE__SESSION_ACTIVE)
-        s->desc->state = connected == s->n_legs ? DCGW__SESSION_STATE__SESSION_ACTIVE
-                         : started              ? DCGW__SESSION_STATE__SESSION_CONNECTING
-                                                : DCGW__SESSION_STATE__SESSION_PENDING;
 }
 
 void dcgw__wsession_close(struct wsession *s, const char *reason)
@@ -585,24 +632,34 @@ void dcgw__wsession_close(struct wsession *s, const char *reason)
     struct worker *w = s->w;
     Dcgw__SessionClosed sc = DCGW__SESSION_CLOSED__INIT;
     sc.reason = (char *)reason;
-    /* Final counters: the channels still open, then those closed earlier. */
+    /* Final counters, each channel once: every leg's streams (refresh_streams), its live
+     * channels and those closed earlier, also the channels of legs that went away. */
     dcgw__wsession_refresh(s);
+    if (reason != s->desc->reason) {
+        free(s->desc->reason);
+        s->desc->reason = strdup(reason);
+    }
+    s->desc->has_state = 1;
+    s->desc->state = DCGW__SESSION_STATE__SESSION_CLOSED;
     if (s->relay)
         dcgw__wrelay_close(s, reason); /* relay_closed with the flow's counters, once */
-    size_t total = s->n_closed;
+    size_t total = 0;
     for (unsigned i = 0; i < s->n_legs; i++)
         total += s->desc->legs[i]->dc->n_streams;
     Dcgw__DcStream **all = calloc(total ? total : 1, sizeof(*all));
-    if (all) {
-        for (unsigned i = 0; i < s->n_legs; i++)
-            for (size_t k = 0; k < s->desc->legs[i]->dc->n_streams; k++)
-                all[sc.n_channels++] = s->desc->legs[i]->dc->streams[k];
-        for (unsigned i = 0; i < s->n_closed; i++)
-            all[sc.n_channels++] = s->closed[i];
-        sc.channels = all;
+    for (unsigned i = 0; all && i < s->n_legs; i++) {
+        if (!s->relay && !s->legs[i]->leg && !s->legs[i]->dead)
+            continue; /* an offer still waiting for its answer: its SDP, no channel yet */
+        for (size_t k = 0; k < s->desc->legs[i]->dc->n_streams; k++) {
+            all[sc.n_channels] = s->desc->legs[i]->dc->streams[k];
+            all[sc.n_channels++]->open = 0; /* closed with the session */
+        }
     }
+    sc.channels = all;
     Dcgw__Event ev = DCGW__EVENT__INIT;
     ev.session_id = s->desc->id;
+    ev.has_session_state = 1;
+    ev.session_state = DCGW__SESSION_STATE__SESSION_CLOSED;
     ev.kind_case = DCGW__EVENT__KIND_SESSION_CLOSED;
     ev.session_closed = &sc;
     dcgw__wev_emit(w, &ev);

@@ -467,16 +467,28 @@ static void emit_closed(struct wrelay *wr, const char *reason)
     dcgw__wev_emit_session(s, -1, &ev);
 }
 
+static Dcgw__LegState leg_state(const struct wrelay *wr, unsigned k);
+
 static void on_event(void *ud, enum dcgw_relay_event ev, int side)
 {
     struct wrelay *wr = ud;
+    struct wsession *s = wr->s;
+    bool close_now = false;
+    for (unsigned k = 0; k < 2; k++) { /* the events carry the session's state: legs first */
+        s->desc->legs[k]->has_state = 1;
+        s->desc->legs[k]->state = leg_state(wr, k);
+    }
     if (ev == DCGW_RELAY_EV_CONNECTED) {
         emit_connected(wr);
     } else if (ev == DCGW_RELAY_EV_BLOCKED) {
+        struct dcgw_relay_status st;
+        dcgw_relay_status(wr->flow, &st);
+        close_now = dcgw__wsession_leg_down(s, (unsigned)st.side, st.reason);
         emit_blocked(wr);
     } else if (ev == DCGW_RELAY_EV_FAILED) {
         struct dcgw_relay_status st;
         dcgw_relay_status(wr->flow, &st);
+        close_now = dcgw__wsession_leg_down(s, (unsigned)side, st.reason);
         if (side >= 0) {
             char a[DCGW_ADDR_STRLEN];
             const struct sockaddr *pa = dcgw_relay_peer(wr->flow, side);
@@ -490,6 +502,8 @@ static void on_event(void *ud, enum dcgw_relay_event ev, int side)
         DCGW_INFO(RELAY, "session %s: relay failed: %s", wr->s->desc->id, st.reason);
         emit_closed(wr, st.reason);
     }
+    if (close_now)
+        dcgw__wsession_close(s, s->desc->reason); /* released, not freed: safe here */
 }
 
 /* ---- the controller's view, close, free */

@@ -72,6 +72,7 @@ static void op_create(struct worker *w, const Dcgw__Request *req)
         return;
     }
     g_hash_table_insert(w->sessions, s->desc->id, s);
+    dcgw__wsession_refresh(s); /* legs that answered are already doing ICE */
     w->stats.sessions_created++;
     DCGW_INFO(SESSION, "session %s created (%zu legs)", s->desc->id, s->desc->n_legs);
     respond_session(w, req->id, s->desc);
@@ -277,6 +278,7 @@ static void close_everything(struct worker *w)
     for (int i = 0; i < 4; i++)
         if (!uv_is_closing((uv_handle_t *)sigs[i]))
             uv_close((uv_handle_t *)sigs[i], NULL);
+    dcgw__wstate_stop(w);
     if (w->configured)
         dcgw__wplane_stop(w);
     if (w->master)
@@ -376,6 +378,7 @@ int dcgw_worker_run(uint32_t index, int fd)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     struct worker w = {.loop = uv_default_loop(), .index = index};
     w.sessions = g_hash_table_new(g_str_hash, g_str_equal);
+    dcgw__wstate_init(&w);
     uv_signal_t *sigs[] = {&w.sig_term, &w.sig_int, &w.sig_hup, &w.sig_pipe};
     int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
     for (int i = 0; i < 4; i++) {
@@ -399,6 +402,7 @@ int dcgw_worker_run(uint32_t index, int fd)
         return 1;
     uv_run(w.loop, UV_RUN_DEFAULT);
     g_hash_table_destroy(w.sessions);
+    dcgw__wstate_free(&w);
     dcgw__wavatar_worker_free(&w);
     uv_loop_close(w.loop);
     return 0;

@@ -95,6 +95,8 @@ struct worker {
     uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;
     struct worker_stats stats;
     struct dcgw_trust *avatar_trust; /* avatar.trust_anchors + trusted_keys (verify.c) */
+    GQueue *close_later;             /* struct close_later, by due time (state.c) */
+    uv_timer_t close_timer;
 };
 
 /* datapath.c: the door. Every datagram enters the worker in its on_datagram (routing, then
@@ -124,6 +126,15 @@ int dcgw__wsession_close_channel(struct wsession *s, const char *leg, uint32_t s
                                  size_t errcap);
 /* Refreshes states, peer addresses and counters in s->desc. */
 void dcgw__wsession_refresh(struct wsession *s);
+
+/* state.c. A leg (idx, or none: idx >= n_legs) failed or closed: the session is down with
+ * reason, the first one given. True: the caller closes the session once its own events are
+ * out (sessions.down_timeout_ms = 0); else it closes itself later unless the controller
+ * does. init, stop and free: the worker's timer and queue of sessions to close. */
+bool dcgw__wsession_leg_down(struct wsession *s, unsigned idx, const char *reason);
+void dcgw__wstate_init(struct worker *w);
+void dcgw__wstate_stop(struct worker *w);
+void dcgw__wstate_free(struct worker *w);
 
 /* enforce.c: the session's policy on its bridge (docs/policy.md). create before the legs;
  * open_request and message are bridge callbacks (ud = the session); channel_open says

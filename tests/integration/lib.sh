@@ -128,7 +128,8 @@ for line in open(path):
     except ValueError:
         continue
     if kind in ev:
-        e = dict(ev[kind], _session=ev.get("session_id"), _leg=ev.get("leg"))
+        e = dict(ev[kind], _session=ev.get("session_id"), _leg=ev.get("leg"),
+                 _state=ev.get("session_state"))
         if eval(cond, {"e": e, "s": s}):
             print(json.dumps(e))
             if which == "first":

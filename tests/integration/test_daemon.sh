@@ -27,6 +27,7 @@ done
 # Port 0 is not useful for a client; pick a free one.
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed -i "s/127.0.0.1:0/127.0.0.1:$PORT/" "$T/dcgw.conf"
+cp "$T/dcgw.conf" "$T/dcgw.conf.orig"
 
 check "--check-config accepts the test configuration" "$DCGWD" --check-config "$T/dcgw.conf"
 printf 'workers = 2;\nsctp: { streams = 0; };\n' >"$T/bad.conf"
@@ -50,6 +51,12 @@ check "bad session (answer without SDP) is refused" \
     bash -c "'$DCGWCTL' -s '$SOCK' create --leg name=ue,role=answer 2>&1 | grep -q 'ROLE_ANSWER needs'"
 n=$(ctl --json list | json_get 'len(j["sessions"]["sessions"])')
 check "list shows 2 sessions" [ "$n" = 2 ]
+# state_get / state_list ID: the session's state as get and as list say it.
+state_get() { ctl --json get "$1" | json_get 'j["session"]["state"]' 2>/dev/null || true; }
+state_list() { ctl --json list | json_get "next((s['state'] for s in j['sessions']['sessions'] if s['id'] == '$1'), None)" 2>/dev/null || true; }
+check "a session whose answered leg waits for ICE is connecting in get ($(state_get sess-a))" \
+    [ "$(state_get sess-a)" = SESSION_CONNECTING ]
+check "list agrees with get ($(state_list sess-a))" [ "$(state_list sess-a)" = "$(state_get sess-a)" ]
 workers=$(ctl --json list | json_get 'sorted(set(s["worker"] for s in j["sessions"]["sessions"]))')
 check "sessions are spread over both workers" [ "$workers" = "[0, 1]" ]
 check "create returns dcgw's answer (ice-lite, fingerprint, candidate)" bash -c \
@@ -142,6 +149,36 @@ check "broken reload is rejected with file:line" bash -c \
     "grep '\"config_reloaded\"' '$T/events.jsonl' | grep -q 'dcgw.conf:4: sctp.streams: 0 is out of range'"
 check "daemon keeps running after a broken reload" ctl ping
 check "reload rejection is logged" grep -q 'reload rejected' "$T/dcgwd.log"
+
+# A leg that fails (here: no peer within sessions.setup_timeout_ms) takes its session down:
+# the leg's event says SESSION_DOWN, get and list show it with the reason until the
+# controller closes it or sessions.down_timeout_ms passes; then session_closed says why.
+cp "$T/dcgw.conf.orig" "$T/dcgw.conf"
+echo 'sessions: { setup_timeout_ms = 1000; down_timeout_ms = 2000; };' >>"$T/dcgw.conf"
+NREL=$(grep -c '"config_reloaded"' "$T/events.jsonl" || true)
+kill -HUP "$DCGWD_PID"
+wait_for "second config_reloaded" 5 bash -c "[ \$(grep -c '\"config_reloaded\"' '$T/events.jsonl') -gt $NREL ]" || true
+check "the reload with short session timeouts is accepted" \
+    [ "$(events config_reloaded | tail -n1 | json_get 'j.get("accepted")')" = True ]
+ctl create --id sess-t --leg "name=ue,sdp=$T/offer.sdp" --leg name=as >/dev/null
+wait_for "the leg's setup timeout" 5 event sess-t leg_closed || true
+down=$(event sess-t leg_closed || echo '{}')
+check "the failed leg's event says the session is down ($down)" \
+    [ "$(field "$down" 'j.get("_state")')" = SESSION_DOWN ]
+ctl --json get sess-t >"$T/down.json" || true
+listed=$(state_list sess-t)
+check "get shows SESSION_DOWN ($(json_field "$T/down.json" 'j["session"]["state"]'))" \
+    [ "$(json_field "$T/down.json" 'j["session"]["state"]')" = SESSION_DOWN ]
+check "list agrees ($listed)" [ "$listed" = SESSION_DOWN ]
+reason=$(json_field "$T/down.json" 'j["session"].get("reason")')
+check "get gives the reason ($reason)" bash -c "[[ '$reason' == 'leg ue: '*'setup timeout'* ]]"
+legst=$(json_field "$T/down.json" 'j["session"]["legs"][0]["state"]')
+check "the failed leg's state is final ($legst)" bash -c "[[ '$legst' == LEG_FAILED || '$legst' == LEG_CLOSED ]]"
+wait_for "session_closed of the down session" 5 event sess-t session_closed || true
+closed=$(event sess-t session_closed || echo '{}')
+check "down_timeout_ms later it closed itself, with the reason ($closed)" \
+    bash -c "[[ '$(field "$closed" 'j.get("reason")')' == *'setup timeout'* ]]"
+check "and is gone from list" [ "$(state_list sess-t)" = None ]
 
 # SIGTERM: sessions closed (events), clean exit 0.
 kill -TERM "$DCGWD_PID"

@@ -8,6 +8,7 @@
 #   |  e. aiortc UE (a=max-message-size 65536) <=> dcgwd <=> aiortc echo          |
 #   |  b. Chromium UE <=leg ue=> dcgwd <=leg as=> aiortc echo   (dcgw offers to as)|
 #   |  c. Chromium A  <=leg a==> dcgwd <=leg b==> aiortc B      (person to person) |
+#   |  f. aiortc UE (leaves first) <=> dcgwd <=> aiortc echo                      |
 #   |  dcgwctl watch --json -> events.jsonl; dcgwctl --json get / stats / close    |
 #   +-----------------------------------------------------------------------------+
 #
@@ -226,6 +227,47 @@ setup_c() {
     pycheck d. dropped "$C/get.json" b "$b_chat" 1 "B's refused message"
 }
 
+# ---- f. the UE leaves first: its leg closes (aiortc's close: SCTP ABORT, DTLS
+# close_notify) before the controller closes the session. The session is down: the leg's
+# event, get and list say SESSION_DOWN with the reason; get shows the UE leg's channels
+# closed with their final counters; session_closed lists each channel of each leg once,
+# with final counters (no stale snapshot of the leg that left).
+setup_f() {
+    F="$T/f"; mkdir -p "$F/dcgw"
+    aiortc --role echo --offer-out "$F/as-offer.sdp" --answer-in "$F/as-answer.sdp" \
+        --result "$F/as.json" --negotiated $NEG --stop-file "$F/stop" --timeout 20 2>"$F/as.log" &
+    f_as=$!
+    aiortc --role ue --offer-out "$F/ue-offer.sdp" --answer-in "$F/ue-answer.sdp" \
+        --result "$F/ue.json" --open chat:x-chat --negotiated $NEG --script-max 2000 \
+        --stop-file "$F/ue-stop" --timeout 15 2>"$F/ue.log" &
+    f_ue=$!
+    wait_for "the aiortc offers" 10 test -s "$F/ue-offer.sdp" -a -s "$F/as-offer.sdp" || true
+    must "f. dcgw answers both" create --id f --leg "name=ue,sdp=$F/ue-offer.sdp" \
+        --leg "name=as,sdp=$F/as-offer.sdp" --sdp-out "$F/dcgw" ||
+        { abandon "$F" $f_ue $f_as; return; }
+    deliver "$F/dcgw/as.sdp" "$F/as-answer.sdp"
+    deliver "$F/dcgw/ue.sdp" "$F/ue-answer.sdp"
+    wait_for "the aiortc UE's result" 15 test -s "$F/ue.json" || true
+    touch "$F/ue-stop" # the UE closes its peer connection now; the echo stays
+    wait_peers $f_ue
+    left() { events leg_closed "e['_session'] == 'f' and e['_leg'] == 'ue'" | head -n1 | grep .; }
+    wait_for "leg ue of f closed" 5 left || true
+    ev=$(left || echo '{}')
+    check "f. the UE leg's leg_closed says the session is down ($ev)" \
+        [ "$(field "$ev" 'j.get("_state")')" = SESSION_DOWN ]
+    ctl --json get f >"$F/down.json" || true
+    check "f. get: SESSION_DOWN, the reason names the UE leg ($(json_field "$F/down.json" 'j["session"].get("reason")'))" \
+        [ "$(json_field "$F/down.json" 'j["session"]["state"] + " " + j["session"].get("reason", "")[:7]')" = "SESSION_DOWN leg ue:" ]
+    check "f. list agrees" [ "$(ctl --json list | json_get "next(s['state'] for s in j['sessions']['sessions'] if s['id'] == 'f')")" = SESSION_DOWN ]
+    check "f. get: the UE leg's channels are closed" \
+        [ "$(json_field "$F/down.json" '[x.get("open", False) for l in j["session"]["legs"] if l["name"] == "ue" for x in l["dc"].get("streams", [])]')" = "[False, False]" ]
+    pycheck f. counters get "$F/down.json" f "ue=$F/ue.json" # the echo tells its own at the end
+    finish_session f "$F"
+    wait_peers $f_as
+    pycheck f. peer "$F/ue.json" "aiortc UE"
+    pycheck f. counters closed "$T/events.jsonl" f "ue=$F/ue.json" "as=$F/as.json"
+}
+
 # A missing piece is a failure; the set-ups that need it are then not run.
 have_aiortc=0 have_chromium=0
 must "Debian python3 has aiortc" "$PY" -c 'import aiortc, aioice' && have_aiortc=1
@@ -233,6 +275,7 @@ must "Chromium is installed ($CHROMIUM)" test -x "$CHROMIUM" && have_chromium=1
 if [ $have_aiortc = 1 ]; then
     setup_a
     setup_e
+    setup_f
     [ $have_chromium = 0 ] || setup_b
     [ $have_chromium = 0 ] || setup_c
 fi

@@ -46,6 +46,7 @@ struct dcgw_config {
     struct {
         uint32_t max_per_worker;
         uint32_t setup_timeout_ms; /* a leg not connected by then is closed */
+        uint32_t down_timeout_ms;  /* a session down this long closes itself; 0: at once */
     } sessions;
 
     struct {

@@ -15,7 +15,8 @@ usage:
   dc_check.py counters (get GET_JSON | closed EVENTS) SESSION LEG=RESULT...
       dcgw's per-channel counters (from `dcgwctl --json get`, or from the session_closed
       event) are what the peers counted: a leg's rx = what its peer sent, tx = what its
-      peer received, messages and bytes; and no channel more or less
+      peer received, messages and bytes; and no channel more or less. session_closed
+      lists each channel of each leg once (its leg named), closed
   dc_check.py dropped GET_JSON LEG STREAM_ID N WHY
       dcgw's dropped_messages of that channel is N (WHY: what they are)
   dc_check.py kinds GET_JSON
@@ -155,11 +156,19 @@ def cmd_counters(source, path, session, leg_args):
     else:
         closed = [e for e in events(path, session) if "session_closed" in e]
         say(len(closed) == 1, "session_closed event for %s (%d seen)" % (session, len(closed)))
-        pool = [key(x) for x in (closed[0]["session_closed"].get("channels", []) if closed else [])]
-        dcgw = None
+        chans = closed[0]["session_closed"].get("channels", []) if closed else []
+        say(all(not x.get("open") for x in chans),
+            "session_closed: every channel is closed (open: false)")
+        # Each channel of each leg once (a leg that left earlier included): by leg.
+        dcgw = {}
+        for x in chans:
+            dcgw.setdefault(x.get("leg"), []).append(key(x))
+        ids = [(x.get("leg"), x.get("stream_id")) for x in chans]
+        say(None not in dcgw and len(ids) == len(set(ids)),
+            "session_closed: each channel once, with its leg (%s)" % sorted(map(str, ids)))
         where = "session_closed"
     for leg, r in legs_of(leg_args):
-        mine = dcgw.get(leg, []) if dcgw is not None else pool
+        mine = dcgw.get(leg, [])
         for c in r.get("channels", []):
             want = (c.get("id"), c.get("label"), c.get("protocol", ""), bool(c.get("negotiated")),
                     c.get("tx") or 0, c.get("tx_bytes") or 0, c.get("rx") or 0, c.get("rx_bytes") or 0)
@@ -174,12 +183,8 @@ def cmd_counters(source, path, session, leg_args):
                     "rx %d msgs/%d B, tx %d msgs/%d B" % near[0][4:]) if near else "no such channel"))
             if near:
                 mine.remove(near[0])
-        if dcgw is not None:
-            say(not mine, "%s: leg %s has no channel its peer does not know%s" % (
-                where, leg, "" if not mine else ": %s" % mine))
-    if dcgw is None:
-        say(not pool, "%s: no channel its peers do not know%s" % (
-            where, "" if not pool else ": %s" % pool))
+        say(not mine, "%s: leg %s has no channel its peer does not know%s" % (
+            where, leg, "" if not mine else ": %s" % mine))
 
 
 def cmd_dropped(path, leg, stream, n, why):
