@@ -460,6 +460,8 @@ int dcgw_http_xfer_body(struct dcgw_http_xfer *x, const uint8_t *data, size_t n)
         if (!x->paused)
             p->stats.paused++;
         x->paused = true;
+        if (x == p->head)
+            p->ch.want_writable(p->ch.ud); /* resumed from dcgw_http_proxy_writable */
         return DCGW_EAGAIN;
     }
     int r = 0;

@@ -275,6 +275,8 @@ START_TEST(paced_by_the_window)
         if (r == DCGW_EAGAIN) {
             pauses++;
             ck_assert(!f.resumed[0]);
+            ck_assert(f.want); /* the proxy asked to hear when the channel drains */
+            f.want = false;
             /* the UE drains everything; the proxy resumes the upstream */
             f.buffered = 0;
             dcgw_http_proxy_writable(p);
