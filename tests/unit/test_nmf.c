@@ -356,7 +356,7 @@ START_TEST(map_from_session)
     Dcgw__Fingerprint *f = calloc(1, sizeof(*f));
     dcgw__fingerprint__init(f);
     f->algorithm = strdup("sha-256");
-    f->value = strdup(FP + 8);
+    f->value = strdup(&FP[8]);
     e->fingerprints[0] = f;
     e->n_fingerprints = 1;
     dc->local = e;
