@@ -11,7 +11,7 @@
 #include "dcgw/ctl/ctlfmt.h"
 #include "dcgw/base/error.h"
 #include "dcgw/msg/pbjson.h"
-#include "dcgw/guard/policy.h"
+#include "dcgw/msg/policy_wire.h"
 #include "dcgw/msg/session.h"
 
 struct opts {

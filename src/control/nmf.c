@@ -12,7 +12,7 @@
 
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
-#include "dcgw/guard/policy.h"
+#include "dcgw/msg/policy_wire.h"
 #include "dcgw/msg/ctlmsg.h"
 #include "master_int.h"
 #include "nmf_int.h"

@@ -8,7 +8,7 @@
 #include "dcgw/msg/ctlmsg.h"
 #include "dcgw/base/error.h"
 #include "dcgw/msg/pbjson.h"
-#include "dcgw/guard/policy.h"
+#include "dcgw/msg/policy_wire.h"
 #include "dcgw/msg/session.h"
 
 static void print_json(FILE *out, const ProtobufCMessage *m, size_t flags)

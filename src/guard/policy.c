@@ -1,6 +1,7 @@
 /* Policy engine: the enforcement state of a session — lookup at channel open,
  * per-message counters and token buckets, violations, updates. Rules are compiled and
- * matched in policy_compile.c; the file form and patches are in policy_json.c. */
+ * matched in policy_compile.c; the wire form (compiling Policy messages, the status, the
+ * file form, patches) is in msg/policy_wire.c and msg/policy_json.c. */
 #include "dcgw/guard/policy.h"
 
 #include <stdio.h>
@@ -41,22 +42,28 @@ struct dcgw_policy_state {
 };
 
 static const char *const reason_names[] = {
-    [DCGW__POLICY_REASON__REASON_UNSPECIFIED] = "unspecified",
-    [DCGW__POLICY_REASON__REASON_DENIED] = "denied",
-    [DCGW__POLICY_REASON__REASON_DCEP_NOT_ALLOWED] = "in-band open not allowed",
-    [DCGW__POLICY_REASON__REASON_MAX_CHANNELS] = "max_channels reached",
-    [DCGW__POLICY_REASON__REASON_CONSTRAINT] = "ordered/reliability constraint",
-    [DCGW__POLICY_REASON__REASON_DIRECTION] = "direction not allowed",
-    [DCGW__POLICY_REASON__REASON_MESSAGE_SIZE] = "over max_message_size",
-    [DCGW__POLICY_REASON__REASON_MESSAGE_RATE] = "over messages_per_sec",
-    [DCGW__POLICY_REASON__REASON_BYTE_RATE] = "over bytes_per_sec",
-    [DCGW__POLICY_REASON__REASON_UPDATE] = "no longer allowed after an update",
+    [DCGW_POLICY_REASON_DENIED] = "denied",
+    [DCGW_POLICY_REASON_DCEP_NOT_ALLOWED] = "in-band open not allowed",
+    [DCGW_POLICY_REASON_MAX_CHANNELS] = "max_channels reached",
+    [DCGW_POLICY_REASON_CONSTRAINT] = "ordered/reliability constraint",
+    [DCGW_POLICY_REASON_DIRECTION] = "direction not allowed",
+    [DCGW_POLICY_REASON_MESSAGE_SIZE] = "over max_message_size",
+    [DCGW_POLICY_REASON_MESSAGE_RATE] = "over messages_per_sec",
+    [DCGW_POLICY_REASON_BYTE_RATE] = "over bytes_per_sec",
+    [DCGW_POLICY_REASON_UPDATE] = "no longer allowed after an update",
 };
+
+const char *dcgw_policy_reason_text(enum dcgw_policy_reason r)
+{
+    const char *t =
+        (size_t)r < sizeof(reason_names) / sizeof(reason_names[0]) ? reason_names[r] : NULL;
+    return t ? t : "?";
+}
 
 struct decision {
     struct prule *from;  /* for messages from the channel's leg */
     struct prule *blame; /* when refused */
-    Dcgw__PolicyReason reason;
+    enum dcgw_policy_reason reason;
     bool ok;
 };
 
@@ -69,10 +76,10 @@ static void decide(struct dcgw_policy_state *ps, unsigned leg, const struct dcgw
     memset(d, 0, sizeof(*d));
     if (!p || leg >= p->n_legs) {
         d->from = d->blame = p ? &p->rules[p->n_rules] : &ps->fallback;
-        d->reason = DCGW__POLICY_REASON__REASON_DENIED;
+        d->reason = DCGW_POLICY_REASON_DENIED;
         return;
     }
-    Dcgw__ChannelKind kind = dcgw_policy_kind_of(prm->id, prm->protocol);
+    enum dcgw_policy_kind kind = dcgw_policy_kind_of(prm->id, prm->protocol);
     struct prule *dflt = &p->rules[p->n_rules];
     struct prule *to = p->n_legs == 2 ? dcgw__policy_first_match(p, 1 - leg, prm, kind) : NULL;
     d->from = dcgw__policy_first_match(p, leg, prm, kind);
@@ -81,13 +88,13 @@ static void decide(struct dcgw_policy_state *ps, unsigned leg, const struct dcgw
                                                                                           : NULL;
     if (broken) {
         d->blame = broken;
-        d->reason = DCGW__POLICY_REASON__REASON_CONSTRAINT;
+        d->reason = DCGW_POLICY_REASON_CONSTRAINT;
         return;
     }
     d->ok = d->from->allow || (to && to->allow);
     if (!d->ok) {
         d->blame = d->from != dflt ? d->from : to && to != dflt ? to : dflt;
-        d->reason = DCGW__POLICY_REASON__REASON_DENIED;
+        d->reason = DCGW_POLICY_REASON_DENIED;
     }
 }
 
@@ -157,18 +164,18 @@ static const char *printable(const char *s, char *buf, size_t cap)
     return buf;
 }
 
-static void count_reason(struct prule *r, Dcgw__PolicyReason why)
+static void count_reason(struct prule *r, enum dcgw_policy_reason why)
 {
     r->st.violations++;
     switch (why) {
-    case DCGW__POLICY_REASON__REASON_DIRECTION:
+    case DCGW_POLICY_REASON_DIRECTION:
         r->st.dropped_direction++;
         break;
-    case DCGW__POLICY_REASON__REASON_MESSAGE_SIZE:
+    case DCGW_POLICY_REASON_MESSAGE_SIZE:
         r->st.dropped_size++;
         break;
-    case DCGW__POLICY_REASON__REASON_MESSAGE_RATE:
-    case DCGW__POLICY_REASON__REASON_BYTE_RATE:
+    case DCGW_POLICY_REASON_MESSAGE_RATE:
+    case DCGW_POLICY_REASON_BYTE_RATE:
         r->st.dropped_rate++;
         break;
     default:
@@ -177,26 +184,26 @@ static void count_reason(struct prule *r, Dcgw__PolicyReason why)
     }
 }
 
-static Dcgw__PolicyAction action_of(enum dcgw_policy_verdict v)
+static enum dcgw_policy_action action_of(enum dcgw_policy_verdict v)
 {
-    return v == DCGW_POLICY_CLOSE_SESSION   ? DCGW__POLICY_ACTION__ACTION_CLOSE_SESSION
-           : v == DCGW_POLICY_CLOSE_CHANNEL ? DCGW__POLICY_ACTION__ACTION_CLOSE_CHANNEL
-                                            : DCGW__POLICY_ACTION__ACTION_DROP;
+    return v == DCGW_POLICY_CLOSE_SESSION   ? DCGW_POLICY_ACTION_CLOSE_SESSION
+           : v == DCGW_POLICY_CLOSE_CHANNEL ? DCGW_POLICY_ACTION_CLOSE_CHANNEL
+                                            : DCGW_POLICY_ACTION_DROP;
 }
 
 /* The verdict for a violation of r: channel refusals close at least the channel. */
 static enum dcgw_policy_verdict verdict_of(const struct prule *r, bool channel)
 {
-    if (r && r->action == DCGW__POLICY_ACTION__ACTION_CLOSE_SESSION)
+    if (r && r->action == DCGW_POLICY_ACTION_CLOSE_SESSION)
         return DCGW_POLICY_CLOSE_SESSION;
-    if (channel || (r && r->action == DCGW__POLICY_ACTION__ACTION_CLOSE_CHANNEL))
+    if (channel || (r && r->action == DCGW_POLICY_ACTION_CLOSE_CHANNEL))
         return DCGW_POLICY_CLOSE_CHANNEL;
     return DCGW_POLICY_DROP;
 }
 
 /* Counts a violation, writes the audit line and, within the event budget, reports it. */
 static void report(struct dcgw_policy_state *ps, unsigned leg, const struct dcgw_dc_params *prm,
-                   struct prule *r, Dcgw__PolicyReason why, enum dcgw_policy_verdict v,
+                   struct prule *r, enum dcgw_policy_reason why, enum dcgw_policy_verdict v,
                    uint64_t size, uint64_t now_ms)
 {
     ps->violations++;
@@ -204,10 +211,9 @@ static void report(struct dcgw_policy_state *ps, unsigned leg, const struct dcgw
         count_reason(r, why);
     char lab[80];
     const char *rule = r ? r->name : "", *scope = scope_name(ps, r);
-    const char *reason =
-        (size_t)why < sizeof(reason_names) / sizeof(reason_names[0]) ? reason_names[why] : "?";
+    const char *reason = dcgw_policy_reason_text(why);
     printable(prm->label, lab, sizeof(lab));
-    if (why <= DCGW__POLICY_REASON__REASON_CONSTRAINT || why == DCGW__POLICY_REASON__REASON_UPDATE)
+    if (why <= DCGW_POLICY_REASON_CONSTRAINT || why == DCGW_POLICY_REASON_UPDATE)
         DCGW_LOG_RL(POLICY, INFO,
                     "audit: session %s leg %s stream %u \"%s\": channel refused, rule %s%s%s: %s",
                     ps->session_id, leg_name(ps, leg), prm->id, lab, scope, *scope ? "/" : "", rule,
@@ -329,8 +335,7 @@ enum dcgw_policy_verdict dcgw_policy_check_open(struct dcgw_policy_state *ps, un
     bool dcep = ps->pol && leg < ps->pol->n_legs && ps->pol->allow_dcep[leg];
     if (!dcep || over_max(ps, leg)) {
         report(ps, leg, params, NULL,
-               dcep ? DCGW__POLICY_REASON__REASON_MAX_CHANNELS
-                    : DCGW__POLICY_REASON__REASON_DCEP_NOT_ALLOWED,
+               dcep ? DCGW_POLICY_REASON_MAX_CHANNELS : DCGW_POLICY_REASON_DCEP_NOT_ALLOWED,
                DCGW_POLICY_CLOSE_CHANNEL, 0, now_ms);
         return DCGW_POLICY_CLOSE_CHANNEL;
     }
@@ -352,7 +357,7 @@ enum dcgw_policy_verdict dcgw_policy_channel_open(struct dcgw_policy_state *ps, 
     if (d.ok && over_max(ps, leg)) {
         c->doomed = c->close_asked = true;
         c->rule = d.from;
-        report(ps, leg, &ch->params, NULL, DCGW__POLICY_REASON__REASON_MAX_CHANNELS,
+        report(ps, leg, &ch->params, NULL, DCGW_POLICY_REASON_MAX_CHANNELS,
                DCGW_POLICY_CLOSE_CHANNEL, 0, now_ms);
         return DCGW_POLICY_CLOSE_CHANNEL;
     }
@@ -388,15 +393,15 @@ enum dcgw_policy_verdict dcgw_policy_message(struct dcgw_policy_state *ps, unsig
     }
     struct prule *r = c->rule;
     uint64_t us = now_ms * 1000;
-    Dcgw__PolicyReason why;
+    enum dcgw_policy_reason why;
     if (!r->allow)
-        why = DCGW__POLICY_REASON__REASON_DIRECTION;
+        why = DCGW_POLICY_REASON_DIRECTION;
     else if (r->max_msg && n > r->max_msg)
-        why = DCGW__POLICY_REASON__REASON_MESSAGE_SIZE;
+        why = DCGW_POLICY_REASON_MESSAGE_SIZE;
     else if (r->mps && dcgw_tbucket_available(&c->msgs, us) < 1)
-        why = DCGW__POLICY_REASON__REASON_MESSAGE_RATE;
+        why = DCGW_POLICY_REASON_MESSAGE_RATE;
     else if (r->bps && !dcgw_tbucket_take(&c->bytes, n, us))
-        why = DCGW__POLICY_REASON__REASON_BYTE_RATE;
+        why = DCGW_POLICY_REASON_BYTE_RATE;
     else {
         if (r->mps)
             dcgw_tbucket_take(&c->msgs, 1, us); /* available: cannot fail */
@@ -462,7 +467,7 @@ static void reevaluate(struct dcgw_policy_state *ps, unsigned leg, struct pchan 
         c->doomed = true;
         c->rule = d.blame;
         uncount(ps, leg, c);
-        report(ps, leg, &c->ch->params, d.blame, DCGW__POLICY_REASON__REASON_UPDATE,
+        report(ps, leg, &c->ch->params, d.blame, DCGW_POLICY_REASON_UPDATE,
                DCGW_POLICY_CLOSE_CHANNEL, 0, now_ms);
         return;
     }
@@ -540,61 +545,25 @@ void dcgw_policy_totals(const struct dcgw_policy_state *ps, uint64_t *violations
         *updates = ps->updates;
 }
 
-static Dcgw__PolicyRuleStats *rule_pb(const struct dcgw_policy_state *ps, const struct prule *r)
+size_t dcgw_policy_rule_count(const struct dcgw_policy_state *ps)
 {
-    Dcgw__PolicyRuleStats *s = calloc(1, sizeof(*s));
-    if (!s)
-        return NULL;
-    dcgw__policy_rule_stats__init(s);
-    s->rule = strdup(r->name);
-    s->scope = strdup(scope_name(ps, r));
-    s->has_verdict = s->has_hits = s->has_messages = s->has_bytes = 1;
-    s->has_refused_channels = s->has_dropped_direction = s->has_dropped_size = 1;
-    s->has_dropped_rate = s->has_violations = 1;
-    s->verdict =
-        r->allow ? DCGW__POLICY_VERDICT__VERDICT_ALLOW : DCGW__POLICY_VERDICT__VERDICT_DENY;
-    s->hits = r->st.hits;
-    s->messages = r->st.messages;
-    s->bytes = r->st.bytes;
-    s->refused_channels = r->st.refused_channels;
-    s->dropped_direction = r->st.dropped_direction;
-    s->dropped_size = r->st.dropped_size;
-    s->dropped_rate = r->st.dropped_rate;
-    s->violations = r->st.violations;
-    if (!s->rule || !s->scope) {
-        protobuf_c_message_free_unpacked(&s->base, NULL);
-        return NULL;
-    }
-    return s;
+    return ps->pol ? ps->pol->n_rules + 1 : 1;
 }
 
-Dcgw__PolicyStatus *dcgw_policy_status(const struct dcgw_policy_state *ps)
+bool dcgw_policy_rule_at(const struct dcgw_policy_state *ps, size_t i,
+                         struct dcgw_policy_rule_view *out)
 {
-    Dcgw__PolicyStatus *st = calloc(1, sizeof(*st));
-    if (!st)
-        return NULL;
-    dcgw__policy_status__init(st);
-    size_t n = ps->pol ? ps->pol->n_rules + 1 : 1;
-    const struct prule *rules = ps->pol ? ps->pol->rules : &ps->fallback;
-    unsigned legs = ps->pol ? ps->pol->n_legs : 0;
-    st->rules = calloc(n, sizeof(*st->rules));
-    st->open_channels = calloc(legs ? legs : 1, sizeof(*st->open_channels));
-    if (!st->rules || !st->open_channels) {
-        protobuf_c_message_free_unpacked(&st->base, NULL);
-        return NULL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!(st->rules[i] = rule_pb(ps, &rules[i]))) {
-            protobuf_c_message_free_unpacked(&st->base, NULL);
-            return NULL;
-        }
-        st->n_rules = i + 1;
-    }
-    for (unsigned l = 0; l < legs; l++)
-        st->open_channels[st->n_open_channels++] = ps->legs[l].open;
-    st->has_violations = st->has_events_suppressed = st->has_updates = 1;
-    st->violations = ps->violations;
-    st->events_suppressed = ps->suppressed_total;
-    st->updates = (uint32_t)ps->updates;
-    return st;
+    if (i >= dcgw_policy_rule_count(ps))
+        return false;
+    const struct prule *r = ps->pol ? &ps->pol->rules[i] : &ps->fallback;
+    out->name = r->name;
+    out->scope = scope_name(ps, r);
+    out->allow = r->allow;
+    out->stats = &r->st;
+    return true;
+}
+
+unsigned dcgw_policy_legs(const struct dcgw_policy_state *ps)
+{
+    return ps->pol ? ps->pol->n_legs : 0;
 }

@@ -1,5 +1,6 @@
-/* Policy rules: compiled from Policy messages (validated by policy_json.c), put in
- * precedence order per source leg, and matched against a channel. */
+/* Policy rules: built from their descriptions (struct dcgw_policy_spec; the wire form is
+ * compiled into those by msg/policy_wire.c), put in precedence order per source leg, and
+ * matched against a channel. */
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ void dcgw__policy_default_rule(struct prule *r)
     snprintf(r->name, sizeof(r->name), "default");
     r->scope = r->leg = -1;
     r->ordered = r->reliable = -1;
-    r->action = DCGW__POLICY_ACTION__ACTION_DROP;
+    r->action = DCGW_POLICY_ACTION_DROP;
 }
 
 static bool is_glob(const char *s)
@@ -44,17 +45,9 @@ static bool is_glob(const char *s)
     return strpbrk(s, "*?[\\") != NULL;
 }
 
-static int leg_index(const struct dcgw_policy_src *src, const char *name)
-{
-    for (unsigned i = 0; i < src->n_legs; i++)
-        if (src->leg_names[i] && strcmp(src->leg_names[i], name) == 0)
-            return (int)i;
-    return -1;
-}
-
-/* Fills r from a validated rule; resolves its leg. */
-static int compile_rule(struct prule *r, const Dcgw__PolicyRule *in, int scope, size_t idx,
-                        const struct dcgw_policy_src *src, const char *where, char *err, size_t cap)
+/* Fills r from a rule description. */
+static int build_rule(struct prule *r, const struct dcgw_policy_rule_def *in, int scope, size_t idx,
+                      unsigned n_legs, char *err, size_t cap)
 {
     memset(r, 0, sizeof(*r));
     r->scope = scope;
@@ -62,51 +55,39 @@ static int compile_rule(struct prule *r, const Dcgw__PolicyRule *in, int scope, 
         snprintf(r->name, sizeof(r->name), "%s", in->name);
     else
         snprintf(r->name, sizeof(r->name), "#%zu", idx + 1);
-    r->allow = in->verdict == DCGW__POLICY_VERDICT__VERDICT_ALLOW;
-    r->kind = in->has_kind ? in->kind : DCGW__CHANNEL_KIND__KIND_UNSPECIFIED;
-    r->dir = in->has_direction ? in->direction : DCGW__POLICY_DIRECTION__DIRECTION_BOTH;
-    r->leg = scope;
-    if (in->leg) {
-        int li = leg_index(src, in->leg);
-        if (li < 0 || (scope >= 0 && li != scope)) {
-            snprintf(err, cap, "%s: rule %s: leg '%s' is %s", where, r->name, in->leg,
-                     li < 0 ? "not a leg of the session" : "another leg than the policy's");
-            return DCGW_EINVAL;
-        }
-        r->leg = li;
-    }
-    if (r->leg < 0 && r->dir != DCGW__POLICY_DIRECTION__DIRECTION_BOTH) {
-        snprintf(err, cap, "%s: rule %s: a direction needs a leg", where, r->name);
+    if (in->leg < -1 || in->leg >= (int)n_legs ||
+        (in->leg < 0 && in->dir != DCGW_POLICY_DIR_BOTH)) {
+        snprintf(err, cap, "rule %s: leg %d (of %u) with direction %d", r->name, in->leg, n_legs,
+                 (int)in->dir);
         return DCGW_EINVAL;
     }
+    r->allow = in->allow;
+    r->kind = in->kind;
+    r->dir = in->dir;
+    r->leg = in->leg;
     if (in->n_streams && !(r->ranges = calloc(in->n_streams, sizeof(*r->ranges))))
         return DCGW_ENOMEM;
-    for (size_t k = 0; k < in->n_streams; k++) {
-        r->ranges[k].lo = (uint16_t)in->streams[k]->first;
-        r->ranges[k].hi =
-            (uint16_t)(in->streams[k]->has_last ? in->streams[k]->last : in->streams[k]->first);
-    }
+    for (size_t k = 0; k < in->n_streams; k++)
+        r->ranges[k] = in->streams[k];
     r->n_ranges = in->n_streams;
     if ((in->label && !(r->label = strdup(in->label))) ||
         (in->subprotocol && !(r->proto = strdup(in->subprotocol))))
         return DCGW_ENOMEM;
     r->label_glob = r->label && is_glob(r->label);
     r->proto_glob = r->proto && is_glob(r->proto);
-    r->max_msg = in->has_max_message_size ? in->max_message_size : 0;
-    r->mps = in->has_messages_per_sec ? in->messages_per_sec : 0;
-    r->mburst = in->has_messages_burst ? in->messages_burst : (r->mps ? r->mps : 1);
-    r->bps = in->has_bytes_per_sec ? in->bytes_per_sec : 0;
+    r->max_msg = in->max_message_size;
+    r->mps = in->messages_per_sec;
+    r->mburst = in->messages_burst ? in->messages_burst : (r->mps ? r->mps : 1);
+    r->bps = in->bytes_per_sec;
     uint64_t big = r->max_msg ? r->max_msg : DCGW_MAX_MESSAGE_SIZE_DEFAULT;
-    r->bburst = in->has_bytes_burst ? in->bytes_burst : (r->bps > big ? r->bps : big);
-    r->ordered = in->has_ordered ? in->ordered : -1;
-    r->reliable = in->has_reliable ? in->reliable : -1;
+    r->bburst = in->bytes_burst ? in->bytes_burst : (r->bps > big ? r->bps : big);
+    r->ordered = in->ordered;
+    r->reliable = in->reliable;
     r->has_max_retr = in->has_max_retransmits;
     r->max_retr = in->max_retransmits;
     r->has_max_life = in->has_max_lifetime_ms;
     r->max_life = in->max_lifetime_ms;
-    r->action = in->has_action && in->action != DCGW__POLICY_ACTION__ACTION_UNSPECIFIED
-                    ? in->action
-                    : DCGW__POLICY_ACTION__ACTION_DROP;
+    r->action = in->action;
     return 0;
 }
 
@@ -115,9 +96,9 @@ static bool applies_from(const struct prule *r, unsigned s, unsigned n_legs)
 {
     int o = n_legs == 2 ? 1 - (int)s : -1;
     switch (r->dir) {
-    case DCGW__POLICY_DIRECTION__DIRECTION_FROM_LEG:
+    case DCGW_POLICY_DIR_FROM_LEG:
         return r->leg == (int)s;
-    case DCGW__POLICY_DIRECTION__DIRECTION_TO_LEG:
+    case DCGW_POLICY_DIR_TO_LEG:
         return o >= 0 && r->leg == o;
     default:
         return r->leg < 0 || r->leg == (int)s || r->leg == o;
@@ -140,21 +121,11 @@ static int build_order(struct dcgw_policy *p)
     return 0;
 }
 
-static int compile_one(struct dcgw_policy *p, const Dcgw__Policy *in, int scope,
-                       const struct dcgw_policy_src *src, char *err, size_t cap)
+static int build_one(struct dcgw_policy *p, const struct dcgw_policy_def *in, int scope, char *err,
+                     size_t cap)
 {
-    char where[64];
-    if (scope < 0)
-        snprintf(where, sizeof(where), "session policy");
-    else
-        snprintf(where, sizeof(where), "leg %s policy", p->leg_names[scope]);
-    char why[256];
-    if (dcgw_policy_validate(in, false, why, sizeof(why)) < 0) {
-        snprintf(err, cap, "%s: %s", where, why);
-        return DCGW_EINVAL;
-    }
     for (size_t i = 0; i < in->n_rules; i++) {
-        int r = compile_rule(&p->rules[p->n_rules], in->rules[i], scope, i, src, where, err, cap);
+        int r = build_rule(&p->rules[p->n_rules], &in->rules[i], scope, i, p->n_legs, err, cap);
         p->n_rules++; /* disposed on failure too */
         if (r < 0)
             return r;
@@ -162,34 +133,34 @@ static int compile_one(struct dcgw_policy *p, const Dcgw__Policy *in, int scope,
     return 0;
 }
 
-int dcgw_policy_compile(const struct dcgw_policy_src *src, struct dcgw_policy **out, char *err,
-                        size_t errcap)
+int dcgw_policy_build(const struct dcgw_policy_spec *spec, struct dcgw_policy **out, char *err,
+                      size_t errcap)
 {
-    if (!src || src->n_legs < 1 || src->n_legs > DCGW_POLICY_LEGS) {
+    if (!spec || spec->n_legs < 1 || spec->n_legs > DCGW_POLICY_LEGS) {
         snprintf(err, errcap, "a session has one or two legs");
         return DCGW_EINVAL;
     }
     struct dcgw_policy *p = calloc(1, sizeof(*p));
-    size_t total = src->session ? src->session->n_rules : 0;
-    for (unsigned i = 0; i < src->n_legs; i++)
-        total += src->legs[i] ? src->legs[i]->n_rules : 0;
+    size_t total = spec->session ? spec->session->n_rules : 0;
+    for (unsigned i = 0; i < spec->n_legs; i++)
+        total += spec->legs[i] ? spec->legs[i]->n_rules : 0;
     if (!p || !(p->rules = calloc(total + 1, sizeof(*p->rules)))) {
         free(p);
         return DCGW_ENOMEM;
     }
-    p->n_legs = src->n_legs;
+    p->n_legs = spec->n_legs;
     int r = 0;
-    for (unsigned i = 0; i < src->n_legs; i++)
+    for (unsigned i = 0; i < spec->n_legs; i++)
         snprintf(p->leg_names[i], sizeof(p->leg_names[i]), "%s",
-                 src->leg_names[i] ? src->leg_names[i] : "");
-    for (unsigned i = 0; r == 0 && i < src->n_legs; i++)
-        if (src->legs[i])
-            r = compile_one(p, src->legs[i], (int)i, src, err, errcap);
-    if (r == 0 && src->session)
-        r = compile_one(p, src->session, -1, src, err, errcap);
+                 spec->leg_names[i] ? spec->leg_names[i] : "");
+    for (unsigned i = 0; r == 0 && i < spec->n_legs; i++)
+        if (spec->legs[i])
+            r = build_one(p, spec->legs[i], (int)i, err, errcap);
+    if (r == 0 && spec->session)
+        r = build_one(p, spec->session, -1, err, errcap);
     dcgw__policy_default_rule(&p->rules[p->n_rules]);
-    for (unsigned i = 0; r == 0 && i < src->n_legs; i++) {
-        const Dcgw__Policy *lp = src->legs[i], *sp = src->session;
+    for (unsigned i = 0; r == 0 && i < spec->n_legs; i++) {
+        const struct dcgw_policy_def *lp = spec->legs[i], *sp = spec->session;
         p->max_channels[i] = lp && lp->has_max_channels   ? lp->max_channels
                              : sp && sp->has_max_channels ? sp->max_channels
                                                           : 0;
@@ -209,36 +180,20 @@ int dcgw_policy_compile(const struct dcgw_policy_src *src, struct dcgw_policy **
     return 0;
 }
 
-int dcgw_policy_compile_session(const Dcgw__Session *s, struct dcgw_policy **out, char *err,
-                                size_t errcap)
-{
-    struct dcgw_policy_src src = {.session = s->policy};
-    if (s->n_legs > DCGW_POLICY_LEGS) {
-        snprintf(err, errcap, "a session has one or two legs");
-        return DCGW_EINVAL;
-    }
-    for (size_t i = 0; i < s->n_legs; i++) {
-        src.legs[i] = s->legs[i]->policy;
-        src.leg_names[i] = s->legs[i]->name;
-    }
-    src.n_legs = (unsigned)s->n_legs;
-    return dcgw_policy_compile(&src, out, err, errcap);
-}
-
 /* ------------------------------------------------------------------ matching */
 
-Dcgw__ChannelKind dcgw_policy_kind_of(uint16_t id, const char *subprotocol)
+enum dcgw_policy_kind dcgw_policy_kind_of(uint16_t id, const char *subprotocol)
 {
     if (subprotocol &&
         (strcmp(subprotocol, "avatar") == 0 || strcmp(subprotocol, "3gpp-avatar") == 0))
-        return DCGW__CHANNEL_KIND__KIND_AVATAR;
+        return DCGW_POLICY_KIND_AVATAR;
     switch (dcgw_dc_kind_of_stream(id)) {
     case DCGW_DC_KIND_BOOTSTRAP:
-        return DCGW__CHANNEL_KIND__KIND_BOOTSTRAP;
+        return DCGW_POLICY_KIND_BOOTSTRAP;
     case DCGW_DC_KIND_APPLICATION:
-        return DCGW__CHANNEL_KIND__KIND_APPLICATION;
+        return DCGW_POLICY_KIND_APPLICATION;
     default:
-        return DCGW__CHANNEL_KIND__KIND_UNSPECIFIED;
+        return DCGW_POLICY_KIND_ANY;
     }
 }
 
@@ -250,23 +205,23 @@ static bool text_matches(const char *pat, bool glob, const char *s)
 }
 
 static bool rule_matches(const struct prule *r, const struct dcgw_dc_params *prm,
-                         Dcgw__ChannelKind kind)
+                         enum dcgw_policy_kind kind)
 {
     if (r->n_ranges) {
         bool in = false;
         for (size_t i = 0; !in && i < r->n_ranges; i++)
-            in = prm->id >= r->ranges[i].lo && prm->id <= r->ranges[i].hi;
+            in = prm->id >= r->ranges[i].first && prm->id <= r->ranges[i].last;
         if (!in)
             return false;
     }
-    if (r->kind != DCGW__CHANNEL_KIND__KIND_UNSPECIFIED && r->kind != kind)
+    if (r->kind != DCGW_POLICY_KIND_ANY && r->kind != kind)
         return false;
     return text_matches(r->label, r->label_glob, prm->label) &&
            text_matches(r->proto, r->proto_glob, prm->protocol);
 }
 
 struct prule *dcgw__policy_first_match(const struct dcgw_policy *p, unsigned s,
-                                       const struct dcgw_dc_params *prm, Dcgw__ChannelKind kind)
+                                       const struct dcgw_dc_params *prm, enum dcgw_policy_kind kind)
 {
     for (size_t i = 0; i < p->n_order[s]; i++)
         if (rule_matches(p->order[s][i], prm, kind))

@@ -5,27 +5,23 @@
 
 #include "dcgw/guard/policy.h"
 
-struct range {
-    uint16_t lo, hi;
-};
-
 struct prule {
     char name[DCGW_POLICY_NAME_MAX + 1];
     int scope; /* -1: the session's policy; else the leg whose policy holds it */
     bool allow;
-    struct range *ranges;
+    struct dcgw_policy_range *ranges;
     size_t n_ranges;
     char *label, *proto; /* NULL: any */
     bool label_glob, proto_glob;
-    Dcgw__ChannelKind kind; /* KIND_UNSPECIFIED: any */
-    Dcgw__PolicyDirection dir;
+    enum dcgw_policy_kind kind; /* ANY: any */
+    enum dcgw_policy_direction dir;
     int leg; /* the leg dir refers to; -1: any */
     uint32_t max_msg;
     uint64_t mps, mburst, bps, bburst;
     int ordered, reliable; /* -1: no constraint */
     bool has_max_retr, has_max_life;
     uint32_t max_retr, max_life;
-    Dcgw__PolicyAction action;
+    enum dcgw_policy_action action;
     struct dcgw_policy_rule_stats st;
 };
 
@@ -45,7 +41,8 @@ void dcgw__policy_default_rule(struct prule *r);
 /* The first rule of p deciding messages from leg s on a channel (never NULL: the
  * implicit deny when none matches). */
 struct prule *dcgw__policy_first_match(const struct dcgw_policy *p, unsigned s,
-                                       const struct dcgw_dc_params *prm, Dcgw__ChannelKind kind);
+                                       const struct dcgw_dc_params *prm,
+                                       enum dcgw_policy_kind kind);
 /* The ordered / reliability constraints of an allow rule hold for the channel. */
 bool dcgw__policy_constraints_hold(const struct prule *r, const struct dcgw_dc_params *prm);
 

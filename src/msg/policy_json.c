@@ -9,7 +9,7 @@
 #include "dcgw/msg/ctlmsg.h"
 #include "dcgw/base/error.h"
 #include "dcgw/msg/pbjson.h"
-#include "dcgw/guard/policy.h"
+#include "dcgw/msg/policy_wire.h"
 
 /* ------------------------------------------------------------------ validation */
 

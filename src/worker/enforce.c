@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dcgw/msg/ctlmsg.h"
+#include "dcgw/msg/policy_wire.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
 #include "dcgw/sdp/sdp.h"
@@ -30,6 +31,39 @@ static void close_channel(void *ud, unsigned side, struct dcgw_dc_channel *ch)
         dcgw_dc_close_channel(dc, ch); /* the bridge closes its twin (RFC 8831 §6.7) */
 }
 
+/* The engine's words on the wire. */
+static Dcgw__PolicyReason reason_pb(enum dcgw_policy_reason r)
+{
+    switch (r) {
+    case DCGW_POLICY_REASON_DENIED:
+        return DCGW__POLICY_REASON__REASON_DENIED;
+    case DCGW_POLICY_REASON_DCEP_NOT_ALLOWED:
+        return DCGW__POLICY_REASON__REASON_DCEP_NOT_ALLOWED;
+    case DCGW_POLICY_REASON_MAX_CHANNELS:
+        return DCGW__POLICY_REASON__REASON_MAX_CHANNELS;
+    case DCGW_POLICY_REASON_CONSTRAINT:
+        return DCGW__POLICY_REASON__REASON_CONSTRAINT;
+    case DCGW_POLICY_REASON_DIRECTION:
+        return DCGW__POLICY_REASON__REASON_DIRECTION;
+    case DCGW_POLICY_REASON_MESSAGE_SIZE:
+        return DCGW__POLICY_REASON__REASON_MESSAGE_SIZE;
+    case DCGW_POLICY_REASON_MESSAGE_RATE:
+        return DCGW__POLICY_REASON__REASON_MESSAGE_RATE;
+    case DCGW_POLICY_REASON_BYTE_RATE:
+        return DCGW__POLICY_REASON__REASON_BYTE_RATE;
+    case DCGW_POLICY_REASON_UPDATE:
+        return DCGW__POLICY_REASON__REASON_UPDATE;
+    }
+    return DCGW__POLICY_REASON__REASON_UNSPECIFIED;
+}
+
+static Dcgw__PolicyAction action_pb(enum dcgw_policy_action a)
+{
+    return a == DCGW_POLICY_ACTION_CLOSE_SESSION   ? DCGW__POLICY_ACTION__ACTION_CLOSE_SESSION
+           : a == DCGW_POLICY_ACTION_CLOSE_CHANNEL ? DCGW__POLICY_ACTION__ACTION_CLOSE_CHANNEL
+                                                   : DCGW__POLICY_ACTION__ACTION_DROP;
+}
+
 static void on_violation(void *ud, const struct dcgw_policy_violation *v)
 {
     struct wsession *s = ud;
@@ -38,8 +72,8 @@ static void on_violation(void *ud, const struct dcgw_policy_violation *v)
     pv.stream_id = v->stream_id;
     pv.label = (char *)v->label;
     pv.rule = *v->rule ? (char *)v->rule : NULL;
-    pv.reason = v->reason;
-    pv.action = v->action;
+    pv.reason = reason_pb(v->reason);
+    pv.action = action_pb(v->action);
     pv.has_size = v->size != 0;
     pv.size = v->size;
     pv.suppressed = v->suppressed;

@@ -422,7 +422,7 @@ bool dcgw__wavatar_message(struct wsession *s, unsigned side, struct dcgw_dc_cha
                            bool is_text, const uint8_t *p, size_t n)
 {
     if (!s->avatar ||
-        dcgw_policy_kind_of(ch->params.id, ch->params.protocol) != DCGW__CHANNEL_KIND__KIND_AVATAR)
+        dcgw_policy_kind_of(ch->params.id, ch->params.protocol) != DCGW_POLICY_KIND_AVATAR)
         return true;
     struct wavatar_chan *c = verifier_of(s, side, ch);
     struct dcgw_avatar_result res;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dcgw/guard/policy.h"
+#include "dcgw/msg/policy_wire.h"
 
 static void exercise(const Dcgw__Policy *pol, const uint8_t *s, size_t n)
 {

@@ -1,9 +1,11 @@
 /* Per-data-channel authorization policy (DESIGN.md §6, docs/policy.md).
  *
  * Two parts:
- *  - a compiled policy (struct dcgw_policy): the session's and its legs' Policy messages
- *    (proto/dcgw.proto) validated, leg names resolved, rules put in precedence order for
- *    each source leg. Immutable; built by dcgw_policy_compile*.
+ *  - a compiled policy (struct dcgw_policy): the session's and its legs' policies, their
+ *    rules put in precedence order for each source leg. Immutable; built by
+ *    dcgw_policy_build from plain descriptions (struct dcgw_policy_spec). The wire form
+ *    (Policy messages, proto/dcgw.proto) is compiled into those one layer up
+ *    (msg/policy_wire.h), where the wire schema lives: the engine does not know it.
  *  - the enforcement state of one session (struct dcgw_policy_state): the compiled policy
  *    in force, one record per tracked channel (its rule, its token buckets), per-rule
  *    counters, the per-session violation-event limiter. Channels are looked up once, when
@@ -18,9 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
-#include "dcgw.pb-c.h"
 #include "dcgw/stages/datachannel.h"
 
 enum dcgw_policy_limits {
@@ -37,6 +37,43 @@ enum dcgw_policy_limits {
 /* Largest rate or burst accepted (bytes or messages): keeps the token arithmetic of
  * tbucket.h (units x 10^6) inside 64 bits. */
 #define DCGW_POLICY_RATE_MAX 1000000000000ull
+
+/* Channel kinds a rule may name (the wire's ChannelKind has the same four). */
+enum dcgw_policy_kind {
+    DCGW_POLICY_KIND_ANY = 0, /* a rule without kind; a channel of no known kind */
+    DCGW_POLICY_KIND_BOOTSTRAP,
+    DCGW_POLICY_KIND_APPLICATION,
+    DCGW_POLICY_KIND_AVATAR,
+};
+
+/* Which messages a rule about a leg decides. */
+enum dcgw_policy_direction {
+    DCGW_POLICY_DIR_BOTH = 0,
+    DCGW_POLICY_DIR_FROM_LEG, /* messages the peer of the rule's leg sends */
+    DCGW_POLICY_DIR_TO_LEG,   /* messages dcgw forwards to the peer of the rule's leg */
+};
+
+/* What a violation of a rule does (channel refusals always refuse the channel). */
+enum dcgw_policy_action {
+    DCGW_POLICY_ACTION_DROP = 0,
+    DCGW_POLICY_ACTION_CLOSE_CHANNEL,
+    DCGW_POLICY_ACTION_CLOSE_SESSION,
+};
+
+/* Why a channel or message was refused. */
+enum dcgw_policy_reason {
+    DCGW_POLICY_REASON_DENIED = 1,       /* the channel matched a deny rule, or no rule */
+    DCGW_POLICY_REASON_DCEP_NOT_ALLOWED, /* an in-band open on a leg without allow_dcep */
+    DCGW_POLICY_REASON_MAX_CHANNELS,
+    DCGW_POLICY_REASON_CONSTRAINT, /* ordered / reliability constraint of the rule */
+    DCGW_POLICY_REASON_DIRECTION,  /* a message in a direction no rule allows */
+    DCGW_POLICY_REASON_MESSAGE_SIZE,
+    DCGW_POLICY_REASON_MESSAGE_RATE,
+    DCGW_POLICY_REASON_BYTE_RATE,
+    DCGW_POLICY_REASON_UPDATE, /* a policy update no longer allows the channel */
+};
+/* A short text for people ("over max_message_size"). */
+const char *dcgw_policy_reason_text(enum dcgw_policy_reason r);
 
 /* What the owner does with a channel or a message. */
 enum dcgw_policy_verdict {
@@ -66,11 +103,11 @@ struct dcgw_policy_violation {
     const char *label;
     const char *rule;  /* deciding rule's name; "default"; "" for max_channels / allow_dcep */
     const char *scope; /* "session", a leg's name, or "" */
-    Dcgw__PolicyReason reason;
-    Dcgw__PolicyAction action; /* what the owner is told to do */
-    uint64_t size;             /* message size, for message violations */
-    uint64_t suppressed;       /* violations not reported since the previous report */
-    uint64_t violations;       /* violations of this session so far */
+    enum dcgw_policy_reason reason;
+    enum dcgw_policy_action action; /* what the owner is told to do */
+    uint64_t size;                  /* message size, for message violations */
+    uint64_t suppressed;            /* violations not reported since the previous report */
+    uint64_t violations;            /* violations of this session so far */
 };
 
 struct dcgw_policy_cbs {
@@ -94,26 +131,55 @@ struct dcgw_policy_state;
 
 /* ---- compiled policies */
 
-/* The sources of a session's policy: its own and one per leg (NULL: none). */
-struct dcgw_policy_src {
-    const Dcgw__Policy *session;
-    const Dcgw__Policy *legs[DCGW_POLICY_LEGS];
+/* Stream ids first..last, inclusive. */
+struct dcgw_policy_range {
+    uint16_t first, last;
+};
+
+/* One rule. Matchers left out match every channel; all given ones must hold. Limits and
+ * constraints belong to allow rules (the wire validation says so; the engine applies what
+ * it is given). */
+struct dcgw_policy_rule_def {
+    const char *name; /* NULL: "#<position in its policy, from 1>" */
+    bool allow;
+    int leg; /* index of the leg the rule is about; -1: any (session rules only) */
+    enum dcgw_policy_direction dir; /* other than BOTH needs a leg */
+    enum dcgw_policy_kind kind;
+    const struct dcgw_policy_range *streams;
+    size_t n_streams;
+    const char *label, *subprotocol;           /* NULL: any; a glob when they hold one of * ? [ \ */
+    uint32_t max_message_size;                 /* 0: none */
+    uint64_t messages_per_sec, messages_burst; /* 0: no limit / burst = rate (at least 1) */
+    uint64_t bytes_per_sec, bytes_burst;       /* 0: no limit / max(rate, the largest message) */
+    int ordered, reliable;                     /* -1: no constraint; else 0 or 1 */
+    bool has_max_retransmits, has_max_lifetime_ms;
+    uint32_t max_retransmits, max_lifetime_ms;
+    enum dcgw_policy_action action;
+};
+
+/* One policy: the session's or a leg's. */
+struct dcgw_policy_def {
+    const struct dcgw_policy_rule_def *rules;
+    size_t n_rules;
+    bool has_max_channels, has_allow_dcep; /* a leg's value wins over the session's */
+    uint32_t max_channels;                 /* 0: no policy limit */
+    bool allow_dcep;
+};
+
+/* The policies of a session: its own and one per leg (NULL: none). */
+struct dcgw_policy_spec {
+    const struct dcgw_policy_def *session;
+    const struct dcgw_policy_def *legs[DCGW_POLICY_LEGS];
     const char *leg_names[DCGW_POLICY_LEGS];
     unsigned n_legs; /* 1 or 2 */
 };
 
-/* Validates and compiles. DCGW_EINVAL with "where: why" in err for a bad policy
- * (unknown leg, duplicate rule names, bad ranges, limits on a deny rule, remove_rules
- * outside a patch, ...), DCGW_ENOMEM. On success *out is the caller's (dcgw_policy_free). */
-int dcgw_policy_compile(const struct dcgw_policy_src *src, struct dcgw_policy **out, char *err,
-                        size_t errcap);
-/* The same from a Session message (its policy, its legs' names and policies). */
-int dcgw_policy_compile_session(const Dcgw__Session *s, struct dcgw_policy **out, char *err,
-                                size_t errcap);
+/* Builds the compiled policy (everything is copied). DCGW_EINVAL with err for a spec that
+ * is not coherent (leg count, a rule's leg out of range, a direction without a leg),
+ * DCGW_ENOMEM. On success *out is the caller's (dcgw_policy_free). */
+int dcgw_policy_build(const struct dcgw_policy_spec *spec, struct dcgw_policy **out, char *err,
+                      size_t errcap);
 void dcgw_policy_free(struct dcgw_policy *p);
-
-/* Checks one Policy on its own (everything but leg names). 0 or DCGW_EINVAL with err. */
-int dcgw_policy_validate(const Dcgw__Policy *p, bool patch, char *err, size_t errcap);
 
 /* The rule deciding messages from leg `from_leg` on a channel with these parameters, in
  * precedence order (rules of from_leg's policy, of the other leg's, of the session's;
@@ -123,7 +189,7 @@ const char *dcgw_policy_lookup(const struct dcgw_policy *p, unsigned from_leg,
 
 /* Channel kind by the 3GPP stream-id convention (TS 26.114 6.2.10), and KIND_AVATAR for
  * the subprotocols "avatar" and "3gpp-avatar" whatever the id (docs/policy.md). */
-Dcgw__ChannelKind dcgw_policy_kind_of(uint16_t id, const char *subprotocol);
+enum dcgw_policy_kind dcgw_policy_kind_of(uint16_t id, const char *subprotocol);
 
 /* ---- enforcement state of one session */
 
@@ -181,24 +247,21 @@ unsigned dcgw_policy_open_channels(const struct dcgw_policy_state *ps, unsigned 
 /* Totals: violations so far, violations not reported by an event, updates applied. */
 void dcgw_policy_totals(const struct dcgw_policy_state *ps, uint64_t *violations,
                         uint64_t *suppressed, uint64_t *updates);
-/* A heap PolicyStatus (protobuf_c_message_free_unpacked), or NULL on ENOMEM. */
-Dcgw__PolicyStatus *dcgw_policy_status(const struct dcgw_policy_state *ps);
 
-/* ---- the file form and patches (policy_json.c) */
-
-/* Decodes a policy file: one JSON object with the Policy message's fields (.proto names,
- * enum value names), at most DCGW_POLICY_JSON_MAX bytes, duplicate keys refused, then
- * dcgw_policy_validate (patch: remove_rules allowed). *out is the caller's. DCGW_EINVAL
- * with "line:column: why" or "path: why" in err, DCGW_ETOOBIG, DCGW_ENOMEM. */
-int dcgw_policy_from_json(const char *text, size_t n, bool patch, Dcgw__Policy **out, char *err,
-                          size_t errcap);
-/* Merges patch into base (NULL: empty): scalars present in patch replace; each patch rule
- * replaces the base rule of the same name or is appended; remove_rules deletes by name
- * (DCGW_ENOENT for a name not there). *out is a new Policy, the caller's. */
-int dcgw_policy_patch(const Dcgw__Policy *base, const Dcgw__Policy *patch, Dcgw__Policy **out,
-                      char *err, size_t errcap);
-/* Human-readable effective policy of a session (session and leg policies) and its
- * counters, as `dcgwctl policy ID` prints it. */
-void dcgw_policy_print(FILE *out, const Dcgw__Session *s);
+/* The rules in force, for a status: the compiled rules then the implicit deny
+ * ("default"; alone before any policy is set). */
+struct dcgw_policy_rule_view {
+    const char *name;
+    const char *scope; /* "session" or the leg's name */
+    bool allow;
+    const struct dcgw_policy_rule_stats *stats;
+};
+/* Rules in force (at least 1: the implicit deny). */
+size_t dcgw_policy_rule_count(const struct dcgw_policy_state *ps);
+/* The i-th of them; false past the end. Valid until the next dcgw_policy_set. */
+bool dcgw_policy_rule_at(const struct dcgw_policy_state *ps, size_t i,
+                         struct dcgw_policy_rule_view *out);
+/* Legs of the policy in force (0 before any). */
+unsigned dcgw_policy_legs(const struct dcgw_policy_state *ps);
 
 #endif
