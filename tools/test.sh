@@ -3,12 +3,14 @@
 #   1. the Debian packages (tools/install-deps.sh), and the guard that the builds and tests
 #      use only what those packages provide (tools/deps-guard.py: the builds run with a
 #      PATH holding only the build group's programs, the tests with only the test group's),
-#   2. a clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
-#   3. a clang libFuzzer build: each fuzz target over its seed corpus, two at a time
+#   2. the layer guard (tools/layer-guard.py, docs/layout.md): no file includes a header of
+#      a layer above its own; stages and guards include neither <uv.h> nor the wire schema,
+#   3. a clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests,
+#   4. a clang libFuzzer build: each fuzz target over its seed corpus, two at a time
 #      (tools/fuzz-run.sh),
-#   4. the format check,
-#   5. the main gcc build: unit and integration tests (ctest).
-# Usage: tools/test.sh [--quick]   (--quick skips 2-4)
+#   5. the format check,
+#   6. the main gcc build: unit and integration tests (ctest).
+# Usage: tools/test.sh [--quick]   (--quick skips 3-5)
 # Environment: DCGW_FUZZ_SECONDS (default 30 per target), JOBS (default nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +29,9 @@ trap 'rm -rf "$DEPS_PATH"' EXIT
 /usr/bin/python3 tools/deps-guard.py --group test --path-dir "$DEPS_PATH/test"
 BUILD_PATH=$DEPS_PATH/build
 TEST_PATH=$DEPS_PATH/test
+
+step "layer guard (docs/layout.md)"
+/usr/bin/python3 tools/layer-guard.py
 
 if [ $QUICK -eq 0 ]; then
     step "sanitizer build (clang, ASan + UBSan): unit tests"
