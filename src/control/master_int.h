@@ -103,10 +103,12 @@ struct master {
     struct nmf *nmf; /* the Nmf_MRM service (nmf.c), NULL when off */
 };
 
-/* master_ctl.c */
+/* conn.c: the listening sockets and the connections they accept */
 int dcgw__master_ctl_listen(struct master *m);
 void dcgw__master_ctl_stop_listening(struct master *m);
 void dcgw__master_ctl_close_all(struct master *m);
+
+/* master_ctl.c */
 /* An in-process controller: its requests take the same path as a socket controller's
  * (validation, placement, forwarding, the directory); responses and events go to sink.
  * Not counted against control.max_connections. Detach it outside its callbacks; replies

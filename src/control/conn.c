@@ -1,0 +1,198 @@
+/* Master: control connections. The listening sockets (Unix, TCP with mutual TLS), the
+ * controllers they accept, and the frames those send, handed to master_ctl.c as
+ * requests. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dcgw/base/addr.h"
+#include "dcgw/base/error.h"
+#include "dcgw/base/log.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "master_int.h"
+
+/* A frame that is no request: answered with id 0, the connection stays. */
+static void reject(struct controller *c, int code, const char *msg)
+{
+    Dcgw__Response r;
+    Dcgw__Error e;
+    dcgw_ctlmsg_error(&r, &e, 0, code, msg);
+    dcgw_stream_send_response(c->s, &r);
+}
+
+static int on_ctl_frame(void *ud, struct dcgw_stream *s, const uint8_t *p, size_t n)
+{
+    (void)s;
+    struct controller *c = ud;
+    struct master *m = c->m;
+    Dcgw__Frame *f = dcgw_ctlmsg_unpack(p, n);
+    if (!f || f->body_case != DCGW__FRAME__BODY_REQUEST || !f->request) {
+        m->frames_rejected++;
+        DCGW_LOG_RL(CTL, WARN, "controller %llu: %s frame rejected", (unsigned long long)c->id,
+                    f ? "non-request" : "malformed");
+        reject(c, f ? DCGW_EPROTO : DCGW_EMALFORMED,
+               f ? "controllers send requests only" : "malformed frame");
+        if (f)
+            dcgw__frame__free_unpacked(f, NULL);
+        return 0;
+    }
+    DCGW_DEBUG(CTL, "controller %llu: request %llu %s", (unsigned long long)c->id,
+               (unsigned long long)f->request->id, dcgw_ctlmsg_op_name(f->request));
+    dcgw__master_ctl_request(m, c, f->request);
+    dcgw__frame__free_unpacked(f, NULL);
+    return 0;
+}
+
+static void on_ctl_closed(void *ud, struct dcgw_stream *s, int err)
+{
+    (void)s;
+    struct controller *c = ud;
+    DCGW_DEBUG(CTL, "controller %llu gone (%s)", (unsigned long long)c->id, dcgw_strerror(err));
+    g_hash_table_remove(c->m->controllers, &c->id);
+    free(c);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct master *m = server->data;
+    if (status < 0)
+        return;
+    bool tcp = server == (uv_stream_t *)m->tcp_listener;
+    uv_stream_t *h = malloc(tcp ? sizeof(uv_tcp_t) : sizeof(uv_pipe_t));
+    if (!h)
+        return;
+    if (tcp)
+        uv_tcp_init(m->loop, (uv_tcp_t *)h);
+    else
+        uv_pipe_init(m->loop, (uv_pipe_t *)h, 0);
+    if (uv_accept(server, h) < 0) {
+        uv_close((uv_handle_t *)h, (uv_close_cb)free);
+        return;
+    }
+    if (g_hash_table_size(m->controllers) - m->in_process >= m->cfg.control.max_connections) {
+        DCGW_LOG_RL(CTL, WARN, "control connection refused: %u connected already",
+                    m->cfg.control.max_connections);
+        uv_close((uv_handle_t *)h, (uv_close_cb)free);
+        return;
+    }
+    struct controller *c = calloc(1, sizeof(*c));
+    if (!c) {
+        uv_close((uv_handle_t *)h, (uv_close_cb)free);
+        return;
+    }
+    c->m = m;
+    c->id = ++m->next_conn_id;
+    struct dcgw_stream_settings st = {.max_frame = m->cfg.control.max_frame,
+                                      .outbuf_limit = m->cfg.control.outbuf_limit,
+                                      .tls = tcp ? m->tls : NULL};
+    struct dcgw_stream_cbs cbs = {.ud = c, .on_frame = on_ctl_frame, .on_close = on_ctl_closed};
+    if (dcgw_stream_new(h, &st, &cbs, &c->s) < 0) {
+        free(c);
+        return;
+    }
+    g_hash_table_insert(m->controllers, &c->id, c);
+    DCGW_DEBUG(CTL, "controller %llu connected (%s)", (unsigned long long)c->id,
+               tcp ? "tcp+tls" : "unix");
+}
+
+static int listen_unix(struct master *m)
+{
+    const char *path = m->cfg.control.socket;
+    char dir[DCGW_CONFIG_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *d = dirname(dir);
+    if (mkdir(d, 0750) < 0 && errno != EEXIST) {
+        DCGW_ERROR(CTL, "cannot create %s: %s", d, strerror(errno));
+        return DCGW_EIO;
+    }
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+        unlink(path); /* a stale socket from a previous run */
+    m->unix_listener = malloc(sizeof(uv_pipe_t));
+    if (!m->unix_listener)
+        return DCGW_ENOMEM;
+    uv_pipe_init(m->loop, m->unix_listener, 0);
+    m->unix_listener->data = m;
+    int r = uv_pipe_bind(m->unix_listener, path);
+    if (r == 0)
+        r = chmod(path, m->cfg.control.socket_mode) < 0 ? uv_translate_sys_error(errno) : 0;
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)m->unix_listener, 128, on_connection);
+    if (r < 0) {
+        DCGW_ERROR(CTL, "control socket %s: %s", path, uv_strerror(r));
+        uv_close((uv_handle_t *)m->unix_listener, (uv_close_cb)free);
+        m->unix_listener = NULL;
+        return DCGW_EIO;
+    }
+    return 0;
+}
+
+static int listen_tcp(struct master *m)
+{
+    char err[256];
+    m->tls = dcgw_stream_tls_server_ctx(m->cfg.control.tls_cert, m->cfg.control.tls_key,
+                                        m->cfg.control.tls_ca, err, sizeof(err));
+    if (!m->tls) {
+        DCGW_ERROR(CTL, "control TLS: %s", err);
+        return DCGW_ECONFIG;
+    }
+    struct sockaddr_storage ss;
+    if (dcgw_addr_parse(m->cfg.control.tcp_listen, &ss) < 0) {
+        DCGW_ERROR(CTL, "control.tcp.listen: '%s' is not a numeric host:port",
+                   m->cfg.control.tcp_listen);
+        return DCGW_ECONFIG;
+    }
+    int r;
+    m->tcp_listener = malloc(sizeof(uv_tcp_t));
+    if (!m->tcp_listener)
+        return DCGW_ENOMEM;
+    uv_tcp_init(m->loop, m->tcp_listener);
+    m->tcp_listener->data = m;
+    r = uv_tcp_bind(m->tcp_listener, (struct sockaddr *)&ss, 0);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)m->tcp_listener, 128, on_connection);
+    if (r < 0) {
+        DCGW_ERROR(CTL, "control TCP %s: %s", m->cfg.control.tcp_listen, uv_strerror(r));
+        uv_close((uv_handle_t *)m->tcp_listener, (uv_close_cb)free);
+        m->tcp_listener = NULL;
+        return DCGW_EIO;
+    }
+    DCGW_INFO(CTL, "control over TCP with mutual TLS on %s", m->cfg.control.tcp_listen);
+    return 0;
+}
+
+int dcgw__master_ctl_listen(struct master *m)
+{
+    if (m->cfg.control.socket[0] && listen_unix(m) < 0)
+        return DCGW_EIO;
+    if (m->cfg.control.tcp_enabled && listen_tcp(m) < 0)
+        return DCGW_EIO;
+    return 0;
+}
+
+void dcgw__master_ctl_stop_listening(struct master *m)
+{
+    if (m->unix_listener) {
+        uv_close((uv_handle_t *)m->unix_listener, (uv_close_cb)free);
+        m->unix_listener = NULL;
+        unlink(m->cfg.control.socket);
+    }
+    if (m->tcp_listener) {
+        uv_close((uv_handle_t *)m->tcp_listener, (uv_close_cb)free);
+        m->tcp_listener = NULL;
+    }
+}
+
+void dcgw__master_ctl_close_all(struct master *m)
+{
+    dcgw__master_ctl_stop_listening(m);
+    GList *all = g_hash_table_get_values(m->controllers);
+    for (GList *l = all; l; l = l->next)
+        if (((struct controller *)l->data)->s)
+            dcgw_stream_close(((struct controller *)l->data)->s, 0);
+    g_list_free(all);
+}
