@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "dcgw/base/addr.h"
@@ -99,6 +101,21 @@ static void on_connection(uv_stream_t *server, int status)
                tcp ? "tcp+tls" : "unix");
 }
 
+/* Whether something accepts connections on the Unix socket at path (a live daemon). */
+static bool answers(const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(a.sun_path))
+        return false;
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool yes = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    return yes;
+}
+
 static int listen_unix(struct master *m)
 {
     const char *path = m->cfg.control.socket;
@@ -110,8 +127,13 @@ static int listen_unix(struct master *m)
         return DCGW_EIO;
     }
     struct stat sb;
-    if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+    if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
+        if (answers(path)) {
+            DCGW_ERROR(CTL, "control socket %s: another dcgwd answers there; not starting", path);
+            return DCGW_EEXIST;
+        }
         unlink(path); /* a stale socket from a previous run */
+    }
     m->unix_listener = malloc(sizeof(uv_pipe_t));
     if (!m->unix_listener)
         return DCGW_ENOMEM;
@@ -122,6 +144,11 @@ static int listen_unix(struct master *m)
         r = chmod(path, m->cfg.control.socket_mode) < 0 ? uv_translate_sys_error(errno) : 0;
     if (r == 0)
         r = uv_listen((uv_stream_t *)m->unix_listener, 128, on_connection);
+    if (r == 0 && lstat(path, &sb) == 0) { /* what stop_listening may remove */
+        snprintf(m->sock_path, sizeof(m->sock_path), "%s", path);
+        m->sock_dev = sb.st_dev;
+        m->sock_ino = sb.st_ino;
+    }
     if (r < 0) {
         DCGW_ERROR(CTL, "control socket %s: %s", path, uv_strerror(r));
         uv_close((uv_handle_t *)m->unix_listener, (uv_close_cb)free);
@@ -179,7 +206,14 @@ void dcgw__master_ctl_stop_listening(struct master *m)
     if (m->unix_listener) {
         uv_close((uv_handle_t *)m->unix_listener, (uv_close_cb)free);
         m->unix_listener = NULL;
-        unlink(m->cfg.control.socket);
+        /* Only the socket this process made: not what a reload named, not a file someone
+         * put there since (dcgwd may run as root). */
+        struct stat sb;
+        if (lstat(m->sock_path, &sb) == 0 && sb.st_dev == m->sock_dev && sb.st_ino == m->sock_ino)
+            unlink(m->sock_path);
+        else if (m->sock_path[0])
+            DCGW_WARN(CTL, "%s is no longer the control socket dcgw made; left in place",
+                      m->sock_path);
     }
     if (m->tcp_listener) {
         uv_close((uv_handle_t *)m->tcp_listener, (uv_close_cb)free);

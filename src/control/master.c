@@ -30,6 +30,7 @@ static int send_config(struct worker *w, bool initial)
     init.has_index = 1;
     init.index = w->index;
     init.config_text = w->m->cfg_text ? w->m->cfg_text : "";
+    init.start_config_text = w->m->start_cfg_text;
     Dcgw__Internal in = DCGW__INTERNAL__INIT;
     if (initial) {
         in.msg_case = DCGW__INTERNAL__MSG_INIT;
@@ -248,6 +249,26 @@ static void start_drain(struct master *m)
     all_workers_gone(m);
 }
 
+/* Settings that take effect at restart keep their running values in a reload: the
+ * master goes on with the sockets it has (and removes only those at stop), the workers
+ * with theirs (send_config gives them the start text too). */
+static void keep_restart_settings(const struct dcgw_config *run, struct dcgw_config *next)
+{
+    if (next->workers != run->workers)
+        DCGW_WARN(CONFIG, "workers changes from %u to %u at the next restart", run->workers,
+                  next->workers);
+    if (strcmp(next->control.socket, run->control.socket) != 0)
+        DCGW_WARN(CONFIG, "control.socket changes from %s to %s at the next restart",
+                  run->control.socket, next->control.socket);
+    else if (memcmp(&next->control, &run->control, sizeof(run->control)) != 0)
+        DCGW_WARN(CONFIG, "control.* changes take effect at the next restart");
+    if (memcmp(&next->data_plane, &run->data_plane, sizeof(run->data_plane)) != 0)
+        DCGW_WARN(CONFIG, "data_plane.* changes take effect at the next restart");
+    next->workers = run->workers;
+    next->control = run->control;
+    next->data_plane = run->data_plane;
+}
+
 static void reload(struct master *m)
 {
     Dcgw__ConfigReloaded cr = DCGW__CONFIG_RELOADED__INIT;
@@ -272,10 +293,7 @@ static void reload(struct master *m)
         dcgw__master_emit(m, &ev);
         return;
     }
-    if (cfg.workers != m->cfg.workers)
-        DCGW_WARN(CONFIG, "workers changes from %u to %u at the next restart", m->cfg.workers,
-                  cfg.workers);
-    cfg.workers = m->cfg.workers;
+    keep_restart_settings(&m->cfg, &cfg);
     free(m->cfg_text);
     m->cfg_text = text;
     m->cfg = cfg;
@@ -319,6 +337,7 @@ int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const c
     m->loop = uv_default_loop();
     m->cfg = *cfg;
     m->cfg_text = strdup(cfg_text ? cfg_text : "");
+    m->start_cfg_text = strdup(m->cfg_text ? m->cfg_text : "");
     m->cfg_path = cfg_path;
     m->n_workers = cfg->workers;
     m->controllers = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, NULL);
@@ -367,6 +386,7 @@ out:
     g_hash_table_destroy(m->dir);
     g_hash_table_destroy(m->pending);
     free(m->cfg_text);
+    free(m->start_cfg_text);
     free(m);
     return rc;
 }

@@ -79,6 +79,7 @@ struct master {
     uv_loop_t *loop;
     struct dcgw_config cfg;
     char *cfg_text;       /* the validated text workers are given */
+    char *start_cfg_text; /* the text dcgw started with (restart-only settings) */
     const char *cfg_path; /* NULL: running on defaults */
     struct worker workers[DCGW_MAX_WORKERS];
     uint32_t n_workers;
@@ -92,6 +93,9 @@ struct master {
     uint64_t event_seq;
 
     uv_pipe_t *unix_listener;
+    char sock_path[DCGW_CONFIG_PATH_MAX]; /* the socket this process bound, and its inode */
+    dev_t sock_dev;
+    ino_t sock_ino;
     uv_tcp_t *tcp_listener;
     SSL_CTX *tls;
     uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;

@@ -303,6 +303,13 @@ static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial)
         DCGW_ERROR(WORKER, "configuration from master rejected: %s", err);
         return initial ? DCGW_ECONFIG : 0;
     }
+    struct dcgw_config start;
+    if (init->start_config_text &&
+        dcgw_config_parse(init->start_config_text, "<start>", &start, err, sizeof(err)) == 0) {
+        cfg.workers = start.workers; /* restart-only settings: as dcgw started */
+        cfg.control = start.control;
+        cfg.data_plane = start.data_plane;
+    }
     char ident[32];
     snprintf(ident, sizeof(ident), "worker%u", w->index);
     dcgw_log_setup(&cfg.log, ident);

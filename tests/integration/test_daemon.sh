@@ -38,6 +38,12 @@ check "--check-config rejects a bad file with file:line" \
 start_dcgwd "$T/dcgw.conf"
 check "socket mode is applied" bash -c "[ \$(stat -c %a '$SOCK') = 600 ]"
 
+# A second dcgwd on the same socket is refused with a clear error; the first keeps it.
+rc=0; timeout 10 "$DCGWD" -c "$T/dcgw.conf" >"$T/second.log" 2>&1 || rc=$?
+check "a second dcgwd on a live socket exits non-zero at once (exit $rc)" [ "$rc" = 1 ]
+check "and says why ($(tail -n1 "$T/second.log"))" grep -q "another dcgwd answers there" "$T/second.log"
+check "the first daemon still answers on its socket" ctl ping
+
 ctl watch --json >"$T/events.jsonl" 2>&1 &
 WATCH=$!
 sleep 0.3
@@ -153,7 +159,11 @@ check "reload rejection is logged" grep -q 'reload rejected' "$T/dcgwd.log"
 # A leg that fails (here: no peer within sessions.setup_timeout_ms) takes its session down:
 # the leg's event says SESSION_DOWN, get and list show it with the reason until the
 # controller closes it or sessions.down_timeout_ms passes; then session_closed says why.
-cp "$T/dcgw.conf.orig" "$T/dcgw.conf"
+# The same reload names another control socket, where a regular file lies: settings that
+# take effect at restart keep their running values, and at exit dcgwd removes only the
+# socket it made.
+echo precious >"$T/precious"
+sed "s|socket = \"$SOCK\"|socket = \"$T/precious\"|" "$T/dcgw.conf.orig" >"$T/dcgw.conf"
 echo 'sessions: { setup_timeout_ms = 1000; down_timeout_ms = 2000; };' >>"$T/dcgw.conf"
 NREL=$(grep -c '"config_reloaded"' "$T/events.jsonl" || true)
 kill -HUP "$DCGWD_PID"
@@ -179,6 +189,8 @@ closed=$(event sess-t session_closed || echo '{}')
 check "down_timeout_ms later it closed itself, with the reason ($closed)" \
     bash -c "[[ '$(field "$closed" 'j.get("reason")')' == *'setup timeout'* ]]"
 check "and is gone from list" [ "$(state_list sess-t)" = None ]
+check "the reload kept the control socket (and said so)" \
+    bash -c "'$DCGWCTL' -s '$SOCK' ping >/dev/null && grep -q 'control.socket changes from' '$T/dcgwd.log'"
 
 # SIGTERM: sessions closed (events), clean exit 0.
 kill -TERM "$DCGWD_PID"
@@ -189,6 +201,16 @@ check "SIGTERM exits in time" [ "$rc" = 0 ]
 check "SIGTERM exit status is 0" [ "$drc" = 0 ]
 check "sessions were closed on drain" grep -q 'dcgw shutting down' "$T/events.jsonl"
 check "control socket removed" [ ! -e "$SOCK" ]
+check "the file at the path a reload named is untouched" [ "$(cat "$T/precious" 2>/dev/null)" = precious ]
 check "no worker left behind" bash -c "! pgrep -f -- '--worker' -P $$ >/dev/null"
 wait "$WATCH" 2>/dev/null || true
+
+# A stale socket (nobody answers) from a daemon that died is replaced.
+/usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$SOCK"
+check "a stale socket file is there" [ -S "$SOCK" ]
+printf 'workers = 1;\ncontrol: { socket = "%s"; };\n' "$SOCK" >"$T/one.conf"
+"$DCGWD" -c "$T/one.conf" >"$T/restart.log" 2>&1 &
+DCGWD_PID=$!
+check "dcgwd starts over a stale socket" wait_for "the restarted daemon" 10 ctl ping
+kill -TERM "$DCGWD_PID"; wait "$DCGWD_PID" || true; DCGWD_PID=""
 finish
