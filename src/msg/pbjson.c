@@ -294,13 +294,15 @@ static int field_from_json(ProtobufCMessage *m, const ProtobufCFieldDescriptor *
         *(size_t *)(base + f->quantifier_offset) = n;
         return 0;
     }
+    /* The oneof case first: protobuf-c frees a oneof member only when the case names it,
+     * and a member that fails half way may hold allocations already. */
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        *(uint32_t *)(base + f->quantifier_offset) = f->id;
     int r = scalar_from_json(f, v, base + f->offset, path, depth, e);
     if (r)
         return r;
-    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
-        *(uint32_t *)(base + f->quantifier_offset) = f->id;
-    else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
-             f->type != PROTOBUF_C_TYPE_MESSAGE)
+    if (!(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+        f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
         *(protobuf_c_boolean *)(base + f->quantifier_offset) = 1;
     return 0;
 }
