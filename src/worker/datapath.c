@@ -310,6 +310,11 @@ int dcgw__wplane_start(struct worker *w)
     int port = w->cfg.data_plane.port ? (int)(w->cfg.data_plane.port + w->index) : 0;
     if (dcgw_addr_from(w->cfg.data_plane.address, port, &ss) < 0)
         return DCGW_ECONFIG;
+    if (w->inproc.to_master) { /* no socket (inproc.c): SDP names the configured address */
+        dcgw_addr_from(w->cfg.data_plane.address, port ? port : 9, &w->advertise);
+        dcgw_addr_format((struct sockaddr *)&w->advertise, w->udp_address, sizeof(w->udp_address));
+        return 0;
+    }
     struct dcgw_io_settings is = {.batch = w->cfg.data_plane.recv_batch,
                                   .socket_buffer = w->cfg.data_plane.socket_buffer};
     struct dcgw_io_cbs ic = {.ud = w, .on_datagram = on_datagram};

@@ -5,16 +5,28 @@
 #include <string.h>
 
 #include "dcgw/base/addr.h"
+#include "dcgw/base/error.h"
 #include "dcgw/msg/ctlmsg.h"
 #include "dcgw/msg/stream.h"
 #include "worker_int.h"
+
+int dcgw__wev_send(struct worker *w, const Dcgw__Frame *f)
+{
+    if (w->inproc.to_master) {
+        w->inproc.to_master(w->inproc.ud, f);
+        return 0;
+    }
+    return w->master ? dcgw_stream_send(w->master, f) : DCGW_ECLOSED;
+}
 
 void dcgw__wev_emit(struct worker *w, Dcgw__Event *ev)
 {
     ev->has_time_unix_ms = 1;
     ev->time_unix_ms = dcgw_unix_ms();
-    if (w->master)
-        dcgw_stream_send_event(w->master, ev);
+    Dcgw__Frame f = DCGW__FRAME__INIT;
+    f.body_case = DCGW__FRAME__BODY_EVENT;
+    f.event = ev;
+    dcgw__wev_send(w, &f);
 }
 
 void dcgw__wev_emit_session(struct wsession *s, int leg, Dcgw__Event *ev)

@@ -16,6 +16,9 @@
 struct worker;
 struct wsession;
 
+/* The one way a frame leaves for the master: the pipe, or an in-process worker's function
+ * (inproc.c). DCGW_ECLOSED when the pipe is gone. f stays the caller's. */
+int dcgw__wev_send(struct worker *w, const Dcgw__Frame *f);
 /* Stamps ev with the time and sends it to the master; dropped when the pipe is gone.
  * ev and what it points to stay the caller's. */
 void dcgw__wev_emit(struct worker *w, Dcgw__Event *ev);

@@ -18,12 +18,15 @@
 #include "dcgw/base/log.h"
 #include "dcgw/msg/session.h"
 #include "dcgw/msg/stream.h"
+#include "events.h"
 #include "worker_int.h"
 
 static void send_response(struct worker *w, Dcgw__Response *r)
 {
-    if (w->master)
-        dcgw_stream_send_response(w->master, r);
+    Dcgw__Frame f = DCGW__FRAME__INIT;
+    f.body_case = DCGW__FRAME__BODY_RESPONSE;
+    f.response = r;
+    dcgw__wev_send(w, &f);
 }
 
 static void send_error(struct worker *w, uint64_t id, int code, const char *msg)
@@ -268,14 +271,14 @@ static void handle_request(struct worker *w, const Dcgw__Request *req)
     }
 }
 
-static void close_everything(struct worker *w)
+void dcgw__worker_close_everything(struct worker *w)
 {
     GList *all = g_hash_table_get_values(w->sessions);
     for (GList *l = all; l; l = l->next)
         dcgw__wsession_close(l->data, "dcgw shutting down");
     g_list_free(all);
     uv_signal_t *sigs[] = {&w->sig_term, &w->sig_int, &w->sig_hup, &w->sig_pipe};
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4 && !w->inproc.to_master; i++) /* an in-process worker has none */
         if (!uv_is_closing((uv_handle_t *)sigs[i]))
             uv_close((uv_handle_t *)sigs[i], NULL);
     dcgw__wstate_stop(w);
@@ -291,7 +294,7 @@ static void drain(struct worker *w)
         return;
     w->draining = true;
     DCGW_INFO(WORKER, "draining %u sessions", g_hash_table_size(w->sessions));
-    close_everything(w);
+    dcgw__worker_close_everything(w);
 }
 
 static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial)
@@ -334,13 +337,11 @@ static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial)
     Dcgw__Frame f = DCGW__FRAME__INIT;
     f.body_case = DCGW__FRAME__BODY_INTERNAL;
     f.internal = &in;
-    return dcgw_stream_send(w->master, &f);
+    return dcgw__wev_send(w, &f);
 }
 
-static int on_master_frame(void *ud, struct dcgw_stream *s, const uint8_t *p, size_t n)
+int dcgw__worker_from_master(struct worker *w, const uint8_t *p, size_t n)
 {
-    (void)s;
-    struct worker *w = ud;
     Dcgw__Frame *f = dcgw_ctlmsg_unpack(p, n);
     if (!f)
         return DCGW_EMALFORMED;
@@ -360,6 +361,12 @@ static int on_master_frame(void *ud, struct dcgw_stream *s, const uint8_t *p, si
     return r;
 }
 
+static int on_master_frame(void *ud, struct dcgw_stream *s, const uint8_t *p, size_t n)
+{
+    (void)s;
+    return dcgw__worker_from_master(ud, p, n);
+}
+
 static void on_master_closed(void *ud, struct dcgw_stream *s, int err)
 {
     (void)s;
@@ -368,7 +375,7 @@ static void on_master_closed(void *ud, struct dcgw_stream *s, int err)
     if (!w->draining) {
         DCGW_ERROR(WORKER, "master connection lost (%s); exiting", dcgw_strerror(err));
         w->draining = true;
-        close_everything(w);
+        dcgw__worker_close_everything(w);
     }
 }
 

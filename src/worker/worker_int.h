@@ -97,7 +97,19 @@ struct worker {
     struct dcgw_trust *avatar_trust; /* avatar.trust_anchors + trusted_keys (verify.c) */
     GQueue *close_later;             /* struct close_later, by due time (state.c) */
     uv_timer_t close_timer;
+    /* An in-process worker (tests, fuzzing; inproc.c): frames for the master go to
+     * to_master instead of the pipe, and the worker has no UDP socket (its legs take no
+     * datagrams). to_master is NULL in a worker process. */
+    struct {
+        void (*to_master)(void *ud, const Dcgw__Frame *f);
+        void *ud;
+    } inproc;
 };
+
+/* worker.c: a frame from the master (the pipe's handler; inproc.c calls it directly). */
+int dcgw__worker_from_master(struct worker *w, const uint8_t *p, size_t n);
+/* Closes every session and the data plane; the handles finish closing in the loop. */
+void dcgw__worker_close_everything(struct worker *w);
 
 /* datapath.c: the door. Every datagram enters the worker in its on_datagram (routing, then
  * the leg's stages or its relay flow, then route learning for both modes) and leaves through
