@@ -19,12 +19,16 @@ static void spawn_worker(struct master *m, struct worker *w);
 
 int dcgw__master_send_worker(struct worker *w, const Dcgw__Frame *f)
 {
+    if (w->m->to_worker) {
+        w->m->to_worker(w->m->to_worker_ud, w->index, f);
+        return 0;
+    }
     if (!w->pipe)
         return DCGW_EWORKER;
     return dcgw_stream_send(w->pipe, f);
 }
 
-static int send_config(struct worker *w, bool initial)
+int dcgw__master_send_config(struct worker *w, bool initial)
 {
     Dcgw__WorkerInit init = DCGW__WORKER_INIT__INIT;
     init.has_index = 1;
@@ -209,7 +213,7 @@ static void spawn_worker(struct master *m, struct worker *w)
         uv_process_kill(proc, SIGKILL);
         return;
     }
-    send_config(w, true);
+    dcgw__master_send_config(w, true);
     DCGW_INFO(MASTER, "worker %u started (pid %d)", w->index, w->pid);
 }
 
@@ -300,7 +304,7 @@ static void reload(struct master *m)
     dcgw_log_setup(&m->cfg.log, "master");
     for (uint32_t i = 0; i < m->n_workers; i++)
         if (m->workers[i].ready)
-            send_config(&m->workers[i], false);
+            dcgw__master_send_config(&m->workers[i], false);
     DCGW_INFO(CONFIG, "configuration reloaded from %s", m->cfg_path);
     cr.accepted = 1;
     dcgw__master_emit(m, &ev);

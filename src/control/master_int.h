@@ -105,6 +105,10 @@ struct master {
 
     uint64_t sessions_created, sessions_closed, sessions_lost, frames_rejected;
     struct nmf *nmf; /* the Nmf_MRM service (nmf.c), NULL when off */
+    /* An in-process master (tests, fuzzing; master_inproc.c): frames for worker i go here
+     * instead of its pipe. NULL in dcgwd. */
+    void (*to_worker)(void *ud, uint32_t index, const Dcgw__Frame *f);
+    void *to_worker_ud;
 };
 
 /* conn.c: the listening sockets and the connections they accept */
@@ -130,5 +134,7 @@ void dcgw__master_worker_lost(struct master *m, struct worker *w, int64_t status
 
 /* master.c */
 int dcgw__master_send_worker(struct worker *w, const Dcgw__Frame *f);
+/* Sends the worker its configuration: Internal.init (initial) or .reconfigure. */
+int dcgw__master_send_config(struct worker *w, bool initial);
 
 #endif
