@@ -35,9 +35,7 @@ int dcgw_worker_inproc_new(uv_loop_t *loop, uint32_t index, dcgw_worker_frame_fn
         return DCGW_ENOMEM;
     x->fn = fn;
     x->ud = ud;
-    x->w.loop = loop;
-    x->w.index = index;
-    x->w.sessions = g_hash_table_new(g_str_hash, g_str_equal);
+    dcgw__worker_init(&x->w, loop, index);
     x->w.inproc.to_master = to_master;
     x->w.inproc.ud = x;
     *out = x;
@@ -63,7 +61,6 @@ void dcgw_worker_inproc_free(struct dcgw_worker_inproc *x)
     if (w->dead_legs)
         g_ptr_array_free(w->dead_legs, TRUE);
     dcgw_dtls_ctx_free(w->dtls_ctx);
-    g_hash_table_destroy(w->sessions);
-    dcgw__wavatar_worker_free(w);
+    dcgw__worker_dispose(w);
     free(x);
 }

@@ -387,12 +387,26 @@ static void on_signal(uv_signal_t *h, int signum)
     /* SIGINT and SIGHUP belong to the master (a terminal sends them to the group). */
 }
 
+void dcgw__worker_init(struct worker *w, uv_loop_t *loop, uint32_t index)
+{
+    w->loop = loop;
+    w->index = index;
+    w->sessions = g_hash_table_new(g_str_hash, g_str_equal);
+    dcgw__wstate_init(w);
+}
+
+void dcgw__worker_dispose(struct worker *w)
+{
+    g_hash_table_destroy(w->sessions);
+    dcgw__wstate_free(w);
+    dcgw__wavatar_worker_free(w);
+}
+
 int dcgw_worker_run(uint32_t index, int fd)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    struct worker w = {.loop = uv_default_loop(), .index = index};
-    w.sessions = g_hash_table_new(g_str_hash, g_str_equal);
-    dcgw__wstate_init(&w);
+    struct worker w = {0};
+    dcgw__worker_init(&w, uv_default_loop(), index);
     uv_signal_t *sigs[] = {&w.sig_term, &w.sig_int, &w.sig_hup, &w.sig_pipe};
     int nums[] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE};
     for (int i = 0; i < 4; i++) {
@@ -415,9 +429,7 @@ int dcgw_worker_run(uint32_t index, int fd)
     if (dcgw_stream_new((uv_stream_t *)pipe, &st, &cbs, &w.master) < 0)
         return 1;
     uv_run(w.loop, UV_RUN_DEFAULT);
-    g_hash_table_destroy(w.sessions);
-    dcgw__wstate_free(&w);
-    dcgw__wavatar_worker_free(&w);
+    dcgw__worker_dispose(&w);
     uv_loop_close(w.loop);
     return 0;
 }

@@ -106,6 +106,10 @@ struct worker {
     } inproc;
 };
 
+/* worker.c: the state of a worker before its configuration, and its release once the
+ * loop has closed every handle. */
+void dcgw__worker_init(struct worker *w, uv_loop_t *loop, uint32_t index);
+void dcgw__worker_dispose(struct worker *w);
 /* worker.c: a frame from the master (the pipe's handler; inproc.c calls it directly). */
 int dcgw__worker_from_master(struct worker *w, const uint8_t *p, size_t n);
 /* Closes every session and the data plane; the handles finish closing in the loop. */
