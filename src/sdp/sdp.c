@@ -1,7 +1,8 @@
-/* SDP parser for the data-channel m-line. See include/dcgw/sdp/sdp.h and docs/sdp.md.
+/* SDP parser for the data-channel m-line and the transports of every m-section. See
+ * include/dcgw/sdp/sdp.h and docs/sdp.md; audio/video attributes are in sdp_rtp.c.
  *
- * One pass over the lines. Session-level values are kept aside and copied into the
- * data-channel section when its m-line starts; media-level lines then override them.
+ * One pass over the lines. Session-level values are kept aside and copied into each media
+ * section's transport when its m-line starts; media-level lines then override them.
  * A section is judged usable when it ends; the first usable application section wins
  * and later ones are only recorded as other media. */
 #include "sdp_int.h"
@@ -86,9 +87,10 @@ static int attr_ice_cred(struct parser *p, struct span v, bool pwd)
     size_t min = pwd ? 22 : 4;
     if (v.n < min || v.n > 256 || !is_ice_chars(v))
         return fail(p, DCGW_EMALFORMED, "a=%s: need %zu..256 ice-chars", name, min);
-    char *dst = p->sec == SEC_SESSION ? (pwd ? p->sess.pwd : p->sess.ufrag)
-                                      : (pwd ? p->out->dc.ice_pwd : p->out->dc.ice_ufrag);
-    copy_span(dst, pwd ? DCGW_SDP_PWD_SIZE : DCGW_SDP_UFRAG_SIZE, v);
+    copy_span(pwd ? p->tp->ice_pwd : p->tp->ice_ufrag,
+              pwd ? DCGW_SDP_PWD_SIZE : DCGW_SDP_UFRAG_SIZE, v);
+    if (p->rtp)
+        p->rtp->own_transport = true;
     return 0;
 }
 
@@ -97,8 +99,7 @@ static int attr_ice_options(struct parser *p, struct span v)
     int rc = attr_once(p, SEEN_ICE_OPTIONS, "ice-options");
     if (rc)
         return rc;
-    bool session = p->sec == SEC_SESSION;
-    char *dst = session ? p->sess.ice_options : p->out->dc.ice_options;
+    char *dst = p->tp->ice_options;
     if (!copy_span(dst, DCGW_SDP_ICE_OPTIONS_SIZE, v)) {
         dst[0] = '\0'; /* not used by dcgw: too long is not worth failing for */
         p->out->ignored.attrs++;
@@ -107,7 +108,7 @@ static int attr_ice_options(struct parser *p, struct span v)
     struct span tok;
     while (next_tok(&v, &tok))
         trickle |= span_eq(tok, "trickle");
-    *(session ? &p->sess.trickle : &p->out->dc.ice_trickle) = trickle;
+    p->tp->ice_trickle = trickle;
     return 0;
 }
 
@@ -115,16 +116,16 @@ static int attr_ice_options(struct parser *p, struct span v)
 static int attr_fingerprint(struct parser *p, struct span v)
 {
     bool session = p->sec == SEC_SESSION;
-    struct dcgw_sdp_dc *dc = &p->out->dc;
+    struct dcgw_sdp_transport *t = p->tp;
     if (!session && !(p->seen & SEEN_FP)) {
         /* the first media-level fingerprint replaces the inherited session ones */
-        dc->n_fingerprints = 0;
-        dc->fingerprints_from_session = false;
+        t->n_fingerprints = 0;
+        t->fingerprints_from_session = false;
         p->fp_unknown_line = 0;
     }
     p->seen |= SEEN_FP;
-    size_t *n = session ? &p->sess.n_fp : &dc->n_fingerprints;
-    struct dcgw_fingerprint *arr = session ? p->sess.fp : dc->fingerprints;
+    size_t *n = &t->n_fingerprints;
+    struct dcgw_fingerprint *arr = t->fingerprints;
     struct dcgw_fingerprint fp;
     int rc = dcgw_fingerprint_parse(v.p, v.n, &fp);
     if (rc == DCGW_EUNSUPPORTED) {
@@ -155,7 +156,7 @@ static int attr_setup(struct parser *p, struct span v)
         return rc;
     for (int s = DCGW_SDP_SETUP_ACTIVE; s <= DCGW_SDP_SETUP_HOLDCONN; s++) {
         if (span_caseeq(v, names[s])) {
-            *(p->sec == SEC_SESSION ? &p->sess.setup : &p->out->dc.setup) = (enum dcgw_sdp_setup)s;
+            p->tp->setup = (enum dcgw_sdp_setup)s;
             return 0;
         }
     }
@@ -173,7 +174,7 @@ static int attr_tls_id(struct parser *p, struct span v)
         ok = is_ice_chars((struct span){v.p + i, 1}) || v.p[i] == '-' || v.p[i] == '_';
     if (!ok)
         return fail(p, DCGW_EMALFORMED, "a=tls-id: need 20..255 tls-id-chars");
-    copy_span(p->sec == SEC_SESSION ? p->sess.tls_id : p->out->dc.tls_id, DCGW_SDP_TLS_ID_SIZE, v);
+    copy_span(p->tp->tls_id, DCGW_SDP_TLS_ID_SIZE, v);
     return 0;
 }
 
@@ -257,6 +258,8 @@ static int attr_mid(struct parser *p, struct span v)
         return fail(p, DCGW_EMALFORMED, "a=mid: empty or longer than %d", DCGW_SDP_MID_SIZE - 1);
     if (p->sec == SEC_DC)
         memcpy(p->out->dc.mid, p->media->mid, DCGW_SDP_MID_SIZE);
+    else if (p->sec == SEC_RTP)
+        memcpy(p->rtp->mid, p->media->mid, DCGW_SDP_MID_SIZE);
     return 0;
 }
 
@@ -282,7 +285,7 @@ static int attr_ice_lite(struct parser *p, struct span v)
 static int attr_eoc(struct parser *p, struct span v)
 {
     (void)v;
-    p->out->dc.end_of_candidates = true;
+    p->tp->end_of_candidates = true;
     return 0;
 }
 
@@ -293,7 +296,45 @@ static int attr_bundle_only(struct parser *p, struct span v)
     return 0;
 }
 
-enum { AT_SESSION = 1, AT_DC = 2 };
+static int attr_sendrecv(struct parser *p, struct span v)
+{
+    (void)v;
+    return dcgw__sdp_attr_dir(p, DCGW_SDP_DIR_SENDRECV);
+}
+
+static int attr_sendonly(struct parser *p, struct span v)
+{
+    (void)v;
+    return dcgw__sdp_attr_dir(p, DCGW_SDP_DIR_SENDONLY);
+}
+
+static int attr_recvonly(struct parser *p, struct span v)
+{
+    (void)v;
+    return dcgw__sdp_attr_dir(p, DCGW_SDP_DIR_RECVONLY);
+}
+
+static int attr_inactive(struct parser *p, struct span v)
+{
+    (void)v;
+    return dcgw__sdp_attr_dir(p, DCGW_SDP_DIR_INACTIVE);
+}
+
+static int attr_rtcp_mux(struct parser *p, struct span v)
+{
+    (void)v;
+    p->rtp->rtcp_mux = true;
+    return 0;
+}
+
+static int attr_rtcp_rsize(struct parser *p, struct span v)
+{
+    (void)v;
+    p->rtp->rtcp_rsize = true;
+    return 0;
+}
+
+enum { AT_SESSION = 1, AT_DC = 2, AT_RTP = 4, AT_MEDIA = AT_DC | AT_RTP };
 
 /* where an attribute is interpreted; elsewhere it is ignored (and counted) */
 static const struct {
@@ -302,22 +343,36 @@ static const struct {
     unsigned where;
     bool flag; /* property attribute: no value */
 } attrs[] = {
-    {"ice-ufrag", attr_ufrag, AT_SESSION | AT_DC, false},
-    {"ice-pwd", attr_pwd, AT_SESSION | AT_DC, false},
-    {"ice-options", attr_ice_options, AT_SESSION | AT_DC, false},
+    {"ice-ufrag", attr_ufrag, AT_SESSION | AT_MEDIA, false},
+    {"ice-pwd", attr_pwd, AT_SESSION | AT_MEDIA, false},
+    {"ice-options", attr_ice_options, AT_SESSION | AT_MEDIA, false},
     {"ice-lite", attr_ice_lite, AT_SESSION, true}, /* RFC 8839 §5.3: session level only */
-    {"candidate", dcgw__sdp_attr_candidate, AT_DC, false},
-    {"end-of-candidates", attr_eoc, AT_DC, true},
-    {"fingerprint", attr_fingerprint, AT_SESSION | AT_DC, false},
-    {"setup", attr_setup, AT_SESSION | AT_DC, false},
-    {"tls-id", attr_tls_id, AT_SESSION | AT_DC, false},
+    {"candidate", dcgw__sdp_attr_candidate, AT_MEDIA, false},
+    {"end-of-candidates", attr_eoc, AT_MEDIA, true},
+    {"fingerprint", attr_fingerprint, AT_SESSION | AT_MEDIA, false},
+    {"setup", attr_setup, AT_SESSION | AT_MEDIA, false},
+    {"tls-id", attr_tls_id, AT_SESSION | AT_MEDIA, false},
     {"sctp-port", attr_sctp_port, AT_DC, false},
     {"sctpmap", attr_sctpmap, AT_DC, false},
     {"max-message-size", attr_max_message_size, AT_DC, false},
     {"dcmap", dcgw__sdp_attr_dcmap, AT_DC, false},
     {"dcsa", dcgw__sdp_attr_dcsa, AT_DC, false},
     {"group", attr_group, AT_SESSION, false},
-    {"bundle-only", attr_bundle_only, AT_DC, true},
+    {"bundle-only", attr_bundle_only, AT_MEDIA, true},
+    {"rtpmap", dcgw__sdp_attr_rtpmap, AT_RTP, false},
+    {"fmtp", dcgw__sdp_attr_fmtp, AT_RTP, false},
+    {"rtcp-fb", dcgw__sdp_attr_rtcp_fb, AT_RTP, false},
+    {"extmap", dcgw__sdp_attr_extmap, AT_RTP, false},
+    {"ssrc", dcgw__sdp_attr_ssrc, AT_RTP, false},
+    {"ssrc-group", dcgw__sdp_attr_ssrc_group, AT_RTP, false},
+    {"msid", dcgw__sdp_attr_msid, AT_RTP, false},
+    {"rtcp-mux", attr_rtcp_mux, AT_RTP, true},
+    {"rtcp-rsize", attr_rtcp_rsize, AT_RTP, true},
+    /* RFC 3264 §5.1: session or media level; only audio/video use them */
+    {"sendrecv", attr_sendrecv, AT_SESSION | AT_RTP, true},
+    {"sendonly", attr_sendonly, AT_SESSION | AT_RTP, true},
+    {"recvonly", attr_recvonly, AT_SESSION | AT_RTP, true},
+    {"inactive", attr_inactive, AT_SESSION | AT_RTP, true},
 };
 
 static int parse_attr(struct parser *p, struct span v)
@@ -329,7 +384,10 @@ static int parse_attr(struct parser *p, struct span v)
     struct span val = trim((struct span){v.p + colon + (colon < v.n), v.n - colon - (colon < v.n)});
     if (p->sec != SEC_SESSION && span_eq(name, "mid"))
         return attr_mid(p, val);
-    unsigned where = p->sec == SEC_SESSION ? AT_SESSION : p->sec == SEC_DC ? AT_DC : 0;
+    unsigned where = p->sec == SEC_SESSION ? AT_SESSION
+                     : p->sec == SEC_DC    ? AT_DC
+                     : p->sec == SEC_RTP   ? AT_RTP
+                                           : 0;
     for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
         if (span_eq(name, attrs[i].name)) {
             if (!(attrs[i].where & where))
@@ -348,6 +406,8 @@ static int parse_attr(struct parser *p, struct span v)
 /* Ends the current section; a data-channel section that is not usable is forgotten. */
 static void end_section(struct parser *p)
 {
+    if (p->sec == SEC_RTP)
+        dcgw__sdp_rtp_end(p);
     if (p->sec != SEC_DC)
         return;
     struct dcgw_sdp_dc *dc = &p->out->dc;
@@ -376,17 +436,9 @@ static void start_dc(struct parser *p, bool legacy, uint16_t port, uint16_t sctp
     dc->sctp_port = sctp_number;
     dc->media_index = (uint8_t)(p->out->n_media - 1);
     dc->max_message_size = DCGW_SDP_DEFAULT_MAX_MESSAGE_SIZE; /* RFC 8841 §6 */
-    memcpy(dc->ice_ufrag, p->sess.ufrag, sizeof(dc->ice_ufrag));
-    memcpy(dc->ice_pwd, p->sess.pwd, sizeof(dc->ice_pwd));
-    memcpy(dc->ice_options, p->sess.ice_options, sizeof(dc->ice_options));
-    dc->ice_trickle = p->sess.trickle;
-    dc->setup = p->sess.setup;
-    memcpy(dc->tls_id, p->sess.tls_id, sizeof(dc->tls_id));
-    dc->has_conn = p->sess.has_conn;
-    dc->conn = p->sess.conn;
-    dc->n_fingerprints = p->sess.n_fp;
-    memcpy(dc->fingerprints, p->sess.fp, sizeof(dc->fingerprints));
+    dc->transport = p->sess.t;
     dc->fingerprints_from_session = true;
+    p->tp = &dc->transport;
     p->fp_unknown_line = p->sess.fp_unknown_line;
     p->sctpmap_ok = false;
     p->bundle_only = false;
@@ -415,8 +467,15 @@ static int parse_media(struct parser *p, struct span v)
         !copy_span(p->media->fmt, DCGW_SDP_TOKEN_SIZE, fmt))
         return fail(p, DCGW_ETOOBIG, "m=: field longer than %d", DCGW_SDP_TOKEN_SIZE - 1);
     p->media->port = (uint16_t)port;
+    p->media->rtp = -1;
     p->seen = 0;
     p->sec = SEC_OTHER;
+    p->tp = NULL;
+    p->rtp = NULL;
+    if (span_eq(media, "audio") || span_eq(media, "video")) {
+        struct span fmts = {fmt.p, (size_t)(v.p + v.n - fmt.p)};
+        return dcgw__sdp_rtp_start(p, media, proto, fmts, (uint16_t)port);
+    }
     if (p->have_dc || !span_eq(media, "application"))
         return 0;
     if (span_eq(proto, "UDP/DTLS/SCTP") && span_eq(fmt, "webrtc-datachannel")) {
@@ -448,10 +507,8 @@ static int parse_line(struct parser *p, struct span l)
     case 'o':
         return p->sec == SEC_SESSION ? parse_origin(p, v) : 0;
     case 'c':
-        if (p->sec == SEC_SESSION)
-            return parse_conn(p, v, &p->sess.has_conn, &p->sess.conn);
-        if (p->sec == SEC_DC)
-            return parse_conn(p, v, &p->out->dc.has_conn, &p->out->dc.conn);
+        if (p->sec == SEC_SESSION || p->sec == SEC_DC || p->sec == SEC_RTP)
+            return parse_conn(p, v, &p->tp->has_conn, &p->tp->conn);
         return 0;
     case 'm':
         return parse_media(p, v);
@@ -470,6 +527,7 @@ static int finish(struct parser *p)
     end_section(p);
     p->line = 0;
     struct dcgw_sdp *o = p->out;
+    dcgw__sdp_rtp_finish(p);
     struct dcgw_sdp_dc *dc = &o->dc;
     if (!p->seen_version)
         return fail(p, DCGW_EMALFORMED, "empty SDP");
@@ -521,6 +579,7 @@ static bool bad_byte(unsigned char c)
 int dcgw_sdp_parse(const char *text, size_t len, struct dcgw_sdp *out, char *err, size_t errcap)
 {
     struct parser p = {.out = out, .err = err, .errcap = err ? errcap : 0};
+    p.tp = &p.sess.t;
     if (p.errcap)
         err[0] = '\0';
     if (!text || !out)

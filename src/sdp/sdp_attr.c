@@ -64,12 +64,13 @@ int dcgw__sdp_attr_candidate(struct parser *p, struct span v)
             ign->cand_fqdn++;
         return 0;
     }
-    struct dcgw_sdp_dc *dc = &p->out->dc;
-    if (dc->n_candidates == DCGW_SDP_CANDIDATES_MAX)
-        return fail(p, DCGW_ETOOBIG, "a=candidate: more than %d", DCGW_SDP_CANDIDATES_MAX);
+    struct dcgw_sdp_transport *tp = p->tp;
+    if (tp->n_candidates == DCGW_SDP_TRANSPORT_CANDIDATES_MAX)
+        return fail(p, DCGW_ETOOBIG, "a=candidate: more than %d",
+                    DCGW_SDP_TRANSPORT_CANDIDATES_MAX);
     copy_span(cand.foundation, sizeof(cand.foundation), f);
     cand.has_related = raddr.n && has_rport && parse_addr(raddr, (uint16_t)rport, &cand.related);
-    dc->candidates[dc->n_candidates++] = cand;
+    tp->candidates[tp->n_candidates++] = cand;
     return 0;
 }
 

@@ -18,7 +18,7 @@ struct span {
     size_t n;
 };
 
-enum section { SEC_SESSION, SEC_DC, SEC_OTHER };
+enum section { SEC_SESSION, SEC_DC, SEC_RTP, SEC_OTHER };
 
 /* attributes allowed once per section */
 enum {
@@ -33,20 +33,12 @@ enum {
     SEEN_ICE_OPTIONS = 1 << 8,
     SEEN_FP = 1 << 9,
     SEEN_CONN = 1 << 10,
+    SEEN_DIR = 1 << 11,
 };
 
-/* session-level values the data-channel section inherits */
+/* session-level values every media section inherits */
 struct session_attrs {
-    char ufrag[DCGW_SDP_UFRAG_SIZE];
-    char pwd[DCGW_SDP_PWD_SIZE];
-    char ice_options[DCGW_SDP_ICE_OPTIONS_SIZE];
-    bool trickle;
-    enum dcgw_sdp_setup setup;
-    char tls_id[DCGW_SDP_TLS_ID_SIZE];
-    bool has_conn;
-    struct sockaddr_storage conn;
-    size_t n_fp;
-    struct dcgw_fingerprint fp[DCGW_SDP_FINGERPRINTS_MAX];
+    struct dcgw_sdp_transport t;
     unsigned fp_unknown_line; /* first fingerprint line with an unknown hash */
 };
 
@@ -61,8 +53,10 @@ struct parser {
     bool have_dc;  /* a usable data-channel section was committed */
     bool bundle_only;
     bool sctpmap_ok;
-    unsigned fp_unknown_line;     /* same as in session_attrs, for the DC section */
-    struct dcgw_sdp_media *media; /* current m-line record */
+    unsigned fp_unknown_line;      /* same as in session_attrs, for the current section */
+    struct dcgw_sdp_media *media;  /* current m-line record */
+    struct dcgw_sdp_transport *tp; /* transport of the current section (or the session's) */
+    struct dcgw_sdp_rtp *rtp;      /* SEC_RTP: the current audio/video m-line */
     struct session_attrs sess;
 };
 
@@ -188,5 +182,25 @@ static inline bool parse_addr(struct span s, uint16_t port, struct sockaddr_stor
 int dcgw__sdp_attr_candidate(struct parser *p, struct span v);
 int dcgw__sdp_attr_dcmap(struct parser *p, struct span v);
 int dcgw__sdp_attr_dcsa(struct parser *p, struct span v);
+
+/* ---- audio/video m-lines, src/sdp/sdp_rtp.c ---- */
+
+/* m=audio|video with an RTP profile: starts p->rtp (payload types from the fmt list). */
+int dcgw__sdp_rtp_start(struct parser *p, struct span media, struct span proto, struct span fmts,
+                        uint16_t port);
+/* Ends the current audio/video section: static payload types, usability and its reason. */
+void dcgw__sdp_rtp_end(struct parser *p);
+/* After the last line: bundled m-lines without a transport of their own, and the checks
+ * that need the whole SDP. */
+void dcgw__sdp_rtp_finish(struct parser *p);
+int dcgw__sdp_attr_rtpmap(struct parser *p, struct span v);
+int dcgw__sdp_attr_fmtp(struct parser *p, struct span v);
+int dcgw__sdp_attr_rtcp_fb(struct parser *p, struct span v);
+int dcgw__sdp_attr_extmap(struct parser *p, struct span v);
+int dcgw__sdp_attr_ssrc(struct parser *p, struct span v);
+int dcgw__sdp_attr_ssrc_group(struct parser *p, struct span v);
+int dcgw__sdp_attr_msid(struct parser *p, struct span v);
+/* a=sendrecv / sendonly / recvonly / inactive, session or media level */
+int dcgw__sdp_attr_dir(struct parser *p, enum dcgw_sdp_dir d);
 
 #endif

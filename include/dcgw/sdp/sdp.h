@@ -1,4 +1,5 @@
-/* SDP for the data-channel m-line: a pure parser and writer (no I/O, no allocation).
+/* SDP for the data-channel m-line and the audio/video m-lines beside it: a pure parser
+ * and writer (no I/O, no allocation).
  *
  * The parser reads an offer or an answer and extracts what dcgw needs from the first
  * usable data-channel m-line, in the modern form
@@ -7,13 +8,15 @@
  *     m=application <port> DTLS/SCTP 5000                     (+ a=sctpmap:5000 ...)
  * with its ICE attributes and candidates (RFC 8839), fingerprints (RFC 8122), a=setup
  * (RFC 4145), a=tls-id (RFC 8842), a=max-message-size (RFC 8841) and the SDP-negotiated
- * channels a=dcmap / a=dcsa (RFC 8864). Other m-lines are only recorded, in order, so an
- * answer can reject them. See docs/sdp.md for the strict-versus-tolerant rules.
+ * channels a=dcmap / a=dcsa (RFC 8864). Audio and video m-lines are kept as sdp_rtp.h
+ * describes (codecs, extensions, streams, their own transport); sdp_match.h pairs those of
+ * two legs. Other m-lines are only recorded, in order, so an answer can reject them. See
+ * docs/sdp.md for the strict-versus-tolerant rules.
  *
  * The writer makes dcgw's answer to a parsed offer (or an offer of its own) from a
  * description of the local side: ICE-lite, host candidates, fingerprints, setup.
  *
- * All structures have fixed size (caps below); struct dcgw_sdp is about 57 KiB, so keep
+ * All structures have fixed size (caps below); struct dcgw_sdp is about 190 KiB, so keep
  * it on the heap or in a session object rather than on a worker's stack. */
 #ifndef DCGW_SDP_H
 #define DCGW_SDP_H
@@ -25,6 +28,7 @@
 
 #include "dcgw/base/fingerprint.h"
 #include "dcgw/base/limits.h"
+#include "dcgw/sdp/sdp_rtp.h"
 
 enum dcgw_sdp_caps {
     DCGW_SDP_TEXT_MAX = DCGW_SDP_MAX,                  /* whole SDP, bytes (parse and write) */
@@ -62,33 +66,6 @@ enum dcgw_sdp_caps {
     DCGW_SDP_GEN_TLS_ID_LEN = 40, /* upper-case hex: 160 random bits */
 };
 
-/* a=setup (RFC 4145 §4). NONE: the attribute was absent, which RFC 4145 reads as active. */
-enum dcgw_sdp_setup {
-    DCGW_SDP_SETUP_NONE = 0,
-    DCGW_SDP_SETUP_ACTIVE,
-    DCGW_SDP_SETUP_PASSIVE,
-    DCGW_SDP_SETUP_ACTPASS,
-    DCGW_SDP_SETUP_HOLDCONN,
-};
-
-enum dcgw_sdp_cand_type {
-    DCGW_SDP_CAND_HOST = 0,
-    DCGW_SDP_CAND_SRFLX,
-    DCGW_SDP_CAND_PRFLX,
-    DCGW_SDP_CAND_RELAY,
-};
-
-/* One UDP candidate with a literal IPv4 or IPv6 address (RFC 8839 §5.1). */
-struct dcgw_sdp_candidate {
-    char foundation[DCGW_SDP_FOUNDATION_SIZE];
-    uint32_t priority;
-    uint16_t component; /* 1..256; data channels use 1 */
-    enum dcgw_sdp_cand_type type;
-    struct sockaddr_storage addr; /* address and port */
-    bool has_related;
-    struct sockaddr_storage related; /* raddr/rport, when both are literal */
-};
-
 /* a=dcmap (RFC 8864 §5.1). Strings are percent-decoded; absent means "". */
 struct dcgw_sdp_dcmap {
     uint16_t stream_id; /* 0..DCGW_SDP_STREAM_ID_MAX */
@@ -110,29 +87,22 @@ struct dcgw_sdp_dcsa {
     char attr[DCGW_SDP_DCSA_SIZE]; /* e.g. "3gpp-req-app:..." */
 };
 
-/* The data-channel m-section, session-level values folded in (media level wins). */
+/* The data-channel m-section, session-level values folded in (media level wins). Its
+ * transport fields read by name (dc->ice_ufrag) or as one object (&dc->transport). */
 struct dcgw_sdp_dc {
     bool legacy;                 /* DTLS/SCTP <port> + a=sctpmap */
     uint16_t port;               /* m-line port */
     uint16_t legacy_streams;     /* a=sctpmap third field, 0 if absent */
     uint8_t media_index;         /* position among all m-lines */
     char mid[DCGW_SDP_MID_SIZE]; /* "" when absent */
-    char ice_ufrag[DCGW_SDP_UFRAG_SIZE];
-    char ice_pwd[DCGW_SDP_PWD_SIZE];
-    char ice_options[DCGW_SDP_ICE_OPTIONS_SIZE]; /* raw tokens, "" when absent */
-    bool ice_trickle;                            /* ice-options has "trickle" */
-    bool end_of_candidates;
-    enum dcgw_sdp_setup setup;
-    char tls_id[DCGW_SDP_TLS_ID_SIZE]; /* "" when absent */
-    uint16_t sctp_port;                /* a=sctp-port, the sctpmap number, or 5000 */
-    uint32_t max_message_size;         /* 0: any size (RFC 8841 §6); absent: 65536 */
-    bool has_conn;                     /* c= held a literal address */
-    struct sockaddr_storage conn;      /* c= address, port from the m-line */
-    bool fingerprints_from_session;
-    size_t n_fingerprints; /* known hashes only; at least 1 after a successful parse */
-    struct dcgw_fingerprint fingerprints[DCGW_SDP_FINGERPRINTS_MAX];
-    size_t n_candidates;
-    struct dcgw_sdp_candidate candidates[DCGW_SDP_CANDIDATES_MAX];
+    uint16_t sctp_port;          /* a=sctp-port, the sctpmap number, or 5000 */
+    uint32_t max_message_size;   /* 0: any size (RFC 8841 §6); absent: 65536 */
+    union {
+        struct dcgw_sdp_transport transport;
+        struct {
+            DCGW__SDP_TRANSPORT_FIELDS
+        };
+    };
     size_t n_dcmap;
     struct dcgw_sdp_dcmap dcmap[DCGW_SDP_DCMAP_MAX];
     size_t n_dcsa; /* only those whose stream id has a dcmap */
@@ -146,6 +116,7 @@ struct dcgw_sdp_media {
     char fmt[DCGW_SDP_TOKEN_SIZE]; /* first format */
     char mid[DCGW_SDP_MID_SIZE];
     uint16_t port;
+    int8_t rtp; /* index in dcgw_sdp.rtp for an audio/video m-line, else -1 */
 };
 
 /* What the parser saw and deliberately did not use. */
@@ -158,6 +129,10 @@ struct dcgw_sdp_ignored {
     uint32_t dcsa_orphan;     /* dcsa with no dcmap of the same stream id */
     uint32_t unusable_app;    /* application m-lines that were not usable */
     uint32_t attrs;           /* attributes not interpreted */
+    uint32_t rtp_no_rtpmap;   /* dynamic payload types without a=rtpmap (dropped) */
+    uint32_t rtp_unknown_pt;  /* rtpmap/fmtp/rtcp-fb for a payload type not in m= */
+    uint32_t rtp_fb;          /* a=rtcp-fb kinds dcgw does not forward */
+    uint32_t rtp_extra;       /* audio/video m-lines past DCGW_SDP_RTP_MAX, msid repeats */
 };
 
 struct dcgw_sdp {
@@ -171,6 +146,14 @@ struct dcgw_sdp {
     struct dcgw_sdp_media media[DCGW_SDP_MEDIA_MAX];
     size_t n_other_media; /* m-lines other than the data channel's */
     struct dcgw_sdp_dc dc;
+    enum dcgw_sdp_dir dir; /* session-level direction, the default of every m-line */
+    size_t n_rtp;          /* audio/video m-lines (sdp_rtp.h), in order, usable or not */
+    struct dcgw_sdp_rtp rtp[DCGW_SDP_RTP_MAX];
+    size_t n_codecs, n_exts, n_ssrcs, n_ssrc_groups; /* pools the m-lines slice */
+    struct dcgw_sdp_codec codecs[DCGW_SDP_CODECS_MAX];
+    struct dcgw_sdp_ext exts[DCGW_SDP_EXTS_MAX];
+    struct dcgw_sdp_ssrc ssrcs[DCGW_SDP_SSRCS_MAX];
+    struct dcgw_sdp_ssrc_group ssrc_groups[DCGW_SDP_SSRC_GROUPS_MAX];
     struct dcgw_sdp_ignored ignored;
 };
 
@@ -201,6 +184,28 @@ int dcgw_sdp_ice_credentials(char *ufrag, size_t ufrag_cap, char *pwd, size_t pw
  * Returns 0, DCGW_ETOOBIG, or DCGW_EINTERNAL. */
 int dcgw_sdp_tls_id(char *buf, size_t cap);
 
+/* One audio/video m-section dcgw writes, in an answer or an offer. The codecs (with their
+ * payload types), fmtp and extmaps come from m-line `rtp` of `src`; which of them are
+ * written, and dcgw's direction, from the other fields. Borrowed for the write call. */
+struct dcgw_sdp_av {
+    const struct dcgw_sdp *src;
+    uint8_t rtp;                         /* index in src->rtp */
+    bool reject;                         /* answers: port 0 (RFC 3264 §6), with reason */
+    char reason[DCGW_SDP_REASON_SIZE];   /* written as i= of the rejected m-line */
+    uint64_t codecs;                     /* bit i: codec i of the m-line is written */
+    uint8_t fb[DCGW_SDP_RTP_CODECS_MAX]; /* a=rtcp-fb written per codec (enum dcgw_sdp_fb) */
+    uint16_t exts;                       /* bit i: extmap i of the m-line is written */
+    enum dcgw_sdp_dir dir;               /* dcgw's direction on this m-line */
+    bool rtcp_rsize;
+    /* What dcgw sends on it (a=msid, a=ssrc cname, a=ssrc-group): the streams of m-line
+     * streams_rtp of `streams` (the other leg's); NULL: none described. */
+    const struct dcgw_sdp *streams;
+    uint8_t streams_rtp;
+    /* Not bundled: the m-line's own ICE credentials and a=setup (NULL: local's). */
+    const char *ice_ufrag, *ice_pwd;
+    enum dcgw_sdp_setup setup;
+};
+
 /* dcgw's side of the data channel, for the writer. The dcmap/dcsa arrays are borrowed
  * for the duration of the write call (they may point into a parsed offer). */
 struct dcgw_sdp_local {
@@ -221,6 +226,12 @@ struct dcgw_sdp_local {
     size_t n_dcmap;
     const struct dcgw_sdp_dcsa *dcsa; /* each must name a stream id of dcmap */
     size_t n_dcsa;
+    /* Audio and video. Answers: one per offer->rtp[] (n_av == offer->n_rtp), or none (every
+     * audio/video m-line rejected). Offers: the m-lines to offer, in order, with the data
+     * channel's m-line before av[dc_index] (dc_index == n_av: last). */
+    const struct dcgw_sdp_av *av;
+    size_t n_av;
+    size_t dc_index;
 };
 
 /* Zeroes *l and sets sctp_port 5000, max_message_size DCGW_MAX_MESSAGE_SIZE_DEFAULT,
