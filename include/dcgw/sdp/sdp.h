@@ -239,15 +239,18 @@ struct dcgw_sdp_local {
 void dcgw_sdp_local_init(struct dcgw_sdp_local *l);
 
 /* Writes dcgw's answer to a parsed offer into buf (NUL-terminated): ICE-lite, the offer's
- * m-line form (modern or legacy), every other m-line rejected with port 0 (RFC 3264 §6),
- * the data channel's mid, and a BUNDLE group of that mid when the offer bundled it.
+ * m-line form (modern or legacy), the audio/video m-lines local->av describes, every other
+ * m-line rejected with port 0 (RFC 3264 §6), the offer's mids, and a BUNDLE group of the
+ * accepted m-lines the offer bundled (RFC 8843 §7.3), in the offer's group order.
  * Returns the length, DCGW_ETOOBIG if cap is too small, or DCGW_EINVAL if local is
  * incomplete or invalid (no address, no fingerprint, bad credentials, setup not
  * active/passive/holdconn, a dcsa without dcmap). buf is unspecified on error. */
 int dcgw_sdp_write_answer(const struct dcgw_sdp *offer, const struct dcgw_sdp_local *local,
                           char *buf, size_t cap);
-/* Writes an offer with one modern data-channel m-line, a=setup:actpass (RFC 5763 §5),
- * local->mid bundled. Same returns as dcgw_sdp_write_answer. */
+/* Writes an offer with one modern data-channel m-line and the audio/video m-lines of
+ * local->av, a=setup:actpass (RFC 5763 §5), all in one BUNDLE group (local->mid for the
+ * data channel, the av sources' mids for the others). Same returns as
+ * dcgw_sdp_write_answer. */
 int dcgw_sdp_write_offer(const struct dcgw_sdp_local *local, char *buf, size_t cap);
 /* Writes the SDP a peer described attribute by attribute would have sent (the Nmf_MRM
  * adapter, docs/nmf-mrm.md, turns a remote DcEndpoint into the SDP a leg takes): one modern
