@@ -460,6 +460,11 @@ int dcgw_dtls_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_dtls_settings *s,
     rc = DCGW_EINTERNAL;
     if (DTLS_set_link_mtu(d->ssl, d->mtu) != 1)
         goto fail;
+    /* SSL_set_tlsext_use_srtp returns 0 on success (an OpenSSL oddity). */
+    if (s->srtp_profiles && SSL_set_tlsext_use_srtp(d->ssl, s->srtp_profiles) != 0) {
+        rc = DCGW_ECONFIG;
+        goto fail;
+    }
     DTLS_set_timer_cb(d->ssl, timer_cb);
     SSL_set_info_callback(d->ssl, info_cb);
     if (d->client)
@@ -705,6 +710,29 @@ int dcgw_dtls_get_info(const struct dcgw_dtls *d, struct dcgw_dtls_info *out)
     out->group = group ? group : "";
     out->aead = SSL_CIPHER_is_aead(ci) == 1;
     return 0;
+}
+
+unsigned dcgw_dtls_srtp_profile(const struct dcgw_dtls *d)
+{
+    if (d->state != DCGW_DTLS_CONNECTED && d->state != DCGW_DTLS_CLOSED)
+        return 0;
+    const SRTP_PROTECTION_PROFILE *p = SSL_get_selected_srtp_profile(d->ssl);
+    return p ? (unsigned)p->id : 0;
+}
+
+int dcgw_dtls_export(const struct dcgw_dtls *d, const char *label, uint8_t *out, size_t n)
+{
+    if (d->state != DCGW_DTLS_CONNECTED)
+        return DCGW_ESTATE;
+    ERR_clear_error();
+    int r = SSL_export_keying_material(d->ssl, out, n, label, strlen(label), NULL, 0, 0);
+    ERR_clear_error();
+    return r == 1 ? 0 : DCGW_ETLS;
+}
+
+bool dcgw_dtls_is_client(const struct dcgw_dtls *d)
+{
+    return d->client;
 }
 
 size_t dcgw_dtls_data_mtu(const struct dcgw_dtls *d)

@@ -34,7 +34,8 @@
     XX(SIGNATURE, -25, "bad signature")                                                            \
     XX(UNTRUSTED, -26, "untrusted signer")                                                         \
     XX(EXPIRED, -27, "expired")                                                                    \
-    XX(INTERNAL, -28, "internal error")
+    XX(INTERNAL, -28, "internal error")                                                            \
+    XX(REPLAY, -29, "replayed packet")
 
 enum dcgw_errno {
 #define DCGW__ERR_ENUM(name, val, msg) DCGW_E##name = (val),

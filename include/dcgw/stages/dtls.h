@@ -53,9 +53,9 @@ struct dcgw_dtls_ctx_settings {
      * Validated: a list that leaves a non-AEAD suite enabled is refused. */
     const char *ciphers;
     const char *groups; /* NULL: "X25519:P-256:P-384" */
-    /* use_srtp profiles to offer (RFC 5764), e.g. DCGW_DTLS_SRTP_PROFILES; NULL: none. Data
-     * channels never use SRTP keys, but some peers (Janus 1.1) refuse a handshake without a
-     * profile. */
+    /* use_srtp profiles to offer (RFC 5764), e.g. DCGW_DTLS_SRTP_PROFILES; NULL: none. A
+     * leg may override it (dcgw_dtls_settings.srtp_profiles). Some peers (Janus 1.1)
+     * refuse a handshake without a profile even for data channels only. */
     const char *srtp_profiles;
 };
 
@@ -91,6 +91,10 @@ struct dcgw_dtls_settings {
     unsigned initial_timeout_ms;   /* 0: DCGW_DTLS_TIMEOUT_INITIAL_DEFAULT_MS */
     unsigned max_timeout_ms;       /* 0: DCGW_DTLS_TIMEOUT_MAX_DEFAULT_MS */
     unsigned handshake_timeout_ms; /* 0: DCGW_DTLS_HANDSHAKE_TIMEOUT_DEFAULT_MS */
+    /* use_srtp profiles this leg offers (client) or accepts (server), most preferred first
+     * (RFC 5764 §4.1.1; OpenSSL names, e.g. DCGW_SRTP_PROFILES_OFFER in srtp.h); NULL: the
+     * context's. Set it for a leg that carries audio or video. */
+    const char *srtp_profiles;
 };
 
 /* Output and events. Pointers passed to callbacks are valid only during the call.
@@ -177,6 +181,14 @@ const struct dcgw_dtls_stats *dcgw_dtls_stats(const struct dcgw_dtls *d);
 const char *dcgw_dtls_reason(const struct dcgw_dtls *d);
 /* Negotiated parameters. Returns 0 or DCGW_ESTATE before the handshake completed. */
 int dcgw_dtls_get_info(const struct dcgw_dtls *d, struct dcgw_dtls_info *out);
+/* The use_srtp protection profile the handshake agreed (RFC 5764 §4.1.2: the wire id, e.g.
+ * 0x0007 for SRTP_AEAD_AES_128_GCM); 0 when none or before the handshake completed. */
+unsigned dcgw_dtls_srtp_profile(const struct dcgw_dtls *d);
+/* Keying material exporter (RFC 5705) of a connected leg: n bytes for label, no context.
+ * Returns 0, DCGW_ESTATE (not connected) or DCGW_ETLS. */
+int dcgw_dtls_export(const struct dcgw_dtls *d, const char *label, uint8_t *out, size_t n);
+/* dcgw's role on the leg: true for the DTLS client. */
+bool dcgw_dtls_is_client(const struct dcgw_dtls *d);
 /* Largest plaintext that fits one datagram of mtu bytes with the negotiated cipher (what
  * the SCTP stage may put in one packet); 0 before the handshake completed. */
 size_t dcgw_dtls_data_mtu(const struct dcgw_dtls *d);
