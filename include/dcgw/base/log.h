@@ -45,7 +45,8 @@ enum dcgw_log_level {
     XX(RELAY, "relay")                                                                             \
     XX(AVATAR, "avatar")                                                                           \
     XX(METRICS, "metrics")                                                                         \
-    XX(BENCH, "bench")
+    XX(BENCH, "bench")                                                                             \
+    XX(MEDIA, "media")
 
 enum dcgw_log_module {
 #define DCGW__MOD(name, str) DCGW_MOD_##name,
