@@ -150,7 +150,8 @@ static inline bool copy_span(char *dst, size_t cap, struct span s)
 {
     if (s.n >= cap)
         return false;
-    memcpy(dst, s.p, s.n);
+    if (s.n)
+        memcpy(dst, s.p, s.n);
     dst[s.n] = '\0';
     return true;
 }

@@ -27,8 +27,9 @@ static bool streams_valid(const struct dcgw_sdp *s, size_t rtp)
          (r->msid_track[0] && !dcgw__sdp_is_token(r->msid_track, sizeof(r->msid_track)))))
         return false;
     for (unsigned i = 0; i < r->n_ssrcs; i++) {
-        const char *c = s->ssrcs[r->first_ssrc + i].cname;
-        if (c[0] && !dcgw__sdp_is_token(c, DCGW_SDP_CNAME_SIZE))
+        /* RFC 5576 §6.1: a cname is a byte-string; it only has to keep to its line */
+        const struct dcgw_sdp_ssrc *x = &s->ssrcs[r->first_ssrc + i];
+        if (!memchr(x->cname, 0, sizeof(x->cname)) || !dcgw__sdp_is_line_safe(x->cname))
             return false;
     }
     for (unsigned i = 0; i < r->n_groups; i++) {

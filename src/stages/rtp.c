@@ -89,6 +89,8 @@ int dcgw_rtp_ext_each(const uint8_t *p, const struct dcgw_rtp_hdr *h,
             len = (size_t)(e[i] & 0x0f) + 1;
             if (id == 15) /* RFC 8285 §4.2: id 15 ends the extension; stop reading */
                 return 0;
+            if (id == 0) /* RFC 8285 §4.2: 0 is a padding byte, never an element's id */
+                return DCGW_EMALFORMED;
             i += 1;
         } else {
             if (i + 2 > n)

@@ -271,6 +271,7 @@ END_TEST
 
 START_TEST(not_ready_and_failed_leg)
 {
+    teardown(); /* the fixture's keyed world */
     setup_pair("chromium-av-offer.sdp", "aiortc-av-offer.sdp", false);
     /* no keys on leg 0: nothing read */
     ck_assert_int_eq(send_rtp(0, 111, C_AUDIO_SSRC, 4, "0"), -1 - DCGW_MEDIA_DROP_NOT_READY);
