@@ -95,7 +95,8 @@ static void mark_full(struct dcgw_bridge *b, unsigned k)
     struct side *far = &b->side[k];
     if (!far->full) {
         far->full = true;
-        dcgw_sctp_want_writable(dcgw_dc_sctp(far->dc));
+        /* below our own limit, or on_writable would find it still full */
+        dcgw_sctp_want_writable(dcgw_dc_sctp(far->dc), b->set.buffered_limit / 2);
     }
     update_pause(b, 1 - k);
 }

@@ -144,6 +144,17 @@ static void pend_remove(struct dcgw_sctp *s)
     s->pend_next = s->pend_prev = NULL;
 }
 
+/* on_writable is due once the association holds at most lowat bytes (the owner's
+ * mark, or writable_lowat). */
+static void want_writable(struct dcgw_sctp *s, size_t lowat)
+{
+    if (!lowat || lowat > s->set.writable_lowat)
+        lowat = s->set.writable_lowat;
+    if (!s->want_writable || lowat < s->writable_at)
+        s->writable_at = lowat;
+    s->want_writable = true;
+}
+
 /* ---- usrsctp callbacks: called from inside usrsctp ---- */
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -286,7 +297,7 @@ const struct dcgw_sctp_stack_stats *dcgw_sctp_stack_stats(void)
 
 static bool writable_now(struct dcgw_sctp *s)
 {
-    if (dcgw_sctp_buffered_amount(s) > s->set.writable_lowat)
+    if (dcgw_sctp_buffered_amount(s) > s->writable_at)
         return false;
     struct sctp_status st;
     socklen_t len = sizeof(st);
@@ -597,7 +608,7 @@ static int send_errno(struct dcgw_sctp *s, int err)
 #endif
     case ENOBUFS:
         s->stats.send_eagain++;
-        s->want_writable = true;
+        want_writable(s, 0);
         return DCGW_EAGAIN;
     case EMSGSIZE:
         s->stats.too_big_out++;
@@ -704,12 +715,15 @@ bool dcgw_sctp_reading_paused(const struct dcgw_sctp *s)
     return s->read_paused;
 }
 
-void dcgw_sctp_want_writable(struct dcgw_sctp *s)
+void dcgw_sctp_want_writable(struct dcgw_sctp *s, size_t lowat)
 {
     if (s->zombie || s->state == DCGW_SCTP_CLOSED)
         return;
-    s->want_writable = true;
-    pend_push(s); /* checked at the next drain even if no SACK comes first */
+    want_writable(s, lowat);
+    /* Checked at the next drain even if no SACK comes first; not from inside its own
+     * callbacks (on_writable asking again would be checked again at once). */
+    if (!s->busy)
+        pend_push(s);
 }
 
 size_t dcgw_sctp_buffered_amount(struct dcgw_sctp *s)

@@ -37,6 +37,7 @@ struct dcgw_sctp {
     void *addr;     /* AF_CONN address: the shared one, or the token when the port was taken */
     struct dcgw_sctp *zombie_next;
     bool want_writable;   /* a send returned EAGAIN, or the owner asked */
+    size_t writable_at;   /* ... then on_writable at this many buffered bytes */
     bool read_paused;     /* back-pressure: read nothing (dcgw_sctp_pause_reading) */
     bool closed_reported; /* on_closed delivered */
 

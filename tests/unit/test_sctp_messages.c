@@ -273,7 +273,7 @@ START_TEST(paused_reading_closes_the_window)
     ck_assert_uint_gt(dcgw_sctp_buffered_amount(pr.a.s), 128 * 1024);
     ck_assert_uint_eq(dcgw_sctp_stats(pr.b.s)->read_pauses, 1);
     /* the sender asks to hear when it may go on */
-    dcgw_sctp_want_writable(pr.a.s);
+    dcgw_sctp_want_writable(pr.a.s, 0);
     dcgw_sctp_pause_reading(pr.b.s, false);
     while (sent < N) {
         uint8_t *m = stp_make_msg(sent, SZ);

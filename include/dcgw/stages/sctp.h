@@ -214,10 +214,12 @@ int dcgw_sctp_reset_streams(struct dcgw_sctp *s, const uint16_t *streams, size_t
 void dcgw_sctp_pause_reading(struct dcgw_sctp *s, bool paused);
 bool dcgw_sctp_reading_paused(const struct dcgw_sctp *s);
 
-/* Asks for on_writable once the buffered amount is <= writable_lowat, as after a send that
- * returned DCGW_EAGAIN (an owner that stops sending at its own limit uses it). The check
- * runs when the association next has events (SACKs), at the latest from the next drain. */
-void dcgw_sctp_want_writable(struct dcgw_sctp *s);
+/* Asks for on_writable once the buffered amount is <= lowat (0, or more than
+ * writable_lowat: writable_lowat), as after a send that returned DCGW_EAGAIN; an owner
+ * that stops sending at a limit of its own gives a mark below that limit. The check runs
+ * when the association has events (SACKs), and from the next drain when called outside
+ * this association's callbacks. */
+void dcgw_sctp_want_writable(struct dcgw_sctp *s, size_t lowat);
 
 /* Bytes queued in usrsctp and not yet acknowledged (includes usrsctp's per-chunk
  * overhead, so slightly above the payload). */
