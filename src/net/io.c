@@ -1,6 +1,8 @@
 #include "dcgw/net/io.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,9 +13,13 @@
 
 struct txslot {
     struct sockaddr_storage to;
+    socklen_t alen;
     size_t n;
     uint8_t data[DCGW_IO_SLOT];
 };
+
+/* Control space of one message: a UDP_SEGMENT (uint16_t) or UDP_GRO (int) cmsg. */
+#define IO_CMSG_SPACE CMSG_SPACE(sizeof(int))
 
 struct dcgw_io {
     uv_loop_t *loop;
@@ -27,15 +33,21 @@ struct dcgw_io {
     struct sockaddr_storage local;
     struct dcgw_io_stats stats;
     int handles_open;
-    /* receive slab */
+    bool gso, gro;
+    /* receive slab: rxn slots of rxslot bytes (DCGW_IO_GRO_SLOT with GRO) */
+    uint32_t rxn;
+    size_t rxslot;
     uint8_t *rxbuf;
     struct mmsghdr *rxmsg;
     struct iovec *rxiov;
     struct sockaddr_storage *rxaddr;
-    /* send queue */
+    uint8_t *rxctl;
+    /* send queue: txn datagrams; at flush one message per run (txrun datagrams each) */
     struct txslot *tx;
     struct mmsghdr *txmsg;
     struct iovec *txiov;
+    uint8_t *txctl;
+    uint32_t *txrun;
     uint32_t txn;
 };
 
@@ -44,25 +56,120 @@ uint64_t dcgw_io_now(const struct dcgw_io *io)
     return uv_now(io->loop);
 }
 
+static bool same_dest(const struct txslot *a, const struct txslot *b)
+{
+    return a->alen == b->alen && memcmp(&a->to, &b->to, a->alen) == 0;
+}
+
+/* Groups the queue into messages: with GSO a run of datagrams to one destination, all of
+ * the first one's size but the last (which may be shorter), becomes one message whose
+ * iovecs are the slots and whose UDP_SEGMENT is that size. Returns the message count. */
+static uint32_t build_messages(struct dcgw_io *io)
+{
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < io->txn; m++) {
+        const struct txslot *first = &io->tx[i];
+        uint32_t j = i + 1;
+        size_t total = first->n;
+        while (io->gso && first->n > 0 && j < io->txn && j - i < DCGW_IO_GSO_SEGS_MAX &&
+               io->tx[j - 1].n == first->n && io->tx[j].n > 0 && io->tx[j].n <= first->n &&
+               total + io->tx[j].n <= DCGW_IO_GSO_BYTES_MAX && same_dest(first, &io->tx[j])) {
+            total += io->tx[j].n;
+            j++;
+        }
+        struct msghdr *h = &io->txmsg[m].msg_hdr;
+        *h = (struct msghdr){.msg_name = (void *)&first->to,
+                             .msg_namelen = first->alen,
+                             .msg_iov = &io->txiov[i],
+                             .msg_iovlen = j - i};
+        if (j - i > 1) {
+            h->msg_control = io->txctl + (size_t)m * IO_CMSG_SPACE;
+            h->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+            struct cmsghdr *c = CMSG_FIRSTHDR(h);
+            c->cmsg_level = SOL_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+            uint16_t seg = (uint16_t)first->n;
+            memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+        }
+        io->txrun[m] = j - i;
+        i = j;
+    }
+    return m;
+}
+
+/* The datagrams of message m, one sendmsg each (a refused GSO send). */
+static void send_plain(struct dcgw_io *io, uint32_t m)
+{
+    struct msghdr h = io->txmsg[m].msg_hdr;
+    struct iovec *iov = h.msg_iov;
+    h.msg_control = NULL;
+    h.msg_controllen = 0;
+    h.msg_iovlen = 1;
+    for (uint32_t k = 0; k < io->txrun[m]; k++) {
+        h.msg_iov = &iov[k];
+        ssize_t r;
+        do
+            r = sendmsg(io->fd, &h, 0);
+        while (r < 0 && errno == EINTR);
+        if (r < 0) {
+            io->stats.tx_errors++;
+            DCGW_LOG_RL(IO, WARN, "sendmsg: %s", strerror(errno));
+            continue;
+        }
+        io->stats.tx_packets++;
+        io->stats.tx_bytes += iov[k].iov_len;
+    }
+}
+
+/* A GSO send refused by the socket or the kernel (checksum offload missing, SO_NO_CHECK,
+ * a segment size past the path MTU, an old kernel): GSO goes off for this io. */
+static bool gso_refused(int err)
+{
+    return err == EINVAL || err == EIO || err == EOPNOTSUPP || err == ENOPROTOOPT ||
+           err == EMSGSIZE;
+}
+
+static void account(struct dcgw_io *io, uint32_t m)
+{
+    const struct msghdr *h = &io->txmsg[m].msg_hdr;
+    for (size_t k = 0; k < h->msg_iovlen; k++)
+        io->stats.tx_bytes += h->msg_iov[k].iov_len;
+    io->stats.tx_packets += io->txrun[m];
+    if (io->txrun[m] > 1) {
+        io->stats.tx_gso_sends++;
+        io->stats.tx_gso_segments += io->txrun[m];
+    }
+}
+
 void dcgw_io_flush(struct dcgw_io *io)
 {
-    uint32_t off = 0;
-    while (off < io->txn) {
-        int n = sendmmsg(io->fd, io->txmsg + off, io->txn - off, 0);
+    uint32_t nm = build_messages(io), off = 0;
+    while (off < nm) {
+        int n = sendmmsg(io->fd, io->txmsg + off, nm - off, 0);
         if (n < 0) {
-            if (errno == EINTR)
+            int err = errno;
+            if (err == EINTR)
                 continue;
+            if (io->txrun[off] > 1 && gso_refused(err)) {
+                if (err != EMSGSIZE) {
+                    io->gso = false;
+                    DCGW_WARN(IO, "UDP GSO refused (%s): sending datagram by datagram",
+                              strerror(err));
+                }
+                io->stats.tx_gso_fallbacks++;
+                send_plain(io, off++);
+                continue;
+            }
             /* EAGAIN (buffer full) or a per-destination error: drop this one, go on. */
-            io->stats.tx_errors++;
-            DCGW_LOG_RL(IO, WARN, "sendmmsg: %s", strerror(errno));
+            io->stats.tx_errors += io->txrun[off];
+            DCGW_LOG_RL(IO, WARN, "sendmmsg: %s", strerror(err));
             off++;
             continue;
         }
         io->stats.tx_batches++;
-        for (int i = 0; i < n; i++) {
-            io->stats.tx_packets++;
-            io->stats.tx_bytes += io->tx[off + (uint32_t)i].n;
-        }
+        for (int i = 0; i < n; i++)
+            account(io, off + (uint32_t)i);
         off += (uint32_t)n;
     }
     io->txn = 0;
@@ -77,17 +184,11 @@ int dcgw_io_send(struct dcgw_io *io, const struct sockaddr *to, const uint8_t *p
     if (io->txn == io->batch)
         dcgw_io_flush(io);
     struct txslot *s = &io->tx[io->txn];
-    socklen_t alen = dcgw_addr_len(to);
-    memcpy(&s->to, to, alen);
+    s->alen = dcgw_addr_len(to);
+    memcpy(&s->to, to, s->alen);
     memcpy(s->data, p, n);
     s->n = n;
     io->txiov[io->txn] = (struct iovec){.iov_base = s->data, .iov_len = n};
-    io->txmsg[io->txn].msg_hdr = (struct msghdr){
-        .msg_name = &s->to,
-        .msg_namelen = alen,
-        .msg_iov = &io->txiov[io->txn],
-        .msg_iovlen = 1,
-    };
     io->txn++;
     return 0;
 }
@@ -99,20 +200,61 @@ static void on_check(uv_check_t *h)
         dcgw_io_flush(io);
 }
 
+/* The coalesced size of a GRO buffer (UDP_GRO cmsg), 0 for a single datagram. */
+static size_t gro_size(struct msghdr *m)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c))
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+            c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            int g;
+            memcpy(&g, CMSG_DATA(c), sizeof(g));
+            return g > 0 ? (size_t)g : 0;
+        }
+    return 0;
+}
+
+/* One received buffer: a datagram, or with GRO several of `seg` bytes (the last maybe
+ * shorter), each handed over alone. */
+static void deliver(struct dcgw_io *io, struct msghdr *m, uint8_t *p, size_t len, uint64_t now)
+{
+    size_t seg = io->gro ? gro_size(m) : 0;
+    if (seg == 0 || seg >= len)
+        seg = len;
+    else
+        io->stats.rx_gro_buffers++;
+    size_t off = 0;
+    do {
+        size_t n = len - off < seg ? len - off : seg;
+        if (n > DCGW_IO_SLOT) {
+            io->stats.rx_truncated++;
+            DCGW_LOG_RL(IO, DEBUG, "dropped a datagram longer than %d bytes", DCGW_IO_SLOT);
+        } else {
+            io->stats.rx_packets++;
+            io->stats.rx_bytes += n;
+            if (seg < len)
+                io->stats.rx_gro_segments++;
+            io->cbs.on_datagram(io->cbs.ud, (struct sockaddr *)m->msg_name, p + off, n, now);
+        }
+        off += n;
+    } while (off < len);
+}
+
 static void read_burst(struct dcgw_io *io)
 {
     for (int round = 0; round < DCGW_IO_READS_PER_WAKEUP; round++) {
-        for (uint32_t i = 0; i < io->batch; i++) {
-            io->rxiov[i] = (struct iovec){.iov_base = io->rxbuf + (size_t)i * DCGW_IO_SLOT,
-                                          .iov_len = DCGW_IO_SLOT};
+        for (uint32_t i = 0; i < io->rxn; i++) {
+            io->rxiov[i] = (struct iovec){.iov_base = io->rxbuf + (size_t)i * io->rxslot,
+                                          .iov_len = io->rxslot};
             io->rxmsg[i].msg_hdr = (struct msghdr){
                 .msg_name = &io->rxaddr[i],
                 .msg_namelen = sizeof(io->rxaddr[i]),
                 .msg_iov = &io->rxiov[i],
                 .msg_iovlen = 1,
+                .msg_control = io->gro ? io->rxctl + (size_t)i * IO_CMSG_SPACE : NULL,
+                .msg_controllen = io->gro ? IO_CMSG_SPACE : 0,
             };
         }
-        int n = recvmmsg(io->fd, io->rxmsg, io->batch, MSG_DONTWAIT, NULL);
+        int n = recvmmsg(io->fd, io->rxmsg, io->rxn, MSG_DONTWAIT, NULL);
         if (n <= 0)
             break;
         io->stats.rx_batches++;
@@ -120,18 +262,14 @@ static void read_burst(struct dcgw_io *io)
         uint64_t now = uv_now(io->loop);
         for (int i = 0; i < n; i++) {
             struct msghdr *m = &io->rxmsg[i].msg_hdr;
-            size_t len = io->rxmsg[i].msg_len;
             if (m->msg_flags & MSG_TRUNC) {
                 io->stats.rx_truncated++;
-                DCGW_LOG_RL(IO, DEBUG, "dropped a datagram longer than %d bytes", DCGW_IO_SLOT);
+                DCGW_LOG_RL(IO, DEBUG, "dropped a datagram longer than %zu bytes", io->rxslot);
                 continue;
             }
-            io->stats.rx_packets++;
-            io->stats.rx_bytes += len;
-            io->cbs.on_datagram(io->cbs.ud, (struct sockaddr *)&io->rxaddr[i],
-                                io->rxbuf + (size_t)i * DCGW_IO_SLOT, len, now);
+            deliver(io, m, io->rxbuf + (size_t)i * io->rxslot, io->rxmsg[i].msg_len, now);
         }
-        if ((uint32_t)n < io->batch)
+        if ((uint32_t)n < io->rxn)
             break;
     }
     /* Replies produced while handling this burst go out together. */
@@ -173,10 +311,50 @@ static void free_io(struct dcgw_io *io)
     free(io->rxmsg);
     free(io->rxiov);
     free(io->rxaddr);
+    free(io->rxctl);
     free(io->tx);
     free(io->txmsg);
     free(io->txiov);
+    free(io->txctl);
+    free(io->txrun);
     free(io);
+}
+
+/* GSO and GRO as asked, where the socket accepts them (UDP_SEGMENT 0 only probes). */
+static void set_offloads(struct dcgw_io *io, const struct dcgw_io_settings *st)
+{
+    int zero = 0, one = 1;
+    if (st && st->gso) {
+        io->gso = setsockopt(io->fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+        if (!io->gso)
+            DCGW_WARN(IO, "UDP GSO unavailable (%s): sending datagram by datagram",
+                      strerror(errno));
+    }
+    if (st && st->gro) {
+        io->gro = setsockopt(io->fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+        if (!io->gro)
+            DCGW_WARN(IO, "UDP GRO unavailable (%s): receiving datagram by datagram",
+                      strerror(errno));
+    }
+}
+
+/* The receive slab: batch slots of DCGW_IO_SLOT, or with GRO up to
+ * DCGW_IO_GRO_BATCH_MAX slots of DCGW_IO_GRO_SLOT. */
+static int alloc_rx(struct dcgw_io *io)
+{
+    io->rxn = io->batch;
+    io->rxslot = DCGW_IO_SLOT;
+    if (io->gro) {
+        io->rxslot = DCGW_IO_GRO_SLOT;
+        if (io->rxn > DCGW_IO_GRO_BATCH_MAX)
+            io->rxn = DCGW_IO_GRO_BATCH_MAX;
+    }
+    io->rxbuf = malloc((size_t)io->rxn * io->rxslot);
+    io->rxmsg = calloc(io->rxn, sizeof(*io->rxmsg));
+    io->rxiov = calloc(io->rxn, sizeof(*io->rxiov));
+    io->rxaddr = calloc(io->rxn, sizeof(*io->rxaddr));
+    io->rxctl = calloc(io->rxn, IO_CMSG_SPACE);
+    return io->rxbuf && io->rxmsg && io->rxiov && io->rxaddr && io->rxctl ? 0 : DCGW_ENOMEM;
 }
 
 static void on_closed(uv_handle_t *h)
@@ -199,19 +377,6 @@ int dcgw_io_new(uv_loop_t *loop, const struct sockaddr *addr, const struct dcgw_
     io->batch = st && st->batch ? st->batch : DCGW_IO_BATCH_DEFAULT;
     if (io->batch > DCGW_IO_BATCH_MAX)
         io->batch = DCGW_IO_BATCH_MAX;
-    io->rxbuf = malloc((size_t)io->batch * DCGW_IO_SLOT);
-    io->rxmsg = calloc(io->batch, sizeof(*io->rxmsg));
-    io->rxiov = calloc(io->batch, sizeof(*io->rxiov));
-    io->rxaddr = calloc(io->batch, sizeof(*io->rxaddr));
-    io->tx = calloc(io->batch, sizeof(*io->tx));
-    io->txmsg = calloc(io->batch, sizeof(*io->txmsg));
-    io->txiov = calloc(io->batch, sizeof(*io->txiov));
-    io->fd = -1;
-    if (!io->rxbuf || !io->rxmsg || !io->rxiov || !io->rxaddr || !io->tx || !io->txmsg ||
-        !io->txiov) {
-        free_io(io);
-        return DCGW_ENOMEM;
-    }
     io->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     socklen_t alen = dcgw_addr_len(addr);
     char a[DCGW_ADDR_STRLEN];
@@ -221,6 +386,17 @@ int dcgw_io_new(uv_loop_t *loop, const struct sockaddr *addr, const struct dcgw_
             close(io->fd);
         free_io(io);
         return DCGW_EIO;
+    }
+    set_offloads(io, st);
+    io->tx = calloc(io->batch, sizeof(*io->tx));
+    io->txmsg = calloc(io->batch, sizeof(*io->txmsg));
+    io->txiov = calloc(io->batch, sizeof(*io->txiov));
+    io->txctl = calloc(io->batch, IO_CMSG_SPACE);
+    io->txrun = calloc(io->batch, sizeof(*io->txrun));
+    if (alloc_rx(io) < 0 || !io->tx || !io->txmsg || !io->txiov || !io->txctl || !io->txrun) {
+        close(io->fd);
+        free_io(io);
+        return DCGW_ENOMEM;
     }
     if (st && st->socket_buffer) {
         int sz = (int)st->socket_buffer;
@@ -243,6 +419,21 @@ int dcgw_io_new(uv_loop_t *loop, const struct sockaddr *addr, const struct dcgw_
 const struct sockaddr *dcgw_io_local(const struct dcgw_io *io)
 {
     return (const struct sockaddr *)&io->local;
+}
+
+bool dcgw_io_gso(const struct dcgw_io *io)
+{
+    return io->gso;
+}
+
+bool dcgw_io_gro(const struct dcgw_io *io)
+{
+    return io->gro;
+}
+
+int dcgw_io_fd(const struct dcgw_io *io)
+{
+    return io->fd;
 }
 
 const struct dcgw_io_stats *dcgw_io_stats(const struct dcgw_io *io)

@@ -2,10 +2,19 @@
  * batches with recvmmsg into a per-worker slab and queues sends, flushed with sendmmsg
  * once per loop turn (or when the queue is full) — DESIGN.md §10 "System calls".
  *
+ * UDP GSO/GRO (docs/fastpath.md "GSO and GRO"), each when asked for and
+ * accepted by the socket: with GRO the kernel may hand over several datagrams of one
+ * source coalesced (equal sizes, the last maybe shorter); they are split here and each
+ * reaches on_datagram alone. With GSO a run of queued datagrams to one destination, equal
+ * sizes but the last, leaves in one sendmmsg slot with UDP_SEGMENT (no copy: the slots'
+ * iovecs). A socket or kernel that refuses a GSO send turns GSO off for the io and the
+ * run goes out datagram by datagram (counted in tx_gso_fallbacks).
+ *
  * Received bytes are valid only during on_datagram: a stage that keeps them copies. */
 #ifndef DCGW_IO_H
 #define DCGW_IO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -16,6 +25,13 @@ enum dcgw_io_limits {
     DCGW_IO_BATCH_DEFAULT = 32, /* datagrams per recvmmsg / sendmmsg */
     DCGW_IO_BATCH_MAX = 1024,
     DCGW_IO_READS_PER_WAKEUP = 8, /* recvmmsg calls before yielding to the loop */
+    /* With GRO a receive slot takes one coalesced buffer (at most 64 KiB) and a recvmmsg
+     * at most this many: GRO costs DCGW_IO_GRO_SLOT x min(batch, DCGW_IO_GRO_BATCH_MAX). */
+    DCGW_IO_GRO_SLOT = 65536,
+    DCGW_IO_GRO_BATCH_MAX = 64,
+    /* One GSO send: at most this many datagrams (the kernel's UDP_MAX_SEGMENTS) and bytes. */
+    DCGW_IO_GSO_SEGS_MAX = 64,
+    DCGW_IO_GSO_BYTES_MAX = 65000,
 };
 
 struct dcgw_io_cbs {
@@ -28,17 +44,25 @@ struct dcgw_io_cbs {
 struct dcgw_io_settings {
     uint32_t batch;         /* 0: default */
     uint32_t socket_buffer; /* SO_RCVBUF/SO_SNDBUF bytes; 0: system default */
+    bool gso;               /* send runs to one destination with UDP_SEGMENT */
+    bool gro;               /* receive with UDP_GRO and split */
 };
 
 struct dcgw_io_stats {
     uint64_t rx_packets, rx_bytes, rx_batches, rx_truncated;
     uint64_t rx_timed_reads; /* reads by the poll timer (dcgw_io_set_poll_interval) */
     uint64_t tx_packets, tx_bytes, tx_batches, tx_errors, tx_too_big;
+    uint64_t rx_gro_buffers;   /* coalesced buffers received (GRO) */
+    uint64_t rx_gro_segments;  /* datagrams split out of them (also in rx_packets) */
+    uint64_t tx_gso_sends;     /* GSO sends of two or more datagrams */
+    uint64_t tx_gso_segments;  /* datagrams sent in them (also in tx_packets) */
+    uint64_t tx_gso_fallbacks; /* GSO sends refused and resent one by one (GSO then off) */
 };
 
 struct dcgw_io;
 
-/* Binds a UDP socket to addr and starts reading. DCGW_EIO with errno-style detail logged. */
+/* Binds a UDP socket to addr and starts reading. DCGW_EIO with errno-style detail logged.
+ * GSO and GRO asked for but refused by the socket are logged once and left off. */
 int dcgw_io_new(uv_loop_t *loop, const struct sockaddr *addr, const struct dcgw_io_settings *st,
                 const struct dcgw_io_cbs *cbs, struct dcgw_io **out);
 /* Queues a datagram (copied). Flushed at the end of this loop turn, or now if the queue
@@ -55,6 +79,11 @@ void dcgw_io_close(struct dcgw_io *io);
  * idle worker's consent checks then cost one wake-up per ms, not one each); 0: back to
  * reading as datagrams arrive (the default). */
 void dcgw_io_set_poll_interval(struct dcgw_io *io, uint32_t ms);
+/* Whether GSO / GRO are in use (asked for, and not refused so far). */
+bool dcgw_io_gso(const struct dcgw_io *io);
+bool dcgw_io_gro(const struct dcgw_io *io);
+/* The socket, for socket options of callers that need them (tests, the fast path). */
+int dcgw_io_fd(const struct dcgw_io *io);
 /* Monotonic milliseconds of the io's loop (uv_now). */
 uint64_t dcgw_io_now(const struct dcgw_io *io);
 
