@@ -65,6 +65,8 @@ static const struct opt opts[] = {
     U32("data_plane.recv_batch", data_plane.recv_batch, 1, 1024, 32),
     U32("data_plane.socket_buffer", data_plane.socket_buffer, 65536, 1u << 30, 4u << 20),
     U32("data_plane.idle_poll_ms", data_plane.idle_poll_ms, 0, 100, 10),
+    BOOL("data_plane.gso", data_plane.gso, 1),
+    BOOL("data_plane.gro", data_plane.gro, 1),
     U32("sessions.max_per_worker", sessions.max_per_worker, 1, 10000000, DCGW_MAX_SESSIONS_DEFAULT),
     U32("sessions.setup_timeout_ms", sessions.setup_timeout_ms, 1000, 3600000, 60000),
     U32("sessions.down_timeout_ms", sessions.down_timeout_ms, 0, 86400000, 30000),

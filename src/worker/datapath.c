@@ -316,7 +316,9 @@ int dcgw__wplane_start(struct worker *w)
         return 0;
     }
     struct dcgw_io_settings is = {.batch = w->cfg.data_plane.recv_batch,
-                                  .socket_buffer = w->cfg.data_plane.socket_buffer};
+                                  .socket_buffer = w->cfg.data_plane.socket_buffer,
+                                  .gso = w->cfg.data_plane.gso,
+                                  .gro = w->cfg.data_plane.gro};
     struct dcgw_io_cbs ic = {.ud = w, .on_datagram = on_datagram};
     r = dcgw_io_new(w->loop, (struct sockaddr *)&ss, &is, &ic, &w->io);
     if (r < 0)

@@ -202,6 +202,11 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"quiet_left", w->stats.quiet_left},
         {"rx_timed_reads", io ? io->rx_timed_reads : 0},
         {"relay_flows", w->stats.relay_flows},
+        {"rx_gro_buffers", io ? io->rx_gro_buffers : 0},
+        {"rx_gro_segments", io ? io->rx_gro_segments : 0},
+        {"tx_gso_sends", io ? io->tx_gso_sends : 0},
+        {"tx_gso_segments", io ? io->tx_gso_segments : 0},
+        {"tx_gso_fallbacks", io ? io->tx_gso_fallbacks : 0},
     };
     enum { NC = sizeof(cs) / sizeof(cs[0]) };
     Dcgw__Counter c[NC], *cp[NC];

@@ -95,6 +95,7 @@ static const struct {
     {"sctp: { streams = 0; };\n", "sctp.streams: 0 is out of range"},
     {"dtls = 5;\n", "dtls: unknown setting"},
     {"data_plane: { address = \"localhost\"; };\n", "t.conf:1: data_plane.address: expected"},
+    {"data_plane: { gso = 1; };\n", "data_plane.gso: expected true or false"},
     {"control: { tcp: { enabled = true; cert = \"a\"; key = \"b\"; ca = \"c\";\n"
      "  listen = \"7445\"; }; };\n",
      "t.conf:2: control.tcp.listen: expected a numeric"},

@@ -41,6 +41,8 @@ struct dcgw_config {
         uint32_t recv_batch;                  /* datagrams per recvmmsg */
         uint32_t socket_buffer;               /* SO_RCVBUF / SO_SNDBUF bytes */
         uint32_t idle_poll_ms; /* quiet worker: read the socket this often; 0: never wait */
+        bool gso;              /* send runs of equal datagrams with UDP_SEGMENT */
+        bool gro;              /* receive with UDP_GRO and split */
     } data_plane;
 
     struct {
