@@ -69,8 +69,9 @@ static void on_worker_pipe_closed(void *ud, struct dcgw_stream *s, int err)
     (void)err;
     struct worker *w = ud;
     w->pipe = NULL;
-    /* The process exit callback reports the loss; a pipe closing first is normal. */
-    if (w->proc)
+    /* The process exit callback reports the loss; a pipe closing first is normal. A worker
+     * that said it cannot start exits by itself (else the watchdog kills it). */
+    if (w->proc && !w->start_failed)
         uv_process_kill(w->proc, SIGKILL);
 }
 
@@ -101,11 +102,26 @@ static void on_watchdog(uv_timer_t *t)
     uint64_t now = uv_now(m->loop), hang = m->cfg.watchdog.hang_timeout_ms;
     for (uint32_t i = 0; i < m->n_workers && !m->draining; i++) {
         struct worker *w = &m->workers[i];
-        if (!w->proc || !w->ready || w->hung)
+        if (!w->proc || w->hung)
             continue;
+        if (!w->ready) { /* still starting: it has hang_timeout_ms to say hello */
+            if (now - w->spawned_ms > hang) {
+                DCGW_ERROR(MASTER,
+                           "worker %u (pid %d) not ready %llu ms after its start; killing it",
+                           w->index, w->pid, (unsigned long long)(now - w->spawned_ms));
+                snprintf(w->fail_reason, sizeof(w->fail_reason),
+                         "not ready within watchdog.hang_timeout_ms (%llu ms)",
+                         (unsigned long long)hang);
+                w->hung = true;
+                uv_process_kill(w->proc, SIGKILL);
+            }
+            continue;
+        }
         if (now - w->last_heard_ms > hang) {
             DCGW_ERROR(MASTER, "worker %u (pid %d) silent for %llu ms; killing it", w->index,
                        w->pid, (unsigned long long)(now - w->last_heard_ms));
+            snprintf(w->fail_reason, sizeof(w->fail_reason),
+                     "silent for watchdog.hang_timeout_ms (%llu ms)", (unsigned long long)hang);
             w->hung = true;
             uv_process_kill(w->proc, SIGKILL);
             continue;
@@ -133,11 +149,25 @@ static void on_restart_timer(uv_timer_t *t)
         spawn_worker(w->m, w);
 }
 
+static void start_drain(struct master *m);
+
+/* Restart delay after the given number of deaths in a row: 200 ms, doubled each time. */
+static uint32_t backoff_ms(uint32_t failures)
+{
+    uint64_t d = DCGW_WORKER_RESTART_BACKOFF_MS;
+    for (uint32_t i = 1; i < failures && d < DCGW_WORKER_RESTART_BACKOFF_MAX_MS; i++)
+        d *= 2;
+    return d < DCGW_WORKER_RESTART_BACKOFF_MAX_MS ? (uint32_t)d
+                                                  : DCGW_WORKER_RESTART_BACKOFF_MAX_MS;
+}
+
 static void on_worker_exit(uv_process_t *proc, int64_t status, int sig)
 {
     struct worker *w = proc->data;
     struct master *m = w->m;
     uv_close((uv_handle_t *)proc, (uv_close_cb)free);
+    bool was_ready = w->ready;
+    uint64_t up = was_ready ? uv_now(m->loop) - w->ready_ms : 0;
     w->proc = NULL;
     w->ready = false;
     w->hung = false;
@@ -150,14 +180,26 @@ static void on_worker_exit(uv_process_t *proc, int64_t status, int sig)
         all_workers_gone(m);
         return;
     }
-    DCGW_ERROR(MASTER, "worker %u (pid %d) died (status %lld, signal %d); restarting", w->index,
-               w->pid, (long long)status, sig);
     dcgw__master_worker_lost(m, w, status, sig);
     w->restarts++;
-    /* Back off a little so a worker that dies at start does not spin. */
-    uv_timer_start(
-        &w->restart_timer, on_restart_timer,
-        w->restarts > 3 ? DCGW_WORKER_RESTART_BACKOFF_MS * 5 : DCGW_WORKER_RESTART_BACKOFF_MS, 0);
+    if (was_ready && up >= m->cfg.watchdog.stable_after_ms)
+        w->failures = 0; /* it ran well: this death starts the backoff over */
+    w->failures++;
+    w->start_failures = was_ready ? 0 : w->start_failures + 1;
+    if (w->start_failures >= m->cfg.watchdog.max_start_failures) {
+        DCGW_ERROR(MASTER,
+                   "fatal: worker %u failed to start %u times in a row (last: %s); giving up",
+                   w->index, w->start_failures,
+                   w->fail_reason[0] ? w->fail_reason : "exited before it was ready");
+        m->exit_code = 1;
+        start_drain(m);
+        return;
+    }
+    uint32_t delay = backoff_ms(w->failures);
+    DCGW_ERROR(MASTER, "worker %u (pid %d) %s (status %lld, signal %d%s%s); restarting in %u ms",
+               w->index, w->pid, was_ready ? "died" : "failed to start", (long long)status, sig,
+               w->fail_reason[0] ? ": " : "", w->fail_reason, delay);
+    uv_timer_start(&w->restart_timer, on_restart_timer, delay, 0);
 }
 
 static void spawn_worker(struct master *m, struct worker *w)
@@ -200,6 +242,9 @@ static void spawn_worker(struct master *m, struct worker *w)
     w->proc = proc;
     w->pid = proc->pid;
     w->ready = false;
+    w->spawned_ms = w->last_heard_ms = uv_now(m->loop);
+    w->fail_reason[0] = '\0';
+    w->start_failed = false;
     w->sessions = 0;
     uv_pipe_init(m->loop, pipe, 0);
     uv_pipe_open(pipe, sv[0]);
@@ -378,7 +423,7 @@ int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const c
     DCGW_INFO(MASTER, "dcgw %s: %u workers, control socket %s", DCGW_VERSION, m->n_workers,
               m->cfg.control.socket);
     uv_run(m->loop, UV_RUN_DEFAULT);
-    rc = 0;
+    rc = m->exit_code;
 out:
     dcgw__nmf_stop(m);
     uv_walk(m->loop, close_walk, NULL);

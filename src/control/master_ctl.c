@@ -558,6 +558,7 @@ int dcgw__master_from_worker(struct master *m, struct worker *w, const Dcgw__Fra
         if (f->internal->msg_case == DCGW__INTERNAL__MSG_HELLO) {
             const Dcgw__WorkerHello *h = f->internal->hello;
             w->ready = true;
+            w->ready_ms = uv_now(m->loop);
             snprintf(w->udp_address, sizeof(w->udp_address), "%s",
                      h->udp_address ? h->udp_address : "");
             DCGW_INFO(MASTER, "worker %u ready (pid %d, data plane %s)", w->index, w->pid,
@@ -570,6 +571,13 @@ int dcgw__master_from_worker(struct master *m, struct worker *w, const Dcgw__Fra
             ev.kind_case = DCGW__EVENT__KIND_WORKER_STARTED;
             ev.worker_started = &ws;
             dcgw__master_emit(m, &ev);
+        } else if (f->internal->msg_case == DCGW__INTERNAL__MSG_FAILED && f->internal->failed) {
+            const Dcgw__WorkerFailed *fl = f->internal->failed;
+            w->start_failed = true;
+            snprintf(w->fail_reason, sizeof(w->fail_reason), "%s",
+                     fl->reason ? fl->reason : dcgw_strerror(fl->code));
+            DCGW_ERROR(MASTER, "worker %u (pid %d) cannot start: %s", w->index, w->pid,
+                       w->fail_reason);
         }
         return 0;
     default:
@@ -624,6 +632,7 @@ void dcgw__master_worker_lost(struct master *m, struct worker *w, int64_t status
         wl.signal = sig;
         wl.session_ids = (char **)ids->pdata;
         wl.n_session_ids = ids->len;
+        wl.reason = w->fail_reason[0] ? w->fail_reason : NULL;
         Dcgw__Event ev = DCGW__EVENT__INIT;
         ev.kind_case = DCGW__EVENT__KIND_WORKER_LOST;
         ev.worker_lost = &wl;

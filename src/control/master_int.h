@@ -23,7 +23,12 @@ struct worker {
     int pid;
     bool ready;
     uint32_t sessions;
-    uint32_t restarts;
+    uint32_t restarts;       /* in all */
+    uint32_t failures;       /* deaths in a row without a stable run (restart backoff) */
+    uint32_t start_failures; /* starts in a row that never became ready */
+    uint64_t spawned_ms, ready_ms;
+    char fail_reason[256]; /* why it failed to start, or was killed; "" if unknown */
+    bool start_failed;     /* it said it cannot start: it exits by itself */
     char udp_address[64];
     uv_timer_t restart_timer;
     uint64_t last_heard_ms; /* any frame from it (watchdog) */
@@ -102,6 +107,7 @@ struct master {
     uv_timer_t drain_timer;
     uv_timer_t watchdog; /* pings workers, kills one silent past watchdog.hang_timeout_ms */
     bool draining;
+    int exit_code; /* of dcgwd: 1 when it gave up on a worker that cannot start */
 
     uint64_t sessions_created, sessions_closed, sessions_lost, frames_rejected;
     struct nmf *nmf; /* the Nmf_MRM service (nmf.c), NULL when off */

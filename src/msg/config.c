@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dcgw/base/addr.h"
 #include "dcgw/guard/avatar.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/limits.h"
+#include "dcgw/stages/cert.h"
 #include "dcgw/stages/http_url.h"
 
 enum opt_type { T_U32, T_BOOL, T_STR, T_MODE, T_LEVEL, T_TARGET, T_MODULES, T_HASH };
@@ -85,6 +87,8 @@ static const struct opt opts[] = {
     U32("sctp.buffered_limit", sctp.buffered_limit, 16384, 1u << 30, 1u << 20),
     BOOL("sctp.allow_dcep", sctp.allow_dcep, 1),
     U32("watchdog.hang_timeout_ms", watchdog.hang_timeout_ms, 0, 600000, 10000),
+    U32("watchdog.stable_after_ms", watchdog.stable_after_ms, 0, 86400000, 60000),
+    U32("watchdog.max_start_failures", watchdog.max_start_failures, 1, 1000, 5),
     U32("shutdown.drain_timeout_ms", shutdown.drain_timeout_ms, 0, 600000,
         DCGW_DRAIN_TIMEOUT_MS_DEFAULT),
     STR("avatar.trust_anchors", avatar.trust_anchors, ""),
@@ -343,6 +347,46 @@ static int walk(struct dcgw_config *cfg, const config_setting_t *grp, const char
     return 0;
 }
 
+/* dtls.cert and dtls.key are read where they are named: a worker that cannot read them
+ * would not start, so they are an error of the configuration (--check-config, start,
+ * reload), each file named with the reason. */
+static int check_dtls_files(const struct dcgw_config *cfg, const config_t *lc, struct perr *e)
+{
+    const char *path[2] = {cfg->dtls.cert, cfg->dtls.key}, *name[2] = {"dtls.cert", "dtls.key"};
+    for (int i = 0; i < 2; i++) {
+        struct stat sb;
+        if (stat(path[i], &sb) == 0 && !S_ISREG(sb.st_mode))
+            return fail(e, config_lookup(lc, name[i]), name[i], "%s is not a regular file",
+                        path[i]);
+        FILE *f = fopen(path[i], "r");
+        if (!f)
+            return fail(e, config_lookup(lc, name[i]), name[i], "cannot read %s: %s", path[i],
+                        strerror(errno));
+        fclose(f);
+    }
+    struct dcgw_cert *c = NULL;
+    int r = dcgw_cert_load_pem(cfg->dtls.cert, cfg->dtls.key, &c);
+    dcgw_cert_unref(c);
+    switch (r) {
+    case 0:
+        return 0;
+    case DCGW_EAUTH:
+        return fail(e, config_lookup(lc, "dtls.key"), "dtls.key",
+                    "%s is not the private key of the certificate in %s", cfg->dtls.key,
+                    cfg->dtls.cert);
+    case DCGW_EMALFORMED:
+        return fail(e, config_lookup(lc, "dtls"), "dtls",
+                    "%s must hold a PEM certificate and %s a PEM private key", cfg->dtls.cert,
+                    cfg->dtls.key);
+    case DCGW_EUNSUPPORTED:
+        return fail(e, config_lookup(lc, "dtls.key"), "dtls.key",
+                    "%s: only EC and RSA keys are usable for DTLS", cfg->dtls.key);
+    default:
+        return fail(e, config_lookup(lc, "dtls"), "dtls", "%s / %s: %s", cfg->dtls.cert,
+                    cfg->dtls.key, dcgw_strerror(r));
+    }
+}
+
 static int validate(struct dcgw_config *cfg, const config_t *lc, struct perr *e)
 {
     if (cfg->control.tcp_enabled &&
@@ -366,6 +410,8 @@ static int validate(struct dcgw_config *cfg, const config_t *lc, struct perr *e)
     if (!*cfg->dtls.cert != !*cfg->dtls.key)
         return fail(e, config_lookup(lc, *cfg->dtls.cert ? "dtls.cert" : "dtls.key"), "dtls",
                     "cert and key go together");
+    if (*cfg->dtls.cert && check_dtls_files(cfg, lc, e) < 0)
+        return DCGW_ECONFIG;
     if (cfg->nmf.enabled && dcgw_addr_parse(cfg->nmf.listen, &ss) < 0)
         return fail(e, config_lookup(lc, "nmf.listen"), "nmf.listen",
                     "expected a numeric host:port such as 127.0.0.1:8080 or [::1]:8080");

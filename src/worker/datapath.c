@@ -265,7 +265,7 @@ void dcgw__wplane_leg_send(void *ud, const struct sockaddr *to, const uint8_t *p
     dcgw__wplane_send(l->s->w, to, p, n);
 }
 
-int dcgw__wplane_start(struct worker *w)
+int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
 {
     w->by_addr = g_hash_table_new(addrkey_hash, addrkey_equal);
     w->by_ufrag = g_hash_table_new(g_str_hash, g_str_equal);
@@ -280,7 +280,7 @@ int dcgw__wplane_start(struct worker *w)
         sss.heartbeat_interval_ms = w->cfg.sctp.heartbeat_interval_ms;
     int rs = dcgw_sctp_stack_init(&sss);
     if (rs < 0) {
-        DCGW_ERROR(SCTP, "SCTP stack: %s", dcgw_strerror(rs));
+        snprintf(why, cap, "SCTP stack: %s", dcgw_strerror(rs));
         return rs;
     }
     w->next_sctp_port = 5000;
@@ -294,8 +294,8 @@ int dcgw__wplane_start(struct worker *w)
     int r = *w->cfg.dtls.cert ? dcgw_cert_load_pem(w->cfg.dtls.cert, w->cfg.dtls.key, &cert)
                               : dcgw_cert_new(NULL, &cert);
     if (r < 0) {
-        DCGW_ERROR(DTLS, "worker certificate (%s): %s",
-                   *w->cfg.dtls.cert ? w->cfg.dtls.cert : "generated", dcgw_strerror(r));
+        snprintf(why, cap, "worker certificate (%s): %s",
+                 *w->cfg.dtls.cert ? w->cfg.dtls.cert : "generated", dcgw_strerror(r));
         return r;
     }
     struct dcgw_dtls_ctx_settings ds = {.cert = cert};
@@ -303,13 +303,17 @@ int dcgw__wplane_start(struct worker *w)
     if (r == 0)
         r = dcgw_cert_fingerprint(cert, DCGW_HASH_SHA256, &w->local_fp);
     dcgw_cert_unref(cert);
-    if (r < 0)
+    if (r < 0) {
+        snprintf(why, cap, "DTLS context: %s", dcgw_strerror(r));
         return r;
+    }
 
     struct sockaddr_storage ss;
     int port = w->cfg.data_plane.port ? (int)(w->cfg.data_plane.port + w->index) : 0;
-    if (dcgw_addr_from(w->cfg.data_plane.address, port, &ss) < 0)
+    if (dcgw_addr_from(w->cfg.data_plane.address, port, &ss) < 0) {
+        snprintf(why, cap, "data_plane.address %s: not an address", w->cfg.data_plane.address);
         return DCGW_ECONFIG;
+    }
     if (w->inproc.to_master) { /* no socket (inproc.c): SDP names the configured address */
         dcgw_addr_from(w->cfg.data_plane.address, port ? port : 9, &w->advertise);
         dcgw_addr_format((struct sockaddr *)&w->advertise, w->udp_address, sizeof(w->udp_address));
@@ -321,8 +325,11 @@ int dcgw__wplane_start(struct worker *w)
                                   .gro = w->cfg.data_plane.gro};
     struct dcgw_io_cbs ic = {.ud = w, .on_datagram = on_datagram};
     r = dcgw_io_new(w->loop, (struct sockaddr *)&ss, &is, &ic, &w->io);
-    if (r < 0)
+    if (r < 0) {
+        snprintf(why, cap, "data plane socket %s port %d: %s", w->cfg.data_plane.address, port,
+                 dcgw_strerror(r));
         return r;
+    }
     const struct sockaddr *local = dcgw_io_local(w->io);
     dcgw_addr_format(local, w->udp_address, sizeof(w->udp_address));
     memcpy(&w->advertise, local, dcgw_addr_len(local));

@@ -302,13 +302,17 @@ static void drain(struct worker *w)
     dcgw__worker_close_everything(w);
 }
 
-static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial)
+/* The configuration from the master: at start (initial) the worker opens its data plane
+ * and says hello; why says what failed. A reconfiguration that fails keeps the old one. */
+static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial, char *why,
+                   size_t cap)
 {
     char err[DCGW_CONFIG_ERR_MAX];
     struct dcgw_config cfg;
     if (dcgw_config_parse(init->config_text ? init->config_text : "", "<master>", &cfg, err,
                           sizeof(err)) < 0) {
         DCGW_ERROR(WORKER, "configuration from master rejected: %s", err);
+        snprintf(why, cap, "configuration: %s", err);
         return initial ? DCGW_ECONFIG : 0;
     }
     struct dcgw_config start;
@@ -327,7 +331,7 @@ static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial)
         DCGW_INFO(WORKER, "configuration updated");
         return 0;
     }
-    int r = dcgw__wplane_start(w);
+    int r = dcgw__wplane_start(w, why, cap);
     if (r < 0)
         return r;
     w->configured = true;
@@ -345,6 +349,31 @@ static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial)
     return dcgw__wev_send(w, &f);
 }
 
+/* The worker could not start: it tells the master why, then exits (status
+ * DCGW_WORKER_EXIT_CONFIG) once that is written. */
+static int start_failed(struct worker *w, int code, const char *why)
+{
+    if (!*why)
+        why = dcgw_strerror(code);
+    DCGW_ERROR(WORKER, "cannot start: %s", why);
+    Dcgw__WorkerFailed fl = DCGW__WORKER_FAILED__INIT;
+    fl.has_code = 1;
+    fl.code = code;
+    fl.reason = (char *)why;
+    Dcgw__Internal in = DCGW__INTERNAL__INIT;
+    in.msg_case = DCGW__INTERNAL__MSG_FAILED;
+    in.failed = &fl;
+    Dcgw__Frame f = DCGW__FRAME__INIT;
+    f.body_case = DCGW__FRAME__BODY_INTERNAL;
+    f.internal = &in;
+    dcgw__wev_send(w, &f);
+    w->exit_status = DCGW_WORKER_EXIT_CONFIG;
+    w->draining = true;
+    if (w->master) /* once the frame is out: on_master_closed ends the loop */
+        dcgw_stream_close(w->master, 0);
+    return 0;
+}
+
 int dcgw__worker_from_master(struct worker *w, const uint8_t *p, size_t n)
 {
     Dcgw__Frame *f = dcgw_ctlmsg_unpack(p, n);
@@ -353,11 +382,14 @@ int dcgw__worker_from_master(struct worker *w, const uint8_t *p, size_t n)
     int r = 0;
     if (f->body_case == DCGW__FRAME__BODY_INTERNAL) {
         const Dcgw__Internal *in = f->internal;
-        if (in->msg_case == DCGW__INTERNAL__MSG_INIT && !w->configured)
-            r = on_init(w, in->init, true);
-        else if (in->msg_case == DCGW__INTERNAL__MSG_RECONFIGURE)
-            r = on_init(w, in->reconfigure, false);
-        else if (in->msg_case == DCGW__INTERNAL__MSG_DRAIN)
+        char why[512] = "";
+        if (in->msg_case == DCGW__INTERNAL__MSG_INIT && !w->configured) {
+            r = on_init(w, in->init, true, why, sizeof(why));
+            if (r < 0)
+                r = start_failed(w, r, why);
+        } else if (in->msg_case == DCGW__INTERNAL__MSG_RECONFIGURE) {
+            r = on_init(w, in->reconfigure, false, why, sizeof(why));
+        } else if (in->msg_case == DCGW__INTERNAL__MSG_DRAIN)
             drain(w);
     } else if (f->body_case == DCGW__FRAME__BODY_REQUEST && w->configured && !w->draining) {
         handle_request(w, f->request);
@@ -377,6 +409,10 @@ static void on_master_closed(void *ud, struct dcgw_stream *s, int err)
     (void)s;
     struct worker *w = ud;
     w->master = NULL;
+    if (w->exit_status) {
+        uv_stop(w->loop); /* half started: exit without tearing down what never was */
+        return;
+    }
     if (!w->draining) {
         DCGW_ERROR(WORKER, "master connection lost (%s); exiting", dcgw_strerror(err));
         w->draining = true;
@@ -436,5 +472,5 @@ int dcgw_worker_run(uint32_t index, int fd)
     uv_run(w.loop, UV_RUN_DEFAULT);
     dcgw__worker_dispose(&w);
     uv_loop_close(w.loop);
-    return 0;
+    return w.exit_status;
 }

@@ -75,6 +75,7 @@ struct worker {
     struct dcgw_stream *master;
     struct dcgw_config cfg;
     bool configured, draining;
+    int exit_status;      /* of the process: DCGW_WORKER_EXIT_CONFIG when it could not start */
     GHashTable *sessions; /* id -> struct wsession */
     GHashTable *by_addr;  /* struct addrkey -> struct wleg: ICE-validated sources */
     GHashTable *by_ufrag; /* local ufrag -> struct wleg */
@@ -118,7 +119,8 @@ void dcgw__worker_close_everything(struct worker *w);
 /* datapath.c: the door. Every datagram enters the worker in its on_datagram (routing, then
  * the leg's stages or its relay flow, then route learning for both modes) and leaves through
  * dcgw__wplane_send (docs/datapath.md). */
-int dcgw__wplane_start(struct worker *w);
+/* Opens the data plane (SCTP stack, certificate, UDP socket); on error, why says what. */
+int dcgw__wplane_start(struct worker *w, char *why, size_t cap);
 void dcgw__wplane_stop(struct worker *w);
 /* The one way out: a datagram to `to` on the worker's socket (copied into the send batch).
  * Returns 0 or a negative error (counted by the io as tx_errors). */

@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "dcgw/msg/config.h"
 #include "dcgw/base/error.h"
+#include "dcgw/msg/config.h"
+#include "dcgw/stages/cert.h"
 
 #define SHIPPED DCGW_TEST_DATA "/../../config/dcgw.conf"
 
@@ -120,6 +122,63 @@ START_TEST(bad_settings_are_reported_with_line)
 }
 END_TEST
 
+/* dtls.cert and dtls.key: missing, not a file, not PEM, a key of another certificate are
+ * configuration errors naming the file; a matching pair is fine. */
+START_TEST(dtls_files_are_checked)
+{
+    char dir[] = "/tmp/dcgw-test-dtls-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char a_crt[64], a_key[64], b_key[64], junk[64], text[512], err[512];
+    snprintf(a_crt, sizeof(a_crt), "%s/a.crt", dir);
+    snprintf(a_key, sizeof(a_key), "%s/a.key", dir);
+    snprintf(b_key, sizeof(b_key), "%s/b.key", dir);
+    snprintf(junk, sizeof(junk), "%s/junk.pem", dir);
+    char b_crt[64];
+    snprintf(b_crt, sizeof(b_crt), "%s/b.crt", dir);
+    struct dcgw_cert *a = NULL, *b = NULL;
+    ck_assert_int_eq(dcgw_cert_new(NULL, &a), 0);
+    ck_assert_int_eq(dcgw_cert_new(NULL, &b), 0);
+    ck_assert_int_eq(dcgw_cert_write_pem(a, a_crt, a_key), 0);
+    ck_assert_int_eq(dcgw_cert_write_pem(b, b_crt, b_key), 0);
+    dcgw_cert_unref(a);
+    dcgw_cert_unref(b);
+    FILE *f = fopen(junk, "w");
+    fputs("not PEM\n", f);
+    fclose(f);
+    const struct {
+        const char *cert, *key, *want; /* want NULL: accepted */
+    } cases[] = {
+        {a_crt, a_key, NULL},
+        {"/nonexistent/a.crt", a_key, "dtls.cert: cannot read /nonexistent/a.crt: No such file"},
+        {a_crt, "/nonexistent/a.key", "dtls.key: cannot read /nonexistent/a.key: No such file"},
+        {dir, a_key, "is not a regular file"},
+        {junk, a_key, "must hold a PEM certificate"},
+        {a_crt, junk, "a PEM private key"},
+        {a_crt, b_key, "is not the private key of the certificate in"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct dcgw_config cfg;
+        snprintf(text, sizeof(text), "dtls: { cert = \"%s\"; key = \"%s\"; };\n", cases[i].cert,
+                 cases[i].key);
+        err[0] = '\0';
+        int r = parse(text, &cfg, err);
+        if (!cases[i].want) {
+            ck_assert_msg(r == 0, "case %zu: %s", i, err);
+            continue;
+        }
+        ck_assert_int_eq(r, DCGW_ECONFIG);
+        ck_assert_msg(strstr(err, cases[i].want), "case %zu: got '%s', want '%s'", i, err,
+                      cases[i].want);
+    }
+    remove(a_crt);
+    remove(a_key);
+    remove(b_crt);
+    remove(b_key);
+    remove(junk);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(missing_and_binary_files)
 {
     struct dcgw_config cfg;
@@ -148,6 +207,7 @@ int main(void)
     tcase_add_test(tc, values_are_applied);
     tcase_add_loop_test(tc, bad_settings_are_reported_with_line, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, missing_and_binary_files);
+    tcase_add_test(tc, dtls_files_are_checked);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

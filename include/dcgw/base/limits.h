@@ -14,7 +14,9 @@ enum dcgw_limits {
 
     /* processes */
     DCGW_MAX_WORKERS = 256,
-    DCGW_WORKER_RESTART_BACKOFF_MS = 200,
+    DCGW_WORKER_RESTART_BACKOFF_MS = 200,       /* first restart delay, doubled per failure */
+    DCGW_WORKER_RESTART_BACKOFF_MAX_MS = 10000, /* ... up to this */
+    DCGW_WORKER_EXIT_CONFIG = 78,               /* a worker's exit status: could not start */
     DCGW_DRAIN_TIMEOUT_MS_DEFAULT = 5000,
 
     /* sessions */

@@ -78,7 +78,9 @@ struct dcgw_config {
     } shutdown;
 
     struct {
-        uint32_t hang_timeout_ms; /* a worker silent this long is killed and restarted; 0: off */
+        uint32_t hang_timeout_ms;    /* a worker silent this long is killed and restarted; 0: off */
+        uint32_t stable_after_ms;    /* up this long: its next restart delay starts over */
+        uint32_t max_start_failures; /* failed starts in a row before dcgwd gives up */
     } watchdog;
 
     struct {                                      /* docs/avatar-envelope.md */
