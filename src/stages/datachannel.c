@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dcgw/base/error.h"
+#include "dcgw/base/reentry.h"
 #include "dcgw/base/log.h"
 #include "dcgw/sdp/sdp.h"
 
@@ -18,8 +19,7 @@ struct dcgw_dc {
     struct dcgw_dc_channel **chans; /* by stream id, set.sctp.streams entries */
     size_t nchans_max, count;
     struct dcgw_dc_stats stats;
-    int busy;            /* inside a callback of the association */
-    bool free_requested; /* dcgw_dc_free from inside a callback */
+    struct dcgw_reentry re; /* inside a callback of the association (base/reentry.h) */
     bool connected;
     bool ack_pending; /* some DATA_CHANNEL_ACK could not be queued yet */
 };
@@ -244,7 +244,7 @@ static void on_dcep_open(struct dcgw_dc *dc, uint16_t id, const struct dcgw_dcep
         return refuse_open(dc, id, "out of memory");
     ch->state = DCGW_DC_CONNECTING;
     bool accept = !dc->cbs.on_open_request || dc->cbs.on_open_request(dc->cbs.ud, ch);
-    if (dc->free_requested)
+    if (dc->re.free_asked)
         return;
     if (!accept) {
         ch->hidden = true;
@@ -302,13 +302,13 @@ static void real_free(struct dcgw_dc *dc);
 
 static void enter(struct dcgw_dc *dc)
 {
-    dc->busy++;
+    dcgw_reentry_enter(&dc->re);
 }
 
 /* Returns false when the endpoint is gone (freed from inside a callback). */
 static bool leave(struct dcgw_dc *dc)
 {
-    if (--dc->busy == 0 && dc->free_requested) {
+    if (dcgw_reentry_leave(&dc->re)) {
         real_free(dc);
         return false;
     }
@@ -323,7 +323,7 @@ static void sc_connected(void *ud)
     if (dc->cbs.on_connected)
         dc->cbs.on_connected(dc->cbs.ud);
     uint16_t nout = dcgw_sctp_streams_out(dc->sctp);
-    for (size_t id = 0; id < dc->nchans_max && !dc->free_requested; id++) {
+    for (size_t id = 0; id < dc->nchans_max && !dc->re.free_asked; id++) {
         struct dcgw_dc_channel *ch = dc->chans[id];
         if (!ch || ch->state != DCGW_DC_CONNECTING)
             continue;
@@ -361,7 +361,7 @@ static void deliver(struct dcgw_dc *dc, struct dcgw_dc_channel *ch, uint32_t ppi
     }
     if (ch->state == DCGW_DC_CONNECTING) /* RFC 8832 §6: data implies the ACK */
         chan_opened(dc, ch);
-    if (dc->free_requested)
+    if (dc->re.free_asked)
         return;
     /* RFC 8831 §6.6: the empty PPIDs carry one byte that is not part of the message */
     if (c == DCGW_PPID_CLASS_TEXT_EMPTY || c == DCGW_PPID_CLASS_BINARY_EMPTY)
@@ -433,7 +433,7 @@ static void sc_stream_reset(void *ud, uint16_t stream, enum dcgw_sctp_reset what
 
 static void close_all(struct dcgw_dc *dc)
 {
-    for (size_t id = 0; id < dc->nchans_max && dc->count && !dc->free_requested; id++)
+    for (size_t id = 0; id < dc->nchans_max && dc->count && !dc->re.free_asked; id++)
         if (dc->chans[id])
             chan_finish(dc, dc->chans[id]);
 }
@@ -444,7 +444,7 @@ static void sc_closed(void *ud)
     enter(dc);
     dc->connected = false;
     close_all(dc);
-    if (!dc->free_requested && dc->cbs.on_closed)
+    if (!dc->re.free_asked && dc->cbs.on_closed)
         dc->cbs.on_closed(dc->cbs.ud);
     leave(dc);
 }
@@ -461,7 +461,7 @@ static void sc_writable(void *ud)
                 send_ack(dc, ch);
         }
     }
-    if (!dc->free_requested && dc->cbs.on_writable)
+    if (!dc->re.free_asked && dc->cbs.on_writable)
         dc->cbs.on_writable(dc->cbs.ud);
     leave(dc);
 }
@@ -520,11 +520,8 @@ void dcgw_dc_free(struct dcgw_dc *dc)
 {
     if (!dc)
         return;
-    if (dc->busy) { /* inside one of its callbacks: finish when it returns */
-        dc->free_requested = true;
-        return;
-    }
-    real_free(dc);
+    if (dcgw_reentry_free_now(&dc->re)) /* else inside one of its callbacks: at their end */
+        real_free(dc);
 }
 
 int dcgw_dc_connect(struct dcgw_dc *dc)

@@ -14,6 +14,7 @@
 
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
+#include "dcgw/base/reentry.h"
 
 /* AEAD only (RFC 9325 §4.2 recommends AEAD suites with ECDHE); ECDSA first since WebRTC
  * peers (Chromium, aiortc, us) use ECDSA P-256 certificates. */
@@ -40,8 +41,8 @@ struct dcgw_dtls {
     struct dcgw_dtls_callbacks cbs;
     enum dcgw_dtls_state state;
     bool client;
-    bool fp_checked; /* the verify callback matched the peer certificate */
-    unsigned busy;   /* inside recv / start / handle_timeout */
+    bool fp_checked;        /* the verify callback matched the peer certificate */
+    struct dcgw_reentry re; /* inside start / recv / handle_timeout / send (base/reentry.h) */
     enum dcgw_hash min_hash;
     unsigned mtu, max_plaintext;
     unsigned initial_timeout_ms, max_timeout_ms, handshake_timeout_ms;
@@ -480,10 +481,8 @@ fail:
     return rc;
 }
 
-void dcgw_dtls_free(struct dcgw_dtls *d)
+static void real_free(struct dcgw_dtls *d)
 {
-    if (!d)
-        return;
     if (d->ssl) {
         BIO *b = SSL_get_rbio(d->ssl);
         if (b)
@@ -492,6 +491,22 @@ void dcgw_dtls_free(struct dcgw_dtls *d)
     }
     ctx_unref(d->ctx);
     free(d);
+}
+
+void dcgw_dtls_free(struct dcgw_dtls *d)
+{
+    if (d && dcgw_reentry_free_now(&d->re)) /* else from a callback: when the call returns */
+        real_free(d);
+}
+
+/* The end of a call that entered d: OpenSSL's error queue emptied, d released when one of
+ * its callbacks freed it. Returns rc. */
+static int leave(struct dcgw_dtls *d, int rc)
+{
+    ERR_clear_error();
+    if (dcgw_reentry_leave(&d->re))
+        real_free(d);
+    return rc;
 }
 
 /* ---- driving OpenSSL --------------------------------------------------------------------- */
@@ -559,24 +574,22 @@ static int drive(struct dcgw_dtls *d)
 
 int dcgw_dtls_start(struct dcgw_dtls *d, uint64_t now_ms)
 {
-    if (d->state != DCGW_DTLS_NEW || d->busy)
+    if (d->state != DCGW_DTLS_NEW || dcgw_reentry_busy(&d->re))
         return DCGW_ESTATE;
     ERR_clear_error();
-    d->busy++;
+    dcgw_reentry_enter(&d->re);
     d->state = DCGW_DTLS_HANDSHAKING;
     d->hs_deadline = now_ms + d->handshake_timeout_ms;
     int rc = 0;
     if (d->client)
         rc = drive(d); /* sends the ClientHello */
     update_timer(d, now_ms);
-    d->busy--;
-    ERR_clear_error();
-    return rc;
+    return leave(d, rc);
 }
 
 int dcgw_dtls_recv(struct dcgw_dtls *d, const uint8_t *p, size_t n, uint64_t now_ms)
 {
-    if (d->busy || d->state == DCGW_DTLS_NEW)
+    if (dcgw_reentry_busy(&d->re) || d->state == DCGW_DTLS_NEW)
         return DCGW_ESTATE;
     d->stats.datagrams_in++;
     d->stats.bytes_in += n;
@@ -595,7 +608,7 @@ int dcgw_dtls_recv(struct dcgw_dtls *d, const uint8_t *p, size_t n, uint64_t now
     bool was_connected = d->state == DCGW_DTLS_CONNECTED;
     uint64_t app_before = d->stats.app_records_in;
     ERR_clear_error();
-    d->busy++;
+    dcgw_reentry_enter(&d->re);
     d->rx = p;
     d->rx_len = len;
     int rc = drive(d);
@@ -609,9 +622,7 @@ int dcgw_dtls_recv(struct dcgw_dtls *d, const uint8_t *p, size_t n, uint64_t now
             d->stats.bad_records += sc.app_records - got;
     }
     update_timer(d, now_ms);
-    d->busy--;
-    ERR_clear_error();
-    return rc;
+    return leave(d, rc);
 }
 
 int dcgw_dtls_send(struct dcgw_dtls *d, const uint8_t *p, size_t n)
@@ -623,12 +634,13 @@ int dcgw_dtls_send(struct dcgw_dtls *d, const uint8_t *p, size_t n)
     if (n > d->max_plaintext)
         return DCGW_ETOOBIG;
     ERR_clear_error();
+    dcgw_reentry_enter(&d->re); /* a failure raises on_failed */
     int r = SSL_write(d->ssl, p, (int)n);
     if (r != (int)n)
-        return fail_openssl(d);
+        return leave(d, fail_openssl(d));
     d->stats.app_records_out++;
     d->stats.app_bytes_out += n;
-    return 0;
+    return leave(d, 0);
 }
 
 uint64_t dcgw_dtls_next_timeout(const struct dcgw_dtls *d)
@@ -642,12 +654,12 @@ uint64_t dcgw_dtls_next_timeout(const struct dcgw_dtls *d)
 
 int dcgw_dtls_handle_timeout(struct dcgw_dtls *d, uint64_t now_ms)
 {
-    if (d->busy)
+    if (dcgw_reentry_busy(&d->re))
         return DCGW_ESTATE;
     if (d->state != DCGW_DTLS_HANDSHAKING && d->state != DCGW_DTLS_CONNECTED)
         return 0;
     ERR_clear_error();
-    d->busy++;
+    dcgw_reentry_enter(&d->re);
     int rc = 0;
     if (d->state == DCGW_DTLS_HANDSHAKING && now_ms >= d->hs_deadline) {
         char why[96];
@@ -661,9 +673,7 @@ int dcgw_dtls_handle_timeout(struct dcgw_dtls *d, uint64_t now_ms)
             rc = fail_openssl(d);
     }
     update_timer(d, now_ms);
-    d->busy--;
-    ERR_clear_error();
-    return rc;
+    return leave(d, rc);
 }
 
 void dcgw_dtls_close(struct dcgw_dtls *d)

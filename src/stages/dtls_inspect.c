@@ -16,6 +16,7 @@
 #include "dcgw/stages/cert.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
+#include "dcgw/base/reentry.h"
 #include "dtls_inspect_int.h"
 
 /* Wire values: RFC 5246 §6.2.1, §7.4; RFC 6347 §4.1, §4.2.2; RFC 8446 §4.2.1. */
@@ -70,9 +71,9 @@ struct dcgw_dtls_inspect {
     enum dcgw_dtls_inspect_policy policy;
     struct dcgw_dtls_inspect_callbacks cbs;
     enum dcgw_dtls_inspect_state state;
-    int decided_by; /* side that decided the state, -1 */
-    int client;     /* side that sent ClientHello, -1 */
-    bool in_cb;
+    int decided_by;         /* side that decided the state, -1 */
+    int client;             /* side that sent ClientHello, -1 */
+    struct dcgw_reentry re; /* inside dcgw_dtls_inspect_datagram (base/reentry.h) */
 };
 
 struct frag {
@@ -125,11 +126,8 @@ static void decide(struct dcgw_dtls_inspect *insp, enum dcgw_dtls_inspect_state 
     insp->decided_by = k;
     if (st != DCGW_INSPECT_VERIFIED)
         release_all(insp); /* nothing is read any more (VERIFIED keeps the Certificates) */
-    if (insp->cbs.on_state) {
-        insp->in_cb = true;
+    if (insp->cbs.on_state)
         insp->cbs.on_state(insp->cbs.ud, st, k);
-        insp->in_cb = false;
-    }
 }
 
 /* Records the side's outcome and blocks the flow. */
@@ -613,12 +611,8 @@ static int apply(struct dcgw_dtls_inspect *insp, int k, const uint8_t *p, size_t
     return DCGW_INSPECT_PASS;
 }
 
-int dcgw_dtls_inspect_datagram(struct dcgw_dtls_inspect *insp, int side, const uint8_t *p, size_t n)
+static int inspect(struct dcgw_dtls_inspect *insp, int side, const uint8_t *p, size_t n)
 {
-    if (!insp || (side != 0 && side != 1) || (!p && n > 0))
-        return DCGW_EINVAL;
-    if (insp->in_cb)
-        return DCGW_ESTATE;
     struct side *sd = &insp->s[side];
     sd->st.datagrams++;
     sd->st.bytes += n;
@@ -645,6 +639,25 @@ int dcgw_dtls_inspect_datagram(struct dcgw_dtls_inspect *insp, int side, const u
         v = DCGW_INSPECT_DROP;
     }
     return verdict(sd, v);
+}
+
+static void real_free(struct dcgw_dtls_inspect *insp)
+{
+    release_all(insp);
+    free(insp);
+}
+
+int dcgw_dtls_inspect_datagram(struct dcgw_dtls_inspect *insp, int side, const uint8_t *p, size_t n)
+{
+    if (!insp || (side != 0 && side != 1) || (!p && n > 0))
+        return DCGW_EINVAL;
+    if (dcgw_reentry_busy(&insp->re))
+        return DCGW_ESTATE;
+    dcgw_reentry_enter(&insp->re); /* on_state runs inside */
+    int v = inspect(insp, side, p, n);
+    if (dcgw_reentry_leave(&insp->re))
+        real_free(insp);
+    return v;
 }
 
 static bool fps_valid(const struct dcgw_fingerprint *fps, size_t n)
@@ -690,10 +703,8 @@ int dcgw_dtls_inspect_new(const struct dcgw_dtls_inspect_settings *s,
 
 void dcgw_dtls_inspect_free(struct dcgw_dtls_inspect *insp)
 {
-    if (!insp)
-        return;
-    release_all(insp);
-    free(insp);
+    if (insp && dcgw_reentry_free_now(&insp->re)) /* else from on_state: when it returns */
+        real_free(insp);
 }
 
 enum dcgw_dtls_inspect_state dcgw_dtls_inspect_state(const struct dcgw_dtls_inspect *insp)

@@ -12,6 +12,7 @@
 #include "dcgw/base/error.h"
 #include "dcgw/stages/ice.h"
 #include "dcgw/base/log.h"
+#include "dcgw/base/reentry.h"
 #include "dcgw/base/tbucket.h"
 
 struct rside {
@@ -32,7 +33,7 @@ struct dcgw_relay {
     int fault_side, err;
     bool mitm;
     uint64_t setup_deadline; /* UINT64_MAX once connected */
-    bool in_cb;
+    struct dcgw_reentry re;  /* inside input / handle_timeout (base/reentry.h) */
     char reason[DCGW_RELAY_REASON_MAX];
 };
 
@@ -57,21 +58,14 @@ static bool is_final(const struct dcgw_relay *r)
 
 static void emit(struct dcgw_relay *r, enum dcgw_relay_event ev, int side)
 {
-    if (!r->cbs.on_event)
-        return;
-    bool nested = r->in_cb;
-    r->in_cb = true;
-    r->cbs.on_event(r->cbs.ud, ev, side);
-    r->in_cb = nested;
+    if (r->cbs.on_event)
+        r->cbs.on_event(r->cbs.ud, ev, side);
 }
 
 static void send_to(struct dcgw_relay *r, int side, const struct sockaddr *to, const uint8_t *p,
                     size_t n)
 {
-    bool nested = r->in_cb;
-    r->in_cb = true;
     r->cbs.send(r->cbs.ud, side, to, p, n);
-    r->in_cb = nested;
 }
 
 /* ---- rate limits */
@@ -214,14 +208,18 @@ int dcgw_relay_new(const struct dcgw_relay_settings *s, const struct dcgw_relay_
     return 0;
 }
 
-void dcgw_relay_free(struct dcgw_relay *r)
+static void real_free(struct dcgw_relay *r)
 {
-    if (!r)
-        return;
     dcgw_ice_lite_free(r->side[0].lite);
     dcgw_ice_lite_free(r->side[1].lite);
     dcgw_dtls_inspect_free(r->insp);
     free(r);
+}
+
+void dcgw_relay_free(struct dcgw_relay *r)
+{
+    if (r && dcgw_reentry_free_now(&r->re)) /* else from a callback: when the call returns */
+        real_free(r);
 }
 
 /* ---- the data path */
@@ -242,9 +240,7 @@ static int stun_in(struct rside *s, const struct sockaddr *from, const uint8_t *
                    uint64_t now_ms)
 {
     bool had_peer = dcgw_relay_peer(s->r, s->idx) != NULL;
-    s->r->in_cb = true; /* the agent's callbacks must not re-enter the relay either */
     int rc = dcgw_ice_lite_recv(s->lite, from, p, n, now_ms);
-    s->r->in_cb = false;
     if (rc < 0) {
         s->st.stun_rejected++;
         return DCGW_RELAY_DROPPED;
@@ -313,13 +309,9 @@ static int dtls_in(struct rside *s, const struct sockaddr *from, const uint8_t *
     return v == DCGW_INSPECT_PASS ? DCGW_RELAY_FORWARDED : DCGW_RELAY_DROPPED;
 }
 
-int dcgw_relay_input(struct dcgw_relay *r, int side, const struct sockaddr *from, const uint8_t *p,
-                     size_t n, uint64_t now_ms)
+static int input(struct dcgw_relay *r, int side, const struct sockaddr *from, const uint8_t *p,
+                 size_t n, uint64_t now_ms)
 {
-    if (!r || side < 0 || side > 1 || !from || (!p && n))
-        return DCGW_EINVAL;
-    if (r->in_cb)
-        return DCGW_ESTATE;
     struct rside *s = &r->side[side];
     s->st.rx_packets++;
     s->st.rx_bytes += n;
@@ -344,6 +336,20 @@ int dcgw_relay_input(struct dcgw_relay *r, int side, const struct sockaddr *from
     }
 }
 
+int dcgw_relay_input(struct dcgw_relay *r, int side, const struct sockaddr *from, const uint8_t *p,
+                     size_t n, uint64_t now_ms)
+{
+    if (!r || side < 0 || side > 1 || !from || (!p && n))
+        return DCGW_EINVAL;
+    if (dcgw_reentry_busy(&r->re))
+        return DCGW_ESTATE;
+    dcgw_reentry_enter(&r->re); /* the agents', the inspector's and our callbacks run inside */
+    int rc = input(r, side, from, p, n, now_ms);
+    if (dcgw_reentry_leave(&r->re))
+        real_free(r);
+    return rc;
+}
+
 /* ---- timers */
 
 uint64_t dcgw_relay_next_timeout(const struct dcgw_relay *r)
@@ -361,8 +367,9 @@ uint64_t dcgw_relay_next_timeout(const struct dcgw_relay *r)
 
 void dcgw_relay_handle_timeout(struct dcgw_relay *r, uint64_t now_ms)
 {
-    if (r->in_cb || is_final(r))
+    if (dcgw_reentry_busy(&r->re) || is_final(r))
         return;
+    dcgw_reentry_enter(&r->re);
     for (int k = 0; k < 2 && !is_final(r); k++)
         dcgw_ice_lite_handle_timeout(r->side[k].lite, now_ms);
     if (!is_final(r) && now_ms >= r->setup_deadline)
@@ -370,6 +377,8 @@ void dcgw_relay_handle_timeout(struct dcgw_relay *r, uint64_t now_ms)
              r->final == DCGW_RELAY_ICE && dcgw_relay_peer(r, 0) && dcgw_relay_peer(r, 1)
                  ? "relay setup timed out: DTLS handshake not verified"
                  : "relay setup timed out: ICE not done on both hops");
+    if (dcgw_reentry_leave(&r->re))
+        real_free(r);
 }
 
 /* ---- queries */

@@ -312,7 +312,7 @@ static bool writable_now(struct dcgw_sctp *s)
 /* Reads everything usrsctp has for s and delivers it. */
 static void process(struct dcgw_sctp *s)
 {
-    s->busy++;
+    dcgw_reentry_enter(&s->re);
     /* Paused (back-pressure): what usrsctp received stays in its receive buffer and
      * closes the window toward the peer; the owner's on_message may pause us. */
     while (!s->zombie && s->so && !s->read_paused) {
@@ -343,7 +343,10 @@ static void process(struct dcgw_sctp *s)
         if (s->cbs.on_writable)
             s->cbs.on_writable(s->cbs.ud);
     }
-    s->busy--;
+    if (dcgw_reentry_leave(&s->re)) { /* freed by a callback: torn down then, released now */
+        free(s->rx_buf);
+        free(s);
+    }
 }
 
 static void drain(void)
@@ -384,7 +387,7 @@ static void reap(void)
     while (*pp) {
         struct dcgw_sctp *s = *pp;
         teardown(s);
-        if (s->busy) {
+        if (dcgw_reentry_busy(&s->re)) {
             pp = &s->zombie_next;
             continue;
         }
@@ -722,7 +725,7 @@ void dcgw_sctp_want_writable(struct dcgw_sctp *s, size_t lowat)
     want_writable(s, lowat);
     /* Checked at the next drain even if no SACK comes first; not from inside its own
      * callbacks (on_writable asking again would be checked again at once). */
-    if (!s->busy)
+    if (!dcgw_reentry_busy(&s->re))
         pend_push(s);
 }
 
@@ -787,11 +790,8 @@ void dcgw_sctp_free(struct dcgw_sctp *s)
     }
     teardown(s);
     s->zombie = true;
-    if (s->busy) { /* inside one of its callbacks: release the memory when it returns */
-        s->zombie_next = g.zombies;
-        g.zombies = s;
-        return;
-    }
+    if (!dcgw_reentry_free_now(&s->re))
+        return; /* inside one of its callbacks: released when process() leaves */
     free(s->rx_buf);
     free(s);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <usrsctp.h>
 
+#include "dcgw/base/reentry.h"
 #include "dcgw/stages/sctp.h"
 
 struct sndbuf_use {
@@ -29,12 +30,12 @@ struct dcgw_sctp {
 
     struct dcgw_sctp *pend_next, *pend_prev; /* on the pending list when pending */
     bool pending;
-    int busy;       /* callbacks of this association on the stack */
-    bool zombie;    /* freed by the owner, memory (or all) released later */
-    bool silent;    /* freed from inside usrsctp: drop its remaining output */
-    bool torn_down; /* socket closed, unregistered */
-    bool bound;     /* holds g.by_port[set.local_port] */
-    void *addr;     /* AF_CONN address: the shared one, or the token when the port was taken */
+    struct dcgw_reentry re; /* callbacks of this association on the stack (base/reentry.h) */
+    bool zombie;            /* freed by the owner, memory (or all) released later */
+    bool silent;            /* freed from inside usrsctp: drop its remaining output */
+    bool torn_down;         /* socket closed, unregistered */
+    bool bound;             /* holds g.by_port[set.local_port] */
+    void *addr; /* AF_CONN address: the shared one, or the token when the port was taken */
     struct dcgw_sctp *zombie_next;
     bool want_writable;   /* a send returned EAGAIN, or the owner asked */
     size_t writable_at;   /* ... then on_writable at this many buffered bytes */

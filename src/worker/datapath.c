@@ -13,6 +13,7 @@
 #include "dcgw/base/error.h"
 #include "dcgw/stages/ice.h"
 #include "dcgw/base/log.h"
+#include "dcgw/base/reentry.h"
 #include "dcgw/stages/relay.h"
 #include "dcgw/stages/sctp.h"
 #include "worker_int.h"
@@ -123,7 +124,10 @@ void dcgw__wplane_leg_kill(struct wleg *l)
         dcgw_bridge_detach(l->s->bridge, l->idx);
     if (l->leg) {
         dcgw_leg_close(l->leg); /* close_notify; nothing is sent after this */
-        g_ptr_array_add(w->dead_legs, l->leg);
+        if (dcgw_reentry_free_now(&w->turn))
+            dcgw_leg_free(l->leg); /* the loop is over (dcgw__wplane_stop): nothing above us */
+        else
+            g_ptr_array_add(w->dead_legs, l->leg);
     }
     l->leg = NULL;
 }
@@ -179,15 +183,32 @@ static void on_sctp_tick(uv_timer_t *t)
     }
 }
 
-/* After each loop turn's I/O: retire dead legs; wake the SCTP tick if needed. */
-static void reap(uv_check_t *h)
+/* The end of a loop turn (base/reentry.h): a leg dies inside callbacks of its own stages,
+ * or of the other leg's (the bridge, the policy), entered through doors the worker does not
+ * all own (datagrams, timers, the master, MDC1); the turn is the one region that holds them
+ * all, so its end frees the legs that died in it. */
+static void end_turn(struct worker *w, bool again)
 {
-    struct worker *w = h->data;
+    if (dcgw_reentry_leave(&w->turn)) {
+        for (guint i = 0; i < w->dead_legs->len; i++)
+            dcgw_leg_free(g_ptr_array_index(w->dead_legs, i));
+        g_ptr_array_set_size(w->dead_legs, 0);
+    }
+    if (again)
+        dcgw_reentry_enter(&w->turn);
+}
+
+/* After each loop turn's I/O: wake the SCTP tick if needed; retire dead legs. */
+static void reap_turn(struct worker *w, bool again)
+{
     if (w->quiet && (w->wake || dcgw_sctp_stack_stats()->active_packets != w->sctp_active_seen))
         quiet_leave(w);
-    for (guint i = 0; i < w->dead_legs->len; i++)
-        dcgw_leg_free(g_ptr_array_index(w->dead_legs, i));
-    g_ptr_array_set_size(w->dead_legs, 0);
+    end_turn(w, again);
+}
+
+static void reap(uv_check_t *h)
+{
+    reap_turn(h->data, true);
 }
 
 static struct wleg *route_unknown(struct worker *w, const struct sockaddr *from, const uint8_t *p,
@@ -270,6 +291,7 @@ int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
     w->by_addr = g_hash_table_new(addrkey_hash, addrkey_equal);
     w->by_ufrag = g_hash_table_new(g_str_hash, g_str_equal);
     w->dead_legs = g_ptr_array_new();
+    dcgw_reentry_enter(&w->turn); /* the first turn; reap() ends each and starts the next */
     uv_check_init(w->loop, &w->reaper);
     w->reaper.data = w;
     uv_check_start(&w->reaper, reap);
@@ -351,5 +373,5 @@ void dcgw__wplane_stop(struct worker *w)
         uv_close((uv_handle_t *)&w->reaper, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->sctp_tick))
         uv_close((uv_handle_t *)&w->sctp_tick, NULL);
-    reap(&w->reaper);
+    reap_turn(w, false); /* legs that die after this are freed at once */
 }

@@ -14,6 +14,7 @@
 #include "dcgw/msg/config.h"
 #include "dcgw/stages/dtls.h"
 #include "dcgw/base/fingerprint.h"
+#include "dcgw/base/reentry.h"
 #include "dcgw/net/io.h"
 #include "dcgw/stages/leg.h"
 #include "dcgw/guard/policy.h"
@@ -91,7 +92,8 @@ struct worker {
     uint16_t next_sctp_port;   /* a local SCTP port per association */
     char udp_address[64];
     struct sockaddr_storage advertise; /* address and port written into SDP */
-    GPtrArray *dead_legs;              /* legs whose stages are freed after this turn */
+    struct dcgw_reentry turn;          /* the loop turn: legs that die in it are freed at its end */
+    GPtrArray *dead_legs;              /* those legs' stages */
     uv_check_t reaper;
     uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;
     struct worker_stats stats;

@@ -426,6 +426,19 @@ static void on_state_reenter(void *ud, enum dcgw_dtls_inspect_state st, int side
     ck_assert_int_eq(dcgw_dtls_inspect_state(reentry_in), DCGW_INSPECT_VERIFIED);
 }
 
+/* ... and may free it: released when the datagram call returns (base/reentry.h). */
+static int freed_in_cb;
+
+static void on_state_free(void *ud, enum dcgw_dtls_inspect_state st, int side)
+{
+    (void)ud, (void)side;
+    ck_assert_int_eq(st, DCGW_INSPECT_VERIFIED);
+    dcgw_dtls_inspect_free(reentry_in);
+    freed_in_cb++;
+    /* still there until the call that raised us returns */
+    ck_assert_int_eq(dcgw_dtls_inspect_state(reentry_in), DCGW_INSPECT_VERIFIED);
+}
+
 START_TEST(callback_may_not_reenter)
 {
     struct craft c;
@@ -439,6 +452,19 @@ START_TEST(callback_may_not_reenter)
     tinsp_craft_finish(&c);
     ck_assert_int_eq(reentry_rc, DCGW_ESTATE);
     dcgw_dtls_inspect_free(c.in);
+
+    /* a free from on_state: the verdict still comes back, the memory goes after it (the
+     * sanitizer build sees any use after free) */
+    cbs.on_state = on_state_free;
+    ck_assert_int_eq(dcgw_dtls_inspect_new(&s, &cbs, &c.in), 0);
+    reentry_in = c.in;
+    tinsp_craft_hellos(&c);
+    ck_assert_int_eq(tinsp_craft_cert(&c, 1), DCGW_INSPECT_PASS);
+    uint8_t m[400];
+    size_t n = tinsp_cert_msg(m, c.der[0], sizeof(c.der[0]));
+    size_t len = tinsp_hs_rec(c.buf, 11, (uint32_t)n, 1, 0, (uint32_t)n, m);
+    ck_assert_int_eq(dcgw_dtls_inspect_datagram(c.in, 0, c.buf, len), DCGW_INSPECT_PASS);
+    ck_assert_int_eq(freed_in_cb, 1);
 }
 END_TEST
 

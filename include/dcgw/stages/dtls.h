@@ -100,9 +100,9 @@ struct dcgw_dtls_settings {
 /* Output and events. Pointers passed to callbacks are valid only during the call.
  * send runs while OpenSSL is working: it must not call any dcgw_dtls function on this leg
  * (copy or transmit the datagram, nothing else). The on_* callbacks run outside OpenSSL:
- * they may call dcgw_dtls_send and dcgw_dtls_close on this leg, but must not free it (the
- * owner defers the free to after the call that raised the event returns). Any may be NULL
- * except send. */
+ * they may call dcgw_dtls_send and dcgw_dtls_close on this leg, and dcgw_dtls_free (the
+ * leg is then released when the call that raised the event returns: base/reentry.h).
+ * Any may be NULL except send. */
 struct dcgw_dtls_callbacks {
     void *ud;
     /* One outgoing datagram (one or more whole DTLS records, at most mtu bytes unless a
@@ -192,8 +192,9 @@ bool dcgw_dtls_is_client(const struct dcgw_dtls *d);
 /* Largest plaintext that fits one datagram of mtu bytes with the negotiated cipher (what
  * the SCTP stage may put in one packet); 0 before the handshake completed. */
 size_t dcgw_dtls_data_mtu(const struct dcgw_dtls *d);
-/* Frees the leg (no alert is sent: call dcgw_dtls_close first for a clean close). Never
- * from inside one of its callbacks. NULL is a no-op. */
+/* Frees the leg (no alert is sent: call dcgw_dtls_close first for a clean close). From
+ * inside an on_* callback the release waits for the call that raised it to return (not
+ * from send, which runs inside OpenSSL). NULL is a no-op. */
 void dcgw_dtls_free(struct dcgw_dtls *d);
 
 /* ---- record framing ------------------------------------------------------------------- */

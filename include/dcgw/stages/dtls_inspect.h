@@ -91,7 +91,8 @@ struct dcgw_dtls_inspect_settings {
 
 /* Optional. on_state is raised once, from inside dcgw_dtls_inspect_datagram, when the flow
  * leaves INSPECTING; side is the side whose datagram decided it. It may call the query
- * functions, but not dcgw_dtls_inspect_datagram (refused) nor free the inspector. */
+ * functions, not dcgw_dtls_inspect_datagram (refused), and may free the inspector (it is
+ * released when dcgw_dtls_inspect_datagram returns: base/reentry.h). */
 struct dcgw_dtls_inspect_callbacks {
     void *ud;
     void (*on_state)(void *ud, enum dcgw_dtls_inspect_state state, int side);
@@ -146,7 +147,8 @@ struct dcgw_dtls_inspect;
 int dcgw_dtls_inspect_new(const struct dcgw_dtls_inspect_settings *s,
                           const struct dcgw_dtls_inspect_callbacks *cbs,
                           struct dcgw_dtls_inspect **out);
-/* Frees it and every reassembly buffer. Never from inside on_state. NULL is a no-op. */
+/* Frees it and every reassembly buffer (from on_state: once the datagram call returns).
+ * NULL is a no-op. */
 void dcgw_dtls_inspect_free(struct dcgw_dtls_inspect *insp);
 
 /* One datagram that `side` (0: UE, 1: far end) sent, as received (the demux classified it

@@ -81,7 +81,8 @@ enum dcgw_relay_event {
 };
 
 /* Callbacks run inside dcgw_relay_input / dcgw_relay_handle_timeout. They may call the
- * query functions but not input/handle_timeout, and must not free the relay. */
+ * query functions but not input/handle_timeout (refused), and may free the relay: it is
+ * then released when the call that raised them returns (base/reentry.h). */
 struct dcgw_relay_cbs {
     void *ud;
     /* One datagram to `to`, the address of side `side`. p is valid during the call (for
@@ -129,7 +130,8 @@ void dcgw_relay_settings_default(struct dcgw_relay_settings *s);
  * DCGW_ENOMEM; *out is untouched on error. */
 int dcgw_relay_new(const struct dcgw_relay_settings *s, const struct dcgw_relay_cbs *cbs,
                    uint64_t now_ms, struct dcgw_relay **out);
-/* Frees it. Never from inside its callbacks. NULL is a no-op. */
+/* Frees it; from inside its callbacks, once the call that raised them returns. NULL is a
+ * no-op. */
 void dcgw_relay_free(struct dcgw_relay *r);
 
 /* One datagram that side `side` (0/1) sent from `from`: the owner routes by the source
