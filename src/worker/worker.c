@@ -312,7 +312,7 @@ static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial,
     if (dcgw_config_parse(init->config_text ? init->config_text : "", "<master>", &cfg, err,
                           sizeof(err)) < 0) {
         DCGW_ERROR(WORKER, "configuration from master rejected: %s", err);
-        snprintf(why, cap, "configuration: %s", err);
+        snprintf(why, cap, "configuration: %.*s", (int)(cap > 16 ? cap - 16 : 0), err);
         return initial ? DCGW_ECONFIG : 0;
     }
     struct dcgw_config start;
