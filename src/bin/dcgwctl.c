@@ -1,18 +1,16 @@
 /* dcgwctl: the operator's CLI over the control socket. */
 #include <getopt.h>
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "dcgw/ctl/ctlargs.h"
 #include "dcgw/ctl/ctlclient.h"
 #include "dcgw/ctl/ctlfmt.h"
 #include "dcgw/base/error.h"
-#include "dcgw/msg/pbjson.h"
 #include "dcgw/msg/policy_wire.h"
-#include "dcgw/msg/session.h"
 
 struct opts {
     struct dcgw_ctlclient_opts conn;
@@ -92,192 +90,6 @@ static int call(struct dcgw_ctlclient *c, const struct opts *o, Dcgw__Request *r
     return rc;
 }
 
-static char *read_file(const char *path);
-
-/* A policy file (docs/policy.md), or NULL after saying why. */
-static Dcgw__Policy *load_policy(const char *path, bool patch)
-{
-    char *text = read_file(path), err[256];
-    Dcgw__Policy *p = NULL;
-    if (text && dcgw_policy_from_json(text, strlen(text), patch, &p, err, sizeof(err)) < 0)
-        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
-    free(text);
-    return p;
-}
-
-/* A JSON AvatarSettings file (docs/avatar-envelope.md), or NULL after saying why. */
-static Dcgw__AvatarSettings *load_avatar(const char *path)
-{
-    char *text = read_file(path), err[256] = "";
-    json_error_t je;
-    json_t *j = text ? json_loads(text, 0, &je) : NULL;
-    ProtobufCMessage *m = NULL;
-    if (text && !j)
-        fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
-    else if (j &&
-             dcgw_pb_from_json(&dcgw__avatar_settings__descriptor, j, &m, err, sizeof(err)) < 0)
-        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
-    json_decref(j);
-    free(text);
-    return (Dcgw__AvatarSettings *)m;
-}
-
-/* A JSON DcMedia holding proxy fields (docs/bootstrap.md), or NULL after saying why. */
-static Dcgw__DcMedia *load_dcmedia(const char *path)
-{
-    char *text = read_file(path), err[256] = "";
-    json_error_t je;
-    json_t *j = text ? json_loads(text, 0, &je) : NULL;
-    ProtobufCMessage *m = NULL;
-    if (text && !j)
-        fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
-    else if (j && dcgw_pb_from_json(&dcgw__dc_media__descriptor, j, &m, err, sizeof(err)) < 0)
-        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
-    json_decref(j);
-    free(text);
-    return (Dcgw__DcMedia *)m;
-}
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        fwrite(chunk, 1, n, m);
-    fclose(f);
-    fclose(m);
-    return buf;
-}
-
-/* ---- bootstrap HTTP proxy flags (docs/bootstrap.md) */
-
-/* Adds STREAM=URL to dc (turning its proxy on). Strings point into arg. */
-static int add_binding(Dcgw__DcMedia *dc, char *arg)
-{
-    char *eq = strchr(arg, '='), *end = NULL;
-    long id = eq ? strtol(arg, &end, 10) : -1;
-    if (!eq || end != eq || id < 0 || id > 65535) {
-        fprintf(stderr, "dcgwctl: --bootstrap: expected STREAM=URL, got '%s'\n", arg);
-        return -1;
-    }
-    Dcgw__HttpProxyBinding *b = calloc(1, sizeof(*b));
-    Dcgw__HttpProxyBinding **v =
-        realloc(dc->replace_http_url, (dc->n_replace_http_url + 1) * sizeof(*v));
-    if (!b || !v) {
-        free(b);
-        return -1;
-    }
-    dcgw__http_proxy_binding__init(b);
-    b->has_stream_id = 1;
-    b->stream_id = (uint32_t)id;
-    b->url = strdup(eq + 1);
-    v[dc->n_replace_http_url++] = b;
-    dc->replace_http_url = v;
-    dc->has_media_proxy_config = 1;
-    dc->media_proxy_config = DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_HTTP;
-    return 0;
-}
-
-static Dcgw__Mdc1Endpoint *remote_mdc1(Dcgw__DcMedia *dc)
-{
-    if (!dc->remote_mdc1_endpoint &&
-        (dc->remote_mdc1_endpoint = calloc(1, sizeof(Dcgw__Mdc1Endpoint))))
-        dcgw__mdc1_endpoint__init(dc->remote_mdc1_endpoint);
-    return dc->remote_mdc1_endpoint;
-}
-
-/* opt is 'b' (--bootstrap STREAM=URL), 'm' (--mdc1 IP:PORT) or 'c' (--mdc1-ca FILE). */
-static int apply_proxy_flag(Dcgw__DcMedia *dc, int opt, char *arg)
-{
-    Dcgw__Mdc1Endpoint *e;
-    if (opt == 'b')
-        return add_binding(dc, arg);
-    if (!(e = remote_mdc1(dc)))
-        return -1;
-    if (opt == 'm') {
-        e->address = strdup(arg);
-        return 0;
-    }
-    return (e->tls_ca_pem = read_file(arg)) ? 0 : -1;
-}
-
-/* create: LEG:STREAM=URL / LEG=VALUE, applied to the session's leg of that name. */
-static int apply_leg_proxy_flag(Dcgw__Session *s, int opt, const char *arg)
-{
-    const char *sep = strchr(arg, opt == 'b' ? ':' : '=');
-    for (size_t i = 0; sep && i < s->n_legs; i++) {
-        Dcgw__Leg *l = s->legs[i];
-        if (l->name && strlen(l->name) == (size_t)(sep - arg) &&
-            strncmp(l->name, arg, (size_t)(sep - arg)) == 0 && l->dc)
-            return apply_proxy_flag(l->dc, opt, (char *)sep + 1);
-    }
-    fprintf(stderr, "dcgwctl: --%s '%s': no leg of that name (--leg name=... first)\n",
-            opt == 'b'   ? "bootstrap"
-            : opt == 'm' ? "mdc1"
-                         : "mdc1-ca",
-            arg);
-    return -1;
-}
-
-/* name=ue,mode=terminate,role=answer,sdp=offer.sdp */
-static int parse_leg(const char *spec, Dcgw__Leg *leg, Dcgw__DcMedia *dc)
-{
-    dcgw__leg__init(leg);
-    dcgw__dc_media__init(dc);
-    leg->dc = dc;
-    dc->has_mode = 1;
-    dc->mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
-    char *copy = strdup(spec), *save = NULL;
-    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq) {
-            fprintf(stderr, "dcgwctl: --leg: '%s' is not key=value\n", kv);
-            return -1;
-        }
-        *eq++ = '\0';
-        if (strcmp(kv, "name") == 0) {
-            leg->name = strdup(eq);
-        } else if (strcmp(kv, "mode") == 0 && strcmp(eq, "terminate") == 0) {
-            dc->mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
-        } else if (strcmp(kv, "mode") == 0 && strcmp(eq, "relay") == 0) {
-            dc->mode = DCGW__MEDIA_MODE__MODE_RELAY;
-        } else if (strcmp(kv, "role") == 0 && strcmp(eq, "answer") == 0) {
-            leg->has_role = 1;
-            leg->role = DCGW__LEG_ROLE__ROLE_ANSWER;
-        } else if (strcmp(kv, "role") == 0 && strcmp(eq, "offer") == 0) {
-            leg->has_role = 1;
-            leg->role = DCGW__LEG_ROLE__ROLE_OFFER;
-        } else if (strcmp(kv, "sdp") == 0) {
-            if (!(dc->remote_sdp = read_file(eq)))
-                return -1;
-        } else if (strcmp(kv, "policy") == 0) {
-            if (!(leg->policy = load_policy(eq, false)))
-                return -1;
-        } else {
-            fprintf(stderr, "dcgwctl: --leg: unknown or bad '%s=%s'\n", kv, eq);
-            return -1;
-        }
-    }
-    free(copy);
-    if (!leg->name) {
-        fprintf(stderr, "dcgwctl: --leg needs name=NAME\n");
-        return -1;
-    }
-    if (!leg->has_role) {
-        leg->has_role = 1;
-        leg->role = dc->remote_sdp ? DCGW__LEG_ROLE__ROLE_ANSWER : DCGW__LEG_ROLE__ROLE_OFFER;
-    }
-    return 0;
-}
-
 static int write_sdps(const char *dir, const Dcgw__Response *resp)
 {
     if (!dir || resp->error || !resp->session)
@@ -297,45 +109,6 @@ static int write_sdps(const char *dir, const Dcgw__Response *resp)
         fclose(f);
     }
     return 0;
-}
-
-/* --from FILE: a whole session in its JSON form. */
-static int load_session(const char *path, Dcgw__Session **out)
-{
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    char err[256];
-    if (!j) {
-        fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
-        return -1;
-    }
-    int r = dcgw_pb_from_json(&dcgw__session__descriptor, j, (ProtobufCMessage **)out, err,
-                              sizeof(err));
-    json_decref(j);
-    if (r < 0) {
-        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
-        return -1;
-    }
-    return 0;
-}
-
-/* Frees what parse_leg and --policy allocated for a session built from options. */
-static void free_create_args(Dcgw__Policy *policy, Dcgw__Leg *legs, Dcgw__DcMedia *dcs,
-                             size_t n_legs)
-{
-    if (policy)
-        protobuf_c_message_free_unpacked(&policy->base, NULL);
-    for (size_t i = 0; i < n_legs; i++) {
-        if (legs[i].policy)
-            protobuf_c_message_free_unpacked(&legs[i].policy->base, NULL);
-        free(legs[i].name);
-        free(dcs[i].remote_sdp);
-        for (size_t k = 0; k < dcs[i].n_replace_http_url; k++)
-            protobuf_c_message_free_unpacked(&dcs[i].replace_http_url[k]->base, NULL);
-        free(dcs[i].replace_http_url);
-        if (dcs[i].remote_mdc1_endpoint)
-            protobuf_c_message_free_unpacked(&dcs[i].remote_mdc1_endpoint->base, NULL);
-    }
 }
 
 /* create's --bootstrap / --mdc1 / --mdc1-ca, applied once the legs exist. */
@@ -405,7 +178,7 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
             sdp_out = optarg;
             break;
         case 'p':
-            if (!(policy = load_policy(optarg, false)))
+            if (!(policy = dcgw_ctlargs_policy(optarg, false)))
                 return 2;
             break;
         case 'b':
@@ -419,12 +192,12 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
                 fprintf(stderr, "dcgwctl: a session has at most two legs\n");
                 return 2;
             }
-            if (parse_leg(optarg, &legs[s.n_legs], &dcs[s.n_legs]) < 0)
+            if (dcgw_ctlargs_leg(optarg, &legs[s.n_legs], &dcs[s.n_legs]) < 0)
                 return 2;
             s.n_legs++;
             break;
         case 'f':
-            if (load_session(optarg, &from) < 0)
+            if (dcgw_ctlargs_session(optarg, &from) < 0)
                 return 2;
             break;
         default:
@@ -444,34 +217,14 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
         return 2;
     }
     for (size_t i = 0; i < pf.n; i++)
-        if (apply_leg_proxy_flag(cs.session, pf.opt[i], pf.arg[i]) < 0)
+        if (dcgw_ctlargs_leg_proxy_flag(cs.session, pf.opt[i], pf.arg[i]) < 0)
             return 2;
     int rc = send_create(c, o, &cs, sdp_out);
     if (from)
         protobuf_c_message_free_unpacked(&from->base, NULL);
     else
-        free_create_args(policy, legs, dcs, s.n_legs);
+        dcgw_ctlargs_free_legs(policy, legs, dcs, s.n_legs);
     return rc;
-}
-
-/* update's --bootstrap, --mdc1, --mdc1-ca, --no-proxy, --proxy FILE into *proxy. */
-static int update_proxy_flag(Dcgw__DcMedia **proxy, int ch, char *arg)
-{
-    if (!*proxy && ch == 'P')
-        return (*proxy = load_dcmedia(arg)) ? 0 : -1;
-    if (ch == 'P') {
-        fprintf(stderr, "dcgwctl: --proxy FILE goes first, before the other proxy flags\n");
-        return -1;
-    }
-    if (!*proxy && (*proxy = calloc(1, sizeof(**proxy))))
-        dcgw__dc_media__init(*proxy);
-    if (!*proxy)
-        return -1;
-    if (ch != 'N')
-        return apply_proxy_flag(*proxy, ch, arg);
-    (*proxy)->has_media_proxy_config = 1;
-    (*proxy)->media_proxy_config = DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_NONE;
-    return 0;
 }
 
 /* update ID [--leg NAME --sdp FILE] [--avatar FILE] | close-channel ID --leg NAME --stream N */
@@ -499,7 +252,7 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
         else if (ch == 'a' && update)
             avatar = optarg;
         else if (update && strchr("bmcNP", ch)) {
-            if (update_proxy_flag(&proxy, ch, optarg) < 0)
+            if (dcgw_ctlargs_update_proxy_flag(&proxy, ch, optarg) < 0)
                 return 2;
         } else
             return 2;
@@ -520,9 +273,9 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
     if (update) {
         up.id = argv[optind];
         up.leg = (char *)leg;
-        if (sdp && !(up.remote_sdp = read_file(sdp)))
+        if (sdp && !(up.remote_sdp = dcgw_ctlargs_read_file(sdp)))
             return 2;
-        if (avatar && !(up.avatar = load_avatar(avatar))) {
+        if (avatar && !(up.avatar = dcgw_ctlargs_avatar(avatar))) {
             free(up.remote_sdp);
             return 2;
         }
@@ -578,7 +331,7 @@ static int cmd_policy(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
         up.leg = (char *)leg;
         up.has_policy_patch = 1;
         up.policy_patch = patch;
-        if (!(up.policy = load_policy(file, patch)))
+        if (!(up.policy = dcgw_ctlargs_policy(file, patch)))
             return 2;
         req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
         req.update_session = &up;
