@@ -122,6 +122,7 @@ void dcgw__wplane_leg_kill(struct wleg *l)
     uv_timer_stop(&l->timer);
     if (l->s->bridge)
         dcgw_bridge_detach(l->s->bridge, l->idx);
+    dcgw__wboot_leg_gone(l->s, l->idx); /* its served channels: nothing touches them now */
     if (l->leg) {
         dcgw_leg_close(l->leg); /* close_notify; nothing is sent after this */
         if (dcgw_reentry_free_now(&w->turn))

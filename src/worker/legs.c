@@ -100,6 +100,7 @@ static Dcgw__DcStream *channel_pb(const struct wsession *s, unsigned side,
         return NULL;
     st->leg = strdup(s->desc->legs[side]->name);
     dcgw__wpolicy_stream(s, side, ch, st);
+    dcgw__wboot_stream(s, side, ch, st);
     return st;
 }
 
@@ -123,25 +124,34 @@ static void emit_channel(struct wsession *s, unsigned side, Dcgw__DcStream *st, 
     dcgw__wev_emit_session(s, (int)side, &ev);
 }
 
-static void br_channel_open(void *ud, unsigned side, struct dcgw_dc_channel *ch)
+bool dcgw__wsession_channel_opened(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch)
 {
-    struct wsession *s = ud;
     if (!dcgw__wpolicy_channel_open(s, side, ch))
-        return; /* refused: being closed */
+        return false; /* refused: being closed */
     Dcgw__DcStream *st = channel_pb(s, side, ch);
     if (!st)
-        return;
+        return true;
     DCGW_DEBUG(DC, "session %s leg %s: channel %u \"%s\" open", s->desc->id,
                s->desc->legs[side]->name, ch->params.id, ch->params.label);
     emit_channel(s, side, st, true, NULL);
     protobuf_c_message_free_unpacked(&st->base, NULL);
+    return true;
+}
+
+static void br_channel_open(void *ud, unsigned side, struct dcgw_dc_channel *ch)
+{
+    dcgw__wsession_channel_opened(ud, side, ch);
 }
 
 static void keep_closed(struct wsession *s, Dcgw__DcStream *st);
 
 static void br_channel_closed(void *ud, unsigned side, struct dcgw_dc_channel *ch)
 {
-    struct wsession *s = ud;
+    dcgw__wsession_channel_closed(ud, side, ch);
+}
+
+void dcgw__wsession_channel_closed(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch)
+{
     if (s->legs[side]->dead)
         return; /* its leg is gone: leg_channels_final reported its channels already */
     Dcgw__DcStream *st = channel_pb(s, side, ch);
@@ -268,6 +278,7 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     dcs.allow_dcep = w->cfg.sctp.allow_dcep;
     struct dcgw_dc_callbacks dcb;
     dcgw_bridge_dc_callbacks(l->s->bridge, l->idx, &dcb);
+    dcgw__wboot_wrap(l, &dcb); /* bound bootstrap streams are served, not bridged */
     struct dcgw_leg_settings ls = {
         .ice_role = DCGW_LEG_ICE_LITE,
         .local_ufrag = l->ufrag,
@@ -299,6 +310,7 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     }
     struct dcgw_dc *dc = dcgw_leg_dc(l->leg);
     dcgw_bridge_attach(l->s->bridge, l->idx, dc);
+    dcgw__wboot_attach(l, dc);
     /* SDP-negotiated channels (RFC 8864): both legs carry them; the bridge pairs equal ids. */
     for (size_t i = 0; i < rdc->n_dcmap; i++) {
         struct dcgw_dc_params p;
@@ -424,6 +436,7 @@ static void session_free(struct wsession *s)
     dcgw_bridge_free(s->bridge);
     dcgw_policy_state_free(s->policy);
     dcgw__wavatar_free(s);
+    dcgw__wboot_free(s);
     dcgw__wrelay_free(s);
     for (unsigned i = 0; i < s->n_closed; i++)
         protobuf_c_message_free_unpacked(&s->closed[i]->base, NULL);
@@ -506,6 +519,8 @@ int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wses
     int r = dcgw__wpolicy_create(s, err, errcap); /* default deny: before any leg */
     if (r == 0)
         r = dcgw__wavatar_create(s, err, errcap);
+    if (r == 0)
+        r = dcgw__wboot_create(s);
     bool relay = false; /* any leg in relay mode makes a relay session (relay_legs.c) */
     for (unsigned i = 0; i < d->n_legs; i++)
         relay |= d->legs[i]->dc->mode == DCGW__MEDIA_MODE__MODE_RELAY;

@@ -18,6 +18,7 @@
 #include "dcgw/base/log.h"
 #include "dcgw/msg/session.h"
 #include "dcgw/msg/stream.h"
+#include "dcgw/net/mdc1.h"
 #include "events.h"
 #include "worker_int.h"
 
@@ -58,15 +59,6 @@ static void op_create(struct worker *w, const Dcgw__Request *req)
         send_error(w, req->id, DCGW_EEXIST, NULL);
         return;
     }
-    for (size_t i = 0; i < in->n_legs; i++)
-        if (in->legs[i]->dc &&
-            in->legs[i]->dc->media_proxy_config == DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_HTTP) {
-            /* issue 15: the fields are in the model; the worker does not serve them yet */
-            send_error(w, req->id, DCGW_EUNSUPPORTED,
-                       "media_proxy_config MEDIA_PROXY_HTTP: the bootstrap proxy is not served "
-                       "by this build yet");
-            return;
-        }
     struct wsession *s;
     char err[512] = "";
     int r = dcgw__wsession_create(w, in, &s, err, sizeof(err));
@@ -91,22 +83,19 @@ static void op_update(struct worker *w, const Dcgw__Request *req)
     }
     char err[512] = "";
     int r = u->remote_sdp || u->policy || u->avatar ? 0 : DCGW_EINVAL;
-    if (u->dc) {
+    if (u->dc) /* the leg's bootstrap HTTP proxy (docs/bootstrap.md), with whatever else */
         r = dcgw_session_validate_proxy(u->dc, u->leg ? u->leg : "", true, err, sizeof(err));
-        if (r == 0) {
-            snprintf(err, sizeof(err), "dc: the bootstrap proxy is not served by this build yet");
-            r = DCGW_EUNSUPPORTED;
-        }
-    }
     /* the policy first, so that new SDP is checked against it */
     if (r == 0 && u->policy)
         r = dcgw__wpolicy_update(s, u->leg, u->policy, u->policy_patch, err, sizeof(err));
     if (r == 0 && u->avatar)
         r = dcgw__wavatar_update(s, u->avatar, err, sizeof(err));
+    if (r == 0 && u->dc)
+        r = dcgw__wboot_update(s, u->leg, u->dc, err, sizeof(err));
     if (r == 0 && u->remote_sdp)
         r = dcgw__wsession_update(s, u->leg, u->remote_sdp, err, sizeof(err));
     if (r < 0) {
-        send_error(w, req->id, r, err[0] ? err : "update needs remote_sdp, policy or avatar");
+        send_error(w, req->id, r, err[0] ? err : "update needs remote_sdp, policy, avatar or dc");
         return;
     }
     dcgw__wsession_refresh(s);
@@ -171,6 +160,7 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     const struct dcgw_io_stats *io = w->io ? dcgw_io_stats(w->io) : NULL;
+    const struct dcgw_mdc1_stats *hs = dcgw__wboot_stats(w);
     Dcgw__WorkerStats ws = DCGW__WORKER_STATS__INIT;
     ws.has_index = ws.has_pid = ws.has_alive = ws.has_sessions = 1;
     ws.has_cpu_user_us = ws.has_cpu_system_us = ws.has_rss_bytes = 1;
@@ -207,6 +197,12 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"tx_gso_sends", io ? io->tx_gso_sends : 0},
         {"tx_gso_segments", io ? io->tx_gso_segments : 0},
         {"tx_gso_fallbacks", io ? io->tx_gso_fallbacks : 0},
+        {"http_transfers", hs ? hs->started : 0},
+        {"http_transfers_failed", hs ? hs->failed : 0},
+        {"http_transfers_timed_out", hs ? hs->timed_out : 0},
+        {"http_transfers_refused", hs ? hs->refused_full : 0},
+        {"http_connections", hs ? hs->connections : 0},
+        {"http_bytes_received", hs ? hs->bytes_received : 0},
     };
     enum { NC = sizeof(cs) / sizeof(cs[0]) };
     Dcgw__Counter c[NC], *cp[NC];
@@ -289,6 +285,7 @@ void dcgw__worker_close_everything(struct worker *w)
     dcgw__wstate_stop(w);
     if (w->configured)
         dcgw__wplane_stop(w);
+    dcgw__wboot_stop(w);
     if (w->master)
         dcgw_stream_close(w->master, 0); /* flushes the session-closed events first */
 }
@@ -332,6 +329,8 @@ static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial,
         return 0;
     }
     int r = dcgw__wplane_start(w, why, cap);
+    if (r == 0)
+        r = dcgw__wboot_start(w);
     if (r < 0)
         return r;
     w->configured = true;

@@ -59,6 +59,7 @@ struct wsession {
     struct wrelay *relay;  /* relay sessions (both legs MODE_RELAY, relay_legs.c); else NULL */
     bool closing;
     struct wavatar *avatar; /* avatar verifiers (verify.c) */
+    struct wboot *boot;     /* bootstrap channels served by the HTTP proxy (bootstrap.c) */
 };
 
 struct worker_stats {
@@ -99,6 +100,7 @@ struct worker {
     struct worker_stats stats;
     struct dcgw_trust *avatar_trust; /* avatar.trust_anchors + trusted_keys (verify.c) */
     GQueue *close_later;             /* struct close_later, by due time (state.c) */
+    struct wboot_worker *boot;       /* MDC1 and the proxies' reaper (bootstrap.c) */
     uv_timer_t close_timer;
     /* An in-process worker (tests, fuzzing; inproc.c): frames for the master go to
      * to_master instead of the pipe, and the worker has no UDP socket (its legs take no
@@ -200,6 +202,34 @@ void dcgw__wavatar_free(struct wsession *s);
  * store they started verifying with), worker_free drops them. */
 void dcgw__wavatar_configure(struct worker *w);
 void dcgw__wavatar_worker_free(struct worker *w);
+
+/* legs.c, for bootstrap.c: a channel the proxy serves reports like a bridged one.
+ * channel_opened runs the policy's check (false: refused, being closed) and emits
+ * channel_opened; channel_closed emits channel_closed and keeps the final counters. */
+bool dcgw__wsession_channel_opened(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch);
+void dcgw__wsession_channel_closed(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch);
+
+/* bootstrap.c: bootstrap channels served by the HTTP proxy (docs/bootstrap.md). start and
+ * stop: the worker's MDC1 (curl on the loop). create (with the session) and free (from
+ * session_free); wrap replaces a terminated leg's data-channel callbacks (the bridge's)
+ * with ones that serve bound bootstrap streams and pass the rest on; attach gives it the
+ * leg's endpoint; leg_gone: the leg's stages are going, its served channels are detached;
+ * stream adds DcStream.http; update applies UpdateSession.dc to a leg. */
+struct wboot;
+struct wboot_worker;
+struct dcgw_mdc1_stats;
+int dcgw__wboot_start(struct worker *w);
+void dcgw__wboot_stop(struct worker *w);
+const struct dcgw_mdc1_stats *dcgw__wboot_stats(const struct worker *w);
+int dcgw__wboot_create(struct wsession *s);
+void dcgw__wboot_free(struct wsession *s);
+void dcgw__wboot_wrap(struct wleg *l, struct dcgw_dc_callbacks *cbs);
+void dcgw__wboot_attach(struct wleg *l, struct dcgw_dc *dc);
+void dcgw__wboot_leg_gone(struct wsession *s, unsigned side);
+void dcgw__wboot_stream(const struct wsession *s, unsigned side, const struct dcgw_dc_channel *ch,
+                        Dcgw__DcStream *st);
+int dcgw__wboot_update(struct wsession *s, const char *leg, const Dcgw__DcMedia *dc, char *err,
+                       size_t errcap);
 
 /* relay_legs.c: relay sessions. create after the session's wlegs exist; update gives the
  * offered leg its answer and starts the flow; close emits relay_closed (once); free from

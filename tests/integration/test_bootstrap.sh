@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Bootstrap data channels (docs/bootstrap.md): dcgw serves the UE's HTTP on its bootstrap
+# channels and proxies it to the DCSF over MDC1. The DCSF stand-ins are Python's own
+# http.server (dcsf_stub.py); the UE is aiortc (boot_ue.py) with negotiated channels
+# 0, 10, 100 and 110, subprotocol "http". All in a private network namespace:
+#
+#   +-------------------------- unshare -n -p (this script) ---------------------------+
+#   |  aiortc UE ==stream 0===> dcgwd --http--> dcsf-a 127.0.0.1:A  /boot/ue1/          |
+#   |            ==stream 100=>       --http--> dcsf-b 127.0.0.1:B  /boot/remote/       |
+#   |            ==stream 10==>       --http--> 127.0.0.1:C (nothing listens: 502)      |
+#   |            ==stream 110=>  (garbage: 400, channel closed)                         |
+#   +-----------------------------------------------------------------------------------+
+#
+# Checked: the app list's status, headers and body; a 5 MiB download byte-exact (sha-256)
+# with the worker's RSS growing less than bootstrap.window_bytes; a POST (hop-by-hop
+# fields removed, the session header set and not forgeable); two pipelined requests in one
+# message; one request in three messages; 404 passed through; 502; 504 within the
+# timeout; 403 for another host's absolute URL, which never reaches a DCSF; stream 100
+# reaching its own DCSF; garbage -> 400 and the channel closed; dcgwctl get counters and
+# http_request_failed events.
+source "$(dirname "$0")/lib.sh"
+netns_reexec "$@"
+
+WINDOW=${BOOT_WINDOW:-1048576}
+start_loopback_dcgwd 1 "bootstrap: { window_bytes = $WINDOW; request_timeout_ms = 1500; };" \
+    "${DCGW_IT_LOG:-}"
+
+ctl_quiet() { ctl "$@" >>"$T/ctl.out"; }
+# same DESCRIPTION GOT WANT: a check that shows both on failure.
+same() {
+    if [ "$2" = "$3" ]; then ok "$1"; else fail "$1"; printf '#   got:  %q\n#   want: %q\n' "$2" "$3"; fi
+}
+tcp_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+A=$(tcp_port)
+B=$(tcp_port)
+C=$(tcp_port)
+mkdir -p "$T/www-a/boot/ue1" "$T/www-b/boot/remote" "$T/progress"
+printf '{"apps":[{"id":"chat","url":"/apps/chat.zip"},{"id":"ar","url":"/apps/ar.zip"}]}\n' >"$T/www-a/boot/ue1/apps.json"
+head -c 5242880 /dev/urandom >"$T/www-a/boot/ue1/app.zip"
+head -c 524288 /dev/urandom >"$T/www-a/boot/ue1/warm.bin"
+echo "first" >"$T/www-a/boot/ue1/a.txt"
+echo "second" >"$T/www-a/boot/ue1/b.txt"
+echo "remote network bootstrap" >"$T/www-b/boot/remote/index.html"
+"$PY" "$PEERS/dcsf_stub.py" --port "$A" --root "$T/www-a" --name dcsf-a --log "$T/dcsf-a.log" &
+"$PY" "$PEERS/dcsf_stub.py" --port "$B" --root "$T/www-b" --name dcsf-b --log "$T/dcsf-b.log" &
+wait_for "DCSF stand-ins" 10 test -f "$T/dcsf-a.log.ready" -a -f "$T/dcsf-b.log.ready"
+
+cat >"$T/plan.json" <<JSON
+[
+ {"name": "list", "chan": 0, "send": ["GET /apps.json HTTP/1.1\r\nHost: bootstrap\r\nAccept: application/json\r\n\r\n"], "responses": 1},
+ {"name": "warm", "chan": 0, "send": ["GET /warm.bin HTTP/1.1\r\n\r\n"], "responses": 1},
+ {"name": "download", "chan": 0, "pause_file": "$T/rss-go", "send": ["GET /app.zip HTTP/1.1\r\nHost: bootstrap\r\n\r\n"], "responses": 1},
+ {"name": "post", "chan": 0, "send": ["POST /echo HTTP/1.1\r\nHost: bootstrap\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\nKeep-Alive: timeout=5\r\nX-Dcgw-Session: forged\r\n\r\nhello dcsf"], "responses": 1},
+ {"name": "pipelined", "chan": 0, "send": ["GET /a.txt HTTP/1.1\r\nHost: b\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: b\r\n\r\n"], "responses": 2},
+ {"name": "split", "chan": 0, "gap": 0.05, "send": ["GET /a.t", "xt HTTP/1.1\r\nHo", "st: b\r\n\r\n"], "responses": 1},
+ {"name": "notfound", "chan": 0, "send": ["GET /nope HTTP/1.1\r\n\r\n"], "responses": 1},
+ {"name": "down", "chan": 10, "send": ["GET / HTTP/1.1\r\n\r\n"], "responses": 1},
+ {"name": "slow", "chan": 0, "send": ["GET /slow HTTP/1.1\r\n\r\n"], "responses": 1},
+ {"name": "elsewhere", "chan": 0, "send": ["GET http://evil.example/never-leaves HTTP/1.1\r\nHost: evil.example\r\n\r\n"], "responses": 1},
+ {"name": "remote", "chan": 100, "send": ["GET /index.html HTTP/1.1\r\n\r\n"], "responses": 1},
+ {"name": "after", "chan": 0, "send": ["GET /b.txt HTTP/1.1\r\n\r\n"], "responses": 1},
+ {"name": "garbage", "chan": 110, "send": ["\u0016\u0003\u0001 not http at all\r\n\r\n"], "responses": 1, "wait_close": true}
+]
+JSON
+
+"$PY" "$PEERS/boot_ue.py" --offer-out "$T/ue-offer.sdp" --answer-in "$T/ue-answer.sdp" \
+    --plan "$T/plan.json" --result "$T/ue.json" --stop-file "$T/stop" --progress "$T/progress" \
+    --timeout 90 &
+UE=$!
+wait_for "the UE's offer" 20 test -s "$T/ue-offer.sdp"
+mkdir -p "$T/sdp"
+check "create with four bootstrap bindings" \
+    ctl_quiet create --id boot1 --policy "$DCGW_SRC/config/examples/policy-allow-all.json" \
+    --leg "name=ue,sdp=$T/ue-offer.sdp" --sdp-out "$T/sdp" \
+    --bootstrap "ue:0=http://127.0.0.1:$A/boot/ue1/" \
+    --bootstrap "ue:10=http://127.0.0.1:$C/nobody/" \
+    --bootstrap "ue:100=http://127.0.0.1:$B/boot/remote" \
+    --bootstrap "ue:110=http://127.0.0.1:$A/boot/ue1/"
+deliver "$T/sdp/ue.sdp" "$T/ue-answer.sdp"
+
+# RSS of the worker around the 5 MiB download, after the app list and a 512 KiB warm-up
+# download (so the connection to the DCSF, curl's and the SCTP stack's first buffers and
+# the allocator's first arenas exist already): the download must add less than the window.
+WPID=$(ctl --json stats | json_get 'j["stats"]["workers"][0]["pid"]')
+rss() { awk '/^VmRSS/ {print $2 * 1024}' "/proc/$WPID/status"; }
+wait_for "the warm-up download" 30 test -f "$T/progress/warm" || fail "the UE got no warm-up"
+RSS0=$(rss)
+RSSMAX=$RSS0
+touch "$T/rss-go"
+end=$((SECONDS + 60))
+while [ ! -f "$T/progress/download" ] && [ $SECONDS -lt $end ]; do
+    r=$(rss)
+    [ "$r" -gt "$RSSMAX" ] && RSSMAX=$r
+    sleep 0.01
+done
+echo "# worker RSS before the download $RSS0, at most $RSSMAX during it (window $WINDOW)"
+check "RSS grew less than the window during the 5 MiB download ($((RSSMAX - RSS0)) < $WINDOW)" \
+    test $((RSSMAX - RSS0)) -lt $WINDOW
+
+wait_for "the UE's result" 90 test -s "$T/ue.json" || true
+ctl --json get boot1 >"$T/get.json" # while the UE is still connected
+touch "$T/stop"
+wait_peer $UE
+check "the UE completed every step" test "$PEER_RC" -eq 0
+R="$T/ue.json"
+step() { json_field "$R" "[s for s in j['steps'] if s['name'] == '$1'][0]$2"; }
+resp() { step "$1" "['responses'][${3:-0}]$2"; }
+hdr() { step "$1" "['responses'][${3:-0}]['headers']" | "$PY" -c "import ast,sys; h=ast.literal_eval(sys.stdin.read()); print(next((v for k, v in h if k.lower() == '$2'.lower()), '-'))"; }
+
+# the app list: exact
+same "list: 200 OK" "$(resp list "['status']") $(resp list "['reason']")" "200 OK"
+same "list: body exact" "$(resp list "['body']")" "$(cat "$T/www-a/boot/ue1/apps.json")"
+same "list: Content-Type application/json" "$(hdr list Content-Type)" "application/json"
+same "list: Content-Length $(stat -c %s "$T/www-a/boot/ue1/apps.json")" "$(hdr list Content-Length)" "$(stat -c %s "$T/www-a/boot/ue1/apps.json")"
+same "list: the DCSF's own fields pass (X-DCSF, Last-Modified)" \
+    "$(hdr list X-DCSF) $(hdr list Last-Modified | grep -c GMT)" "dcsf-a 1"
+check "list: the DCSF was asked for the rewritten path /boot/ue1/apps.json" \
+    grep -q '"path": "/boot/ue1/apps.json"' "$T/dcsf-a.log"
+# the download
+check "download: 200, 5 MiB, sha-256 equal" test "$(resp download "['status']") $(resp download "['length']") $(resp download "['sha256']")" = \
+    "200 5242880 $(sha256sum "$T/www-a/boot/ue1/app.zip" | cut -d' ' -f1)"
+# POST
+same "post: 200 and the body back" "$(resp post "['status']") $(resp post "['body']")" "200 hello dcsf"
+same "post: the session header names session and leg (the UE's forged one removed)" "$(hdr post X-Seen-Session)" "session=boot1;leg=ue"
+same "post: a field named in Connection does not reach the DCSF" "$(hdr post X-Seen-Hop)" "-"
+check "post: the UE's Keep-Alive does not reach the DCSF" \
+    not grep -q '"Keep-Alive"' "$T/dcsf-a.log"
+# pipelining and splitting
+same "pipelined: two responses, in order" "$(resp pipelined "['body']" 0)|$(resp pipelined "['body']" 1)" "first|second"
+same "split over three messages: one response" "$(resp split "['status']") $(resp split "['body']")" "200 first"
+# errors
+same "404 passes through (from the DCSF)" "$(resp notfound "['status']") $(hdr notfound X-DCSF)" "404 dcsf-a"
+same "nothing listens: 502" "$(resp down "['status']")" 502
+same "slow DCSF: 504" "$(resp slow "['status']")" 504
+check "slow DCSF: within the timeout (1500 ms + slack: $(resp slow "['ms']") ms)" test "$(resp slow "['ms']")" -lt 3000
+same "another host's absolute URL: 403" "$(resp elsewhere "['status']")" 403
+check "another host's absolute URL never left dcgw" \
+    not grep -q never-leaves "$T/dcsf-a.log" "$T/dcsf-b.log"
+same "stream 100 reaches its own DCSF" "$(resp remote "['status']") $(hdr remote X-DCSF) $(resp remote "['body']")" "200 dcsf-b remote network bootstrap"
+same "the channel keeps working after the errors" "$(resp after "['status']")" 200
+same "garbage: 400" "$(resp garbage "['status']")" 400
+same "garbage: the channel is closed" "$(step garbage "['closed']")" True
+
+# dcgw's view
+h() { json_field "$T/get.json" "[s for s in j['session']['legs'][0]['dc']['streams'] if s['stream_id'] == $1][0]['http']$2"; }
+same "get: stream 0 counted its requests (11) by class (2xx 8, 4xx 2, 5xx 1)" \
+    "$(h 0 "['requests']") $(h 0 "['responses_2xx']") $(h 0 "['responses_4xx']") $(h 0 "['responses_5xx']")" "11 8 2 1"
+same "get: stream 0 bytes each way and upstream latency" \
+    "$(h 0 "['response_bytes'] > 5242880") $(h 0 "['request_bytes'] > 300") $(h 0 "['upstream_latency_us_sum'] > 0")" "True True True"
+same "get: stream 0 was paused by the UE's pace" "$(h 0 "['paused'] > 0")" True
+same "get: stream 100 names its upstream" "$(h 100 "['upstream']")" "http://127.0.0.1:$B/boot/remote"
+same "http_request_failed events: 502, 504, 403, 400" "$(events http_request_failed | "$PY" -c 'import json,sys; print(sorted(json.loads(l)["status"] for l in sys.stdin))')" "[400, 403, 502, 504]"
+same "stats: the worker counts its MDC1 transfers" "$(ctl --json stats | json_get '[c["value"] for c in j["stats"]["workers"][0]["counters"] if c["name"] == "http_transfers"][0] >= 9')" True
+check "close" ctl_quiet close boot1
+finish
