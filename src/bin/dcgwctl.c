@@ -1,4 +1,5 @@
 /* dcgwctl: the operator's CLI over the control socket. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,82 +10,91 @@
 #include "dcgw/ctl/ctlargs.h"
 #include "dcgw/ctl/ctlclient.h"
 #include "dcgw/ctl/ctlfmt.h"
+#include "dcgw/ctl/ctlhelp.h"
 #include "dcgw/base/error.h"
+#include "dcgw/base/limits.h"
 #include "dcgw/msg/policy_wire.h"
 
 struct opts {
     struct dcgw_ctlclient_opts conn;
     bool json;
     int timeout_ms;
+    struct dcgw_ctlclient *c; /* connected by the first request: usage needs no daemon */
+    long long max_frame;      /* the daemon's control.max_frame; 0: not asked, -1: unknown */
 };
 
-static void usage(FILE *f)
+/* A usage error of cmd: its synopsis, exit status 2. */
+static int usage_error(const char *cmd)
 {
-    fprintf(
-        f,
-        "usage: dcgwctl [options] COMMAND [args]\n"
-        "\n"
-        "Talks to dcgwd over its control socket.\n"
-        "\n"
-        "Commands:\n"
-        "  ping                          check that dcgwd answers\n"
-        "  version                       daemon and protocol version\n"
-        "  create [--id ID] [--tag TEXT] --leg SPEC [--leg SPEC] [--sdp-out DIR]\n"
-        "         [--policy FILE]        create a session; SPEC is\n"
-        "                                name=NAME[,mode=terminate|relay][,role=answer|offer]\n"
-        "                                [,sdp=FILE] (the peer's offer, for role answer)\n"
-        "                                [,policy=FILE] (the leg's policy);\n"
-        "                                --sdp-out writes each leg's local SDP to DIR/NAME.sdp;\n"
-        "                                --policy: the session's policy (docs/policy.md);\n"
-        "                                without any policy the session passes nothing\n"
-        "  create --from FILE [--policy FILE]\n"
-        "                                create from a JSON Session (see docs/control.md)\n"
-        "         create also takes the bootstrap HTTP proxy of a leg (docs/bootstrap.md):\n"
-        "         [--bootstrap LEG:STREAM=URL]...  proxy stream 0/10/100/110 of LEG to URL\n"
-        "         [--mdc1 LEG=IP:PORT]     connect to the DCSF there (else URL's host)\n"
-        "         [--mdc1-ca LEG=FILE]     PEM CA certificates for an https DCSF\n"
-        "  policy ID [--leg NAME] [--set FILE | --patch FILE]\n"
-        "                                show the effective policy and its counters, or\n"
-        "                                replace / patch the session's (or a leg's) policy\n"
-        "  update ID [--leg NAME --sdp FILE] [--avatar FILE]\n"
-        "                                give a leg dcgw offered (role=offer) the peer's answer;\n"
-        "                                --avatar: replace the session's avatar grants, anchors\n"
-        "                                and keys (JSON AvatarSettings, docs/avatar-envelope.md)\n"
-        "  update ID --leg NAME [--bootstrap STREAM=URL]... [--mdc1 IP:PORT] [--mdc1-ca FILE]\n"
-        "         [--no-proxy] [--proxy FILE]\n"
-        "                                replace the leg's bootstrap HTTP proxy: its bindings,\n"
-        "                                DCSF address, CA; --no-proxy turns it off; --proxy: a\n"
-        "                                JSON DcMedia with the proxy fields (docs/bootstrap.md)\n"
-        "  close-channel ID --leg NAME --stream N\n"
-        "                                close one data channel of a leg\n"
-        "  get ID                        show a session, its legs and local SDP\n"
-        "  list [--worker N]             list sessions\n"
-        "  close ID [--reason TEXT]      close a session\n"
-        "  stats                         statistics per worker and totals\n"
-        "  watch [--session ID] [--count N] [--for SECONDS]\n"
-        "                                print events as they come\n"
-        "\n"
-        "Options:\n"
-        "  -s, --socket PATH     Unix control socket (default /run/dcgw/control.sock)\n"
-        "      --connect H:P     TCP with mutual TLS instead; needs --cert, --key, --ca\n"
-        "      --cert FILE --key FILE --ca FILE\n"
-        "  -j, --json            machine-readable JSON output\n"
-        "  -t, --timeout MS      how long to wait for an answer (default 10000)\n"
-        "  -h, --help            this help\n"
-        "\n"
-        "Exit status: 0 success, 1 the daemon answered with an error, 2 usage, 3 no\n"
-        "connection or no answer.\n");
+    const struct dcgw_ctlhelp_cmd *h = dcgw_ctlhelp_find(cmd);
+    fprintf(stderr, "dcgwctl: usage: dcgwctl [options] ");
+    for (const char *p = h ? h->synopsis : "COMMAND [args]"; *p; p++)
+        fprintf(stderr, *p == '\n' ? "\n       dcgwctl [options] " : "%c", *p);
+    fprintf(stderr, "\n(dcgwctl %s --help)\n", h ? cmd : "");
+    return 2;
 }
 
-static int call(struct dcgw_ctlclient *c, const struct opts *o, Dcgw__Request *req)
+/* A request larger than the smallest control.max_frame a daemon may have is checked against
+ * the daemon's own (asked once with version): refused here, naming the limit, rather than
+ * dropped with the connection by dcgwd. 0, or 1 (the exit status: not sent). */
+static int fits(struct opts *o, Dcgw__Request *req)
 {
-    Dcgw__Response *resp = NULL;
-    int r = dcgw_ctlclient_call(c, req, &resp, o->timeout_ms);
+    Dcgw__Frame f = DCGW__FRAME__INIT;
+    f.body_case = DCGW__FRAME__BODY_REQUEST;
+    f.request = req;
+    size_t n = protobuf_c_message_get_packed_size(&f.base);
+    if (n <= DCGW_FRAME_MAX_MIN)
+        return 0;
+    if (o->max_frame == 0) {
+        o->max_frame = -1;
+        Dcgw__VersionRequest vr = DCGW__VERSION_REQUEST__INIT;
+        Dcgw__Request v = DCGW__REQUEST__INIT;
+        v.op_case = DCGW__REQUEST__OP_VERSION;
+        v.version = &vr;
+        Dcgw__Response *resp = NULL;
+        if (dcgw_ctlclient_call(o->c, &v, &resp, o->timeout_ms) == 0) {
+            if (resp->version && resp->version->has_max_frame)
+                o->max_frame = resp->version->max_frame;
+            dcgw__response__free_unpacked(resp, NULL);
+        }
+    }
+    if (o->max_frame > 0 && n > (size_t)o->max_frame) {
+        fprintf(stderr,
+                "dcgwctl: the request is %zu bytes; dcgwd takes at most %lld "
+                "(control.max_frame): not sent\n",
+                n, o->max_frame);
+        return 1;
+    }
+    return 0;
+}
+
+/* Sends req, connecting first if need be. 0 with *resp (dcgw__response__free_unpacked), or
+ * the exit status: 3 (no connection, no answer), 1 (too large for the daemon, not sent). */
+static int request(struct opts *o, Dcgw__Request *req, Dcgw__Response **resp)
+{
+    char err[256];
+    if (!o->c && dcgw_ctlclient_connect(&o->conn, &o->c, err, sizeof(err)) < 0) {
+        fprintf(stderr, "dcgwctl: cannot connect: %s\n", err);
+        return 3;
+    }
+    int rc = fits(o, req);
+    if (rc)
+        return rc;
+    int r = dcgw_ctlclient_call(o->c, req, resp, o->timeout_ms);
     if (r < 0) {
         fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
         return 3;
     }
-    int rc = resp->error ? 1 : 0;
+    return 0;
+}
+
+static int call(struct opts *o, Dcgw__Request *req)
+{
+    Dcgw__Response *resp = NULL;
+    int rc = request(o, req, &resp);
+    if (rc)
+        return rc;
+    rc = resp->error ? 1 : 0;
     dcgw_ctlfmt_response(stdout, resp, o->json);
     dcgw__response__free_unpacked(resp, NULL);
     return rc;
@@ -101,12 +111,10 @@ static int write_sdps(const char *dir, const Dcgw__Response *resp)
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s.sdp", dir, leg->name);
         FILE *f = fopen(path, "w");
-        if (!f) {
-            perror(path);
-            return 1;
+        if (!f || fputs(leg->dc->local_sdp, f) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "dcgwctl: %s: %s (the session was created)\n", path, strerror(errno));
+            return 4;
         }
-        fputs(leg->dc->local_sdp, f);
-        fclose(f);
     }
     return 0;
 }
@@ -129,25 +137,22 @@ static int pflags_add(struct pflags *pf, int opt, const char *arg)
     return 0;
 }
 
-static int send_create(struct dcgw_ctlclient *c, const struct opts *o, Dcgw__CreateSession *cs,
-                       const char *sdp_out)
+static int send_create(struct opts *o, Dcgw__CreateSession *cs, const char *sdp_out)
 {
     Dcgw__Request req = DCGW__REQUEST__INIT;
     req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
     req.create_session = cs;
     Dcgw__Response *resp = NULL;
-    int r = dcgw_ctlclient_call(c, &req, &resp, o->timeout_ms);
-    if (r < 0) {
-        fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
-        return 3;
-    }
-    int rc = resp->error ? 1 : write_sdps(sdp_out, resp);
+    int rc = sdp_out && dcgw_ctlargs_out_dir(sdp_out) < 0 ? 2 : request(o, &req, &resp);
+    if (rc)
+        return rc;
+    rc = resp->error ? 1 : write_sdps(sdp_out, resp);
     dcgw_ctlfmt_response(stdout, resp, o->json);
     dcgw__response__free_unpacked(resp, NULL);
     return rc;
 }
 
-static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
+static int cmd_create(struct opts *o, int argc, char **argv)
 {
     static const struct option lo[] = {
         {"id", required_argument, NULL, 'i'},        {"tag", required_argument, NULL, 'T'},
@@ -201,9 +206,12 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
                 return 2;
             break;
         default:
-            usage(stderr);
-            return 2;
+            return usage_error("create");
         }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "dcgwctl: create: unexpected argument '%s'\n", argv[optind]);
+        return usage_error("create");
     }
     Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
     cs.session = from ? from : &s;
@@ -219,7 +227,7 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
     for (size_t i = 0; i < pf.n; i++)
         if (dcgw_ctlargs_leg_proxy_flag(cs.session, pf.opt[i], pf.arg[i]) < 0)
             return 2;
-    int rc = send_create(c, o, &cs, sdp_out);
+    int rc = send_create(o, &cs, sdp_out);
     if (from)
         protobuf_c_message_free_unpacked(&from->base, NULL);
     else
@@ -228,8 +236,7 @@ static int cmd_create(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
 }
 
 /* update ID [--leg NAME --sdp FILE] [--avatar FILE] | close-channel ID --leg NAME --stream N */
-static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool update, int argc,
-                      char **argv)
+static int cmd_leg_op(struct opts *o, bool update, int argc, char **argv)
 {
     static const struct option lo[] = {
         {"leg", required_argument, NULL, 'l'},       {"sdp", required_argument, NULL, 's'},
@@ -238,7 +245,7 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
         {"mdc1-ca", required_argument, NULL, 'c'},   {"no-proxy", no_argument, NULL, 'N'},
         {"proxy", required_argument, NULL, 'P'},     {NULL, 0, NULL, 0}};
     const char *leg = NULL, *sdp = NULL, *avatar = NULL;
-    long stream = -1;
+    long long stream = -1;
     int ch;
     Dcgw__DcMedia *proxy = NULL;
     optind = 0; /* 0: glibc re-initialises, so options may follow the ID */
@@ -247,26 +254,21 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
             leg = optarg;
         else if (ch == 's')
             sdp = optarg;
-        else if (ch == 'n')
-            stream = strtol(optarg, NULL, 10);
-        else if (ch == 'a' && update)
+        else if (ch == 'n') {
+            if (dcgw_ctlargs_number("--stream", optarg, 0, 65534, &stream) < 0)
+                return 2;
+        } else if (ch == 'a' && update)
             avatar = optarg;
         else if (update && strchr("bmcNP", ch)) {
             if (dcgw_ctlargs_update_proxy_flag(&proxy, ch, optarg) < 0)
                 return 2;
         } else
-            return 2;
+            return usage_error(argv[0]);
     }
-    bool bad = update ? (!sdp && !avatar && !proxy) || ((sdp || proxy) && !leg)
-                      : !leg || stream < 0 || stream > 65534;
-    if (optind >= argc || bad) {
-        fprintf(stderr, "dcgwctl: usage: %s\n",
-                update ? "update ID [--leg NAME --sdp FILE] [--avatar FILE] [--leg NAME "
-                         "--bootstrap STREAM=URL... --mdc1 IP:PORT --mdc1-ca FILE --no-proxy "
-                         "--proxy FILE]"
-                       : "close-channel ID --leg NAME --stream N (0..65534)");
-        return 2;
-    }
+    bool bad =
+        update ? (!sdp && !avatar && !proxy) || ((sdp || proxy) && !leg) : !leg || stream < 0;
+    if (argc - optind != 1 || bad)
+        return usage_error(argv[0]);
     Dcgw__Request req = DCGW__REQUEST__INIT;
     Dcgw__UpdateSession up = DCGW__UPDATE_SESSION__INIT;
     Dcgw__CloseChannel cc = DCGW__CLOSE_CHANNEL__INIT;
@@ -290,7 +292,7 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
         req.op_case = DCGW__REQUEST__OP_CLOSE_CHANNEL;
         req.close_channel = &cc;
     }
-    int rc = call(c, o, &req);
+    int rc = call(o, &req);
     free(up.remote_sdp);
     if (up.avatar)
         protobuf_c_message_free_unpacked(&up.avatar->base, NULL);
@@ -300,7 +302,7 @@ static int cmd_leg_op(struct dcgw_ctlclient *c, const struct opts *o, bool updat
 }
 
 /* policy ID [--leg NAME] [--set FILE | --patch FILE] */
-static int cmd_policy(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
+static int cmd_policy(struct opts *o, int argc, char **argv)
 {
     static const struct option lo[] = {{"leg", required_argument, NULL, 'l'},
                                        {"set", required_argument, NULL, 's'},
@@ -317,12 +319,10 @@ static int cmd_policy(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
             file = optarg;
             patch = ch == 'p';
         } else
-            return 2;
+            return usage_error("policy");
     }
-    if (optind >= argc) {
-        fprintf(stderr, "dcgwctl: usage: policy ID [--leg NAME] [--set FILE | --patch FILE]\n");
-        return 2;
-    }
+    if (argc - optind != 1)
+        return usage_error("policy");
     Dcgw__Request req = DCGW__REQUEST__INIT;
     Dcgw__UpdateSession up = DCGW__UPDATE_SESSION__INIT;
     Dcgw__GetSession get = DCGW__GET_SESSION__INIT;
@@ -341,14 +341,12 @@ static int cmd_policy(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
         req.get_session = &get;
     }
     Dcgw__Response *resp = NULL;
-    int r = dcgw_ctlclient_call(c, &req, &resp, o->timeout_ms);
+    int rc = request(o, &req, &resp);
     if (up.policy)
         protobuf_c_message_free_unpacked(&up.policy->base, NULL);
-    if (r < 0) {
-        fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
-        return 3;
-    }
-    int rc = resp->error ? 1 : 0;
+    if (rc)
+        return rc;
+    rc = resp->error ? 1 : 0;
     if (o->json || resp->error || !resp->session)
         dcgw_ctlfmt_response(stdout, resp, o->json);
     else
@@ -357,40 +355,40 @@ static int cmd_policy(struct dcgw_ctlclient *c, const struct opts *o, int argc, 
     return rc;
 }
 
-static int cmd_watch(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
+static int cmd_watch(struct opts *o, int argc, char **argv)
 {
     static const struct option lo[] = {{"session", required_argument, NULL, 's'},
                                        {"count", required_argument, NULL, 'n'},
                                        {"for", required_argument, NULL, 'f'},
                                        {NULL, 0, NULL, 0}};
     Dcgw__Subscribe sub = DCGW__SUBSCRIBE__INIT;
-    long count = -1;
+    long long count = -1;
     double seconds = -1;
     int ch;
     optind = 0; /* 0: glibc re-initialises, so options may follow the ID */
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         if (ch == 's')
             sub.session_id = optarg;
-        else if (ch == 'n')
-            count = strtol(optarg, NULL, 10);
-        else if (ch == 'f')
-            seconds = strtod(optarg, NULL);
-        else
+        else if (ch == 'n' && dcgw_ctlargs_number("--count", optarg, 1, INT64_MAX, &count) < 0)
             return 2;
+        else if (ch == 'f' && dcgw_ctlargs_seconds("--for", optarg, 1e9, &seconds) < 0)
+            return 2;
+        else if (ch != 's' && ch != 'n' && ch != 'f')
+            return usage_error("watch");
     }
+    if (optind < argc)
+        return usage_error("watch");
     Dcgw__Request req = DCGW__REQUEST__INIT;
     req.op_case = DCGW__REQUEST__OP_SUBSCRIBE;
     req.subscribe = &sub;
     Dcgw__Response *resp = NULL;
-    int r = dcgw_ctlclient_call(c, &req, &resp, o->timeout_ms);
-    if (r < 0 || resp->error) {
-        if (r == 0)
-            dcgw_ctlfmt_response(stderr, resp, false);
-        else
-            fprintf(stderr, "dcgwctl: %s\n", dcgw_strerror(r));
-        if (resp)
-            dcgw__response__free_unpacked(resp, NULL);
-        return r < 0 ? 3 : 1;
+    int r = request(o, &req, &resp);
+    if (r)
+        return r;
+    if (resp->error) {
+        dcgw_ctlfmt_response(stderr, resp, false);
+        dcgw__response__free_unpacked(resp, NULL);
+        return 1;
     }
     dcgw__response__free_unpacked(resp, NULL);
     if (!o->json)
@@ -398,7 +396,7 @@ static int cmd_watch(struct dcgw_ctlclient *c, const struct opts *o, int argc, c
                 sub.session_id ? sub.session_id : "");
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (long n = 0; count < 0 || n < count; n++) {
+    for (long long n = 0; count < 0 || n < count; n++) {
         int wait = -1;
         if (seconds >= 0) {
             struct timespec t;
@@ -410,7 +408,7 @@ static int cmd_watch(struct dcgw_ctlclient *c, const struct opts *o, int argc, c
             wait = (int)(left * 1000) + 1;
         }
         Dcgw__Event *ev;
-        r = dcgw_ctlclient_next_event(c, &ev, wait);
+        r = dcgw_ctlclient_next_event(o->c, &ev, wait);
         if (r == DCGW_ETIMEOUT)
             return 0;
         if (r < 0) {
@@ -424,9 +422,13 @@ static int cmd_watch(struct dcgw_ctlclient *c, const struct opts *o, int argc, c
     return 0;
 }
 
-static int cmd_simple(struct dcgw_ctlclient *c, const struct opts *o, const char *cmd, int argc,
-                      char **argv)
+/* ping, version, stats (no arguments), list [--worker N], get ID, close ID [--reason TEXT] */
+static int cmd_simple(struct opts *o, int argc, char **argv)
 {
+    static const struct option lo[] = {{"worker", required_argument, NULL, 'w'},
+                                       {"reason", required_argument, NULL, 'r'},
+                                       {NULL, 0, NULL, 0}};
+    const char *cmd = argv[0];
     Dcgw__Request req = DCGW__REQUEST__INIT;
     Dcgw__Ping ping = DCGW__PING__INIT;
     Dcgw__VersionRequest ver = DCGW__VERSION_REQUEST__INIT;
@@ -434,6 +436,25 @@ static int cmd_simple(struct dcgw_ctlclient *c, const struct opts *o, const char
     Dcgw__ListSessions list = DCGW__LIST_SESSIONS__INIT;
     Dcgw__CloseSession cl = DCGW__CLOSE_SESSION__INIT;
     Dcgw__GetStats st = DCGW__GET_STATS__INIT;
+    bool is_list = strcmp(cmd, "list") == 0, is_close = strcmp(cmd, "close") == 0;
+    bool by_id = is_close || strcmp(cmd, "get") == 0;
+    long long worker;
+    int ch;
+    optind = 0; /* 0: glibc re-initialises, so options may follow the ID */
+    while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        if (ch == 'w' && is_list) {
+            if (dcgw_ctlargs_number("--worker", optarg, 0, DCGW_MAX_WORKERS - 1, &worker) < 0)
+                return 2;
+            list.has_worker = 1;
+            list.worker = (uint32_t)worker;
+        } else if (ch == 'r' && is_close) {
+            cl.reason = optarg;
+        } else {
+            return usage_error(cmd);
+        }
+    }
+    if (argc - optind != (by_id ? 1 : 0))
+        return usage_error(cmd);
     if (strcmp(cmd, "ping") == 0) {
         req.op_case = DCGW__REQUEST__OP_PING;
         req.ping = &ping;
@@ -443,41 +464,23 @@ static int cmd_simple(struct dcgw_ctlclient *c, const struct opts *o, const char
     } else if (strcmp(cmd, "stats") == 0) {
         req.op_case = DCGW__REQUEST__OP_GET_STATS;
         req.get_stats = &st;
-    } else if (strcmp(cmd, "list") == 0) {
+    } else if (is_list) {
         req.op_case = DCGW__REQUEST__OP_LIST_SESSIONS;
         req.list_sessions = &list;
-        if (argc == 3 && strcmp(argv[1], "--worker") == 0) {
-            list.has_worker = 1;
-            list.worker = (uint32_t)strtoul(argv[2], NULL, 10);
-        } else if (argc != 1) {
-            fprintf(stderr, "dcgwctl: usage: list [--worker N]\n");
-            return 2;
-        }
-    } else if (strcmp(cmd, "get") == 0 || strcmp(cmd, "close") == 0) {
-        if (argc < 2) {
-            fprintf(stderr, "dcgwctl: %s needs a session id\n", cmd);
-            return 2;
-        }
-        if (cmd[0] == 'g') {
-            req.op_case = DCGW__REQUEST__OP_GET_SESSION;
-            get.id = argv[1];
-            req.get_session = &get;
-        } else {
-            req.op_case = DCGW__REQUEST__OP_CLOSE_SESSION;
-            cl.id = argv[1];
-            if (argc == 4 && strcmp(argv[2], "--reason") == 0)
-                cl.reason = argv[3];
-            req.close_session = &cl;
-        }
+    } else if (is_close) {
+        req.op_case = DCGW__REQUEST__OP_CLOSE_SESSION;
+        cl.id = argv[optind];
+        req.close_session = &cl;
     } else {
-        fprintf(stderr, "dcgwctl: unknown command '%s' (dcgwctl --help)\n", cmd);
-        return 2;
+        req.op_case = DCGW__REQUEST__OP_GET_SESSION;
+        get.id = argv[optind];
+        req.get_session = &get;
     }
-    return call(c, o, &req);
+    return call(o, &req);
 }
 
 /* Global options before the command. Returns -1 to go on, or the exit code to stop with
- * (--help, bad options); *argcp shrinks when --json stood after the command. */
+ * (--help, --version, bad options); *argcp shrinks when --json stood after the command. */
 static int parse_global(int *argcp, char **argv, struct opts *o)
 {
     static const struct option lo[] = {{"socket", required_argument, NULL, 's'},
@@ -487,7 +490,9 @@ static int parse_global(int *argcp, char **argv, struct opts *o)
                                        {"ca", required_argument, NULL, 'a'},
                                        {"json", no_argument, NULL, 'j'},
                                        {"timeout", required_argument, NULL, 't'},
+                                       {"version", no_argument, NULL, 'V'},
                                        {"help", no_argument, NULL, 'h'},
+                                       {"help-man", no_argument, NULL, 'M'},
                                        {NULL, 0, NULL, 0}};
     const char *sock = getenv("DCGW_SOCKET");
     /* --json may stand anywhere, also after the command. */
@@ -501,7 +506,8 @@ static int parse_global(int *argcp, char **argv, struct opts *o)
     int argc = *argcp = kept;
     argv[argc] = NULL;
     int ch;
-    while ((ch = getopt_long(argc, argv, "+s:t:h", lo, NULL)) != -1) {
+    long long ms;
+    while ((ch = getopt_long(argc, argv, "+s:t:hV", lo, NULL)) != -1) {
         switch (ch) {
         case 's':
             sock = optarg;
@@ -522,18 +528,26 @@ static int parse_global(int *argcp, char **argv, struct opts *o)
             o->json = true;
             break;
         case 't':
-            o->timeout_ms = atoi(optarg);
+            if (dcgw_ctlargs_number("--timeout", optarg, 1, 3600000, &ms) < 0)
+                return 2;
+            o->timeout_ms = (int)ms;
             break;
+        case 'V':
+            printf("dcgwctl %s\n", DCGW_VERSION);
+            return 0;
         case 'h':
-            usage(stdout);
+            dcgw_ctlhelp_usage(stdout);
+            return 0;
+        case 'M':
+            dcgw_ctlhelp_man(stdout, DCGW_VERSION);
             return 0;
         default:
-            usage(stderr);
+            dcgw_ctlhelp_usage(stderr);
             return 2;
         }
     }
     if (optind >= argc) {
-        usage(stderr);
+        dcgw_ctlhelp_usage(stderr);
         return 2;
     }
     if (!o->conn.tcp)
@@ -541,18 +555,44 @@ static int parse_global(int *argcp, char **argv, struct opts *o)
     return -1;
 }
 
-static int run_command(struct dcgw_ctlclient *c, const struct opts *o, int argc, char **argv)
+/* COMMAND ... --help (or -h) asks for the command's help, not the daemon. */
+static bool asks_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+static int run_command(struct opts *o, int argc, char **argv)
 {
     const char *cmd = argv[0];
+    if (strcmp(cmd, "help") == 0) {
+        if (argc == 1) {
+            dcgw_ctlhelp_usage(stdout);
+            return 0;
+        }
+        if (argc > 2)
+            return usage_error("help");
+        cmd = argv[1];
+    }
+    if (!dcgw_ctlhelp_find(cmd)) {
+        fprintf(stderr, "dcgwctl: unknown command '%s' (dcgwctl --help)\n", cmd);
+        return 2;
+    }
+    if (cmd != argv[0] || asks_help(argc, argv)) {
+        dcgw_ctlhelp_command(stdout, cmd);
+        return 0;
+    }
     if (strcmp(cmd, "create") == 0)
-        return cmd_create(c, o, argc, argv);
+        return cmd_create(o, argc, argv);
     if (strcmp(cmd, "watch") == 0)
-        return cmd_watch(c, o, argc, argv);
+        return cmd_watch(o, argc, argv);
     if (strcmp(cmd, "policy") == 0)
-        return cmd_policy(c, o, argc, argv);
+        return cmd_policy(o, argc, argv);
     if (strcmp(cmd, "update") == 0 || strcmp(cmd, "close-channel") == 0)
-        return cmd_leg_op(c, o, cmd[0] == 'u', argc, argv);
-    return cmd_simple(c, o, cmd, argc, argv);
+        return cmd_leg_op(o, cmd[0] == 'u', argc, argv);
+    return cmd_simple(o, argc, argv);
 }
 
 int main(int argc, char **argv)
@@ -561,13 +601,8 @@ int main(int argc, char **argv)
     int stop = parse_global(&argc, argv, &o);
     if (stop >= 0)
         return stop;
-    char err[256];
-    struct dcgw_ctlclient *c;
-    if (dcgw_ctlclient_connect(&o.conn, &c, err, sizeof(err)) < 0) {
-        fprintf(stderr, "dcgwctl: cannot connect: %s\n", err);
-        return 3;
-    }
-    int rc = run_command(c, &o, argc - optind, argv + optind);
-    dcgw_ctlclient_free(c);
+    int rc = run_command(&o, argc - optind, argv + optind);
+    if (o.c)
+        dcgw_ctlclient_free(o.c);
     return rc;
 }

@@ -54,6 +54,8 @@ static void on_ctl_closed(void *ud, struct dcgw_stream *s, int err)
     (void)s;
     struct controller *c = ud;
     DCGW_DEBUG(CTL, "controller %llu gone (%s)", (unsigned long long)c->id, dcgw_strerror(err));
+    if (err == DCGW_ETOOBIG)
+        c->m->frames_rejected++; /* a frame over control.max_frame: cannot resynchronise */
     g_hash_table_remove(c->m->controllers, &c->id);
     free(c);
 }

@@ -386,6 +386,8 @@ static void op_simple(struct master *m, struct controller *c, Dcgw__Request *req
         vi.has_protocol = vi.has_workers = 1;
         vi.protocol = DCGW_PROTOCOL_VERSION;
         vi.workers = m->n_workers;
+        vi.has_max_frame = 1;
+        vi.max_frame = m->cfg.control.max_frame;
         r.result_case = DCGW__RESPONSE__RESULT_VERSION;
         r.version = &vi;
     }

@@ -3,10 +3,13 @@
  * Each function says what is wrong on stderr ("dcgwctl: ...") and returns NULL or -1. */
 #include "dcgw/ctl/ctlargs.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dcgw/msg/pbjson.h"
 #include "dcgw/msg/policy_wire.h"
@@ -251,5 +254,66 @@ int dcgw_ctlargs_update_proxy_flag(Dcgw__DcMedia **proxy, int ch, char *arg)
         return dcgw_ctlargs_proxy_flag(*proxy, ch, arg);
     (*proxy)->has_media_proxy_config = 1;
     (*proxy)->media_proxy_config = DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_NONE;
+    return 0;
+}
+
+int dcgw_ctlargs_number(const char *what, const char *s, long long min, long long max,
+                        long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = s && *s ? strtoll(s, &end, 10) : 0;
+    if (!s || !*s || *end || errno || v < min || v > max) {
+        fprintf(stderr, "dcgwctl: %s: '%s' is not a whole number in %lld..%lld\n", what, s ? s : "",
+                min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int dcgw_ctlargs_seconds(const char *what, const char *s, double max, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = s && *s ? strtod(s, &end) : -1;
+    if (!s || !*s || *end || errno || !(v >= 0 && v <= max)) {
+        fprintf(stderr, "dcgwctl: %s: '%s' is not a number of seconds in 0..%g\n", what, s ? s : "",
+                max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int dcgw_ctlargs_out_dir(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path) || !*path) {
+        fprintf(stderr, "dcgwctl: --sdp-out: bad directory '%s'\n", dir);
+        return -1;
+    }
+    for (char *p = path + 1;; p++) { /* mkdir -p */
+        bool last = *p == '\0';
+        if (*p != '/' && !last)
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0777) < 0 && errno != EEXIST) {
+            fprintf(stderr, "dcgwctl: --sdp-out: cannot create %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        if (last)
+            break;
+        *p = '/';
+    }
+    struct stat sb;
+    int e = stat(dir, &sb) < 0             ? errno
+            : !S_ISDIR(sb.st_mode)         ? ENOTDIR
+            : access(dir, W_OK | X_OK) < 0 ? errno
+                                           : 0;
+    if (e) {
+        fprintf(stderr, "dcgwctl: --sdp-out: %s: %s\n", dir, strerror(e));
+        return -1;
+    }
     return 0;
 }

@@ -53,7 +53,7 @@ static const struct opt opts[] = {
     {"control.socket_mode", T_MODE, O(control.socket_mode), 0, 0777, 0660, NULL},
     U32("control.max_connections", control.max_connections, 1, DCGW_CTL_MAX_CONNS_CEILING,
         DCGW_CTL_MAX_CONNS_DEFAULT),
-    U32("control.max_frame", control.max_frame, 1024, DCGW_FRAME_MAX_CEILING,
+    U32("control.max_frame", control.max_frame, DCGW_FRAME_MAX_MIN, DCGW_FRAME_MAX_CEILING,
         DCGW_FRAME_MAX_DEFAULT),
     U32("control.outbuf_limit", control.outbuf_limit, 65536, 1u << 30, DCGW_CTL_OUTBUF_DEFAULT),
     BOOL("control.tcp.enabled", control.tcp_enabled, 0),

@@ -79,6 +79,37 @@ check "get after close is ENOENT" bash -c "'$DCGWCTL' -s '$SOCK' get sess-a 2>&1
 n=$(ctl --json list | json_get 'len(j["sessions"]["sessions"])')
 check "list shows 1 session" [ "$n" = 1 ]
 
+# create --sdp-out: a missing directory is made before anything is sent; one that cannot be
+# (a file in the way) is a usage error (exit 2) and no session is created.
+rc=0; ctl create --id sdpout --leg "name=ue,sdp=$T/offer.sdp" --sdp-out "$T/out/new" >/dev/null || rc=$?
+check "create --sdp-out makes a missing directory (exit $rc)" bash -c "[ $rc = 0 ] && [ -s '$T/out/new/ue.sdp' ]"
+touch "$T/afile"
+rc=0; ctl create --id orphan --leg "name=ue,sdp=$T/offer.sdp" --sdp-out "$T/afile/x" >/dev/null 2>"$T/sdpout.err" || rc=$?
+check "create --sdp-out into a file: exit 2, said why ($(cat "$T/sdpout.err"))" \
+    bash -c "[ $rc = 2 ] && grep -q 'sdp-out' '$T/sdpout.err'"
+check "and no orphan session was created" bash -c "'$DCGWCTL' -s '$SOCK' get orphan 2>&1 | grep -q ENOENT"
+ctl close sdpout >/dev/null
+
+# dcgwctl: help and usage without a daemon; strict numbers and arguments (exit 2).
+NOD=(-s "$T/nobody.sock")
+check "dcgwctl create --help works without a daemon" bash -c "'$DCGWCTL' ${NOD[*]} create --help | grep -q -- '--sdp-out DIR'"
+check "dcgwctl help close works without a daemon" bash -c "'$DCGWCTL' ${NOD[*]} help close | grep -q 'close ID \[--reason TEXT\]'"
+check "dcgwctl --version" bash -c "'$DCGWCTL' --version | grep -q '^dcgwctl [0-9]'"
+for bad in "-t abc ping" "-t 0 ping" "list --worker abc" "list --worker 1x" "ping extra" \
+    "get" "get a b" "close-channel x --leg ue --stream abc" "watch --count -1" "watch --for x" \
+    "create --leg name=ue extra" "version --bogus" "help ping extra"; do
+    rc=0; "$DCGWCTL" "${NOD[@]}" $bad >/dev/null 2>&1 || rc=$?
+    check "dcgwctl $bad: usage error, exit 2 (got $rc)" [ "$rc" = 2 ]
+done
+rc=0; "$DCGWCTL" "${NOD[@]}" ping >/dev/null 2>&1 || rc=$?
+check "no daemon: exit 3 (got $rc)" [ "$rc" = 3 ]
+# A request over control.max_frame: refused by dcgwctl, naming the limit.
+head -c 300000 /dev/zero | tr '\0' 'a' >"$T/huge.sdp"
+rc=0; ctl create --leg "name=ue,sdp=$T/huge.sdp" >/dev/null 2>"$T/huge.err" || rc=$?
+check "a request over control.max_frame: exit 1, the limit named ($(cat "$T/huge.err"))" \
+    bash -c "[ $rc = 1 ] && grep -q 'control.max_frame' '$T/huge.err' && grep -q 262144 '$T/huge.err'"
+check "the daemon still answers" ctl ping
+
 # Mutual TLS over TCP: with the client certificate it works; without, it does not.
 check "TCP+mTLS control works" "$DCGWCTL" --connect "127.0.0.1:$PORT" --cert "$T/client.pem" \
     --key "$T/client.key" --ca "$T/ca.pem" ping
@@ -87,7 +118,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 check "TCP control refuses a client certificate from another CA" bash -c \
     "! '$DCGWCTL' --connect 127.0.0.1:$PORT --cert '$T/rogue.pem' --key '$T/rogue.key' --ca '$T/ca.pem' -t 2000 ping 2>/dev/null"
 
-# Malformed, oversized and unknown frames: error response or clean disconnect.
+# Malformed, oversized and unknown frames: error response or clean disconnect; each counted.
+rejected() { ctl --json stats | json_get 'j["stats"].get("frames_rejected", 0)'; }
+REJ0=$(rejected)
 python3 - "$SOCK" <<'PY' && ok "malformed frames answered or disconnected" || fail "malformed frames"
 import socket, struct, sys
 def conn():
@@ -116,6 +149,8 @@ assert read_frame(s) is None                                        # disconnect
 s = conn(); s.sendall(b"\x00\x00\x01"); s.close()                   # truncated header, then gone
 PY
 check "daemon still answers after bad frames" ctl ping
+check "each bad frame counted in frames_rejected, the oversized one too ($REJ0 -> $(rejected))" \
+    [ "$(rejected)" = $((REJ0 + 4)) ]
 
 # SIGKILL worker 1: the master restarts it and reports the lost session.
 W1=$(ctl --json stats | json_get 'j["stats"]["workers"][1]["pid"]')
@@ -192,7 +227,9 @@ check "and is gone from list" [ "$(state_list sess-t)" = None ]
 check "the reload kept the control socket (and said so)" \
     bash -c "'$DCGWCTL' -s '$SOCK' ping >/dev/null && grep -q 'control.socket changes from' '$T/dcgwd.log'"
 
-# SIGTERM: sessions closed (events), clean exit 0.
+# SIGTERM: sessions closed (events), clean exit 0. (A session that waits for its offer's
+# answer: no setup timeout, so it is still there.)
+ctl create --id drain-me --leg name=as >/dev/null
 kill -TERM "$DCGWD_PID"
 rc=0; timeout 15 tail --pid="$DCGWD_PID" -f /dev/null || rc=$?
 wait "$DCGWD_PID" && drc=0 || drc=$?

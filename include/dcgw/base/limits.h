@@ -7,6 +7,7 @@ enum dcgw_limits {
     /* control protocol */
     DCGW_FRAME_HEADER = 4,               /* 4-byte big-endian length */
     DCGW_FRAME_MAX_DEFAULT = 256 * 1024, /* largest control frame accepted */
+    DCGW_FRAME_MAX_MIN = 1024,           /* the least control.max_frame may be */
     DCGW_FRAME_MAX_CEILING = 16 * 1024 * 1024,
     DCGW_CTL_OUTBUF_DEFAULT = 4 * 1024 * 1024, /* queued bytes toward one controller */
     DCGW_CTL_MAX_CONNS_DEFAULT = 64,

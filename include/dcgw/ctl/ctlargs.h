@@ -34,4 +34,12 @@ int dcgw_ctlargs_leg_proxy_flag(Dcgw__Session *s, int opt, const char *arg);
  * the first one). */
 int dcgw_ctlargs_update_proxy_flag(Dcgw__DcMedia **proxy, int ch, char *arg);
 
+/* A whole decimal number in min..max (what names the option in the message). */
+int dcgw_ctlargs_number(const char *what, const char *s, long long min, long long max,
+                        long long *out);
+/* A number of seconds, fractions allowed, in 0..max. */
+int dcgw_ctlargs_seconds(const char *what, const char *s, double max, double *out);
+/* --sdp-out DIR: made if missing (with its parents), and writable, before anything is sent. */
+int dcgw_ctlargs_out_dir(const char *dir);
+
 #endif
