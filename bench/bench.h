@@ -125,6 +125,7 @@ struct bench {
         double gw_over_direct_1k, janus_over_gw_1k, gw_over_direct_16k, janus_over_gw_16k;
         double setup_capacity_2cores, setup_rate;
         double idle_core_pct_50k, idle_mem_per_session;
+        double idle_core_pct_50k_noise; /* the same of the measured CPU spread */
         double added_p99_us_traversal;
         /* relay scenario (not an issue-7 target; printed under the targets) */
         double relay_over_direct_1k, relay_cpu_ns_per_datagram_1k;

@@ -329,6 +329,7 @@ static int setup(struct bench *b)
                              .setup_capacity_2cores = NAN,
                              .setup_rate = NAN,
                              .idle_core_pct_50k = NAN,
+                             .idle_core_pct_50k_noise = NAN,
                              .idle_mem_per_session = NAN,
                              .added_p99_us_traversal = NAN,
                              .relay_over_direct_1k = NAN,

@@ -49,6 +49,12 @@ struct setup_run {
     double secs, rate, cpu, ends;
 };
 
+/* CPU per second of the measured process(es) between two snapshots, ns/s. */
+static double rate(const struct snap *a, const struct snap *b, enum bench_path p)
+{
+    return (double)snap_cpu(a, b, p) / ((double)(b->t_ns - a->t_ns) / 1e9);
+}
+
 static int cmp_setup(const void *a, const void *b)
 {
     const struct setup_run *x = a, *y = b;
@@ -163,13 +169,17 @@ int scen_idle(struct bench *b, json_t *res)
         far_send(b, FAR_TRIM, 0, 0, false, NULL);
         /* The process's own idle cost without sessions (timers, the SCTP tick), taken
          * out of the per-session figure. */
-        struct snap b0, b1;
+        struct snap b0, bm, b1;
         double base_s = b->o.idle_s < BASELINE_MAX_S ? b->o.idle_s : BASELINE_MAX_S;
         bench_progress(b, "%s: baseline without sessions for %.0f s", bench_path_name(p), base_s);
         snap_take(b, &b0);
-        bench_run_for(b, (uint64_t)(base_s * 1000));
+        bench_run_for(b, (uint64_t)(base_s * 500));
+        snap_take(b, &bm);
+        bench_run_for(b, (uint64_t)(base_s * 500));
         snap_take(b, &b1);
-        double base = (double)snap_cpu(&b0, &b1, p) / ((double)(b1.t_ns - b0.t_ns) / 1e9);
+        double base = rate(&b0, &b1, p);
+        /* The noise: how much each measured rate differs between its two halves. */
+        double noise = fabs(rate(&b0, &bm, p) - rate(&bm, &b1, p));
         uint64_t rss0 = measured_rss(b, p), self0 = ends_rss(b);
         struct pairset *s = pairset_setup(b, p, n, 1, b->o.setup_concurrency, true, timeout_for(n));
         if (!s)
@@ -177,12 +187,15 @@ int scen_idle(struct bench *b, json_t *res)
         unsigned ready = s->ready;
         bench_progress(b, "%s: %u sessions idle, settling", bench_path_name(p), ready);
         bench_run_for(b, SETTLE_MS);
-        struct snap s0, s1;
+        struct snap s0, sm, s1;
         snap_take(b, &s0);
         bench_progress(b, "%s: %u sessions idle for %.0f s", bench_path_name(p), ready,
                        b->o.idle_s);
-        bench_run_for(b, (uint64_t)(b->o.idle_s * 1000));
+        bench_run_for(b, (uint64_t)(b->o.idle_s * 500));
+        snap_take(b, &sm);
+        bench_run_for(b, (uint64_t)(b->o.idle_s * 500));
         snap_take(b, &s1);
+        noise += fabs(rate(&s0, &sm, p) - rate(&sm, &s1, p));
         uint64_t rss1 = measured_rss(b, p), self1 = ends_rss(b);
         unsigned lost = s->failed;
         double secs = (double)(s1.t_ns - s0.t_ns) / 1e9;
@@ -190,6 +203,7 @@ int scen_idle(struct bench *b, json_t *res)
         double total = (double)snap_cpu(&s0, &s1, p) / secs; /* ns/s */
         double cpu = ready ? (total - base) / ready : NAN;
         double pct50k = cpu * 50000 / 1e9 * 100;
+        double pct50k_noise = ready ? noise / ready * 50000 / 1e9 * 100 : NAN;
         double bmem = ready ? ((double)self1 - (double)self0) / ready : NAN;
         double bcpu =
             ready ? (double)(s1.cpu_self - s0.cpu_self + s1.cpu_far - s0.cpu_far) / secs / ready
@@ -207,8 +221,11 @@ int scen_idle(struct bench *b, json_t *res)
         json_t *last = json_array_get(pts, json_array_size(pts) - 1);
         json_object_set_new(last, "cpu_ns_per_s_total", jnum(total));
         json_object_set_new(last, "cpu_ns_per_s_baseline", jnum(base));
+        json_object_set_new(last, "cpu_ns_per_s_noise", jnum(noise));
+        json_object_set_new(last, "core_pct_for_50k_noise", jnum(pct50k_noise));
         if (p == PATH_GATEWAY) {
             b->f.idle_core_pct_50k = pct50k;
+            b->f.idle_core_pct_50k_noise = pct50k_noise;
             b->f.idle_mem_per_session = mem;
         }
         pairset_free(s);

@@ -119,7 +119,8 @@ int dcgw_ctlhelp_command(FILE *f, const char *name)
         fputc('\n', f);
         indented(f, c->detail, 0);
     }
-    fprintf(f, "\nGlobal options (-s, --connect, -j, -t, ...) go before COMMAND: dcgwctl --help.\n");
+    fprintf(f,
+            "\nGlobal options (-s, --connect, -j, -t, ...) go before COMMAND: dcgwctl --help.\n");
     return 0;
 }
 

@@ -150,8 +150,15 @@ check(c["request_forwarded"] and c["request_accepted"] == 1,
       "avatar: the UE's request token (its DTLS key) accepted and forwarded")
 
 t = j["targets"]
-check(len(t) == 5 and all(x["verdict"] in ("met", "MISSED", "not measured") for x in t),
-      "five targets with verdicts")
+check(len(t) == 5 and all(x["verdict"] in ("met", "MISSED", "not measured", "inside noise")
+                          for x in t), "five targets with verdicts")
+# A figure below zero or within its noise never claims a target (issue 12).
+check(all(x["verdict"] != "met" or (x["measured"] is not None and x["measured"] >= 0 and
+                                     abs(x["measured"]) > (x.get("noise") or 0)) for x in t),
+      "no target is met by a figure below zero or inside its noise")
+idle_gw = [x for x in idle if x["path"] == "gateway"]
+check(len(idle_gw) == 1 and idle_gw[0].get("cpu_ns_per_s_noise") is not None,
+      "idle: the gateway's CPU figure comes with its measured noise")
 check(j["plot"]["status"] == "ok", "gnuplot ran")
 sys.exit(1 if fails else 0)
 PY
