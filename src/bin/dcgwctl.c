@@ -255,7 +255,7 @@ static int cmd_leg_op(struct opts *o, bool update, int argc, char **argv)
         else if (ch == 's')
             sdp = optarg;
         else if (ch == 'n') {
-            if (dcgw_ctlargs_number("--stream", optarg, 0, 65534, &stream) < 0)
+            if (dcgw_ctlargs_number("--stream", optarg, 0, DCGW_STREAM_ID_MAX, &stream) < 0)
                 return 2;
         } else if (ch == 'a' && update)
             avatar = optarg;

@@ -293,7 +293,7 @@ static bool ck_stream_key(const json_t *v, char *why, size_t cap)
     bool ok = n >= 1 && n <= 5 && (n == 1 || s[0] != '0');
     for (size_t i = 0; ok && i < n; i++)
         ok = s[i] >= '0' && s[i] <= '9';
-    if (ok && atol(s) > 65534)
+    if (ok && atol(s) > DCGW_STREAM_ID_MAX)
         ok = false;
     if (!ok)
         snprintf(why, cap, "the key must be a stream id, 0..65534 in decimal");

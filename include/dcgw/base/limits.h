@@ -1,5 +1,24 @@
-/* Every hard cap in dcgw, in one place. Configurable limits take their defaults and
- * their allowed ranges from here; nothing fed by the network grows past these. */
+/* The caps that more than one module shares, and where the others live.
+ *
+ * Here: the caps of the control protocol, the processes, sessions, data channels, the
+ * bootstrap proxy and logging (configurable limits take their defaults and their ranges
+ * from here), and the wire caps several stages enforce (DTLS record sizes, stream ids,
+ * certificate sizes, leg names): a module that names one of these in its own header
+ * derives it from here (DCGW_DTLS_RECORD_MAX and DCGW_INSPECT_RECORD_MAX are both
+ * DCGW_DTLS_CIPHERTEXT_MAX), never repeats the number.
+ *
+ * In the module that owns them, beside the code that enforces them (an enum of limits
+ * near the top of its header): SDP (sdp/sdp.h, sdp/sdp_rtp.h), STUN and ICE (stages/demux.h,
+ * stages/ice.h), DTLS (stages/dtls.h), certificates (stages/cert.h), the DTLS inspector
+ * (stages/dtls_inspect.h), SCTP (stages/sctp.h), data channels (stages/datachannel.h),
+ * relay flows (stages/relay.h), RTP, SRTP and media (stages/rtp.h, stages/srtp.h,
+ * stages/media.h), policies (guard/policy.h), avatars, JWS and trust stores
+ * (guard/avatar.h, guard/jws.h, guard/trust.h), UDP batches (net/io.h), the data-channel
+ * client (net/client.h), Nmf_MRM (control/nmf.h). A few private to one file stay there
+ * (src/worker/worker_int.h: routes per leg, closed channels kept per session;
+ * src/worker/verify.c: avatar channels per session; src/net/mdc1.c: response heads from
+ * the DCSF; src/stages/ice.c: the USERNAME attribute). Nothing fed by the network grows
+ * past any of them. */
 #ifndef DCGW_LIMITS_H
 #define DCGW_LIMITS_H
 
@@ -23,6 +42,7 @@ enum dcgw_limits {
     /* sessions */
     DCGW_MAX_SESSIONS_DEFAULT = 100000,
     DCGW_MAX_LEGS = 2,
+    DCGW_LEG_NAME_MAX = 32, /* a leg's name in policies and avatar grants, bytes */
     DCGW_SESSION_ID_MAX = 64,
     DCGW_LABEL_MAX = 256,
     DCGW_SDP_MAX = 64 * 1024,
@@ -33,10 +53,23 @@ enum dcgw_limits {
     DCGW_SDP_MAX_DCMAP = 64,
 
     /* data channels */
+    DCGW_STREAM_ID_MAX = 65534, /* RFC 8864 §5.1, RFC 8832: stream id 65535 is reserved */
     DCGW_MAX_MESSAGE_SIZE_DEFAULT = 256 * 1024,
     DCGW_MAX_MESSAGE_SIZE_CEILING = 64 * 1024 * 1024,
     DCGW_SCTP_STREAMS_DEFAULT = 256,
-    DCGW_SCTP_STREAMS_CEILING = 65535,
+    DCGW_SCTP_STREAMS_CEILING = DCGW_STREAM_ID_MAX + 1,
+
+    /* DTLS records (RFC 6347 §4.1; RFC 5246 §6.2.1): the DTLS stage and the inspector */
+    DCGW_TLS_PLAINTEXT_MAX = 16384, /* 2^14 */
+    DCGW_DTLS_EXPANSION_MAX = 2048, /* DTLSCiphertext.length over the plaintext */
+    DCGW_DTLS_CIPHERTEXT_MAX = DCGW_TLS_PLAINTEXT_MAX + DCGW_DTLS_EXPANSION_MAX,
+    DCGW_DTLS_HEADER = 13, /* type, version, epoch, sequence number, length */
+
+    /* certificates: DTLS peers, avatar signers (x5c) */
+    DCGW_CERT_DER_MAX = 16 * 1024, /* larger certificates are refused */
+
+    /* texts dcgw writes about a failure (DTLS, the inspector), NUL included */
+    DCGW_REASON_TEXT_MAX = 320,
 
     /* bootstrap HTTP proxy (docs/bootstrap.md) */
     DCGW_HTTP_URL_MAX = 2048,               /* a replacement URL */

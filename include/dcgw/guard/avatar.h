@@ -27,15 +27,16 @@
 
 #include <openssl/x509.h>
 
+#include "dcgw/base/limits.h"
 #include "dcgw/guard/trust.h"
 
 enum dcgw_avatar_limits {
-    DCGW_AVATAR_ID_MAX = 128,       /* avatar_id, bytes */
-    DCGW_AVATAR_IDENTITY_MAX = 256, /* iss, sub, aud entries */
-    DCGW_AVATAR_CTY_MAX = 128,      /* cty */
-    DCGW_AVATAR_LEG_MAX = 32,       /* a leg name in a grant */
-    DCGW_AVATAR_DETAIL_MAX = 200,   /* a rejection's text, NUL included */
-    DCGW_AVATAR_GRANTS_MAX = 4096,  /* (owner, avatar id) pairs in one grant list */
+    DCGW_AVATAR_ID_MAX = 128,                /* avatar_id, bytes */
+    DCGW_AVATAR_IDENTITY_MAX = 256,          /* iss, sub, aud entries */
+    DCGW_AVATAR_CTY_MAX = 128,               /* cty */
+    DCGW_AVATAR_LEG_MAX = DCGW_LEG_NAME_MAX, /* a leg name in a grant (limits.h) */
+    DCGW_AVATAR_DETAIL_MAX = 200,            /* a rejection's text, NUL included */
+    DCGW_AVATAR_GRANTS_MAX = 4096,           /* (owner, avatar id) pairs in one grant list */
     DCGW_AVATAR_CHUNKS_CEILING = 1 << 16,
     DCGW_AVATAR_DIGEST_LEN = 32, /* SHA-256 */
     DCGW_AVATAR_MAX_SIZE_DEFAULT = 64 << 20,

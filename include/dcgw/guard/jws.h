@@ -21,12 +21,14 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "dcgw/base/limits.h"
+
 enum dcgw_jws_limits {
-    DCGW_JWS_TEXT_MAX = 512 * 1024,  /* a whole compact JWS, bytes */
-    DCGW_JWS_HEADER_MAX = 32 * 1024, /* the encoded protected header */
-    DCGW_JWS_SIG_MAX = 1024,         /* decoded signature (RSA up to 8192 bits) */
-    DCGW_JWS_X5C_MAX = 8,            /* certificates in an x5c chain */
-    DCGW_JWS_CERT_DER_MAX = 16 * 1024,
+    DCGW_JWS_TEXT_MAX = 512 * 1024,            /* a whole compact JWS, bytes */
+    DCGW_JWS_HEADER_MAX = 32 * 1024,           /* the encoded protected header */
+    DCGW_JWS_SIG_MAX = 1024,                   /* decoded signature (RSA up to 8192 bits) */
+    DCGW_JWS_X5C_MAX = 8,                      /* certificates in an x5c chain */
+    DCGW_JWS_CERT_DER_MAX = DCGW_CERT_DER_MAX, /* limits.h */
     DCGW_JWS_KID_MAX = 128,
     DCGW_JWS_TYP_MAX = 64,
     DCGW_JWS_RSA_MIN_BITS_DEFAULT = 2048,

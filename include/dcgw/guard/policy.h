@@ -21,15 +21,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dcgw/base/limits.h"
 #include "dcgw/stages/datachannel.h"
 
 enum dcgw_policy_limits {
-    DCGW_POLICY_LEGS = 2,
+    DCGW_POLICY_LEGS = DCGW_MAX_LEGS,
     DCGW_POLICY_RULES_MAX = 256,    /* rules in one Policy */
     DCGW_POLICY_RANGES_MAX = 64,    /* stream ranges in one rule */
     DCGW_POLICY_NAME_MAX = 64,      /* rule name, bytes */
     DCGW_POLICY_PATTERN_MAX = 1024, /* label / subprotocol pattern, bytes */
-    DCGW_POLICY_LEG_NAME_MAX = 32,
+    DCGW_POLICY_LEG_NAME_MAX = DCGW_LEG_NAME_MAX,
     DCGW_POLICY_JSON_MAX = 1 << 20, /* a policy file */
     DCGW_POLICY_EVENTS_BURST_DEFAULT = 10,
     DCGW_POLICY_EVENTS_PER_SEC_DEFAULT = 5,

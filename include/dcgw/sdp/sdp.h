@@ -39,8 +39,8 @@ enum dcgw_sdp_caps {
     DCGW_SDP_FINGERPRINTS_MAX = DCGW_SDP_MAX_FINGERPRINTS,
     DCGW_SDP_DCMAP_MAX = DCGW_SDP_MAX_DCMAP,
     DCGW_SDP_DCSA_MAX = 64,
-    DCGW_SDP_LOCAL_ADDRS_MAX = 4,   /* host candidates dcgw writes */
-    DCGW_SDP_STREAM_ID_MAX = 65534, /* RFC 8864 §5.1: 65535 is reserved */
+    DCGW_SDP_LOCAL_ADDRS_MAX = 4,                /* host candidates dcgw writes */
+    DCGW_SDP_STREAM_ID_MAX = DCGW_STREAM_ID_MAX, /* RFC 8864 §5.1 (limits.h) */
 
     /* buffer sizes, terminating NUL included */
     DCGW_SDP_MID_SIZE = 33,

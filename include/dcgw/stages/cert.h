@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "dcgw/base/fingerprint.h"
+#include "dcgw/base/limits.h"
 
 enum dcgw_cert_limits {
     DCGW_CERT_VALIDITY_DAYS_DEFAULT = 30,
@@ -21,7 +22,7 @@ enum dcgw_cert_limits {
     DCGW_CERT_BACKDATE_SECONDS = 24 * 3600, /* notBefore = now - 1 day (peer clock skew) */
     DCGW_CERT_SERIAL_BYTES = 16,            /* random, positive; RFC 5280 §4.1.2.2: <= 20 */
     DCGW_CERT_CN_MAX = 64,                  /* RFC 5280 ub-common-name */
-    DCGW_CERT_DER_MAX = 16 * 1024,          /* larger certificates are refused */
+    /* DCGW_CERT_DER_MAX: limits.h (the avatar signers' certificates share it) */
 };
 
 struct dcgw_cert_settings {

@@ -14,14 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dcgw/base/limits.h"
 #include "dcgw/stages/dcep.h"
 #include "dcgw/stages/sctp.h"
 
 struct dcgw_sdp_dcmap;
 
 enum dcgw_dc_limits {
-    DCGW_DC_ID_AUTO = 65535, /* dcgw_dc_open: pick a free id of our parity (65535 is invalid) */
-    DCGW_DC_STREAM_MAX = 65534,
+    DCGW_DC_ID_AUTO =
+        DCGW_STREAM_ID_MAX + 1, /* dcgw_dc_open: pick a free id of our parity (65535 is invalid) */
+    DCGW_DC_STREAM_MAX = DCGW_STREAM_ID_MAX, /* limits.h */
 };
 
 /* The classification helper of 3GPP TS 26.114 6.2.10: bootstrap channels use stream ids

@@ -22,16 +22,17 @@ enum dcgw_dtls_limits {
     DCGW_DTLS_MTU_DEFAULT = 1200, /* bytes of UDP payload per datagram */
     DCGW_DTLS_MTU_MIN = 256,      /* OpenSSL's smallest link MTU */
     DCGW_DTLS_MTU_MAX = 16384,
-    DCGW_DTLS_PLAINTEXT_MAX = 16384,             /* 2^14, RFC 6347 §4.1 / RFC 5246 §6.2.1 */
-    DCGW_DTLS_RECORD_MAX = 16384 + 2048,         /* DTLSCiphertext.length cap, RFC 6347 §4.1 */
-    DCGW_DTLS_DATAGRAM_MAX = 16384 + 2048 + 13,  /* larger datagrams are dropped */
+    DCGW_DTLS_PLAINTEXT_MAX = DCGW_TLS_PLAINTEXT_MAX, /* limits.h */
+    DCGW_DTLS_RECORD_MAX = DCGW_DTLS_CIPHERTEXT_MAX,  /* DTLSCiphertext.length cap */
+    /* larger datagrams are dropped */
+    DCGW_DTLS_DATAGRAM_MAX = DCGW_DTLS_HEADER + DCGW_DTLS_CIPHERTEXT_MAX,
     DCGW_DTLS_TIMEOUT_INITIAL_DEFAULT_MS = 1000, /* RFC 6347 §4.2.4.1 */
     DCGW_DTLS_TIMEOUT_INITIAL_MIN_MS = 1,
     DCGW_DTLS_TIMEOUT_MAX_DEFAULT_MS = 60000, /* doubling stops here, RFC 6347 §4.2.4.1 */
     DCGW_DTLS_TIMEOUT_MAX_CEILING_MS = 600000,
     DCGW_DTLS_HANDSHAKE_TIMEOUT_DEFAULT_MS = 30000,
     DCGW_DTLS_MAX_FINGERPRINTS = DCGW_SDP_MAX_FINGERPRINTS,
-    DCGW_DTLS_REASON_MAX = 320, /* failure reasons, NUL included */
+    DCGW_DTLS_REASON_MAX = DCGW_REASON_TEXT_MAX, /* failure reasons, NUL included */
 };
 
 enum dcgw_dtls_state {

@@ -32,9 +32,9 @@ enum dcgw_dtls_inspect_limits {
     /* A side whose ClientHello/ServerHello/Certificate fails to parse this many times is
      * uninspectable (the datagrams that completed them were dropped meanwhile). */
     DCGW_INSPECT_MAX_BAD_MESSAGES = 4,
-    DCGW_INSPECT_PLAINTEXT_MAX = 16384,     /* epoch-0 record length, RFC 6347 §4.1 */
-    DCGW_INSPECT_RECORD_MAX = 16384 + 2048, /* protected record length, RFC 6347 §4.1 */
-    DCGW_INSPECT_REASON_MAX = 320,          /* reasons, NUL included */
+    DCGW_INSPECT_PLAINTEXT_MAX = DCGW_TLS_PLAINTEXT_MAX, /* epoch-0 record length (limits.h) */
+    DCGW_INSPECT_RECORD_MAX = DCGW_DTLS_CIPHERTEXT_MAX,  /* protected record length */
+    DCGW_INSPECT_REASON_MAX = DCGW_REASON_TEXT_MAX,      /* reasons, NUL included */
 };
 
 enum dcgw_dtls_inspect_side_id {

@@ -29,9 +29,9 @@ enum dcgw_srtp_profile {
 #define DCGW_SRTP_PROFILES_OFFER "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
 
 enum dcgw_srtp_limits {
-    DCGW_SRTP_KEY_MAX = 32,                 /* AES-256 */
-    DCGW_SRTP_SALT_MAX = 14,                /* AES-CM; GCM uses 12 */
-    DCGW_SRTP_MASTER_MAX = 32 + 14,         /* key || salt */
+    DCGW_SRTP_KEY_MAX = 32,                                        /* AES-256 */
+    DCGW_SRTP_SALT_MAX = 14,                                       /* AES-CM; GCM uses 12 */
+    DCGW_SRTP_MASTER_MAX = DCGW_SRTP_KEY_MAX + DCGW_SRTP_SALT_MAX, /* key || salt */
     DCGW_SRTP_TRAILER_MAX = 16 + 4 + 128,   /* tag, SRTCP index, MKI (libsrtp2's bounds) */
     DCGW_SRTP_REPLAY_WINDOW_DEFAULT = 1024, /* packets (RFC 3711 §3.3.2: at least 64) */
 };
