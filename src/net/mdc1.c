@@ -480,6 +480,8 @@ static int up_start(void *ud, const struct dcgw_http_upstream_request *rq,
     }
     arm(x);
     m->stats.started++;
+    DCGW_DEBUG(WORKER, "mdc1: %s %s%s%s", rq->method, rq->url, *t->connect_line ? " via " : "",
+               t->connect_line);
     *handle = x;
     return 0;
 }

@@ -65,6 +65,12 @@ static int buf_add(struct buf *b, const void *p, size_t n)
 {
     if (b->off == b->len)
         b->off = b->len = 0;
+    if (b->off && b->len + n > b->cap) { /* what was sent makes room: the buffer never holds
+                                          * more than what is pending, plus this piece */
+        memmove(b->p, b->p + b->off, b->len - b->off);
+        b->len -= b->off;
+        b->off = 0;
+    }
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
         while (cap < b->len + n)
@@ -560,5 +566,13 @@ size_t dcgw_http_proxy_held(const struct dcgw_http_proxy *p)
     size_t n = 0;
     for (const struct dcgw_http_xfer *x = p->head; x; x = x->next)
         n += pending(&x->out);
+    return n;
+}
+
+size_t dcgw_http_proxy_buffer_cap(const struct dcgw_http_proxy *p)
+{
+    size_t n = 0;
+    for (const struct dcgw_http_xfer *x = p->head; x; x = x->next)
+        n += x->out.cap;
     return n;
 }

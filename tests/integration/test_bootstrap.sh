@@ -9,6 +9,8 @@
 #   |            ==stream 100=>       --http--> dcsf-b 127.0.0.1:B  /boot/remote/       |
 #   |            ==stream 10==>       --http--> 127.0.0.1:C (nothing listens: 502)      |
 #   |            ==stream 110=>  (garbage: 400, channel closed)                         |
+#   |  aiortc UE ==stream 0===> dcgwd --https (h2, TLS verified against a test CA)-->   |
+#   |                                   nginx-light 127.0.0.1:D as dcsf.test /boot/ue1/ |
 #   +-----------------------------------------------------------------------------------+
 #
 # Checked: the app list's status, headers and body; a 5 MiB download byte-exact (sha-256)
@@ -17,7 +19,9 @@
 # message; one request in three messages; 404 passed through; 502; 504 within the
 # timeout; 403 for another host's absolute URL, which never reaches a DCSF; stream 100
 # reaching its own DCSF; garbage -> 400 and the channel closed; dcgwctl get counters and
-# http_request_failed events.
+# http_request_failed events. Then a second session whose DCSF is nginx over TLS (a CA made
+# here, HTTP/2 by ALPN): the app list and the 5 MiB download byte-exact, and the update of
+# a binding (update_session dc) pointing stream 0 at it.
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
@@ -152,4 +156,74 @@ same "get: stream 100 names its upstream" "$(h 100 "['upstream']")" "http://127.
 same "http_request_failed events: 502, 504, 403, 400" "$(events http_request_failed | "$PY" -c 'import json,sys; print(sorted(json.loads(l)["status"] for l in sys.stdin))')" "[400, 403, 502, 504]"
 same "stats: the worker counts its MDC1 transfers" "$(ctl --json stats | json_get '[c["value"] for c in j["stats"]["workers"][0]["counters"] if c["name"] == "http_transfers"][0] >= 9')" True
 check "close" ctl_quiet close boot1
+
+# ---- the TLS case: nginx-light with a certificate of a CA made here, HTTP/2
+D=$(tcp_port)
+mkdir -p "$T/tls" "$T/nginx" "$T/progress-tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=test-ca \
+    -keyout "$T/tls/ca.key" -out "$T/tls/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=dcsf.test \
+    -keyout "$T/tls/dcsf.key" -out "$T/tls/dcsf.csr" 2>/dev/null
+printf 'subjectAltName=DNS:dcsf.test\n' >"$T/tls/ext"
+openssl x509 -req -in "$T/tls/dcsf.csr" -CA "$T/tls/ca.pem" -CAkey "$T/tls/ca.key" \
+    -CAcreateserial -days 1 -extfile "$T/tls/ext" -out "$T/tls/dcsf.pem" 2>/dev/null
+cat >"$T/nginx/nginx.conf" <<CONF
+master_process off;
+daemon off;
+pid $T/nginx/pid;
+error_log $T/nginx/error.log;
+events { worker_connections 64; }
+http {
+    access_log $T/nginx/access.log;
+    client_body_temp_path $T/nginx; proxy_temp_path $T/nginx; fastcgi_temp_path $T/nginx;
+    uwsgi_temp_path $T/nginx; scgi_temp_path $T/nginx;
+    types { application/json json; application/zip zip; }
+    server {
+        listen 127.0.0.1:$D ssl http2;
+        server_name dcsf.test;
+        ssl_certificate $T/tls/dcsf.pem;
+        ssl_certificate_key $T/tls/dcsf.key;
+        root $T/www-a;
+        add_header X-DCSF nginx;
+    }
+}
+CONF
+nginx -c "$T/nginx/nginx.conf" -p "$T/nginx" &
+wait_for "nginx" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$D"
+cat >"$T/plan-tls.json" <<JSON
+[
+ {"name": "list", "chan": 0, "send": ["GET /apps.json HTTP/1.1\r\nHost: bootstrap\r\n\r\n"], "responses": 1},
+ {"name": "download", "chan": 0, "send": ["GET /app.zip HTTP/1.1\r\n\r\n"], "responses": 1},
+ {"name": "updated", "chan": 0, "pause_file": "$T/updated", "send": ["GET /a.txt HTTP/1.1\r\n\r\n"], "responses": 1}
+]
+JSON
+rm -f "$T/ue-offer.sdp" "$T/ue-answer.sdp" "$T/sdp/ue.sdp" "$T/stop"
+"$PY" "$PEERS/boot_ue.py" --offer-out "$T/ue-offer.sdp" --answer-in "$T/ue-answer.sdp" \
+    --plan "$T/plan-tls.json" --result "$T/ue-tls.json" --stop-file "$T/stop" \
+    --progress "$T/progress-tls" --timeout 60 &
+UE=$!
+wait_for "the UE's offer" 20 test -s "$T/ue-offer.sdp"
+check "create: stream 0 to https://dcsf.test via 127.0.0.1:$D with the test CA" \
+    ctl_quiet create --id boot2 --policy "$DCGW_SRC/config/examples/policy-allow-all.json" \
+    --leg "name=ue,sdp=$T/ue-offer.sdp" --sdp-out "$T/sdp" \
+    --bootstrap "ue:0=https://dcsf.test/boot/ue1/" --mdc1 "ue=127.0.0.1:$D" --mdc1-ca "ue=$T/tls/ca.pem"
+deliver "$T/sdp/ue.sdp" "$T/ue-answer.sdp"
+wait_for "the TLS download" 60 test -f "$T/progress-tls/download" || fail "no TLS download"
+# the binding moves to the plain DCSF (update_session dc); the channel stays served
+check "update: stream 0 now to dcsf-a over http" \
+    ctl_quiet update boot2 --leg ue --bootstrap "0=http://127.0.0.1:$A/boot/ue1/" --mdc1 "127.0.0.1:$A"
+touch "$T/updated"
+wait_for "the UE's TLS result" 30 test -s "$T/ue-tls.json" || true
+touch "$T/stop"
+wait_peer $UE
+check "TLS: the UE completed every step" test "$PEER_RC" -eq 0
+R="$T/ue-tls.json"
+same "TLS: the app list, exact, from nginx" \
+    "$(resp list "['status']") $(hdr list X-DCSF) $(resp list "['body']")" \
+    "200 nginx $(cat "$T/www-a/boot/ue1/apps.json")"
+same "TLS: the 5 MiB download byte-exact" "$(resp download "['length']") $(resp download "['sha256']")" \
+    "5242880 $(sha256sum "$T/www-a/boot/ue1/app.zip" | cut -d' ' -f1)"
+check "TLS: nginx served both over HTTP/2" test "$(grep -c 'HTTP/2.0" 200' "$T/nginx/access.log")" -ge 2
+same "after the update: the same channel reaches dcsf-a" "$(resp updated "['status']") $(hdr updated X-DCSF)" "200 dcsf-a"
+check "close" ctl_quiet close boot2
 finish

@@ -16,6 +16,7 @@ struct fake {
     size_t out_len, max_msg_seen, msgs;
     size_t buffered; /* what the channel holds; grows with sends, tests drain it */
     bool eagain;     /* send refuses */
+    size_t sndbuf;   /* send refuses past this many buffered bytes (0: no limit) */
     bool closed, want;
     unsigned failures, last_failure;
     bool deny; /* admit says no */
@@ -31,7 +32,7 @@ struct fake {
 static int ch_send(void *ud, const uint8_t *p, size_t n)
 {
     struct fake *f = ud;
-    if (f->eagain)
+    if (f->eagain || (f->sndbuf && f->buffered + n > f->sndbuf))
         return DCGW_EAGAIN;
     f->out = realloc(f->out, f->out_len + n + 1);
     memcpy(f->out + f->out_len, p, n);
@@ -305,6 +306,35 @@ START_TEST(paced_by_the_window)
 }
 END_TEST
 
+/* The UE takes a little at a time and the channel's send buffer is smaller than the
+ * window, so the proxy's buffer is never empty: what it holds (and the memory behind it)
+ * stays within the window all the same. */
+START_TEST(held_bytes_bounded_when_never_empty)
+{
+    struct fake f;
+    enum { WIN = 65536, PIECE = 16384 };
+    struct dcgw_http_proxy *p = mk(&f, WIN, 4096, false);
+    f.sndbuf = WIN / 2;
+    in(p, "GET /big HTTP/1.1\r\n\r\n");
+    head(f.x[0], 200, "Content-Length: 16777216");
+    static uint8_t piece[PIECE];
+    size_t given = 0, peak = 0;
+    for (int round = 0; round < 4000 && given < 16777216; round++) {
+        if (dcgw_http_xfer_body(f.x[0], piece, PIECE) == 0)
+            given += PIECE;
+        size_t held = dcgw_http_proxy_held(p);
+        peak = held > peak ? held : peak;
+        f.buffered = f.buffered > 6000 ? f.buffered - 6000 : 0; /* drains a bit each round */
+        dcgw_http_proxy_writable(p);
+    }
+    ck_assert_uint_gt(given, 4 * WIN);
+    ck_assert_uint_le(peak, WIN + PIECE);
+    ck_assert_uint_le(dcgw_http_proxy_buffer_cap(p), 2 * (WIN + PIECE));
+    dcgw_http_proxy_free(p);
+    free(f.out);
+}
+END_TEST
+
 START_TEST(eagain_from_the_channel)
 {
     struct fake f;
@@ -444,6 +474,7 @@ int main(void)
     tcase_add_test(tc, pipelined_in_order_and_post);
     tcase_add_test(tc, chunked_and_close_delimited);
     tcase_add_test(tc, paced_by_the_window);
+    tcase_add_test(tc, held_bytes_bounded_when_never_empty);
     tcase_add_test(tc, eagain_from_the_channel);
     tcase_add_loop_test(tc, local_answers, 0, sizeof(local) / sizeof(local[0]));
     tcase_add_test(tc, upstream_failures);

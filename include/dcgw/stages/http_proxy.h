@@ -118,6 +118,9 @@ const struct dcgw_http_proxy_stats *dcgw_http_proxy_stats(const struct dcgw_http
 /* Response bytes the proxy holds now (not counting the channel's buffer). */
 size_t dcgw_http_proxy_held(const struct dcgw_http_proxy *p);
 
+/* Bytes allocated for those response bytes (for tests of the memory bound). */
+size_t dcgw_http_proxy_buffer_cap(const struct dcgw_http_proxy *p);
+
 /* ---- from the upstream */
 
 /* The response head (after any 1xx, which are not passed on). fields: as received. */
