@@ -56,7 +56,7 @@ enum dcgw_demux_kind dcgw_demux_packet(struct dcgw_demux_stats *st, const uint8_
         return DCGW_DEMUX_DTLS;
     case DCGW_DEMUX_RTP:
         st->rtp++;
-        break;
+        return DCGW_DEMUX_RTP;
     case DCGW_DEMUX_UNKNOWN:
         if (n == 0)
             st->empty++;

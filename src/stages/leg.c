@@ -273,6 +273,7 @@ int dcgw_leg_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_leg_settings *s,
             .min_hash = s->min_hash,
             .mtu = s->dtls_mtu,
             .initial_timeout_ms = s->dtls_initial_timeout_ms,
+            .srtp_profiles = s->srtp_profiles,
         };
         struct dcgw_dtls_callbacks dc = {.ud = leg,
                                          .send = dtls_send,
@@ -329,6 +330,24 @@ static int input_dtls(struct dcgw_leg *leg, const struct sockaddr *from, const u
     return dcgw_dtls_recv(leg->dtls, p, n, leg->now);
 }
 
+/* RFC 7983 §7: RTP/RTCP, SRTP-protected: only from the validated address, only once DTLS
+ * has keyed it (RFC 5764 §5.1.2: before that nothing can be authenticated). */
+static int input_media(struct dcgw_leg *leg, const struct sockaddr *from, const uint8_t *p,
+                       size_t n)
+{
+    if (!dcgw_leg_knows(leg, from)) {
+        leg->stats.rx_dropped_unknown_source++;
+        return DCGW_EAUTH;
+    }
+    if (leg->state != DCGW_LEG_CONNECTED || !leg->cbs.on_media) {
+        leg->stats.rx_dropped_media++;
+        return DCGW_ESTATE;
+    }
+    leg->stats.rx_media++;
+    leg->cbs.on_media(leg->cbs.ud, p, n);
+    return 0;
+}
+
 int dcgw_leg_input(struct dcgw_leg *leg, const struct sockaddr *from, const uint8_t *p, size_t n,
                    uint64_t now_ms)
 {
@@ -346,10 +365,24 @@ int dcgw_leg_input(struct dcgw_leg *leg, const struct sockaddr *from, const uint
     }
     case DCGW_DEMUX_DTLS:
         return input_dtls(leg, from, p, n);
+    case DCGW_DEMUX_RTP:
+        return input_media(leg, from, p, n);
     default:
         leg->stats.rx_dropped_garbage++;
         return DCGW_EMALFORMED;
     }
+}
+
+int dcgw_leg_send_media(struct dcgw_leg *leg, const uint8_t *p, size_t n)
+{
+    const struct sockaddr *to = dcgw_leg_peer(leg);
+    if (leg->state != DCGW_LEG_CONNECTED || !to) {
+        leg->stats.tx_media_dropped++;
+        return DCGW_ESTATE;
+    }
+    leg->stats.tx_media++;
+    leg->cbs.send(leg->cbs.ud, to, p, n);
+    return 0;
 }
 
 int dcgw_leg_send_data(struct dcgw_leg *leg, const uint8_t *p, size_t n)

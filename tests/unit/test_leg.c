@@ -9,6 +9,7 @@
 #include "dcgw/stages/cert.h"
 #include "dcgw/base/error.h"
 #include "dcgw/stages/leg.h"
+#include "dcgw/stages/srtp.h"
 #include "helper_lossy.h"
 
 struct end {
@@ -21,7 +22,21 @@ struct end {
     char reason[256];
     uint8_t got[4096];
     size_t got_n;
+    unsigned media; /* datagrams on_media got; the last in last */
+    uint8_t last[2048];
+    size_t last_n;
 };
+
+/* use_srtp profiles of both legs of the next setup(); on_media set when not NULL */
+static const char *pair_srtp;
+
+static void on_media(void *ud, const uint8_t *p, size_t n)
+{
+    struct end *e = ud;
+    e->media++;
+    memcpy(e->last, p, n < sizeof(e->last) ? n : sizeof(e->last));
+    e->last_n = n;
+}
 
 static void on_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n)
 {
@@ -151,12 +166,14 @@ static void setup(struct pair *p, unsigned loss, unsigned dup, unsigned reorder,
         .min_hash = DCGW_HASH_SHA256,
         .consent_timeout_ms = 1500,
         .dtls_initial_timeout_ms = 50,
+        .srtp_profiles = pair_srtp,
     };
     struct dcgw_leg_cbs cb = {.send = on_send,
                               .on_connected = on_connected,
                               .on_failed = on_failed,
                               .on_consent_lost = on_consent_lost,
-                              .on_data = on_data};
+                              .on_data = on_data,
+                              .on_media = pair_srtp ? on_media : NULL};
     cb.ud = &p->gw;
     ck_assert_int_eq(dcgw_leg_new(p->ctx_gw, &gs, &cb, &p->gw.leg), 0);
     struct dcgw_leg_settings ls = {
@@ -171,6 +188,7 @@ static void setup(struct pair *p, unsigned loss, unsigned dup, unsigned reorder,
         .n_remote_fps = 1,
         .min_hash = DCGW_HASH_SHA256,
         .dtls_initial_timeout_ms = 50,
+        .srtp_profiles = pair_srtp,
     };
     cb.ud = &p->cl;
     ck_assert_int_eq(dcgw_leg_new(p->ctx_cl, &ls, &cb, &p->cl.leg), 0);
@@ -264,7 +282,7 @@ START_TEST(wrong_ice_password_gets_no_answer)
     ck_assert_uint_eq(p.link_gw.sent, 0); /* nothing answered */
     ck_assert_uint_ge(dcgw_leg_stats(p.gw.leg)->rx_rejected_stun, 1);
     /* garbage and DTLS from an unvalidated source change nothing either */
-    dcgw_leg_input(p.gw.leg, (struct sockaddr *)&p.cl.addr, (const uint8_t *)"\x80garbage", 8, t0);
+    dcgw_leg_input(p.gw.leg, (struct sockaddr *)&p.cl.addr, (const uint8_t *)"\xffgarbage", 8, t0);
     uint8_t fake_dtls[20] = {22, 0xfe, 0xfd};
     ck_assert_int_eq(
         dcgw_leg_input(p.gw.leg, (struct sockaddr *)&p.cl.addr, fake_dtls, sizeof(fake_dtls), t0),
@@ -341,6 +359,71 @@ START_TEST(setup_timeout_closes_a_leg_that_never_connects)
 }
 END_TEST
 
+/* RTP/RTCP (RFC 7983: 128..191) goes to on_media as it came, once DTLS is up and only from
+ * the validated address; dcgw_leg_send_media sends to the peer; the DTLS keys of both ends
+ * mirror each other (what the media stage is keyed with). */
+START_TEST(media_datagrams)
+{
+    struct pair p;
+    pair_srtp = DCGW_SRTP_PROFILES_OFFER;
+    setup(&p, 0, 0, 0, 3, false, "gatewaypassword012345678", false);
+    pair_srtp = NULL;
+    uint8_t pkt[64] = {0x80, 96, 0, 1, 0, 0, 0, 1, 0xca, 0xfe, 0xba, 0xbe, 'h', 'i'};
+    /* before anything: not from a validated address */
+    ck_assert_int_eq(dcgw_leg_input(p.gw.leg, (struct sockaddr *)&p.cl.addr, pkt, 14, now_ms()),
+                     DCGW_EAUTH);
+    ck_assert_int_eq(dcgw_leg_send_media(p.gw.leg, pkt, 14), DCGW_ESTATE);
+    run(&p.gw, &p.cl, both_connected, 8000);
+    ck_assert_int_eq(dcgw_leg_state(p.gw.leg), DCGW_LEG_CONNECTED);
+    /* SRTP both ways, keyed from the handshake */
+    struct dcgw_srtp_keys kg, kc;
+    ck_assert_int_eq(dcgw_srtp_keys_from_dtls(dcgw_leg_dtls(p.gw.leg), &kg), 0);
+    ck_assert_int_eq(dcgw_srtp_keys_from_dtls(dcgw_leg_dtls(p.cl.leg), &kc), 0);
+    ck_assert_int_eq(kg.profile, DCGW_SRTP_AEAD_AES_128_GCM);
+    struct dcgw_srtp *ctx, *grx;
+    ck_assert_int_eq(dcgw_srtp_new(&kc, true, 0, &ctx), 0);
+    ck_assert_int_eq(dcgw_srtp_new(&kg, false, 0, &grx), 0);
+    uint8_t b[256];
+    memcpy(b, pkt, 14);
+    size_t n = 14;
+    ck_assert_int_eq(dcgw_srtp_protect(ctx, b, &n, sizeof(b), false), 0);
+    ck_assert_int_eq(dcgw_leg_send_media(p.cl.leg, b, n), 0);
+    struct deliver_ctx to_gw = {&p.gw, &p.cl}, to_cl = {&p.cl, &p.gw};
+    lossy_pump(p.cl.out, deliver, &to_gw);
+    ck_assert_uint_eq(p.gw.media, 1);
+    ck_assert_uint_eq(p.gw.last_n, n);
+    ck_assert_mem_eq(p.gw.last, b, n); /* untouched: the owner's media stage unprotects */
+    ck_assert_int_eq(dcgw_srtp_unprotect(grx, p.gw.last, &p.gw.last_n, false), 0);
+    ck_assert_mem_eq(p.gw.last, "\x80\x60\x00\x01", 4);
+    ck_assert_mem_eq(p.gw.last + 12, "hi", 2);
+    ck_assert_uint_eq(dcgw_leg_stats(p.gw.leg)->rx_media, 1);
+    /* the other way */
+    ck_assert_int_eq(dcgw_leg_send_media(p.gw.leg, pkt, 14), 0);
+    lossy_pump(p.gw.out, deliver, &to_cl);
+    ck_assert_uint_eq(p.cl.media, 1);
+    ck_assert_uint_eq(dcgw_leg_stats(p.gw.leg)->tx_media, 1);
+    /* from an address ICE never validated: dropped and counted */
+    struct sockaddr_storage stranger;
+    dcgw_addr_parse("127.0.0.1:50001", &stranger);
+    uint64_t unk = dcgw_leg_stats(p.gw.leg)->rx_dropped_unknown_source;
+    ck_assert_int_eq(dcgw_leg_input(p.gw.leg, (struct sockaddr *)&stranger, b, n, now_ms()),
+                     DCGW_EAUTH);
+    ck_assert_uint_eq(dcgw_leg_stats(p.gw.leg)->rx_dropped_unknown_source, unk + 1);
+    ck_assert_uint_eq(p.gw.media, 1);
+    dcgw_srtp_free(ctx);
+    dcgw_srtp_free(grx);
+    teardown_pair(&p);
+    /* a leg without on_media drops RTP/RTCP and counts it */
+    setup(&p, 0, 0, 0, 4, false, "gatewaypassword012345678", false);
+    run(&p.gw, &p.cl, both_connected, 8000);
+    ck_assert_int_eq(dcgw_leg_send_media(p.cl.leg, pkt, 14), 0);
+    lossy_pump(p.cl.out, deliver, &to_gw);
+    ck_assert_uint_eq(dcgw_leg_stats(p.gw.leg)->rx_dropped_media, 1);
+    ck_assert_int_eq(dcgw_srtp_keys_from_dtls(dcgw_leg_dtls(p.gw.leg), &kg), DCGW_ENOENT);
+    teardown_pair(&p);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("leg");
@@ -352,6 +435,7 @@ int main(void)
     tcase_add_test(tc, wrong_ice_password_gets_no_answer);
     tcase_add_test(tc, consent_lost_after_silence);
     tcase_add_test(tc, setup_timeout_closes_a_leg_that_never_connects);
+    tcase_add_test(tc, media_datagrams);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,6 +1,7 @@
 /* Demultiplexing of the datagrams arriving on a dcgw UDP socket (RFC 7983 §7): the first
  * byte says STUN (0..3), DTLS (20..63) or RTP/RTCP (128..191); everything else is unknown.
- * dcgw carries no RTP, so dcgw_demux_packet() reports RTP/RTCP as unknown too.
+ * RTP/RTCP goes to the media stage of a terminated leg (media.h) or is relayed untouched
+ * (relay.h); it is SRTP, so nothing here looks inside.
  *
  * Before a datagram goes to the STUN stage it passes a cheap header check (length field
  * consistent with the datagram, magic cookie, size cap), so the STUN stage only ever
@@ -24,7 +25,7 @@ enum dcgw_demux_kind {
     DCGW_DEMUX_UNKNOWN = 0,
     DCGW_DEMUX_STUN,
     DCGW_DEMUX_DTLS,
-    DCGW_DEMUX_RTP, /* RTP or RTCP; only dcgw_demux_classify() returns it */
+    DCGW_DEMUX_RTP, /* RTP or RTCP (SRTP / SRTCP) */
 };
 
 /* Counters of one socket (or one worker); the caller owns and zeroes them. */
@@ -32,9 +33,9 @@ struct dcgw_demux_stats {
     uint64_t packets;  /* every datagram seen */
     uint64_t stun;     /* handed to the STUN stage */
     uint64_t dtls;     /* handed to the DTLS stage */
-    uint64_t unknown;  /* dropped: everything not counted in stun or dtls */
+    uint64_t rtp;      /* RTP/RTCP first byte: for the media stage or the relay */
+    uint64_t unknown;  /* dropped: everything not counted in stun, dtls or rtp */
     uint64_t empty;    /* of unknown: zero-length datagrams */
-    uint64_t rtp;      /* of unknown: RTP/RTCP first byte */
     uint64_t stun_bad; /* of unknown: STUN first byte but failed dcgw_demux_stun_sane() */
 };
 
@@ -46,8 +47,8 @@ enum dcgw_demux_kind dcgw_demux_classify(const uint8_t *p, size_t n);
  * cookie. Attributes are not looked at (the STUN stage does that). */
 bool dcgw_demux_stun_sane(const uint8_t *p, size_t n);
 
-/* Classifies one datagram for dcgw and counts it in st: STUN only when sane, DTLS by the
- * first byte, anything else (including RTP/RTCP and empty datagrams) UNKNOWN, which the
+/* Classifies one datagram for dcgw and counts it in st: STUN only when sane, DTLS and
+ * RTP/RTCP by the first byte, anything else (and empty datagrams) UNKNOWN, which the
  * caller drops. st may be NULL. */
 enum dcgw_demux_kind dcgw_demux_packet(struct dcgw_demux_stats *st, const uint8_t *p, size_t n);
 

@@ -66,6 +66,9 @@ struct dcgw_leg_settings {
     /* The owner's data-channel callbacks (ud included). send_packet is ignored: the leg
      * carries SCTP packets over its DTLS itself. Copied. */
     const struct dcgw_dc_callbacks *dc_cbs;
+    /* use_srtp profiles for DTLS (dtls.h), for a leg that carries audio or video; NULL:
+     * none. Copied. */
+    const char *srtp_profiles;
 };
 
 struct dcgw_leg_cbs {
@@ -81,10 +84,17 @@ struct dcgw_leg_cbs {
     void (*on_consent_lost)(void *ud, const struct sockaddr *peer);
     /* Decrypted application data (SCTP packets). Optional. */
     void (*on_data)(void *ud, const uint8_t *p, size_t n);
+    /* One RTP or RTCP datagram (RFC 7983: first byte 128..191) from the peer's
+     * ICE-validated address, once DTLS is connected: still SRTP/SRTCP, for the owner's media
+     * stage (media.h). Optional: without it such datagrams are dropped and counted. */
+    void (*on_media)(void *ud, const uint8_t *p, size_t n);
 };
 
 struct dcgw_leg_stats {
     uint64_t rx_stun, rx_dtls, rx_dropped_unknown_source, rx_dropped_garbage, rx_rejected_stun;
+    uint64_t rx_media;         /* RTP/RTCP handed to on_media */
+    uint64_t rx_dropped_media; /* RTP/RTCP before DTLS was connected, or without on_media */
+    uint64_t tx_media, tx_media_dropped; /* dcgw_leg_send_media: sent / refused (no peer yet) */
 };
 
 struct dcgw_leg;
@@ -99,6 +109,9 @@ int dcgw_leg_start(struct dcgw_leg *leg, uint64_t now_ms);
  * dropped (counted in the leg's stats). */
 int dcgw_leg_input(struct dcgw_leg *leg, const struct sockaddr *from, const uint8_t *p, size_t n,
                    uint64_t now_ms);
+/* Sends one SRTP/SRTCP datagram to the peer (the address DTLS goes to), unchanged.
+ * DCGW_ESTATE before the leg is connected. */
+int dcgw_leg_send_media(struct dcgw_leg *leg, const uint8_t *p, size_t n);
 /* Sends application data (one SCTP packet) over DTLS. DCGW_ESTATE before connected. */
 int dcgw_leg_send_data(struct dcgw_leg *leg, const uint8_t *p, size_t n);
 uint64_t dcgw_leg_next_timeout(const struct dcgw_leg *leg);
