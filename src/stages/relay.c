@@ -309,6 +309,36 @@ static int dtls_in(struct rside *s, const struct sockaddr *from, const uint8_t *
     return v == DCGW_INSPECT_PASS ? DCGW_RELAY_FORWARDED : DCGW_RELAY_DROPPED;
 }
 
+/* RFC 7983: RTP/RTCP. The peers key SRTP from their own handshake (RFC 5764), which dcgw
+ * only inspected: it forwards the datagrams untouched, once that handshake was verified
+ * (or allowed uninspected), from a validated address, within the side's limits. */
+static int media_in(struct rside *s, const struct sockaddr *from, const uint8_t *p, size_t n,
+                    uint64_t now_ms)
+{
+    struct dcgw_relay *r = s->r;
+    if (!dcgw_ice_lite_addr_known(s->lite, from)) {
+        s->st.dropped_unvalidated++;
+        return DCGW_RELAY_DROPPED;
+    }
+    if (r->final != DCGW_RELAY_CONNECTED && r->final != DCGW_RELAY_UNINSPECTED) {
+        s->st.dropped_media++;
+        return DCGW_RELAY_DROPPED;
+    }
+    const struct sockaddr *to = dcgw_relay_peer(r, 1 - s->idx);
+    if (!to) {
+        s->st.dropped_no_peer++;
+        return DCGW_RELAY_DROPPED;
+    }
+    if (!within_limits(s, n, now_ms)) {
+        s->st.dropped_rate++;
+        return DCGW_RELAY_DROPPED;
+    }
+    send_to(r, 1 - s->idx, to, p, n);
+    s->st.media_forwarded_packets++;
+    s->st.media_forwarded_bytes += n;
+    return DCGW_RELAY_FORWARDED;
+}
+
 static int input(struct dcgw_relay *r, int side, const struct sockaddr *from, const uint8_t *p,
                  size_t n, uint64_t now_ms)
 {
@@ -325,6 +355,8 @@ static int input(struct dcgw_relay *r, int side, const struct sockaddr *from, co
         return stun_in(s, from, p, n, now_ms);
     case DCGW_DEMUX_DTLS:
         return dtls_in(s, from, p, n, now_ms);
+    case DCGW_DEMUX_RTP:
+        return media_in(s, from, p, n, now_ms);
     default: {
         char a[DCGW_ADDR_STRLEN];
         s->st.dropped_garbage++;

@@ -101,7 +101,8 @@ static void accounting(const struct dcgw_relay *r)
         const struct dcgw_relay_side_stats *s = dcgw_relay_stats(r, k);
         uint64_t sum = s->forwarded_packets + s->stun + s->stun_rejected + s->dropped_garbage +
                        s->dropped_unvalidated + s->dropped_no_peer + s->dropped_rate +
-                       s->dropped_inspector + s->dropped_blocked;
+                       s->dropped_inspector + s->dropped_blocked + s->media_forwarded_packets +
+                       s->dropped_media;
         if (sum != s->rx_packets)
             abort();
     }

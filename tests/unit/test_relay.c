@@ -85,6 +85,21 @@ START_TEST(forwards_a_real_handshake_end_to_end)
     /* every forwarded datagram was the input buffer itself */
     ck_assert_uint_ge(w.same_buffer, 6);
     ck_assert_uint_eq(w.copied, 0);
+    /* now verified: SRTP/SRTCP (RFC 7983: 128..191), keyed end to end, passes untouched and
+     * is counted as media per direction */
+    unsigned same = w.same_buffer;
+    uint8_t srtp[200];
+    for (int k = 0; k < 2; k++)
+        for (unsigned i = 0; i < 10; i++) {
+            memset(srtp, (int)(0x80 + i), sizeof(srtp));
+            srtp[1] = i % 2 ? 200 : 96; /* SRTCP sender report, or SRTP */
+            ck_assert_int_eq(trelay_inject(&w, k, srtp, 100 + i), DCGW_RELAY_FORWARDED);
+        }
+    ck_assert_uint_eq(w.same_buffer, same + 20);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_uint_eq(dcgw_relay_stats(w.r, k)->media_forwarded_packets, 10);
+        ck_assert_uint_eq(dcgw_relay_stats(w.r, k)->media_forwarded_bytes, 10 * 100 + 45);
+    }
     trelay_assert_accounting(&w);
     ck_assert_uint_eq(dcgw_relay_next_timeout(w.r) < UINT64_MAX, 1); /* consent timers */
     trelay_world_dispose(&w);

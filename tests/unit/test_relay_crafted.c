@@ -89,11 +89,12 @@ START_TEST(garbage_dropped_and_counted)
     unsigned sends = w.sends;
     const struct dcgw_relay_side_stats *s0 = dcgw_relay_stats(w.r, 0);
     uint64_t garbage0 = s0->dropped_garbage;
-    /* every first byte outside STUN (0..3) and DTLS (20..63): RTP, unknown, empty */
+    /* every first byte outside STUN (0..3), DTLS (20..63) and RTP/RTCP (128..191): unknown,
+     * empty */
     uint8_t d[64];
     unsigned expect = 0;
     for (unsigned b = 0; b < 256; b++) {
-        if (b <= 3 || (b >= 20 && b <= 63))
+        if (b <= 3 || (b >= 20 && b <= 63) || (b >= 128 && b <= 191))
             continue;
         memset(d, (int)b, sizeof(d));
         ck_assert_int_eq(trelay_inject(&w, 0, d, 1 + b % sizeof(d)), DCGW_RELAY_DROPPED);
@@ -102,6 +103,14 @@ START_TEST(garbage_dropped_and_counted)
     ck_assert_int_eq(trelay_inject(&w, 0, d, 0), DCGW_RELAY_DROPPED);
     expect++;
     ck_assert_uint_eq(s0->dropped_garbage, garbage0 + expect);
+    /* RTP/RTCP before the handshake was verified: SRTP is not keyed yet, none forwarded */
+    uint64_t media0 = s0->dropped_media;
+    for (unsigned b = 128; b <= 191; b++) {
+        memset(d, (int)b, sizeof(d));
+        ck_assert_int_eq(trelay_inject(&w, 0, d, 12 + b % 40), DCGW_RELAY_DROPPED);
+    }
+    ck_assert_uint_eq(s0->dropped_media, media0 + 64);
+    ck_assert_uint_eq(s0->media_forwarded_packets, 0);
     /* random datagrams of every kind, seeded */
     uint64_t rng = 0x9e3779b97f4a7c15ull;
     for (int i = 0; i < 3000; i++) {

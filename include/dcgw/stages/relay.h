@@ -7,6 +7,9 @@
  *                                               rate limits of k, the handshake inspector
  *                                               (dtls_inspect.h), then sent unchanged to
  *                                               side 1-k's latched address
+ *                                           \-> RTP/RTCP (SRTP, keyed end to end): once the
+ *                                               handshake passed, from a validated address
+ *                                               of k, rate limits of k, sent unchanged
  *                                           \-> anything else: dropped, counted
  *
  * A pure stage: no sockets, no clock (now_ms comes in), output through callbacks. The
@@ -93,7 +96,7 @@ struct dcgw_relay_cbs {
 };
 
 /* Counters of what one side sent to dcgw. Every datagram is counted once in rx and in
- * exactly one of: forwarded, stun, stun_rejected or a dropped_* counter. */
+ * exactly one of: forwarded, media_forwarded, stun, stun_rejected or a dropped_* counter. */
 struct dcgw_relay_side_stats {
     uint64_t rx_packets, rx_bytes;
     uint64_t forwarded_packets, forwarded_bytes; /* to the other side, unchanged */
@@ -105,6 +108,8 @@ struct dcgw_relay_side_stats {
     uint64_t dropped_rate;                       /* over max_packets_per_s / max_bytes_per_s */
     uint64_t dropped_inspector; /* inspector's DROP: malformed, app data held back, ... */
     uint64_t dropped_blocked;   /* the BLOCK verdict and everything after a final state */
+    uint64_t media_forwarded_packets, media_forwarded_bytes; /* SRTP/SRTCP, unchanged */
+    uint64_t dropped_media; /* RTP/RTCP before the handshake was verified (or allowed) */
 };
 
 struct dcgw_relay_status {
