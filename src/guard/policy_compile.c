@@ -133,6 +133,20 @@ static int build_one(struct dcgw_policy *p, const struct dcgw_policy_def *in, in
     return 0;
 }
 
+/* Leg i's audio and video: per kind, its own policy's word, else the session's, else deny. */
+static void media_of(struct dcgw_policy *p, unsigned i, const struct dcgw_policy_media_def *lm,
+                     const struct dcgw_policy_media_def *sm)
+{
+    for (unsigned k = 0; k < DCGW_POLICY_MEDIA_KINDS; k++) {
+        const struct dcgw_policy_media_def *d = lm && lm->has[k]   ? lm
+                                                : sm && sm->has[k] ? sm
+                                                                   : NULL;
+        p->media_allow[i][k] = d && d->allow[k];
+        p->media_bitrate[i][k] = d ? d->max_bitrate[k] : 0;
+    }
+    p->media_burst_ms[i] = lm && lm->burst_ms ? lm->burst_ms : sm ? sm->burst_ms : 0;
+}
+
 int dcgw_policy_build(const struct dcgw_policy_spec *spec, struct dcgw_policy **out, char *err,
                       size_t errcap)
 {
@@ -167,6 +181,7 @@ int dcgw_policy_build(const struct dcgw_policy_spec *spec, struct dcgw_policy **
         p->allow_dcep[i] = lp && lp->has_allow_dcep   ? lp->allow_dcep
                            : sp && sp->has_allow_dcep ? sp->allow_dcep
                                                       : false;
+        media_of(p, i, lp ? lp->media : NULL, sp ? sp->media : NULL);
     }
     if (r == 0)
         r = build_order(p);
@@ -178,6 +193,15 @@ int dcgw_policy_build(const struct dcgw_policy_spec *spec, struct dcgw_policy **
     }
     *out = p;
     return 0;
+}
+
+void dcgw_policy_media(const struct dcgw_policy *p, unsigned leg, unsigned kind, bool *allowed,
+                       uint64_t *max_bitrate, uint32_t *burst_ms)
+{
+    bool in = p && leg < p->n_legs && kind < DCGW_POLICY_MEDIA_KINDS;
+    *allowed = in && p->media_allow[leg][kind];
+    *max_bitrate = in ? p->media_bitrate[leg][kind] : 0;
+    *burst_ms = in ? p->media_burst_ms[leg] : 0;
 }
 
 /* ------------------------------------------------------------------ matching */

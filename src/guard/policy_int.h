@@ -34,6 +34,9 @@ struct dcgw_policy {
     size_t n_order[DCGW_POLICY_LEGS];
     uint32_t max_channels[DCGW_POLICY_LEGS]; /* 0: no policy limit */
     bool allow_dcep[DCGW_POLICY_LEGS];
+    bool media_allow[DCGW_POLICY_LEGS][DCGW_POLICY_MEDIA_KINDS];
+    uint64_t media_bitrate[DCGW_POLICY_LEGS][DCGW_POLICY_MEDIA_KINDS];
+    uint32_t media_burst_ms[DCGW_POLICY_LEGS];
 };
 
 /* The implicit deny: "default", session scope, action drop. */

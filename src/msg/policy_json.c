@@ -122,6 +122,12 @@ int dcgw_policy_validate(const Dcgw__Policy *p, bool patch, char *err, size_t er
     for (size_t i = 0; i < p->n_remove_rules; i++)
         if (!name_ok(p->remove_rules[i]))
             return bad(err, errcap, "remove_rules", "not a rule name");
+    const Dcgw__MediaPolicy *m = p->media;
+    if (m && (m->audio_max_bitrate > DCGW_POLICY_RATE_MAX ||
+              m->video_max_bitrate > DCGW_POLICY_RATE_MAX))
+        return bad(err, errcap, "media", "max_bitrate above 10^12 bits/s");
+    if (m && m->burst_ms > 60000)
+        return bad(err, errcap, "media", "burst_ms above 60000");
     for (size_t i = 0; i < p->n_rules; i++) {
         int r = validate_rule(p->rules[i], i, err, errcap);
         if (r)
@@ -181,6 +187,24 @@ static int apply_patch(Dcgw__Policy *r, const Dcgw__Policy *patch, char *err, si
     if (patch->has_allow_dcep) {
         r->has_allow_dcep = 1;
         r->allow_dcep = patch->allow_dcep;
+    }
+    if (patch->media) { /* the fields a patch gives replace the policy's */
+        if (!r->media && !(r->media = calloc(1, sizeof(*r->media))))
+            return DCGW_ENOMEM;
+        Dcgw__MediaPolicy *rm = r->media;
+        const Dcgw__MediaPolicy *pm = patch->media;
+        if (!rm->base.descriptor)
+            dcgw__media_policy__init(rm);
+        if (pm->has_allow_audio)
+            rm->has_allow_audio = 1, rm->allow_audio = pm->allow_audio;
+        if (pm->has_allow_video)
+            rm->has_allow_video = 1, rm->allow_video = pm->allow_video;
+        if (pm->has_audio_max_bitrate)
+            rm->has_audio_max_bitrate = 1, rm->audio_max_bitrate = pm->audio_max_bitrate;
+        if (pm->has_video_max_bitrate)
+            rm->has_video_max_bitrate = 1, rm->video_max_bitrate = pm->video_max_bitrate;
+        if (pm->has_burst_ms)
+            rm->has_burst_ms = 1, rm->burst_ms = pm->burst_ms;
     }
     for (size_t i = 0; i < patch->n_remove_rules; i++) {
         long k = rule_index(r, patch->remove_rules[i]);
@@ -309,6 +333,12 @@ static void print_policy(FILE *out, const char *scope, const Dcgw__Policy *p)
         fprintf(out, "-\n");
     for (size_t i = 0; i < p->n_rules; i++)
         print_rule(out, p->rules[i], i);
+    const Dcgw__MediaPolicy *m = p->media;
+    if (m)
+        fprintf(
+            out, "    media: audio %s (%" PRIu64 " bit/s), video %s (%" PRIu64 " bit/s)\n",
+            m->has_allow_audio ? (m->allow_audio ? "allow" : "deny") : "-", m->audio_max_bitrate,
+            m->has_allow_video ? (m->allow_video ? "allow" : "deny") : "-", m->video_max_bitrate);
 }
 
 void dcgw_policy_print(FILE *out, const Dcgw__Session *s)

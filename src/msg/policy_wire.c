@@ -103,6 +103,7 @@ static int map_rule(struct dcgw_policy_rule_def *d, struct dcgw_policy_range *ra
 /* A policy's rules and ranges, owned by the compile call. */
 struct mapped {
     struct dcgw_policy_def def;
+    struct dcgw_policy_media_def media;
     struct dcgw_policy_rule_def *rules;
     struct dcgw_policy_range *ranges;
 };
@@ -146,6 +147,16 @@ static int map_policy(struct mapped *m, const Dcgw__Policy *in, int scope,
         .has_allow_dcep = in->has_allow_dcep,
         .allow_dcep = in->allow_dcep,
     };
+    const Dcgw__MediaPolicy *mp = in->media;
+    if (mp) {
+        m->media = (struct dcgw_policy_media_def){
+            .has = {mp->has_allow_audio, mp->has_allow_video},
+            .allow = {mp->allow_audio, mp->allow_video},
+            .max_bitrate = {mp->audio_max_bitrate, mp->video_max_bitrate},
+            .burst_ms = mp->burst_ms,
+        };
+        m->def.media = &m->media;
+    }
     return 0;
 }
 

@@ -654,6 +654,55 @@ START_TEST(patch_semantics)
 }
 END_TEST
 
+/* Audio and video (docs/media.md): default deny, a leg's word over the session's per kind,
+ * bitrates, validation, patches. */
+START_TEST(media_rules)
+{
+    bool ok;
+    uint64_t br;
+    uint32_t burst;
+    struct dcgw_policy *p = compiled(NULL, NULL, NULL);
+    dcgw_policy_media(p, 0, DCGW_POLICY_MEDIA_AUDIO, &ok, &br, &burst);
+    ck_assert(!ok); /* nothing said: refused */
+    dcgw_policy_free(p);
+    p = compiled("{\"media\": {\"allow_audio\": true, \"burst_ms\": 300}}",
+                 "{\"media\": {\"allow_audio\": false}}",
+                 "{\"media\": {\"allow_video\": true, \"video_max_bitrate\": 500000}}");
+    dcgw_policy_media(p, 0, DCGW_POLICY_MEDIA_AUDIO, &ok, &br, &burst);
+    ck_assert(!ok); /* the ue leg's own word */
+    dcgw_policy_media(p, 1, DCGW_POLICY_MEDIA_AUDIO, &ok, &br, &burst);
+    ck_assert(ok && br == 0 && burst == 300); /* the session's */
+    dcgw_policy_media(p, 1, DCGW_POLICY_MEDIA_VIDEO, &ok, &br, &burst);
+    ck_assert(ok && br == 500000);
+    dcgw_policy_media(p, 0, DCGW_POLICY_MEDIA_VIDEO, &ok, &br, &burst);
+    ck_assert(!ok);
+    dcgw_policy_media(p, 5, DCGW_POLICY_MEDIA_VIDEO, &ok, &br, &burst);
+    ck_assert(!ok);
+    dcgw_policy_free(p);
+    char err[256];
+    Dcgw__Policy *bad = NULL;
+    const char *t = "{\"media\": {\"audio_max_bitrate\": 2000000000000}}";
+    ck_assert_int_eq(dcgw_policy_from_json(t, strlen(t), false, &bad, err, sizeof(err)),
+                     DCGW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "media"));
+    t = "{\"media\": {\"burst_ms\": 60001}}";
+    ck_assert_int_eq(dcgw_policy_from_json(t, strlen(t), false, &bad, err, sizeof(err)),
+                     DCGW_EINVAL);
+    /* a patch sets the fields it gives */
+    Dcgw__Policy *base = pol_json("{\"media\": {\"allow_audio\": true}}", false);
+    Dcgw__Policy *patch = pol_json("{\"media\": {\"allow_video\": true, "
+                                   "\"video_max_bitrate\": 64000}}",
+                                   true);
+    Dcgw__Policy *out = NULL;
+    ck_assert_int_eq(dcgw_policy_patch(base, patch, &out, err, sizeof(err)), 0);
+    ck_assert(out->media->allow_audio && out->media->allow_video);
+    ck_assert_uint_eq(out->media->video_max_bitrate, 64000);
+    Dcgw__Policy *all[] = {base, patch, out};
+    for (int i = 0; i < 3; i++)
+        protobuf_c_message_free_unpacked(&all[i]->base, NULL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("policy");
@@ -678,6 +727,7 @@ int main(void)
     tc = tcase_create("update");
     tcase_add_test(tc, update_closes_only_what_is_no_longer_allowed);
     tcase_add_test(tc, patch_semantics);
+    tcase_add_test(tc, media_rules);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -158,6 +158,16 @@ struct dcgw_policy_rule_def {
     enum dcgw_policy_action action;
 };
 
+/* Audio and video of one policy (docs/media.md). Kinds index DCGW_POLICY_MEDIA_AUDIO and
+ * DCGW_POLICY_MEDIA_VIDEO. */
+enum { DCGW_POLICY_MEDIA_AUDIO = 0, DCGW_POLICY_MEDIA_VIDEO = 1, DCGW_POLICY_MEDIA_KINDS = 2 };
+struct dcgw_policy_media_def {
+    bool has[DCGW_POLICY_MEDIA_KINDS];             /* the policy says something of the kind */
+    bool allow[DCGW_POLICY_MEDIA_KINDS];           /* default deny */
+    uint64_t max_bitrate[DCGW_POLICY_MEDIA_KINDS]; /* bits/s per m-line, of the leg's media */
+    uint32_t burst_ms;                             /* 0: the media stage's default */
+};
+
 /* One policy: the session's or a leg's. */
 struct dcgw_policy_def {
     const struct dcgw_policy_rule_def *rules;
@@ -165,6 +175,7 @@ struct dcgw_policy_def {
     bool has_max_channels, has_allow_dcep; /* a leg's value wins over the session's */
     uint32_t max_channels;                 /* 0: no policy limit */
     bool allow_dcep;
+    const struct dcgw_policy_media_def *media; /* NULL: says nothing of audio and video */
 };
 
 /* The policies of a session: its own and one per leg (NULL: none). */
@@ -187,6 +198,13 @@ void dcgw_policy_free(struct dcgw_policy *p);
  * first match). Returns its name ("default" when none matches) and sets *allow. */
 const char *dcgw_policy_lookup(const struct dcgw_policy *p, unsigned from_leg,
                                const struct dcgw_dc_params *params, bool *allow);
+
+/* What p says of leg `leg`'s audio (kind DCGW_POLICY_MEDIA_AUDIO) or video: whether it may
+ * flow, the bitrate limit in bits/s of what the leg's peer sends per m-line (0: none) and
+ * the bucket depth in ms (0: the default). The leg's policy wins over the session's for a
+ * kind it names; a kind neither names is refused (default deny). */
+void dcgw_policy_media(const struct dcgw_policy *p, unsigned leg, unsigned kind, bool *allowed,
+                       uint64_t *max_bitrate, uint32_t *burst_ms);
 
 /* Channel kind by the 3GPP stream-id convention (TS 26.114 6.2.10), and KIND_AVATAR for
  * the subprotocols "avatar" and "3gpp-avatar" whatever the id (docs/policy.md). */
