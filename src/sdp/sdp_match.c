@@ -178,8 +178,20 @@ static void pair_codecs(const struct dcgw_sdp *s[2], struct dcgw_sdp_pair *pr)
     }
 }
 
+/* An id the SDP gives to another URI on some m-line: bundled m-lines share one id space
+ * (RFC 8843 §9.1.2), and a peer that maps ids per transport (aiortc 1.4) would read the
+ * element as the other extension. */
+static bool id_ambiguous(const struct dcgw_sdp *s, uint8_t id, const char *uri)
+{
+    for (size_t i = 0; i < s->n_exts; i++)
+        if (s->exts[i].id == id && strcmp(s->exts[i].uri, uri) != 0)
+            return true;
+    return false;
+}
+
 /* Extensions both m-lines carry, by URI; only ids of the one-byte form (RFC 8285 §4.2),
- * since dcgw does not offer a=extmap-allow-mixed. */
+ * since dcgw does not offer a=extmap-allow-mixed, and none whose id names another
+ * extension elsewhere in either SDP. */
 static void pair_exts(const struct dcgw_sdp *s[2], struct dcgw_sdp_pair *pr)
 {
     const struct dcgw_sdp_rtp *r0 = &s[0]->rtp[pr->rtp[0]], *r1 = &s[1]->rtp[pr->rtp[1]];
@@ -188,7 +200,8 @@ static void pair_exts(const struct dcgw_sdp *s[2], struct dcgw_sdp_pair *pr)
         const struct dcgw_sdp_ext *a = &s[0]->exts[r0->first_ext + i];
         for (unsigned j = 0; j < r1->n_exts && a->id <= 14; j++) {
             const struct dcgw_sdp_ext *b = &s[1]->exts[r1->first_ext + j];
-            if (b->id > 14 || strcmp(a->uri, b->uri) != 0)
+            if (b->id > 14 || strcmp(a->uri, b->uri) != 0 || id_ambiguous(s[0], a->id, a->uri) ||
+                id_ambiguous(s[1], b->id, b->uri))
                 continue;
             struct dcgw_sdp_ext_pair *e = &pr->exts[pr->n_exts++];
             e->id[0] = a->id;
@@ -346,4 +359,45 @@ size_t dcgw_sdp_offer_from(const struct dcgw_sdp_av *answered, size_t n,
         m++;
     }
     return m;
+}
+
+static bool in_bundle(const struct dcgw_sdp *s, const char *mid)
+{
+    for (size_t i = 0; mid[0] && i < s->n_bundle; i++)
+        if (strcmp(s->bundle[i], mid) == 0)
+            return true;
+    return false;
+}
+
+void dcgw_sdp_require_bundle(struct dcgw_sdp *s)
+{
+    bool dc = in_bundle(s, s->dc.mid);
+    for (size_t i = 0; i < s->n_rtp; i++) {
+        struct dcgw_sdp_rtp *r = &s->rtp[i];
+        if (!r->usable || (dc && in_bundle(s, r->mid)))
+            continue;
+        r->usable = false;
+        snprintf(r->reason, sizeof(r->reason),
+                 "not bundled with the data channel: dcgw carries audio and video on its "
+                 "transport");
+    }
+}
+
+const struct dcgw_sdp_transport *
+dcgw_sdp_bundle_transport(const struct dcgw_sdp *s, const struct dcgw_sdp_av *av, size_t n_av)
+{
+    for (size_t g = 0; g < s->n_bundle; g++) {
+        if (strcmp(s->bundle[g], s->dc.mid) == 0)
+            return &s->dc.transport;
+        for (size_t i = 0; i < s->n_rtp; i++) {
+            const struct dcgw_sdp_rtp *r = &s->rtp[i];
+            const struct dcgw_sdp_transport *t = &r->transport;
+            if (strcmp(s->bundle[g], r->mid) != 0)
+                continue;
+            bool accepted = av ? i < n_av && !av[i].reject : r->usable;
+            if (accepted && t->ice_ufrag[0] && t->ice_pwd[0] && t->n_fingerprints)
+                return t;
+        }
+    }
+    return &s->dc.transport;
 }

@@ -96,6 +96,18 @@ size_t dcgw_sdp_offer_from(const struct dcgw_sdp_av *answered, size_t n,
  * it is not usable or its port is 0. */
 void dcgw_sdp_av_mirror(const struct dcgw_sdp *sdp, size_t rtp, struct dcgw_sdp_av *out);
 
+/* dcgw carries audio and video on the data channel's transport (one ICE agent, one DTLS
+ * association per leg): every usable audio/video m-line that is not in the data channel's
+ * BUNDLE group is made unusable, with that reason, before matching. */
+void dcgw_sdp_require_bundle(struct dcgw_sdp *s);
+
+/* The transport the peer of a bundled SDP uses (RFC 8843 §7): the one of the first m-line
+ * of its BUNDLE group that is accepted (the data channel always; an audio/video m-line when
+ * av[i] does not reject it, or, av NULL, when it is usable) and has ICE credentials and a
+ * fingerprint; else the data channel's. */
+const struct dcgw_sdp_transport *
+dcgw_sdp_bundle_transport(const struct dcgw_sdp *s, const struct dcgw_sdp_av *av, size_t n_av);
+
 /* Known extension of a URI. */
 enum dcgw_sdp_ext_known dcgw_sdp_ext_known_of(const char *uri);
 /* The id of the mid extension (RFC 8843 §16.1) on m-line `rtp` of sdp; 0: none. */
