@@ -245,5 +245,6 @@ int dcgw__wpolicy_update(struct wsession *s, const char *leg, const Dcgw__Policy
     DCGW_INFO(POLICY, "session %s: %s policy %s", s->desc->id, li < s->n_legs ? leg : "session",
               patch ? "patched" : "replaced");
     dcgw_policy_set(s->policy, cp, now_ms(s));
+    dcgw__wmedia_policy(s); /* audio/video in flight: allowed or not, bitrates */
     return 0;
 }

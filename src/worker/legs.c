@@ -9,6 +9,8 @@
 #include "dcgw/base/log.h"
 #include "dcgw/sdp/sdp.h"
 #include "dcgw/msg/session.h"
+#include "dcgw/sdp/sdp_match.h"
+#include "dcgw/stages/srtp.h"
 #include "events.h"
 #include "worker_int.h"
 
@@ -38,6 +40,12 @@ static void leg_connected(void *ud, const struct dcgw_fingerprint *matched)
     dcgw__wev_emit_session(l->s, (int)l->idx, &ev);
     if (lc.fingerprint)
         protobuf_c_message_free_unpacked(&lc.fingerprint->base, NULL);
+    dcgw__wmedia_connected(l->s, l->idx, dcgw_leg_dtls(l->leg)); /* SRTP keys */
+}
+
+static void leg_media(void *ud, const uint8_t *p, size_t n)
+{
+    dcgw__wmedia_input(ud, p, n);
 }
 
 static void leg_consent_lost(void *ud, const struct sockaddr *peer)
@@ -246,8 +254,10 @@ static void local_side(struct worker *w, struct wleg *l, struct dcgw_sdp_local *
     }
 }
 
-/* Creates the leg's stages once both sides' SDP are known. */
-static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sdp_setup ours,
+/* Creates the leg's stages once both sides' SDP are known: t is the transport the peer uses
+ * (its bundle's, dcgw_sdp_bundle_transport). */
+static int start_leg(struct wleg *l, const struct dcgw_sdp *remote,
+                     const struct dcgw_sdp_transport *t, enum dcgw_sdp_setup ours,
                      uint16_t local_sctp_port, char *err, size_t errcap)
 {
     struct worker *w = l->s->w;
@@ -283,11 +293,11 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
         .ice_role = DCGW_LEG_ICE_LITE,
         .local_ufrag = l->ufrag,
         .local_pwd = l->pwd,
-        .remote_ufrag = rdc->ice_ufrag,
-        .remote_pwd = rdc->ice_pwd,
+        .remote_ufrag = t->ice_ufrag,
+        .remote_pwd = t->ice_pwd,
         .dtls_client = ours == DCGW_SDP_SETUP_ACTIVE,
-        .remote_fps = rdc->fingerprints,
-        .n_remote_fps = rdc->n_fingerprints,
+        .remote_fps = t->fingerprints,
+        .n_remote_fps = t->n_fingerprints,
         .min_hash = w->cfg.dtls.min_hash,
         .consent_timeout_ms = w->cfg.ice.consent_timeout_ms,
         .setup_timeout_ms = w->cfg.sessions.setup_timeout_ms,
@@ -295,12 +305,15 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
         .dtls_initial_timeout_ms = w->cfg.dtls.initial_timeout_ms,
         .dc = &dcs,
         .dc_cbs = &dcb,
+        /* RFC 5764: a leg with audio or video agrees SRTP keys in its handshake */
+        .srtp_profiles = dcgw__wmedia_wants_srtp(l->s, l->idx) ? DCGW_SRTP_PROFILES_OFFER : NULL,
     };
     struct dcgw_leg_cbs cbs = {.ud = l,
                                .send = dcgw__wplane_leg_send,
                                .on_connected = leg_connected,
                                .on_failed = leg_failed,
-                               .on_consent_lost = leg_consent_lost};
+                               .on_consent_lost = leg_consent_lost,
+                               .on_media = leg_media};
     int r = dcgw_leg_new(w->dtls_ctx, &ls, &cbs, &l->leg);
     if (r == 0)
         w->stats.dtls_objects_created++; /* relay sessions never get here (no key held) */
@@ -329,22 +342,23 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote, enum dcgw_sd
     return 0;
 }
 
-static int answer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
+/* offer: the leg's offer, parsed by dcgw__wmedia_plan (the policy's dcmap filter may edit
+ * it). */
+static int answer_leg(struct wleg *l, Dcgw__Leg *pl, struct dcgw_sdp *offer,
+                      const struct wplan *plan, char *err, size_t errcap)
 {
     struct worker *w = l->s->w;
-    struct dcgw_sdp *offer = malloc(sizeof(*offer));
     char *buf = malloc(DCGW_SDP_TEXT_MAX);
     struct dcgw_sdp_local loc;
-    char why[256] = "";
+    const struct dcgw_sdp_transport *t = NULL;
     int r = offer && buf ? 0 : DCGW_ENOMEM;
-    if (r == 0 && (r = dcgw_sdp_parse(pl->dc->remote_sdp, strlen(pl->dc->remote_sdp), offer, why,
-                                      sizeof(why))) < 0)
-        snprintf(err, errcap, "leg %s: remote SDP: %s", pl->name, why);
     if (r == 0) {
         dcgw__wpolicy_filter_sdp(l, offer->dc.dcmap, &offer->dc.n_dcmap, offer->dc.dcsa,
                                  &offer->dc.n_dcsa);
         local_side(w, l, &loc);
-        loc.setup = dcgw_sdp_answer_setup(offer->dc.setup, DCGW_SDP_SETUP_ACTIVE);
+        dcgw__wmedia_plan_local(l->s, plan, l->idx, &loc);
+        t = dcgw_sdp_bundle_transport(offer, loc.av, loc.n_av);
+        loc.setup = dcgw_sdp_answer_setup(t->setup, DCGW_SDP_SETUP_ACTIVE);
         loc.dcmap = offer->dc.dcmap;
         loc.n_dcmap = offer->dc.n_dcmap;
         loc.dcsa = offer->dc.dcsa;
@@ -356,7 +370,7 @@ static int answer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
         }
     }
     if (r == 0)
-        r = start_leg(l, offer, loc.setup, loc.sctp_port, err, errcap);
+        r = start_leg(l, offer, t, loc.setup, loc.sctp_port, err, errcap);
     if (r == 0) {
         Dcgw__DcMedia *dc = pl->dc;
         free(dc->local_sdp);
@@ -366,21 +380,27 @@ static int answer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
         dc->max_message_size = offer->dc.max_message_size;
         dcgw__wev_endpoint(&dc->local, loc.fingerprints, 1, loc.sctp_port, loc.tls_id, l->ufrag,
                            (struct sockaddr *)&w->advertise);
-        dcgw__wev_endpoint(&dc->remote, offer->dc.fingerprints, offer->dc.n_fingerprints,
-                           offer->dc.sctp_port, offer->dc.tls_id, offer->dc.ice_ufrag, NULL);
+        dcgw__wev_endpoint(&dc->remote, t->fingerprints, t->n_fingerprints, offer->dc.sctp_port,
+                           t->tls_id, t->ice_ufrag, NULL);
         fill_streams(dc, &offer->dc);
     }
-    free(offer);
     free(buf);
     return r;
 }
 
-static int offer_leg(struct wleg *l, Dcgw__Leg *pl, char *err, size_t errcap)
+static int offer_leg(struct wleg *l, Dcgw__Leg *pl, const struct wplan *plan, char *err,
+                     size_t errcap)
 {
     struct worker *w = l->s->w;
     struct dcgw_sdp_local loc;
     local_side(w, l, &loc);
     loc.setup = DCGW_SDP_SETUP_ACTPASS;
+    /* audio and video the other leg offered (dcgw__wmedia_plan), with its mids: the data
+     * channel takes the other leg's mid too, which none of those uses */
+    dcgw__wmedia_plan_local(l->s, plan, l->idx, &loc);
+    const struct dcgw_sdp *other = dcgw__wmedia_plan_offer(plan, 1 - l->idx);
+    if (loc.n_av && other)
+        snprintf(loc.mid, sizeof(loc.mid), "%s", other->dc.mid[0] ? other->dc.mid : "dc");
     /* Offer the far end the channels the other leg negotiated, so the bridge can pair
      * them by stream id (or those the controller listed for this leg). */
     struct dcgw_sdp_dcmap *maps = calloc(DCGW_SDP_DCMAP_MAX, sizeof(*maps));
@@ -433,6 +453,7 @@ static void session_free(struct wsession *s)
 {
     for (unsigned i = 0; i < s->n_legs; i++)
         free(s->legs[i]);
+    dcgw__wmedia_free(s);
     dcgw_bridge_free(s->bridge);
     dcgw_policy_state_free(s->policy);
     dcgw__wavatar_free(s);
@@ -525,14 +546,20 @@ int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wses
     for (unsigned i = 0; i < d->n_legs; i++)
         relay |= d->legs[i]->dc->mode == DCGW__MEDIA_MODE__MODE_RELAY;
     for (unsigned i = 0; i < d->n_legs && r == 0; i++) {
-        Dcgw__Leg *pl = d->legs[i];
-        pl->has_state = 1;
-        pl->state = DCGW__LEG_STATE__LEG_NEW;
+        d->legs[i]->has_state = 1;
+        d->legs[i]->state = DCGW__LEG_STATE__LEG_NEW;
         r = new_wleg(s, i);
-        if (r == 0 && !relay)
-            r = pl->role == DCGW__LEG_ROLE__ROLE_OFFER ? offer_leg(s->legs[i], pl, err, errcap)
-                                                       : answer_leg(s->legs[i], pl, err, errcap);
     }
+    struct wplan *plan = NULL; /* both legs' SDP first: what each carries depends on both */
+    if (r == 0 && !relay)
+        r = dcgw__wmedia_plan(s, &plan, err, errcap);
+    for (unsigned i = 0; i < d->n_legs && r == 0 && !relay; i++) {
+        Dcgw__Leg *pl = d->legs[i];
+        r = pl->role == DCGW__LEG_ROLE__ROLE_OFFER
+                ? offer_leg(s->legs[i], pl, plan, err, errcap)
+                : answer_leg(s->legs[i], pl, dcgw__wmedia_plan_offer(plan, i), plan, err, errcap);
+    }
+    dcgw__wmedia_plan_free(plan);
     if (r == 0 && relay)
         r = dcgw__wrelay_create(s, err, errcap);
     if (r < 0) {
@@ -568,12 +595,15 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
     if (r < 0)
         snprintf(err, errcap, "leg %s: answer: %s", pl->name, ans ? why : "out of memory");
     enum dcgw_sdp_setup ours = DCGW_SDP_SETUP_NONE;
+    const struct dcgw_sdp_transport *t = NULL;
+    if (r == 0)
+        r = dcgw__wmedia_answered(s, l->idx, ans, err, errcap); /* audio/video paired */
     if (r == 0) {
+        t = dcgw_sdp_bundle_transport(ans, NULL, 0); /* the answerer-tagged m-line's */
         /* RFC 5763 §5: the answerer picked; we take the other role. */
-        ours = ans->dc.setup == DCGW_SDP_SETUP_PASSIVE ? DCGW_SDP_SETUP_ACTIVE
-                                                       : DCGW_SDP_SETUP_PASSIVE;
+        ours = t->setup == DCGW_SDP_SETUP_PASSIVE ? DCGW_SDP_SETUP_ACTIVE : DCGW_SDP_SETUP_PASSIVE;
         dcgw__wpolicy_filter_sdp(l, ans->dc.dcmap, &ans->dc.n_dcmap, ans->dc.dcsa, &ans->dc.n_dcsa);
-        r = start_leg(l, ans, ours, (uint16_t)pl->dc->local->sctp_port, err, errcap);
+        r = start_leg(l, ans, t, ours, (uint16_t)pl->dc->local->sctp_port, err, errcap);
     }
     if (r == 0) {
         Dcgw__DcMedia *dc = pl->dc;
@@ -582,8 +612,8 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
         dc->setup = dcgw__wev_setup(ours);
         dc->has_max_message_size = 1;
         dc->max_message_size = ans->dc.max_message_size;
-        dcgw__wev_endpoint(&dc->remote, ans->dc.fingerprints, ans->dc.n_fingerprints,
-                           ans->dc.sctp_port, ans->dc.tls_id, ans->dc.ice_ufrag, NULL);
+        dcgw__wev_endpoint(&dc->remote, t->fingerprints, t->n_fingerprints, ans->dc.sctp_port,
+                           t->tls_id, t->ice_ufrag, NULL);
     }
     free(ans);
     return r;
@@ -626,6 +656,7 @@ static void refresh_streams(struct wleg *l, Dcgw__DcMedia *dc)
 void dcgw__wsession_refresh(struct wsession *s)
 {
     dcgw__wpolicy_refresh(s);
+    dcgw__wmedia_refresh(s);
     if (s->relay)
         dcgw__wrelay_refresh(s); /* relay legs have no dcgw_leg: their state comes from there */
     dcgw__wev_session_state(s);  /* the legs' states, also once the session's is final */

@@ -15,6 +15,7 @@
 #include "dcgw/stages/relay.h"
 #include "dcgw/sdp/sdp.h"
 #include "events.h"
+#include "dcgw/sdp/sdp_match.h"
 #include "worker_int.h"
 
 struct wrelay {
@@ -59,7 +60,8 @@ static void relay_local(const struct worker *w, const struct wleg *l,
 }
 
 /* The offer writer says actpass (RFC 5763 §5); an offerer that said otherwise keeps its
- * word: the line is rewritten in place in our own output. */
+ * word: the lines (one per m-section of the bundle) are rewritten in place in our own
+ * output. */
 static int set_offer_setup(char *buf, size_t cap, enum dcgw_sdp_setup setup)
 {
     if (setup == DCGW_SDP_SETUP_ACTPASS)
@@ -68,16 +70,78 @@ static int set_offer_setup(char *buf, size_t cap, enum dcgw_sdp_setup setup)
     char *at = strstr(buf, "a=setup:actpass\r\n");
     if (!at)
         return DCGW_EINTERNAL;
-    size_t old = strlen("a=setup:actpass\r\n");
-    char line[32] = "";
-    if (want)
-        snprintf(line, sizeof(line), "a=setup:%s\r\n", want); /* absent stays absent */
-    size_t len = strlen(buf), nl = strlen(line);
-    if (len - old + nl + 1 > cap)
-        return DCGW_ETOOBIG;
-    memmove(at + nl, at + old, len - (size_t)(at - buf) - old + 1);
-    memcpy(at, line, nl);
+    for (; at; at = strstr(at, "a=setup:actpass\r\n")) {
+        size_t old = strlen("a=setup:actpass\r\n");
+        char line[32] = "";
+        if (want)
+            snprintf(line, sizeof(line), "a=setup:%s\r\n", want); /* absent stays absent */
+        size_t len = strlen(buf), nl = strlen(line);
+        if (len - old + nl + 1 > cap)
+            return DCGW_ETOOBIG;
+        memmove(at + nl, at + old, len - (size_t)(at - buf) - old + 1);
+        memcpy(at, line, nl);
+        at += nl;
+    }
     return 0;
+}
+
+/* Audio and video pass through (docs/media.md): the offer to the far end carries the
+ * offerer's m-lines the policies of both legs allow, untouched (codecs, extensions,
+ * streams); the data channel keeps its place among them. */
+static void relay_offer_av(struct wsession *s, struct dcgw_sdp *offer, struct dcgw_sdp_local *loc,
+                           struct dcgw_sdp_av *av)
+{
+    bool ok[2][2];
+    dcgw__wmedia_allowed(s, 0, ok[0]);
+    dcgw__wmedia_allowed(s, 1, ok[1]);
+    dcgw_sdp_require_bundle(offer);
+    size_t n = 0, before = 0;
+    for (size_t i = 0; i < offer->n_rtp; i++) {
+        const struct dcgw_sdp_rtp *r = &offer->rtp[i];
+        if (!r->usable || !ok[0][r->kind] || !ok[1][r->kind])
+            continue;
+        dcgw_sdp_av_mirror(offer, i, &av[n]);
+        before += r->media_index < offer->dc.media_index;
+        n++;
+    }
+    loc->av = av;
+    loc->n_av = n;
+    loc->dc_index = before;
+    loc->setup = DCGW_SDP_SETUP_ACTPASS; /* set_offer_setup puts the offerer's back */
+}
+
+/* The answer to the offerer mirrors what the far end answered dcgw's offer (by mid); what
+ * was not offered is rejected with the reason. */
+static void relay_answer_av(struct wsession *s, struct dcgw_sdp *offer,
+                            const struct dcgw_sdp *answer, struct dcgw_sdp_local *loc,
+                            struct dcgw_sdp_av *av)
+{
+    bool ok[2][2];
+    dcgw__wmedia_allowed(s, 0, ok[0]);
+    dcgw__wmedia_allowed(s, 1, ok[1]);
+    dcgw_sdp_require_bundle(offer);
+    for (size_t i = 0; i < offer->n_rtp; i++) {
+        const struct dcgw_sdp_rtp *r = &offer->rtp[i];
+        size_t j = 0;
+        while (j < answer->n_rtp && strcmp(answer->rtp[j].mid, r->mid) != 0)
+            j++;
+        if (r->usable && ok[0][r->kind] && ok[1][r->kind] && j < answer->n_rtp) {
+            dcgw_sdp_av_mirror(answer, j, &av[i]);
+            if (av[i].reject && answer->rtp[j].port == 0)
+                snprintf(av[i].reason, sizeof(av[i].reason), "rejected by the far end");
+            continue;
+        }
+        memset(&av[i], 0, sizeof(av[i]));
+        av[i].src = offer;
+        av[i].rtp = (uint8_t)i;
+        av[i].reject = true;
+        snprintf(av[i].reason, sizeof(av[i].reason), "%s",
+                 !r->usable                           ? r->reason
+                 : !ok[0][r->kind] || !ok[1][r->kind] ? "forbidden by policy"
+                                                      : "not answered by the far end");
+    }
+    loc->av = av;
+    loc->n_av = offer->n_rtp;
 }
 
 /* An endpoint of the controller's view: a peer's DTLS identity, with ICE ufrag/address. */
@@ -169,7 +233,9 @@ int dcgw__wrelay_create(struct wsession *s, char *err, size_t errcap)
     r = parse(s->desc->legs[ans]->dc->remote_sdp, &offer, leg_name(s, ans), "offer", err, errcap);
     if (r == 0) {
         struct dcgw_sdp_local loc;
+        struct dcgw_sdp_av av[DCGW_SDP_RTP_MAX];
         relay_local(s->w, s->legs[off], &offer->dc, &loc);
+        relay_offer_av(s, offer, &loc, av);
         int n = dcgw_sdp_write_offer(&loc, buf, DCGW_SDP_TEXT_MAX);
         r = n < 0 ? n : set_offer_setup(buf, DCGW_SDP_TEXT_MAX, offer->dc.setup);
         if (r < 0)
@@ -201,15 +267,18 @@ static int start_flow(struct wrelay *wr, const struct dcgw_sdp *sdp[2], char *er
     const Dcgw__RelaySettings *rs = s->desc->relay;
     struct dcgw_relay_settings st;
     dcgw_relay_settings_default(&st);
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 2; k++) {
+        /* a bundled peer keeps the transport of its bundle's first m-line (RFC 8843 §7) */
+        const struct dcgw_sdp_transport *t = dcgw_sdp_bundle_transport(sdp[k], NULL, 0);
         st.side[k] = (struct dcgw_relay_side_settings){
             .local_ufrag = s->legs[k]->ufrag,
             .local_pwd = s->legs[k]->pwd,
-            .remote_ufrag = sdp[k]->dc.ice_ufrag,
-            .remote_pwd = sdp[k]->dc.ice_pwd,
-            .fps = sdp[k]->dc.fingerprints,
-            .n_fps = sdp[k]->dc.n_fingerprints,
+            .remote_ufrag = t->ice_ufrag,
+            .remote_pwd = t->ice_pwd,
+            .fps = t->fingerprints,
+            .n_fps = t->n_fingerprints,
         };
+    }
     st.min_hash = w->cfg.dtls.min_hash;
     st.policy =
         rs && rs->uninspectable == DCGW__UNINSPECTABLE_POLICY__UNINSPECTABLE_ALLOW_AND_REPORT
@@ -264,7 +333,9 @@ int dcgw__wrelay_update(struct wsession *s, struct wleg *l, const char *remote_s
                   "offer", err, errcap);
     if (r == 0) {
         struct dcgw_sdp_local loc;
+        struct dcgw_sdp_av av[DCGW_SDP_RTP_MAX];
         relay_local(s->w, s->legs[wr->ans], &sdp[wr->off]->dc, &loc);
+        relay_answer_av(s, sdp[wr->ans], sdp[wr->off], &loc, av);
         loc.setup = setup;
         int n = dcgw_sdp_write_answer(sdp[wr->ans], &loc, buf, DCGW_SDP_TEXT_MAX);
         if (n < 0) {
@@ -376,6 +447,10 @@ static void fill_counters(const struct wrelay *wr, unsigned k, Dcgw__RelayCounte
     c->dropped_inspector = st->dropped_inspector;
     c->dropped_blocked = st->dropped_blocked;
     c->held_app_data = is->held_app_data;
+    c->has_media_forwarded_packets = c->has_media_forwarded_bytes = c->has_dropped_media = 1;
+    c->media_forwarded_packets = st->media_forwarded_packets;
+    c->media_forwarded_bytes = st->media_forwarded_bytes;
+    c->dropped_media = st->dropped_media;
 }
 
 static void emit_connected(struct wrelay *wr)

@@ -172,6 +172,8 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
     ws.cpu_system_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
     ws.rss_bytes = rss_bytes();
     ws.udp_address = w->udp_address;
+    uint64_t media_fwd, media_fail;
+    dcgw__wmedia_totals(w, &media_fwd, &media_fail);
     struct {
         const char *name;
         uint64_t v;
@@ -203,6 +205,10 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"http_transfers_refused", hs ? hs->refused_full : 0},
         {"http_connections", hs ? hs->connections : 0},
         {"http_bytes_received", hs ? hs->bytes_received : 0},
+        {"srtp_sessions_created", w->stats.srtp_sessions_created},
+        {"media_forwarded_packets", media_fwd},
+        {"media_srtp_failures", media_fail},
+        {"media_no_stage", w->stats.media_no_stage},
     };
     enum { NC = sizeof(cs) / sizeof(cs[0]) };
     Dcgw__Counter c[NC], *cp[NC];

@@ -60,15 +60,19 @@ struct wsession {
     bool closing;
     struct wavatar *avatar; /* avatar verifiers (verify.c) */
     struct wboot *boot;     /* bootstrap channels served by the HTTP proxy (bootstrap.c) */
+    struct wmedia *media;   /* audio and video (media.c); NULL: none */
 };
 
 struct worker_stats {
     uint64_t sessions_created, sessions_closed, requests;
     uint64_t rx_unknown_source, rx_no_session, rx_garbage;
-    uint64_t dtls_objects_created; /* terminated legs' DTLS stages; relay flows make none */
-    uint64_t relay_flows;          /* relay flows started */
-    uint64_t quiet_entered;        /* times the worker went quiet (datapath.c) */
-    uint64_t quiet_left;           /* times it woke up */
+    uint64_t dtls_objects_created;  /* terminated legs' DTLS stages; relay flows make none */
+    uint64_t relay_flows;           /* relay flows started */
+    uint64_t quiet_entered;         /* times the worker went quiet (datapath.c) */
+    uint64_t quiet_left;            /* times it woke up */
+    uint64_t srtp_sessions_created; /* libsrtp2 sessions (two per keyed leg); relay: none */
+    uint64_t media_no_stage;        /* RTP/RTCP of a session with no media stage (yet) */
+    uint64_t media_closed_forwarded, media_closed_srtp_failures; /* of sessions gone */
 };
 
 struct worker {
@@ -230,6 +234,39 @@ void dcgw__wboot_stream(const struct wsession *s, unsigned side, const struct dc
                         Dcgw__DcStream *st);
 int dcgw__wboot_update(struct wsession *s, const char *leg, const Dcgw__DcMedia *dc, char *err,
                        size_t errcap);
+
+/* media.c: audio and video of terminated sessions (docs/media.md).
+ * plan (at create, before the legs' SDP is written): parses the offers of ROLE_ANSWER legs
+ * (audio/video outside the data channel's bundle made unusable), decides what each leg is
+ * answered or offered (both offers paired, or one answered alone and offered to the other
+ * leg), under the legs' policies, and builds the media stage when both legs offered;
+ * plan_offer gives leg idx's parsed offer (NULL for a ROLE_OFFER leg); plan_local fills the
+ * audio/video part of leg idx's struct dcgw_sdp_local and its Leg.media lines; plan_free.
+ * answered: the answer to dcgw's offer on leg idx (paired with the other leg's offer, the
+ * stage built). wants_srtp: the leg has accepted audio/video (its DTLS offers use_srtp).
+ * connected: keys from the leg's DTLS (or media_failed when it agreed no use_srtp).
+ * input: an RTP/RTCP datagram of the leg (dcgw_leg_cbs.on_media). policy: the policy's
+ * media rules applied again (after an update). refresh: counters into Leg.media. totals:
+ * the worker's. free: from session_free. */
+struct wplan;
+struct dcgw_sdp;
+struct dcgw_sdp_local;
+int dcgw__wmedia_plan(struct wsession *s, struct wplan **out, char *err, size_t errcap);
+struct dcgw_sdp *dcgw__wmedia_plan_offer(const struct wplan *p, unsigned idx);
+void dcgw__wmedia_plan_local(struct wsession *s, const struct wplan *p, unsigned idx,
+                             struct dcgw_sdp_local *loc);
+void dcgw__wmedia_plan_free(struct wplan *p);
+int dcgw__wmedia_answered(struct wsession *s, unsigned idx, struct dcgw_sdp *answer, char *err,
+                          size_t errcap);
+bool dcgw__wmedia_wants_srtp(const struct wsession *s, unsigned idx);
+void dcgw__wmedia_connected(struct wsession *s, unsigned idx, const struct dcgw_dtls *d);
+void dcgw__wmedia_input(struct wleg *l, const uint8_t *p, size_t n);
+void dcgw__wmedia_policy(struct wsession *s);
+/* The policy's word on leg idx's audio (out[0]) and video (out[1]); relay_legs.c too. */
+void dcgw__wmedia_allowed(struct wsession *s, unsigned idx, bool out[2]);
+void dcgw__wmedia_refresh(struct wsession *s);
+void dcgw__wmedia_totals(struct worker *w, uint64_t *forwarded, uint64_t *srtp_failures);
+void dcgw__wmedia_free(struct wsession *s);
 
 /* relay_legs.c: relay sessions. create after the session's wlegs exist; update gives the
  * offered leg its answer and starts the flow; close emits relay_closed (once); free from
