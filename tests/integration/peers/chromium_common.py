@@ -159,11 +159,12 @@ def stop_group(proc):
 
 
 @contextlib.contextmanager
-def chromium(path, url, log):
-    """Headless Chromium (FLAGS, a fresh profile) on url in a session of its own, its
-    output appended to the file log; its whole process group is stopped on leaving."""
+def chromium(path, url, log, extra_flags=()):
+    """Headless Chromium (FLAGS and extra_flags, a fresh profile) on url in a session of its
+    own, its output appended to the file log; its whole process group is stopped on
+    leaving."""
     with tempfile.TemporaryDirectory(prefix="dcgw-chromium-") as ud, open(log, "ab") as out:
-        proc = subprocess.Popen([path, *FLAGS, "--user-data-dir=" + ud, url],
+        proc = subprocess.Popen([path, *FLAGS, *extra_flags, "--user-data-dir=" + ud, url],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                 start_new_session=True)
         try:
