@@ -137,35 +137,6 @@ static void cl_failed(void *ud, struct dcgw_client *c, int err, const char *reas
 
 /* ---- building a pair */
 
-void bench_dcmap(const struct bench_opts *o, struct dcgw_sdp_dcmap *maps, unsigned nch)
-{
-    memset(maps, 0, nch * sizeof(*maps));
-    for (unsigned i = 0; i < nch; i++) {
-        maps[i].stream_id = (uint16_t)(o->stream_id + 2 * i);
-        maps[i].ordered = true;
-        snprintf(maps[i].label, sizeof(maps[i].label), "bench-%u", i);
-    }
-}
-
-struct dcgw_client_settings bench_client_settings(const struct bench_opts *o,
-                                                  const struct sockaddr_storage *bind,
-                                                  uint16_t sctp_port,
-                                                  const struct dcgw_sdp_dcmap *maps, size_t n_dcmap,
-                                                  bool allow_dcep, bool idle)
-{
-    return (struct dcgw_client_settings){
-        .bind = (const struct sockaddr *)bind,
-        .sctp_port = sctp_port,
-        .max_message_size = o->max_message_size,
-        .dcmap = maps,
-        .n_dcmap = n_dcmap,
-        .allow_dcep = allow_dcep,
-        .io_batch = idle ? 1 : 0,
-        .socket_buffer = idle ? 0 : 8u << 20,
-        .dtls_initial_timeout_ms = 400,
-    };
-}
-
 static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **out)
 {
     struct bench *b = p->b;
