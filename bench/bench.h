@@ -88,6 +88,12 @@ struct bench {
     /* the far-end process (far.c) */
     int far_fd, far_pid;
     uv_poll_t far_poll;
+    /* what the far end reports, and who hears it (set by main.c) */
+    struct far_cbs {
+        void (*on_credit)(struct bench *b, uint16_t flow, uint32_t msgs, uint64_t bytes,
+                          uint32_t disorder);
+        void (*on_pair)(struct bench *b, uint32_t op, uint32_t id, const char *text, size_t len);
+    } far_cbs;
     uint8_t *far_buf;
     struct pair **pairs; /* by id, for messages from the far end */
     size_t pairs_cap;
@@ -109,6 +115,7 @@ struct bench {
     int pace_fd;
     bool (*until_cond)(struct bench *b, void *arg);
     void *until_arg;
+    void (*each_turn)(struct bench *b); /* while flows are paced: every loop turn (main.c) */
     bool until_timed_out;
     unsigned pacing; /* running paced flows */
     uint64_t until_deadline_ns, progress_last_ns;
@@ -138,7 +145,7 @@ void bench_opts_default(struct bench_opts *o);
  * prints the usage and returns -1 on a bad option; exits 0 after --help. */
 int bench_parse_opts(int argc, char **argv, struct bench_opts *o);
 
-/* ---- main.c: loop helpers */
+/* ---- run.c: what every part uses at run time (main.c only wires the parts together) */
 uint64_t bench_now_ns(void);
 /* Runs the loop until cond(b, arg) holds (checked every loop turn and every ms) or
  * timeout_ms passes. Returns true when cond held. */
@@ -151,6 +158,8 @@ void bench_note(struct bench *b, const char *fmt, ...) __attribute__((format(pri
 const char *bench_path_name(enum bench_path p);
 /* Children killed if the bench is interrupted. */
 void bench_register_child(int pid);
+/* Kills them (async-signal-safe: for the signal handler). */
+void bench_kill_children(void);
 /* Paths the general scenarios measure: direct, gateway (dcgwd up), janus (Janus up). The
  * relay path is never "available" here: only scen_relay sets it up (it needs dcgwd). */
 bool bench_path_available(struct bench *b, enum bench_path p);

@@ -348,10 +348,10 @@ static void bench_readable(uv_poll_t *p, int status, int events)
                  i += sizeof(struct far_credit)) {
                 struct far_credit c;
                 memcpy(&c, pl + i, sizeof(c));
-                traffic_on_credit(b, c.flow, c.msgs, c.bytes, c.disorder);
+                b->far_cbs.on_credit(b, c.flow, c.msgs, c.bytes, c.disorder);
             }
         } else {
-            pair_on_far(b, h.op, h.pair, (const char *)pl, h.len);
+            b->far_cbs.on_pair(b, h.op, h.pair, (const char *)pl, h.len);
         }
     }
 }

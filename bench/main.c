@@ -20,18 +20,6 @@
 #include "dcgw/base/log.h"
 #include "list.h"
 
-/* Processes to stop if the bench is interrupted (read by the signal handler). */
-static volatile pid_t children[4];
-
-void bench_register_child(int pid)
-{
-    for (int i = 0; i < 4; i++)
-        if (children[i] == 0 || pid == 0) {
-            children[i] = pid;
-            return;
-        }
-}
-
 /* ---- environment */
 
 static int sh(const char *cmd)
@@ -98,9 +86,7 @@ static void start_janus(struct bench *b)
 static void on_signal(int sig)
 {
     (void)sig;
-    for (int i = 0; i < 4; i++)
-        if (children[i] > 0)
-            kill(children[i], SIGKILL);
+    bench_kill_children();
     static const char msg[] = "dcgw-bench: interrupted\n";
     if (write(2, msg, sizeof(msg) - 1) < 0) {
     }
@@ -202,6 +188,9 @@ static int setup(struct bench *b)
     uv_timer_init(b->loop, &b->until_timer);
     b->until_check.data = b->until_timer.data = b;
     b->pace_fd = -1;
+    /* the wiring: who hears what the loop and the far end say */
+    b->each_turn = traffic_pace;
+    b->far_cbs = (struct far_cbs){.on_credit = traffic_on_credit, .on_pair = pair_on_far};
     b->next_sctp_port = BENCH_JANUS_SCTP_PORT + 1;
     b->run_id = (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
     b->f = (struct findings){.gw_over_direct_1k = NAN,

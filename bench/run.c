@@ -1,6 +1,8 @@
 /* dcgw-bench: what every part of the bench uses at run time (bench.h "run.c"): the loop
- * helpers, the progress line, ports, path names, the endpoint settings. Calls no other
- * file of the bench but traffic.c's pacing. */
+ * helpers, the progress line, the child processes, ports, path names, the endpoint
+ * settings. Calls no other file of the bench (the loop's per-turn work is a hook that
+ * main.c sets). */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +10,25 @@
 
 #include "bench.h"
 #include "dcgw/stages/sctp.h"
+
+/* Processes to stop if the bench is interrupted (read by the signal handler). */
+static volatile pid_t children[4];
+
+void bench_register_child(int pid)
+{
+    for (int i = 0; i < 4; i++)
+        if (children[i] == 0 || pid == 0) {
+            children[i] = pid;
+            return;
+        }
+}
+
+void bench_kill_children(void)
+{
+    for (int i = 0; i < 4; i++)
+        if (children[i] > 0)
+            kill(children[i], SIGKILL);
+}
 
 /* ---- loop helpers */
 
@@ -57,8 +78,8 @@ static void until_eval(struct bench *b)
 static void on_until_check(uv_check_t *h)
 {
     struct bench *b = h->data;
-    if (b->pacing)
-        traffic_pace(b); /* paced flows catch up on every loop turn, not only each ms */
+    if (b->pacing && b->each_turn)
+        b->each_turn(b); /* paced flows catch up on every loop turn, not only each ms */
     until_eval(b);
 }
 
