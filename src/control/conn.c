@@ -9,6 +9,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+
+#ifndef SO_PEERCRED
+#error "dcgw needs SO_PEERCRED (Linux)"
+#endif
 #include <unistd.h>
 
 #include "dcgw/base/addr.h"
@@ -44,6 +48,7 @@ static int on_ctl_frame(void *ud, struct dcgw_stream *s, const uint8_t *p, size_
     }
     DCGW_DEBUG(CTL, "controller %llu: request %llu %s", (unsigned long long)c->id,
                (unsigned long long)f->request->id, dcgw_ctlmsg_op_name(f->request));
+    c->last_request_ms = uv_now(m->loop);
     dcgw__master_ctl_request(m, c, f->request);
     dcgw__frame__free_unpacked(f, NULL);
     return 0;
@@ -58,6 +63,77 @@ static void on_ctl_closed(void *ud, struct dcgw_stream *s, int err)
         c->m->frames_rejected++; /* a frame over control.max_frame: cannot resynchronise */
     g_hash_table_remove(c->m->controllers, &c->id);
     free(c);
+}
+
+/* ---- who may connect: max_connections, eviction, the operator's slots */
+
+/* A request of c waits for a worker's answer. */
+static bool busy(struct master *m, const struct controller *c)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, m->pending);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        if (((struct pending *)v)->conn_id == c->id)
+            return true;
+    return false;
+}
+
+/* Whether the peer of a Unix-socket connection is root or dcgwd's own user. */
+static bool is_operator(uv_stream_t *h)
+{
+    uv_os_fd_t fd;
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+    if (uv_fileno((uv_handle_t *)h, &fd) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+        return false;
+    return cr.uid == 0 || cr.uid == geteuid();
+}
+
+/* At max_connections: closes the connection quiet longest (not subscribed, no request in
+ * progress, no request for DCGW_CTL_EVICT_QUIET_MS) to make room. False: none. */
+static bool evict_one(struct master *m)
+{
+    uint64_t now = uv_now(m->loop);
+    struct controller *worst = NULL;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, m->controllers);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        struct controller *c = v;
+        if (!c->s || c->subscribed ||
+            c->operator|| now - c->last_request_ms<DCGW_CTL_EVICT_QUIET_MS || busy(m, c))
+            continue;
+        if (!worst || c->last_request_ms < worst->last_request_ms)
+            worst = c;
+    }
+    if (!worst)
+        return false;
+    DCGW_LOG_RL(CTL, INFO, "controller %llu closed to make room (quiet for %llu ms)",
+                (unsigned long long)worst->id, (unsigned long long)(now - worst->last_request_ms));
+    m->conns_evicted++;
+    dcgw_stream_abort(worst->s, DCGW_ELIMIT);
+    return true;
+}
+
+/* May a new connection come in? Sets *op when it takes an operator slot. */
+static bool admit(struct master *m, uv_stream_t *h, bool tcp, bool *op)
+{
+    uint32_t operators = 0, total = g_hash_table_size(m->controllers) - m->in_process;
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, m->controllers);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        operators += ((struct controller *)v)->operator;
+    *op = false;
+    if (total - operators < m->cfg.control.max_connections)
+        return true;
+    if (!tcp && operators < m->cfg.control.operator_connections && is_operator(h)) {
+        *op = true;
+        return true;
+    }
+    return evict_one(m);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -77,8 +153,10 @@ static void on_connection(uv_stream_t *server, int status)
         uv_close((uv_handle_t *)h, (uv_close_cb)free);
         return;
     }
-    if (g_hash_table_size(m->controllers) - m->in_process >= m->cfg.control.max_connections) {
-        DCGW_LOG_RL(CTL, WARN, "control connection refused: %u connected already",
+    bool op;
+    if (!admit(m, h, tcp, &op)) {
+        DCGW_LOG_RL(CTL, WARN,
+                    "control connection refused: %u connected already, none idle to replace",
                     m->cfg.control.max_connections);
         uv_close((uv_handle_t *)h, (uv_close_cb)free);
         return;
@@ -90,6 +168,8 @@ static void on_connection(uv_stream_t *server, int status)
     }
     c->m = m;
     c->id = ++m->next_conn_id;
+    c->operator= op;
+    c->last_request_ms = uv_now(m->loop);
     struct dcgw_stream_settings st = {.max_frame = m->cfg.control.max_frame,
                                       .outbuf_limit = m->cfg.control.outbuf_limit,
                                       .tls = tcp ? m->tls : NULL};
@@ -194,12 +274,43 @@ static int listen_tcp(struct master *m)
     return 0;
 }
 
+/* Closes connections that hold a slot for nothing: quiet past control.idle_timeout_ms (not
+ * subscribed, no request in progress), or slow past control.frame_timeout_ms with a frame. */
+static void on_sweep(uv_timer_t *t)
+{
+    struct master *m = t->data;
+    uint64_t now = uv_now(m->loop), idle = m->cfg.control.idle_timeout_ms;
+    uint64_t slow = m->cfg.control.frame_timeout_ms;
+    GList *all = g_hash_table_get_values(m->controllers);
+    for (GList *l = all; l; l = l->next) {
+        struct controller *c = l->data;
+        if (!c->s)
+            continue;
+        uint64_t since = dcgw_stream_partial_since(c->s);
+        const char *why = slow && since && now - since > slow ? "a frame unfinished"
+                          : idle && !c->subscribed && now - c->last_request_ms > idle && !busy(m, c)
+                              ? "idle"
+                              : NULL;
+        if (!why)
+            continue;
+        DCGW_LOG_RL(CTL, INFO, "controller %llu closed: %s for too long", (unsigned long long)c->id,
+                    why);
+        m->conns_timed_out++;
+        dcgw_stream_abort(c->s, DCGW_ETIMEOUT);
+    }
+    g_list_free(all);
+}
+
 int dcgw__master_ctl_listen(struct master *m)
 {
     if (m->cfg.control.socket[0] && listen_unix(m) < 0)
         return DCGW_EIO;
     if (m->cfg.control.tcp_enabled && listen_tcp(m) < 0)
         return DCGW_EIO;
+    uv_timer_init(m->loop, &m->ctl_sweep);
+    m->ctl_sweep.data = m;
+    uint64_t every = DCGW_CTL_SWEEP_MS;
+    uv_timer_start(&m->ctl_sweep, on_sweep, every, every);
     return 0;
 }
 
@@ -226,6 +337,8 @@ void dcgw__master_ctl_stop_listening(struct master *m)
 void dcgw__master_ctl_close_all(struct master *m)
 {
     dcgw__master_ctl_stop_listening(m);
+    if (!uv_is_closing((uv_handle_t *)&m->ctl_sweep))
+        uv_close((uv_handle_t *)&m->ctl_sweep, NULL);
     GList *all = g_hash_table_get_values(m->controllers);
     for (GList *l = all; l; l = l->next)
         if (((struct controller *)l->data)->s)

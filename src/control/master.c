@@ -75,15 +75,38 @@ static void on_worker_pipe_closed(void *ud, struct dcgw_stream *s, int err)
         uv_process_kill(w->proc, SIGKILL);
 }
 
+/* shutdown.flush_timeout_ms after the last worker: what controllers did not read is
+ * dropped and dcgwd exits (0) anyway; one controller cannot hold it up. */
+static void on_flush_timeout(uv_timer_t *t)
+{
+    struct master *m = t->data;
+    unsigned n = 0;
+    GList *all = g_hash_table_get_values(m->controllers);
+    for (GList *l = all; l; l = l->next) {
+        struct controller *c = l->data;
+        if (c->s) {
+            n++;
+            dcgw_stream_abort(c->s, DCGW_ETIMEOUT);
+        }
+    }
+    g_list_free(all);
+    DCGW_WARN(MASTER, "%u controller%s did not take their last output within %u ms; exiting", n,
+              n == 1 ? "" : "s", m->cfg.shutdown.flush_timeout_ms);
+    uv_stop(m->loop);
+}
+
 static void all_workers_gone(struct master *m)
 {
     for (uint32_t i = 0; i < m->n_workers; i++)
         if (m->workers[i].proc)
             return;
     DCGW_INFO(MASTER, "all workers stopped; exiting");
-    /* Close everything; the loop ends once controllers have flushed their last events. */
+    /* Close everything; the loop ends once controllers have flushed their last events, or
+     * after shutdown.flush_timeout_ms (the timer does not keep the loop alive). */
     dcgw__nmf_stop(m);
     dcgw__master_ctl_close_all(m);
+    uv_timer_start(&m->flush_timer, on_flush_timeout, m->cfg.shutdown.flush_timeout_ms, 0);
+    uv_unref((uv_handle_t *)&m->flush_timer);
     uv_close((uv_handle_t *)&m->drain_timer, NULL);
     uv_close((uv_handle_t *)&m->watchdog, NULL);
     uv_close((uv_handle_t *)&m->sig_term, NULL);
@@ -399,6 +422,8 @@ int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const c
         goto out;
     uv_timer_init(m->loop, &m->drain_timer);
     m->drain_timer.data = m;
+    uv_timer_init(m->loop, &m->flush_timer);
+    m->flush_timer.data = m;
     uv_timer_init(m->loop, &m->watchdog);
     m->watchdog.data = m;
     if (m->cfg.watchdog.hang_timeout_ms) {

@@ -321,6 +321,9 @@ static void stats_finish(struct master *m, struct stats_agg *agg)
     st.sessions_closed = m->sessions_closed;
     st.sessions_lost = m->sessions_lost;
     st.frames_rejected = m->frames_rejected;
+    st.has_connections_timed_out = st.has_connections_evicted = 1;
+    st.connections_timed_out = m->conns_timed_out;
+    st.connections_evicted = m->conns_evicted;
     struct controller *c = controller_by_id(m, agg->conn_id);
     if (c) {
         Dcgw__Response r = DCGW__RESPONSE__INIT;

@@ -52,6 +52,8 @@ struct controller {
     void *sink_ud;
     bool subscribed;
     char filter[DCGW_SESSION_ID_MAX]; /* "" = every session */
+    bool operator;                    /* in an operator slot (control.operator_connections) */
+    uint64_t last_request_ms;         /* loop time of its last request, or of its connect */
 };
 
 struct dir_entry {
@@ -110,7 +112,10 @@ struct master {
     int exit_code; /* of dcgwd: 1 when it gave up on a worker that cannot start */
 
     uint64_t sessions_created, sessions_closed, sessions_lost, frames_rejected;
-    struct nmf *nmf; /* the Nmf_MRM service (nmf.c), NULL when off */
+    uint64_t conns_timed_out, conns_evicted;
+    uv_timer_t ctl_sweep;   /* idle and slow connections (conn.c) */
+    uv_timer_t flush_timer; /* the bound on the last flush at exit (master.c) */
+    struct nmf *nmf;        /* the Nmf_MRM service (nmf.c), NULL when off */
     /* An in-process master (tests, fuzzing; master_inproc.c): frames for worker i go here
      * instead of its pipe. NULL in dcgwd. */
     void (*to_worker)(void *ud, uint32_t index, const Dcgw__Frame *f);

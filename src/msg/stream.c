@@ -23,6 +23,7 @@ struct dcgw_stream {
     void *data;
     int close_err;
     bool closing, read_stopped;
+    uint64_t partial_since; /* loop time since part of a frame waits for the rest; 0: none */
     char peer_name[128];
 };
 
@@ -213,10 +214,21 @@ static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0 || s->closing)
         return;
+    uint64_t frames = s->dec.frames;
     if (s->ssl)
         feed_tls(s, (const uint8_t *)buf->base, (size_t)nread);
     else
         feed_plain(s, (const uint8_t *)buf->base, (size_t)nread);
+    if (s->closing)
+        return;
+    /* A frame under way (or a TLS record or handshake) starts the clock; a whole frame
+     * delivered restarts it for what follows. */
+    bool partial = dcgw_frame_pending(&s->dec) > 0 ||
+                   (s->ssl && (BIO_ctrl_pending(s->rbio) > 0 || !SSL_is_init_finished(s->ssl)));
+    if (!partial)
+        s->partial_since = 0;
+    else if (!s->partial_since || s->dec.frames != frames)
+        s->partial_since = uv_now(h->loop) ? uv_now(h->loop) : 1;
 }
 
 int dcgw_stream_new(uv_stream_t *handle, const struct dcgw_stream_settings *st,
@@ -300,6 +312,21 @@ void dcgw_stream_close(struct dcgw_stream *s, int err)
     }
     if (s->queued == 0 || err == DCGW_ELIMIT)
         shutdown_now(s);
+}
+
+void dcgw_stream_abort(struct dcgw_stream *s, int err)
+{
+    if (!s->closing) {
+        s->closing = true;
+        s->close_err = err;
+        uv_read_stop(s->h);
+    }
+    shutdown_now(s); /* queued writes are cancelled; on_close follows */
+}
+
+uint64_t dcgw_stream_partial_since(const struct dcgw_stream *s)
+{
+    return s->partial_since;
 }
 
 size_t dcgw_stream_queued(const struct dcgw_stream *s)

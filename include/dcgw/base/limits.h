@@ -31,6 +31,8 @@ enum dcgw_limits {
     DCGW_CTL_OUTBUF_DEFAULT = 4 * 1024 * 1024, /* queued bytes toward one controller */
     DCGW_CTL_MAX_CONNS_DEFAULT = 64,
     DCGW_CTL_MAX_CONNS_CEILING = 4096,
+    DCGW_CTL_EVICT_QUIET_MS = 1000, /* a connection quiet this long may make room */
+    DCGW_CTL_SWEEP_MS = 250,        /* idle and slow connections looked at this often */
 
     /* processes */
     DCGW_MAX_WORKERS = 256,

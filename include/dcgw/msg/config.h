@@ -27,6 +27,9 @@ struct dcgw_config {
         uint32_t max_connections;
         uint32_t max_frame;
         uint32_t outbuf_limit;
+        uint32_t idle_timeout_ms;      /* unsubscribed, no request for this long: closed */
+        uint32_t frame_timeout_ms;     /* a frame begun must end within this */
+        uint32_t operator_connections; /* slots of their own for root / dcgwd's user */
         bool tcp_enabled;
         char tcp_listen[DCGW_CONFIG_ADDR_MAX]; /* "host:port" */
         char tls_cert[DCGW_CONFIG_PATH_MAX];
@@ -75,6 +78,7 @@ struct dcgw_config {
 
     struct {
         uint32_t drain_timeout_ms;
+        uint32_t flush_timeout_ms; /* then controllers' last output, then exit regardless */
     } shutdown;
 
     struct {

@@ -44,6 +44,12 @@ int dcgw_stream_send_response(struct dcgw_stream *s, const Dcgw__Response *r);
 int dcgw_stream_send_event(struct dcgw_stream *s, const Dcgw__Event *ev);
 /* Closes after queued output is flushed (best effort); on_close follows. Idempotent. */
 void dcgw_stream_close(struct dcgw_stream *s, int err);
+/* Closes at once, dropping what is queued (a peer that does not read, at shutdown);
+ * on_close follows. */
+void dcgw_stream_abort(struct dcgw_stream *s, int err);
+/* Loop time (uv_now, ms) since when part of a frame (or of a TLS record or handshake)
+ * waits for the rest; 0 when nothing is pending. */
+uint64_t dcgw_stream_partial_since(const struct dcgw_stream *s);
 /* Bytes queued and not yet written. */
 size_t dcgw_stream_queued(const struct dcgw_stream *s);
 /* Opaque per-user value. */
