@@ -707,9 +707,10 @@ void dcgw_sctp_pause_reading(struct dcgw_sctp *s, bool paused)
     if (s->zombie || s->read_paused == paused)
         return;
     s->read_paused = paused;
-    if (paused)
+    if (paused) {
         s->stats.read_pauses++;
-    else
+        g.stats.read_pauses++;
+    } else
         pend_push(s); /* what waits is read by the running drain, or the next one */
 }
 

@@ -146,6 +146,7 @@ struct dcgw_sctp_stack_stats {
      * does not move, no association has anything for its retransmission, SACK or
      * shutdown timers to do (the owner may then tick less often). */
     uint64_t active_packets;
+    uint64_t read_pauses; /* dcgw_sctp_pause_reading stopped an association (all of them) */
 };
 
 struct dcgw_sctp;
