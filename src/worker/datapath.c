@@ -194,6 +194,7 @@ static void end_turn(struct worker *w, bool again)
         for (guint i = 0; i < w->dead_legs->len; i++)
             dcgw_leg_free(g_ptr_array_index(w->dead_legs, i));
         g_ptr_array_set_size(w->dead_legs, 0);
+        dcgw__wmem_after_turn(w);
     }
     if (again)
         dcgw_reentry_enter(&w->turn);

@@ -209,6 +209,9 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"media_forwarded_packets", media_fwd},
         {"media_srtp_failures", media_fail},
         {"media_no_stage", w->stats.media_no_stage},
+        {"sctp_read_pauses", dcgw_sctp_stack_stats()->read_pauses},
+        {"malloc_trims", w->stats.malloc_trims},
+        {"malloc_trim_us", w->stats.malloc_trim_us},
     };
     enum { NC = sizeof(cs) / sizeof(cs[0]) };
     Dcgw__Counter c[NC], *cp[NC];
@@ -451,6 +454,7 @@ void dcgw__worker_dispose(struct worker *w)
 int dcgw_worker_run(uint32_t index, int fd)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    dcgw__wmem_init();
     struct worker w = {0};
     dcgw__worker_init(&w, uv_default_loop(), index);
     uv_signal_t *sigs[] = {&w.sig_term, &w.sig_int, &w.sig_hup, &w.sig_pipe};

@@ -73,6 +73,8 @@ struct worker_stats {
     uint64_t srtp_sessions_created; /* libsrtp2 sessions (two per keyed leg); relay: none */
     uint64_t media_no_stage;        /* RTP/RTCP of a session with no media stage (yet) */
     uint64_t media_closed_forwarded, media_closed_srtp_failures; /* of sessions gone */
+    uint64_t malloc_trims;   /* memory given back after the session count fell (memory.c) */
+    uint64_t malloc_trim_us; /* time those took */
 };
 
 struct worker {
@@ -105,6 +107,7 @@ struct worker {
     struct dcgw_trust *avatar_trust; /* avatar.trust_anchors + trusted_keys (verify.c) */
     GQueue *close_later;             /* struct close_later, by due time (state.c) */
     struct wboot_worker *boot;       /* MDC1 and the proxies' reaper (bootstrap.c) */
+    unsigned mem_high;               /* most sessions since the last malloc_trim (memory.c) */
     uv_timer_t close_timer;
     /* An in-process worker (tests, fuzzing; inproc.c): frames for the master go to
      * to_master instead of the pipe, and the worker has no UDP socket (its legs take no
@@ -123,6 +126,11 @@ void dcgw__worker_dispose(struct worker *w);
 int dcgw__worker_from_master(struct worker *w, const uint8_t *p, size_t n);
 /* Closes every session and the data plane; the handles finish closing in the loop. */
 void dcgw__worker_close_everything(struct worker *w);
+
+/* memory.c: glibc's thresholds for a worker process (dcgw__wmem_init, once at start), and
+ * malloc_trim once the session count fell (dcgw__wmem_after_turn, after each loop turn). */
+void dcgw__wmem_init(void);
+void dcgw__wmem_after_turn(struct worker *w);
 
 /* datapath.c: the door. Every datagram enters the worker in its on_datagram (routing, then
  * the leg's stages or its relay flow, then route learning for both modes) and leaves through
