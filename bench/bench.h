@@ -61,6 +61,7 @@ struct bench_opts {
     unsigned setup_sessions, setup_concurrency;
     unsigned idle_sessions;
     double idle_s;
+    unsigned peak_sessions, peak_live; /* peak: sessions set up, of which stay */
     double latency_s, load_fraction;
     size_t latency_size;
     uint16_t stream_id;
@@ -215,6 +216,8 @@ int gw_start(struct bench *b, char *err, size_t errcap);
 void gw_stop(struct bench *b);
 uint64_t gw_cpu_ns(struct gw *g);
 uint64_t gw_rss_bytes(struct gw *g);
+/* The workers' resident memory (not the master's). */
+uint64_t gw_rss_workers(struct gw *g);
 unsigned gw_workers(const struct gw *g);
 /* The control socket's path (to open a connection of one's own with dcgw_ctlclient). */
 const char *gw_socket_path(const struct gw *g);
@@ -391,6 +394,7 @@ int scen_tput_scale(struct bench *b, json_t *res);
 int scen_latency(struct bench *b, json_t *res);
 int scen_setup(struct bench *b, json_t *res);
 int scen_idle(struct bench *b, json_t *res);
+int scen_peak(struct bench *b, json_t *res);
 int scen_relay(struct bench *b, json_t *res);
 int scen_avatar(struct bench *b, json_t *res);
 

@@ -518,6 +518,14 @@ uint64_t gw_rss_bytes(struct gw *g)
     return sum;
 }
 
+uint64_t gw_rss_workers(struct gw *g)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 1; g && i < g->npids; i++)
+        sum += proc_rss_bytes(g->pids[i]);
+    return sum;
+}
+
 bool gw_alive(struct gw *g, char *why, size_t cap)
 {
     for (unsigned i = 0; g && i < g->npids; i++)

@@ -10,6 +10,7 @@
     XX(latency, "ping-pong round trips by size, and at half load")                                 \
     XX(idle, "idle sessions held: memory and idle CPU per session")                                \
     XX(setup, "session set-up rate: bridged sessions/s, two DTLS handshakes each")                 \
+    XX(peak, "memory after a peak: workers' RSS before, at and after many sessions")               \
     XX(relay, "relay mode: messages/s and CPU per relayed datagram against the direct path")       \
     XX(avatar, "avatar verification: verified MB/s against the same bytes unverified")
 

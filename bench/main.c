@@ -127,6 +127,8 @@ static json_t *describe_more(struct bench *b, json_t *run)
     json_object_set_new(cfg, "sessions", json_integer(b->o.n_sessions ? b->o.sessions[0] : 0));
     json_object_set_new(cfg, "channels", json_integer(b->o.n_channels ? b->o.channels[0] : 0));
     json_object_set_new(cfg, "janus_addr", json_string(b->o.janus_addr));
+    json_object_set_new(cfg, "peak_sessions", json_integer(b->o.peak_sessions));
+    json_object_set_new(cfg, "peak_live", json_integer(b->o.peak_live));
     return run;
 }
 
@@ -243,9 +245,9 @@ int main(int argc, char **argv)
     ls.level = DCGW_LOG_ERROR;
     dcgw_log_setup(&ls, "bench");
     /* One socket per endpoint in each process (A here, Z in the far end), plus slack. */
-    uint64_t want = (uint64_t)(b->o.idle_sessions > b->o.setup_sessions ? b->o.idle_sessions
-                                                                        : b->o.setup_sessions) +
-                    1024;
+    unsigned most =
+        b->o.idle_sessions > b->o.setup_sessions ? b->o.idle_sessions : b->o.setup_sessions;
+    uint64_t want = (uint64_t)(most > b->o.peak_sessions ? most : b->o.peak_sessions) + 1024;
     if (proc_raise_nofile(want) < want)
         bench_note(b, "RLIMIT_NOFILE below %llu: large session counts will fail",
                    (unsigned long long)want);

@@ -38,6 +38,8 @@ static void usage(FILE *f)
             "      --setup-concurrency N  set-ups in flight (default 64)\n"
             "      --idle-sessions N      sessions held idle (default 10000)\n"
             "      --idle-time S          idle measurement seconds (default 30)\n"
+            "      --peak-sessions N      peak scenario: sessions set up (default 2000)\n"
+            "      --peak-live N          peak scenario: of which stay up (default 200)\n"
             "      --latency-time S       seconds of probes at load (default 5)\n"
             "      --latency-size BYTES   size of the loaded latency run (default 1024)\n"
             "      --load FRACTION        load of the latency run, of the max (default 0.5)\n"
@@ -116,6 +118,8 @@ void bench_opts_default(struct bench_opts *o)
     o->setup_concurrency = 64;
     o->idle_sessions = 10000;
     o->idle_s = 30;
+    o->peak_sessions = 2000;
+    o->peak_live = 200;
     o->latency_s = 5;
     o->latency_size = 1024;
     o->load_fraction = 0.5;
@@ -141,6 +145,8 @@ static void quick(struct bench_opts *o)
     o->setup_concurrency = 8;
     o->idle_sessions = 20;
     o->idle_s = 1;
+    o->peak_sessions = 400;
+    o->peak_live = 40;
     o->latency_s = 0.6;
     o->avatar_size = 1u << 20;
     o->avatar_transfers = 2;
@@ -184,6 +190,8 @@ static const struct opt opts[] = {
     {"setup-concurrency", 0, K_UINT, F(setup_concurrency), 0},
     {"idle-sessions", 0, K_UINT, F(idle_sessions), 0},
     {"idle-time", 0, K_DOUBLE, F(idle_s), 0},
+    {"peak-sessions", 0, K_UINT, F(peak_sessions), 0},
+    {"peak-live", 0, K_UINT, F(peak_live), 0},
     {"latency-time", 0, K_DOUBLE, F(latency_s), 0},
     {"latency-size", 0, K_SIZE, F(latency_size), 0},
     {"load", 0, K_DOUBLE, F(load_fraction), 0},
