@@ -208,6 +208,8 @@ static enum fwd forward(struct dcgw_bridge *b, struct link *l, unsigned k, bool 
     if (r == 0) {
         b->stats.forwarded++;
         b->stats.forwarded_bytes += n;
+        b->stats.sent[k]++;
+        b->stats.sent_bytes[k] += n;
         return FWD_SENT;
     }
     if (r == DCGW_EAGAIN)
@@ -380,6 +382,8 @@ static void cb_message(void *ud, struct dcgw_dc_channel *ch, bool is_text, const
     struct dcgw_bridge *b = sd->b;
     unsigned o = 1 - sd->idx;
     struct link *l = ch->user;
+    b->stats.received[sd->idx]++;
+    b->stats.received_bytes[sd->idx] += n;
     if (b->cbs.on_message && !b->cbs.on_message(b->cbs.ud, sd->idx, ch, is_text, p, n)) {
         b->stats.dropped_by_owner++;
         return;
@@ -498,4 +502,13 @@ bool dcgw_bridge_paused(const struct dcgw_bridge *b, unsigned side)
 size_t dcgw_bridge_held(const struct dcgw_bridge *b, unsigned side)
 {
     return b->side[side & 1].held;
+}
+
+void dcgw_bridge_count_open(const struct dcgw_bridge *b, uint32_t out[2][DCGW_DC_KIND_COUNT])
+{
+    for (const struct link *l = b->links; l; l = l->next)
+        for (unsigned k = 0; k < 2; k++)
+            if (l->ch[k] && l->ch[k]->state == DCGW_DC_OPEN &&
+                (unsigned)l->ch[k]->kind < DCGW_DC_KIND_COUNT)
+                out[k][l->ch[k]->kind]++;
 }

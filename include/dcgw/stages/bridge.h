@@ -60,6 +60,9 @@ struct dcgw_bridge_stats {
     uint64_t dropped_nomem;    /* no memory to hold a message */
     uint64_t twins_opened;     /* DCEP opens dcgw made on the far leg */
     uint64_t twin_open_failed;
+    /* Per side (leg index): messages and bytes taken from that leg's channels (its peer
+     * sent them: the channels' msgs_in), and sent on them (their msgs_out). */
+    uint64_t received[2], received_bytes[2], sent[2], sent_bytes[2];
 };
 
 struct dcgw_bridge;
@@ -84,5 +87,8 @@ const struct dcgw_bridge_stats *dcgw_bridge_stats(const struct dcgw_bridge *b);
  * held for it), and how many bytes it holds toward side `side` now. */
 bool dcgw_bridge_paused(const struct dcgw_bridge *b, unsigned side);
 size_t dcgw_bridge_held(const struct dcgw_bridge *b, unsigned side);
+/* Adds the open channels of each side, by kind (enum dcgw_dc_kind), to out. Walks the
+ * session's channels (no stream-id tables): for periodic metrics, not per message. */
+void dcgw_bridge_count_open(const struct dcgw_bridge *b, uint32_t out[2][DCGW_DC_KIND_COUNT]);
 
 #endif

@@ -32,6 +32,7 @@ enum dcgw_dc_kind {
     DCGW_DC_KIND_BOOTSTRAP,
     DCGW_DC_KIND_APPLICATION,
     DCGW_DC_KIND_OTHER,
+    DCGW_DC_KIND_COUNT
 };
 
 enum dcgw_dc_state {
