@@ -39,6 +39,7 @@ struct dcgw_policy_state {
     struct legtab legs[DCGW_POLICY_LEGS];
     struct dcgw_tbucket events;
     uint64_t violations, suppressed, suppressed_total, updates;
+    uint64_t by_reason[DCGW_POLICY_REASONS];
 };
 
 static const char *const reason_names[] = {
@@ -207,6 +208,7 @@ static void report(struct dcgw_policy_state *ps, unsigned leg, const struct dcgw
                    uint64_t size, uint64_t now_ms)
 {
     ps->violations++;
+    ps->by_reason[(unsigned)why < DCGW_POLICY_REASONS ? why : 0]++;
     if (r)
         count_reason(r, why);
     char lab[80];
@@ -543,6 +545,12 @@ void dcgw_policy_totals(const struct dcgw_policy_state *ps, uint64_t *violations
         *suppressed = ps->suppressed_total;
     if (updates)
         *updates = ps->updates;
+}
+
+void dcgw_policy_reason_totals(const struct dcgw_policy_state *ps, uint64_t *out, size_t n)
+{
+    for (size_t i = 0; i < n && i < DCGW_POLICY_REASONS; i++)
+        out[i] += ps->by_reason[i];
 }
 
 size_t dcgw_policy_rule_count(const struct dcgw_policy_state *ps)

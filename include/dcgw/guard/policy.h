@@ -26,6 +26,7 @@
 
 enum dcgw_policy_limits {
     DCGW_POLICY_LEGS = DCGW_MAX_LEGS,
+    DCGW_POLICY_REASONS = 16,       /* enum dcgw_policy_reason values counted (0..15) */
     DCGW_POLICY_RULES_MAX = 256,    /* rules in one Policy */
     DCGW_POLICY_RANGES_MAX = 64,    /* stream ranges in one rule */
     DCGW_POLICY_NAME_MAX = 64,      /* rule name, bytes */
@@ -266,6 +267,8 @@ unsigned dcgw_policy_open_channels(const struct dcgw_policy_state *ps, unsigned 
 /* Totals: violations so far, violations not reported by an event, updates applied. */
 void dcgw_policy_totals(const struct dcgw_policy_state *ps, uint64_t *violations,
                         uint64_t *suppressed, uint64_t *updates);
+/* Violations so far by reason: out[r] += those of reason r (enum dcgw_policy_reason), r < n. */
+void dcgw_policy_reason_totals(const struct dcgw_policy_state *ps, uint64_t *out, size_t n);
 
 /* The rules in force, for a status: the compiled rules then the implicit deny
  * ("default"; alone before any policy is set). */
