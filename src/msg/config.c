@@ -139,6 +139,10 @@ static const struct opt opts[] = {
     STR("nmf.oauth2.key", nmf.oauth2_key, ""),
     STR("nmf.oauth2.audience", nmf.oauth2_audience, ""),
     U32("nmf.oauth2.clock_skew_s", nmf.oauth2_clock_skew_s, 0, 3600, 60),
+    BOOL("metrics.enabled", metrics.enabled, 1),
+    STR("metrics.listen", metrics.listen, DCGW_METRICS_LISTEN_DEFAULT),
+    U32("metrics.push_interval_ms", metrics.push_interval_ms, DCGW_METRICS_PUSH_MIN_MS,
+        DCGW_METRICS_PUSH_MAX_MS, DCGW_METRICS_PUSH_DEFAULT_MS),
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -411,6 +415,10 @@ static int validate(struct dcgw_config *cfg, const config_t *lc, struct perr *e)
     if (*cfg->data_plane.advertise && dcgw_addr_from(cfg->data_plane.advertise, 0, &ss) < 0)
         return fail(e, config_lookup(lc, "data_plane.advertise"), "data_plane.advertise",
                     "expected a numeric IPv4 or IPv6 address");
+    if (dcgw_addr_parse(cfg->metrics.listen, &ss) < 0)
+        return fail(e, config_lookup(lc, "metrics.listen"), "metrics.listen",
+                    "expected a numeric host:port such as " DCGW_METRICS_LISTEN_DEFAULT
+                    " or [::1]:9745");
     if (!*cfg->dtls.cert != !*cfg->dtls.key)
         return fail(e, config_lookup(lc, *cfg->dtls.cert ? "dtls.cert" : "dtls.key"), "dtls",
                     "cert and key go together");

@@ -28,6 +28,9 @@ START_TEST(empty_text_gives_defaults)
     ck_assert_int_eq(cfg.dtls.min_hash, DCGW_HASH_SHA256);
     ck_assert_str_eq(cfg.control.socket, "/run/dcgw/control.sock");
     ck_assert_uint_eq(cfg.control.socket_mode, 0660);
+    ck_assert(cfg.metrics.enabled);
+    ck_assert_str_eq(cfg.metrics.listen, "127.0.0.1:9745");
+    ck_assert_uint_eq(cfg.metrics.push_interval_ms, 1000);
 }
 END_TEST
 
@@ -63,7 +66,8 @@ START_TEST(values_are_applied)
         "log: { level = \"debug\"; modules = { sdp = \"trace\"; dtls = \"error\"; }; };\n"
         "control: { socket = \"/tmp/x.sock\"; socket_mode = \"0600\"; };\n"
         "dtls: { min_hash = \"sha-384\"; };\n"
-        "sctp: { allow_dcep = false; max_message_size = 65536; };\n";
+        "sctp: { allow_dcep = false; max_message_size = 65536; };\n"
+        "metrics: { enabled = false; listen = \"[::1]:0\"; push_interval_ms = 250; };\n";
     ck_assert_msg(parse(t, &cfg, err) == 0, "%s", err);
     ck_assert_uint_eq(cfg.workers, 2);
     ck_assert_int_eq(cfg.log.level, DCGW_LOG_DEBUG);
@@ -75,6 +79,9 @@ START_TEST(values_are_applied)
     ck_assert_int_eq(cfg.dtls.min_hash, DCGW_HASH_SHA384);
     ck_assert(!cfg.sctp.allow_dcep);
     ck_assert_uint_eq(cfg.sctp.max_message_size, 65536);
+    ck_assert(!cfg.metrics.enabled);
+    ck_assert_str_eq(cfg.metrics.listen, "[::1]:0");
+    ck_assert_uint_eq(cfg.metrics.push_interval_ms, 250);
 }
 END_TEST
 
@@ -101,6 +108,13 @@ static const struct {
     {"control: { tcp: { enabled = true; cert = \"a\"; key = \"b\"; ca = \"c\";\n"
      "  listen = \"7445\"; }; };\n",
      "t.conf:2: control.tcp.listen: expected a numeric"},
+    {"metrics: {\n  listen = \"localhost:9745\"; };\n",
+     "t.conf:2: metrics.listen: expected a numeric"},
+    {"metrics: { listen = \"127.0.0.1\"; };\n", "metrics.listen: expected a numeric host:port"},
+    {"metrics: { listen = \"127.0.0.1:70000\"; };\n", "metrics.listen: expected"},
+    {"metrics: { enabled = false; listen = \"[::1\"; };\n", "metrics.listen: expected"},
+    {"metrics: { push_interval_ms = 99; };\n", "metrics.push_interval_ms: 99 is out of range"},
+    {"metrics: { path = \"/m\"; };\n", "metrics.path: unknown setting"},
     {"control: { socket = \"" /* 300 chars */
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"

@@ -86,10 +86,23 @@ enum dcgw_limits {
     DCGW_HTTP_WINDOW_MIN = 16 * 1024,
     DCGW_HTTP_WINDOW_CEILING = 64 * 1024 * 1024,
 
+    /* metrics (docs/metrics.md) */
+    DCGW_METRICS_PUSH_DEFAULT_MS = 1000, /* a worker's snapshot, when something changed */
+    DCGW_METRICS_PUSH_MIN_MS = 100,
+    DCGW_METRICS_PUSH_MAX_MS = 60000,
+    DCGW_METRICS_PUSH_IDLE_TICKS = 10,       /* pushed at least every 10 intervals */
+    DCGW_METRICS_CONNECTIONS = 4,            /* scrapes at once */
+    DCGW_METRICS_CONN_MEMORY = 32 * 1024,    /* per connection: request headers */
+    DCGW_METRICS_CONN_TIMEOUT_S = 10,        /* idle HTTP connection */
+    DCGW_METRICS_BODY_MAX = 8 * 1024 * 1024, /* one exposition (about 10 KiB per worker) */
+
     /* logging */
     DCGW_LOG_LINE_MAX = 1024,
     DCGW_LOG_RL_BURST = 10,  /* rate-limited log lines: burst ... */
     DCGW_LOG_RL_PER_SEC = 5, /* ... then this many per second */
 };
+
+/* metrics.listen when the configuration says nothing: loopback only. */
+#define DCGW_METRICS_LISTEN_DEFAULT "127.0.0.1:9745"
 
 #endif

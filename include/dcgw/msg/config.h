@@ -131,6 +131,12 @@ struct dcgw_config {
         char oauth2_audience[DCGW_CONFIG_ADDR_MAX]; /* expected aud; empty: not compared */
         uint32_t oauth2_clock_skew_s;
     } nmf;
+
+    struct {                               /* docs/metrics.md */
+        bool enabled;                      /* serve /metrics (restart to change) */
+        char listen[DCGW_CONFIG_ADDR_MAX]; /* numeric "host:port" (restart to change) */
+        uint32_t push_interval_ms;         /* how often workers send their values */
+    } metrics;
 };
 
 /* Fills every setting with its default (workers resolved to the core count). */
