@@ -23,6 +23,7 @@ void dcgw__wev_emit(struct worker *w, Dcgw__Event *ev)
 {
     ev->has_time_unix_ms = 1;
     ev->time_unix_ms = dcgw_unix_ms();
+    dcgw__wmetrics_event(w, ev); /* counted for /metrics on the way (metrics.c) */
     Dcgw__Frame f = DCGW__FRAME__INIT;
     f.body_case = DCGW__FRAME__BODY_EVENT;
     f.event = ev;

@@ -712,6 +712,7 @@ void dcgw__wsession_close(struct wsession *s, const char *reason)
     free(all);
     DCGW_INFO(SESSION, "session %s closed (%s)", s->desc->id, reason);
     w->stats.sessions_closed++;
+    dcgw__wmetrics_fold(s);
     g_hash_table_steal(w->sessions, s->desc->id);
     release(s);
 }

@@ -638,3 +638,18 @@ void dcgw__wrelay_free(struct wsession *s)
     free(wr);
     s->relay = NULL;
 }
+
+void dcgw__wrelay_peek(const struct wsession *s, unsigned k, Dcgw__LegState *state,
+                       Dcgw__RelayCounters *c)
+{
+    const struct wrelay *wr = s->relay;
+    if (!wr->flow) {
+        dcgw__relay_counters__init(c);
+        c->rx_packets = c->dropped_no_peer = wr->early[k];
+        c->rx_bytes = wr->early_bytes[k];
+        *state = s->desc->legs[k]->state;
+        return;
+    }
+    fill_counters(wr, k, c);
+    *state = leg_state(wr, k);
+}

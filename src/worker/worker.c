@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -143,22 +142,8 @@ static void op_close_channel(struct worker *w, const Dcgw__Request *req)
     respond_session(w, req->id, s->desc);
 }
 
-static uint64_t rss_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    unsigned long size = 0, rss = 0;
-    if (f) {
-        if (fscanf(f, "%lu %lu", &size, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 static void op_stats(struct worker *w, const Dcgw__Request *req)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
     const struct dcgw_io_stats *io = w->io ? dcgw_io_stats(w->io) : NULL;
     const struct dcgw_mdc1_stats *hs = dcgw__wboot_stats(w);
     Dcgw__WorkerStats ws = DCGW__WORKER_STATS__INIT;
@@ -168,9 +153,7 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
     ws.pid = getpid();
     ws.alive = 1;
     ws.sessions = g_hash_table_size(w->sessions);
-    ws.cpu_user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec;
-    ws.cpu_system_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
-    ws.rss_bytes = rss_bytes();
+    dcgw__wmetrics_usage(&ws.cpu_user_us, &ws.cpu_system_us, &ws.rss_bytes);
     ws.udp_address = w->udp_address;
     uint64_t media_fwd, media_fail;
     dcgw__wmedia_totals(w, &media_fwd, &media_fail);
@@ -292,6 +275,7 @@ void dcgw__worker_close_everything(struct worker *w)
         if (!uv_is_closing((uv_handle_t *)sigs[i]))
             uv_close((uv_handle_t *)sigs[i], NULL);
     dcgw__wstate_stop(w);
+    dcgw__wmetrics_stop(w);
     if (w->configured)
         dcgw__wplane_stop(w);
     dcgw__wboot_stop(w);
@@ -333,6 +317,7 @@ static int on_init(struct worker *w, const Dcgw__WorkerInit *init, bool initial,
     dcgw_log_setup(&cfg.log, ident);
     w->cfg = cfg;
     dcgw__wavatar_configure(w);
+    dcgw__wmetrics_configure(w, initial && init->push_metrics);
     if (!initial) {
         DCGW_INFO(WORKER, "configuration updated");
         return 0;
@@ -449,6 +434,7 @@ void dcgw__worker_dispose(struct worker *w)
     g_hash_table_destroy(w->sessions);
     dcgw__wstate_free(w);
     dcgw__wavatar_worker_free(w);
+    dcgw__wmetrics_free(w);
 }
 
 int dcgw_worker_run(uint32_t index, int fd)

@@ -116,6 +116,7 @@ struct worker {
         void (*to_master)(void *ud, const Dcgw__Frame *f);
         void *ud;
     } inproc;
+    struct wmetrics *metrics;        /* metrics.c; NULL when metrics are off */
 };
 
 /* worker.c: the state of a worker before its configuration, and its release once the
@@ -289,5 +290,22 @@ int dcgw__wrelay_input(struct wleg *l, const struct sockaddr *from, const uint8_
 void dcgw__wrelay_refresh(struct wsession *s);
 void dcgw__wrelay_close(struct wsession *s, const char *reason);
 void dcgw__wrelay_free(struct wsession *s);
+/* metrics.c: counters and the snapshot pushed to the master (docs/metrics.md). configure
+ * at each (re)configuration (create: at start when the master asks for them
+ * (WorkerInit.push_metrics); then the push interval follows w->cfg), stop when the worker
+ * closes, free after its loop ended; event counts each
+ * emitted event; fold adds a closing session's counters (before it leaves w->sessions);
+ * usage reads the process's CPU time and resident memory. */
+struct wmetrics;
+void dcgw__wmetrics_configure(struct worker *w, bool create);
+void dcgw__wmetrics_stop(struct worker *w);
+void dcgw__wmetrics_free(struct worker *w);
+void dcgw__wmetrics_event(struct worker *w, const Dcgw__Event *ev);
+void dcgw__wmetrics_fold(struct wsession *s);
+void dcgw__wmetrics_usage(uint64_t *user_us, uint64_t *system_us, uint64_t *rss_bytes);
+
+/* relay_legs.c, for metrics.c: leg k's state and the counters of what its peer sent, now. */
+void dcgw__wrelay_peek(const struct wsession *s, unsigned k, Dcgw__LegState *state,
+                       Dcgw__RelayCounters *c);
 
 #endif

@@ -1,0 +1,318 @@
+/* Worker metrics (docs/metrics.md): what a worker counts for /metrics and the snapshot it
+ * pushes to the master. Nothing here runs per datagram or per message: events are counted
+ * as they are emitted, a closing session's counters are folded in once, and the rest is
+ * read from the stages' own counters when a snapshot is built, every
+ * metrics.push_interval_ms. The snapshot is sent only when a value changed (CPU time and
+ * memory aside) or every DCGW_METRICS_PUSH_IDLE_TICKS ticks. A scrape of the master never
+ * reaches a worker. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "dcgw/base/limits.h"
+#include "dcgw/base/log.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/msg/metrics.h"
+#include "events.h"
+#include "worker_int.h"
+
+struct wmetrics {
+    uv_timer_t timer;
+    uint32_t interval_ms;
+    size_t n;
+    uint64_t *acc;  /* counted events, and the counters of sessions that closed */
+    uint64_t *cur;  /* the snapshot being built */
+    uint64_t *last; /* the last one pushed */
+    unsigned idle_ticks;
+    bool pushed; /* once: the master has a snapshot */
+    bool closing;
+};
+
+static void add(uint64_t *v, enum dcgw_wmetric f, int a, int b, uint64_t x)
+{
+    size_t i = a < 0 || b < 0 ? SIZE_MAX : dcgw_metrics_slot(f, (unsigned)a, (unsigned)b);
+    if (i != SIZE_MAX)
+        v[i] += x;
+}
+
+static int role_of(const struct wsession *s, unsigned leg)
+{
+    return dcgw_metrics_label_of_enum(DCGW_ML_ROLE, s->desc->legs[leg]->role);
+}
+
+/* ---- events (dcgw__wev_emit, events.c) */
+
+static int event_role(struct worker *w, const Dcgw__Event *ev)
+{
+    const struct wsession *s =
+        ev->session_id ? g_hash_table_lookup(w->sessions, ev->session_id) : NULL;
+    for (unsigned i = 0; s && ev->leg && i < s->n_legs; i++)
+        if (strcmp(s->desc->legs[i]->name, ev->leg) == 0)
+            return role_of(s, i);
+    return dcgw_metrics_label_of_enum(DCGW_ML_ROLE, DCGW__LEG_ROLE__ROLE_ANSWER);
+}
+
+void dcgw__wmetrics_event(struct worker *w, const Dcgw__Event *ev)
+{
+    struct wmetrics *m = w->metrics;
+    if (!m)
+        return;
+    uint64_t *v = m->acc;
+    switch (ev->kind_case) {
+    case DCGW__EVENT__KIND_LEG_CONNECTED:
+        add(v, DCGW_WM_DTLS_HANDSHAKES, event_role(w, ev), 0, 1);
+        break;
+    case DCGW__EVENT__KIND_DTLS_FAILED:
+        add(v, DCGW_WM_DTLS_FAILURES, event_role(w, ev),
+            (int)dcgw_metrics_reason_of(ev->dtls_failed->code), 1);
+        break;
+    case DCGW__EVENT__KIND_CONSENT_LOST:
+        add(v, DCGW_WM_CONSENT_LOST, event_role(w, ev), 0, 1);
+        break;
+    case DCGW__EVENT__KIND_RELAY_CONNECTED:
+        add(v, DCGW_WM_RELAY_CONNECTED, ev->relay_connected->inspected ? 0 : 1, 0, 1);
+        break;
+    case DCGW__EVENT__KIND_RELAY_BLOCKED:
+        add(v, DCGW_WM_RELAY_BLOCKS, (int)dcgw_metrics_reason_of(ev->relay_blocked->code), 0, 1);
+        break;
+    case DCGW__EVENT__KIND_AVATAR_ACCEPTED:
+        add(v, DCGW_WM_AVATAR_ACCEPTED, ev->avatar_accepted->request ? 1 : 0, 0, 1);
+        break;
+    case DCGW__EVENT__KIND_AVATAR_REJECTED:
+        add(v, DCGW_WM_AVATAR_REJECTED,
+            dcgw_metrics_label_of_enum(DCGW_ML_AVATAR_REASON, ev->avatar_rejected->reason), 0, 1);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- a session's counters (folded at close) and gauges (live only) */
+
+static void add_relay(const struct wsession *s, uint64_t *v, bool gauges)
+{
+    for (unsigned k = 0; k < s->n_legs; k++) {
+        Dcgw__LegState state;
+        Dcgw__RelayCounters c;
+        dcgw__wrelay_peek(s, k, &state, &c);
+        int role = role_of(s, k);
+        if (gauges) {
+            add(v, DCGW_WM_LEGS, role, dcgw_metrics_label_of_enum(DCGW_ML_LEG_STATE, state), 1);
+            continue;
+        }
+        add(v, DCGW_WM_RELAY_DATAGRAMS, role, 0, c.forwarded_packets);
+        add(v, DCGW_WM_RELAY_BYTES, role, 0, c.forwarded_bytes);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_RELAY_GARBAGE, 0, c.dropped_garbage);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_RELAY_UNVALIDATED, 0, c.dropped_unvalidated);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_RELAY_NO_PEER, 0, c.dropped_no_peer);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_RELAY_RATE, 0, c.dropped_rate);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_RELAY_INSPECTOR, 0, c.dropped_inspector);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_RELAY_BLOCKED, 0, c.dropped_blocked);
+    }
+}
+
+/* A terminated leg's state as get reports it (legs.c dcgw__wsession_refresh). */
+static Dcgw__LegState leg_state(const struct wsession *s, unsigned i)
+{
+    static const Dcgw__LegState map[] = {
+        [DCGW_LEG_NEW] = DCGW__LEG_STATE__LEG_NEW,
+        [DCGW_LEG_ICE] = DCGW__LEG_STATE__LEG_ICE,
+        [DCGW_LEG_DTLS] = DCGW__LEG_STATE__LEG_DTLS,
+        [DCGW_LEG_CONNECTED] = DCGW__LEG_STATE__LEG_CONNECTED,
+        [DCGW_LEG_FAILED] = DCGW__LEG_STATE__LEG_FAILED,
+        [DCGW_LEG_CLOSED] = DCGW__LEG_STATE__LEG_CLOSED,
+    };
+    const struct wleg *l = s->legs[i];
+    if (l->leg && !l->dead) {
+        unsigned st = (unsigned)dcgw_leg_state(l->leg);
+        if (st < sizeof(map) / sizeof(map[0]))
+            return map[st];
+    }
+    return s->desc->legs[i]->state;
+}
+
+static void add_terminated_gauges(const struct wsession *s, uint64_t *v)
+{
+    uint32_t open[2][DCGW_DC_KIND_COUNT] = {{0}};
+    dcgw_bridge_count_open(s->bridge, open);
+    for (unsigned k = 0; k < s->n_legs && k < 2; k++) {
+        int role = role_of(s, k);
+        add(v, DCGW_WM_LEGS, role, dcgw_metrics_label_of_enum(DCGW_ML_LEG_STATE, leg_state(s, k)),
+            1);
+        for (unsigned kind = 0; kind < DCGW_DC_KIND_COUNT; kind++)
+            add(v, DCGW_WM_CHANNELS_OPEN, role, (int)kind, open[k][kind]);
+    }
+}
+
+static void add_session(const struct wsession *s, uint64_t *v, bool gauges)
+{
+    if (s->relay) {
+        add_relay(s, v, gauges);
+    } else if (gauges) {
+        add_terminated_gauges(s, v);
+    } else {
+        const struct dcgw_bridge_stats *b = dcgw_bridge_stats(s->bridge);
+        for (unsigned k = 0; k < s->n_legs && k < 2; k++) {
+            int role = role_of(s, k);
+            add(v, DCGW_WM_DC_MESSAGES, role, DCGW_METRIC_DIR_IN, b->received[k]);
+            add(v, DCGW_WM_DC_MESSAGES, role, DCGW_METRIC_DIR_OUT, b->sent[k]);
+            add(v, DCGW_WM_DC_BYTES, role, DCGW_METRIC_DIR_IN, b->received_bytes[k]);
+            add(v, DCGW_WM_DC_BYTES, role, DCGW_METRIC_DIR_OUT, b->sent_bytes[k]);
+        }
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_NO_TWIN, 0, b->dropped_no_twin);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_BACKPRESSURE, 0, b->dropped_backpressure);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_PENDING_FULL, 0, b->dropped_pending_full);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_TOO_BIG, 0, b->dropped_too_big);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_REFUSED, 0, b->dropped_by_owner);
+    }
+    if (gauges || !s->policy)
+        return;
+    uint64_t reasons[DCGW_POLICY_REASONS] = {0};
+    dcgw_policy_reason_totals(s->policy, reasons, DCGW_POLICY_REASONS);
+    for (int r = 0; r < DCGW_POLICY_REASONS; r++)
+        if (reasons[r])
+            add(v, DCGW_WM_POLICY_VIOLATIONS, dcgw_metrics_label_of_enum(DCGW_ML_POLICY_REASON, r),
+                0, reasons[r]);
+}
+
+void dcgw__wmetrics_fold(struct wsession *s)
+{
+    if (s->w->metrics)
+        add_session(s, s->w->metrics->acc, false);
+}
+
+/* ---- the snapshot */
+
+void dcgw__wmetrics_usage(uint64_t *user_us, uint64_t *system_us, uint64_t *rss_bytes)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec;
+    *system_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &rss) != 2)
+            rss = 0;
+        fclose(f);
+    }
+    *rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static void build(struct worker *w, uint64_t *v)
+{
+    struct wmetrics *m = w->metrics;
+    memcpy(v, m->acc, m->n * sizeof(*v));
+    GHashTableIter it;
+    gpointer k, val;
+    g_hash_table_iter_init(&it, w->sessions);
+    while (g_hash_table_iter_next(&it, &k, &val)) {
+        add_session(val, v, false);
+        add_session(val, v, true);
+    }
+    const struct dcgw_io_stats *io = w->io ? dcgw_io_stats(w->io) : NULL;
+    if (io) {
+        add(v, DCGW_WM_UDP_DATAGRAMS, DCGW_METRIC_DIR_IN, 0, io->rx_packets);
+        add(v, DCGW_WM_UDP_DATAGRAMS, DCGW_METRIC_DIR_OUT, 0, io->tx_packets);
+        add(v, DCGW_WM_UDP_BYTES, DCGW_METRIC_DIR_IN, 0, io->rx_bytes);
+        add(v, DCGW_WM_UDP_BYTES, DCGW_METRIC_DIR_OUT, 0, io->tx_bytes);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_UDP_TRUNCATED, 0, io->rx_truncated);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_UDP_SEND_ERROR, 0, io->tx_errors);
+    }
+    add(v, DCGW_WM_DROPS, DCGW_MDROP_UNKNOWN_SOURCE, 0, w->stats.rx_unknown_source);
+    add(v, DCGW_WM_DROPS, DCGW_MDROP_NO_SESSION, 0, w->stats.rx_no_session);
+    add(v, DCGW_WM_RELAY_FLOWS, 0, 0, w->stats.relay_flows);
+}
+
+/* Whether v differs from the last snapshot pushed, CPU time and memory aside. */
+static bool changed(const struct wmetrics *m, const uint64_t *v)
+{
+    size_t cpu = dcgw_metrics_slot(DCGW_WM_CPU, 0, 0), ncpu = dcgw_metrics_family_size(DCGW_WM_CPU);
+    size_t rss = dcgw_metrics_slot(DCGW_WM_RSS, 0, 0);
+    for (size_t i = 0; i < m->n; i++)
+        if ((i < cpu || i >= cpu + ncpu) && i != rss && v[i] != m->last[i])
+            return true;
+    return false;
+}
+
+static void push(struct worker *w)
+{
+    struct wmetrics *m = w->metrics;
+    uint64_t *v = m->cur;
+    build(w, v);
+    if (m->pushed && !changed(m, v) && ++m->idle_ticks < DCGW_METRICS_PUSH_IDLE_TICKS)
+        return;
+    m->pushed = true;
+    m->idle_ticks = 0;
+    uint64_t user, sys, rss;
+    dcgw__wmetrics_usage(&user, &sys, &rss);
+    add(v, DCGW_WM_CPU, 0, 0, user);
+    add(v, DCGW_WM_CPU, 1, 0, sys);
+    add(v, DCGW_WM_RSS, 0, 0, rss);
+    memcpy(m->last, v, m->n * sizeof(*v));
+    Dcgw__WorkerMetrics wm = DCGW__WORKER_METRICS__INIT;
+    wm.has_time_unix_ms = 1;
+    wm.time_unix_ms = dcgw_unix_ms();
+    wm.n_values = m->n;
+    wm.values = v;
+    Dcgw__Internal in = DCGW__INTERNAL__INIT;
+    in.msg_case = DCGW__INTERNAL__MSG_METRICS;
+    in.metrics = &wm;
+    Dcgw__Frame f = DCGW__FRAME__INIT;
+    f.body_case = DCGW__FRAME__BODY_INTERNAL;
+    f.internal = &in;
+    dcgw__wev_send(w, &f);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    push(t->data);
+}
+
+void dcgw__wmetrics_configure(struct worker *w, bool create)
+{
+    struct wmetrics *m = w->metrics;
+    if (create && !m) {
+        size_t n = dcgw_metrics_slots();
+        m = calloc(1, sizeof(*m));
+        uint64_t *a = calloc(3 * n, sizeof(*a));
+        if (!m || !a) {
+            DCGW_ERROR(WORKER, "metrics: out of memory; this worker pushes none");
+            free(m);
+            free(a);
+            return;
+        }
+        m->n = n;
+        m->acc = a;
+        m->cur = a + n;
+        m->last = a + 2 * n;
+        uv_timer_init(w->loop, &m->timer);
+        m->timer.data = w;
+        w->metrics = m;
+    }
+    if (!m || m->closing || m->interval_ms == w->cfg.metrics.push_interval_ms)
+        return;
+    m->interval_ms = w->cfg.metrics.push_interval_ms;
+    uv_timer_start(&m->timer, on_tick, m->interval_ms, m->interval_ms);
+}
+
+void dcgw__wmetrics_stop(struct worker *w)
+{
+    struct wmetrics *m = w->metrics;
+    if (!m || m->closing)
+        return;
+    m->closing = true;
+    uv_close((uv_handle_t *)&m->timer, NULL);
+}
+
+void dcgw__wmetrics_free(struct worker *w)
+{
+    struct wmetrics *m = w->metrics;
+    if (!m)
+        return;
+    free(m->acc);
+    free(m);
+    w->metrics = NULL;
+}
