@@ -310,7 +310,8 @@ static int write_config(struct bench *b, const char *path, const char *sock)
             "control: { socket = \"%s\"; max_connections = 64; outbuf_limit = 67108864; };\n"
             "data_plane: { address = \"127.0.0.1\"; socket_buffer = 8388608; };\n"
             "sessions: { max_per_worker = 1000000; setup_timeout_ms = 120000; };\n"
-            "sctp: { max_message_size = %u; buffered_limit = 8388608; timer_interval_ms = %u; };\n",
+            "sctp: { max_message_size = %u; buffered_limit = 8388608; timer_interval_ms = %u; };\n"
+            "metrics: { listen = \"127.0.0.1:0\"; };\n",
             b->o.workers, b->o.dcgwd_log, sock, b->o.max_message_size, b->o.sctp_tick_ms);
     fclose(f);
     return 0;

@@ -14,6 +14,7 @@
 #include "dcgw/base/log.h"
 #include "master_int.h"
 #include "nmf_int.h"
+#include "metrics_int.h"
 
 static void spawn_worker(struct master *m, struct worker *w);
 
@@ -35,6 +36,8 @@ int dcgw__master_send_config(struct worker *w, bool initial)
     init.index = w->index;
     init.config_text = w->m->cfg_text ? w->m->cfg_text : "";
     init.start_config_text = w->m->start_cfg_text;
+    init.has_push_metrics = 1;
+    init.push_metrics = w->m->metrics && w->m->cfg.metrics.enabled; /* served: metrics.c */
     Dcgw__Internal in = DCGW__INTERNAL__INIT;
     if (initial) {
         in.msg_case = DCGW__INTERNAL__MSG_INIT;
@@ -105,6 +108,7 @@ static void all_workers_gone(struct master *m)
      * after shutdown.flush_timeout_ms (the timer does not keep the loop alive). */
     dcgw__nmf_stop(m);
     dcgw__master_ctl_close_all(m);
+    dcgw__metrics_stop(m);
     uv_timer_start(&m->flush_timer, on_flush_timeout, m->cfg.shutdown.flush_timeout_ms, 0);
     uv_unref((uv_handle_t *)&m->flush_timer);
     uv_close((uv_handle_t *)&m->drain_timer, NULL);
@@ -366,6 +370,7 @@ static void reload(struct master *m)
         return;
     }
     keep_restart_settings(&m->cfg, &cfg);
+    dcgw__metrics_reload(m, &cfg);
     free(m->cfg_text);
     m->cfg_text = text;
     m->cfg = cfg;
@@ -418,7 +423,7 @@ int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const c
     dcgw_log_setup(&m->cfg.log, "master");
 
     int rc = 1;
-    if (dcgw__master_ctl_listen(m) < 0 || dcgw__nmf_start(m) < 0)
+    if (dcgw__metrics_start(m) < 0 || dcgw__master_ctl_listen(m) < 0 || dcgw__nmf_start(m) < 0)
         goto out;
     uv_timer_init(m->loop, &m->drain_timer);
     m->drain_timer.data = m;
@@ -451,9 +456,11 @@ int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const c
     rc = m->exit_code;
 out:
     dcgw__nmf_stop(m);
+    dcgw__metrics_stop(m);
     uv_walk(m->loop, close_walk, NULL);
     uv_run(m->loop, UV_RUN_DEFAULT);
     uv_loop_close(m->loop);
+    dcgw__metrics_free(m);
     if (m->tls)
         SSL_CTX_free(m->tls);
     g_hash_table_destroy(m->controllers);

@@ -12,6 +12,7 @@
 #include "dcgw/base/log.h"
 #include "dcgw/msg/session.h"
 #include "master_int.h"
+#include "metrics_int.h"
 
 /* ------------------------------------------------------------------ responses */
 
@@ -78,6 +79,7 @@ static struct pending *pending_new(struct master *m, struct controller *c, uint6
     p->req_id = req_id;
     p->op = op;
     p->worker = worker;
+    p->t0_ns = uv_hrtime();
     if (sid)
         snprintf(p->session_id, sizeof(p->session_id), "%s", sid);
     g_hash_table_insert(m->pending, &p->mid, p);
@@ -244,6 +246,7 @@ static void op_stats(struct master *m, struct controller *c, Dcgw__Request *req)
     }
     agg->conn_id = c->id;
     agg->req_id = req->id;
+    agg->t0_ns = uv_hrtime();
     uint32_t sent = 0;
     for (uint32_t i = 0; i < m->n_workers; i++)
         if (m->workers[i].ready && forward(m, c, &m->workers[i], req, NULL, agg) == 0)
@@ -325,6 +328,7 @@ static void stats_finish(struct master *m, struct stats_agg *agg)
     st.connections_timed_out = m->conns_timed_out;
     st.connections_evicted = m->conns_evicted;
     struct controller *c = controller_by_id(m, agg->conn_id);
+    dcgw__metrics_request_done(m, DCGW__REQUEST__OP_GET_STATS, agg->t0_ns);
     if (c) {
         Dcgw__Response r = DCGW__RESPONSE__INIT;
         r.has_id = 1;
@@ -469,7 +473,14 @@ void dcgw__master_ctl_detach(struct master *m, struct controller *c)
 
 void dcgw__master_ctl_request(struct master *m, struct controller *c, Dcgw__Request *req)
 {
+    /* metrics: a request answered here, not forwarded to a worker, is timed now */
+    uint32_t op = req->op_case;
+    uint64_t t0 = uv_hrtime(), mid0 = m->next_mid, done0 = dcgw__metrics_requests_done(m);
+    dcgw__metrics_request(m, op);
     handle_request(m, c, req);
+    bool waiting = m->next_mid != mid0 && g_hash_table_contains(m->pending, &m->next_mid);
+    if (!waiting && dcgw__metrics_requests_done(m) == done0)
+        dcgw__metrics_request_done(m, op, t0);
 }
 
 /* ------------------------------------------------------------------ from workers */
@@ -528,6 +539,7 @@ static void on_worker_response(struct master *m, struct worker *w, Dcgw__Respons
         return;
     }
     after_response(m, p, r);
+    dcgw__metrics_request_done(m, p->op, p->t0_ns);
     struct controller *c = controller_by_id(m, p->conn_id);
     if (c) {
         r->id = p->req_id;
@@ -560,6 +572,8 @@ int dcgw__master_from_worker(struct master *m, struct worker *w, const Dcgw__Fra
         on_worker_event(m, w, f->event);
         return 0;
     case DCGW__FRAME__BODY_INTERNAL:
+        if (f->internal->msg_case == DCGW__INTERNAL__MSG_METRICS)
+            dcgw__metrics_from_worker(m, w, f->internal->metrics);
         if (f->internal->msg_case == DCGW__INTERNAL__MSG_HELLO) {
             const Dcgw__WorkerHello *h = f->internal->hello;
             w->ready = true;
@@ -608,6 +622,7 @@ void dcgw__master_worker_lost(struct master *m, struct worker *w, int64_t status
             continue;
         }
         struct controller *c = controller_by_id(m, p->conn_id);
+        dcgw__metrics_request_done(m, p->op, p->t0_ns);
         if (c)
             respond_error(c, p->req_id, DCGW_EWORKER, "the worker holding the session died");
         g_hash_table_remove(m->pending, &mid);

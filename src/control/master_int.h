@@ -69,6 +69,7 @@ struct dir_entry {
 struct stats_agg {
     uint64_t conn_id, req_id;
     uint32_t remaining; /* workers yet to answer */
+    uint64_t t0_ns;     /* arrival of the request (metrics) */
     Dcgw__WorkerStats *per_worker[DCGW_MAX_WORKERS];
 };
 
@@ -80,6 +81,7 @@ struct pending {
     uint32_t worker;
     char session_id[DCGW_SESSION_ID_MAX];
     struct stats_agg *agg; /* shared by the fan-out of one get_stats */
+    uint64_t t0_ns;        /* arrival of the request (metrics) */
 };
 
 struct master {
@@ -120,6 +122,7 @@ struct master {
      * instead of its pipe. NULL in dcgwd. */
     void (*to_worker)(void *ud, uint32_t index, const Dcgw__Frame *f);
     void *to_worker_ud;
+    struct master_metrics *metrics; /* metrics.c */
 };
 
 /* conn.c: the listening sockets and the connections they accept */

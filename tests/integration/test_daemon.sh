@@ -27,6 +27,8 @@ done
 # Port 0 is not useful for a client; pick a free one.
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sed -i "s/127.0.0.1:0/127.0.0.1:$PORT/" "$T/dcgw.conf"
+# /metrics on any free port: this test runs on the host's loopback, beside others.
+echo 'metrics: { listen = "127.0.0.1:0"; };' >>"$T/dcgw.conf"
 cp "$T/dcgw.conf" "$T/dcgw.conf.orig"
 
 check "--check-config accepts the test configuration" "$DCGWD" --check-config "$T/dcgw.conf"
@@ -187,7 +189,7 @@ echo 'sctp: { streams = 0; };' >>"$T/dcgw.conf"
 kill -HUP "$DCGWD_PID"
 wait_for "config_reloaded event" 5 grep -q '"config_reloaded"' "$T/events.jsonl"
 check "broken reload is rejected with file:line" bash -c \
-    "grep '\"config_reloaded\"' '$T/events.jsonl' | grep -q 'dcgw.conf:4: sctp.streams: 0 is out of range'"
+    "grep '\"config_reloaded\"' '$T/events.jsonl' | grep -q 'dcgw.conf:5: sctp.streams: 0 is out of range'"
 check "daemon keeps running after a broken reload" ctl ping
 check "reload rejection is logged" grep -q 'reload rejected' "$T/dcgwd.log"
 
@@ -226,6 +228,14 @@ check "down_timeout_ms later it closed itself, with the reason ($closed)" \
 check "and is gone from list" [ "$(state_list sess-t)" = None ]
 check "the reload kept the control socket (and said so)" \
     bash -c "'$DCGWCTL' -s '$SOCK' ping >/dev/null && grep -q 'control.socket changes from' '$T/dcgwd.log'"
+
+# /metrics (docs/metrics.md; the traffic side: test_metrics.sh) counts the restarts above.
+MURL=$(sed -n 's#.* serving \(http://[0-9.:]*/metrics\)$#\1#p' "$T/dcgwd.log" | head -n1)
+restarts=$(ctl --json stats | json_get 'sum(w.get("restarts", 0) for w in j["stats"]["workers"])')
+mrestarts=$(python3 -c "import urllib.request, re; t = urllib.request.urlopen('$MURL').read().decode()
+print(sum(int(v) for v in re.findall(r'^dcgw_worker_restarts_total\{[^}]*\} (\d+)$', t, re.M)))" 2>&1)
+check "/metrics counts the worker restarts as stats does ($mrestarts, $restarts)" \
+    [ -n "$MURL" -a "$mrestarts" = "$restarts" -a "${restarts:-0}" -ge 2 ]
 
 # SIGTERM: sessions closed (events), clean exit 0. (A session that waits for its offer's
 # answer: no setup timeout, so it is still there.)
