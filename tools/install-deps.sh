@@ -16,7 +16,7 @@ build=(cmake make gcc clang pkg-config protobuf-c-compiler
        libnghttp2-dev)
 # tests/integration, tools/demo.sh and the bench smoke test (which plots with gnuplot).
 test=(libclang-rt-14-dev clang-format iproute2 procps util-linux python3 python3-aiortc openssl
-      chromium gnuplot-nox nginx-light curl python3-jsonschema)
+      chromium gnuplot-nox nginx-light curl python3-jsonschema python3-prometheus-client)
 # The full bench also measures Janus.
 bench=(janus)
 
