@@ -143,6 +143,7 @@ static void add_terminated_gauges(const struct wsession *s, uint64_t *v)
             1);
         for (unsigned kind = 0; kind < DCGW_DC_KIND_COUNT; kind++)
             add(v, DCGW_WM_CHANNELS_OPEN, role, (int)kind, open[k][kind]);
+        add(v, DCGW_WM_HELD_BYTES, role, 0, dcgw_bridge_held(s->bridge, k));
     }
 }
 
@@ -161,11 +162,13 @@ static void add_session(const struct wsession *s, uint64_t *v, bool gauges)
             add(v, DCGW_WM_DC_BYTES, role, DCGW_METRIC_DIR_IN, b->received_bytes[k]);
             add(v, DCGW_WM_DC_BYTES, role, DCGW_METRIC_DIR_OUT, b->sent_bytes[k]);
         }
+        add(v, DCGW_WM_PAUSES, 0, 0, b->pauses);
         add(v, DCGW_WM_DROPS, DCGW_MDROP_NO_TWIN, 0, b->dropped_no_twin);
-        add(v, DCGW_WM_DROPS, DCGW_MDROP_BACKPRESSURE, 0, b->dropped_backpressure);
-        add(v, DCGW_WM_DROPS, DCGW_MDROP_PENDING_FULL, 0, b->dropped_pending_full);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_PARTIAL, 0, b->dropped_partial);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_CLOSED, 0, b->dropped_closed);
         add(v, DCGW_WM_DROPS, DCGW_MDROP_TOO_BIG, 0, b->dropped_too_big);
         add(v, DCGW_WM_DROPS, DCGW_MDROP_REFUSED, 0, b->dropped_by_owner);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_NO_MEMORY, 0, b->dropped_nomem);
     }
     if (gauges || !s->policy)
         return;

@@ -42,10 +42,11 @@ enum dcgw_metric_drop {
     DCGW_MDROP_UNKNOWN_SOURCE, /* unknown address, not a STUN request */
     DCGW_MDROP_NO_SESSION,     /* STUN whose USERNAME names no live leg */
     DCGW_MDROP_NO_TWIN,        /* message on a channel the other leg has not */
-    DCGW_MDROP_BACKPRESSURE,   /* partially reliable channel, far leg over its limit */
-    DCGW_MDROP_PENDING_FULL,   /* waiting for the twin to open, over the limit */
+    DCGW_MDROP_PARTIAL,        /* partially reliable channel, far leg full (RFC 8831 §5) */
+    DCGW_MDROP_CLOSED,         /* held for a twin or a far leg that closed meanwhile */
     DCGW_MDROP_TOO_BIG,        /* over the far peer's max-message-size */
     DCGW_MDROP_REFUSED,        /* the policy or the avatar verifier refused it */
+    DCGW_MDROP_NO_MEMORY,      /* no memory to hold a message */
     DCGW_MDROP_RELAY_GARBAGE,  /* relay: neither STUN nor DTLS */
     DCGW_MDROP_RELAY_UNVALIDATED,
     DCGW_MDROP_RELAY_NO_PEER,
@@ -76,6 +77,8 @@ enum dcgw_wmetric {
     DCGW_WM_CHANNELS_OPEN,
     DCGW_WM_DC_MESSAGES,
     DCGW_WM_DC_BYTES,
+    DCGW_WM_HELD_BYTES,
+    DCGW_WM_PAUSES,
     DCGW_WM_UDP_DATAGRAMS,
     DCGW_WM_UDP_BYTES,
     DCGW_WM_DROPS,
