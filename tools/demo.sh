@@ -141,6 +141,11 @@ fi
 
 ctl list
 ctl stats
+echo "\$ curl -s http://127.0.0.1:9745/metrics | grep ...   # Prometheus (docs/metrics.md)"
+sleep 1.2 # a push interval: the workers' latest values are in
+curl -s http://127.0.0.1:9745/metrics |
+    grep -E '^dcgw_(sessions\{.*"active"|dc_messages_total|dtls_handshakes_total|channels_open\{.*"application")' || true
+echo
 ctl close demo-1
 touch "$S/stop"
 wait $UE $AS 2>/dev/null || true

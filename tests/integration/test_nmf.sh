@@ -186,6 +186,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
     echo 'workers = 1;'
     echo "control: { socket = \"$T/ctl2.sock\"; };"
     echo 'data_plane: { address = "127.0.0.1"; };'
+    echo 'metrics: { listen = "127.0.0.1:0"; };' # the first dcgwd has the default port
     echo "nmf: { enabled = true; listen = \"127.0.0.1:18443\"; tls: { cert = \"$T/tls.crt\"; key = \"$T/tls.key\"; };"
     echo "  policy = \"$DCGW_SRC/config/examples/policy-allow-all.json\"; };"
 } >"$T/tls.conf"
