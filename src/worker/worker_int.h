@@ -116,7 +116,7 @@ struct worker {
         void (*to_master)(void *ud, const Dcgw__Frame *f);
         void *ud;
     } inproc;
-    struct wmetrics *metrics;        /* metrics.c; NULL when metrics are off */
+    struct wmetrics *metrics; /* metrics.c; NULL when metrics are off */
 };
 
 /* worker.c: the state of a worker before its configuration, and its release once the

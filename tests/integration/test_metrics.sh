@@ -23,7 +23,7 @@
 #    channels' counters in `get`; policy violations by reason = the rules' counters
 #    (all of them, while the violation events are rate-limited); refused drops = the
 #    channels' policy_dropped; UDP, drops, CPU time between two `stats`; sessions,
-#    restarts, rejected frames = stats.
+#    restarts, rejected frames = stats; sessions by state = `list`.
 # f. control requests by type: three pings add three to the counter and the histogram.
 # g. after the close: the session's final counters (session_closed) stay in the counters,
 #    sessions, legs and channels go to zero.
@@ -142,11 +142,13 @@ t1a=$(date +%s.%N)
 ctl --json stats >"$T/stats1.json"
 t1b=$(date +%s.%N)
 ctl --json get pol >"$T/get.json"
+ctl --json list >"$T/list.json"
 sleep 0.6 # > 2 push intervals: the snapshot scraped next was taken after stats1 and get
 mc scrape "$URL" "$T/live.txt" || fail "e. scrape"
 ctl --json stats >"$T/stats2.json"
 pycheck e. live "$T/live.txt" "$T/get.json" "$T/stats1.json" "$T/stats2.json" "$t1a" "$t1b"
 pycheck e. format "$T/live.txt" pol
+pycheck e. sessions "$T/live.txt" "$T/list.json" active
 
 # ---- f. control requests
 

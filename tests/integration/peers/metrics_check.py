@@ -15,6 +15,8 @@ usage:
                                              values agree with get (same time, traffic
                                              stopped) and lie between two stats (T1A, T1B:
                                              Unix time just before and after STATS1)
+  metrics_check.py sessions SCRAPE LIST STATE sessions by worker and state = dcgwctl list, and
+                                             one session is in STATE
   metrics_check.py final SCRAPE EVENTS SESSION STATS
                                              after the close: the session's final counters
                                              (session_closed) are kept, gauges are zero
@@ -268,6 +270,19 @@ def live(path, get_path, s1_path, s2_path, t1a, t1b):
     return 0
 
 
+def sessions(path, list_path, want_state):
+    _, _, values = parse(path)
+    listed = {}
+    for x in load(list_path)["sessions"].get("sessions", []):
+        key = (str(x.get("worker", 0)), x.get("state", "").replace("SESSION_", "").lower())
+        listed[key] = listed.get(key, 0) + 1
+    metric = {(dict(labels)["worker"], dict(labels)["state"]): v for (n, labels), v in values.items()
+              if n == "dcgw_sessions" and v}
+    say(metric == listed, "sessions by worker and state = dcgwctl list (%s, %s)" % (metric, listed))
+    say(total(values, "dcgw_sessions", state=want_state) == 1, "the session is %s" % want_state)
+    return 0
+
+
 def final(path, events_path, session, stats_path):
     _, _, values = parse(path)
     closed = None
@@ -310,7 +325,7 @@ def requests(p1, p2, typ, n):
 
 def main(argv):
     modes = {"scrape": (scrape, 2), "scrape-loop": (scrape_loop, 3), "http": (http, 1),
-             "format": (fmt, 2), "during": (during, 1), "live": (live, 6), "final": (final, 4),
+             "format": (fmt, 2), "during": (during, 1), "live": (live, 6), "final": (final, 4), "sessions": (sessions, 3),
              "requests": (requests, 4)}
     if len(argv) < 2 or argv[1] not in modes or len(argv) != 2 + modes[argv[1]][1]:
         print(__doc__, file=sys.stderr)
