@@ -32,7 +32,7 @@ static void close_channel(void *ud, unsigned side, struct dcgw_dc_channel *ch)
 }
 
 /* The engine's words on the wire. */
-static Dcgw__PolicyReason reason_pb(enum dcgw_policy_reason r)
+Dcgw__PolicyReason dcgw__wpolicy_reason_pb(enum dcgw_policy_reason r)
 {
     switch (r) {
     case DCGW_POLICY_REASON_DENIED:
@@ -72,7 +72,7 @@ static void on_violation(void *ud, const struct dcgw_policy_violation *v)
     pv.stream_id = v->stream_id;
     pv.label = (char *)v->label;
     pv.rule = *v->rule ? (char *)v->rule : NULL;
-    pv.reason = reason_pb(v->reason);
+    pv.reason = dcgw__wpolicy_reason_pb(v->reason);
     pv.action = action_pb(v->action);
     pv.has_size = v->size != 0;
     pv.size = v->size;

@@ -176,7 +176,9 @@ static void add_session(const struct wsession *s, uint64_t *v, bool gauges)
     dcgw_policy_reason_totals(s->policy, reasons, DCGW_POLICY_REASONS);
     for (int r = 0; r < DCGW_POLICY_REASONS; r++)
         if (reasons[r])
-            add(v, DCGW_WM_POLICY_VIOLATIONS, dcgw_metrics_label_of_enum(DCGW_ML_POLICY_REASON, r),
+            add(v, DCGW_WM_POLICY_VIOLATIONS,
+                dcgw_metrics_label_of_enum(DCGW_ML_POLICY_REASON,
+                                           dcgw__wpolicy_reason_pb((enum dcgw_policy_reason)r)),
                 0, reasons[r]);
 }
 

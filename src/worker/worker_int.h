@@ -179,6 +179,8 @@ void dcgw__wstate_free(struct worker *w);
 struct dcgw_sdp_dcmap;
 struct dcgw_sdp_dcsa;
 int dcgw__wpolicy_create(struct wsession *s, char *err, size_t errcap);
+/* A violation reason of the engine as the wire's PolicyReason (metrics.c too). */
+Dcgw__PolicyReason dcgw__wpolicy_reason_pb(enum dcgw_policy_reason r);
 bool dcgw__wpolicy_open_request(void *ud, unsigned side, const struct dcgw_dc_channel *ch);
 bool dcgw__wpolicy_message(void *ud, unsigned side, struct dcgw_dc_channel *ch, bool is_text,
                            const uint8_t *p, size_t n);
