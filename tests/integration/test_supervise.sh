@@ -33,7 +33,7 @@ kill_worker() {
 # ---- a. backoff grows for deaths in a row and starts over after a stable run
 
 cat >"$T/a.conf" <<CONF
-workers = 1; control: { socket = "$SOCK"; };
+workers = 1; control: { socket = "$SOCK"; }; metrics: { listen = "127.0.0.1:0"; };
 watchdog: { hang_timeout_ms = 4000; stable_after_ms = 2500; };
 CONF
 start_dcgwd "$T/a.conf"
@@ -54,7 +54,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=other \
     -keyout "$T/other.key" -out "$T/other.crt" 2>/dev/null
 cat >"$T/b.conf" <<CONF
-workers = 1; control: { socket = "$SOCK"; };
+workers = 1; control: { socket = "$SOCK"; }; metrics: { listen = "127.0.0.1:0"; };
 dtls: { cert = "$T/dtls.crt"; key = "$T/dtls.key"; };
 watchdog: { max_start_failures = 3; };
 CONF
@@ -96,7 +96,7 @@ mv "$T/dtls.crt.gone" "$T/dtls.crt"
 # ---- c. a worker that hangs while it starts
 
 cat >"$T/c.conf" <<CONF
-workers = 1; control: { socket = "$SOCK"; };
+workers = 1; control: { socket = "$SOCK"; }; metrics: { listen = "127.0.0.1:0"; };
 watchdog: { hang_timeout_ms = 1000; max_start_failures = 2; };
 CONF
 SHIM="$DCGW_BUILD/dcgw_test_hang_start.so"
