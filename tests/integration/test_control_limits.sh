@@ -19,6 +19,7 @@ control: { socket = "$SOCK"; socket_mode = "0666"; max_connections = 6;
   idle_timeout_ms = 2000; frame_timeout_ms = 1000; operator_connections = 2;
   outbuf_limit = 67108864; };
 shutdown: { drain_timeout_ms = 1000; flush_timeout_ms = 1000; };
+metrics: { listen = "127.0.0.1:0"; }; # on the host's loopback, beside other tests
 CONF
 start_dcgwd "$T/dcgw.conf"
 chmod 0755 "$T" # so that nobody reaches the socket
