@@ -305,6 +305,7 @@ static void start_drain(struct master *m)
         return;
     m->draining = true;
     DCGW_INFO(MASTER, "draining: closing sessions and stopping %u workers", m->n_workers);
+    dcgw__notify_stopping(m);
     dcgw__master_ctl_stop_listening(m);
     dcgw__nmf_stop(m);
     Dcgw__WorkerDrain drain = DCGW__WORKER_DRAIN__INIT;
@@ -345,7 +346,7 @@ static void keep_restart_settings(const struct dcgw_config *run, struct dcgw_con
     next->data_plane = run->data_plane;
 }
 
-static void reload(struct master *m)
+static void reload_config(struct master *m)
 {
     Dcgw__ConfigReloaded cr = DCGW__CONFIG_RELOADED__INIT;
     Dcgw__Event ev = DCGW__EVENT__INIT;
@@ -381,6 +382,13 @@ static void reload(struct master *m)
     DCGW_INFO(CONFIG, "configuration reloaded from %s", m->cfg_path);
     cr.accepted = 1;
     dcgw__master_emit(m, &ev);
+}
+
+static void reload(struct master *m)
+{
+    dcgw__notify_reloading(m);
+    reload_config(m);
+    dcgw__notify_reloaded(m);
 }
 
 static void on_signal(uv_signal_t *h, int signum)

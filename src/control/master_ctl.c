@@ -590,6 +590,7 @@ int dcgw__master_from_worker(struct master *m, struct worker *w, const Dcgw__Fra
             ev.kind_case = DCGW__EVENT__KIND_WORKER_STARTED;
             ev.worker_started = &ws;
             dcgw__master_emit(m, &ev);
+            dcgw__notify_ready(m);
         } else if (f->internal->msg_case == DCGW__INTERNAL__MSG_FAILED && f->internal->failed) {
             const Dcgw__WorkerFailed *fl = f->internal->failed;
             w->start_failed = true;

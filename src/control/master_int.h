@@ -111,7 +111,8 @@ struct master {
     uv_timer_t drain_timer;
     uv_timer_t watchdog; /* pings workers, kills one silent past watchdog.hang_timeout_ms */
     bool draining;
-    int exit_code; /* of dcgwd: 1 when it gave up on a worker that cannot start */
+    int exit_code;       /* of dcgwd: 1 when it gave up on a worker that cannot start */
+    bool ready_notified; /* systemd was told READY=1 (notify.c) */
 
     uint64_t sessions_created, sessions_closed, sessions_lost, frames_rejected;
     uint64_t conns_timed_out, conns_evicted;
@@ -145,6 +146,13 @@ void dcgw__master_emit(struct master *m, Dcgw__Event *ev);
 int dcgw__master_from_worker(struct master *m, struct worker *w, const Dcgw__Frame *f);
 /* Worker w is gone: drop its sessions, fail its pending requests, emit worker_lost. */
 void dcgw__master_worker_lost(struct master *m, struct worker *w, int64_t status, int sig);
+
+/* notify.c: systemd notifications. ready: when every worker is ready (READY=1; repeated
+ * after a reload); reloading / reloaded around a reload; stopping when draining. */
+void dcgw__notify_ready(struct master *m);
+void dcgw__notify_reloading(struct master *m);
+void dcgw__notify_reloaded(struct master *m);
+void dcgw__notify_stopping(struct master *m);
 
 /* master.c */
 int dcgw__master_send_worker(struct worker *w, const Dcgw__Frame *f);

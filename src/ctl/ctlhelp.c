@@ -134,7 +134,7 @@ static void roff_line(FILE *f, const char *p, size_t n)
     fputc('\n', f);
 }
 
-static void roff_text(FILE *f, const char *text)
+void dcgw_ctlhelp_roff(FILE *f, const char *text)
 {
     while (text && *text) {
         const char *nl = strchr(text, '\n');
@@ -154,20 +154,20 @@ void dcgw_ctlhelp_man(FILE *f, const char *version)
             version);
     for (size_t i = 0; i < N_CMDS; i++) {
         fprintf(f, ".TP\n.nf\n");
-        roff_text(f, cmds[i].synopsis);
+        dcgw_ctlhelp_roff(f, cmds[i].synopsis);
         fprintf(f, ".fi\n");
-        roff_text(f, cmds[i].summary);
+        dcgw_ctlhelp_roff(f, cmds[i].summary);
         if (cmds[i].detail) {
             fprintf(f, ".br\n.nf\n");
-            roff_text(f, cmds[i].detail);
+            dcgw_ctlhelp_roff(f, cmds[i].detail);
             fprintf(f, ".fi\n");
         }
     }
     fprintf(f, ".SH OPTIONS\n.nf\n");
-    roff_text(f, options);
+    dcgw_ctlhelp_roff(f, options);
     fprintf(f, ".fi\n.SH ENVIRONMENT\n.nf\n");
-    roff_text(f, environment);
+    dcgw_ctlhelp_roff(f, environment);
     fprintf(f, ".fi\n.SH EXIT STATUS\n.nf\n");
-    roff_text(f, exit_status);
+    dcgw_ctlhelp_roff(f, exit_status);
     fprintf(f, ".fi\n.SH SEE ALSO\n.BR dcgwd (8)\n");
 }

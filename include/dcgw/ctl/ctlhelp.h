@@ -17,6 +17,8 @@ const struct dcgw_ctlhelp_cmd *dcgw_ctlhelp_find(const char *name);
 void dcgw_ctlhelp_usage(FILE *f);
 /* dcgwctl COMMAND --help. -1 (nothing printed) for an unknown command. */
 int dcgw_ctlhelp_command(FILE *f, const char *name);
+/* text as roff lines (requests and escapes neutralised), for the man pages. */
+void dcgw_ctlhelp_roff(FILE *f, const char *text);
 /* The same text as a man page (roff, section 1). */
 void dcgw_ctlhelp_man(FILE *f, const char *version);
 
