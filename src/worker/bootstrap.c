@@ -49,8 +49,6 @@ struct wboot {
 struct wboot_worker {
     struct dcgw_mdc1 *mdc1;
     GHashTable *live; /* every struct wboot_chan not freed yet */
-    GPtrArray *dead;  /* detached channels, freed from the loop */
-    uv_timer_t reap;
 };
 
 static int boot_index(uint16_t id)
@@ -234,16 +232,13 @@ static void chan_free(struct wboot_worker *bw, struct wboot_chan *c)
     free(c);
 }
 
-static void on_reap(uv_timer_t *t)
+static void reap_chan(struct worker *w, void *c)
 {
-    struct wboot_worker *bw = t->data;
-    for (guint i = 0; i < bw->dead->len; i++)
-        chan_free(bw, g_ptr_array_index(bw->dead, i));
-    g_ptr_array_set_size(bw->dead, 0);
+    chan_free(w->boot, c);
 }
 
 /* The channel or its leg is gone: nothing touches them from now on; the proxy (which may
- * be on the stack) is freed from the loop. */
+ * be on the stack) is freed at the end of the loop turn (dcgw__wplane_free_later). */
 static void chan_detach(struct wboot_leg *bl, int k)
 {
     struct wboot_chan *c = bl->chans[k];
@@ -253,13 +248,12 @@ static void chan_detach(struct wboot_leg *bl, int k)
     c->s = NULL;
     c->dc = NULL;
     c->ch = NULL;
-    struct wboot_worker *bw = bl->b->s->w->boot;
-    if (!bw) { /* the worker is stopping: its proxies are gone already */
+    struct worker *w = bl->b->s->w;
+    if (!w->boot) { /* the worker is stopping: its proxies are gone already */
         chan_free(NULL, c);
         return;
     }
-    g_ptr_array_add(bw->dead, c);
-    uv_timer_start(&bw->reap, on_reap, 0, 0);
+    dcgw__wplane_free_later(w, reap_chan, c);
 }
 
 static struct wboot_chan *served(struct wboot_leg *bl, const struct dcgw_dc_channel *ch)
@@ -589,19 +583,8 @@ int dcgw__wboot_start(struct worker *w)
         return r;
     }
     bw->live = g_hash_table_new(g_direct_hash, g_direct_equal);
-    bw->dead = g_ptr_array_new();
-    uv_timer_init(w->loop, &bw->reap);
-    bw->reap.data = bw;
     w->boot = bw;
     return 0;
-}
-
-static void reap_closed(uv_handle_t *h)
-{
-    struct wboot_worker *bw = h->data;
-    g_ptr_array_free(bw->dead, TRUE);
-    g_hash_table_destroy(bw->live);
-    free(bw);
 }
 
 void dcgw__wboot_stop(struct worker *w)
@@ -609,8 +592,8 @@ void dcgw__wboot_stop(struct worker *w)
     struct wboot_worker *bw = w->boot;
     if (!bw)
         return;
-    on_reap(&bw->reap);
-    /* sessions still closing free their channels later: their transfers go now */
+    /* channels detached in this turn were freed by dcgw__wplane_stop, which comes first;
+     * sessions still closing free their channels later: their transfers go now */
     GHashTableIter it;
     gpointer key;
     g_hash_table_iter_init(&it, bw->live);
@@ -621,7 +604,8 @@ void dcgw__wboot_stop(struct worker *w)
     }
     dcgw_mdc1_free(bw->mdc1);
     bw->mdc1 = NULL;
-    uv_close((uv_handle_t *)&bw->reap, reap_closed);
+    g_hash_table_destroy(bw->live);
+    free(bw);
     w->boot = NULL;
 }
 

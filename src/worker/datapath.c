@@ -112,6 +112,22 @@ void dcgw__wplane_rearm(struct wleg *l)
     uv_timer_start(&l->timer, on_leg_timer, due > now ? due - now : 0, 0);
 }
 
+void dcgw__wplane_free_later(struct worker *w, void (*fn)(struct worker *w, void *p), void *p)
+{
+    if (dcgw_reentry_free_now(&w->turn)) { /* the loop is over (dcgw__wplane_stop) */
+        fn(w, p);
+        return;
+    }
+    struct wdeferred d = {fn, p};
+    g_array_append_val(w->deferred, d);
+}
+
+static void free_leg(struct worker *w, void *leg)
+{
+    (void)w;
+    dcgw_leg_free(leg);
+}
+
 void dcgw__wplane_leg_kill(struct wleg *l)
 {
     if (l->dead)
@@ -125,10 +141,7 @@ void dcgw__wplane_leg_kill(struct wleg *l)
     dcgw__wboot_leg_gone(l->s, l->idx); /* its served channels: nothing touches them now */
     if (l->leg) {
         dcgw_leg_close(l->leg); /* close_notify; nothing is sent after this */
-        if (dcgw_reentry_free_now(&w->turn))
-            dcgw_leg_free(l->leg); /* the loop is over (dcgw__wplane_stop): nothing above us */
-        else
-            g_ptr_array_add(w->dead_legs, l->leg);
+        dcgw__wplane_free_later(w, free_leg, l->leg);
     }
     l->leg = NULL;
 }
@@ -187,13 +200,18 @@ static void on_sctp_tick(uv_timer_t *t)
 /* The end of a loop turn (base/reentry.h): a leg dies inside callbacks of its own stages,
  * or of the other leg's (the bridge, the policy), entered through doors the worker does not
  * all own (datagrams, timers, the master, MDC1); the turn is the one region that holds them
- * all, so its end frees the legs that died in it. */
+ * all, so its end frees what died in it (legs, bootstrap proxies). */
 static void end_turn(struct worker *w, bool again)
 {
-    if (dcgw_reentry_leave(&w->turn)) {
-        for (guint i = 0; i < w->dead_legs->len; i++)
-            dcgw_leg_free(g_ptr_array_index(w->dead_legs, i));
-        g_ptr_array_set_size(w->dead_legs, 0);
+    /* not entered: dcgw__wplane_stop ran already (a worker may be closed twice) */
+    if (dcgw_reentry_busy(&w->turn) && dcgw_reentry_leave(&w->turn)) {
+        GArray *all = w->deferred; /* a free that asks for another runs it at once: depth 0 */
+        w->deferred = g_array_new(FALSE, FALSE, sizeof(struct wdeferred));
+        for (guint i = 0; i < all->len; i++) {
+            struct wdeferred *d = &g_array_index(all, struct wdeferred, i);
+            d->fn(w, d->p);
+        }
+        g_array_free(all, TRUE);
         dcgw__wmem_after_turn(w);
     }
     if (again)
@@ -292,7 +310,7 @@ int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
 {
     w->by_addr = g_hash_table_new(addrkey_hash, addrkey_equal);
     w->by_ufrag = g_hash_table_new(g_str_hash, g_str_equal);
-    w->dead_legs = g_ptr_array_new();
+    w->deferred = g_array_new(FALSE, FALSE, sizeof(struct wdeferred));
     dcgw_reentry_enter(&w->turn); /* the first turn; reap() ends each and starts the next */
     uv_check_init(w->loop, &w->reaper);
     w->reaper.data = w;

@@ -58,8 +58,8 @@ void dcgw_worker_inproc_free(struct dcgw_worker_inproc *x)
         g_hash_table_destroy(w->by_addr);
     if (w->by_ufrag)
         g_hash_table_destroy(w->by_ufrag);
-    if (w->dead_legs)
-        g_ptr_array_free(w->dead_legs, TRUE);
+    if (w->deferred)
+        g_array_free(w->deferred, TRUE);
     dcgw_dtls_ctx_free(w->dtls_ctx);
     dcgw__worker_dispose(w);
     free(x);

@@ -63,6 +63,11 @@ struct wsession {
     struct wmedia *media;   /* audio and video (media.c); NULL: none */
 };
 
+struct wdeferred {
+    void (*fn)(struct worker *w, void *p);
+    void *p;
+};
+
 struct worker_stats {
     uint64_t sessions_created, sessions_closed, requests;
     uint64_t rx_unknown_source, rx_no_session, rx_garbage;
@@ -99,8 +104,8 @@ struct worker {
     uint16_t next_sctp_port;   /* a local SCTP port per association */
     char udp_address[64];
     struct sockaddr_storage advertise; /* address and port written into SDP */
-    struct dcgw_reentry turn;          /* the loop turn: legs that die in it are freed at its end */
-    GPtrArray *dead_legs;              /* those legs' stages */
+    struct dcgw_reentry turn;          /* the loop turn: what dies in it is freed at its end */
+    GArray *deferred;                  /* those frees: struct wdeferred */
     uv_check_t reaper;
     uv_signal_t sig_term, sig_int, sig_hup, sig_pipe;
     struct worker_stats stats;
@@ -148,6 +153,9 @@ void dcgw__wplane_leg_forget(struct worker *w, struct wleg *l);
 void dcgw__wplane_rearm(struct wleg *l);
 /* Frees the leg's stages after this loop turn (never inside their callbacks). */
 void dcgw__wplane_leg_kill(struct wleg *l);
+/* fn(w, p) at the end of this loop turn, when no stage's frame is on the stack
+ * (base/reentry.h); at once after dcgw__wplane_stop. For what dies inside callbacks. */
+void dcgw__wplane_free_later(struct worker *w, void (*fn)(struct worker *w, void *p), void *p);
 
 /* legs.c */
 int dcgw__wsession_create(struct worker *w, const Dcgw__Session *in, struct wsession **out,
