@@ -11,6 +11,7 @@
 #   |            ==stream 110=>  (garbage: 400, channel closed)                         |
 #   |  aiortc UE ==stream 0===> dcgwd --https (h2, TLS verified against a test CA)-->   |
 #   |                                   nginx-light 127.0.0.1:D as dcsf.test /boot/ue1/ |
+#   |  Chromium UE ==stream 0=> dcgwd --http--> dcsf-a                                  |
 #   +-----------------------------------------------------------------------------------+
 #
 # Checked: the app list's status, headers and body; a 5 MiB download byte-exact (sha-256)
@@ -21,7 +22,9 @@
 # reaching its own DCSF; garbage -> 400 and the channel closed; dcgwctl get counters and
 # http_request_failed events. Then a second session whose DCSF is nginx over TLS (a CA made
 # here, HTTP/2 by ALPN): the app list and the 5 MiB download byte-exact, and the update of
-# a binding (update_session dc) pointing stream 0 at it.
+# a binding (update_session dc) pointing stream 0 at it. Last, headless Chromium as the UE
+# (negotiated: true, id: 0, protocol 'http' in its page): app list, download, POST,
+# pipelined and split requests, checked as for aiortc.
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
@@ -226,4 +229,42 @@ same "TLS: the 5 MiB download byte-exact" "$(resp download "['length']") $(resp 
 check "TLS: nginx served both over HTTP/2" test "$(grep -c 'HTTP/2.0" 200' "$T/nginx/access.log")" -ge 2
 same "after the update: the same channel reaches dcsf-a" "$(resp updated "['status']") $(hdr updated X-DCSF)" "200 dcsf-a"
 check "close" ctl_quiet close boot2
+
+# ---- headless Chromium as the UE
+cat >"$T/plan-chromium.json" <<JSON
+[
+ {"name": "list", "chan": 0, "send": ["GET /apps.json HTTP/1.1\r\nHost: bootstrap\r\n\r\n"], "responses": 1},
+ {"name": "download", "chan": 0, "send": ["GET /app.zip HTTP/1.1\r\n\r\n"], "responses": 1},
+ {"name": "post", "chan": 0, "send": ["POST /echo HTTP/1.1\r\nContent-Length: 13\r\n\r\nfrom chromium"], "responses": 1},
+ {"name": "pipelined", "chan": 0, "send": ["GET /a.txt HTTP/1.1\r\n\r\nGET /b.txt HTTP/1.1\r\n\r\n"], "responses": 2},
+ {"name": "split", "chan": 0, "gap": 0.05, "send": ["GET /b.t", "xt HTTP/1.1\r\nHo", "st: b\r\n\r\n"], "responses": 1}
+]
+JSON
+rm -f "$T/ue-offer.sdp" "$T/ue-answer.sdp" "$T/sdp/ue.sdp" "$T/stop"
+"$PY" "$PEERS/boot_chromium.py" --chromium "$CHROMIUM" --offer-out "$T/ue-offer.sdp" \
+    --answer-in "$T/ue-answer.sdp" --plan "$T/plan-chromium.json" --result "$T/chromium.json" \
+    --stop-file "$T/stop" --timeout 60 --log "$T/chromium.log" &
+UE=$!
+wait_for "Chromium's offer" 30 test -s "$T/ue-offer.sdp"
+check "create: Chromium's stream 0 to dcsf-a" \
+    ctl_quiet create --id boot3 --policy "$DCGW_SRC/config/examples/policy-allow-all.json" \
+    --leg "name=ue,sdp=$T/ue-offer.sdp" --sdp-out "$T/sdp" \
+    --bootstrap "ue:0=http://127.0.0.1:$A/boot/ue1/"
+deliver "$T/sdp/ue.sdp" "$T/ue-answer.sdp"
+wait_for "Chromium's result" 60 test -s "$T/chromium.json" || true
+touch "$T/stop"
+wait_peer $UE
+check "Chromium: every step completed" test "$PEER_RC" -eq 0
+R="$T/chromium.json"
+same "Chromium: the app list, exact" \
+    "$(resp list "['status']") $(hdr list Content-Type) $(hdr list Content-Length) $(resp list "['body']")" \
+    "200 application/json $(stat -c %s "$T/www-a/boot/ue1/apps.json") $(cat "$T/www-a/boot/ue1/apps.json")"
+same "Chromium: the 5 MiB download byte-exact" "$(resp download "['length']") $(resp download "['sha256']")" \
+    "5242880 $(sha256sum "$T/www-a/boot/ue1/app.zip" | cut -d' ' -f1)"
+same "Chromium: POST" "$(resp post "['status']") $(resp post "['body']") $(hdr post X-Seen-Session)" \
+    "200 from chromium session=boot3;leg=ue"
+same "Chromium: two pipelined requests in one message" \
+    "$(resp pipelined "['body']" 0)|$(resp pipelined "['body']" 1)" "first|second"
+same "Chromium: one request in three messages" "$(resp split "['status']") $(resp split "['body']")" "200 second"
+check "close" ctl_quiet close boot3
 finish
