@@ -69,6 +69,10 @@ struct bench_opts {
     unsigned sctp_tick_ms;            /* dcgwd's sctp.timer_interval_ms */
     size_t avatar_size, avatar_chunk; /* avatar: bytes per transfer, per chunk */
     unsigned avatar_transfers;        /* avatar: transfers per measurement */
+    const char *nginx;                /* bootstrap: the DCSF stand-in */
+    unsigned boot_requests;           /* bootstrap: app-list requests per path and round */
+    size_t boot_size;                 /* bootstrap: bytes of the application */
+    unsigned boot_transfers;          /* bootstrap: application downloads per path and round */
     bool netns, quiet, keep;
     int argc;
     char **argv;
@@ -397,6 +401,7 @@ int scen_idle(struct bench *b, json_t *res);
 int scen_peak(struct bench *b, json_t *res);
 int scen_relay(struct bench *b, json_t *res);
 int scen_avatar(struct bench *b, json_t *res);
+int scen_bootstrap(struct bench *b, json_t *res);
 
 /* ---- report.c: output */
 /* A CPU/time snapshot of every measured process. */

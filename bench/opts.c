@@ -46,6 +46,11 @@ static void usage(FILE *f)
             "      --avatar-size BYTES    avatar scenario: bytes per transfer (default 8388608)\n"
             "      --avatar-chunk BYTES   avatar scenario: chunk size (default 65536)\n"
             "      --avatar-transfers N   avatar scenario: transfers per measurement (default 8)\n"
+            "      --nginx PATH           bootstrap scenario: the DCSF stand-in (default\n"
+            "                             /usr/sbin/nginx, Debian's nginx-light)\n"
+            "      --boot-requests N      bootstrap: app-list requests per path and round (2000)\n"
+            "      --boot-size BYTES      bootstrap: the application's size (default 8388608)\n"
+            "      --boot-transfers N     bootstrap: downloads of it per path and round (4)\n"
             "      --workers N            dcgwd workers (default 2)\n"
             "      --dcgwd PATH           daemon binary (default: the one built with the bench)\n"
             "      --socket PATH          use a running dcgwd (no namespace, no Janus)\n"
@@ -129,6 +134,10 @@ void bench_opts_default(struct bench_opts *o)
     o->avatar_size = 8u << 20;
     o->avatar_chunk = 65536;
     o->avatar_transfers = 8;
+    o->nginx = "/usr/sbin/nginx";
+    o->boot_requests = 2000;
+    o->boot_size = 8u << 20;
+    o->boot_transfers = 4;
     o->netns = true;
 }
 
@@ -150,6 +159,9 @@ static void quick(struct bench_opts *o)
     o->latency_s = 0.6;
     o->avatar_size = 1u << 20;
     o->avatar_transfers = 2;
+    o->boot_requests = 100;
+    o->boot_size = 1u << 20;
+    o->boot_transfers = 1;
 }
 
 enum opt_kind {
@@ -198,6 +210,10 @@ static const struct opt opts[] = {
     {"avatar-size", 0, K_SIZE, F(avatar_size), 0},
     {"avatar-chunk", 0, K_SIZE, F(avatar_chunk), 0},
     {"avatar-transfers", 0, K_UINT, F(avatar_transfers), 0},
+    {"nginx", 0, K_STR, F(nginx), 0},
+    {"boot-requests", 0, K_UINT, F(boot_requests), 0},
+    {"boot-size", 0, K_SIZE, F(boot_size), 0},
+    {"boot-transfers", 0, K_UINT, F(boot_transfers), 0},
     {"workers", 0, K_UINT, F(workers), 0},
     {"dcgwd", 0, K_STR, F(dcgwd), 0},
     {"socket", 0, K_STR, F(socket), 0},

@@ -276,6 +276,7 @@ static int make_leg(struct dcgw_client *c, const struct dcgw_sdp *remote, bool c
     if (rdc->max_message_size && rdc->max_message_size < dcs.sctp.max_message_size)
         dcs.sctp.max_message_size = rdc->max_message_size;
     dcs.allow_dcep = c->set.allow_dcep;
+    dcs.sctp.nodelay = c->set.nodelay;
     struct dcgw_dc_callbacks dcb = {.ud = c,
                                     .on_connected = dc_up,
                                     .on_channel_open = dc_open,

@@ -12,6 +12,7 @@
 #include "dcgw/base/addr.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
+#include <glib.h>
 
 enum {
     HEAD_BYTES_MAX = 65536, /* a response head from the DCSF */
@@ -37,6 +38,7 @@ struct xfer {
     size_t head_len;
     unsigned status;
     bool head_sent, paused, want_resume, want_cancel, deferred, timed_out;
+    bool touched; /* gave head or body since the last flush (in m->touched) */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -48,6 +50,7 @@ struct dcgw_mdc1 {
     struct dcgw_mdc1_settings set;
     struct xfer *all;
     struct xfer *deferred;
+    GPtrArray *touched; /* transfers to flush after curl's callbacks */
     size_t running;
     unsigned handles_open;
     bool freeing;
@@ -62,6 +65,15 @@ struct dcgw_mdc1_target {
 };
 
 static void check_done(struct dcgw_mdc1 *m);
+static void flush_touched(struct dcgw_mdc1 *m);
+
+static void touch(struct xfer *x)
+{
+    if (!x->touched) {
+        x->touched = true;
+        g_ptr_array_add(x->m->touched, x);
+    }
+}
 
 /* "ip:port" or "ip" into its parts (port 0 when absent). */
 static int split_addr(const char *text, char *ip, size_t cap, unsigned *port)
@@ -101,6 +113,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
         flags |= CURL_CSELECT_OUT;
     int running;
     curl_multi_socket_action(m->multi, s->fd, flags, &running);
+    flush_touched(m);
     check_done(m);
 }
 
@@ -141,6 +154,7 @@ static void on_curl_timer(uv_timer_t *t)
     struct dcgw_mdc1 *m = t->data;
     int running;
     curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    flush_touched(m);
     check_done(m);
 }
 
@@ -176,6 +190,8 @@ static void xfer_release(struct xfer *x)
         x->e = NULL;
         m->running--;
     }
+    if (x->touched)
+        g_ptr_array_remove_fast(m->touched, x);
     curl_slist_free_all(x->hdrs);
     curl_slist_free_all(x->connect_to);
     free(x->head);
@@ -251,6 +267,7 @@ static void deliver_head(struct xfer *x)
     }
     x->head_sent = true;
     arm(x);
+    touch(x);
     dcgw_http_xfer_head(x->px, x->status, reason, f, n);
 }
 
@@ -297,7 +314,21 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
     }
     x->m->stats.bytes_received += n;
     arm(x);
+    touch(x);
     return n;
+}
+
+/* What curl gave during its callbacks goes out now, one flush per transfer. A flush may
+ * cancel transfers (deferred) but frees none, so the array holds. */
+static void flush_touched(struct dcgw_mdc1 *m)
+{
+    for (guint i = 0; i < m->touched->len; i++) {
+        struct xfer *x = g_ptr_array_index(m->touched, i);
+        x->touched = false;
+        if (x->px)
+            dcgw_http_xfer_flush(x->px);
+    }
+    g_ptr_array_set_size(m->touched, 0);
 }
 
 static void check_done(struct dcgw_mdc1 *m)
@@ -342,6 +373,7 @@ static void on_kick(uv_timer_t *t)
             curl_easy_pause(x->e, CURLPAUSE_CONT); /* may deliver the held piece at once */
         }
     }
+    flush_touched(m);
     check_done(m);
 }
 
@@ -403,6 +435,22 @@ static bool set_request(struct xfer *x, const struct dcgw_http_upstream_request 
     return ok;
 }
 
+/* TLS toward the DCSF: the CA (inline PEM, else a file, else the system's store) and the
+ * client certificate for mutual TLS (TS 33.328); the peer and its name are verified. */
+static void set_tls(CURL *e, const struct dcgw_mdc1_target *t)
+{
+    if (t->ca_pem) {
+        struct curl_blob b = {t->ca_pem, strlen(t->ca_pem), CURL_BLOB_COPY};
+        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+    } else if (t->ca_file) {
+        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+    }
+    if (t->cert_file) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+    }
+}
+
 static void set_target(struct xfer *x, const struct dcgw_mdc1_target *t)
 {
     CURL *e = x->e;
@@ -427,16 +475,7 @@ static void set_target(struct xfer *x, const struct dcgw_mdc1_target *t)
         if (port)
             curl_easy_setopt(e, CURLOPT_LOCALPORT, (long)port);
     }
-    if (t->ca_pem) {
-        struct curl_blob b = {t->ca_pem, strlen(t->ca_pem), CURL_BLOB_COPY};
-        curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
-    } else if (t->ca_file) {
-        curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
-    }
-    if (t->cert_file) {
-        curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
-        curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
-    }
+    set_tls(e, t);
 }
 
 static int up_start(void *ud, const struct dcgw_http_upstream_request *rq,
@@ -522,6 +561,7 @@ int dcgw_mdc1_new(uv_loop_t *loop, const struct dcgw_mdc1_settings *s, struct dc
     }
     m->loop = loop;
     m->set = *s;
+    m->touched = g_ptr_array_new();
     uv_timer_init(loop, &m->timer);
     uv_timer_init(loop, &m->kick);
     m->timer.data = m->kick.data = m;
@@ -553,6 +593,8 @@ void dcgw_mdc1_free(struct dcgw_mdc1 *m)
     }
     m->deferred = NULL;
     curl_multi_cleanup(m->multi); /* closes the cached connections: on_socket REMOVEs */
+    g_ptr_array_free(m->touched, TRUE);
+    m->touched = NULL;
     m->multi = NULL;
     m->freeing = true;
     uv_close((uv_handle_t *)&m->timer, loop_handle_closed);

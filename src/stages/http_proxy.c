@@ -442,9 +442,7 @@ void dcgw_http_xfer_head(struct dcgw_http_xfer *x, unsigned status, const char *
     if (x->close_after)
         buf_add(&x->out, "Connection: close\r\n", 19);
     buf_add(&x->out, "\r\n", 2);
-    x->head_done = true;
-    if (x == p->head)
-        pump(p);
+    x->head_done = true; /* sent at the next flush, with what of the body came by then */
 }
 
 int dcgw_http_xfer_body(struct dcgw_http_xfer *x, const uint8_t *data, size_t n)
@@ -455,7 +453,10 @@ int dcgw_http_xfer_body(struct dcgw_http_xfer *x, const uint8_t *data, size_t n)
     size_t held = pending(&x->out);
     bool over;
     if (x == p->head) {
-        over = held + p->ch.buffered(p->ch.ud) >= p->set.window_bytes;
+        /* what it holds leaves at the next flush; more than a message or two of it would
+         * only sit here (and stay resident) while the channel's buffer fills */
+        size_t stage = p->set.max_message_size ? p->set.max_message_size : DEFAULT_MSG;
+        over = held >= stage || held + p->ch.buffered(p->ch.ud) >= p->set.window_bytes;
     } else { /* those behind the head share half the window */
         size_t behind = 0;
         for (struct dcgw_http_xfer *o = p->head ? p->head->next : NULL; o; o = o->next)
@@ -482,9 +483,12 @@ int dcgw_http_xfer_body(struct dcgw_http_xfer *x, const uint8_t *data, size_t n)
         return DCGW_EAGAIN; /* out of memory: try again later */
     }
     p->stats.upstream_received += n;
-    if (x == p->head)
-        pump(p);
     return 0;
+}
+
+void dcgw_http_xfer_flush(struct dcgw_http_xfer *x)
+{
+    pump(x->p);
 }
 
 void dcgw_http_xfer_done(struct dcgw_http_xfer *x, int err, const char *detail)

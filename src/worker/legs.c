@@ -286,6 +286,11 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote,
     if (rdc->max_message_size && rdc->max_message_size < dcs.sctp.max_send_size)
         dcs.sctp.max_send_size = rdc->max_message_size;
     dcs.allow_dcep = w->cfg.sctp.allow_dcep;
+    /* A leg whose bootstrap channels the HTTP proxy serves carries request/response
+     * traffic: with Nagle on, each small response would wait for the UE's delayed SACK
+     * (docs/bootstrap.md). */
+    dcs.sctp.nodelay = l->s->desc->legs[l->idx]->dc->media_proxy_config ==
+                       DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_HTTP;
     struct dcgw_dc_callbacks dcb;
     dcgw_bridge_dc_callbacks(l->s->bridge, l->idx, &dcb);
     dcgw__wboot_wrap(l, &dcb); /* bound bootstrap streams are served, not bridged */

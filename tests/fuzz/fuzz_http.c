@@ -92,6 +92,8 @@ static void answer(struct fz *f)
                                      {"Content-Length", "4", 14, 1}};
         dcgw_http_xfer_head(x, k == 1 ? 404 : 200, NULL, h, k == 2 ? 1 : 2);
         dcgw_http_xfer_body(x, (const uint8_t *)"body", 4);
+        if (k != 4)
+            dcgw_http_xfer_flush(x);
         dcgw_http_xfer_done(x, k == 3 ? DCGW_ETIMEOUT : 0, NULL);
     }
     f->n = 0;

@@ -65,7 +65,8 @@ paths = ["direct", "gateway"] + (["janus"] if janus else [])
 if not janus:
     print("# Janus comparison NOT measured in this run: %s" % j["janus"]["reason"])
 
-for name in ["tput_size", "tput_scale", "latency", "setup", "peak", "idle", "relay", "avatar"]:
+for name in ["tput_size", "tput_scale", "latency", "setup", "peak", "idle", "relay", "avatar",
+             "bootstrap"]:
     check(sc.get(name, {}).get("status") == "ok", "%s: status ok (%s)" %
           (name, sc.get(name, {}).get("reason", "")))
 
@@ -166,6 +167,19 @@ check(c["avatar_accepted"] == c["verified_transfers"] == apts["verified"]["trans
       "avatar: one avatar_accepted per verified transfer (and the warm-up)")
 check(c["request_forwarded"] and c["request_accepted"] == 1,
       "avatar: the UE's request token (its DTLS key) accepted and forwarded")
+
+bt = sc["bootstrap"]
+bpts = {(x["path"], x["load"]): x for x in bt.get("points", [])}
+for p in ("direct", "proxy"):
+    for ld in ("app-list", "application"):
+        x = bpts.get((p, ld), {})
+        check(pos(x.get("requests")) and pos(x.get("requests_per_s")) and pos(x.get("mb_per_s")),
+              "bootstrap %s %s: requests, req/s and MB/s > 0" % (p, ld))
+check(all(pos(bpts.get(("proxy", ld), {}).get(k)) for ld in ("app-list", "application")
+          for k in ("dcgwd_cpu_ns_per_request", "dcgwd_cpu_ns_per_mb")),
+      "bootstrap: dcgwd CPU per request and per MB through the proxy > 0")
+check(all(pos(bt.get("ratio", {}).get(k)) for k in ("requests_per_s", "mb_per_s")),
+      "bootstrap: proxy/direct ratios present")
 
 t = j["targets"]
 check(len(t) == 5 and all(x["verdict"] in ("met", "MISSED", "not measured", "inside noise")

@@ -17,6 +17,7 @@ struct fake {
     size_t buffered; /* what the channel holds; grows with sends, tests drain it */
     bool eagain;     /* send refuses */
     size_t sndbuf;   /* send refuses past this many buffered bytes (0: no limit) */
+    bool discard;    /* count what is sent, keep none of it */
     bool closed, want;
     unsigned failures, last_failure;
     bool deny; /* admit says no */
@@ -34,10 +35,12 @@ static int ch_send(void *ud, const uint8_t *p, size_t n)
     struct fake *f = ud;
     if (f->eagain || (f->sndbuf && f->buffered + n > f->sndbuf))
         return DCGW_EAGAIN;
-    f->out = realloc(f->out, f->out_len + n + 1);
-    memcpy(f->out + f->out_len, p, n);
+    if (!f->discard) {
+        f->out = realloc(f->out, f->out_len + n + 1);
+        memcpy(f->out + f->out_len, p, n);
+        f->out[f->out_len + n] = '\0';
+    }
     f->out_len += n;
-    f->out[f->out_len] = '\0';
     f->buffered += n;
     f->msgs++;
     if (n > f->max_msg_seen)
@@ -148,11 +151,14 @@ static void head(struct dcgw_http_xfer *x, unsigned status, const char *fields)
     }
     /* the strings must outlive the call only: head copies them */
     dcgw_http_xfer_head(x, status, NULL, h, n);
+    dcgw_http_xfer_flush(x);
 }
 
 static int body(struct dcgw_http_xfer *x, const char *s)
 {
-    return dcgw_http_xfer_body(x, (const uint8_t *)s, strlen(s));
+    int r = dcgw_http_xfer_body(x, (const uint8_t *)s, strlen(s));
+    dcgw_http_xfer_flush(x);
+    return r;
 }
 
 START_TEST(get_rewritten_and_filtered)
@@ -184,6 +190,26 @@ START_TEST(get_rewritten_and_filtered)
     ck_assert_uint_eq(st->latency_us_sum, 1500);
     ck_assert_uint_eq(st->upstream_responses, 1);
     ck_assert_uint_gt(st->request_bytes, 100);
+    dcgw_http_proxy_free(p);
+    free(f.out);
+}
+END_TEST
+
+/* Head and body given before one flush leave in one message. */
+START_TEST(head_and_body_share_a_message)
+{
+    struct fake f;
+    struct dcgw_http_proxy *p = mk(&f, 65536, 65536, false);
+    in(p, "GET / HTTP/1.1\r\n\r\n");
+    struct dcgw_http_hdr h = {"Content-Length", "2", 14, 1};
+    dcgw_http_xfer_head(f.x[0], 200, NULL, &h, 1);
+    ck_assert_int_eq(dcgw_http_xfer_body(f.x[0], (const uint8_t *)"ok", 2), 0);
+    ck_assert_uint_eq(f.msgs, 0); /* nothing before the flush */
+    dcgw_http_xfer_flush(f.x[0]);
+    ck_assert_uint_eq(f.msgs, 1);
+    ck_assert_str_eq(f.out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    dcgw_http_xfer_done(f.x[0], 0, NULL);
+    ck_assert_uint_eq(f.msgs, 1);
     dcgw_http_proxy_free(p);
     free(f.out);
 }
@@ -271,6 +297,7 @@ START_TEST(paced_by_the_window)
         for (size_t i = 0; i < PIECE; i++)
             piece[i] = (char)(next + i);
         int r = dcgw_http_xfer_body(f.x[0], (const uint8_t *)piece, PIECE);
+        dcgw_http_xfer_flush(f.x[0]);
         size_t held = dcgw_http_proxy_held(p) + f.buffered;
         peak = held > peak ? held : peak;
         if (r == DCGW_EAGAIN) {
@@ -315,6 +342,7 @@ START_TEST(held_bytes_bounded_when_never_empty)
     enum { WIN = 65536, PIECE = 16384 };
     struct dcgw_http_proxy *p = mk(&f, WIN, 4096, false);
     f.sndbuf = WIN / 2;
+    f.discard = true;
     in(p, "GET /big HTTP/1.1\r\n\r\n");
     head(f.x[0], 200, "Content-Length: 16777216");
     static uint8_t piece[PIECE];
@@ -322,6 +350,7 @@ START_TEST(held_bytes_bounded_when_never_empty)
     for (int round = 0; round < 4000 && given < 16777216; round++) {
         if (dcgw_http_xfer_body(f.x[0], piece, PIECE) == 0)
             given += PIECE;
+        dcgw_http_xfer_flush(f.x[0]);
         size_t held = dcgw_http_proxy_held(p);
         peak = held > peak ? held : peak;
         f.buffered = f.buffered > 6000 ? f.buffered - 6000 : 0; /* drains a bit each round */
@@ -471,6 +500,7 @@ int main(void)
     Suite *s = suite_create("http_proxy");
     TCase *tc = tcase_create("proxy");
     tcase_add_test(tc, get_rewritten_and_filtered);
+    tcase_add_test(tc, head_and_body_share_a_message);
     tcase_add_test(tc, pipelined_in_order_and_post);
     tcase_add_test(tc, chunked_and_close_delimited);
     tcase_add_test(tc, paced_by_the_window);

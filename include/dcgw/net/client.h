@@ -45,6 +45,7 @@ struct dcgw_client_settings {
     uint32_t io_batch;                /* recvmmsg/sendmmsg batch; 0: io default */
     uint32_t socket_buffer;           /* SO_RCVBUF/SO_SNDBUF; 0: system default */
     uint32_t dtls_initial_timeout_ms; /* 0: the DTLS default */
+    bool nodelay;                     /* SCTP_NODELAY, as browsers set it (request/response) */
 };
 
 struct dcgw_client;

@@ -8,7 +8,8 @@
  * A pure stage: it talks to the channel and to the upstream only through the two tables
  * below, so unit tests drive it with fakes. Neither table's functions may call back into
  * the proxy synchronously (start, resume, cancel, send, close, failed, admit); the upstream
- * reports through dcgw_http_xfer_* from its own callbacks. */
+ * reports through dcgw_http_xfer_* from its own callbacks, and calls dcgw_http_xfer_flush
+ * after a batch of head and body pieces. */
 #ifndef DCGW_HTTP_PROXY_H
 #define DCGW_HTTP_PROXY_H
 
@@ -129,8 +130,13 @@ void dcgw_http_xfer_head(struct dcgw_http_xfer *x, unsigned status, const char *
 /* A piece of the body: 0 taken, or DCGW_EAGAIN: not taken; pause and give it again after
  * upstream resume. */
 int dcgw_http_xfer_body(struct dcgw_http_xfer *x, const uint8_t *p, size_t n);
-/* The transfer ended: 0, DCGW_ETIMEOUT (504 / cut short), or another error (502 / cut
- * short). The handle is the upstream's to release; it is not cancelled after this. */
+/* What head and body gave since the last flush goes out (what the channel takes): call
+ * it once the upstream read what it could for now, so that a response's head and body
+ * share messages. */
+void dcgw_http_xfer_flush(struct dcgw_http_xfer *x);
+/* The transfer ended (what it gave is flushed): 0, DCGW_ETIMEOUT (504 / cut short), or another
+ * error (502 / cut short). The handle is the upstream's to release; it is not cancelled after this.
+ */
 void dcgw_http_xfer_done(struct dcgw_http_xfer *x, int err, const char *detail);
 
 #endif
