@@ -360,7 +360,9 @@ static int cmd_watch(struct opts *o, int argc, char **argv)
     static const struct option lo[] = {{"session", required_argument, NULL, 's'},
                                        {"count", required_argument, NULL, 'n'},
                                        {"for", required_argument, NULL, 'f'},
+                                       {"since", required_argument, NULL, 'S'},
                                        {NULL, 0, NULL, 0}};
+    long long since;
     Dcgw__Subscribe sub = DCGW__SUBSCRIBE__INIT;
     long long count = -1;
     double seconds = -1;
@@ -373,7 +375,12 @@ static int cmd_watch(struct opts *o, int argc, char **argv)
             return 2;
         else if (ch == 'f' && dcgw_ctlargs_seconds("--for", optarg, 1e9, &seconds) < 0)
             return 2;
-        else if (ch != 's' && ch != 'n' && ch != 'f')
+        else if (ch == 'S' && dcgw_ctlargs_number("--since", optarg, 0, INT64_MAX, &since) < 0)
+            return 2;
+        else if (ch == 'S') {
+            sub.has_from_seq = 1;
+            sub.from_seq = (uint64_t)since;
+        } else if (ch != 's' && ch != 'n' && ch != 'f')
             return usage_error("watch");
     }
     if (optind < argc)
@@ -390,6 +397,11 @@ static int cmd_watch(struct opts *o, int argc, char **argv)
         dcgw__response__free_unpacked(resp, NULL);
         return 1;
     }
+    const Dcgw__Subscribed *sd = resp->subscribed;
+    if (sub.has_from_seq && sd && sd->has_first_seq && sd->first_seq > sub.from_seq + 1)
+        fprintf(stderr,
+                "dcgwctl: events %llu..%llu are no longer held by dcgwd (control.event_replay)\n",
+                (unsigned long long)sub.from_seq + 1, (unsigned long long)sd->first_seq - 1);
     dcgw__response__free_unpacked(resp, NULL);
     if (!o->json)
         fprintf(stderr, "watching events%s%s (Ctrl-C to stop)\n", sub.session_id ? " of " : "",

@@ -427,6 +427,7 @@ int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const c
     m->n_workers = cfg->workers;
     m->controllers = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, NULL);
     m->dir = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
+    dcgw__replay_init(m);
     m->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
     dcgw_log_setup(&m->cfg.log, "master");
 
@@ -474,6 +475,7 @@ out:
     g_hash_table_destroy(m->controllers);
     g_hash_table_destroy(m->dir);
     g_hash_table_destroy(m->pending);
+    dcgw__replay_free(m);
     free(m->cfg_text);
     free(m->start_cfg_text);
     free(m);

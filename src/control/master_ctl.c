@@ -50,6 +50,8 @@ void dcgw__master_emit(struct master *m, Dcgw__Event *ev)
     }
     DCGW_DEBUG(MASTER, "event %llu %s session=%s", (unsigned long long)ev->seq,
                dcgw_ctlmsg_event_name(ev), ev->session_id ? ev->session_id : "-");
+    size_t n = 0;
+    const uint8_t *frame = dcgw__replay_add(m, ev, &n); /* packed once for every socket */
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, m->controllers);
@@ -61,6 +63,8 @@ void dcgw__master_emit(struct master *m, Dcgw__Event *ev)
             continue;
         if (c->sink)
             c->sink->on_event(c->sink_ud, ev);
+        else if (frame)
+            dcgw_stream_write(c->s, frame, n);
         else
             dcgw_stream_send_event(c->s, ev);
     }
@@ -178,6 +182,27 @@ static void op_by_session(struct master *m, struct controller *c, Dcgw__Request 
                           const char *id)
 {
     struct dir_entry *d = id ? g_hash_table_lookup(m->dir, id) : NULL;
+    uint64_t closed = d ? 0 : dcgw__replay_closed(m, id);
+    if (closed && req->op_case == DCGW__REQUEST__OP_CLOSE_SESSION) {
+        Dcgw__Closed cl = DCGW__CLOSED__INIT; /* closed already (by itself, or before) */
+        cl.id = (char *)id;
+        Dcgw__Response r = DCGW__RESPONSE__INIT;
+        r.has_id = 1;
+        r.id = req->id;
+        r.result_case = DCGW__RESPONSE__RESULT_CLOSED;
+        r.closed = &cl;
+        respond(c, &r);
+        return;
+    }
+    if (closed) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "session closed; its session_closed (final counters) is event %llu: "
+                 "subscribe with from_seq %llu",
+                 (unsigned long long)closed, (unsigned long long)(closed - 1));
+        respond_error(c, req->id, DCGW_ENOENT, msg);
+        return;
+    }
     if (!d || d->placing) {
         respond_error(c, req->id, DCGW_ENOENT, "no such session");
         return;
@@ -364,14 +389,23 @@ static void op_subscribe(struct master *m, struct controller *c, Dcgw__Request *
     while (g_hash_table_iter_next(&it, &k, &v))
         n += ((struct controller *)v)->subscribed;
     Dcgw__Subscribed s = DCGW__SUBSCRIBED__INIT;
-    s.has_subscriptions = 1;
+    s.has_subscriptions = s.has_last_seq = 1;
     s.subscriptions = n;
+    s.last_seq = m->event_seq;
+    void *start = NULL;
+    bool replay = c->subscribed && sub && sub->has_from_seq && c->s;
+    if (replay) {
+        s.has_first_seq = 1;
+        s.first_seq = dcgw__replay_plan(m, c, sub->from_seq, &start);
+    }
     Dcgw__Response r = DCGW__RESPONSE__INIT;
     r.has_id = 1;
     r.id = req->id;
     r.result_case = DCGW__RESPONSE__RESULT_SUBSCRIBED;
     r.subscribed = &s;
     respond(c, &r);
+    if (replay)
+        dcgw__replay_send(m, c, start); /* before any live event: same loop turn */
 }
 
 static void op_simple(struct master *m, struct controller *c, Dcgw__Request *req)

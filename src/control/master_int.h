@@ -100,6 +100,9 @@ struct master {
     GHashTable *pending; /* uint64 mid -> struct pending */
     uint64_t next_mid;
     uint64_t event_seq;
+    GQueue *replay;            /* events kept (replay.c) */
+    size_t replay_bytes;       /* their packed size */
+    GHashTable *replay_closed; /* session id -> its kept session_closed */
 
     uv_pipe_t *unix_listener;
     char sock_path[DCGW_CONFIG_PATH_MAX]; /* the socket this process bound, and its inode */
@@ -146,6 +149,19 @@ void dcgw__master_emit(struct master *m, Dcgw__Event *ev);
 int dcgw__master_from_worker(struct master *m, struct worker *w, const Dcgw__Frame *f);
 /* Worker w is gone: drop its sessions, fail its pending requests, emit worker_lost. */
 void dcgw__master_worker_lost(struct master *m, struct worker *w, int64_t status, int sig);
+
+/* replay.c: the last control.event_replay events. add keeps ev (seq assigned) and returns
+ * its packed frame (valid until the next add; NULL when none is kept); plan finds where a
+ * replay after from_seq to c starts (the seq of its first event, or the next seq) and
+ * send writes it; closed gives the seq of a session's kept session_closed, or 0. */
+void dcgw__replay_init(struct master *m);
+void dcgw__replay_free(struct master *m);
+const uint8_t *dcgw__replay_add(struct master *m, const Dcgw__Event *ev, size_t *n);
+uint64_t dcgw__replay_plan(struct master *m, const struct controller *c, uint64_t from_seq,
+                           void **start);
+void dcgw__replay_send(struct master *m, struct controller *c, void *start);
+uint64_t dcgw__replay_closed(struct master *m, const char *session_id);
+uint64_t dcgw__replay_first(struct master *m);
 
 /* notify.c: systemd notifications. ready: when every worker is ready (READY=1; repeated
  * after a reload); reloading / reloaded around a reload; stopping when draining. */

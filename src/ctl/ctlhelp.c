@@ -42,13 +42,22 @@ static const struct dcgw_ctlhelp_cmd cmds[] = {
      "N is the stream id, 0..65534."},
     {"get", "get ID", "show a session: state, legs, channels and counters, local SDP",
      "A session that is down (a leg failed or closed) shows SESSION_DOWN, the reason and its\n"
-     "final counters until it is closed (docs/control.md \"Session states\")."},
+     "final counters until it is closed (docs/control.md \"Session states\"). Of a closed\n"
+     "session, the error names the seq of its session_closed while dcgwd keeps it (watch\n"
+     "--since)."},
     {"list", "list [--worker N]", "list sessions (of one worker)", NULL},
     {"close", "close ID [--reason TEXT]", "close a session",
-     "A session_closed event follows with the reason and every channel's final counters."},
+     "A session_closed event follows with the reason and every channel's final counters.\n"
+     "A session that closed already (by itself, or before) answers closed while dcgwd keeps\n"
+     "its session_closed."},
     {"stats", "stats", "statistics per worker and totals", NULL},
-    {"watch", "watch [--session ID] [--count N] [--for SECONDS]", "print events as they come",
+    {"watch", "watch [--session ID] [--count N] [--for SECONDS] [--since SEQ]",
+     "print events as they come",
      "--session: only that session's; --count: stop after N events; --for: stop after SECONDS.\n"
+     "--since SEQ: first the events after SEQ that dcgwd still holds (control.event_replay),\n"
+     "then the live ones; a controller that was away gets what it missed this way, the\n"
+     "session_closed of each session with every channel's final counters included. Events it\n"
+     "no longer holds are named on stderr.\n"
      "Each event carries its sequence number and, for a session's, the session's state."},
     {"help", "help [COMMAND]", "this help, or a command's", NULL},
 };

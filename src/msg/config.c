@@ -59,6 +59,8 @@ static const struct opt opts[] = {
     U32("control.idle_timeout_ms", control.idle_timeout_ms, 0, 86400000, 60000),
     U32("control.frame_timeout_ms", control.frame_timeout_ms, 0, 3600000, 10000),
     U32("control.operator_connections", control.operator_connections, 0, 64, 4),
+    U32("control.event_replay", control.event_replay, 0, 1000000, 10000),
+    U32("control.event_replay_bytes", control.event_replay_bytes, 0, 1u << 30, 2u << 20),
     BOOL("control.tcp.enabled", control.tcp_enabled, 0),
     STR("control.tcp.listen", control.tcp_listen, "127.0.0.1:7445"),
     STR("control.tcp.cert", control.tls_cert, ""),

@@ -30,6 +30,8 @@ struct dcgw_config {
         uint32_t idle_timeout_ms;      /* unsubscribed, no request for this long: closed */
         uint32_t frame_timeout_ms;     /* a frame begun must end within this */
         uint32_t operator_connections; /* slots of their own for root / dcgwd's user */
+        uint32_t event_replay;         /* events kept for controllers that come back */
+        uint32_t event_replay_bytes;   /* ... at most this many bytes of them */
         bool tcp_enabled;
         char tcp_listen[DCGW_CONFIG_ADDR_MAX]; /* "host:port" */
         char tls_cert[DCGW_CONFIG_PATH_MAX];
