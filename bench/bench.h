@@ -68,6 +68,7 @@ struct bench_opts {
     uint32_t max_message_size;
     unsigned sctp_tick_ms;            /* dcgwd's sctp.timer_interval_ms */
     size_t avatar_size, avatar_chunk; /* avatar: bytes per transfer, per chunk */
+    double scrape_hz;                 /* metrics: scrapes of /metrics per second */
     unsigned avatar_transfers;        /* avatar: transfers per measurement */
     const char *nginx;                /* bootstrap: the DCSF stand-in */
     unsigned boot_requests;           /* bootstrap: app-list requests per path and round */
@@ -219,6 +220,10 @@ uint64_t proc_raise_nofile(uint64_t want);
 int gw_start(struct bench *b, char *err, size_t errcap);
 void gw_stop(struct bench *b);
 uint64_t gw_cpu_ns(struct gw *g);
+/* The master's CPU alone (gw_cpu_ns minus it: the workers', the data path). */
+uint64_t gw_cpu_master_ns(struct gw *g);
+/* The port of dcgwd's /metrics on 127.0.0.1 (0 with --socket: not ours to know). */
+uint16_t gw_metrics_port(const struct gw *g);
 uint64_t gw_rss_bytes(struct gw *g);
 /* The workers' resident memory (not the master's). */
 uint64_t gw_rss_workers(struct gw *g);
@@ -378,6 +383,7 @@ struct tput {
     uint64_t msgs, bytes, lost, send_errors, disorder;
     uint64_t cpu_meas, cpu_ends; /* ns: the path's measured process, the endpoints (bench+far) */
     uint64_t msgs_all;           /* delivered from the start of the warm-up to the drain */
+    uint64_t cpu_master;         /* gateway and relay: of cpu_meas, dcgwd's master's */
     bool drained;                /* nothing was in flight at the end */
     unsigned flows;
 };
@@ -402,12 +408,14 @@ int scen_peak(struct bench *b, json_t *res);
 int scen_relay(struct bench *b, json_t *res);
 int scen_avatar(struct bench *b, json_t *res);
 int scen_bootstrap(struct bench *b, json_t *res);
+int scen_metrics(struct bench *b, json_t *res);
 
 /* ---- report.c: output */
 /* A CPU/time snapshot of every measured process. */
 struct snap {
     uint64_t t_ns;
     uint64_t cpu_self, cpu_far, cpu_gw, cpu_janus;
+    uint64_t cpu_gw_master; /* of cpu_gw: the master's */
 };
 void snap_take(struct bench *b, struct snap *s);
 /* The measured process's CPU between two snapshots for a path. */

@@ -3,12 +3,14 @@
  * sessions off the loop thread (dcgw_ctlclient calls block). */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +30,7 @@ struct gw {
     int pids[GW_PIDS_MAX]; /* master first, then workers */
     unsigned npids, workers;
     struct dcgw_ctlclient *ctl; /* the loop thread's own connection (stats) */
+    uint16_t metrics_port;      /* dcgwd's /metrics on 127.0.0.1 (0: unknown, --socket) */
     /* the pool */
     pthread_t th[BENCH_CTL_THREADS];
     unsigned nth;
@@ -296,7 +299,22 @@ void gw_submit(struct gw *g, struct ctl_job *j)
 
 /* ---- the daemon */
 
-static int write_config(struct bench *b, const char *path, const char *sock)
+/* A TCP port of 127.0.0.1 nobody listens on now (for dcgwd's /metrics). */
+static uint16_t free_tcp_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    uint16_t port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static int write_config(struct bench *b, const char *path, const char *sock, uint16_t mport)
 {
     FILE *f = fopen(path, "w");
     if (!f)
@@ -311,8 +329,9 @@ static int write_config(struct bench *b, const char *path, const char *sock)
             "data_plane: { address = \"127.0.0.1\"; socket_buffer = 8388608; };\n"
             "sessions: { max_per_worker = 1000000; setup_timeout_ms = 120000; };\n"
             "sctp: { max_message_size = %u; buffered_limit = 8388608; timer_interval_ms = %u; };\n"
-            "metrics: { listen = \"127.0.0.1:0\"; };\n",
-            b->o.workers, b->o.dcgwd_log, sock, b->o.max_message_size, b->o.sctp_tick_ms);
+            "metrics: { listen = \"127.0.0.1:%u\"; };\n",
+            b->o.workers, b->o.dcgwd_log, sock, b->o.max_message_size, b->o.sctp_tick_ms,
+            (unsigned)mport);
     fclose(f);
     return 0;
 }
@@ -323,7 +342,8 @@ static int spawn_daemon(struct bench *b, struct gw *g, char *err, size_t errcap)
     snprintf(g->sock, sizeof(g->sock), "%s/ctl.sock", b->workdir);
     snprintf(conf, sizeof(conf), "%s/dcgw.conf", b->workdir);
     snprintf(log, sizeof(log), "%s/dcgwd.log", b->workdir);
-    if (write_config(b, conf, g->sock) < 0) {
+    g->metrics_port = free_tcp_port();
+    if (write_config(b, conf, g->sock, g->metrics_port) < 0) {
         snprintf(err, errcap, "%s: %s", conf, strerror(errno));
         return DCGW_EIO;
     }
@@ -501,6 +521,16 @@ void gw_stop(struct bench *b)
     pthread_cond_destroy(&g->cv);
     free(g);
     b->gw = NULL;
+}
+
+uint64_t gw_cpu_master_ns(struct gw *g)
+{
+    return g && g->npids ? proc_cpu_ns(g->pids[0]) : 0;
+}
+
+uint16_t gw_metrics_port(const struct gw *g)
+{
+    return g ? g->metrics_port : 0;
 }
 
 uint64_t gw_cpu_ns(struct gw *g)

@@ -13,6 +13,7 @@
     XX(peak, "memory after a peak: workers' RSS before, at and after many sessions")               \
     XX(relay, "relay mode: messages/s and CPU per relayed datagram against the direct path")       \
     XX(avatar, "avatar verification: verified MB/s against the same bytes unverified")             \
-    XX(bootstrap, "bootstrap HTTP proxy: requests/s and MB/s through dcgw against curl direct")
+    XX(bootstrap, "bootstrap HTTP proxy: requests/s and MB/s through dcgw against curl direct")    \
+    XX(metrics, "what scraping /metrics costs the data path: workers' CPU per message")
 
 #endif

@@ -51,6 +51,8 @@ static void usage(FILE *f)
             "      --boot-requests N      bootstrap: app-list requests per path and round (2000)\n"
             "      --boot-size BYTES      bootstrap: the application's size (default 8388608)\n"
             "      --boot-transfers N     bootstrap: downloads of it per path and round (4)\n"
+            "      --scrape-hz HZ         metrics scenario: scrapes of /metrics per second\n"
+            "                             while scraped (default 50)\n"
             "      --workers N            dcgwd workers (default 2)\n"
             "      --dcgwd PATH           daemon binary (default: the one built with the bench)\n"
             "      --socket PATH          use a running dcgwd (no namespace, no Janus)\n"
@@ -138,6 +140,7 @@ void bench_opts_default(struct bench_opts *o)
     o->boot_requests = 2000;
     o->boot_size = 8u << 20;
     o->boot_transfers = 4;
+    o->scrape_hz = 50;
     o->netns = true;
 }
 
@@ -214,6 +217,7 @@ static const struct opt opts[] = {
     {"boot-requests", 0, K_UINT, F(boot_requests), 0},
     {"boot-size", 0, K_SIZE, F(boot_size), 0},
     {"boot-transfers", 0, K_UINT, F(boot_transfers), 0},
+    {"scrape-hz", 0, K_DOUBLE, F(scrape_hz), 0},
     {"workers", 0, K_UINT, F(workers), 0},
     {"dcgwd", 0, K_STR, F(dcgwd), 0},
     {"socket", 0, K_STR, F(socket), 0},

@@ -25,6 +25,7 @@ void snap_take(struct bench *b, struct snap *s)
     s->cpu_self = proc_cpu_ns(getpid());
     s->cpu_far = b->far_pid > 0 ? proc_cpu_ns(b->far_pid) : 0;
     s->cpu_gw = gw_cpu_ns(b->gw);
+    s->cpu_gw_master = gw_cpu_master_ns(b->gw);
     s->cpu_janus = janus_cpu_ns(b->jn);
 }
 

@@ -107,6 +107,7 @@ int tput_measure_hook(struct bench *b, struct pairset *s, size_t size, double se
     t->send_errors = end.errors;
     t->disorder = end.disorder;
     t->cpu_meas = snap_cpu(&s0, &s1, s->path);
+    t->cpu_master = s1.cpu_gw_master - s0.cpu_gw_master;
     t->cpu_ends = s1.cpu_self - s0.cpu_self + s1.cpu_far - s0.cpu_far;
     for (unsigned i = 0; i < s->started; i++)
         while (s->v[i]->nflows)

@@ -197,6 +197,10 @@ static void put(struct out *o, const char *fmt, ...)
 /* A label value, escaped as the format asks (backslash, double quote, newline). */
 static void put_value(struct out *o, const char *v)
 {
+    if (!strpbrk(v, "\\\"\n")) {
+        put(o, "%s", v);
+        return;
+    }
     for (; *v && !o->err; v++) {
         if (*v == '\\' || *v == '"')
             put(o, "\\%c", *v);

@@ -66,7 +66,7 @@ if not janus:
     print("# Janus comparison NOT measured in this run: %s" % j["janus"]["reason"])
 
 for name in ["tput_size", "tput_scale", "latency", "setup", "peak", "idle", "relay", "avatar",
-             "bootstrap"]:
+             "bootstrap", "metrics"]:
     check(sc.get(name, {}).get("status") == "ok", "%s: status ok (%s)" %
           (name, sc.get(name, {}).get("reason", "")))
 
@@ -180,6 +180,13 @@ check(all(pos(bpts.get(("proxy", ld), {}).get(k)) for ld in ("app-list", "applic
       "bootstrap: dcgwd CPU per request and per MB through the proxy > 0")
 check(all(pos(bt.get("ratio", {}).get(k)) for k in ("requests_per_s", "mb_per_s")),
       "bootstrap: proxy/direct ratios present")
+
+ms = sc["metrics"]["summary"]  # scraping /metrics against the data path (docs/metrics.md)
+check(ms["scrapes"] > 0 and ms["scrapes_failed"] == 0 and ms["exposition_bytes"] > 1000,
+      "metrics: /metrics scraped during the traffic, every scrape answered (%d)" % ms["scrapes"])
+check(pos(ms["workers_cpu_ns_per_msg_quiet"]) and pos(ms["workers_cpu_ns_per_msg_scraped"]) and
+      pos(ms["scraped_over_quiet"]) and ms["verdict"] in ("inside noise", "moved"),
+      "metrics: the workers' CPU per message, quiet and scraped, and a verdict")
 
 t = j["targets"]
 check(len(t) == 5 and all(x["verdict"] in ("met", "MISSED", "not measured", "inside noise")
