@@ -64,7 +64,7 @@ with open(sys.argv[2], "w") as out:
 PY
 LISTENER=$!
 wait_for "the notification socket" 5 test -S "$T/notify.sock" || true
-printf 'workers = 2;\ncontrol: { socket = "%s"; };\n' "$SOCK" >"$T/dcgw.conf"
+printf 'workers = 2;\ncontrol: { socket = "%s"; };\nmetrics: { listen = "127.0.0.1:0"; };\n' "$SOCK" >"$T/dcgw.conf"
 NOTIFY_SOCKET="$T/notify.sock" "$DCGWD" -c "$T/dcgw.conf" >"$T/dcgwd.log" 2>&1 &
 DCGWD_PID=$!
 wait_for "READY=1" 10 grep -q READY=1 "$T/notify.log" || true

@@ -11,7 +11,8 @@
 #    which it no longer has.
 source "$(dirname "$0")/lib.sh"
 
-printf 'workers = 1;\ncontrol: { socket = "%s"; event_replay = 12; };\n' "$SOCK" >"$T/dcgw.conf"
+printf 'workers = 1;\ncontrol: { socket = "%s"; event_replay = 12; };\nmetrics: { listen = "127.0.0.1:0"; };\n' \
+    "$SOCK" >"$T/dcgw.conf"
 start_dcgwd "$T/dcgw.conf" # nobody watches from here on
 
 # A session that waits for its offer's answer (no set-up timeout), closed with a reason.
