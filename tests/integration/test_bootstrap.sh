@@ -24,7 +24,8 @@
 # here, HTTP/2 by ALPN): the app list and the 5 MiB download byte-exact, and the update of
 # a binding (update_session dc) pointing stream 0 at it. Last, headless Chromium as the UE
 # (negotiated: true, id: 0, protocol 'http' in its page): app list, download, POST,
-# pipelined and split requests, checked as for aiortc.
+# pipelined and split requests, checked as for aiortc. Then the policy's rate limit on
+# stream 0 (1 request per second): of three pipelined requests the last two get 429.
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
@@ -267,4 +268,33 @@ same "Chromium: two pipelined requests in one message" \
     "$(resp pipelined "['body']" 0)|$(resp pipelined "['body']" 1)" "first|second"
 same "Chromium: one request in three messages" "$(resp split "['status']") $(resp split "['body']")" "200 second"
 check "close" ctl_quiet close boot3
+
+# ---- the policy's rate limit counts requests: 1 per second (burst 1) on stream 0
+cat >"$T/policy-rate.json" <<JSON
+{"version": 1, "rules": [{"name": "boot", "verdict": "VERDICT_ALLOW", "streams": [{"first": 0}],
+  "messages_per_sec": 1, "messages_burst": 1}]}
+JSON
+cat >"$T/plan-rate.json" <<JSON
+[{"name": "three", "chan": 0, "send": ["GET /a.txt HTTP/1.1\r\n\r\nGET /a.txt HTTP/1.1\r\n\r\nGET /a.txt HTTP/1.1\r\n\r\n"], "responses": 3}]
+JSON
+rm -f "$T/ue-offer.sdp" "$T/ue-answer.sdp" "$T/sdp/ue.sdp" "$T/stop"
+cp "$T/dcsf-a.log" "$T/dcsf-a.log.before"
+"$PY" "$PEERS/boot_ue.py" --offer-out "$T/ue-offer.sdp" --answer-in "$T/ue-answer.sdp" \
+    --plan "$T/plan-rate.json" --result "$T/ue-rate.json" --stop-file "$T/stop" --timeout 30 &
+UE=$!
+wait_for "the UE's offer" 20 test -s "$T/ue-offer.sdp"
+check "create with a policy of 1 request/s on stream 0" \
+    ctl_quiet create --id boot4 --policy "$T/policy-rate.json" \
+    --leg "name=ue,sdp=$T/ue-offer.sdp" --sdp-out "$T/sdp" \
+    --bootstrap "ue:0=http://127.0.0.1:$A/boot/ue1/"
+deliver "$T/sdp/ue.sdp" "$T/ue-answer.sdp"
+wait_for "the UE's result" 30 test -s "$T/ue-rate.json" || true
+touch "$T/stop"
+wait_peer $UE
+R="$T/ue-rate.json"
+same "policy rate limit: the first request passes, the two after it get 429 (in order)" \
+    "$(resp three "['status']" 0) $(resp three "['status']" 1) $(resp three "['status']" 2)" "200 429 429"
+check "policy rate limit: only one request reached the DCSF" \
+    test "$(grep -c '"path": "/boot/ue1/a.txt"' "$T/dcsf-a.log")" -eq "$(($(grep -c '"path": "/boot/ue1/a.txt"' "$T/dcsf-a.log.before") + 1))"
+check "close" ctl_quiet close boot4
 finish
