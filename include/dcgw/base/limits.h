@@ -96,6 +96,11 @@ enum dcgw_limits {
     DCGW_METRICS_CONN_TIMEOUT_S = 10,        /* idle HTTP connection */
     DCGW_METRICS_BODY_MAX = 8 * 1024 * 1024, /* one exposition (about 10 KiB per worker) */
 
+    /* eBPF fast path of relay flows (docs/fastpath.md): relay flows per worker; each takes
+     * two map entries and two slots (one per direction) */
+    DCGW_FAST_PATH_FLOWS_DEFAULT = 4096,
+    DCGW_FAST_PATH_FLOWS_CEILING = 1 << 20,
+
     /* logging */
     DCGW_LOG_LINE_MAX = 1024,
     DCGW_LOG_RL_BURST = 10,  /* rate-limited log lines: burst ... */
