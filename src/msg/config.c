@@ -74,6 +74,11 @@ static const struct opt opts[] = {
     U32("data_plane.idle_poll_ms", data_plane.idle_poll_ms, 0, 100, 10),
     BOOL("data_plane.gso", data_plane.gso, 1),
     BOOL("data_plane.gro", data_plane.gro, 1),
+    BOOL("fast_path.enabled", fast_path.enabled, 0),
+    STR("fast_path.interfaces", fast_path.interfaces, ""),
+    STR("fast_path.attach", fast_path.attach, "auto"),
+    U32("fast_path.max_flows", fast_path.max_flows, 1, DCGW_FAST_PATH_FLOWS_CEILING,
+        DCGW_FAST_PATH_FLOWS_DEFAULT),
     U32("sessions.max_per_worker", sessions.max_per_worker, 1, 10000000, DCGW_MAX_SESSIONS_DEFAULT),
     U32("sessions.setup_timeout_ms", sessions.setup_timeout_ms, 1000, 3600000, 60000),
     U32("sessions.down_timeout_ms", sessions.down_timeout_ms, 0, 86400000, 30000),
@@ -421,6 +426,10 @@ static int validate(struct dcgw_config *cfg, const config_t *lc, struct perr *e)
         return fail(e, config_lookup(lc, "metrics.listen"), "metrics.listen",
                     "expected a numeric host:port such as " DCGW_METRICS_LISTEN_DEFAULT
                     " or [::1]:9745");
+    const char *at = cfg->fast_path.attach;
+    if (strcmp(at, "auto") != 0 && strcmp(at, "tcx") != 0 && strcmp(at, "tc") != 0)
+        return fail(e, config_lookup(lc, "fast_path.attach"), "fast_path.attach",
+                    "expected \"auto\", \"tcx\" or \"tc\"");
     if (!*cfg->dtls.cert != !*cfg->dtls.key)
         return fail(e, config_lookup(lc, *cfg->dtls.cert ? "dtls.cert" : "dtls.key"), "dtls",
                     "cert and key go together");

@@ -50,6 +50,13 @@ struct dcgw_config {
         bool gro;              /* receive with UDP_GRO and split */
     } data_plane;
 
+    struct {                                   /* docs/fastpath.md: eBPF fast path of relay flows */
+        bool enabled;                          /* off by default */
+        char interfaces[DCGW_CONFIG_ADDR_MAX]; /* comma-separated; empty: data_plane.address's */
+        char attach[16];                       /* "auto", "tcx" or "tc" */
+        uint32_t max_flows;                    /* offloaded relay flows per worker */
+    } fast_path;
+
     struct {
         uint32_t max_per_worker;
         uint32_t setup_timeout_ms; /* a leg not connected by then is closed */
