@@ -238,13 +238,18 @@ static int cmd_create(struct opts *o, int argc, char **argv)
 /* update ID [--leg NAME --sdp FILE] [--avatar FILE] | close-channel ID --leg NAME --stream N */
 static int cmd_leg_op(struct opts *o, bool update, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"leg", required_argument, NULL, 'l'},       {"sdp", required_argument, NULL, 's'},
-        {"stream", required_argument, NULL, 'n'},    {"avatar", required_argument, NULL, 'a'},
-        {"bootstrap", required_argument, NULL, 'b'}, {"mdc1", required_argument, NULL, 'm'},
-        {"mdc1-ca", required_argument, NULL, 'c'},   {"no-proxy", no_argument, NULL, 'N'},
-        {"proxy", required_argument, NULL, 'P'},     {NULL, 0, NULL, 0}};
-    const char *leg = NULL, *sdp = NULL, *avatar = NULL;
+    static const struct option lo[] = {{"leg", required_argument, NULL, 'l'},
+                                       {"sdp", required_argument, NULL, 's'},
+                                       {"stream", required_argument, NULL, 'n'},
+                                       {"avatar", required_argument, NULL, 'a'},
+                                       {"bootstrap", required_argument, NULL, 'b'},
+                                       {"mdc1", required_argument, NULL, 'm'},
+                                       {"mdc1-ca", required_argument, NULL, 'c'},
+                                       {"no-proxy", no_argument, NULL, 'N'},
+                                       {"proxy", required_argument, NULL, 'P'},
+                                       {"relay", required_argument, NULL, 'r'},
+                                       {NULL, 0, NULL, 0}};
+    const char *leg = NULL, *sdp = NULL, *avatar = NULL, *relay = NULL;
     long long stream = -1;
     int ch;
     Dcgw__DcMedia *proxy = NULL;
@@ -259,14 +264,16 @@ static int cmd_leg_op(struct opts *o, bool update, int argc, char **argv)
                 return 2;
         } else if (ch == 'a' && update)
             avatar = optarg;
+        else if (ch == 'r' && update)
+            relay = optarg;
         else if (update && strchr("bmcNP", ch)) {
             if (dcgw_ctlargs_update_proxy_flag(&proxy, ch, optarg) < 0)
                 return 2;
         } else
             return usage_error(argv[0]);
     }
-    bool bad =
-        update ? (!sdp && !avatar && !proxy) || ((sdp || proxy) && !leg) : !leg || stream < 0;
+    bool bad = update ? (!sdp && !avatar && !proxy && !relay) || ((sdp || proxy) && !leg)
+                      : !leg || stream < 0;
     if (argc - optind != 1 || bad)
         return usage_error(argv[0]);
     Dcgw__Request req = DCGW__REQUEST__INIT;
@@ -278,6 +285,10 @@ static int cmd_leg_op(struct opts *o, bool update, int argc, char **argv)
         if (sdp && !(up.remote_sdp = dcgw_ctlargs_read_file(sdp)))
             return 2;
         if (avatar && !(up.avatar = dcgw_ctlargs_avatar(avatar))) {
+            free(up.remote_sdp);
+            return 2;
+        }
+        if (relay && !(up.relay = dcgw_ctlargs_relay(relay))) {
             free(up.remote_sdp);
             return 2;
         }
@@ -296,6 +307,8 @@ static int cmd_leg_op(struct opts *o, bool update, int argc, char **argv)
     free(up.remote_sdp);
     if (up.avatar)
         protobuf_c_message_free_unpacked(&up.avatar->base, NULL);
+    if (up.relay)
+        protobuf_c_message_free_unpacked(&up.relay->base, NULL);
     if (proxy)
         protobuf_c_message_free_unpacked(&proxy->base, NULL);
     return rc;

@@ -42,6 +42,22 @@ Dcgw__AvatarSettings *dcgw_ctlargs_avatar(const char *path)
     return (Dcgw__AvatarSettings *)m;
 }
 
+/* A JSON RelaySettings file (docs/fastpath.md), or NULL after saying why. */
+Dcgw__RelaySettings *dcgw_ctlargs_relay(const char *path)
+{
+    char *text = dcgw_ctlargs_read_file(path), err[256] = "";
+    json_error_t je;
+    json_t *j = text ? json_loads(text, 0, &je) : NULL;
+    ProtobufCMessage *m = NULL;
+    if (text && !j)
+        fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
+    else if (j && dcgw_pb_from_json(&dcgw__relay_settings__descriptor, j, &m, err, sizeof(err)) < 0)
+        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
+    json_decref(j);
+    free(text);
+    return (Dcgw__RelaySettings *)m;
+}
+
 /* A JSON DcMedia holding proxy fields (docs/bootstrap.md), or NULL after saying why. */
 Dcgw__DcMedia *dcgw_ctlargs_dcmedia(const char *path)
 {

@@ -53,6 +53,9 @@ static void relay_counters(FILE *out, const Dcgw__RelayCounters *c)
             c->rx_packets, c->rx_bytes, c->forwarded_packets, c->forwarded_bytes, c->stun,
             c->stun_rejected, c->dropped_garbage, c->dropped_unvalidated, c->dropped_no_peer,
             c->dropped_rate, c->dropped_inspector, c->dropped_blocked);
+    if (c->fast_path || c->fast_packets || c->fast_dropped_rate)
+        fprintf(out, "  fast path%s: fwd %" PRIu64 " pkt / %" PRIu64 " B, rate %" PRIu64,
+                c->fast_path ? " (on)" : "", c->fast_packets, c->fast_bytes, c->fast_dropped_rate);
 }
 
 /* The leg's bootstrap HTTP proxy (docs/bootstrap.md). */

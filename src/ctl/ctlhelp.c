@@ -22,13 +22,15 @@ static const struct dcgw_ctlhelp_cmd cmds[] = {
      "  --mdc1 LEG=IP:PORT          connect to the DCSF there (else URL's host)\n"
      "  --mdc1-ca LEG=FILE          PEM CA certificates for an https DCSF"},
     {"update",
-     "update ID [--leg NAME --sdp FILE] [--avatar FILE]\n"
+     "update ID [--leg NAME --sdp FILE] [--avatar FILE] [--relay FILE]\n"
      "update ID --leg NAME [--bootstrap STREAM=URL]... [--mdc1 IP:PORT] [--mdc1-ca FILE]\n"
      "          [--no-proxy] [--proxy FILE]",
      "give a leg its peer's answer; replace avatar settings or a leg's bootstrap proxy",
      "--sdp FILE: the answer of the peer of a leg dcgw offered to (role=offer).\n"
      "--avatar FILE: replace the session's avatar grants, anchors and keys (a JSON\n"
      "AvatarSettings, docs/avatar-envelope.md).\n"
+     "--relay FILE: a relay session's new limits (a JSON RelaySettings: max_packets_per_s,\n"
+     "max_bytes_per_s, burst_ms); its fast path entry is removed first (docs/fastpath.md).\n"
      "--bootstrap, --mdc1, --mdc1-ca, --no-proxy, --proxy FILE: replace the leg's bootstrap HTTP\n"
      "proxy: its bindings, DCSF address, CA; --no-proxy turns it off; --proxy: a JSON DcMedia\n"
      "with the proxy fields (docs/bootstrap.md)."},

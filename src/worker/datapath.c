@@ -14,6 +14,7 @@
 #include "dcgw/stages/ice.h"
 #include "dcgw/base/log.h"
 #include "dcgw/base/reentry.h"
+#include "dcgw/net/fastpath.h"
 #include "dcgw/stages/relay.h"
 #include "dcgw/stages/sctp.h"
 #include "worker_int.h"
@@ -306,6 +307,28 @@ void dcgw__wplane_leg_send(void *ud, const struct sockaddr *to, const uint8_t *p
     dcgw__wplane_send(l->s->w, to, p, n);
 }
 
+/* The relay fast path, when configured (docs/fastpath.md); without it relay flows stay in
+ * userspace, which the log says once. */
+static void start_fastpath(struct worker *w, const struct sockaddr *local)
+{
+    if (!w->cfg.fast_path.enabled)
+        return;
+    struct dcgw_fastpath_settings st = {.interfaces = w->cfg.fast_path.interfaces,
+                                        .attach = w->cfg.fast_path.attach,
+                                        .max_flows = w->cfg.fast_path.max_flows,
+                                        .owner = w->index};
+    char why[256] = "";
+    if (dcgw_fastpath_open(&st, local, &w->fastpath, why, sizeof(why)) < 0) {
+        w->fastpath = NULL;
+        DCGW_WARN(RELAY, "fast path unavailable, relaying in userspace: %s", why);
+        return;
+    }
+    struct dcgw_fastpath_stats fs;
+    dcgw_fastpath_stats(w->fastpath, &fs);
+    DCGW_INFO(RELAY, "fast path on (%s on %s): up to %u relay flows in the kernel", fs.attach,
+              *st.interfaces ? st.interfaces : "the data plane's interface", fs.max_flows);
+}
+
 int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
 {
     w->by_addr = g_hash_table_new(addrkey_hash, addrkey_equal);
@@ -380,11 +403,14 @@ int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
                                                  : ((const struct sockaddr_in6 *)local)->sin6_port;
         dcgw_addr_from(w->cfg.data_plane.advertise, ntohs(p), &w->advertise);
     }
+    start_fastpath(w, local);
     return 0;
 }
 
 void dcgw__wplane_stop(struct worker *w)
 {
+    dcgw_fastpath_close(w->fastpath); /* sessions' entries first: the program detaches */
+    w->fastpath = NULL;
     if (w->io) {
         dcgw_io_close(w->io);
         w->io = NULL;

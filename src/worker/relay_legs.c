@@ -12,6 +12,7 @@
 #include "dcgw/base/addr.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
+#include "dcgw/net/fastpath.h"
 #include "dcgw/stages/relay.h"
 #include "dcgw/sdp/sdp.h"
 #include "events.h"
@@ -26,6 +27,11 @@ struct wrelay {
     uint64_t timer_due;
     uint64_t early[2], early_bytes[2]; /* routed to a leg before the flow existed */
     uint64_t send_errors;
+    /* the eBPF fast path (docs/fastpath.md): the flow's entry while offloaded, what earlier
+     * entries counted, and the peers it was offloaded for */
+    struct dcgw_fastpath_flow *fast;
+    struct dcgw_fastpath_counts fast_done[2];
+    struct sockaddr_storage fast_peer[2];
 };
 
 static const char *leg_name(const struct wsession *s, unsigned i)
@@ -368,6 +374,122 @@ int dcgw__wrelay_update(struct wsession *s, struct wleg *l, const char *remote_s
     return r;
 }
 
+/* ---- the fast path (docs/fastpath.md) */
+
+static uint64_t burst_of(uint64_t rate, uint32_t burst_ms, uint64_t floor)
+{
+    uint64_t b = rate / 1000 * burst_ms + rate % 1000 * burst_ms / 1000;
+    return b < floor ? floor : b;
+}
+
+/* The session's RelaySettings as the program's limits (the relay stage's buckets). */
+static void fast_limits(const struct wsession *s, struct dcgw_fastpath_limits lim[2])
+{
+    const Dcgw__RelaySettings *rs = s->desc->relay;
+    uint32_t burst =
+        rs && rs->has_burst_ms && rs->burst_ms ? rs->burst_ms : DCGW_RELAY_BURST_MS_DEFAULT;
+    if (burst > DCGW_RELAY_BURST_MS_MAX)
+        burst = DCGW_RELAY_BURST_MS_MAX;
+    uint64_t pps = rs ? rs->max_packets_per_s : 0, bps = rs ? rs->max_bytes_per_s : 0;
+    for (int k = 0; k < 2; k++)
+        lim[k] = (struct dcgw_fastpath_limits){
+            .packets_per_s = pps,
+            .bytes_per_s = bps,
+            .burst_packets = burst_of(pps, burst, DCGW_RELAY_BURST_PACKETS_MIN),
+            .burst_bytes = burst_of(bps, burst, DCGW_RELAY_BURST_BYTES_MIN),
+        };
+}
+
+/* The entry goes (first, before the flow's state or settings change): the program stops
+ * forwarding, and its final counts join the flow's. */
+static void fast_off(struct wrelay *wr, const char *why)
+{
+    if (!wr->fast)
+        return;
+    struct dcgw_fastpath_counts c[2];
+    dcgw_fastpath_remove(wr->s->w->fastpath, wr->fast, c);
+    wr->fast = NULL;
+    for (int k = 0; k < 2; k++) {
+        wr->fast_done[k].packets += c[k].packets;
+        wr->fast_done[k].bytes += c[k].bytes;
+        wr->fast_done[k].rate_packets += c[k].rate_packets;
+        wr->fast_done[k].rate_bytes += c[k].rate_bytes;
+    }
+    DCGW_INFO(RELAY, "session %s: fast path off (%s)", wr->s->desc->id, why);
+}
+
+static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+    socklen_t n = dcgw_addr_len(b);
+    return n && memcmp(a, b, n) == 0;
+}
+
+/* Offloads the flow when userspace decided it may be: both certificates matched their SDP
+ * (an uninspected flow is never offloaded) and both peers have an address. A peer that
+ * moved takes the entry down and up again; a full table leaves it in userspace. */
+static void fast_update(struct wrelay *wr)
+{
+    struct worker *w = wr->s->w;
+    if (!w->fastpath || !wr->flow)
+        return;
+    const struct sockaddr *peer[2] = {dcgw_relay_peer(wr->flow, 0), dcgw_relay_peer(wr->flow, 1)};
+    bool want = dcgw_relay_state(wr->flow) == DCGW_RELAY_CONNECTED && peer[0] && peer[1] &&
+                !wr->s->closing && !wr->s->legs[0]->dead && !wr->s->legs[1]->dead;
+    if (wr->fast &&
+        (!want || !same_peer(&wr->fast_peer[0], peer[0]) || !same_peer(&wr->fast_peer[1], peer[1])))
+        fast_off(wr, want ? "a peer moved" : "flow not connected");
+    if (wr->fast || !want)
+        return;
+    struct dcgw_fastpath_limits lim[2];
+    fast_limits(wr->s, lim);
+    int r = dcgw_fastpath_add(w->fastpath, dcgw_io_local(w->io), peer, lim, &wr->fast);
+    if (r < 0) {
+        wr->fast = NULL;
+        DCGW_LOG_RL(RELAY, INFO, "session %s: stays on the userspace path: fast path: %s",
+                    wr->s->desc->id,
+                    r == DCGW_ELIMIT ? "full (fast_path.max_flows)" : dcgw_strerror(r));
+        return;
+    }
+    for (int k = 0; k < 2; k++)
+        memcpy(&wr->fast_peer[k], peer[k], dcgw_addr_len(peer[k]));
+    DCGW_INFO(RELAY, "session %s: fast path on: application data forwarded in the kernel",
+              wr->s->desc->id);
+}
+
+int dcgw__wrelay_settings(struct wsession *s, const Dcgw__RelaySettings *rs, char *err,
+                          size_t errcap)
+{
+    struct wrelay *wr = s->relay;
+    if (!wr) {
+        snprintf(err, errcap, "relay settings: not a relay session");
+        return DCGW_EINVAL;
+    }
+    if (rs && rs->has_burst_ms && rs->burst_ms > DCGW_RELAY_BURST_MS_MAX) {
+        snprintf(err, errcap, "relay.burst_ms: at most %d", DCGW_RELAY_BURST_MS_MAX);
+        return DCGW_ERANGE;
+    }
+    fast_off(wr, rs ? "relay settings changed" : "policy changed");
+    if (rs) {
+        if (!s->desc->relay) {
+            s->desc->relay = malloc(sizeof(*s->desc->relay));
+            if (!s->desc->relay)
+                return DCGW_ENOMEM;
+            dcgw__relay_settings__init(s->desc->relay);
+        }
+        Dcgw__RelaySettings *d = s->desc->relay;
+        d->has_max_packets_per_s = d->has_max_bytes_per_s = 1;
+        d->max_packets_per_s = rs->max_packets_per_s;
+        d->max_bytes_per_s = rs->max_bytes_per_s;
+        d->has_burst_ms = rs->has_burst_ms;
+        d->burst_ms = rs->burst_ms;
+        if (wr->flow)
+            dcgw_relay_set_limits(wr->flow, d->max_packets_per_s, d->max_bytes_per_s,
+                                  d->has_burst_ms ? d->burst_ms : 0, uv_now(s->w->loop));
+    }
+    fast_update(wr);
+    return 0;
+}
+
 /* ---- data path and timers */
 
 static void on_send(void *ud, int side, const struct sockaddr *to, const uint8_t *p, size_t n)
@@ -451,6 +573,24 @@ static void fill_counters(const struct wrelay *wr, unsigned k, Dcgw__RelayCounte
     c->media_forwarded_packets = st->media_forwarded_packets;
     c->media_forwarded_bytes = st->media_forwarded_bytes;
     c->dropped_media = st->dropped_media;
+    /* the fast path's, live and of earlier entries: part of rx, forwarded, dropped_rate */
+    struct dcgw_fastpath_counts f = wr->fast_done[k], live[2];
+    if (wr->fast && dcgw_fastpath_read(wr->s->w->fastpath, wr->fast, live) == 0) {
+        f.packets += live[k].packets;
+        f.bytes += live[k].bytes;
+        f.rate_packets += live[k].rate_packets;
+        f.rate_bytes += live[k].rate_bytes;
+    }
+    c->has_fast_packets = c->has_fast_bytes = c->has_fast_dropped_rate = c->has_fast_path = 1;
+    c->fast_packets = f.packets;
+    c->fast_bytes = f.bytes;
+    c->fast_dropped_rate = f.rate_packets;
+    c->fast_path = wr->fast != NULL;
+    c->rx_packets += f.packets + f.rate_packets;
+    c->rx_bytes += f.bytes + f.rate_bytes;
+    c->forwarded_packets += f.packets;
+    c->forwarded_bytes += f.bytes;
+    c->dropped_rate += f.rate_packets;
 }
 
 static void emit_connected(struct wrelay *wr)
@@ -549,12 +689,17 @@ static void on_event(void *ud, enum dcgw_relay_event ev, int side)
     struct wrelay *wr = ud;
     struct wsession *s = wr->s;
     bool close_now = false;
+    if (ev == DCGW_RELAY_EV_BLOCKED || ev == DCGW_RELAY_EV_FAILED) /* consent lost, ... */
+        fast_off(wr, ev == DCGW_RELAY_EV_BLOCKED ? "flow blocked" : "flow failed");
     for (unsigned k = 0; k < 2; k++) { /* the events carry the session's state: legs first */
         s->desc->legs[k]->has_state = 1;
         s->desc->legs[k]->state = leg_state(wr, k);
     }
     if (ev == DCGW_RELAY_EV_CONNECTED) {
         emit_connected(wr);
+        fast_update(wr);
+    } else if (ev == DCGW_RELAY_EV_LATCHED) {
+        fast_update(wr); /* a peer's new address: the entry follows it */
     } else if (ev == DCGW_RELAY_EV_BLOCKED) {
         struct dcgw_relay_status st;
         dcgw_relay_status(wr->flow, &st);
@@ -626,6 +771,7 @@ void dcgw__wrelay_refresh(struct wsession *s)
 
 void dcgw__wrelay_close(struct wsession *s, const char *reason)
 {
+    fast_off(s->relay, "session closed");
     emit_closed(s->relay, reason);
 }
 
@@ -634,6 +780,7 @@ void dcgw__wrelay_free(struct wsession *s)
     struct wrelay *wr = s->relay;
     if (!wr)
         return;
+    fast_off(wr, "session freed");
     dcgw_relay_free(wr->flow);
     free(wr);
     s->relay = NULL;

@@ -19,6 +19,7 @@
 #include "dcgw/msg/stream.h"
 #include "dcgw/net/mdc1.h"
 #include "events.h"
+#include "dcgw/net/fastpath.h"
 #include "worker_int.h"
 
 static void send_response(struct worker *w, Dcgw__Response *r)
@@ -81,7 +82,7 @@ static void op_update(struct worker *w, const Dcgw__Request *req)
         return;
     }
     char err[512] = "";
-    int r = u->remote_sdp || u->policy || u->avatar ? 0 : DCGW_EINVAL;
+    int r = u->remote_sdp || u->policy || u->avatar || u->relay ? 0 : DCGW_EINVAL;
     if (u->dc) /* the leg's bootstrap HTTP proxy (docs/bootstrap.md), with whatever else */
         r = dcgw_session_validate_proxy(u->dc, u->leg ? u->leg : "", true, err, sizeof(err));
     /* the policy first, so that new SDP is checked against it */
@@ -91,10 +92,14 @@ static void op_update(struct worker *w, const Dcgw__Request *req)
         r = dcgw__wavatar_update(s, u->avatar, err, sizeof(err));
     if (r == 0 && u->dc)
         r = dcgw__wboot_update(s, u->leg, u->dc, err, sizeof(err));
+    /* a relay session's new limits or policy: its fast path entry goes first */
+    if (r == 0 && (u->relay || (u->policy && s->relay)))
+        r = dcgw__wrelay_settings(s, u->relay, err, sizeof(err));
     if (r == 0 && u->remote_sdp)
         r = dcgw__wsession_update(s, u->leg, u->remote_sdp, err, sizeof(err));
     if (r < 0) {
-        send_error(w, req->id, r, err[0] ? err : "update needs remote_sdp, policy, avatar or dc");
+        send_error(w, req->id, r,
+                   err[0] ? err : "update needs remote_sdp, policy, avatar, dc or relay");
         return;
     }
     dcgw__wsession_refresh(s);
@@ -146,6 +151,9 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
 {
     const struct dcgw_io_stats *io = w->io ? dcgw_io_stats(w->io) : NULL;
     const struct dcgw_mdc1_stats *hs = dcgw__wboot_stats(w);
+    struct dcgw_fastpath_stats fs = {0};
+    if (w->fastpath)
+        dcgw_fastpath_stats(w->fastpath, &fs);
     Dcgw__WorkerStats ws = DCGW__WORKER_STATS__INIT;
     ws.has_index = ws.has_pid = ws.has_alive = ws.has_sessions = 1;
     ws.has_cpu_user_us = ws.has_cpu_system_us = ws.has_rss_bytes = 1;
@@ -195,6 +203,14 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"sctp_read_pauses", dcgw_sctp_stack_stats()->read_pauses},
         {"malloc_trims", w->stats.malloc_trims},
         {"malloc_trim_us", w->stats.malloc_trim_us},
+        {"fast_path_flows", fs.flows},
+        {"fast_path_max_flows", fs.max_flows},
+        {"fast_path_added", fs.added},
+        {"fast_path_removed", fs.removed},
+        {"fast_path_full", fs.full},
+        {"fast_path_errors", fs.errors},
+        {"fast_path_not_app_data", fs.not_app_data},
+        {"fast_path_no_route", fs.no_route},
     };
     enum { NC = sizeof(cs) / sizeof(cs[0]) };
     Dcgw__Counter c[NC], *cp[NC];

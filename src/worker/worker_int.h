@@ -24,6 +24,7 @@ enum { WLEG_MAX_ROUTES = 8, WLEG_UFRAG_LEN = 8, WLEG_PWD_LEN = 24, WSESSION_CLOS
 
 struct wsession;
 struct wrelay;
+struct dcgw_fastpath;
 struct dcgw_trust;
 
 /* A socket address as a hash key: family, port, address bytes. */
@@ -93,6 +94,7 @@ struct worker {
     GHashTable *by_addr;  /* struct addrkey -> struct wleg: ICE-validated sources */
     GHashTable *by_ufrag; /* local ufrag -> struct wleg */
     struct dcgw_io *io;
+    struct dcgw_fastpath *fastpath; /* relay fast path (docs/fastpath.md); NULL: userspace */
     struct dcgw_dtls_ctx *dtls_ctx;
     struct dcgw_fingerprint local_fp; /* sha-256 of the worker certificate */
     uv_timer_t sctp_tick;             /* drives usrsctp's timers (DESIGN §10) */
@@ -298,6 +300,10 @@ int dcgw__wrelay_update(struct wsession *s, struct wleg *l, const char *remote_s
 int dcgw__wrelay_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
                        uint64_t now);
 void dcgw__wrelay_refresh(struct wsession *s);
+/* UpdateSession.relay (rs), or a policy change (rs NULL): the fast path's entry goes
+ * first, the new limits apply, then the flow is offloaded again (docs/fastpath.md). */
+int dcgw__wrelay_settings(struct wsession *s, const Dcgw__RelaySettings *rs, char *err,
+                          size_t errcap);
 void dcgw__wrelay_close(struct wsession *s, const char *reason);
 void dcgw__wrelay_free(struct wsession *s);
 /* metrics.c: counters and the snapshot pushed to the master (docs/metrics.md). configure

@@ -15,6 +15,9 @@ char *dcgw_ctlargs_read_file(const char *path);
 Dcgw__Policy *dcgw_ctlargs_policy(const char *path, bool patch);
 /* A JSON AvatarSettings file (docs/avatar-envelope.md). */
 Dcgw__AvatarSettings *dcgw_ctlargs_avatar(const char *path);
+/* A JSON RelaySettings file (a relay session's limits, docs/fastpath.md), or NULL after
+ * saying why on stderr. */
+Dcgw__RelaySettings *dcgw_ctlargs_relay(const char *path);
 /* A JSON DcMedia holding bootstrap proxy fields (docs/bootstrap.md). */
 Dcgw__DcMedia *dcgw_ctlargs_dcmedia(const char *path);
 /* create --from FILE: a whole JSON Session. */
