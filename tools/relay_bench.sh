@@ -1,34 +1,45 @@
 #!/usr/bin/env bash
-# Builds tools/relay_bench.c against a build directory and runs it against a fresh dcgwd
-# (one worker) in a private network namespace: relay packet rate and added latency
-# against direct UDP, in the same run (docs/relay.md). Prints relay_bench's JSON.
+# The relay bench (docs/fastpath.md "Bench"): in a private network namespace, three
+# one-worker dcgwd (userspace: GSO, GRO and the fast path off; gso: GSO and GRO on; bpf:
+# the eBPF fast path on, attached to lo) and the raw forwarder bench/relay/relay_fwd.c,
+# then dcgw-relay-bench measures each path against direct UDP in the same run.
 #
-#   tools/relay_bench.sh BUILD_DIR [relay_bench options: --packets N --size B --rtts N]
+#   tools/relay_bench.sh BUILD_DIR [dcgw-relay-bench options: --packets N --size B
+#                                   --window N --repeat N -j FILE]
 set -euo pipefail
 if [ "${DCGW_RELAY_BENCH_NETNS:-}" != 1 ]; then
     exec unshare -n env DCGW_RELAY_BENCH_NETNS=1 bash "$0" "$@"
 fi
 ip link set lo up
-SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:?usage: tools/relay_bench.sh BUILD_DIR [options]}" && pwd)
 shift
 T=$(mktemp -d /tmp/dcgw-relay-bench.XXXXXX)
-trap 'kill "$DCGWD" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$T"' EXIT
-cc -O2 -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE -I"$SRC/include" -I"$BUILD/proto" \
-    "$SRC/tools/relay_bench.c" "$BUILD/libdcgw.a" \
-    $(pkg-config --libs libuv libprotobuf-c libconfig openssl usrsctp nice jansson libjwt libmicrohttpd) \
-    -lm -o "$T/relay_bench"
-cat >"$T/dcgw.conf" <<CONF
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$T"' EXIT
+start() { # start NAME DATA_PLANE_SETTINGS [MORE_CONFIG]
+    cat >"$T/$1.conf" <<CONF
 workers = 1;
-log: { level = "warn"; };
-control: { socket = "$T/ctl.sock"; };
-data_plane: { address = "127.0.0.1"; };
+log: { level = "info"; };
+control: { socket = "$T/$1.sock"; };
+data_plane: { address = "127.0.0.1"; $2 };
+${3:-}
 CONF
-"$BUILD/dcgwd" -c "$T/dcgw.conf" >"$T/dcgwd.log" 2>&1 &
-DCGWD=$!
-for _ in $(seq 50); do
-    "$BUILD/dcgwctl" -s "$T/ctl.sock" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
-sleep 0.3 # the worker's data plane
-"$T/relay_bench" -s "$T/ctl.sock" "$@"
+    "$BUILD/dcgwd" -c "$T/$1.conf" >"$T/$1.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 50); do
+        "$BUILD/dcgwctl" -s "$T/$1.sock" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+}
+start userspace "gso = false; gro = false;"
+start gso "gso = true; gro = true;"
+start bpf "gso = true; gro = true;" "fast_path: { enabled = true; };"
+sleep 0.5 # the workers' data planes
+grep -q "fast path on" "$T/bpf.log" || { echo "relay_bench: the bpf daemon has no fast path:" >&2; cat "$T/bpf.log" >&2; exit 1; }
+"$BUILD/bench/dcgw-relay-fwd" 127.0.0.1:0 >"$T/fwd.addr" &
+PIDS+=($!)
+FWD_PID=$!
+sleep 0.2
+"$BUILD/bench/dcgw-relay-bench" --relay "userspace=$T/userspace.sock,${PIDS[0]}" \
+    --relay "gso=$T/gso.sock,${PIDS[1]}" --relay "bpf=$T/bpf.sock,${PIDS[2]}" \
+    --fwd "$(cat "$T/fwd.addr"),$FWD_PID" "$@"
