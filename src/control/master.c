@@ -341,9 +341,12 @@ static void keep_restart_settings(const struct dcgw_config *run, struct dcgw_con
         DCGW_WARN(CONFIG, "control.* changes take effect at the next restart");
     if (memcmp(&next->data_plane, &run->data_plane, sizeof(run->data_plane)) != 0)
         DCGW_WARN(CONFIG, "data_plane.* changes take effect at the next restart");
+    if (memcmp(&next->fast_path, &run->fast_path, sizeof(run->fast_path)) != 0)
+        DCGW_WARN(CONFIG, "fast_path.* changes take effect at the next restart");
     next->workers = run->workers;
     next->control = run->control;
     next->data_plane = run->data_plane;
+    next->fast_path = run->fast_path;
 }
 
 static void reload_config(struct master *m)
