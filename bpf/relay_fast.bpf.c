@@ -65,11 +65,11 @@ struct {
 
 struct pkt {
     struct dcgw_fp_key key;
-    __u32 l3, l4;    /* offsets of the IP and UDP headers */
-    __u32 payload;   /* offset of the UDP payload */
-    __u32 plen;      /* UDP payload bytes */
-    __u32 ip_len;    /* IP packet bytes (for the route's MTU) */
-    __u16 ip_csum;   /* offset of the IPv4 header checksum; 0 for IPv6 */
+    __u32 l3, l4;  /* offsets of the IP and UDP headers */
+    __u32 payload; /* offset of the UDP payload */
+    __u32 plen;    /* UDP payload bytes */
+    __u32 ip_len;  /* IP packet bytes (for the route's MTU) */
+    __u16 ip_csum; /* offset of the IPv4 header checksum; 0 for IPv6 */
 };
 
 static __always_inline void miss(__u32 why)
@@ -120,8 +120,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
     if ((void *)(udp + 1) > end)
         return -1;
     __u32 ulen = bpf_ntohs(udp->len);
-    if (ulen < sizeof(*udp) || ulen > p->ip_len - (p->l4 - p->l3) ||
-        p->l3 + p->ip_len > skb->len)
+    if (ulen < sizeof(*udp) || ulen > p->ip_len - (p->l4 - p->l3) || p->l3 + p->ip_len > skb->len)
         return -1;
     p->key.sport = udp->source;
     p->key.dport = udp->dest;
