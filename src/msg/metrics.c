@@ -40,6 +40,11 @@ static const char *const reason_values[] = {
 static const char *const bool_values[] = {"true", "false"};
 static const char *const avatar_type_values[] = {"transfer", "request"};
 static const char *const cpu_mode_values[] = {"user", "system"};
+static const char *const transfer_values[] = {
+    [DCGW_MXFER_STARTED] = "started",     [DCGW_MXFER_COMPLETED] = "completed",
+    [DCGW_MXFER_FAILED] = "failed",       [DCGW_MXFER_TIMED_OUT] = "timed_out",
+    [DCGW_MXFER_CANCELLED] = "cancelled", [DCGW_MXFER_REFUSED] = "refused",
+};
 
 enum { ENUM_VALUES_MAX = 32, ENUM_NAME_MAX = 40 };
 
@@ -82,6 +87,7 @@ static struct label labels[DCGW_ML_COUNT] = {
     [DCGW_ML_AVATAR_TYPE] = FIXED("type", avatar_type_values),
     [DCGW_ML_AVATAR_REASON] = PROTO("reason", dcgw__avatar_reason__descriptor, "AVATAR_"),
     [DCGW_ML_CPU_MODE] = FIXED("mode", cpu_mode_values),
+    [DCGW_ML_TRANSFER] = FIXED("outcome", transfer_values),
 };
 
 static void load(struct label *l)
@@ -278,6 +284,17 @@ static const struct dcgw_metric_family families[DCGW_WM_COUNT] = {
                                  "Avatar transfers and requests refused, by reason.",
                                  0,
                                  {DCGW_ML_AVATAR_REASON, DCGW_ML_NONE}},
+    [DCGW_WM_MDC1_TRANSFERS] = {"dcgw_mdc1_transfers_total",
+                                DCGW_METRIC_COUNTER,
+                                "Requests the bootstrap proxy made to the DCSF (MDC1), by outcome "
+                                "(started counts every one).",
+                                0,
+                                {DCGW_ML_TRANSFER, DCGW_ML_NONE}},
+    [DCGW_WM_MDC1_BYTES] = {"dcgw_mdc1_received_bytes_total",
+                            DCGW_METRIC_COUNTER,
+                            "Bytes the bootstrap proxy received from the DCSF (MDC1).",
+                            0,
+                            {DCGW_ML_NONE, DCGW_ML_NONE}},
     [DCGW_WM_CPU] = {"dcgw_worker_cpu_seconds_total",
                      DCGW_METRIC_COUNTER,
                      "CPU time of the worker process.",

@@ -613,3 +613,13 @@ const struct dcgw_mdc1_stats *dcgw__wboot_stats(const struct worker *w)
 {
     return w->boot ? dcgw_mdc1_stats(w->boot->mdc1) : NULL;
 }
+
+void dcgw__wboot_count_open(const struct wsession *s, uint32_t out[2])
+{
+    for (unsigned k = 0; s->boot && k < 2; k++)
+        for (unsigned i = 0; i < BOOT_STREAMS; i++) {
+            const struct wboot_chan *c = s->boot->legs[k].chans[i];
+            if (c && c->s && c->ch && c->ch->state == DCGW_DC_OPEN)
+                out[k]++;
+        }
+}

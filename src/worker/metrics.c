@@ -15,6 +15,7 @@
 #include "dcgw/base/log.h"
 #include "dcgw/msg/ctlmsg.h"
 #include "dcgw/msg/metrics.h"
+#include "dcgw/net/mdc1.h"
 #include "events.h"
 #include "worker_int.h"
 
@@ -135,8 +136,11 @@ static Dcgw__LegState leg_state(const struct wsession *s, unsigned i)
 
 static void add_terminated_gauges(const struct wsession *s, uint64_t *v)
 {
-    uint32_t open[2][DCGW_DC_KIND_COUNT] = {{0}};
+    uint32_t open[2][DCGW_DC_KIND_COUNT] = {{0}}, served[2] = {0};
     dcgw_bridge_count_open(s->bridge, open);
+    dcgw__wboot_count_open(s, served); /* bootstrap channels the proxy serves, not bridged */
+    for (unsigned k = 0; k < 2; k++)
+        open[k][DCGW_DC_KIND_BOOTSTRAP] += served[k];
     for (unsigned k = 0; k < s->n_legs && k < 2; k++) {
         int role = role_of(s, k);
         add(v, DCGW_WM_LEGS, role, dcgw_metrics_label_of_enum(DCGW_ML_LEG_STATE, leg_state(s, k)),
@@ -229,6 +233,17 @@ static void build(struct worker *w, uint64_t *v)
     add(v, DCGW_WM_DROPS, DCGW_MDROP_UNKNOWN_SOURCE, 0, w->stats.rx_unknown_source);
     add(v, DCGW_WM_DROPS, DCGW_MDROP_NO_SESSION, 0, w->stats.rx_no_session);
     add(v, DCGW_WM_RELAY_FLOWS, 0, 0, w->stats.relay_flows);
+    const struct dcgw_mdc1_stats *hs = dcgw__wboot_stats(w);
+    if (hs) {
+        const uint64_t outcome[DCGW_MXFER_COUNT] = {
+            [DCGW_MXFER_STARTED] = hs->started,     [DCGW_MXFER_COMPLETED] = hs->completed,
+            [DCGW_MXFER_FAILED] = hs->failed,       [DCGW_MXFER_TIMED_OUT] = hs->timed_out,
+            [DCGW_MXFER_CANCELLED] = hs->cancelled, [DCGW_MXFER_REFUSED] = hs->refused_full,
+        };
+        for (int i = 0; i < DCGW_MXFER_COUNT; i++)
+            add(v, DCGW_WM_MDC1_TRANSFERS, i, 0, outcome[i]);
+        add(v, DCGW_WM_MDC1_BYTES, 0, 0, hs->bytes_received);
+    }
 }
 
 /* Whether v differs from the last snapshot pushed, CPU time and memory aside. */

@@ -246,6 +246,8 @@ struct dcgw_mdc1_stats;
 int dcgw__wboot_start(struct worker *w);
 void dcgw__wboot_stop(struct worker *w);
 const struct dcgw_mdc1_stats *dcgw__wboot_stats(const struct worker *w);
+/* metrics.c: adds the open channels the proxy serves, per leg, to out. */
+void dcgw__wboot_count_open(const struct wsession *s, uint32_t out[2]);
 int dcgw__wboot_create(struct wsession *s);
 void dcgw__wboot_free(struct wsession *s);
 void dcgw__wboot_wrap(struct wleg *l, struct dcgw_dc_callbacks *cbs);

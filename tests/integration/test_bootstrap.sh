@@ -31,7 +31,7 @@ netns_reexec "$@"
 
 WINDOW=${BOOT_WINDOW:-1048576}
 start_loopback_dcgwd 1 "bootstrap: { window_bytes = $WINDOW; request_timeout_ms = 1500; };" \
-    "${DCGW_IT_LOG:-}"
+    'metrics: { push_interval_ms = 200; };' "${DCGW_IT_LOG:-}"
 
 ctl_quiet() { ctl "$@" >>"$T/ctl.out"; }
 # same DESCRIPTION GOT WANT: a check that shows both on failure.
@@ -107,6 +107,36 @@ check "RSS grew less than the window during the 5 MiB download ($((RSSMAX - RSS0
 
 wait_for "the UE's result" 90 test -s "$T/ue.json" || true
 ctl --json get boot1 >"$T/get.json" # while the UE is still connected
+# /metrics (docs/metrics.md): the channels the proxy serves count as open bootstrap channels,
+# the MDC1 transfers as stats counts them (a snapshot taken between two stats).
+ctl --json stats >"$T/mstats1.json"
+sleep 0.5
+"$PY" -c 'import urllib.request, sys; sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:9745/metrics").read().decode())' >"$T/metrics.txt" || true
+ctl --json stats >"$T/mstats2.json"
+mcheck() {
+    "$PY" - "$T/metrics.txt" "$T/get.json" "$T/mstats1.json" "$T/mstats2.json" "$1" <<'PY'
+import json, re, sys
+text, get, s1, s2, what = open(sys.argv[1]).read(), *[json.load(open(p)) for p in sys.argv[2:5]], sys.argv[5]
+def total(name, **want):
+    out = 0
+    for labels, v in re.findall(r"^%s\{([^}]*)\} (\S+)$" % name, text, re.M):
+        d = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        out += float(v) if all(d.get(k) == x for k, x in want.items()) else 0
+    return out
+def counter(st, name):
+    return sum(c["value"] for w in st["stats"]["workers"] for c in w["counters"] if c["name"] == name)
+if what == "open":
+    n = sum(1 for l in get["session"]["legs"] for c in l["dc"].get("streams", [])
+            if c.get("kind") == "KIND_BOOTSTRAP" and c.get("open"))
+    m = total("dcgw_channels_open", kind="bootstrap")
+    print(m, n); sys.exit(0 if m == n >= 1 else 1)
+m = total("dcgw_mdc1_transfers_total", outcome="started")
+a, b = counter(s1, "http_transfers"), counter(s2, "http_transfers")
+print(m, a, b); sys.exit(0 if a <= m <= b and m >= 9 else 1)
+PY
+}
+check "metrics: the served bootstrap channels are open bootstrap channels ($(mcheck open 2>&1))" mcheck open
+check "metrics: MDC1 transfers as stats counts them ($(mcheck started 2>&1))" mcheck started
 touch "$T/stop"
 wait_peer $UE
 check "the UE completed every step" test "$PEER_RC" -eq 0

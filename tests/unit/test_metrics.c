@@ -25,8 +25,8 @@ static bool token(const char *s)
 
 START_TEST(families_are_named_by_the_rules)
 {
-    static const char *const allowed[] = {"role",   "direction", "state", "kind",
-                                          "reason", "inspected", "type",  "mode"};
+    static const char *const allowed[] = {"role",      "direction", "state", "kind",   "reason",
+                                          "inspected", "type",      "mode",  "outcome"};
     for (unsigned f = 0; f < DCGW_WM_COUNT; f++) {
         const struct dcgw_metric_family *fam = dcgw_metrics_family(f);
         size_t n = strlen(fam->name);

@@ -30,6 +30,7 @@ enum dcgw_metric_label {
     DCGW_ML_AVATAR_TYPE,   /* transfer, request */
     DCGW_ML_AVATAR_REASON, /* AvatarReason: bad_signature, untrusted_signer, ... */
     DCGW_ML_CPU_MODE,      /* user, system */
+    DCGW_ML_TRANSFER,      /* enum dcgw_metric_transfer */
     DCGW_ML_COUNT
 };
 
@@ -54,6 +55,17 @@ enum dcgw_metric_drop {
     DCGW_MDROP_RELAY_INSPECTOR,
     DCGW_MDROP_RELAY_BLOCKED,
     DCGW_MDROP_COUNT
+};
+
+/* What became of the bootstrap proxy's requests to the DCSF (MDC1, net/mdc1.h). */
+enum dcgw_metric_transfer {
+    DCGW_MXFER_STARTED,
+    DCGW_MXFER_COMPLETED,
+    DCGW_MXFER_FAILED,
+    DCGW_MXFER_TIMED_OUT,
+    DCGW_MXFER_CANCELLED,
+    DCGW_MXFER_REFUSED, /* max_transfers reached */
+    DCGW_MXFER_COUNT
 };
 
 /* Reasons of DTLS failures and relay blocks, from the dcgw error code reported. */
@@ -93,6 +105,8 @@ enum dcgw_wmetric {
     DCGW_WM_POLICY_VIOLATIONS,
     DCGW_WM_AVATAR_ACCEPTED,
     DCGW_WM_AVATAR_REJECTED,
+    DCGW_WM_MDC1_TRANSFERS,
+    DCGW_WM_MDC1_BYTES,
     DCGW_WM_CPU,
     DCGW_WM_RSS,
     DCGW_WM_COUNT

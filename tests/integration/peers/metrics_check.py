@@ -38,7 +38,7 @@ import urllib.request
 from prometheus_client.parser import text_string_to_metric_families
 
 LABELS = {"worker", "role", "state", "kind", "direction", "reason", "inspected", "type",
-          "mode", "version", "le"}
+          "mode", "outcome", "version", "le"}
 TOKEN = re.compile(r"^([a-z0-9_]+|[0-9.e+-]+|\+Inf)$")
 
 
