@@ -254,14 +254,11 @@ static void local_side(struct worker *w, struct wleg *l, struct dcgw_sdp_local *
     }
 }
 
-/* Creates the leg's stages once both sides' SDP are known: t is the transport the peer uses
- * (its bundle's, dcgw_sdp_bundle_transport). */
-static int start_leg(struct wleg *l, const struct dcgw_sdp *remote,
-                     const struct dcgw_sdp_transport *t, enum dcgw_sdp_setup ours,
-                     uint16_t local_sctp_port, char *err, size_t errcap)
+/* The leg's data-channel settings from the configuration and the peer's SDP. */
+static void dc_settings(const struct wleg *l, const struct dcgw_sdp_dc *rdc,
+                        uint16_t local_sctp_port, struct dcgw_dc_settings *out)
 {
-    struct worker *w = l->s->w;
-    const struct dcgw_sdp_dc *rdc = &remote->dc;
+    const struct worker *w = l->s->w;
     struct dcgw_dc_settings dcs;
     dcgw_dc_settings_default(&dcs);
     dcs.sctp.local_port = local_sctp_port;
@@ -291,6 +288,19 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote,
      * (docs/bootstrap.md). */
     dcs.sctp.nodelay = l->s->desc->legs[l->idx]->dc->media_proxy_config ==
                        DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_HTTP;
+    *out = dcs;
+}
+
+/* Creates the leg's stages once both sides' SDP are known: t is the transport the peer uses
+ * (its bundle's, dcgw_sdp_bundle_transport). */
+static int start_leg(struct wleg *l, const struct dcgw_sdp *remote,
+                     const struct dcgw_sdp_transport *t, enum dcgw_sdp_setup ours,
+                     uint16_t local_sctp_port, char *err, size_t errcap)
+{
+    struct worker *w = l->s->w;
+    const struct dcgw_sdp_dc *rdc = &remote->dc;
+    struct dcgw_dc_settings dcs;
+    dc_settings(l, rdc, local_sctp_port, &dcs);
     struct dcgw_dc_callbacks dcb;
     dcgw_bridge_dc_callbacks(l->s->bridge, l->idx, &dcb);
     dcgw__wboot_wrap(l, &dcb); /* bound bootstrap streams are served, not bridged */
