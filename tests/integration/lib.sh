@@ -147,3 +147,19 @@ free_port() { "$PY" -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); 
 # same_fp FP1 FP2: two "ALGORITHM VALUE" fingerprints are the same (case aside), not empty.
 same_fp() { [ -n "$1" ] && [ "${1^^}" = "${2^^}" ]; }
 not() { ! "$@"; }
+
+# metrics_events PREFIX [WAIT_S]: after WAIT_S (default 1.2: a worker's push interval) GETs
+# the default /metrics (docs/metrics.md) and checks that every family counted from events
+# (DTLS handshakes and failures by reason, consent, relay verdicts, avatars) equals the
+# events in $T/events.jsonl. Call it when the test's sessions have settled.
+metrics_events() {
+    local pre=$1 line
+    sleep "${2:-1.2}"
+    if ! "$PY" "$PEERS/metrics_check.py" scrape http://127.0.0.1:9745/metrics "$T/metrics-ev.txt"; then
+        fail "$pre GET /metrics"
+        return
+    fi
+    while IFS= read -r line; do
+        case $line in "ok "*) ok "$pre ${line#ok }" ;; *) fail "$pre $line" ;; esac
+    done < <("$PY" "$PEERS/metrics_check.py" events "$T/metrics-ev.txt" "$T/events.jsonl" 2>&1)
+}

@@ -50,7 +50,7 @@ TOOL="$DCGW_SRC/tools/dcgw-avatar"
 A="$T/anchors"
 mkdir -p "$A" && cp -r "$D/ca.pem" "$D/keys" "$A/"
 start_loopback_dcgwd 1 \
-    'sctp: { buffered_limit = 67108864; };' \
+    'sctp: { buffered_limit = 67108864; };' 'metrics: { push_interval_ms = 200; };' \
     "avatar: { trust_anchors = \"$A/ca.pem\"; trusted_keys = \"$A/keys\"; audience = \"dcgw\"; transfer_timeout_ms = 5000; };"
 rm -rf "$A"
 
@@ -279,6 +279,7 @@ check "h. anchors deleted after start: the workers' store still vouches (a), no 
     not grep -q 'avatar.trust_anchors\|avatar.trusted_keys' "$T/dcgwd.log"
 check "d. no worker lost, dcgwd answers" \
     bash -c "'$DCGWCTL' -s '$SOCK' ping >/dev/null && ! grep -q worker_lost '$T/events.jsonl'"
+metrics_events "d. /metrics:" 0.5
 
 if [ "$FAILED" -ne 0 ]; then
     for f in "$U/peer.log" "$B/peer.log"; do [ -s "$f" ] && { echo "---- $f"; tail -20 "$f"; }; done

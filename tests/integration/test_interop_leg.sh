@@ -31,7 +31,7 @@ netns_reexec "$@"
 check "Debian python3 has aiortc" "$PY" -c 'import aiortc, aioice'
 check "Chromium is installed ($CHROMIUM)" test -x "$CHROMIUM"
 
-start_loopback_dcgwd 2
+start_loopback_dcgwd 2 'metrics: { push_interval_ms = 200; };'
 
 # ---- helpers
 
@@ -162,6 +162,7 @@ check "e. dcgwctl stats still works" ctl stats
 after=$(stats_sig)
 check "e. no worker restarted or died (pid:alive:restarts $before -> $after)" [ "$before" = "$after" ]
 check "e. the probe leg kept its state ($leg_before -> $(state_of probe))" [ "$(state_of probe)" = "$leg_before" ]
+metrics_events "e. /metrics:" 0.5
 check "e. no worker_lost event" not grep -q '"worker_lost"' "$T/events.jsonl"
 
 # Diagnostics on failure: the peers' own words.

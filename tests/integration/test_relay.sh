@@ -30,12 +30,13 @@
 #   f. what the controller may get wrong: an offerer's a=setup other than actpass (or none)
 #      passes through, an answer with a=setup:actpass, a relay leg next to a terminated one;
 #      RelaySettings from a session file; the human output of relay events and counters.
+#   g. /metrics: relay flows, verdicts and blocks as the events and stats say (docs/metrics.md).
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
 check "Debian python3 has aiortc" "$PY" -c 'import aiortc, aioice'
 
-start_loopback_dcgwd 1
+start_loopback_dcgwd 1 'metrics: { push_interval_ms = 200; };'
 ctl watch >"$T/events.txt" 2>/dev/null & # the operator's view of the same events
 sleep 0.2
 
@@ -245,6 +246,14 @@ check "f. dcgwctl watch shows relay_blocked with its code and the suspicion" \
 check "f. dcgwctl watch shows relay_connected and relay_closed with counters" bash -c \
     "grep -q 'relay_connected session=r1 inspected=yes dtls_client=' '$T/events.txt' && grep -q '^    as: rx [0-9]* pkt' '$T/events.txt'"
 check "f. dcgwctl get shows a relay leg's counters" grep -q '^    relay rx [0-9]* pkt' "$T/r2.txt"
+# /metrics (docs/metrics.md): relay flows, verdicts and blocks as the events and stats say.
+sleep 0.5
+ctl --json stats >"$T/mstats.json"
+"$PY" "$PEERS/metrics_check.py" scrape http://127.0.0.1:9745/metrics "$T/metrics.txt" || fail "g. scrape"
+while IFS= read -r line; do
+    case $line in "ok "*) ok "g. ${line#ok }" ;; *) fail "g. $line" ;; esac
+done < <("$PY" "$PEERS/metrics_check.py" relay "$T/metrics.txt" "$T/events.jsonl" "$T/mstats.json" 2>&1;
+         "$PY" "$PEERS/metrics_check.py" events "$T/metrics.txt" "$T/events.jsonl" 2>&1)
 check "no worker_lost event" not grep -q '"worker_lost"' "$T/events.jsonl"
 
 if [ "$FAILED" -ne 0 ]; then

@@ -17,6 +17,10 @@ usage:
                                              Unix time just before and after STATS1)
   metrics_check.py sessions SCRAPE LIST STATE sessions by worker and state = dcgwctl list, and
                                              one session is in STATE
+  metrics_check.py events SCRAPE EVENTS       the families counted from events (DTLS, consent,
+                                             relay verdicts, avatars) = the events, by reason
+  metrics_check.py relay SCRAPE EVENTS STATS  relay flows, verdicts and blocks = the events and
+                                             stats; forwarded datagrams cover the closed flows
   metrics_check.py final SCRAPE EVENTS SESSION STATS
                                              after the close: the session's final counters
                                              (session_closed) are kept, gauges are zero
@@ -283,6 +287,80 @@ def sessions(path, list_path, want_state):
     return 0
 
 
+def reason_of(code):
+    """The reason label of a dcgw error code (msg/metrics.c dcgw_metrics_reason_of)."""
+    if -1256 < code <= -1000:
+        return "alert"
+    return {-16: "fingerprint", -17: "weak_hash", -19: "timeout", -23: "protocol", -18: "tls",
+            -15: "tls", -11: "unsupported", -14: "limit", -10: "malformed",
+            -9: "malformed"}.get(code, "other")
+
+
+def events_mode(path, events_path):
+    """Every family counted from events equals the events of the same kind and reason."""
+    _, _, values = parse(path)
+    evs = []
+    with open(events_path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                evs.append(json.loads(line))
+            except ValueError:
+                pass
+
+    def count(kind, pred=lambda e: True):
+        return sum(1 for e in evs if kind in e and pred(e[kind]))
+    checks = [("dcgw_dtls_handshakes_total", {}, count("leg_connected"))]
+    for r in sorted({reason_of(e["dtls_failed"].get("code", 0)) for e in evs if "dtls_failed" in e}):
+        checks.append(("dcgw_dtls_failures_total", {"reason": r},
+                       count("dtls_failed", lambda x, r=r: reason_of(x.get("code", 0)) == r)))
+    checks.append(("dcgw_dtls_failures_total", {}, count("dtls_failed")))
+    checks.append(("dcgw_consent_lost_total", {}, count("consent_lost")))
+    checks.append(("dcgw_relay_connected_total", {}, count("relay_connected")))
+    checks.append(("dcgw_relay_blocks_total", {}, count("relay_blocked")))
+    checks.append(("dcgw_avatar_accepted_total", {"type": "transfer"},
+                   count("avatar_accepted", lambda x: not x.get("request"))))
+    checks.append(("dcgw_avatar_accepted_total", {"type": "request"},
+                   count("avatar_accepted", lambda x: bool(x.get("request")))))
+    for r in sorted({e["avatar_rejected"].get("reason", "") for e in evs if "avatar_rejected" in e}):
+        label = r.replace("AVATAR_", "").lower()
+        checks.append(("dcgw_avatar_rejected_total", {"reason": label},
+                       count("avatar_rejected", lambda x, r=r: x.get("reason") == r)))
+    checks.append(("dcgw_avatar_rejected_total", {}, count("avatar_rejected")))
+    for name, labels, n in checks:
+        m = total(values, name, **labels)
+        say(m == n, "%s%s: metrics %d = events %d" % (name, labels or "", m, n))
+    return 0
+
+
+def relay(path, events_path, stats_path):
+    _, _, values = parse(path)
+    evs = []
+    with open(events_path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                evs.append(json.loads(line))
+            except ValueError:
+                pass
+    conn = [e["relay_connected"] for e in evs if "relay_connected" in e]
+    blocks = [e["relay_blocked"] for e in evs if "relay_blocked" in e]
+    closed = [e["relay_closed"] for e in evs if "relay_closed" in e]
+    for insp in (True, False):
+        m = total(values, "dcgw_relay_connected_total", inspected=str(insp).lower())
+        n = sum(1 for c in conn if bool(c.get("inspected")) == insp)
+        say(m == n, "relay connected{inspected=%s}: metrics %d = events %d" % (str(insp).lower(), m, n))
+    m = total(values, "dcgw_relay_blocks_total", reason="fingerprint")
+    n = sum(1 for b in blocks if b.get("code") == -16)
+    say(m == n >= 1, "relay blocks{reason=fingerprint}: metrics %d = EFINGERPRINT events %d" % (m, n))
+    say(total(values, "dcgw_relay_blocks_total") == len(blocks),
+        "relay blocks: metrics = events (%d)" % len(blocks))
+    m, g = total(values, "dcgw_relay_flows_total"), counter(load(stats_path), "relay_flows")
+    say(m == g >= 1, "relay flows: metrics %d = stats %d" % (m, g))
+    fwd = sum(int(l.get("forwarded_packets", 0)) for c in closed for l in c.get("legs", []))
+    m = total(values, "dcgw_relay_forwarded_datagrams_total")
+    say(m >= fwd and m > 0, "relay forwarded datagrams %d >= those of the closed flows %d" % (m, fwd))
+    return 0
+
+
 def final(path, events_path, session, stats_path):
     _, _, values = parse(path)
     closed = None
@@ -325,7 +403,7 @@ def requests(p1, p2, typ, n):
 
 def main(argv):
     modes = {"scrape": (scrape, 2), "scrape-loop": (scrape_loop, 3), "http": (http, 1),
-             "format": (fmt, 2), "during": (during, 1), "live": (live, 6), "final": (final, 4), "sessions": (sessions, 3),
+             "format": (fmt, 2), "during": (during, 1), "live": (live, 6), "final": (final, 4), "sessions": (sessions, 3), "relay": (relay, 3), "events": (events_mode, 2),
              "requests": (requests, 4)}
     if len(argv) < 2 or argv[1] not in modes or len(argv) != 2 + modes[argv[1]][1]:
         print(__doc__, file=sys.stderr)
