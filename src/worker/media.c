@@ -490,6 +490,29 @@ void dcgw__wmedia_refresh(struct wsession *s)
     }
 }
 
+void dcgw__wmedia_sums(const struct wsession *s, struct wmedia_sums *out)
+{
+    const struct wmedia *m = s->media;
+    for (size_t i = 0; m && m->stage && i < dcgw_media_lines(m->stage); i++) {
+        const struct dcgw_media_line_info *li = dcgw_media_line(m->stage, (int)i);
+        unsigned kind = li->kind == DCGW_SDP_KIND_VIDEO;
+        for (int k = 0; k < 2; k++) {
+            const struct dcgw_media_counters *c = dcgw_media_counters(m->stage, (int)i, k);
+            out->in_packets[kind] += c->rtp_packets + c->rtcp_packets;
+            out->in_bytes[kind] += c->rtp_bytes + c->rtcp_bytes;
+            out->out_packets[kind] += c->fwd_packets;
+            out->out_bytes[kind] += c->fwd_bytes;
+            for (int d = 0; d < DCGW_MEDIA_DROP_COUNT; d++)
+                out->dropped[d] += c->dropped[d];
+        }
+    }
+    for (int k = 0; m && m->stage && k < 2; k++) {
+        const struct dcgw_media_counters *c = dcgw_media_counters(m->stage, -1, k);
+        for (int d = 0; d < DCGW_MEDIA_DROP_COUNT; d++)
+            out->dropped[d] += c->dropped[d];
+    }
+}
+
 void dcgw__wmedia_totals(struct worker *w, uint64_t *forwarded, uint64_t *srtp_failures)
 {
     *forwarded = w->stats.media_closed_forwarded;

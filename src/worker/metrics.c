@@ -19,6 +19,12 @@
 #include "events.h"
 #include "worker_int.h"
 
+/* The media stage's drop reasons are the metrics' media_* reasons, in the same order. */
+_Static_assert(DCGW_MDROP_MEDIA_NO_STAGE - DCGW_MDROP_MEDIA_NOT_READY == DCGW_MEDIA_DROP_COUNT,
+               "media drop reasons: include/dcgw/msg/metrics.h follows DCGW_MEDIA_DROP_MAP");
+_Static_assert(DCGW_MDROP_MEDIA_INTERNAL - DCGW_MDROP_MEDIA_NOT_READY == DCGW_MEDIA_DROP_INTERNAL,
+               "media drop reasons: include/dcgw/msg/metrics.h follows DCGW_MEDIA_DROP_MAP");
+
 struct wmetrics {
     uv_timer_t timer;
     uint32_t interval_ms;
@@ -81,6 +87,13 @@ void dcgw__wmetrics_event(struct worker *w, const Dcgw__Event *ev)
     case DCGW__EVENT__KIND_AVATAR_ACCEPTED:
         add(v, DCGW_WM_AVATAR_ACCEPTED, ev->avatar_accepted->request ? 1 : 0, 0, 1);
         break;
+    case DCGW__EVENT__KIND_MEDIA_STARTED:
+        add(v, DCGW_WM_MEDIA_STARTED, event_role(w, ev),
+            dcgw_metrics_label_of_enum(DCGW_ML_MEDIA_KIND, ev->media_started->kind), 1);
+        break;
+    case DCGW__EVENT__KIND_MEDIA_FAILED:
+        add(v, DCGW_WM_MEDIA_FAILURES, event_role(w, ev), 0, 1);
+        break;
     case DCGW__EVENT__KIND_AVATAR_REJECTED:
         add(v, DCGW_WM_AVATAR_REJECTED,
             dcgw_metrics_label_of_enum(DCGW_ML_AVATAR_REASON, ev->avatar_rejected->reason), 0, 1);
@@ -111,6 +124,9 @@ static void add_relay(const struct wsession *s, uint64_t *v, bool gauges)
         add(v, DCGW_WM_DROPS, DCGW_MDROP_RELAY_RATE, 0, c.dropped_rate);
         add(v, DCGW_WM_DROPS, DCGW_MDROP_RELAY_INSPECTOR, 0, c.dropped_inspector);
         add(v, DCGW_WM_DROPS, DCGW_MDROP_RELAY_BLOCKED, 0, c.dropped_blocked);
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_RELAY_MEDIA, 0, c.dropped_media);
+        add(v, DCGW_WM_RELAY_MEDIA_DATAGRAMS, role, 0, c.media_forwarded_packets);
+        add(v, DCGW_WM_RELAY_MEDIA_BYTES, role, 0, c.media_forwarded_bytes);
     }
 }
 
@@ -151,6 +167,27 @@ static void add_terminated_gauges(const struct wsession *s, uint64_t *v)
     }
 }
 
+/* The media stage's counters (audio and video of a terminated session). */
+static void add_media(const struct wsession *s, uint64_t *v)
+{
+    if (!s->media)
+        return;
+    struct wmedia_sums m;
+    memset(&m, 0, sizeof(m));
+    dcgw__wmedia_sums(s, &m);
+    for (int kind = 0; kind < 2; kind++) {
+        int k =
+            dcgw_metrics_label_of_enum(DCGW_ML_MEDIA_KIND, kind ? DCGW__MEDIA_KIND__MEDIA_VIDEO
+                                                                : DCGW__MEDIA_KIND__MEDIA_AUDIO);
+        add(v, DCGW_WM_MEDIA_PACKETS, k, DCGW_METRIC_DIR_IN, m.in_packets[kind]);
+        add(v, DCGW_WM_MEDIA_PACKETS, k, DCGW_METRIC_DIR_OUT, m.out_packets[kind]);
+        add(v, DCGW_WM_MEDIA_BYTES, k, DCGW_METRIC_DIR_IN, m.in_bytes[kind]);
+        add(v, DCGW_WM_MEDIA_BYTES, k, DCGW_METRIC_DIR_OUT, m.out_bytes[kind]);
+    }
+    for (int d = 0; d < DCGW_MEDIA_DROP_COUNT; d++)
+        add(v, DCGW_WM_DROPS, DCGW_MDROP_MEDIA_NOT_READY + d, 0, m.dropped[d]);
+}
+
 static void add_session(const struct wsession *s, uint64_t *v, bool gauges)
 {
     if (s->relay) {
@@ -173,6 +210,7 @@ static void add_session(const struct wsession *s, uint64_t *v, bool gauges)
         add(v, DCGW_WM_DROPS, DCGW_MDROP_TOO_BIG, 0, b->dropped_too_big);
         add(v, DCGW_WM_DROPS, DCGW_MDROP_REFUSED, 0, b->dropped_by_owner);
         add(v, DCGW_WM_DROPS, DCGW_MDROP_NO_MEMORY, 0, b->dropped_nomem);
+        add_media(s, v);
     }
     if (gauges || !s->policy)
         return;
@@ -244,6 +282,8 @@ static void build(struct worker *w, uint64_t *v)
             add(v, DCGW_WM_MDC1_TRANSFERS, i, 0, outcome[i]);
         add(v, DCGW_WM_MDC1_BYTES, 0, 0, hs->bytes_received);
     }
+    add(v, DCGW_WM_SRTP_SESSIONS, 0, 0, w->stats.srtp_sessions_created);
+    add(v, DCGW_WM_DROPS, DCGW_MDROP_MEDIA_NO_STAGE, 0, w->stats.media_no_stage);
 }
 
 /* Whether v differs from the last snapshot pushed, CPU time and memory aside. */

@@ -17,6 +17,7 @@
 #include "dcgw/base/reentry.h"
 #include "dcgw/net/io.h"
 #include "dcgw/stages/leg.h"
+#include "dcgw/stages/media.h"
 #include "dcgw/guard/policy.h"
 #include "dcgw/msg/stream.h"
 
@@ -270,7 +271,8 @@ int dcgw__wboot_update(struct wsession *s, const char *leg, const Dcgw__DcMedia 
  * connected: keys from the leg's DTLS (or media_failed when it agreed no use_srtp).
  * input: an RTP/RTCP datagram of the leg (dcgw_leg_cbs.on_media). policy: the policy's
  * media rules applied again (after an update). refresh: counters into Leg.media. totals:
- * the worker's. free: from session_free. */
+ * the worker's. sums: the session's counters added to out, by kind ([0] audio, [1] video;
+ * metrics.c). free: from session_free. */
 struct wplan;
 struct dcgw_sdp;
 struct dcgw_sdp_local;
@@ -289,6 +291,12 @@ void dcgw__wmedia_policy(struct wsession *s);
 void dcgw__wmedia_allowed(struct wsession *s, unsigned idx, bool out[2]);
 void dcgw__wmedia_refresh(struct wsession *s);
 void dcgw__wmedia_totals(struct worker *w, uint64_t *forwarded, uint64_t *srtp_failures);
+struct wmedia_sums {
+    uint64_t in_packets[2], in_bytes[2];   /* authenticated from the legs' peers */
+    uint64_t out_packets[2], out_bytes[2]; /* re-protected and sent on */
+    uint64_t dropped[DCGW_MEDIA_DROP_COUNT];
+};
+void dcgw__wmedia_sums(const struct wsession *s, struct wmedia_sums *out);
 void dcgw__wmedia_free(struct wsession *s);
 
 /* relay_legs.c: relay sessions. create after the session's wlegs exist; update gives the

@@ -14,11 +14,12 @@
 #   | c. aiortc UE <=> dcgwd terminate <=> aiortc AS without use_srtp: the channel works,  |
 #   |    media_failed on leg as, none of its media flows                                  |
 #   | d. two offers with no common audio codec: m=audio 0 and the reason in both answers   |
+#   | e. /metrics (docs/metrics.md) agrees with stats and the events of a-d                |
 #   +------------------------------------------------------------------------------------+
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
-start_loopback_dcgwd 1
+start_loopback_dcgwd 1 'metrics: { push_interval_ms = 100; };'
 
 POLICY="$DCGW_SRC/config/examples/policy-allow-all.json"
 create() { ctl create --policy "$POLICY" "$@" >"$T/create.out"; }
@@ -30,6 +31,21 @@ media() { json_field "${3:-$T/get.json}" "(lambda m: $2)(next(l for l in j['sess
 # line LEG MID EXPR: EXPR on the m-line MID of leg LEG (x), its counters as c.
 line() { media "$1" "(lambda x: (lambda c: $3)(x.get('counters', {})))(next(x for x in m['lines'] if x['mid'] == '$2'))" "${4:-$T/get.json}"; }
 ge() { [ -n "$1" ] && [ "$1" -ge "$2" ] 2>/dev/null; }
+# metric FAMILY [label=value,...]: the sum of FAMILY's samples with those labels in /metrics.
+metric() {
+    "$PY" -c '
+import re, sys, urllib.request
+fam, want = sys.argv[1], dict(kv.split("=", 1) for kv in sys.argv[2].split(",") if kv)
+op = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+tot = 0
+for ln in op.open("http://127.0.0.1:9745/metrics", timeout=5).read().decode().splitlines():
+    m = re.match(r"(\w+)(?:\{(.*)\})? (\S+)$", ln)
+    if m and m.group(1) == fam:
+        labels = dict(re.findall(r"(\w+)=\"([^\"]*)\"", m.group(2) or ""))
+        if all(labels.get(k) == v for k, v in want.items()):
+            tot += float(m.group(3))
+print(int(tot))' "$1" "${2:-}" 2>/dev/null || true
+}
 
 # ---- a. terminate: Chromium <-> dcgw <-> aiortc, both offering
 A="$T/a"; mkdir -p "$A/dcgw"
@@ -200,5 +216,31 @@ check "d. get shows the rejected m-line with its reason" \
     [ "$(media ue 'next(x for x in m["lines"] if x["mid"] == "0").get("reason")' "$D/get.json")" = "no common codec with the other leg" ]
 ctl close d >/dev/null || true
 [ -n "${DCGW_IT_KEEP:-}" ] && cp -r "$B" "$C" "$D" "$DCGW_IT_KEEP"
+
+# ---- e. /metrics: every session closed, so the worker's totals are final
+sleep 0.5 # a push interval or more
+for kind in audio video; do
+    for dir in in out; do
+        n=$(metric dcgw_media_packets_total "kind=$kind,direction=$dir")
+        check "e. dcgw_media_packets_total{kind=$kind,direction=$dir} $n (>= 200)" ge "$n" 200
+    done
+done
+out=$(metric dcgw_media_packets_total direction=out)
+check "e. ... out equals stats media_forwarded_packets ($out)" [ "$out" = "$(counter media_forwarded_packets)" ]
+srtpf=$(($(metric dcgw_drops_total reason=media_auth) + $(metric dcgw_drops_total reason=media_replay)))
+check "e. dcgw_drops_total media_auth + media_replay = stats media_srtp_failures ($srtpf)" \
+    [ "$srtpf" = "$(counter media_srtp_failures)" ]
+check "e. dcgw_drops_total{reason=media_not_ready} counts c.'s drops ($(metric dcgw_drops_total reason=media_not_ready))" \
+    ge "$(metric dcgw_drops_total reason=media_not_ready)" 20
+check "e. dcgw_srtp_sessions_created_total = stats srtp_sessions_created ($(counter srtp_sessions_created))" \
+    [ "$(metric dcgw_srtp_sessions_created_total)" = "$(counter srtp_sessions_created)" ]
+check "e. dcgw_media_started_total = media_started events ($(events media_started | wc -l))" \
+    [ "$(metric dcgw_media_started_total)" = "$(events media_started | wc -l)" ]
+check "e. dcgw_media_failures_total{role=answer} = media_failed events ($(events media_failed | wc -l))" \
+    [ "$(metric dcgw_media_failures_total role=answer)" = "$(events media_failed | wc -l)" ]
+for role in answer offer; do
+    n=$(metric dcgw_relay_media_forwarded_datagrams_total "role=$role")
+    check "e. dcgw_relay_media_forwarded_datagrams_total{role=$role} $n (b.: >= 200)" ge "$n" 200
+done
 
 finish

@@ -105,6 +105,11 @@ START_TEST(labels_read_from_the_proto_enums)
     ck_assert_int_eq(dcgw_metrics_label_of_enum(DCGW_ML_DIRECTION, 0), -1); /* not a proto one */
     ck_assert_str_eq(dcgw_metrics_label_value(DCGW_ML_ROLE, 2), "");
     ck_assert_str_eq(dcgw_metrics_label_value(DCGW_ML_COUNT, 0), "");
+    /* audio and video (MediaKind) */
+    ck_assert_uint_eq(dcgw_metrics_label_count(DCGW_ML_MEDIA_KIND), 2);
+    c = dcgw_metrics_label_of_enum(DCGW_ML_MEDIA_KIND, DCGW__MEDIA_KIND__MEDIA_VIDEO);
+    ck_assert_str_eq(dcgw_metrics_label_value(DCGW_ML_MEDIA_KIND, (unsigned)c), "video");
+    ck_assert_str_eq(dcgw_metrics_label_name(DCGW_ML_MEDIA_KIND), "kind");
 }
 END_TEST
 
@@ -123,6 +128,10 @@ START_TEST(reasons_of_error_codes)
                      "weak_hash");
     ck_assert_uint_eq(dcgw_metrics_label_count(DCGW_ML_DTLS_REASON), DCGW_MREASON_COUNT);
     ck_assert_uint_eq(dcgw_metrics_label_count(DCGW_ML_DROP), DCGW_MDROP_COUNT);
+    ck_assert_str_eq(dcgw_metrics_label_value(DCGW_ML_DROP, DCGW_MDROP_MEDIA_AUTH), "media_auth");
+    ck_assert_str_eq(dcgw_metrics_label_value(DCGW_ML_DROP, DCGW_MDROP_RELAY_MEDIA), "relay_media");
+    for (unsigned i = 0; i < DCGW_MDROP_COUNT; i++) /* no hole in the list */
+        ck_assert_str_ne(dcgw_metrics_label_value(DCGW_ML_DROP, i), "");
 }
 END_TEST
 

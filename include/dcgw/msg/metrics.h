@@ -31,6 +31,7 @@ enum dcgw_metric_label {
     DCGW_ML_AVATAR_REASON, /* AvatarReason: bad_signature, untrusted_signer, ... */
     DCGW_ML_CPU_MODE,      /* user, system */
     DCGW_ML_TRANSFER,      /* enum dcgw_metric_transfer */
+    DCGW_ML_MEDIA_KIND,    /* MediaKind: audio, video */
     DCGW_ML_COUNT
 };
 
@@ -54,6 +55,21 @@ enum dcgw_metric_drop {
     DCGW_MDROP_RELAY_RATE,
     DCGW_MDROP_RELAY_INSPECTOR,
     DCGW_MDROP_RELAY_BLOCKED,
+    /* audio and video of terminated sessions: the media stage's reasons, in the order of
+     * DCGW_MEDIA_DROP_MAP (include/dcgw/stages/media.h; docs/media.md) */
+    DCGW_MDROP_MEDIA_NOT_READY,
+    DCGW_MDROP_MEDIA_MALFORMED,
+    DCGW_MDROP_MEDIA_AUTH,
+    DCGW_MDROP_MEDIA_REPLAY,
+    DCGW_MDROP_MEDIA_UNROUTABLE,
+    DCGW_MDROP_MEDIA_STREAMS,
+    DCGW_MDROP_MEDIA_CODEC,
+    DCGW_MDROP_MEDIA_DIRECTION,
+    DCGW_MDROP_MEDIA_POLICY,
+    DCGW_MDROP_MEDIA_RATE,
+    DCGW_MDROP_MEDIA_INTERNAL,
+    DCGW_MDROP_MEDIA_NO_STAGE, /* RTP/RTCP of a session that carries no audio or video */
+    DCGW_MDROP_RELAY_MEDIA,    /* relay: RTP/RTCP before the handshake was verified */
     DCGW_MDROP_COUNT
 };
 
@@ -107,6 +123,13 @@ enum dcgw_wmetric {
     DCGW_WM_AVATAR_REJECTED,
     DCGW_WM_MDC1_TRANSFERS,
     DCGW_WM_MDC1_BYTES,
+    DCGW_WM_MEDIA_PACKETS,
+    DCGW_WM_MEDIA_BYTES,
+    DCGW_WM_MEDIA_STARTED,
+    DCGW_WM_MEDIA_FAILURES,
+    DCGW_WM_SRTP_SESSIONS,
+    DCGW_WM_RELAY_MEDIA_DATAGRAMS,
+    DCGW_WM_RELAY_MEDIA_BYTES,
     DCGW_WM_CPU,
     DCGW_WM_RSS,
     DCGW_WM_COUNT
