@@ -14,7 +14,7 @@
 #    address not of this host stops dcgwd at start with the reason; enabled = false
 #    means no listener at all.
 # b. HTTP: /metrics answers 200 in the text format 0.0.4; another path 404, POST 405,
-#    HEAD 200 without a body.
+#    HEAD 200 without a body; garbage and oversized headers are refused, the next GET works.
 # c. format: every family dcgw_-prefixed, once, typed, with HELP; counters end in
 #    _total; labels from a small fixed set, no session id; histograms consistent.
 # d. during the traffic (the policy scenario of test_policy.sh, scraped every 0.25 s):

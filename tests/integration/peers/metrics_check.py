@@ -34,6 +34,7 @@ import glob
 import json
 import os
 import re
+import socket
 import sys
 import time
 import urllib.error
@@ -124,6 +125,22 @@ def http(url):
         "POST /metrics: 405 with Allow (%s, %s)" % (status, headers.get("Allow")))
     status, headers, body = fetch(url, "HEAD")
     say(status == 200 and body == "", "HEAD /metrics: 200, no body")
+    host, port = url.split("/")[2].split(":")
+
+    def raw(data):
+        with socket.create_connection((host, int(port)), 5) as c:
+            c.sendall(data)
+            c.settimeout(5)
+            try:
+                return c.recv(200)
+            except OSError:
+                return b""
+    got = raw(b"\x00\x01 garbage\r\n\r\n")
+    say(got == b"" or got.startswith(b"HTTP/1.1 400"), "garbage: closed or 400 (%r)" % got[:30])
+    got = raw(b"GET /metrics HTTP/1.1\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n")
+    say(got.startswith(b"HTTP/1.1 431") or got.startswith(b"HTTP/1.1 413") or got == b"",
+        "40 KB of headers (over the 32 KiB a connection may use): refused (%r)" % got[:30])
+    say(fetch(url)[0] == 200, "GET /metrics still answers after them")
     return 0
 
 
