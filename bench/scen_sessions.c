@@ -55,6 +55,20 @@ static double rate(const struct snap *a, const struct snap *b, enum bench_path p
     return (double)snap_cpu(a, b, p) / ((double)(b->t_ns - a->t_ns) / 1e9);
 }
 
+/* Snapshots at the start and end of secs, and *noise grown by how much the CPU rate of
+ * its two halves differ: the spread of what the window measures. */
+static void window(struct bench *b, enum bench_path p, double secs, struct snap *s0,
+                   struct snap *s1, double *noise)
+{
+    struct snap sm;
+    snap_take(b, s0);
+    bench_run_for(b, (uint64_t)(secs * 500));
+    snap_take(b, &sm);
+    bench_run_for(b, (uint64_t)(secs * 500));
+    snap_take(b, s1);
+    *noise += fabs(rate(s0, &sm, p) - rate(&sm, s1, p));
+}
+
 static int cmp_setup(const void *a, const void *b)
 {
     const struct setup_run *x = a, *y = b;
@@ -169,17 +183,12 @@ int scen_idle(struct bench *b, json_t *res)
         far_send(b, FAR_TRIM, 0, 0, false, NULL);
         /* The process's own idle cost without sessions (timers, the SCTP tick), taken
          * out of the per-session figure. */
-        struct snap b0, bm, b1;
+        struct snap b0, b1;
         double base_s = b->o.idle_s < BASELINE_MAX_S ? b->o.idle_s : BASELINE_MAX_S;
         bench_progress(b, "%s: baseline without sessions for %.0f s", bench_path_name(p), base_s);
-        snap_take(b, &b0);
-        bench_run_for(b, (uint64_t)(base_s * 500));
-        snap_take(b, &bm);
-        bench_run_for(b, (uint64_t)(base_s * 500));
-        snap_take(b, &b1);
+        double noise = 0;
+        window(b, p, base_s, &b0, &b1, &noise);
         double base = rate(&b0, &b1, p);
-        /* The noise: how much each measured rate differs between its two halves. */
-        double noise = fabs(rate(&b0, &bm, p) - rate(&bm, &b1, p));
         uint64_t rss0 = measured_rss(b, p), self0 = ends_rss(b);
         struct pairset *s = pairset_setup(b, p, n, 1, b->o.setup_concurrency, true, timeout_for(n));
         if (!s)
@@ -187,15 +196,10 @@ int scen_idle(struct bench *b, json_t *res)
         unsigned ready = s->ready;
         bench_progress(b, "%s: %u sessions idle, settling", bench_path_name(p), ready);
         bench_run_for(b, SETTLE_MS);
-        struct snap s0, sm, s1;
-        snap_take(b, &s0);
+        struct snap s0, s1;
         bench_progress(b, "%s: %u sessions idle for %.0f s", bench_path_name(p), ready,
                        b->o.idle_s);
-        bench_run_for(b, (uint64_t)(b->o.idle_s * 500));
-        snap_take(b, &sm);
-        bench_run_for(b, (uint64_t)(b->o.idle_s * 500));
-        snap_take(b, &s1);
-        noise += fabs(rate(&s0, &sm, p) - rate(&sm, &s1, p));
+        window(b, p, b->o.idle_s, &s0, &s1, &noise);
         uint64_t rss1 = measured_rss(b, p), self1 = ends_rss(b);
         unsigned lost = s->failed;
         double secs = (double)(s1.t_ns - s0.t_ns) / 1e9;

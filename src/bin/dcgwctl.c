@@ -152,7 +152,29 @@ static int send_create(struct opts *o, Dcgw__CreateSession *cs, const char *sdp_
     return rc;
 }
 
-static int cmd_create(struct opts *o, int argc, char **argv)
+/* What create's arguments make: the session (from --leg options, or --from FILE). */
+struct create_args {
+    Dcgw__Session s, *from;
+    Dcgw__Leg legs[2], *lp[2];
+    Dcgw__DcMedia dcs[2];
+    Dcgw__Policy *policy;
+    const char *sdp_out;
+    struct pflags pf;
+};
+
+static void create_free(struct create_args *a)
+{
+    if (!a->from) {
+        dcgw_ctlargs_free_legs(a->policy, a->legs, a->dcs, a->s.n_legs);
+        return;
+    }
+    protobuf_c_message_free_unpacked(&a->from->base, NULL);
+    if (a->policy) /* not given to the session */
+        protobuf_c_message_free_unpacked(&a->policy->base, NULL);
+}
+
+/* 0, or the exit status of a usage error (said on stderr). */
+static int create_parse(struct create_args *a, int argc, char **argv)
 {
     static const struct option lo[] = {
         {"id", required_argument, NULL, 'i'},        {"tag", required_argument, NULL, 'T'},
@@ -160,52 +182,32 @@ static int cmd_create(struct opts *o, int argc, char **argv)
         {"sdp-out", required_argument, NULL, 'o'},   {"policy", required_argument, NULL, 'p'},
         {"bootstrap", required_argument, NULL, 'b'}, {"mdc1", required_argument, NULL, 'm'},
         {"mdc1-ca", required_argument, NULL, 'c'},   {NULL, 0, NULL, 0}};
-    struct pflags pf = {.n = 0};
-    Dcgw__Session s = DCGW__SESSION__INIT;
-    Dcgw__Session *from = NULL;
-    Dcgw__Leg legs[2];
-    Dcgw__DcMedia dcs[2];
-    Dcgw__Leg *lp[2] = {&legs[0], &legs[1]};
-    const char *sdp_out = NULL;
-    Dcgw__Policy *policy = NULL;
-    s.legs = lp;
     int ch;
     optind = 0; /* 0: glibc re-initialises, so options may follow the ID */
     while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        switch (ch) {
-        case 'i':
-            s.id = optarg;
-            break;
-        case 'T':
-            s.tag = optarg;
-            break;
-        case 'o':
-            sdp_out = optarg;
-            break;
-        case 'p':
-            if (!(policy = dcgw_ctlargs_policy(optarg, false)))
+        if (ch == 'i')
+            a->s.id = optarg;
+        else if (ch == 'T')
+            a->s.tag = optarg;
+        else if (ch == 'o')
+            a->sdp_out = optarg;
+        else if (ch == 'p' && !a->policy) {
+            if (!(a->policy = dcgw_ctlargs_policy(optarg, false)))
                 return 2;
-            break;
-        case 'b':
-        case 'm':
-        case 'c':
-            if (pflags_add(&pf, ch, optarg) < 0)
+        } else if (ch == 'b' || ch == 'm' || ch == 'c') {
+            if (pflags_add(&a->pf, ch, optarg) < 0)
                 return 2;
-            break;
-        case 'l':
-            if (s.n_legs == 2) {
-                fprintf(stderr, "dcgwctl: a session has at most two legs\n");
+        } else if (ch == 'l' && a->s.n_legs == 2) {
+            fprintf(stderr, "dcgwctl: a session has at most two legs\n");
+            return 2;
+        } else if (ch == 'l') {
+            if (dcgw_ctlargs_leg(optarg, &a->legs[a->s.n_legs], &a->dcs[a->s.n_legs]) < 0)
                 return 2;
-            }
-            if (dcgw_ctlargs_leg(optarg, &legs[s.n_legs], &dcs[s.n_legs]) < 0)
+            a->s.n_legs++;
+        } else if (ch == 'f' && !a->from) {
+            if (dcgw_ctlargs_session(optarg, &a->from) < 0)
                 return 2;
-            s.n_legs++;
-            break;
-        case 'f':
-            if (dcgw_ctlargs_session(optarg, &from) < 0)
-                return 2;
-            break;
-        default:
+        } else {
             return usage_error("create");
         }
     }
@@ -213,25 +215,33 @@ static int cmd_create(struct opts *o, int argc, char **argv)
         fprintf(stderr, "dcgwctl: create: unexpected argument '%s'\n", argv[optind]);
         return usage_error("create");
     }
-    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
-    cs.session = from ? from : &s;
-    if (policy) {
-        if (cs.session->policy && from)
-            protobuf_c_message_free_unpacked(&cs.session->policy->base, NULL);
-        cs.session->policy = policy;
-    }
-    if (!from && s.n_legs == 0) {
+    if (!a->from && a->s.n_legs == 0) {
         fprintf(stderr, "dcgwctl: create needs --leg (or --from FILE)\n");
         return 2;
     }
-    for (size_t i = 0; i < pf.n; i++)
-        if (dcgw_ctlargs_leg_proxy_flag(cs.session, pf.opt[i], pf.arg[i]) < 0)
-            return 2;
-    int rc = send_create(o, &cs, sdp_out);
-    if (from)
-        protobuf_c_message_free_unpacked(&from->base, NULL);
-    else
-        dcgw_ctlargs_free_legs(policy, legs, dcs, s.n_legs);
+    return 0;
+}
+
+static int cmd_create(struct opts *o, int argc, char **argv)
+{
+    struct create_args a = {.s = DCGW__SESSION__INIT, .lp = {&a.legs[0], &a.legs[1]}};
+    a.s.legs = a.lp;
+    int rc = create_parse(&a, argc, argv);
+    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
+    cs.session = a.from ? a.from : &a.s;
+    if (rc == 0 && a.policy) {
+        if (cs.session->policy && a.from)
+            protobuf_c_message_free_unpacked(&cs.session->policy->base, NULL);
+        cs.session->policy = a.policy;
+        if (a.from)
+            a.policy = NULL; /* the session owns it now */
+    }
+    for (size_t i = 0; rc == 0 && i < a.pf.n; i++)
+        if (dcgw_ctlargs_leg_proxy_flag(cs.session, a.pf.opt[i], a.pf.arg[i]) < 0)
+            rc = 2;
+    if (rc == 0)
+        rc = send_create(o, &cs, a.sdp_out);
+    create_free(&a);
     return rc;
 }
 
