@@ -22,6 +22,7 @@ workers = 1;
 log: { level = "info"; };
 control: { socket = "$T/$1.sock"; };
 data_plane: { address = "127.0.0.1"; $2 };
+metrics: { enabled = false; };
 ${3:-}
 CONF
     "$BUILD/dcgwd" -c "$T/$1.conf" >"$T/$1.log" 2>&1 &

@@ -315,8 +315,13 @@ int main(int argc, char **argv)
     for (unsigned r = 0; r < repeat; r++)
         for (unsigned i = 0; i < np; i++) {
             measure(&paths[i], r, packets, window);
-            fprintf(stderr, "relay_bench: repeat %u %-10s %8.0f datagrams/s\n", r + 1,
-                    paths[i].name, paths[i].pps[r]);
+            for (unsigned k = 0; k < np; k++) /* consent checks on every relay hop */
+                if (paths[k].c) {
+                    struct peer *pp[2] = {&paths[k].a, &paths[k].b};
+                    pump(pp, 20, NULL);
+                }
+            fprintf(stderr, "relay_bench: repeat %u %-10s %8.0f datagrams/s (lost so far %u)\n",
+                    r + 1, paths[i].name, paths[i].pps[r], paths[i].lost);
         }
     /* the forwarding's CPU: a path's minus the direct path's, per repeat, then medians */
     FILE *js = json ? fopen(json, "w") : NULL;
@@ -379,12 +384,9 @@ int main(int argc, char **argv)
         fprintf(js, "}\n");
         fclose(js);
     }
+    /* The daemons go with the script (their control connections may have idled out). */
     for (unsigned i = 1; i < np; i++)
-        if (paths[i].c) {
-            char id[64];
-            snprintf(id, sizeof(id), "relay-bench-%s", paths[i].name);
-            close_session(paths[i].c, id);
+        if (paths[i].c)
             dcgw_ctlclient_free(paths[i].c);
-        }
     return 0;
 }
