@@ -188,7 +188,7 @@ static int attach_one(struct backend *b, const char *name, const char *mode, con
     b->n_ifs++;
     char path[128], v = '1';
     snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/forwarding", name);
-    FILE *fw = fopen(path, "r");
+    FILE *fw = strcmp(name, "lo") != 0 ? fopen(path, "r") : NULL; /* lo: only local peers */
     if (fw && fread(&v, 1, 1, fw) == 1 && v == '0')
         DCGW_INFO(IO,
                   "fast path: IPv4 forwarding is off on %s: the kernel forwards to peers on "

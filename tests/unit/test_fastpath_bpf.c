@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dcgw/base/addr.h"
@@ -272,6 +274,117 @@ START_TEST(removed_flows_go_to_userspace)
 }
 END_TEST
 
+/* ---- remote peers: the redirect through the FIB, over a veth pair
+ *
+ *   this namespace: W 10.77.0.1 on dcgwv0 (fast path on its ingress, IPv4 forwarding on)
+ *        | veth
+ *   child namespace: A 10.77.0.2, B 10.77.0.3 on dcgwv1
+ *
+ * A -> W arrives on dcgwv0, leaves rewritten W -> B by dcgwv0's egress (MACs from the FIB
+ * and the neighbour table) and reaches B in the child; B -> W reaches A the same way. */
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+    char cmd[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+/* The child's side: A and B, each sends one record to W and expects the other's. */
+static int remote_peers(int go)
+{
+    char c;
+    if (read(go, &c, 1) != 1 ||
+        sh("ip link set lo up && ip addr add 10.77.0.2/24 dev dcgwv1 && "
+           "ip addr add 10.77.0.3/24 dev dcgwv1 && ip link set dcgwv1 up") != 0)
+        return 10;
+    struct ep a, b, w;
+    ep_open(&a, "10.77.0.2:4000");
+    ep_open(&b, "10.77.0.3:5000");
+    dcgw_addr_parse("10.77.0.1:6000", &w.addr);
+    usleep(200000); /* the link comes up */
+    for (int k = 0; k < 2; k++) {
+        struct ep *from = k ? &b : &a, *to = k ? &a : &b;
+        uint8_t p[600], got[600];
+        size_t n = record(p, 23, 1, (uint16_t)(300 + k), (uint8_t)(7 + k));
+        struct sockaddr_storage src;
+        ssize_t m = -1;
+        for (int tries = 0; tries < 20 && m < 0; tries++) { /* ARP for W on the first */
+            send_to(from, &w, p, n);
+            m = recv_one(to, got, sizeof(got), 100, &src);
+        }
+        if (m != (ssize_t)n || memcmp(got, p, n) != 0)
+            return 20 + k;
+        if (!same_addr(&src, &w.addr))
+            return 30 + k;
+    }
+    return 0;
+}
+
+START_TEST(forwards_to_remote_peers_through_veth)
+{
+    ck_assert_int_eq(sh("ip link add dcgwv0 type veth peer name dcgwv1"), 0);
+    int up[2], go[2];
+    ck_assert_int_eq(pipe(up), 0);
+    ck_assert_int_eq(pipe(go), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c = 'u';
+        if (unshare(CLONE_NEWNET) < 0 || write(up[1], &c, 1) != 1)
+            _exit(2);
+        _exit(remote_peers(go[0]));
+    }
+    char c, mac[32] = "";
+    ck_assert_int_eq(read(up[0], &c, 1), 1);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "dcgwv1");
+    ck_assert_int_eq(ioctl(fd, SIOCGIFHWADDR, &ifr), 0);
+    close(fd);
+    const uint8_t *hw = (const uint8_t *)ifr.ifr_hwaddr.sa_data;
+    snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", hw[0], hw[1], hw[2], hw[3], hw[4],
+             hw[5]);
+    ck_assert_int_eq(sh("ip link set dcgwv1 netns %d && ip addr add 10.77.0.1/24 dev dcgwv0 && "
+                        "ip link set dcgwv0 up && "
+                        "ip neigh replace 10.77.0.2 lladdr %s dev dcgwv0 nud permanent && "
+                        "ip neigh replace 10.77.0.3 lladdr %s dev dcgwv0 nud permanent && "
+                        "echo 1 > /proc/sys/net/ipv4/conf/dcgwv0/forwarding",
+                        (int)pid, mac, mac),
+                     0);
+    struct ep w;
+    ep_open(&w, "10.77.0.1:6000");
+    struct dcgw_fastpath_settings st = {.interfaces = "dcgwv0", .max_flows = 4};
+    struct dcgw_fastpath *fp = NULL;
+    char why[256] = "";
+    ck_assert_msg(dcgw_fastpath_open(&st, (struct sockaddr *)&w.addr, &fp, why, sizeof(why)) == 0,
+                  "%s", why);
+    struct sockaddr_storage a, b;
+    dcgw_addr_parse("10.77.0.2:4000", &a);
+    dcgw_addr_parse("10.77.0.3:5000", &b);
+    const struct sockaddr *peers[2] = {(struct sockaddr *)&a, (struct sockaddr *)&b};
+    static const struct dcgw_fastpath_limits none[2];
+    struct dcgw_fastpath_flow *flow = NULL;
+    ck_assert_int_eq(dcgw_fastpath_add(fp, (struct sockaddr *)&w.addr, peers, none, &flow), 0);
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+    int status = -1;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "peers: status %d",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    struct dcgw_fastpath_counts cn[2];
+    ck_assert_int_eq(dcgw_fastpath_read(fp, flow, cn), 0);
+    ck_assert_uint_ge(cn[0].packets, 1); /* a retry before ARP resolved counts too */
+    ck_assert_uint_ge(cn[1].packets, 1);
+    ck_assert_uint_eq(drain(&w, 20), 0); /* dcgw's socket saw none of the data */
+    dcgw_fastpath_close(fp);
+    close(w.fd);
+    sh("ip link del dcgwv0 2>/dev/null");
+}
+END_TEST
+
 START_TEST(open_refusals_say_why)
 {
     struct sockaddr_storage any, lo;
@@ -337,6 +450,7 @@ int main(void)
     tcase_add_test(tc, rate_limit_drops_and_counts);
     tcase_add_test(tc, removed_flows_go_to_userspace);
     tcase_add_test(tc, open_refusals_say_why);
+    tcase_add_test(tc, forwards_to_remote_peers_through_veth);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
