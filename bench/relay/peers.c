@@ -396,3 +396,15 @@ void close_session(struct dcgw_ctlclient *c, const char *id)
     req.close_session = &cl;
     dcgw__response__free_unpacked(call(c, &req), NULL);
 }
+
+void update_policy(struct dcgw_ctlclient *c, const char *id)
+{
+    Dcgw__Policy pol = DCGW__POLICY__INIT;
+    Dcgw__UpdateSession up = DCGW__UPDATE_SESSION__INIT;
+    up.id = (char *)id;
+    up.policy = &pol;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
+    req.update_session = &up;
+    dcgw__response__free_unpacked(call(c, &req), NULL);
+}

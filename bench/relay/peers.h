@@ -68,5 +68,7 @@ uint64_t daemon_cpu(struct dcgw_ctlclient *c);
 void update_relay(struct dcgw_ctlclient *c, const char *id, uint32_t pps, uint32_t bps,
                   uint32_t burst_ms);
 void close_session(struct dcgw_ctlclient *c, const char *id);
+/* UpdateSession.policy: the session's policy replaced by an empty one (deny by default). */
+void update_policy(struct dcgw_ctlclient *c, const char *id);
 
 #endif

@@ -8,6 +8,7 @@
  *   data      N messages each way through a verified flow, DTLS end to end: byte-exact;
  *             the fast path counted exactly the application data datagrams the peers sent,
  *             dcgw's userspace received exactly their other datagrams (STUN, ...)
+ *   policy    UpdateSession.policy: the entry is removed first, then the flow offloaded again
  *   rate      UpdateSession.relay: R datagrams/s; A sends 3R for 2 s: B gets R +-10%
  *   close     the session closed: the entry is gone and A's datagrams reach nobody
  *   consent   A goes silent: consent lost on its hop, the entry gone, B's datagrams dropped */
@@ -148,6 +149,41 @@ static void data(struct dcgw_ctlclient *c, struct peer *p[2], unsigned n)
           io1 - io0, p[0]->sent_app + p[1]->sent_app);
 }
 
+/* One message each way arrives, through the fast path. */
+static void expect_app(struct dcgw_ctlclient *c, struct peer *p[2])
+{
+    struct relay_counts c0, c1;
+    relay_counts(c, "s", &c0);
+    uint64_t want[2] = {p[0]->expect_seq + 1, p[1]->expect_seq + 1};
+    static uint8_t msg[64];
+    for (int k = 0; k < 2; k++) {
+        uint64_t seq = p[1 - k]->expect_seq;
+        memcpy(msg, &seq, 8);
+        for (size_t j = 8; j < sizeof(msg); j++)
+            msg[j] = (uint8_t)(seq + j);
+        dcgw_leg_send_data(p[k]->leg, msg, sizeof(msg));
+    }
+    uint64_t end = now_us() + 3000000;
+    while ((p[0]->expect_seq < want[0] || p[1]->expect_seq < want[1]) && now_us() < end)
+        pump(p, 10, NULL);
+    usleep(50000);
+    relay_counts(c, "s", &c1);
+    check(p[0]->expect_seq == want[0] && p[1]->expect_seq == want[1] && c1.fast_on &&
+              c1.fast[0] > c0.fast[0] && c1.fast[1] > c0.fast[1],
+          "policy: data goes on through the fast path");
+}
+
+static void policy(struct dcgw_ctlclient *c, struct peer *p[2])
+{
+    uint64_t removed = stat_counter(c, "fast_path_removed");
+    uint64_t added = stat_counter(c, "fast_path_added");
+    update_policy(c, "s");
+    check(stat_counter(c, "fast_path_removed") == removed + 1 &&
+              stat_counter(c, "fast_path_added") == added + 1,
+          "policy: a new policy took the entry down and the flow was offloaded again");
+    expect_app(c, p);
+}
+
 static void rate(struct dcgw_ctlclient *c, struct peer *p[2], uint32_t r)
 {
     update_relay(c, "s", r, 0, 100);
@@ -268,6 +304,7 @@ int main(int argc, char **argv)
     check(wait_fast(c, "s", p, true), "offloaded once verified");
     capture_records(p, 1000);
     data(c, p, n);
+    policy(c, p);
     rate(c, p, r);
     closed(c, p);
     peer_free(&a);

@@ -11,6 +11,7 @@
 #   data    300 messages each way, byte-exact; the fast path's counters equal the
 #           application data datagrams the peers sent, and dcgw's userspace (the flow's
 #           counters and the worker's socket) received exactly the others (STUN);
+#   policy  a new policy (UpdateSession.policy) takes the entry down first, then up again;
 #   rate    a rate limit set by UpdateSession.relay holds within +-10%;
 #   close   closing the session removes the entry, later datagrams reach nobody;
 #   consent consent lost on a hop removes the entry, later datagrams are dropped.
