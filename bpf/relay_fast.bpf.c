@@ -269,7 +269,9 @@ int dcgw_relay_fast(struct __sk_buff *skb)
 {
     struct pkt p;
     __builtin_memset(&p, 0, sizeof(p));
-    if (parse(skb, &p) < 0)
+    /* A coalesced buffer (GSO/GRO: several datagrams in one skb) is left to dcgw, whose io
+     * splits it: counted here it would be one datagram. */
+    if (skb->gso_segs > 1 || parse(skb, &p) < 0)
         return PASS;
     const struct dcgw_fp_fwd *f = bpf_map_lookup_elem(&flows, &p.key);
     if (!f)

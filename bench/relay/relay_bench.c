@@ -20,6 +20,8 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,7 @@ struct path {
 /* ---- CPU */
 
 static uint64_t hz;
+static bool gso_input; /* --gso-input: A sends runs of 32 as one UDP_SEGMENT buffer */
 
 /* Busy jiffies of the machine, and of irq+softirq alone. */
 static void machine(uint64_t *busy, uint64_t *irq)
@@ -130,7 +133,24 @@ static double rate(struct peer *from, int to_fd, const struct sockaddr *dst, uns
     while (got < total) {
         if (sent < total && sent - got + BATCH <= window) {
             unsigned n = total - sent < BATCH ? total - sent : BATCH;
-            int r = sendmmsg(from->fd, msg, n, 0);
+            int r;
+            if (gso_input) { /* one buffer of n datagrams, cut by the kernel (UDP_SEGMENT) */
+                char ctl[CMSG_SPACE(sizeof(uint16_t))] = {0};
+                struct msghdr h = msg[0].msg_hdr;
+                h.msg_iov = iov;
+                h.msg_iovlen = n;
+                h.msg_control = ctl;
+                h.msg_controllen = sizeof(ctl);
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&h);
+                cm->cmsg_level = SOL_UDP;
+                cm->cmsg_type = UDP_SEGMENT;
+                cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+                uint16_t seg = (uint16_t)from->record_n;
+                memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+                r = sendmsg(from->fd, &h, 0) > 0 ? (int)n : -1;
+            } else {
+                r = sendmmsg(from->fd, msg, n, 0);
+            }
             if (r > 0)
                 sent += (unsigned)r;
         }
@@ -234,11 +254,15 @@ int main(int argc, char **argv)
     const char *fwd = NULL, *json = NULL;
     pid_t fwd_pid = 0;
     static struct path paths[MAX_PATHS];
-    static const struct option lo[] = {
-        {"relay", required_argument, NULL, 'r'},   {"fwd", required_argument, NULL, 'f'},
-        {"packets", required_argument, NULL, 'n'}, {"size", required_argument, NULL, 'z'},
-        {"window", required_argument, NULL, 'w'},  {"repeat", required_argument, NULL, 'R'},
-        {"json", required_argument, NULL, 'j'},    {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"relay", required_argument, NULL, 'r'},
+                                       {"fwd", required_argument, NULL, 'f'},
+                                       {"packets", required_argument, NULL, 'n'},
+                                       {"size", required_argument, NULL, 'z'},
+                                       {"window", required_argument, NULL, 'w'},
+                                       {"repeat", required_argument, NULL, 'R'},
+                                       {"json", required_argument, NULL, 'j'},
+                                       {"gso-input", no_argument, NULL, 'G'},
+                                       {NULL, 0, NULL, 0}};
     int ch;
     char *specs[MAX_PATHS];
     unsigned nspecs = 0;
@@ -257,13 +281,15 @@ int main(int argc, char **argv)
             repeat = (unsigned)atoi(optarg);
         else if (ch == 'j')
             json = optarg;
+        else if (ch == 'G')
+            gso_input = true;
         else
             return 2;
     }
     if (size < 64 || size > 1400 || window < BATCH || !packets || !repeat || repeat > MAX_REPEAT) {
         fprintf(stderr, "usage: dcgw-relay-bench [--relay NAME=SOCKET[,PID]]... "
                         "[--fwd HOST:PORT[,PID]] [--packets N] [--size 64..1400] "
-                        "[--window N>=32] [--repeat 1..15] [-j FILE]\n");
+                        "[--window N>=32] [--repeat 1..15] [--gso-input] [-j FILE]\n");
         return 2;
     }
     hz = (uint64_t)sysconf(_SC_CLK_TCK);
@@ -326,10 +352,13 @@ int main(int argc, char **argv)
     /* the forwarding's CPU: a path's minus the direct path's, per repeat, then medians */
     FILE *js = json ? fopen(json, "w") : NULL;
     if (js)
-        fprintf(js, "{\"size\": %zu, \"packets\": %u, \"window\": %u, \"repeat\": %u, \"paths\": [",
-                d->a.record_n, packets, window, repeat);
-    printf("relay bench: %u datagrams of %zu bytes A -> B per path, window %u, median of %u\n",
-           packets, d->a.record_n, window, repeat);
+        fprintf(js,
+                "{\"size\": %zu, \"packets\": %u, \"window\": %u, \"repeat\": %u, "
+                "\"gso_input\": %s, \"paths\": [",
+                d->a.record_n, packets, window, repeat, gso_input ? "true" : "false");
+    printf("relay bench: %u datagrams of %zu bytes A -> B per path, window %u, median of %u%s\n",
+           packets, d->a.record_n, window, repeat,
+           gso_input ? ", A sends runs of 32 as one GSO buffer" : "");
     printf("%-10s %12s %16s %16s %18s %18s\n", "path", "datagrams/s", "fwd CPU/dgram",
            "fwd dgrams/CPU-s", "(own) CPU/dgram", "(own) dgrams/CPU-s");
     double fwd_sys = NAN, fwd_own = NAN;

@@ -9,6 +9,8 @@
 #include <check.h>
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -233,6 +235,27 @@ START_TEST(the_rest_goes_to_userspace)
 }
 END_TEST
 
+/* Several datagrams in one buffer (the sender's UDP_SEGMENT): left to dcgw's socket, which
+ * gets them one by one; the program counts none. */
+START_TEST(coalesced_buffers_go_to_userspace)
+{
+    struct rig r;
+    rig_open(&r, "127.0.0.1", "auto", NULL);
+    uint8_t p[4 * 213];
+    for (int i = 0; i < 4; i++)
+        record(p + i * 213, 23, 1, 200, (uint8_t)i);
+    int seg = 213;
+    ck_assert_int_eq(setsockopt(r.a.fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)), 0);
+    send_to(&r.a, &r.w, p, sizeof(p));
+    ck_assert_uint_eq(drain(&r.w, 200), 4);
+    ck_assert_uint_eq(drain(&r.b, 20), 0);
+    struct dcgw_fastpath_counts c[2];
+    dcgw_fastpath_read(r.fp, r.flow, c);
+    ck_assert_uint_eq(c[0].packets, 0);
+    rig_close(&r);
+}
+END_TEST
+
 START_TEST(rate_limit_drops_and_counts)
 {
     struct dcgw_fastpath_limits lim[2] = {{.packets_per_s = 100, .burst_packets = 5}, {0}};
@@ -447,6 +470,7 @@ int main(void)
     tcase_add_test(tc, forwards_with_a_tc_filter);
     tcase_add_test(tc, forwards_ipv6);
     tcase_add_test(tc, the_rest_goes_to_userspace);
+    tcase_add_test(tc, coalesced_buffers_go_to_userspace);
     tcase_add_test(tc, rate_limit_drops_and_counts);
     tcase_add_test(tc, removed_flows_go_to_userspace);
     tcase_add_test(tc, open_refusals_say_why);
