@@ -19,7 +19,10 @@
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
-start_loopback_dcgwd 1 'metrics: { push_interval_ms = 100; };'
+# DCGW_IT_DEBUG=1: dcgwd logs at debug level; DCGW_IT_KEEP=DIR: peers' files, dcgwd.log and
+# the events are copied there
+debug_log='log: { level = "debug"; };'
+start_loopback_dcgwd 1 'metrics: { push_interval_ms = 100; };' "${DCGW_IT_DEBUG:+$debug_log}"
 
 POLICY="$DCGW_SRC/config/examples/policy-allow-all.json"
 create() { ctl create --policy "$POLICY" "$@" >"$T/create.out"; }
@@ -215,7 +218,7 @@ ctl --json get d >"$D/get.json" || true
 check "d. get shows the rejected m-line with its reason" \
     [ "$(media ue 'next(x for x in m["lines"] if x["mid"] == "0").get("reason")' "$D/get.json")" = "no common codec with the other leg" ]
 ctl close d >/dev/null || true
-[ -n "${DCGW_IT_KEEP:-}" ] && cp -r "$B" "$C" "$D" "$DCGW_IT_KEEP"
+[ -n "${DCGW_IT_KEEP:-}" ] && cp -r "$B" "$C" "$D" "$T/dcgwd.log" "$T/events.jsonl" "$DCGW_IT_KEEP"
 
 # ---- e. /metrics: every session closed, so the worker's totals are final
 sleep 0.5 # a push interval or more
