@@ -73,6 +73,7 @@ int dcgw_master_inproc_new(const struct dcgw_config *cfg, const char *cfg_text, 
     m->n_workers = cfg->workers;
     m->controllers = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, NULL);
     m->dir = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
+    dcgw__replay_init(m);
     m->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
     m->to_worker = to_worker;
     m->to_worker_ud = x;
@@ -127,6 +128,7 @@ void dcgw_master_inproc_free(struct dcgw_master_inproc *x)
     g_hash_table_destroy(x->m.controllers);
     g_hash_table_destroy(x->m.dir);
     g_hash_table_destroy(x->m.pending);
+    dcgw__replay_free(&x->m);
     free(x->m.cfg_text);
     free(x);
 }
