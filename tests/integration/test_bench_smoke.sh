@@ -185,7 +185,7 @@ ms = sc["metrics"]["summary"]  # scraping /metrics against the data path (docs/m
 check(ms["scrapes"] > 0 and ms["scrapes_failed"] == 0 and ms["exposition_bytes"] > 1000,
       "metrics: /metrics scraped during the traffic, every scrape answered (%d)" % ms["scrapes"])
 check(pos(ms["workers_cpu_ns_per_msg_quiet"]) and pos(ms["workers_cpu_ns_per_msg_scraped"]) and
-      pos(ms["scraped_over_quiet"]) and ms["verdict"] in ("inside noise", "moved"),
+      pos(ms["scraped_over_quiet"]) and ms["verdict"] in ("not above noise", "above noise"),
       "metrics: the workers' CPU per message, quiet and scraped, and a verdict")
 
 t = j["targets"]
