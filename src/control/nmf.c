@@ -178,10 +178,11 @@ static void next_op(struct nmf *n, struct nmf_call *c)
     Dcgw__Request req = DCGW__REQUEST__INIT;
     Dcgw__UpdateSession u = DCGW__UPDATE_SESSION__INIT;
     Dcgw__CloseChannel cc = DCGW__CLOSE_CHANNEL__INIT;
-    if (op->kind == DCGW_NMF_OP_ANSWER) {
+    if (op->kind == DCGW_NMF_OP_ANSWER || op->kind == DCGW_NMF_OP_PROXY) {
         u.id = c->ctx_id;
         u.leg = (char *)op->leg;
-        u.remote_sdp = op->remote_sdp;
+        u.remote_sdp = op->remote_sdp; /* one of the two */
+        u.dc = op->dc;
         req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
         req.update_session = &u;
     } else {

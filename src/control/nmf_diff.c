@@ -1,6 +1,7 @@
 /* A PATCHed Nmf_MRM context as control operations: what changed between the representation
  * dcgw served and the patched one, checked against what dcgw can change in a running
- * session (docs/nmf-mrm.md, "PATCH"). */
+ * session (docs/nmf-mrm.md, "PATCH"): a leg's answer, its closed streams, its bootstrap
+ * proxy. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,27 @@ static void streams(struct diff *d, const json_t *os, const json_t *ns, const ch
     }
 }
 
+/* The leg's bootstrap proxy (mediaProxyConfig, replaceHttpUrl, MDC1 endpoints): what
+ * changed, as one UpdateSession{leg, dc}. It may change at any time (docs/bootstrap.md:
+ * requests in flight finish as they started). */
+static void proxy(struct diff *d, const json_t *odc, const json_t *ndc, const char *leg)
+{
+    unsigned changed = dcgw_nmf_proxy_changed(odc, ndc);
+    if (!changed)
+        return;
+    Dcgw__DcMedia *dc = calloc(1, sizeof(*dc));
+    struct dcgw_nmf_op *op = dc ? push(d, DCGW_NMF_OP_PROXY, leg) : NULL;
+    if (!op) {
+        free(dc);
+        dcgw_nmf_problem_set(d->p, 500, DCGW_NMF_SYSTEM_FAILURE, "out of memory or operations");
+        return;
+    }
+    dcgw__dc_media__init(dc);
+    op->dc = dc;
+    if (dcgw_nmf_proxy_to_dc(ndc, changed, true, dc) < 0)
+        dcgw_nmf_problem_set(d->p, 500, DCGW_NMF_SYSTEM_FAILURE, "out of memory");
+}
+
 static void media(struct diff *d, const json_t *om, const json_t *nm, const char *leg,
                   const char *where)
 {
@@ -119,6 +141,7 @@ static void media(struct diff *d, const json_t *om, const json_t *nm, const char
     check_same(d, odc, ndc, "localDcEndpoint", sub, ours);
     snprintf(sub, sizeof(sub), "%s/%s", where, key);
     check_same(d, oext, next, "localIce", sub, ours);
+    proxy(d, odc, ndc, leg);
     bool answered = json_object_get(json_object_get(odc, "remoteDcEndpoint"), "fingerprint");
     bool answering =
         !answered && json_object_get(json_object_get(ndc, "remoteDcEndpoint"), "fingerprint");
@@ -183,6 +206,9 @@ void dcgw_nmf_ops_dispose(struct dcgw_nmf_ops *ops)
     for (size_t i = 0; i < ops->n; i++) {
         free(ops->op[i].remote_sdp);
         ops->op[i].remote_sdp = NULL;
+        if (ops->op[i].dc)
+            protobuf_c_message_free_unpacked(&ops->op[i].dc->base, NULL);
+        ops->op[i].dc = NULL;
     }
     ops->n = 0;
 }

@@ -1,8 +1,9 @@
 /* Nmf_MRM MediaContext <-> dcgw Session (docs/nmf-mrm.md has the table): a termination is
  * a leg named by its terminationId, its DC media the leg's DcMedia. What the IMS AS says
  * of the remote peer (remoteMbEndpoint, remoteDcEndpoint, securitySetup, maxMessageSize,
- * streams, and the ICE credentials of the vendor extension) becomes the SDP the leg takes;
- * what dcgw allocated comes back as the local endpoints. Bodies are validated before. */
+ * streams, and the ICE credentials of the vendor extension) becomes the SDP the leg takes,
+ * its bootstrap proxy members the leg's proxy fields (nmf_proxy.c); what dcgw allocated
+ * comes back as the local endpoints. Bodies are validated before. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -27,13 +28,12 @@ static const json_t *vendor(const json_t *o, const struct dcgw_nmf_settings *s)
     return json_object_get(o, dcgw_nmf_vendor_key(s, key, sizeof(key)));
 }
 
-/* TS 29.571 Endpoint -> address and port; only validated UDP endpoints get here. */
-static int endpoint_addr(const json_t *ep, struct sockaddr_storage *ss)
+int dcgw__nmf_endpoint_addr(const json_t *ep, struct sockaddr_storage *ss)
 {
     const json_t *ip = json_object_get(ep, "ip");
     json_int_t port = json_integer_value(json_object_get(ep, "portNumber"));
     const char *v4 = str(ip, "ipv4Addr"), *v6 = str(ip, "ipv6Addr");
-    if ((!v4 && !v6) || port < 1 || port > 65535)
+    if ((!v4 && !v6) || port < 0 || port > 65535)
         return DCGW_EINVAL;
     return dcgw_addr_from(v4 ? v4 : v6, (int)port, ss);
 }
@@ -144,7 +144,7 @@ char *dcgw_nmf_remote_sdp(const json_t *media, const char *where, bool answer,
         snprintf(peer->ice_ufrag, sizeof(peer->ice_ufrag), "%s", str(ice, "ufrag"));
         snprintf(peer->ice_pwd, sizeof(peer->ice_pwd), "%s", str(ice, "pwd"));
         peer->n_addrs = 1;
-        r = endpoint_addr(json_object_get(media, "remoteMbEndpoint"), &peer->addrs[0]);
+        r = dcgw__nmf_endpoint_addr(json_object_get(media, "remoteMbEndpoint"), &peer->addrs[0]);
     }
     if (r == 0) {
         const char *fp = str(rdc, "fingerprint");
@@ -264,6 +264,8 @@ static int map_leg(json_t *t, size_t i, const struct dcgw_nmf_settings *s, Dcgw_
     d->has_mode = 1;
     d->mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
     leg->has_role = 1;
+    if (dcgw_nmf_proxy_to_dc(dc, DCGW_NMF_PROXY_ALL, false, d) < 0)
+        return DCGW_ENOMEM;
     if (!str(json_object_get(dc, "remoteDcEndpoint"), "fingerprint")) {
         /* nothing known of the remote yet: dcgw offers, the answer comes by PATCH */
         leg->role = DCGW__LEG_ROLE__ROLE_OFFER;
@@ -315,10 +317,10 @@ int dcgw_nmf_to_session(json_t *ctx, const struct dcgw_nmf_settings *s, Dcgw__Se
 
 /* ------------------------------------------------------------------ Session -> representation */
 
-static json_t *endpoint_json(const char *addr)
+json_t *dcgw__nmf_endpoint_json(const char *addr, const char *transport)
 {
     struct sockaddr_storage ss;
-    if (!addr || dcgw_addr_parse(addr, &ss) < 0)
+    if (!addr || (dcgw_addr_parse(addr, &ss) < 0 && dcgw_addr_from(addr, 0, &ss) < 0))
         return NULL;
     char ip[INET6_ADDRSTRLEN];
     uint16_t port;
@@ -332,7 +334,7 @@ static json_t *endpoint_json(const char *addr)
         port = ntohs(a->sin6_port);
     }
     return json_pack("{s:{s:s},s:s,s:i}", "ip", ss.ss_family == AF_INET ? "ipv4Addr" : "ipv6Addr",
-                     ip, "transport", "UDP", "portNumber", (json_int_t)port);
+                     ip, "transport", transport, "portNumber", (json_int_t)port);
 }
 
 /* "SHA-256 AB:CD:..." from a Fingerprint message (TS 29.571 writes the name upper-case). */
@@ -401,7 +403,7 @@ static void local_side(json_t *media, const Dcgw__Leg *leg, const struct dcgw_nm
     if (!json_is_object(dc) || !d)
         return;
     const Dcgw__DcEndpoint *loc = d->local;
-    json_t *mb = loc ? endpoint_json(loc->address) : NULL;
+    json_t *mb = loc ? dcgw__nmf_endpoint_json(loc->address, "UDP") : NULL;
     if (mb)
         json_object_set_new(media, "localMbEndpoint", mb);
     if (loc) {
@@ -418,6 +420,7 @@ static void local_side(json_t *media, const Dcgw__Leg *leg, const struct dcgw_nm
     if (d->has_setup)
         json_object_set_new(dc, "securitySetup", json_string(setup_json(d->setup)));
     local_from_sdp(media, dc, d->local_sdp, s);
+    dcgw_nmf_proxy_from_dc(dc, d);
     json_t *streams = json_object_get(dc, "streams");
     if (json_is_object(streams))
         keep_negotiated(streams, d);

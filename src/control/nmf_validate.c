@@ -1,5 +1,5 @@
 /* Nmf_MRM request bodies checked against the API's schema (TS 29.176 API 1.0.0-alpha.2,
- * TS 29.571 common types) and against what dcgw serves; ProblemDetails. The schema is a
+ * TS 29.571 common types) and against what dcgw serves. The schema is a
  * table of nodes walked once over the body, each bad attribute named by its JSON Pointer.
  * Where the spec's own pattern or range is wrong, the table says so beside the check and
  * docs/nmf-mrm.md says what dcgw does instead. */
@@ -14,6 +14,7 @@
 #include "dcgw/base/limits.h"
 #include "dcgw/control/nmf.h"
 #include "dcgw/msg/session.h"
+#include "dcgw/stages/http_url.h"
 
 const char *dcgw_nmf_vendor_key(const struct dcgw_nmf_settings *s, char *buf, size_t cap)
 {
@@ -192,7 +193,7 @@ static bool ck_ipv6(const json_t *v, char *why, size_t cap)
 static bool ck_ipv6_prefix(const json_t *v, char *why, size_t cap)
 {
     (void)v;
-    snprintf(why, cap, "a prefix is no address dcgw can send media to");
+    snprintf(why, cap, "a prefix is not an address: dcgw needs one");
     return false;
 }
 
@@ -210,6 +211,51 @@ static bool ck_stream_key(const json_t *v, char *why, size_t cap)
     if (!ok)
         snprintf(why, cap, "the key must be a stream id, 0..65534 in decimal");
     return ok;
+}
+
+/* replaceHttpUrl is keyed by stream id too, and dcgw's proxy serves the bootstrap streams
+ * (TS 26.114 6.2.10: 0 and 10 local, 100 and 110 remote). */
+static bool ck_boot_key(const json_t *v, char *why, size_t cap)
+{
+    if (!ck_stream_key(v, why, cap))
+        return false;
+    long id = atol(json_string_value(v));
+    bool ok = id == 0 || id == 10 || id == 100 || id == 110;
+    if (!ok)
+        snprintf(why, cap,
+                 "dcgw proxies the bootstrap streams 0, 10, 100 and 110 only (TS 26.114 6.2.10)");
+    return ok;
+}
+
+/* A replacement URL as the proxy takes it (docs/bootstrap.md, "The rewrite rule"). */
+static bool ck_replace_url(const json_t *v, char *why, size_t cap)
+{
+    struct dcgw_http_base b;
+    const char *reason = NULL;
+    if (dcgw_http_base_parse(json_string_value(v), &b, &reason) == 0)
+        return true;
+    snprintf(why, cap, "not a replacement URL dcgw can use: %s", reason ? reason : "malformed");
+    return false;
+}
+
+static bool ck_proxy(const json_t *v, char *why, size_t cap)
+{
+    bool ok = strcmp(json_string_value(v), "HTTP") == 0;
+    if (!ok)
+        snprintf(why, cap, "dcgw proxies HTTP (bootstrap channels) only");
+    return ok;
+}
+
+/* MDC1 carries HTTP/1.1 or HTTP/2, over TCP (dcgw speaks no HTTP/3). */
+static bool ck_mdc1_transport(const json_t *v, char *why, size_t cap)
+{
+    const char *s = json_string_value(v);
+    if (strcmp(s, "TCP") == 0)
+        return true;
+    snprintf(why, cap,
+             strcmp(s, "UDP") == 0 ? "MDC1 is HTTP over TCP (dcgw speaks no HTTP/3)"
+                                   : "unknown transport (UDP, TCP)");
+    return false;
 }
 
 /* MaxMessageSize: TS 29.571 caps it at 64 (default 64), which reads as kilobytes while
@@ -272,9 +318,8 @@ static const char *const mdc2_enum[] = {"UDP/DTLS/SCTP", "TCP",       "UDP", "SC
                                         "TCP/TLS",       "SCTP/DTLS", NULL};
 static const char *const ip_one_of[] = {"ipv4Addr", "ipv6Addr", "ipv6Prefix", NULL};
 /* Not served yet; docs/nmf-mrm.md says what each will map to. */
-static const char *const dc_refused[] = {
-    "mediaProxyConfig",   "replaceHttpUrl",    "remoteMdc1Endpoint", "localMdc1Endpoint",
-    "remoteMdc2Endpoint", "localMdc2Endpoint", "mdc2Protocol",       NULL};
+static const char *const dc_refused[] = {"remoteMdc2Endpoint", "localMdc2Endpoint", "mdc2Protocol",
+                                         NULL};
 static const char *const media_refused[] = {"mediaProcessingUri", "arMedia", NULL};
 
 #define STR_N(lo, hi, ck)                                                                          \
@@ -305,6 +350,19 @@ static const struct vprop p_endpoint[] = {{"ip", &n_ip, true},
                                           {"portNumber", &n_port, true},
                                           {NULL, NULL, false}};
 static const struct vnode n_endpoint = {.type = V_OBJ, .props = p_endpoint};
+/* MDC1: the DCSF's address and port (remote); dcgw's source address, port 0 for any (local) */
+static const struct vnode n_mdc1_transport = STR_N(0, 0, ck_mdc1_transport);
+static const struct vnode n_port0 = INT_R(0, 65535, NULL);
+static const struct vprop p_mdc1_remote[] = {{"ip", &n_ip, true},
+                                             {"transport", &n_mdc1_transport, true},
+                                             {"portNumber", &n_port, true},
+                                             {NULL, NULL, false}};
+static const struct vnode n_mdc1_remote = {.type = V_OBJ, .props = p_mdc1_remote};
+static const struct vprop p_mdc1_local[] = {{"ip", &n_ip, true},
+                                            {"transport", &n_mdc1_transport, true},
+                                            {"portNumber", &n_port0, true},
+                                            {NULL, NULL, false}};
+static const struct vnode n_mdc1_local = {.type = V_OBJ, .props = p_mdc1_local};
 
 static const struct vnode n_fingerprint = STR_N(0, 0, ck_fingerprint);
 static const struct vnode n_tls_id = STR_N(0, 0, ck_tls_id);
@@ -329,8 +387,10 @@ static const struct vprop p_stream[] = {{"streamId", &n_u16, false},
                                         {NULL, NULL, false}};
 static const struct vnode n_stream = {.type = V_OBJ, .props = p_stream, .vendor = &n_stream_ext};
 
+/* TS 29.571 makes replaceHttpUrl optional; an entry without it means nothing to dcgw */
+static const struct vnode n_url = STR_N(1, DCGW_HTTP_URL_MAX - 1, ck_replace_url);
 static const struct vprop p_replace_url[] = {
-    {"replaceHttpUrl", &n_string, false}, {"streamId", &n_u16, false}, {NULL, NULL, false}};
+    {"replaceHttpUrl", &n_url, true}, {"streamId", &n_u16, false}, {NULL, NULL, false}};
 static const struct vnode n_replace_url = {.type = V_OBJ, .props = p_replace_url};
 
 static const struct vnode n_streams = {.type = V_MAP,
@@ -339,16 +399,16 @@ static const struct vnode n_streams = {.type = V_MAP,
                                        .max_n = DCGW_SDP_MAX_DCMAP,
                                        .key_check = ck_stream_key};
 static const struct vnode n_replace_urls = {
-    .type = V_MAP, .items = &n_replace_url, .min_n = 1, .max_n = 16, .key_check = ck_stream_key};
-static const struct vnode n_proxy = {.type = V_STR, .enums = proxy_enum};
+    .type = V_MAP, .items = &n_replace_url, .min_n = 1, .max_n = 4, .key_check = ck_boot_key};
+static const struct vnode n_proxy = {.type = V_STR, .enums = proxy_enum, .check = ck_proxy};
 static const struct vnode n_mdc2 = {.type = V_STR, .enums = mdc2_enum};
 static const struct vnode n_setup = {.type = V_STR, .enums = setup_enum};
 static const struct vnode n_max_msg = INT_R(0, 4294967295LL, ck_max_message_size);
 static const struct vprop p_dc_media[] = {{"mediaProxyConfig", &n_proxy, false},
                                           {"replaceHttpUrl", &n_replace_urls, false},
-                                          {"remoteMdc1Endpoint", &n_endpoint, false},
+                                          {"remoteMdc1Endpoint", &n_mdc1_remote, false},
                                           {"remoteMdc2Endpoint", &n_endpoint, false},
-                                          {"localMdc1Endpoint", &n_endpoint, false},
+                                          {"localMdc1Endpoint", &n_mdc1_local, false},
                                           {"localMdc2Endpoint", &n_endpoint, false},
                                           {"mdc2Protocol", &n_mdc2, false},
                                           {"streams", &n_streams, true},
@@ -497,7 +557,7 @@ static void walk_map(struct walk *w, const struct vnode *n, const json_t *v, con
         walk(w, n->items, m, sub, mandatory, depth + 1);
         /* the key of a stream map is the stream id the value may repeat */
         const json_t *id = json_is_object(m) ? json_object_get(m, "streamId") : NULL;
-        if (json_is_integer(id) && n->key_check == ck_stream_key &&
+        if (json_is_integer(id) && (n->key_check == ck_stream_key || n->key_check == ck_boot_key) &&
             json_integer_value(id) != atol(key)) {
             ptr_push(sub + strlen(sub), sizeof(sub) - strlen(sub), "", "streamId");
             bad(w, sub, mandatory, "differs from the map key %s", key);
@@ -590,13 +650,31 @@ static int finish(struct walk *w, const char *what)
     return DCGW_EINVAL;
 }
 
+/* The proxy's members go together (docs/nmf-mrm.md, "The bootstrap proxy"): mediaProxyConfig
+ * HTTP needs its replacement URLs, and replacement URLs mean nothing without it. */
+static void check_proxy(struct walk *w, const json_t *dc, size_t i)
+{
+    const json_t *cfg = json_object_get(dc, "mediaProxyConfig");
+    bool http = json_is_string(cfg) && !strcmp(json_string_value(cfg), "HTTP");
+    bool urls = json_object_get(dc, "replaceHttpUrl") != NULL;
+    char ptr[80];
+    if (http && !urls) {
+        snprintf(ptr, sizeof(ptr), "/terminations/%zu/medias/0/dcMedia/replaceHttpUrl", i);
+        bad(w, ptr, false, "missing: mediaProxyConfig HTTP needs a replacement URL per stream");
+    } else if (urls && !cfg) {
+        snprintf(ptr, sizeof(ptr), "/terminations/%zu/medias/0/dcMedia/mediaProxyConfig", i);
+        bad(w, ptr, false, "missing: replaceHttpUrl needs mediaProxyConfig HTTP");
+    }
+}
+
 int dcgw_nmf_validate_context(const json_t *ctx, const struct dcgw_nmf_settings *s,
                               struct dcgw_nmf_problem *p)
 {
     char key[32];
     struct walk w = {.p = p, .vendor_key = dcgw_nmf_vendor_key(s, key, sizeof(key))};
     walk(&w, &n_context, ctx, "", true, 0);
-    /* dcgw's reading: names must be unique, a DC media needs its dcMedia */
+    /* dcgw's reading: names must be unique, a DC media needs its dcMedia, the proxy's
+     * members go together */
     const json_t *terms = json_object_get(ctx, "terminations");
     for (size_t i = 0; json_is_array(terms) && i < json_array_size(terms) && i < 8; i++) {
         const json_t *t = json_array_get(terms, i);
@@ -615,6 +693,8 @@ int dcgw_nmf_validate_context(const json_t *ctx, const struct dcgw_nmf_settings 
             w.missing = true;
             bad(&w, ptr, true, "missing (a DC media needs its dcMedia)");
         }
+        if (json_is_object(json_object_get(m, "dcMedia")))
+            check_proxy(&w, json_object_get(m, "dcMedia"), i);
     }
     return finish(&w, "MediaContext");
 }

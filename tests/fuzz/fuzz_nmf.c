@@ -2,14 +2,17 @@
  * through what the master does with it. Input: one byte selecting the door (even: POST, a
  * MediaContext; odd: PATCH, a JSON Patch over the fixed context below), then the body.
  * POST: parse, validate, map to a Session (the remote side written as SDP, parsed back as
- * the worker would), and the representation of the result. PATCH: validate, apply
- * (RFC 6902), validate the result, diff it into control operations. */
+ * the worker would; the session as the master checks it, the bootstrap proxy's fields
+ * included), and the representation of the result. PATCH: validate, apply (RFC 6902),
+ * validate the result, diff it into control operations (a proxy update as the master
+ * checks it). What the adapter accepts and maps, the master must accept: else abort. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dcgw/control/nmf.h"
+#include "dcgw/msg/session.h"
 #include "dcgw/sdp/sdp.h"
 
 static const struct dcgw_nmf_settings set = {.vendor_pen = 32473};
@@ -19,7 +22,10 @@ static const char base[] =
     "\"m\",\"mediaResourceType\":\"DC\",\"remoteMbEndpoint\":{\"ip\":{\"ipv4Addr\":\"192.0.2.1"
     "\"},\"transport\":\"UDP\",\"portNumber\":9},\"vendorSpecific-032473\":{\"remoteIce\":{"
     "\"ufrag\":\"abcd\",\"pwd\":\"0123456789abcdefghijkl\"}},\"dcMedia\":{\"streams\":{\"0\":{},"
-    "\"1000\":{\"subprotocol\":\"x\"}},\"remoteDcEndpoint\":{\"fingerprint\":\"SHA-1 00:01:02:"
+    "\"1000\":{\"subprotocol\":\"x\"}},\"mediaProxyConfig\":\"HTTP\",\"replaceHttpUrl\":{\"0\":{"
+    "\"replaceHttpUrl\":\"http://192.0.2.2:8080/b/\"}},\"remoteMdc1Endpoint\":{\"ip\":{"
+    "\"ipv4Addr\":\"192.0.2.2\"},\"transport\":\"TCP\",\"portNumber\":8080},\"remoteDcEndpoint\":{"
+    "\"fingerprint\":\"SHA-1 00:01:02:"
     "03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10:11:12:13\"}}}]},{\"terminationId\":\"as\","
     "\"medias\":[{\"mediaId\":\"n\",\"mediaResourceType\":\"DC\",\"dcMedia\":{\"streams\":{"
     "\"1000\":{}}}}]}]}";
@@ -32,6 +38,9 @@ static void post(json_t *ctx)
     json_decref(j);
     if (dcgw_nmf_validate_context(ctx, &set, &p) < 0 || dcgw_nmf_to_session(ctx, &set, &s, &p) < 0)
         return;
+    char err[256];
+    if (dcgw_session_validate(s, err, sizeof(err)) < 0)
+        abort();
     for (size_t i = 0; i < s->n_legs; i++) {
         const char *sdp = s->legs[i]->dc->remote_sdp;
         struct dcgw_sdp *o = sdp ? malloc(sizeof(*o)) : NULL;
@@ -51,8 +60,14 @@ static void patch(json_t *pj)
     struct dcgw_nmf_ops ops = {0};
     if (dcgw_nmf_validate_patch(pj, &p) == 0 && dcgw_nmf_patch_apply(&doc, pj, &p) == 0 &&
         dcgw_nmf_validate_context(doc, &set, &p) == 0 &&
-        dcgw_nmf_diff(old, doc, &set, &ops, &p) == 0)
+        dcgw_nmf_diff(old, doc, &set, &ops, &p) == 0) {
+        char err[256];
+        for (size_t i = 0; i < ops.n; i++)
+            if (ops.op[i].kind == DCGW_NMF_OP_PROXY &&
+                dcgw_session_validate_proxy(ops.op[i].dc, ops.op[i].leg, true, err, sizeof(err)))
+                abort();
         dcgw_nmf_ops_dispose(&ops);
+    }
     json_decref(doc);
     json_decref(old);
 }

@@ -107,7 +107,7 @@ static const struct {
      "\"value\":\"TCP\"}]",
      "/terminations/0/medias/0/remoteMbEndpoint/transport", DCGW_NMF_OPTIONAL_IE_INCORRECT},
     {"[{\"op\":\"add\",\"path\":\"/terminations/0/medias/0/dcMedia/mediaProxyConfig\","
-     "\"value\":\"HTTP\"}]",
+     "\"value\":\"UDP\"}]",
      "/terminations/0/medias/0/dcMedia/mediaProxyConfig", DCGW_NMF_OPTIONAL_IE_INCORRECT},
     {"[{\"op\":\"replace\",\"path\":\"/terminations/1/terminationId\",\"value\":\"ue\"}]",
      "/terminations/1/terminationId", DCGW_NMF_OPTIONAL_IE_INCORRECT},

@@ -7,7 +7,8 @@
  *   - validation of request bodies against the API's schema (nmf_validate.c),
  *   - JSON Patch (RFC 6902) over JSON Pointers (RFC 6901) (nmf_patch.c),
  *   - the mapping between a MediaContext and dcgw's Session, both ways, and the control
- *     operations a patched context asks for (nmf_map.c, nmf_diff.c).
+ *     operations a patched context asks for (nmf_map.c, nmf_diff.c), the bootstrap proxy's
+ *     fields among them (nmf_proxy.c).
  *
  * The HTTP/2 server (nmf_server.c) and the adapter on the master's loop (nmf.c) use them. */
 #ifndef DCGW_NMF_H
@@ -15,6 +16,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -128,27 +130,59 @@ json_t *dcgw_nmf_from_session(const json_t *ctx, const Dcgw__Session *sess,
 char *dcgw_nmf_remote_sdp(const json_t *media, const char *where, bool answer,
                           const struct dcgw_nmf_settings *s, struct dcgw_nmf_problem *p);
 
+/* TS 29.571 Endpoint -> address and port (ipv4Addr or ipv6Addr, portNumber 0..65535).
+ * 0 or DCGW_EINVAL. */
+int dcgw__nmf_endpoint_addr(const json_t *ep, struct sockaddr_storage *ss);
+/* "ip:port" / "[ip]:port" (or "ip" alone, with port 0) -> a TS 29.571 Endpoint with that
+ * transport ("UDP", "TCP"). New reference; NULL when addr is not numeric or on ENOMEM. */
+json_t *dcgw__nmf_endpoint_json(const char *addr, const char *transport);
+
+/* ---- the bootstrap proxy's fields (nmf_proxy.c) --------------------------------------- */
+
+/* DcMedia members that map to the proxy (docs/nmf-mrm.md, "The bootstrap proxy"). */
+enum dcgw_nmf_proxy_fields {
+    DCGW_NMF_PROXY_CONFIG = 1,      /* mediaProxyConfig with replaceHttpUrl */
+    DCGW_NMF_PROXY_REMOTE_MDC1 = 2, /* remoteMdc1Endpoint */
+    DCGW_NMF_PROXY_LOCAL_MDC1 = 4,  /* localMdc1Endpoint */
+    DCGW_NMF_PROXY_ALL = 7,
+};
+/* The proxy fields of a validated dcMedia into d: mediaProxyConfig HTTP ->
+ * media_proxy_config MEDIA_PROXY_HTTP and replace_http_url{stream_id, url} (by stream id),
+ * remoteMdc1Endpoint -> remote_mdc1_endpoint.address "ip:port", localMdc1Endpoint ->
+ * local_mdc1_endpoint.address ("ip" when its port is 0). Only the members in fields; with
+ * update (an UpdateSession), an absent member is written as what clears it (proxy NONE, an
+ * empty endpoint), else it is left out. 0 or DCGW_ENOMEM (d then holds what was made:
+ * free it with d). */
+int dcgw_nmf_proxy_to_dc(const json_t *dc, unsigned fields, bool update, Dcgw__DcMedia *d);
+/* The leg's proxy as dcgw holds it, written into the dcMedia dc of the representation
+ * (members the leg does not have are removed). */
+void dcgw_nmf_proxy_from_dc(json_t *dc, const Dcgw__DcMedia *d);
+/* The proxy members (enum dcgw_nmf_proxy_fields) that differ between two dcMedia. */
+unsigned dcgw_nmf_proxy_changed(const json_t *old_dc, const json_t *new_dc);
+
 /* ---- PATCH as control operations (nmf_diff.c) ----------------------------------------- */
 
 enum dcgw_nmf_op_kind {
     DCGW_NMF_OP_ANSWER,       /* UpdateSession{leg, remote_sdp}: the answer to dcgw's offer */
     DCGW_NMF_OP_CLOSE_STREAM, /* CloseChannel{leg, stream_id} */
+    DCGW_NMF_OP_PROXY,        /* UpdateSession{leg, dc}: the leg's bootstrap proxy */
 };
 struct dcgw_nmf_op {
     enum dcgw_nmf_op_kind kind;
     char leg[40];
     uint32_t stream_id;
-    char *remote_sdp; /* ANSWER: malloc'd */
+    char *remote_sdp;  /* ANSWER: malloc'd */
+    Dcgw__DcMedia *dc; /* PROXY: the proxy fields that changed; free_unpacked */
 };
 struct dcgw_nmf_ops {
     size_t n;
     struct dcgw_nmf_op op[DCGW_NMF_OPS_MAX];
 };
 /* What turning the representation old into new (both validated) asks dcgw to do, in
- * order. A change dcgw cannot make (identifiers, local endpoints written by dcgw, a
- * negotiated channel's parameters, the transport of a connected leg, terminations or
- * medias added or removed) is refused: DCGW_EDENIED with p set to 403
- * MODIFICATION_NOT_ALLOWED; an unusable answer gives DCGW_EINVAL (400). Free with
+ * order (per termination: its proxy, then its answer or closed streams). A change dcgw cannot make
+ * (identifiers, local endpoints written by dcgw, a negotiated channel's parameters, the transport
+ * of a connected leg, terminations or medias added or removed) is refused: DCGW_EDENIED with p set
+ * to 403 MODIFICATION_NOT_ALLOWED; an unusable answer gives DCGW_EINVAL (400). Free with
  * dcgw_nmf_ops_dispose. */
 int dcgw_nmf_diff(const json_t *old, const json_t *new_, const struct dcgw_nmf_settings *s,
                   struct dcgw_nmf_ops *ops, struct dcgw_nmf_problem *p);
