@@ -9,8 +9,8 @@ usage: dcsf_stub.py --port P --root DIR --name NAME --log FILE [--slow S]
   POST .../echo        answers 200 with the request body; X-Seen-Session, X-Seen-Hop and
                        X-Seen-Connection tell what reached the server of the session
                        header, of a field the UE named in Connection, and of Connection
-  every request: one JSON line in FILE (method, path, headers), written before it is
-  answered, so a test can tell which requests reached the DCSF.
+  every request: one JSON line in FILE (method, path, headers, the client's address),
+  written before it is answered, so a test can tell which requests reached the DCSF.
 The server adds X-DCSF: NAME to every response. Runs until killed.
 """
 import argparse
@@ -34,7 +34,8 @@ def make_handler(args):
         def note(self):
             with open(args.log, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"method": self.command, "path": self.path,
-                                    "headers": [[k, v] for k, v in self.headers.items()]}) + "\n")
+                                    "headers": [[k, v] for k, v in self.headers.items()],
+                                    "client": self.client_address[0]}) + "\n")
 
         def end_headers(self):
             self.send_header("X-DCSF", args.name)

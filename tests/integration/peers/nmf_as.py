@@ -5,14 +5,24 @@ in tests/data/nmf/ with python3-jsonschema, independently of dcgw's own checks.
 
 usage: nmf_as.py context OUT TERM=OFFER.sdp...        MediaContext, one termination each
        nmf_as.py answer RESPONSE TERM OFFER.sdp OUT     the SDP answer for TERM's peer
+       nmf_as.py proxy CTX TERM [STREAM=URL]... [mdc1=IP:PORT] [local=IP[:PORT]]
+                                                       TERM's DC media in CTX gets
+                                                       mediaProxyConfig HTTP, replaceHttpUrl
+                                                       and the MDC1 endpoints (in place)
+       nmf_as.py token KEY.pem [scope=S] [aud=A] [exp=SECONDS]
+                                                       an NRF access token (RS256 JWT),
+                                                       signed by openssl; exp relative to now
        nmf_as.py validate DEF FILE                     DEF: MediaContext, PatchDocument,
                                                        ProblemDetails; prints each error
 Run with Debian's /usr/bin/python3 (python3-jsonschema).
 """
+import base64
 import json
 import os
 import re
+import subprocess
 import sys
+import time
 
 EXT = "vendorSpecific-032473"  # dcgw's extension with its default enterprise number
 SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "nmf",
@@ -133,6 +143,51 @@ def cmd_answer(response, term, offer_path, out):
     os.rename(out + ".tmp", out)
 
 
+def endpoint(text):
+    """'ip:port', '[ip]:port' or 'ip' as a TS 29.571 Endpoint over TCP (port 0: any)."""
+    m = re.fullmatch(r"\[([0-9a-f:]+)\]:(\d+)|([0-9.]+):(\d+)|([0-9a-f:.]+)", text)
+    ip = m.group(1) or m.group(3) or m.group(5)
+    port = int(m.group(2) or m.group(4) or 0)
+    return {"ip": {"ipv6Addr" if ":" in ip else "ipv4Addr": ip}, "transport": "TCP",
+            "portNumber": port}
+
+
+def cmd_proxy(path, term, *items):
+    ctx = json.load(open(path))
+    dc = next(t for t in ctx["terminations"] if t["terminationId"] == term)["medias"][0]["dcMedia"]
+    for item in items:
+        k, _, v = item.partition("=")
+        if k == "mdc1":
+            dc["remoteMdc1Endpoint"] = endpoint(v)
+        elif k == "local":
+            dc["localMdc1Endpoint"] = endpoint(v)
+        else:
+            dc["mediaProxyConfig"] = "HTTP"
+            dc.setdefault("replaceHttpUrl", {})[k] = {"replaceHttpUrl": v, "streamId": int(k)}
+    with open(path, "w") as f:
+        json.dump(ctx, f, indent=1)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def cmd_token(key, *items):
+    """What an NRF issues (TS 33.501 13.4.1): a JWT, here RS256 (RFC 7518 3.3: PKCS #1 v1.5
+    over SHA-256, which openssl dgst -sign writes as is)."""
+    opts = dict(i.partition("=")[::2] for i in items)
+    now = int(time.time())
+    claims = {"iss": "nrf-test", "sub": "ims-as-test", "scope": opts.get("scope", "nmf-mrm"),
+              "iat": now, "exp": now + int(opts.get("exp", "300"))}
+    if "aud" in opts:
+        claims["aud"] = opts["aud"]
+    si = b64url(json.dumps({"alg": "RS256", "typ": "JWT"}).encode()) + "." + \
+        b64url(json.dumps(claims).encode())
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=si.encode(),
+                         capture_output=True, check=True).stdout
+    print(si + "." + b64url(sig))
+
+
 def cmd_validate(definition, path):
     import jsonschema
     schema = json.load(open(SCHEMA))
@@ -150,7 +205,8 @@ def cmd_validate(definition, path):
 
 
 def main(argv):
-    cmds = {"context": cmd_context, "answer": cmd_answer, "validate": cmd_validate}
+    cmds = {"context": cmd_context, "answer": cmd_answer, "proxy": cmd_proxy, "token": cmd_token,
+            "validate": cmd_validate}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2
