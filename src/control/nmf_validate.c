@@ -289,13 +289,22 @@ static bool ck_termination_id(const json_t *v, char *why, size_t cap)
     return ok;
 }
 
+/* AUDIO and VIDEO cannot be mapped onto dcgw's media stage: a MediaInfo has no codecs,
+ * payload types, SSRCs, direction or BUNDLE relation to the DC media, and gives each media
+ * its own Mb endpoints (docs/nmf-mrm.md, "Audio and video"). AR is media processing. */
 static bool ck_media_type(const json_t *v, char *why, size_t cap)
 {
     const char *s = json_string_value(v);
     if (strcmp(s, "DC") == 0)
         return true;
-    if (!strcmp(s, "AUDIO") || !strcmp(s, "VIDEO") || !strcmp(s, "AR"))
-        snprintf(why, cap, "%s media is not served by this MF yet: data channels (DC) only", s);
+    if (!strcmp(s, "AUDIO") || !strcmp(s, "VIDEO"))
+        snprintf(why, cap,
+                 "%s cannot be mapped: MediaInfo has no codecs, payload types, SSRCs or BUNDLE "
+                 "with the DC media, which dcgw needs; give audio/video as SDP on the control "
+                 "socket",
+                 s);
+    else if (!strcmp(s, "AR"))
+        snprintf(why, cap, "AR is media processing, which dcgw does not do: DC media only");
     else
         snprintf(why, cap, "unknown media resource type (DC, AUDIO, VIDEO, AR)");
     return false;

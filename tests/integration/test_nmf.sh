@@ -164,6 +164,8 @@ refused bad-fingerprint 400 OPTIONAL_IE_INCORRECT \
     $(post "$(mutate "$M[\"dcMedia\"][\"remoteDcEndpoint\"][\"fingerprint\"]=\"SHA-256 zz:01\"")")
 refused audio 400 MANDATORY_IE_INCORRECT /terminations/0/medias/0/mediaResourceType \
     $(post "$(mutate "$M[\"mediaResourceType\"]=\"AUDIO\"")")
+check "4. audio: the reason says why (MediaInfo has no codecs)" \
+    [ "$(json_field "$T/audio.body" "'MediaInfo has no codecs' in j['invalidParams'][0]['reason']")" = True ]
 head -c 9000 /dev/zero | tr '\0' ' ' >"$T/big.json"
 refused oversized 413 PAYLOAD_TOO_LARGE "" --data-binary @"$T/big.json" \
     -H content-type:application/json "$API"

@@ -168,6 +168,39 @@ START_TEST(validate_every_bad_field_named)
 }
 END_TEST
 
+/* AUDIO and VIDEO MediaInfo cannot be mapped onto the media stage (docs/nmf-mrm.md, "Audio
+ * and video"): refused naming mediaResourceType, with the reason; likewise a termination
+ * that adds them beside its DC media. */
+START_TEST(audio_video_refused)
+{
+    static const struct {
+        const char *type, *why;
+    } cases[] = {{"AUDIO", "no codecs, payload types, SSRCs"},
+                 {"VIDEO", "no codecs, payload types, SSRCs"},
+                 {"AR", "media processing"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j = load(ctx_text);
+        json_object_set_new(dcgw_json_pointer_get(j, "/terminations/1/medias/0"),
+                            "mediaResourceType", json_string(cases[i].type));
+        struct dcgw_nmf_problem p = {0};
+        ck_assert_int_eq(dcgw_nmf_validate_context(j, &set, &p), DCGW_EINVAL);
+        ck_assert_str_eq(p.cause, DCGW_NMF_MANDATORY_IE_INCORRECT);
+        ck_assert_str_eq(p.params[0].param, "/terminations/1/medias/0/mediaResourceType");
+        ck_assert_msg(strstr(p.params[0].reason, cases[i].why), "%s", p.params[0].reason);
+        json_decref(j);
+    }
+    /* an audio media beside the DC media of a termination */
+    json_t *j = load(ctx_text);
+    json_array_append_new(json_object_get(dcgw_json_pointer_get(j, "/terminations/0"), "medias"),
+                          json_pack("{s:s,s:s}", "mediaId", "a0", "mediaResourceType", "AUDIO"));
+    struct dcgw_nmf_problem p = {0};
+    ck_assert_int_eq(dcgw_nmf_validate_context(j, &set, &p), DCGW_EINVAL);
+    ck_assert(has_param(&p, "/terminations/0/medias"));
+    ck_assert(has_param(&p, "/terminations/0/medias/1/mediaResourceType"));
+    json_decref(j);
+}
+END_TEST
+
 START_TEST(patch_items_validated)
 {
     const char *bad[] = {"[]",
@@ -502,6 +535,7 @@ int main(void)
     tcase_add_test(tc, validate_accepts_the_fixture);
     tcase_add_loop_test(tc, validate_refuses, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
     tcase_add_test(tc, validate_every_bad_field_named);
+    tcase_add_test(tc, audio_video_refused);
     tcase_add_test(tc, patch_items_validated);
     tcase_add_test(tc, patch_rfc6902);
     tcase_add_test(tc, map_to_session);
