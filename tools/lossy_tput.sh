@@ -19,7 +19,7 @@
 #                       [--direct-hops 1|2] [--impair "IMPAIR.PY OPTIONS"] [--conf LINE]
 # A run whose echoes did not all come back in order prints why, and its files are kept.
 set -euo pipefail
-case ${1:-} in -h | --help | "") sed -n '2,22p' "$0"; exit 0 ;; esac
+case ${1:-} in -h | --help | "") sed -n '2,20p' "$0"; exit 0 ;; esac
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$1" && pwd)
 shift
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
     --direct-hops) HOPS=$2; shift 2 ;;
     --impair) IMPAIR=$2; shift 2 ;;
     --conf) CONF="$CONF$2"$'\n'; shift 2 ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "lossy_tput.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
