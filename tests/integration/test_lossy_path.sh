@@ -12,8 +12,10 @@
 # dcgw answers both offers; the test points each peer at its proxy by rewriting dcgw's
 # candidate in the answer. Every echo must come back exactly once and in order, and dcgw
 # must count no dropped message on either leg (before back-pressure it dropped what the
-# far leg could not take: 33 of 600 in the issue's run). LOSSY_COUNT (default 600) and
-# LOSSY_SEED change the run. Takes about 30-60 s.
+# far leg could not take: 33 of 600 in the issue's run). LOSSY_COUNT (default 600),
+# LOSSY_SEED, LOSSY_SPREAD (log, uniform) change the run; LOSSY_UNTIL_IDLE=S makes the UE
+# count every echo after a wrong one (for figures; by default the first ends the run).
+# Takes about 30-60 s.
 source "$(dirname "$0")/lib.sh"
 netns_reexec "$@"
 
@@ -35,7 +37,7 @@ start_loopback_dcgwd 1 "sctp: { buffered_limit = $LIMIT; };"
     --result "$D/as.json" --stop-file "$D/stop" --timeout 170 2>"$D/as.log" &
 echo_pid=$!
 "$PY" "$PEERS/bulk_aiortc.py" --offer-out "$D/ue-offer.sdp" --answer-in "$D/ue-answer.sdp" \
-    --result "$D/ue.json" --count "$COUNT" --seed "$SEED" --spread "$SPREAD" --stop-file "$D/stop" --timeout 150 \
+    --result "$D/ue.json" --count "$COUNT" --seed "$SEED" --spread "$SPREAD" --until-idle "${LOSSY_UNTIL_IDLE:-0}" --stop-file "$D/stop" --timeout 150 \
     2>"$D/ue.log" &
 ue_pid=$!
 wait_for "both offers" 15 test -s "$D/ue-offer.sdp" -a -s "$D/as-offer.sdp" || true
@@ -74,7 +76,7 @@ wait_peer $echo_pid
 ctl close lossy >/dev/null 2>&1 || true
 sleep 0.3 # the proxies write their counters
 
-echo "# UE: $(json_field "$D/ue.json" '"%d/%d echoes in order, %d bytes, %.1f s, %.1f kB/s, bufferedAmount up to %d" % (j["in_order"], j["count"], j["bytes"], j["seconds"] or 0, (j["goodput"] or 0) / 1000, j["max_buffered"])') (${elapsed} s)"
+echo "# UE: $(json_field "$D/ue.json" '"%d/%d echoes in order (%d in all), %d bytes, %.1f s, %.1f kB/s, bufferedAmount up to %d" % (j["in_order"], j["count"], j["echoes"], j["bytes"], j["seconds"] or 0, (j["goodput"] or 0) / 1000, j["max_buffered"])') (${elapsed} s)"
 for leg in ue as; do
     echo "# proxy $leg: $(cat "$D/$leg-impair.json" 2>/dev/null)"
 done

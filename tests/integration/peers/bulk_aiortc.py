@@ -13,8 +13,10 @@ bufferedamountlow. The far side echoes (dc_aiortc.py --role echo); every echo mu
 back exactly once and in order, byte for byte. Message i holds its index in its first
 bytes (little endian, as many as fit) and then a byte pattern that starts at i mod 256.
 
+The first echo that is not the one expected ends the run, unless --until-idle S: then
+the UE goes on counting echoes until none came for S seconds (to count what was lost).
 The result (JSON, into --result): count, sizes, bytes sent, echoes that matched
-(in_order), the first mismatches (problems), the time from the first send to the last
+(in_order), echoes in all, the first mismatches (problems), the time from the first send to the last
 echo (seconds), goodput (bytes echoed per second), the highest bufferedAmount seen. The
 process then stays connected until --stop-file exists. Exit 0 when every echo came back
 right, 1 otherwise, 2 on a timeout or a signalling error.
@@ -73,7 +75,9 @@ class Bulk:
                 self.done.set()
             return
         self.extra += 1
-        self.done.set()  # a lost, duplicated or reordered echo: the run has failed already
+        self.t_last = loop.time()
+        if not self.args.until_idle:
+            self.done.set()  # a lost, duplicated or reordered echo: the run has failed already
         if len(self.problems) < 5:
             self.problems.append("echo %d: expected message %d (%d bytes), got %d bytes%s" % (
                 self.next + self.extra - 1, i, self.sizes[i] if i < len(self.sizes) else -1,
@@ -106,7 +110,8 @@ class Bulk:
         if self.next < len(self.sizes) and not error:
             problems.append("%d of %d echoes came back in order" % (self.next, len(self.sizes)))
         return {"count": len(self.sizes), "bytes": total, "sent": self.sent,
-                "in_order": self.next, "extra": self.extra, "echoed_bytes": echoed,
+                "in_order": self.next, "extra": self.extra, "echoes": self.next + self.extra,
+                "echoed_bytes": echoed,
                 "seconds": secs, "goodput": echoed / secs if secs else None,
                 "max_buffered": self.max_buffered, "min_size": min(self.sizes),
                 "max_size": max(self.sizes), "problems": problems}
@@ -125,10 +130,13 @@ async def run(args):
         await asyncio.wait_for(opened.wait(), max(0.01, deadline - loop.time()))
         if not await bulk.send_all(deadline):
             raise RuntimeError("bufferedAmount never went low (sent %d)" % bulk.sent)
-        try:
-            await asyncio.wait_for(bulk.done.wait(), max(0.01, deadline - loop.time()))
-        except asyncio.TimeoutError:
-            pass
+        while not bulk.done.is_set() and loop.time() < deadline:
+            try:
+                await asyncio.wait_for(bulk.done.wait(), 0.5)
+            except asyncio.TimeoutError:
+                pass
+            if args.until_idle and bulk.t_last and loop.time() - bulk.t_last > args.until_idle:
+                break  # echoes stopped coming: the rest is lost
         res = bulk.result()
         status = 0 if not res["problems"] else 1
     except (asyncio.TimeoutError, RuntimeError) as e:
@@ -152,6 +160,8 @@ def main():
     ap.add_argument("--spread", choices=("log", "uniform"), default="log",
                     help="sizes log-uniform (most small, mean ~5.4 KiB) or uniform (~30 KiB)")
     ap.add_argument("--buffered-max", type=int, default=1 << 20)
+    ap.add_argument("--until-idle", type=float, default=0,
+                    help="after a wrong echo keep counting until none came for this many s")
     ap.add_argument("--stop-file")
     ap.add_argument("--timeout", type=float, default=60.0)
     args = ap.parse_args()
