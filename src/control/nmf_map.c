@@ -333,7 +333,7 @@ json_t *dcgw__nmf_endpoint_json(const char *addr, const char *transport)
         inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
         port = ntohs(a->sin6_port);
     }
-    return json_pack("{s:{s:s},s:s,s:i}", "ip", ss.ss_family == AF_INET ? "ipv4Addr" : "ipv6Addr",
+    return json_pack("{s:{s:s},s:s,s:I}", "ip", ss.ss_family == AF_INET ? "ipv4Addr" : "ipv6Addr",
                      ip, "transport", transport, "portNumber", (json_int_t)port);
 }
 

@@ -122,7 +122,7 @@ void dcgw_nmf_proxy_from_dc(json_t *dc, const Dcgw__DcMedia *d)
         char key[16];
         snprintf(key, sizeof(key), "%u", b->stream_id);
         json_object_set_new(urls, key,
-                            json_pack("{s:s,s:i}", "replaceHttpUrl", b->url ? b->url : "",
+                            json_pack("{s:s,s:I}", "replaceHttpUrl", b->url ? b->url : "",
                                       "streamId", (json_int_t)b->stream_id));
     }
     if (urls) {
