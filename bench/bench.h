@@ -23,8 +23,10 @@
 #include "dcgw/ctl/ctlclient.h"
 
 /* PATH_RELAY: A and Z through a MODE_RELAY session of dcgwd (DTLS end to end, dcgw
- * forwards datagrams); only the relay scenario sets it up (bench_path_available). */
-enum bench_path { PATH_DIRECT, PATH_GATEWAY, PATH_JANUS, PATH_RELAY, PATH_COUNT };
+ * forwards datagrams); only the relay scenario sets it up (bench_path_available).
+ * PATH_BASE: the gateway path through a second dcgwd (--base-dcgwd: a build of the tree
+ * before a change), so a change is measured before and after in the same run. */
+enum bench_path { PATH_DIRECT, PATH_GATEWAY, PATH_JANUS, PATH_RELAY, PATH_BASE, PATH_COUNT };
 
 enum bench_limits {
     BENCH_SIZES_MAX = 16,
@@ -42,9 +44,10 @@ enum bench_limits {
 };
 
 struct bench_opts {
-    const char *dcgwd;  /* daemon binary */
-    const char *socket; /* an external dcgwd's control socket (no spawn) */
-    const char *janus;  /* janus binary; NULL or "" disables the comparison */
+    const char *dcgwd;      /* daemon binary */
+    const char *base_dcgwd; /* a second daemon for PATH_BASE (NULL: none) */
+    const char *socket;     /* an external dcgwd's control socket (no spawn) */
+    const char *janus;      /* janus binary; NULL or "" disables the comparison */
     const char *janus_addr;
     const char *dcgwd_log; /* dcgwd's log.level */
     int janus_log;         /* Janus's debug_level */
@@ -59,6 +62,7 @@ struct bench_opts {
     unsigned repeat; /* tput_size: sweeps, median reported */
     size_t window;   /* bytes in flight per session */
     unsigned setup_sessions, setup_concurrency;
+    unsigned crypto_handshakes; /* setup: in-memory handshakes per crypto-limit measurement */
     unsigned idle_sessions;
     double idle_s;
     unsigned peak_sessions, peak_live; /* peak: sessions set up, of which stay */
@@ -105,6 +109,7 @@ struct bench {
     size_t pairs_cap;
     char workdir[256];
     struct gw *gw;
+    struct gw *gw_base; /* PATH_BASE's dcgwd (--base-dcgwd), or NULL */
     struct janus *jn;
     char janus_why[512]; /* why Janus is not measured ("" when it is) */
     json_t *out;         /* the whole JSON result */
@@ -136,7 +141,10 @@ struct bench {
         double rtt_p99_us[PATH_COUNT][BENCH_SIZES_MAX];
         /* targets (NaN when not measured) */
         double gw_over_direct_1k, janus_over_gw_1k, gw_over_direct_16k, janus_over_gw_16k;
+        double gw_over_direct_64;
         double setup_capacity_2cores, setup_rate;
+        /* set-up: the crypto-only limit (hs_limit.c) as a share of dcgwd's CPU per session */
+        double setup_of_crypto_limit, setup_of_crypto_limit_roles;
         double idle_core_pct_50k, idle_mem_per_session;
         double idle_core_pct_50k_noise; /* the same of the measured CPU spread */
         double added_p99_us_traversal;
@@ -219,6 +227,12 @@ uint64_t proc_raise_nofile(uint64_t want);
 /* ---- gw.c: the daemon under test */
 int gw_start(struct bench *b, char *err, size_t errcap);
 void gw_stop(struct bench *b);
+/* The same for PATH_BASE's daemon (o.base_dcgwd, its files named base-* in the work
+ * directory). */
+int gw_start_base(struct bench *b, char *err, size_t errcap);
+void gw_stop_base(struct bench *b);
+/* The daemon a path's sessions go through: b->gw_base for PATH_BASE, else b->gw. */
+struct gw *bench_gw(struct bench *b, enum bench_path p);
 uint64_t gw_cpu_ns(struct gw *g);
 /* The master's CPU alone (gw_cpu_ns minus it: the workers', the data path). */
 uint64_t gw_cpu_master_ns(struct gw *g);
@@ -410,12 +424,23 @@ int scen_avatar(struct bench *b, json_t *res);
 int scen_bootstrap(struct bench *b, json_t *res);
 int scen_metrics(struct bench *b, json_t *res);
 
+/* ---- hs_limit.c: the crypto-only handshake limit */
+struct hs_limit {
+    double server_ns, client_ns; /* CPU per handshake of each role (median batch) */
+    unsigned n;                  /* handshakes measured */
+};
+/* About n DTLS 1.2 handshakes in memory between two dcgw_dtls stages with dcgw's context
+ * settings (nothing else: no socket, ICE, SCTP or SDP), each role's calls timed on the
+ * thread's CPU clock. Returns 0 or a negative error. */
+int hs_limit_measure(unsigned n, struct hs_limit *out);
+
 /* ---- report.c: output */
 /* A CPU/time snapshot of every measured process. */
 struct snap {
     uint64_t t_ns;
     uint64_t cpu_self, cpu_far, cpu_gw, cpu_janus;
     uint64_t cpu_gw_master; /* of cpu_gw: the master's */
+    uint64_t cpu_base;      /* PATH_BASE's dcgwd */
 };
 void snap_take(struct bench *b, struct snap *s);
 /* The measured process's CPU between two snapshots for a path. */

@@ -25,7 +25,9 @@ enum { GW_PIDS_MAX = 64, GW_CALL_TIMEOUT_MS = 30000 };
 
 struct gw {
     struct bench *b;
-    pid_t spawned; /* 0 when --socket */
+    const char *bin;    /* the daemon binary */
+    const char *prefix; /* of its files in the work directory: "" or "base-" */
+    pid_t spawned;      /* 0 when --socket */
     char sock[300];
     int pids[GW_PIDS_MAX]; /* master first, then workers */
     unsigned npids, workers;
@@ -339,9 +341,9 @@ static int write_config(struct bench *b, const char *path, const char *sock, uin
 static int spawn_daemon(struct bench *b, struct gw *g, char *err, size_t errcap)
 {
     char conf[300], log[300];
-    snprintf(g->sock, sizeof(g->sock), "%s/ctl.sock", b->workdir);
-    snprintf(conf, sizeof(conf), "%s/dcgw.conf", b->workdir);
-    snprintf(log, sizeof(log), "%s/dcgwd.log", b->workdir);
+    snprintf(g->sock, sizeof(g->sock), "%s/%sctl.sock", b->workdir, g->prefix);
+    snprintf(conf, sizeof(conf), "%s/%sdcgw.conf", b->workdir, g->prefix);
+    snprintf(log, sizeof(log), "%s/%sdcgwd.log", b->workdir, g->prefix);
     g->metrics_port = free_tcp_port();
     if (write_config(b, conf, g->sock, g->metrics_port) < 0) {
         snprintf(err, errcap, "%s: %s", conf, strerror(errno));
@@ -351,11 +353,11 @@ static int spawn_daemon(struct bench *b, struct gw *g, char *err, size_t errcap)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    char *argv[] = {(char *)b->o.dcgwd, "-c", conf, NULL};
-    int r = posix_spawn(&g->spawned, b->o.dcgwd, &fa, NULL, argv, environ);
+    char *argv[] = {(char *)g->bin, "-c", conf, NULL};
+    int r = posix_spawn(&g->spawned, g->bin, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (r != 0) {
-        snprintf(err, errcap, "%s: %s", b->o.dcgwd, strerror(r));
+        snprintf(err, errcap, "%s: %s", g->bin, strerror(r));
         g->spawned = 0;
         return DCGW_EIO;
     }
@@ -443,20 +445,23 @@ static int connect_ctl(struct gw *g, struct dcgw_ctlclient **out, char *err, siz
     return r;
 }
 
-int gw_start(struct bench *b, char *err, size_t errcap)
+static int start_one(struct bench *b, struct gw **slot, const char *bin, const char *prefix,
+                     const char *socket, char *err, size_t errcap)
 {
     struct gw *g = calloc(1, sizeof(*g));
     if (!g)
         return DCGW_ENOMEM;
     g->b = b;
+    g->bin = bin;
+    g->prefix = prefix;
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     int r = 0;
-    if (b->o.socket)
-        snprintf(g->sock, sizeof(g->sock), "%s", b->o.socket);
+    if (socket)
+        snprintf(g->sock, sizeof(g->sock), "%s", socket);
     else
         r = spawn_daemon(b, g, err, errcap);
-    b->gw = g; /* gw_stop cleans up from here on */
+    *slot = g; /* stop_one cleans up from here on */
     if (r == 0)
         r = connect_ctl(g, &g->ctl, err, errcap);
     if (r == 0)
@@ -483,9 +488,24 @@ int gw_start(struct bench *b, char *err, size_t errcap)
     return r;
 }
 
-void gw_stop(struct bench *b)
+int gw_start(struct bench *b, char *err, size_t errcap)
 {
-    struct gw *g = b->gw;
+    return start_one(b, &b->gw, b->o.dcgwd, "", b->o.socket, err, errcap);
+}
+
+int gw_start_base(struct bench *b, char *err, size_t errcap)
+{
+    return start_one(b, &b->gw_base, b->o.base_dcgwd, "base-", NULL, err, errcap);
+}
+
+struct gw *bench_gw(struct bench *b, enum bench_path p)
+{
+    return p == PATH_BASE ? b->gw_base : b->gw;
+}
+
+static void stop_one(struct bench *b, struct gw **slot)
+{
+    struct gw *g = *slot;
     if (!g)
         return;
     pthread_mutex_lock(&g->mu);
@@ -520,7 +540,17 @@ void gw_stop(struct bench *b)
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->cv);
     free(g);
-    b->gw = NULL;
+    *slot = NULL;
+}
+
+void gw_stop(struct bench *b)
+{
+    stop_one(b, &b->gw);
+}
+
+void gw_stop_base(struct bench *b)
+{
+    stop_one(b, &b->gw_base);
 }
 
 uint64_t gw_cpu_master_ns(struct gw *g)

@@ -157,6 +157,12 @@ static void check_gateway(struct bench *b, json_t *res)
         bench_note(b, "note: %s", why);
         json_object_set_new(res, "control_note", json_string(why));
     }
+    *why = 0;
+    if (b->gw_base && !gw_alive(b->gw_base, why, sizeof(why))) {
+        bench_note(b, "BASE GATEWAY DIED: %s; later scenarios run without it", why);
+        json_object_set_new(res, "base_died", json_string(why));
+        gw_stop_base(b);
+    }
 }
 
 static int run_scenarios(struct bench *b)
@@ -198,9 +204,12 @@ static int setup(struct bench *b)
     b->f = (struct findings){.gw_over_direct_1k = NAN,
                              .janus_over_gw_1k = NAN,
                              .gw_over_direct_16k = NAN,
+                             .gw_over_direct_64 = NAN,
                              .janus_over_gw_16k = NAN,
                              .setup_capacity_2cores = NAN,
                              .setup_rate = NAN,
+                             .setup_of_crypto_limit = NAN,
+                             .setup_of_crypto_limit_roles = NAN,
                              .idle_core_pct_50k = NAN,
                              .idle_core_pct_50k_noise = NAN,
                              .idle_mem_per_session = NAN,
@@ -275,14 +284,23 @@ int main(int argc, char **argv)
         gw_stop(b);
         return 1;
     }
+    if (b->o.base_dcgwd && gw_start_base(b, err, sizeof(err)) < 0) {
+        fprintf(stderr, "dcgw-bench: base gateway (--base-dcgwd): %s\n", err);
+        gw_stop_base(b);
+        gw_stop(b);
+        return 1;
+    }
     start_janus(b);
     if (b->janus_why[0])
         bench_note(b, "Janus comparison NOT measured: %s", b->janus_why);
     json_object_set_new(
         b->out, "janus",
         json_pack("{s:b,s:s}", "measured", b->jn != NULL, "reason", b->jn ? "" : b->janus_why));
-    report_row(b, "dcgw-bench: dcgwd with %u workers%s; work directory %s", gw_workers(b->gw),
-               b->jn ? ", Janus echotest" : "", b->workdir);
+    report_row(b, "dcgw-bench: dcgwd with %u workers%s%s; work directory %s", gw_workers(b->gw),
+               b->jn ? ", Janus echotest" : "", b->gw_base ? ", base dcgwd (path \"base\")" : "",
+               b->workdir);
+    if (b->gw_base)
+        json_object_set_new(b->out, "base_dcgwd", json_string(b->o.base_dcgwd));
     int failures = run_scenarios(b);
     report_targets(b);
     if (b->o.plot_path)
@@ -290,6 +308,7 @@ int main(int argc, char **argv)
     if (b->o.json_path && report_write_json(b, b->o.json_path) < 0)
         failures++;
     janus_stop(b);
+    gw_stop_base(b);
     gw_stop(b);
     far_stop(b);
     dcgw_client_tick_stop(&b->sctp_tick);

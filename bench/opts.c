@@ -36,6 +36,8 @@ static void usage(FILE *f)
             "      --window BYTES         bytes in flight per session (default 524288)\n"
             "      --setup-sessions N     sessions in the set-up scenario (default 2000)\n"
             "      --setup-concurrency N  set-ups in flight (default 64)\n"
+            "      --crypto-handshakes N  setup: in-memory handshakes per measurement of the\n"
+            "                             crypto-only limit, before each repeat (default 160)\n"
             "      --idle-sessions N      sessions held idle (default 10000)\n"
             "      --idle-time S          idle measurement seconds (default 30)\n"
             "      --peak-sessions N      peak scenario: sessions set up (default 2000)\n"
@@ -55,6 +57,9 @@ static void usage(FILE *f)
             "                             while scraped (default 50)\n"
             "      --workers N            dcgwd workers (default 2)\n"
             "      --dcgwd PATH           daemon binary (default: the one built with the bench)\n"
+            "      --base-dcgwd PATH      a second daemon (e.g. built before a change): path\n"
+            "                             \"base\" beside \"gateway\" in tput_size, idle and\n"
+            "                             setup, ratios gateway/base in the same run\n"
             "      --socket PATH          use a running dcgwd (no namespace, no Janus)\n"
             "      --dcgwd-log LEVEL      dcgwd's log level (default warn; the log is in the\n"
             "                             work directory)\n"
@@ -123,6 +128,7 @@ void bench_opts_default(struct bench_opts *o)
     o->window = 512 * 1024;
     o->setup_sessions = 2000;
     o->setup_concurrency = 64;
+    o->crypto_handshakes = 160;
     o->idle_sessions = 10000;
     o->idle_s = 30;
     o->peak_sessions = 2000;
@@ -155,6 +161,7 @@ static void quick(struct bench_opts *o)
     o->warmup_s = 0.1;
     o->setup_sessions = 20;
     o->setup_concurrency = 8;
+    o->crypto_handshakes = 32;
     o->idle_sessions = 20;
     o->idle_s = 1;
     o->peak_sessions = 400;
@@ -203,6 +210,7 @@ static const struct opt opts[] = {
     {"window", 0, K_SIZE, F(window), 0},
     {"setup-sessions", 0, K_UINT, F(setup_sessions), 0},
     {"setup-concurrency", 0, K_UINT, F(setup_concurrency), 0},
+    {"crypto-handshakes", 0, K_UINT, F(crypto_handshakes), 0},
     {"idle-sessions", 0, K_UINT, F(idle_sessions), 0},
     {"idle-time", 0, K_DOUBLE, F(idle_s), 0},
     {"peak-sessions", 0, K_UINT, F(peak_sessions), 0},
@@ -220,6 +228,7 @@ static const struct opt opts[] = {
     {"scrape-hz", 0, K_DOUBLE, F(scrape_hz), 0},
     {"workers", 0, K_UINT, F(workers), 0},
     {"dcgwd", 0, K_STR, F(dcgwd), 0},
+    {"base-dcgwd", 0, K_STR, F(base_dcgwd), 0},
     {"socket", 0, K_STR, F(socket), 0},
     {"dcgwd-log", 0, K_STR, F(dcgwd_log), 0},
     {"janus", 0, K_JANUS, F(janus), 0},
@@ -285,8 +294,13 @@ static int validate(struct bench_opts *o)
 {
     if (o->duration_s <= 0 || o->window < 1024 || o->workers == 0 || o->repeat == 0 ||
         o->repeat > BENCH_REPEAT_MAX || o->sctp_tick_ms < 10 || o->sctp_tick_ms > 1000 ||
-        o->setup_concurrency == 0 || o->load_fraction <= 0 || o->load_fraction > 1)
+        o->setup_concurrency == 0 || o->load_fraction <= 0 || o->load_fraction > 1 ||
+        o->crypto_handshakes == 0)
         return -1;
+    if (o->base_dcgwd && o->socket) {
+        fprintf(stderr, "dcgw-bench: --base-dcgwd needs a dcgwd the bench starts (no --socket)\n");
+        return -1;
+    }
     for (unsigned i = 0; i < o->n_sizes; i++)
         if (o->sizes[i] < BENCH_MSG_MIN || o->sizes[i] > o->max_message_size) {
             fprintf(stderr, "dcgw-bench: size %zu outside %d..%u (max-message-size)\n", o->sizes[i],

@@ -319,7 +319,7 @@ static void submit_create(struct pair *p, const char *offer_z)
     snprintf(j->sid, sizeof(j->sid), "bench-%llx-%u", (unsigned long long)p->b->run_id, p->id);
     snprintf(p->sid, sizeof(p->sid), "%s", j->sid);
     jobs_pending++;
-    gw_submit(p->b->gw, j);
+    gw_submit(bench_gw(p->b, p->path), j);
 }
 
 void pair_on_far(struct bench *b, uint32_t op, uint32_t id, const char *text, size_t len)
@@ -332,7 +332,7 @@ void pair_on_far(struct bench *b, uint32_t op, uint32_t id, const char *text, si
     case FAR_SDP:
         if (p->state != PAIR_SIGNALLING || p->set->closing)
             break;
-        if (p->path == PATH_GATEWAY) {
+        if (p->path == PATH_GATEWAY || p->path == PATH_BASE) {
             submit_create(p, text);
         } else if (p->path == PATH_RELAY) {
             submit_relay_update(p, text, strnlen(text, len));
@@ -404,6 +404,7 @@ static void start_pair(struct pairset *s)
     if (r == 0)
         r = p->path == PATH_DIRECT    ? start_direct(p, bufa)
             : p->path == PATH_GATEWAY ? start_gateway(p, bufa)
+            : p->path == PATH_BASE    ? start_gateway(p, bufa)
             : p->path == PATH_RELAY   ? start_relay(p, bufa)
                                       : start_janus(p, bufa);
     free(bufa);
@@ -480,15 +481,17 @@ void pairset_free(struct pairset *s)
         struct pair *p = s->v[i];
         for (unsigned k = 0; k < p->nflows; k++)
             flow_free(p->flows[k]);
-        bool dcgw_session = p->path == PATH_GATEWAY || p->path == PATH_RELAY;
-        if (dcgw_session && p->sid[0] && p->state != PAIR_SIGNALLING && b->gw) {
+        bool dcgw_session =
+            p->path == PATH_GATEWAY || p->path == PATH_RELAY || p->path == PATH_BASE;
+        struct gw *gw = bench_gw(b, p->path);
+        if (dcgw_session && p->sid[0] && p->state != PAIR_SIGNALLING && gw) {
             struct ctl_job *j = calloc(1, sizeof(*j));
             if (j) {
                 j->kind = CTL_CLOSE;
                 snprintf(j->sid, sizeof(j->sid), "%s", p->sid);
                 j->done = closed;
                 jobs_pending++;
-                gw_submit(b->gw, j);
+                gw_submit(gw, j);
             }
         }
         if (p->path == PATH_JANUS && p->janus_ids[0] && b->jn)

@@ -55,7 +55,7 @@ uint16_t bench_sctp_port(struct bench *b)
 
 const char *bench_path_name(enum bench_path p)
 {
-    static const char *names[] = {"direct", "gateway", "janus", "relay"};
+    static const char *names[] = {"direct", "gateway", "janus", "relay", "base"};
     _Static_assert(sizeof(names) / sizeof(names[0]) == PATH_COUNT, "a name per path");
     return (unsigned)p < PATH_COUNT ? names[p] : "?";
 }
@@ -63,7 +63,8 @@ const char *bench_path_name(enum bench_path p)
 bool bench_path_available(struct bench *b, enum bench_path p)
 {
     /* PATH_RELAY: false on purpose, see bench.h. */
-    return p == PATH_DIRECT || (p == PATH_GATEWAY && b->gw) || (p == PATH_JANUS && b->jn);
+    return p == PATH_DIRECT || (p == PATH_GATEWAY && b->gw) || (p == PATH_JANUS && b->jn) ||
+           (p == PATH_BASE && b->gw_base);
 }
 
 static void until_eval(struct bench *b)

@@ -41,7 +41,7 @@ static uint64_t ends_rss(struct bench *b)
 
 static uint64_t measured_rss(struct bench *b, enum bench_path p)
 {
-    return p == PATH_GATEWAY ? gw_rss_bytes(b->gw) : ends_rss(b);
+    return p == PATH_GATEWAY || p == PATH_BASE ? gw_rss_bytes(bench_gw(b, p)) : ends_rss(b);
 }
 
 struct setup_run {
@@ -96,17 +96,87 @@ static int setup_once(struct bench *b, enum bench_path p, struct setup_run *r)
     return 0;
 }
 
+static bool is_dcgw(enum bench_path p)
+{
+    return p == PATH_GATEWAY || p == PATH_BASE;
+}
+
 static void setup_row(struct bench *b, enum bench_path p, const char *label,
                       const struct setup_run *r)
 {
     /* A bridged session is two DTLS handshakes at dcgw (one per leg); a direct pair is one
      * handshake (its client half in the bench, its server half in the far end). */
-    double hs = r->rate * (p == PATH_GATEWAY ? 2 : 1);
+    double hs = r->rate * (is_dcgw(p) ? 2 : 1);
     report_row(b, "%-9s %8u %7u %11.0f %13.0f %16.0f %18.0f %22.0f", label, r->ready, r->failed,
                r->rate, hs, r->cpu / 1e3, 2e9 / r->cpu, r->ends / 1e3);
 }
 
-/* The paths take turns, o.repeat times; the median run by CPU per session is reported. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, unsigned n)
+{
+    if (!n)
+        return NAN;
+    qsort(v, n, sizeof(*v), cmp_double);
+    return v[n / 2];
+}
+
+/* The crypto-only limit, measured before each repeat's set-ups (the same machine load). */
+struct crypto_runs {
+    double server[BENCH_REPEAT_MAX], client[BENCH_REPEAT_MAX];
+    unsigned n, handshakes;
+};
+
+static void crypto_once(struct bench *b, struct crypto_runs *c)
+{
+    struct hs_limit h;
+    bench_progress(b, "crypto-only handshake limit (in memory)");
+    if (hs_limit_measure(b->o.crypto_handshakes, &h) < 0) {
+        bench_note(b, "the in-memory handshake loop failed: no crypto limit");
+        return;
+    }
+    c->server[c->n] = h.server_ns;
+    c->client[c->n++] = h.client_ns;
+    c->handshakes += h.n;
+}
+
+/* The set-up of a bridged session against two handshakes alone: the issue's figure uses
+ * two server handshakes; dcgwd answers an actpass offer as the DTLS client (RFC 5763 §5
+ * lets the answerer choose), so the bench's sessions make it the client on both legs:
+ * that comparison is printed too. */
+static void crypto_report(struct bench *b, json_t *res, struct crypto_runs *c, double gw_cpu)
+{
+    double srv = median(c->server, c->n), cli = median(c->client, c->n);
+    double of_srv = 2 * srv / gw_cpu, of_cli = 2 * cli / gw_cpu;
+    report_row(b,
+               "crypto-only limit: a DTLS handshake costs the server %.0f us, the client "
+               "%.0f us (%u in memory, dcgw's context settings): %.0f / %.0f per core-s",
+               srv / 1e3, cli / 1e3, c->handshakes, 1e9 / srv, 1e9 / cli);
+    report_row(b,
+               "set-up at %.0f%% of the crypto limit (two server handshakes %.0f us / dcgwd "
+               "%.0f us per session); %.0f%% with dcgw's role (client on both legs)",
+               100 * of_srv, 2 * srv / 1e3, gw_cpu / 1e3, 100 * of_cli);
+    json_t *runs_s = json_array(), *runs_c = json_array();
+    for (unsigned i = 0; i < c->n; i++) {
+        json_array_append_new(runs_s, jnum(c->server[i]));
+        json_array_append_new(runs_c, jnum(c->client[i]));
+    }
+    json_object_set_new(res, "crypto_limit",
+                        json_pack("{s:o,s:o,s:i,s:o,s:o,s:o,s:o,s:o}", "server_ns_per_handshake",
+                                  jnum(srv), "client_ns_per_handshake", jnum(cli), "handshakes",
+                                  (int)c->handshakes, "server_runs", runs_s, "client_runs", runs_c,
+                                  "gateway_cpu_ns_per_session", jnum(gw_cpu), "setup_of_limit",
+                                  jnum(of_srv), "setup_of_limit_dcgw_roles", jnum(of_cli)));
+    b->f.setup_of_crypto_limit = of_srv;
+    b->f.setup_of_crypto_limit_roles = of_cli;
+}
+
+/* The paths take turns, o.repeat times; the median run by CPU per session is reported.
+ * Before each turn the crypto-only handshake limit is measured in memory (hs_limit.c). */
 int scen_setup(struct bench *b, json_t *res)
 {
     json_t *pts = json_array();
@@ -114,27 +184,36 @@ int scen_setup(struct bench *b, json_t *res)
     report_table_header(b, "session set-up",
                         "path      sessions  failed  sessions/s  handshakes/s  cpu/session(us) "
                         " 2-core capacity/s  ends cpu/session(us)");
-    enum { REPEAT_MAX = 99 };
-    struct setup_run runs[2][REPEAT_MAX];
-    unsigned nr = b->o.repeat, got[2] = {0, 0};
-    for (unsigned r = 0; r < nr; r++)
-        for (int p = PATH_DIRECT; p <= PATH_GATEWAY; p++) {
-            if (!bench_path_available(b, p) || setup_once(b, p, &runs[p][got[p]]) < 0)
+    static const enum bench_path paths[] = {PATH_DIRECT, PATH_GATEWAY, PATH_BASE};
+    enum { NP = sizeof(paths) / sizeof(paths[0]) };
+    struct setup_run runs[NP][BENCH_REPEAT_MAX];
+    struct crypto_runs crypto = {.n = 0};
+    unsigned nr = b->o.repeat, got[NP] = {0};
+    for (unsigned r = 0; r < nr; r++) {
+        crypto_once(b, &crypto);
+        for (unsigned k = 0; k < NP; k++) {
+            enum bench_path p = paths[k];
+            if (!bench_path_available(b, p) || setup_once(b, p, &runs[k][got[k]]) < 0)
                 continue;
             char label[32];
             snprintf(label, sizeof(label), nr > 1 ? "%s#%u" : "%s", bench_path_name(p), r + 1);
-            setup_row(b, p, label, &runs[p][got[p]++]);
+            setup_row(b, p, label, &runs[k][got[k]++]);
         }
+    }
     if (nr > 1)
         report_row(b, "-- median of %u by CPU per session", nr);
-    for (int p = PATH_DIRECT; p <= PATH_GATEWAY; p++) {
-        if (!got[p])
+    double med_cpu[NP];
+    for (unsigned k = 0; k < NP; k++) {
+        enum bench_path p = paths[k];
+        med_cpu[k] = NAN;
+        if (!got[k])
             continue;
         json_t *all = json_array();
-        for (unsigned i = 0; i < got[p]; i++)
-            json_array_append_new(all, jnum(runs[p][i].cpu));
-        qsort(runs[p], got[p], sizeof(runs[p][0]), cmp_setup);
-        const struct setup_run *m = &runs[p][got[p] / 2];
+        for (unsigned i = 0; i < got[k]; i++)
+            json_array_append_new(all, jnum(runs[k][i].cpu));
+        qsort(runs[k], got[k], sizeof(runs[k][0]), cmp_setup);
+        const struct setup_run *m = &runs[k][got[k] / 2];
+        med_cpu[k] = m->cpu;
         if (nr > 1)
             setup_row(b, p, bench_path_name(p), m);
         double cap = 2e9 / m->cpu;
@@ -142,7 +221,7 @@ int scen_setup(struct bench *b, json_t *res)
             "{s:s,s:i,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "path", bench_path_name(p), "sessions",
             (int)m->ready, "failed", (int)m->failed, "concurrency", (int)b->o.setup_concurrency,
             "seconds", jnum(m->secs), "sessions_per_s", jnum(m->rate), "handshakes_per_s",
-            jnum(m->rate * (p == PATH_GATEWAY ? 2 : 1)), "cpu_ns_per_session", jnum(m->cpu),
+            jnum(m->rate * (is_dcgw(p) ? 2 : 1)), "cpu_ns_per_session", jnum(m->cpu),
             "capacity_per_s_2_cores", jnum(cap), "endpoints_cpu_ns_per_session", jnum(m->ends));
         json_object_set_new(pt, "repeats_cpu_ns_per_session", all);
         json_array_append_new(pts, pt);
@@ -150,6 +229,15 @@ int scen_setup(struct bench *b, json_t *res)
             b->f.setup_rate = m->rate;
             b->f.setup_capacity_2cores = cap;
         }
+    }
+    if (crypto.n && isfinite(med_cpu[1]))
+        crypto_report(b, res, &crypto, med_cpu[1]);
+    if (isfinite(med_cpu[1]) && isfinite(med_cpu[2])) {
+        report_row(b, "dcgwd CPU per session, gateway/base: %.2fx", med_cpu[1] / med_cpu[2]);
+        json_object_set_new(res, "gateway_over_base", jnum(med_cpu[1] / med_cpu[2]));
+        if (crypto.n)
+            json_object_set_new(res, "base_setup_of_limit",
+                                jnum(2 * median(crypto.server, crypto.n) / med_cpu[2]));
     }
     if (bench_path_available(b, PATH_JANUS))
         json_array_append_new(pts, json_pack("{s:s,s:s}", "path", "janus", "status",
@@ -169,13 +257,23 @@ int scen_idle(struct bench *b, json_t *res)
         if (!bench_path_available(b, p) || p == PATH_JANUS)
             continue;
         unsigned n = b->o.idle_sessions;
-        if (p == PATH_GATEWAY && !b->o.socket) {
+        if (is_dcgw(p) && !b->o.socket) {
             /* A fresh daemon: earlier scenarios' freed memory would hide the growth. */
             char err[300];
-            gw_stop(b);
-            if (gw_start(b, err, sizeof(err)) < 0) {
-                bench_note(b, "dcgwd restart failed: %s", err);
+            int r;
+            if (p == PATH_GATEWAY) {
                 gw_stop(b);
+                r = gw_start(b, err, sizeof(err));
+            } else {
+                gw_stop_base(b);
+                r = gw_start_base(b, err, sizeof(err));
+            }
+            if (r < 0) {
+                bench_note(b, "%s: dcgwd restart failed: %s", bench_path_name(p), err);
+                if (p == PATH_GATEWAY)
+                    gw_stop(b);
+                else
+                    gw_stop_base(b);
                 return -1;
             }
         }

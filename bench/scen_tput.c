@@ -192,9 +192,12 @@ static void summary(struct bench *b, json_t *sum)
             c[p] = &b->f.cpu_ns_per_msg[p][i];
         double gd = *c[PATH_GATEWAY] && *c[PATH_DIRECT] ? *c[PATH_GATEWAY] / *c[PATH_DIRECT] : NAN;
         double jg = *c[PATH_JANUS] && *c[PATH_GATEWAY] ? *c[PATH_JANUS] / *c[PATH_GATEWAY] : NAN;
-        json_array_append_new(sum, json_pack("{s:I,s:o,s:o}", "size", (json_int_t)b->o.sizes[i],
+        double gb = *c[PATH_GATEWAY] && *c[PATH_BASE] ? *c[PATH_GATEWAY] / *c[PATH_BASE] : NAN;
+        json_array_append_new(sum, json_pack("{s:I,s:o,s:o,s:o}", "size", (json_int_t)b->o.sizes[i],
                                              "gateway_over_direct", jnum(gd), "janus_over_gateway",
-                                             jnum(jg)));
+                                             jnum(jg), "gateway_over_base", jnum(gb)));
+        if (b->o.sizes[i] == 64)
+            b->f.gw_over_direct_64 = gd;
         if (b->o.sizes[i] == 1024) {
             b->f.gw_over_direct_1k = gd;
             b->f.janus_over_gw_1k = jg;
@@ -202,8 +205,14 @@ static void summary(struct bench *b, json_t *sum)
             b->f.gw_over_direct_16k = gd;
             b->f.janus_over_gw_16k = jg;
         }
-        report_row(b, "%-8zu CPU per message: gateway/direct %.2fx, janus/gateway %.2fx",
-                   b->o.sizes[i], gd, jg);
+        if (isfinite(gb))
+            report_row(b,
+                       "%-8zu CPU per message: gateway/direct %.2fx, janus/gateway %.2fx, "
+                       "gateway/base %.2fx",
+                       b->o.sizes[i], gd, jg, gb);
+        else
+            report_row(b, "%-8zu CPU per message: gateway/direct %.2fx, janus/gateway %.2fx",
+                       b->o.sizes[i], gd, jg);
     }
 }
 

@@ -109,6 +109,10 @@ for x in sc["setup"]["points"]:
     check(x["sessions"] == want and x["failed"] == 0 and pos(x["sessions_per_s"]) and
           pos(x["cpu_ns_per_session"]) and pos(x["handshakes_per_s"]),
           "setup %s: %d sessions, rate and CPU per session > 0" % (x["path"], want))
+cl = sc["setup"].get("crypto_limit") or {}
+check(pos(cl.get("server_ns_per_handshake")) and pos(cl.get("client_ns_per_handshake")) and
+      cl.get("handshakes", 0) > 0 and pos(cl.get("setup_of_limit")),
+      "setup: the crypto-only handshake limit measured in the same run, set-up a share of it")
 want = run["config"]["idle_sessions"]
 idle = sc["idle"]["points"]
 check(len(idle) == 2, "idle: direct and gateway")
@@ -189,8 +193,8 @@ check(pos(ms["workers_cpu_ns_per_msg_quiet"]) and pos(ms["workers_cpu_ns_per_msg
       "metrics: the workers' CPU per message, quiet and scraped, and a verdict")
 
 t = j["targets"]
-check(len(t) == 5 and all(x["verdict"] in ("met", "MISSED", "not measured", "inside noise")
-                          for x in t), "five targets with verdicts")
+check(len(t) == 8 and all(x["verdict"] in ("met", "MISSED", "not measured", "inside noise")
+                          for x in t), "eight targets with verdicts")
 # A figure below zero or within its noise never claims a target (issue 12).
 check(all(x["verdict"] != "met" or (x["measured"] is not None and x["measured"] >= 0 and
                                      abs(x["measured"]) > (x.get("noise") or 0)) for x in t),
