@@ -26,8 +26,8 @@ struct dcgw_trust {
     unsigned refs;
     X509_STORE *store;
     size_t n_cas;
-    struct trust_key keys[DCGW_TRUST_KEYS_MAX];
-    size_t n_keys;
+    struct trust_key *keys; /* grown as keys are added, up to DCGW_TRUST_KEYS_MAX */
+    size_t n_keys, cap_keys;
 };
 
 static int fail(char *err, size_t cap, int code, const char *fmt, const char *arg)
@@ -63,6 +63,7 @@ void dcgw_trust_unref(struct dcgw_trust *t)
     X509_STORE_free(t->store);
     for (size_t i = 0; i < t->n_keys; i++)
         EVP_PKEY_free(t->keys[i].key);
+    free(t->keys);
     free(t);
 }
 
@@ -181,6 +182,14 @@ static int add_key(struct dcgw_trust *t, const char *kid, EVP_PKEY *key)
         return DCGW_EEXIST;
     if (t->n_keys >= DCGW_TRUST_KEYS_MAX)
         return DCGW_ELIMIT;
+    if (t->n_keys == t->cap_keys) { /* a store is per session: no table of the cap up front */
+        size_t cap = t->cap_keys ? 2 * t->cap_keys : 4;
+        struct trust_key *nk = realloc(t->keys, cap * sizeof(*nk));
+        if (!nk)
+            return DCGW_ENOMEM;
+        t->keys = nk;
+        t->cap_keys = cap;
+    }
     struct trust_key *k = &t->keys[t->n_keys++];
     snprintf(k->kid, sizeof(k->kid), "%s", kid);
     k->key = key;

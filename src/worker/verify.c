@@ -90,8 +90,12 @@ static int add_settings(struct dcgw_avatar_grants *grants, struct dcgw_trust *pu
     return 0;
 }
 
-int dcgw__wavatar_create(struct wsession *s, char *err, size_t errcap)
+/* The session's verifier state, made when first needed: a session without avatar settings
+ * holds none until a channel of kind avatar carries a message (most never do). */
+static int ensure(struct wsession *s)
 {
+    if (s->avatar)
+        return 0;
     struct wavatar *a = calloc(1, sizeof(*a));
     if (!a || dcgw_avatar_grants_new(&a->grants) < 0 || dcgw_trust_new(&a->pushed) < 0) {
         if (a)
@@ -101,8 +105,16 @@ int dcgw__wavatar_create(struct wsession *s, char *err, size_t errcap)
     }
     a->timer_due = UINT64_MAX;
     s->avatar = a;
+    return 0;
+}
+
+int dcgw__wavatar_create(struct wsession *s, char *err, size_t errcap)
+{
     const Dcgw__AvatarSettings *as = s->desc->avatar;
-    return as ? add_settings(a->grants, a->pushed, s, as, err, errcap) : 0;
+    if (!as)
+        return 0; /* made at the first avatar message (ensure), without grants */
+    int r = ensure(s);
+    return r < 0 ? r : add_settings(s->avatar->grants, s->avatar->pushed, s, as, err, errcap);
 }
 
 static void timer_closed(uv_handle_t *h)
@@ -213,6 +225,8 @@ static Dcgw__AvatarSettings *copy_settings(const Dcgw__AvatarSettings *as)
 int dcgw__wavatar_update(struct wsession *s, const Dcgw__AvatarSettings *as, char *err,
                          size_t errcap)
 {
+    if (ensure(s) < 0)
+        return DCGW_ENOMEM;
     struct wavatar *a = s->avatar;
     struct dcgw_avatar_grants *grants = NULL;
     struct dcgw_trust *pushed = NULL, *trust = NULL;
@@ -421,10 +435,9 @@ static void on_timer(uv_timer_t *t)
 bool dcgw__wavatar_message(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch,
                            bool is_text, const uint8_t *p, size_t n)
 {
-    if (!s->avatar ||
-        dcgw_policy_kind_of(ch->params.id, ch->params.protocol) != DCGW_POLICY_KIND_AVATAR)
+    if (dcgw_policy_kind_of(ch->params.id, ch->params.protocol) != DCGW_POLICY_KIND_AVATAR)
         return true;
-    struct wavatar_chan *c = verifier_of(s, side, ch);
+    struct wavatar_chan *c = ensure(s) == 0 ? verifier_of(s, side, ch) : NULL;
     struct dcgw_avatar_result res;
     if (!c) { /* fail closed */
         memset(&res, 0, sizeof(res));
