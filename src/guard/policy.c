@@ -17,6 +17,7 @@
 /* A tracked channel of one leg. */
 struct pchan {
     struct dcgw_dc_channel *ch;
+    uint16_t id;        /* ch's stream id: the table's key (never read through ch) */
     struct prule *rule; /* for messages from this leg's peer */
     struct dcgw_tbucket msgs, bytes;
     uint64_t dropped;
@@ -25,9 +26,11 @@ struct pchan {
     bool close_asked; /* the owner was told to close it */
 };
 
+/* A leg's tracked channels, sorted by stream id: a few per leg, where a table indexed by
+ * stream id took 8 bytes per id up to the highest in use (issue 17). */
 struct legtab {
-    struct pchan **slot; /* by stream id */
-    uint32_t cap;
+    struct pchan **v;
+    uint32_t n, cap;
     unsigned open;
 };
 
@@ -126,9 +129,9 @@ void dcgw_policy_state_free(struct dcgw_policy_state *ps)
     if (!ps)
         return;
     for (unsigned l = 0; l < DCGW_POLICY_LEGS; l++) {
-        for (uint32_t i = 0; i < ps->legs[l].cap; i++)
-            free(ps->legs[l].slot[i]);
-        free(ps->legs[l].slot);
+        for (uint32_t i = 0; i < ps->legs[l].n; i++)
+            free(ps->legs[l].v[i]);
+        free(ps->legs[l].v);
     }
     dcgw_policy_free(ps->pol);
     free(ps);
@@ -251,15 +254,41 @@ static void report(struct dcgw_policy_state *ps, unsigned leg, const struct dcgw
 
 /* ------------------------------------------------------------------ channels */
 
+/* The index of the first record whose stream id is >= id (t->n when none). */
+static uint32_t pos_of(const struct legtab *t, uint32_t id)
+{
+    uint32_t lo = 0, hi = t->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (t->v[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The record on stream id, or NULL. */
+static struct pchan *at_id(const struct legtab *t, uint32_t id)
+{
+    uint32_t i = pos_of(t, id);
+    return i < t->n && t->v[i]->id == id ? t->v[i] : NULL;
+}
+
 static struct pchan *find(const struct dcgw_policy_state *ps, unsigned leg,
                           const struct dcgw_dc_channel *ch)
 {
     if (leg >= DCGW_POLICY_LEGS)
         return NULL;
-    const struct legtab *t = &ps->legs[leg];
-    uint16_t id = ch->params.id;
-    struct pchan *c = id < t->cap ? t->slot[id] : NULL;
+    struct pchan *c = at_id(&ps->legs[leg], ch->params.id);
     return c && c->ch == ch ? c : NULL;
+}
+
+static void drop_at(struct legtab *t, uint32_t i)
+{
+    free(t->v[i]);
+    t->n--;
+    memmove(t->v + i, t->v + i + 1, (t->n - i) * sizeof(*t->v));
 }
 
 static void uncount(struct dcgw_policy_state *ps, unsigned leg, struct pchan *c)
@@ -274,28 +303,30 @@ static struct pchan *slot_take(struct dcgw_policy_state *ps, unsigned leg,
                                struct dcgw_dc_channel *ch)
 {
     struct legtab *t = &ps->legs[leg];
-    uint16_t id = ch->params.id;
-    if (id >= t->cap) {
-        uint32_t cap = t->cap ? t->cap : 16;
-        while (cap <= id)
-            cap *= 2;
-        if (cap > DCGW_DC_STREAM_MAX + 1)
-            cap = DCGW_DC_STREAM_MAX + 1;
-        struct pchan **n = realloc(t->slot, cap * sizeof(*n));
-        if (!n)
-            return NULL;
-        memset(n + t->cap, 0, (cap - t->cap) * sizeof(*n));
-        t->slot = n;
-        t->cap = cap;
-    }
-    struct pchan *c = t->slot[id];
+    uint32_t i = pos_of(t, ch->params.id);
+    struct pchan *c = i < t->n && t->v[i]->id == ch->params.id ? t->v[i] : NULL;
     if (c) {
         uncount(ps, leg, c);
         memset(c, 0, sizeof(*c));
-    } else if (!(c = t->slot[id] = calloc(1, sizeof(*c)))) {
-        return NULL;
+        c->ch = ch;
+        c->id = ch->params.id;
+        return c;
     }
+    if (t->n == t->cap) {
+        uint32_t cap = t->cap ? 2 * t->cap : 4;
+        struct pchan **n = realloc(t->v, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        t->v = n;
+        t->cap = cap;
+    }
+    if (!(c = calloc(1, sizeof(*c))))
+        return NULL;
     c->ch = ch;
+    c->id = ch->params.id;
+    memmove(t->v + i + 1, t->v + i, (t->n - i) * sizeof(*t->v));
+    t->v[i] = c;
+    t->n++;
     return c;
 }
 
@@ -428,8 +459,7 @@ void dcgw_policy_channel_closed(struct dcgw_policy_state *ps, unsigned leg,
     if (!c)
         return;
     uncount(ps, leg, c);
-    ps->legs[leg].slot[ch->params.id] = NULL;
-    free(c);
+    drop_at(&ps->legs[leg], pos_of(&ps->legs[leg], ch->params.id));
 }
 
 void dcgw_policy_forget_leg(struct dcgw_policy_state *ps, unsigned leg)
@@ -437,10 +467,9 @@ void dcgw_policy_forget_leg(struct dcgw_policy_state *ps, unsigned leg)
     if (leg >= DCGW_POLICY_LEGS)
         return;
     struct legtab *t = &ps->legs[leg];
-    for (uint32_t i = 0; i < t->cap; i++) {
-        free(t->slot[i]);
-        t->slot[i] = NULL;
-    }
+    for (uint32_t i = 0; i < t->n; i++)
+        free(t->v[i]);
+    t->n = 0;
     t->open = 0;
 }
 
@@ -493,15 +522,20 @@ void dcgw_policy_set(struct dcgw_policy_state *ps, struct dcgw_policy *p, uint64
     ps->pol = p;
     ps->updates += old != NULL;
     for (unsigned l = 0; l < DCGW_POLICY_LEGS; l++)
-        for (uint32_t i = 0; i < ps->legs[l].cap; i++)
-            if (ps->legs[l].slot[i])
-                reevaluate(ps, l, ps->legs[l].slot[i], ps->legs[l].slot[i]->rule, now_ms);
+        for (uint32_t i = 0; i < ps->legs[l].n; i++)
+            reevaluate(ps, l, ps->legs[l].v[i], ps->legs[l].v[i]->rule, now_ms);
     dcgw_policy_free(old);
-    /* Closing may re-enter dcgw_policy_channel_closed: walk by index, re-read each slot. */
+    /* Closing may re-enter dcgw_policy_channel_closed, which removes records: walk by
+     * stream id, looking the next one up again after each call. */
     for (unsigned l = 0; l < DCGW_POLICY_LEGS; l++)
-        for (uint32_t i = 0; i < ps->legs[l].cap; i++) {
-            struct pchan *c = ps->legs[l].slot[i];
-            if (!c || !c->doomed || c->close_asked)
+        for (uint32_t id = 0;;) {
+            struct legtab *t = &ps->legs[l];
+            uint32_t i = pos_of(t, id);
+            if (i >= t->n)
+                break;
+            struct pchan *c = t->v[i];
+            id = (uint32_t)c->id + 1;
+            if (!c->doomed || c->close_asked)
                 continue;
             c->close_asked = true;
             if (ps->cbs.close_channel)

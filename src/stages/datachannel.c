@@ -16,8 +16,11 @@ struct dcgw_dc {
     struct dcgw_sctp *sctp;
     struct dcgw_dc_settings set;
     struct dcgw_dc_callbacks cbs;
-    struct dcgw_dc_channel **chans; /* by stream id, set.sctp.streams entries */
-    size_t nchans_max, count;
+    /* The channels, sorted by stream id: a few per association, where a table indexed by
+     * stream id would take 8 bytes for each of up to 65,535 streams (issue 17). */
+    struct dcgw_dc_channel **chans;
+    size_t count, cap;
+    size_t nchans_max; /* ids below this: set.sctp.streams */
     struct dcgw_dc_stats stats;
     struct dcgw_reentry re; /* inside a callback of the association (base/reentry.h) */
     bool connected;
@@ -50,24 +53,66 @@ void dcgw_dc_settings_default(struct dcgw_dc_settings *s)
     s->allow_dcep = false;
 }
 
-/* ---- channel table ---- */
+/* ---- channel table: sorted by stream id ---- */
+
+/* The index of the first channel whose id is >= id (count when none). */
+static size_t chan_pos(const struct dcgw_dc *dc, uint32_t id)
+{
+    size_t lo = 0, hi = dc->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dc->chans[mid]->params.id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The channel on stream id (hidden ones included), or NULL. */
+static struct dcgw_dc_channel *chan_get(const struct dcgw_dc *dc, uint32_t id)
+{
+    size_t i = chan_pos(dc, id);
+    return i < dc->count && dc->chans[i]->params.id == id ? dc->chans[i] : NULL;
+}
+
+/* The first channel with an id >= id (hidden ones included), or NULL: walks that survive
+ * callbacks which open and close channels go by id, not by index. */
+static struct dcgw_dc_channel *chan_from(const struct dcgw_dc *dc, uint32_t id)
+{
+    size_t i = chan_pos(dc, id);
+    return i < dc->count ? dc->chans[i] : NULL;
+}
 
 static struct dcgw_dc_channel *chan_new(struct dcgw_dc *dc, const struct dcgw_dc_params *p)
 {
+    if (dc->count == dc->cap) {
+        size_t cap = dc->cap ? 2 * dc->cap : 4;
+        struct dcgw_dc_channel **n = realloc(dc->chans, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        dc->chans = n;
+        dc->cap = cap;
+    }
     struct dcgw_dc_channel *ch = calloc(1, sizeof(*ch));
     if (!ch)
         return NULL;
     ch->params = *p;
     ch->kind = dcgw_dc_kind_of_stream(p->id);
-    dc->chans[p->id] = ch;
+    size_t i = chan_pos(dc, p->id); /* callers checked that the id is free */
+    memmove(dc->chans + i + 1, dc->chans + i, (dc->count - i) * sizeof(*dc->chans));
+    dc->chans[i] = ch;
     dc->count++;
     return ch;
 }
 
 static void chan_remove(struct dcgw_dc *dc, struct dcgw_dc_channel *ch)
 {
-    dc->chans[ch->params.id] = NULL;
+    size_t i = chan_pos(dc, ch->params.id);
+    if (i >= dc->count || dc->chans[i] != ch)
+        return;
     dc->count--;
+    memmove(dc->chans + i, dc->chans + i + 1, (dc->count - i) * sizeof(*dc->chans));
 }
 
 /* Removes ch; the owner hears of it if it knew the channel. */
@@ -112,7 +157,7 @@ static int check_id(const struct dcgw_dc *dc, uint16_t id)
         return DCGW_ERANGE;
     if (dc->connected && id >= dcgw_sctp_streams_out(dc->sctp))
         return DCGW_ERANGE;
-    if (dc->chans[id])
+    if (chan_get(dc, id))
         return DCGW_EEXIST;
     if (dc->count >= dc->set.max_channels)
         return DCGW_ELIMIT;
@@ -205,7 +250,7 @@ static void refuse_open(struct dcgw_dc *dc, uint16_t id, const char *why)
 {
     dc->stats.opens_refused++;
     DCGW_LOG_RL(DC, INFO, "DATA_CHANNEL_OPEN on stream %u refused: %s", id, why);
-    if (id >= dc->nchans_max || dc->chans[id])
+    if (id >= dc->nchans_max || chan_get(dc, id))
         return;
     struct dcgw_dc_params p;
     memset(&p, 0, sizeof(p));
@@ -219,7 +264,7 @@ static void refuse_open(struct dcgw_dc *dc, uint16_t id, const char *why)
 
 static void on_dcep_open(struct dcgw_dc *dc, uint16_t id, const struct dcgw_dcep_open *o)
 {
-    struct dcgw_dc_channel *ch = id < dc->nchans_max ? dc->chans[id] : NULL;
+    struct dcgw_dc_channel *ch = chan_get(dc, id);
     if (ch) {
         /* RFC 8832 §6: an OPEN on a stream in use closes that channel */
         dc->stats.opens_refused++;
@@ -271,7 +316,7 @@ static void on_dcep(struct dcgw_dc *dc, uint16_t id, const uint8_t *p, size_t n)
         dc->stats.dcep_bad++;
         DCGW_LOG_RL(DC, WARN, "bad DCEP message on stream %u: %s", id, dcgw_strerror(r));
         if (n > 0 && p[0] == DCGW_DCEP_OPEN) { /* a malformed OPEN closes the channel */
-            struct dcgw_dc_channel *ch = id < dc->nchans_max ? dc->chans[id] : NULL;
+            struct dcgw_dc_channel *ch = chan_get(dc, id);
             if (ch)
                 ask_out_reset(dc, ch);
             else
@@ -281,7 +326,7 @@ static void on_dcep(struct dcgw_dc *dc, uint16_t id, const uint8_t *p, size_t n)
     }
     if (m.type == DCGW_DCEP_OPEN)
         return on_dcep_open(dc, id, &m.open);
-    struct dcgw_dc_channel *ch = id < dc->nchans_max ? dc->chans[id] : NULL;
+    struct dcgw_dc_channel *ch = chan_get(dc, id);
     if (ch && ch->locally_opened && !ch->acked && ch->state == DCGW_DC_CONNECTING) {
         dc->stats.acks_in++;
         chan_opened(dc, ch);
@@ -323,12 +368,14 @@ static void sc_connected(void *ud)
     if (dc->cbs.on_connected)
         dc->cbs.on_connected(dc->cbs.ud);
     uint16_t nout = dcgw_sctp_streams_out(dc->sctp);
-    for (size_t id = 0; id < dc->nchans_max && !dc->re.free_asked; id++) {
-        struct dcgw_dc_channel *ch = dc->chans[id];
-        if (!ch || ch->state != DCGW_DC_CONNECTING)
+    struct dcgw_dc_channel *ch;
+    for (uint32_t next = 0; !dc->re.free_asked && (ch = chan_from(dc, next)) != NULL;) {
+        uint16_t id = ch->params.id;
+        next = (uint32_t)id + 1;
+        if (ch->state != DCGW_DC_CONNECTING)
             continue;
         if (id >= nout) { /* the peer offered fewer streams than the channel needs */
-            DCGW_LOG_RL(DC, WARN, "stream %zu beyond the %u negotiated: channel closed", id, nout);
+            DCGW_LOG_RL(DC, WARN, "stream %u beyond the %u negotiated: channel closed", id, nout);
             ch->in_reset_done = ch->out_reset_done = true;
             maybe_finish(dc, ch);
         } else if (ch->negotiated) {
@@ -375,7 +422,7 @@ static void deliver(struct dcgw_dc *dc, struct dcgw_dc_channel *ch, uint32_t ppi
 static void sc_too_big(void *ud, uint16_t stream)
 {
     struct dcgw_dc *dc = ud;
-    struct dcgw_dc_channel *ch = stream < dc->nchans_max ? dc->chans[stream] : NULL;
+    struct dcgw_dc_channel *ch = chan_get(dc, stream);
     if (ch)
         ch->stats.too_big_in++;
 }
@@ -386,7 +433,7 @@ static void sc_message(void *ud, uint16_t stream, uint32_t ppid, const uint8_t *
     (void)flags;
     struct dcgw_dc *dc = ud;
     enter(dc);
-    struct dcgw_dc_channel *ch = stream < dc->nchans_max ? dc->chans[stream] : NULL;
+    struct dcgw_dc_channel *ch = chan_get(dc, stream);
     if (ppid == DCGW_PPID_DCEP) {
         on_dcep(dc, stream, p, n);
     } else if (!ch || ch->hidden) {
@@ -401,7 +448,7 @@ static void sc_message(void *ud, uint16_t stream, uint32_t ppid, const uint8_t *
 static void sc_stream_reset(void *ud, uint16_t stream, enum dcgw_sctp_reset what)
 {
     struct dcgw_dc *dc = ud;
-    struct dcgw_dc_channel *ch = stream < dc->nchans_max ? dc->chans[stream] : NULL;
+    struct dcgw_dc_channel *ch = chan_get(dc, stream);
     if (!ch)
         return;
     enter(dc);
@@ -433,9 +480,8 @@ static void sc_stream_reset(void *ud, uint16_t stream, enum dcgw_sctp_reset what
 
 static void close_all(struct dcgw_dc *dc)
 {
-    for (size_t id = 0; id < dc->nchans_max && dc->count && !dc->re.free_asked; id++)
-        if (dc->chans[id])
-            chan_finish(dc, dc->chans[id]);
+    while (dc->count && !dc->re.free_asked)
+        chan_finish(dc, dc->chans[0]);
 }
 
 static void sc_closed(void *ud)
@@ -455,11 +501,9 @@ static void sc_writable(void *ud)
     enter(dc);
     if (dc->ack_pending) {
         dc->ack_pending = false;
-        for (size_t id = 0; id < dc->nchans_max && !dc->ack_pending; id++) {
-            struct dcgw_dc_channel *ch = dc->chans[id];
-            if (ch && ch->ack_pending)
-                send_ack(dc, ch);
-        }
+        for (size_t i = 0; i < dc->count && !dc->ack_pending; i++) /* send_ack removes none */
+            if (dc->chans[i]->ack_pending)
+                send_ack(dc, dc->chans[i]);
     }
     if (!dc->re.free_asked && dc->cbs.on_writable)
         dc->cbs.on_writable(dc->cbs.ud);
@@ -497,20 +541,14 @@ int dcgw_dc_new(const struct dcgw_dc_settings *set, const struct dcgw_dc_callbac
     dc->nchans_max = set->sctp.streams ? set->sctp.streams : DCGW_SCTP_STREAMS_DEFAULT;
     if (!dc->set.max_channels || dc->set.max_channels > dc->nchans_max)
         dc->set.max_channels = (uint16_t)dc->nchans_max;
-    dc->chans = calloc(dc->nchans_max, sizeof(*dc->chans));
-    if (!dc->chans) {
-        dcgw_sctp_free(dc->sctp);
-        free(dc);
-        return DCGW_ENOMEM;
-    }
     *out = dc;
     return 0;
 }
 
 static void real_free(struct dcgw_dc *dc)
 {
-    for (size_t id = 0; id < dc->nchans_max; id++)
-        free(dc->chans[id]);
+    for (size_t i = 0; i < dc->count; i++)
+        free(dc->chans[i]);
     free(dc->chans);
     dcgw_sctp_free(dc->sctp);
     free(dc);
@@ -572,7 +610,8 @@ static int pick_id(struct dcgw_dc *dc, uint16_t *id)
     /* RFC 8832 §6: the DTLS client uses even stream ids, the server odd ones */
     for (size_t i = dc->set.dtls_client ? 0 : 1; i < limit && i <= DCGW_DC_STREAM_MAX; i += 2) {
         /* TS 26.114 6.2.10: 0, 10, 100 and 110 are the bootstrap channels' ids */
-        if (!dc->chans[i] && dcgw_dc_kind_of_stream((uint16_t)i) != DCGW_DC_KIND_BOOTSTRAP) {
+        if (!chan_get(dc, (uint32_t)i) &&
+            dcgw_dc_kind_of_stream((uint16_t)i) != DCGW_DC_KIND_BOOTSTRAP) {
             *id = (uint16_t)i;
             return 0;
         }
@@ -662,8 +701,16 @@ int dcgw_dc_close_channel(struct dcgw_dc *dc, struct dcgw_dc_channel *ch)
 
 struct dcgw_dc_channel *dcgw_dc_channel_by_id(struct dcgw_dc *dc, uint16_t id)
 {
-    struct dcgw_dc_channel *ch = id < dc->nchans_max ? dc->chans[id] : NULL;
+    struct dcgw_dc_channel *ch = chan_get(dc, id);
     return ch && !ch->hidden ? ch : NULL;
+}
+
+struct dcgw_dc_channel *dcgw_dc_channel_next(struct dcgw_dc *dc, uint32_t id)
+{
+    for (size_t i = chan_pos(dc, id); i < dc->count; i++)
+        if (!dc->chans[i]->hidden)
+            return dc->chans[i];
+    return NULL;
 }
 
 size_t dcgw_dc_channel_count(const struct dcgw_dc *dc)

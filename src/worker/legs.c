@@ -187,12 +187,8 @@ static void leg_channels_final(struct wleg *l, const char *reason)
 {
     struct wsession *s = l->s;
     struct dcgw_dc *ep = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
-    size_t left = ep ? dcgw_dc_channel_count(ep) : 0;
-    for (uint32_t id = 0; left && id <= DCGW_DC_STREAM_MAX; id++) {
-        struct dcgw_dc_channel *ch = dcgw_dc_channel_by_id(ep, (uint16_t)id);
-        if (!ch)
-            continue;
-        left--;
+    struct dcgw_dc_channel *ch = ep ? dcgw_dc_channel_next(ep, 0) : NULL;
+    for (; ch; ch = dcgw_dc_channel_next(ep, (uint32_t)ch->params.id + 1)) {
         if (ch->state == DCGW_DC_CONNECTING)
             continue; /* never opened: nothing was reported, nothing to account */
         Dcgw__DcStream *st = channel_pb(s, l->idx, ch);
@@ -652,10 +648,9 @@ static void refresh_streams(struct wleg *l, Dcgw__DcMedia *dc)
     for (unsigned i = 0; i < s->n_closed; i++)
         n += strcmp(s->closed[i]->leg, name) == 0;
     dc->streams = calloc(n ? n : 1, sizeof(*dc->streams));
-    for (uint32_t id = 0; ep && dc->streams && dc->n_streams < live && id <= DCGW_DC_STREAM_MAX;
-         id++) {
-        struct dcgw_dc_channel *ch = dcgw_dc_channel_by_id(ep, (uint16_t)id);
-        Dcgw__DcStream *st = ch ? channel_pb(s, l->idx, ch) : NULL;
+    struct dcgw_dc_channel *ch = ep && dc->streams ? dcgw_dc_channel_next(ep, 0) : NULL;
+    for (; ch && dc->n_streams < live; ch = dcgw_dc_channel_next(ep, (uint32_t)ch->params.id + 1)) {
+        Dcgw__DcStream *st = channel_pb(s, l->idx, ch);
         if (st)
             dc->streams[dc->n_streams++] = st;
     }

@@ -291,6 +291,81 @@ START_TEST(negotiated_both_sides)
 }
 END_TEST
 
+/* The channel table is sorted by stream id (issue 17: no table indexed by stream id): the
+ * 3GPP bootstrap ids and an application id on one association, added out of order, with
+ * in-band channels between them; lookups, the walk in id order, and closes in the middle. */
+START_TEST(sparse_ids_in_order)
+{
+    struct duo d;
+    struct dcgw_dc_settings sa, sb;
+    dcgw_dc_settings_default(&sa);
+    dcgw_dc_settings_default(&sb);
+    sa.sctp.streams = sb.sctp.streams = 1001;
+    sa.allow_dcep = sb.allow_dcep = true;
+    duo_new_with(&d, &sa, &sb);
+    static const uint16_t ids[] = {1000, 110, 0, 100, 10};
+    struct dcgw_dc_channel *ca[5], *cb[5], *x, *y;
+    struct dcgw_dc_params p;
+    for (int i = 0; i < 5; i++) {
+        char label[16];
+        snprintf(label, sizeof(label), "ch%u", ids[i]);
+        params(&p, ids[i], label, ids[i] < 1000 ? "http" : "");
+        ck_assert_int_eq(dcgw_dc_add_negotiated(d.a.dc, &p, &ca[i]), 0);
+        ck_assert_int_eq(dcgw_dc_add_negotiated(d.b.dc, &p, &cb[i]), 0);
+    }
+    params(&p, 100, "again", "");
+    ck_assert_int_eq(dcgw_dc_add_negotiated(d.a.dc, &p, &x), DCGW_EEXIST);
+    want_open_a = want_open_b = 5;
+    duo_connect(&d);
+    ck_assert_int_ge(pump(&d, got_opens, 500), 0);
+    /* in-band channels take the lowest free ids of each side's parity */
+    params(&p, DCGW_DC_ID_AUTO, "inband-a", "");
+    ck_assert_int_eq(dcgw_dc_open(d.a.dc, &p, &x), 0);
+    params(&p, DCGW_DC_ID_AUTO, "inband-b", "");
+    ck_assert_int_eq(dcgw_dc_open(d.b.dc, &p, &y), 0);
+    ck_assert_uint_eq(x->params.id, 2);
+    ck_assert_uint_eq(y->params.id, 1);
+    want_open_a = want_open_b = 7;
+    ck_assert_int_ge(pump(&d, got_opens, 500), 0);
+    static const uint16_t order[] = {0, 1, 2, 10, 100, 110, 1000};
+    size_t k = 0;
+    for (struct dcgw_dc_channel *ch = dcgw_dc_channel_next(d.b.dc, 0); ch;
+         ch = dcgw_dc_channel_next(d.b.dc, (uint32_t)ch->params.id + 1))
+        ck_assert_uint_eq(ch->params.id, order[k++]);
+    ck_assert_uint_eq(k, 7);
+    ck_assert_uint_eq(dcgw_dc_channel_count(d.b.dc), 7);
+    ck_assert_ptr_null(dcgw_dc_channel_next(d.b.dc, 1001));
+    /* a message on every channel lands on the twin with the same id, byte for byte */
+    for (int i = 0; i < 5; i++) {
+        char m[32];
+        snprintf(m, sizeof(m), "to %u", ids[i]);
+        send_ok(&d.a, ca[i], false, m);
+    }
+    want_b = 5;
+    ck_assert_int_ge(pump(&d, got_msgs, 500), 0);
+    for (int i = 0; i < 5; i++) {
+        char m[32];
+        snprintf(m, sizeof(m), "to %u", ids[i]);
+        check_rmsg(&d.b.msgs[i], ids[i], false, m);
+        ck_assert_ptr_eq(dcgw_dc_channel_by_id(d.b.dc, ids[i]), cb[i]);
+    }
+    /* closing one in the middle leaves the others where they were */
+    ck_assert_int_eq(dcgw_dc_close_channel(d.a.dc, ca[3]), 0); /* 100 */
+    want_closed_a = want_closed_b = 1;
+    ck_assert_int_ge(pump(&d, got_closes, 500), 0);
+    ck_assert_uint_eq(d.b.closed_ch[0], 100);
+    ck_assert_ptr_null(dcgw_dc_channel_by_id(d.b.dc, 100));
+    ck_assert_ptr_eq(dcgw_dc_channel_by_id(d.b.dc, 110), cb[1]);
+    ck_assert_ptr_eq(dcgw_dc_channel_next(d.b.dc, 11), cb[1]);
+    ck_assert_uint_eq(dcgw_dc_channel_count(d.b.dc), 6);
+    send_ok(&d.a, ca[0], true, "still 1000");
+    want_b = 6;
+    ck_assert_int_ge(pump(&d, got_msgs, 500), 0);
+    check_rmsg(&d.b.msgs[5], 1000, true, "still 1000");
+    duo_free(&d);
+}
+END_TEST
+
 START_TEST(dcep_open_ack_even_odd)
 {
     struct duo d;
@@ -630,6 +705,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, kind_of_stream);
     tcase_add_test(tc, negotiated_both_sides);
+    tcase_add_test(tc, sparse_ids_in_order);
     tcase_add_test(tc, empty_text_and_binary);
     tcase_add_test(tc, deprecated_and_unknown_ppids_dropped);
     suite_add_tcase(s, tc);

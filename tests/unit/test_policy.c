@@ -612,6 +612,69 @@ START_TEST(update_closes_only_what_is_no_longer_allowed)
 }
 END_TEST
 
+/* The tracked channels are kept sorted by stream id (issue 17: no table indexed by stream
+ * id): ids 1000, 110, 0, 100 and 10 on one leg, each with its own bucket; an update that
+ * closes every other one, whose close callback drops the record at once (the walk goes on
+ * by id); a freed id taken again starts afresh. */
+static struct dcgw_policy_state *closing_ps;
+
+static void on_close_now(void *ud, unsigned leg, struct dcgw_dc_channel *ch)
+{
+    on_close(ud, leg, ch);
+    dcgw_policy_channel_closed(closing_ps, leg, ch);
+}
+
+START_TEST(sparse_ids_sorted)
+{
+    struct rec rec = {0};
+    const char *v1 = "{\"rules\": [{\"name\": \"all\", \"verdict\": \"VERDICT_ALLOW\","
+                     " \"messages_per_sec\": 1, \"messages_burst\": 1}]}";
+    struct dcgw_policy_settings set = {.session_id = "t2"};
+    struct dcgw_policy_cbs cbs = {
+        .ud = &rec, .on_violation = on_violation, .close_channel = on_close_now};
+    struct dcgw_policy_state *ps;
+    ck_assert_int_eq(dcgw_policy_state_new(&set, &cbs, &ps), 0);
+    closing_ps = ps;
+    dcgw_policy_set(ps, compiled(v1, NULL, NULL), 0);
+    static const uint16_t ids[] = {1000, 110, 0, 100, 10};
+    struct dcgw_dc_channel ch[5];
+    for (int i = 0; i < 5; i++) {
+        chan(&ch[i], ids[i], ids[i] % 20 == 0 ? "keep" : "drop", "");
+        ck_assert_int_eq(dcgw_policy_channel_open(ps, UE, &ch[i], 0), DCGW_POLICY_PASS);
+    }
+    ck_assert_uint_eq(dcgw_policy_open_channels(ps, UE), 5);
+    /* one message per second on each: every channel has its own bucket */
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(dcgw_policy_message(ps, UE, &ch[i], 10, 0), DCGW_POLICY_PASS);
+        ck_assert_int_eq(dcgw_policy_message(ps, UE, &ch[i], 10, 0), DCGW_POLICY_DROP);
+    }
+    uint64_t dropped = 0;
+    ck_assert_str_eq(dcgw_policy_channel_rule(ps, UE, &ch[3], &dropped), "all");
+    ck_assert_uint_eq(dropped, 1);
+    /* allow only "keep" (0, 100, 1000): 110 and 10 close, removed from inside the walk */
+    const char *v2 = "{\"rules\": [{\"name\": \"all\", \"verdict\": \"VERDICT_ALLOW\","
+                     " \"label\": \"keep\"}]}";
+    dcgw_policy_set(ps, compiled(v2, NULL, NULL), 2000);
+    ck_assert_uint_eq(rec.closes, 2);
+    ck_assert(rec.closed[0] == &ch[4] && rec.closed[1] == &ch[1]); /* 10, then 110 */
+    ck_assert_uint_eq(dcgw_policy_open_channels(ps, UE), 3);
+    ck_assert_ptr_null(dcgw_policy_channel_rule(ps, UE, &ch[1], NULL));
+    ck_assert_int_eq(dcgw_policy_message(ps, UE, &ch[0], 10, 2000), DCGW_POLICY_PASS);
+    ck_assert_int_eq(dcgw_policy_message(ps, UE, &ch[2], 10, 2000), DCGW_POLICY_PASS);
+    /* id 10 again, as a channel "keep": a fresh record */
+    struct dcgw_dc_channel again;
+    chan(&again, 10, "keep", "");
+    ck_assert_int_eq(dcgw_policy_channel_open(ps, UE, &again, 2000), DCGW_POLICY_PASS);
+    ck_assert_str_eq(dcgw_policy_channel_rule(ps, UE, &again, &dropped), "all");
+    ck_assert_uint_eq(dropped, 0);
+    ck_assert_uint_eq(dcgw_policy_open_channels(ps, UE), 4);
+    dcgw_policy_channel_closed(ps, UE, &ch[0]);
+    ck_assert_ptr_null(dcgw_policy_channel_rule(ps, UE, &ch[0], NULL));
+    ck_assert_str_eq(dcgw_policy_channel_rule(ps, UE, &ch[3], NULL), "all");
+    dcgw_policy_state_free(ps);
+}
+END_TEST
+
 START_TEST(patch_semantics)
 {
     Dcgw__Policy *base = pol_json("{\"version\": 1, \"max_channels\": 4, \"rules\": ["
@@ -726,6 +789,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("update");
     tcase_add_test(tc, update_closes_only_what_is_no_longer_allowed);
+    tcase_add_test(tc, sparse_ids_sorted);
     tcase_add_test(tc, patch_semantics);
     tcase_add_test(tc, media_rules);
     suite_add_tcase(s, tc);

@@ -177,6 +177,10 @@ int dcgw_dc_send(struct dcgw_dc *dc, struct dcgw_dc_channel *ch, bool is_text, c
 int dcgw_dc_close_channel(struct dcgw_dc *dc, struct dcgw_dc_channel *ch);
 
 struct dcgw_dc_channel *dcgw_dc_channel_by_id(struct dcgw_dc *dc, uint16_t id);
+/* The channel with the lowest stream id >= id (refused opens excepted), or NULL: walk them
+ * with for (ch = next(dc, 0); ch; ch = next(dc, ch->params.id + 1)). */
+struct dcgw_dc_channel *dcgw_dc_channel_next(struct dcgw_dc *dc, uint32_t id);
+/* Channels held, refused opens still closing included. */
 size_t dcgw_dc_channel_count(const struct dcgw_dc *dc);
 const struct dcgw_dc_stats *dcgw_dc_stats(const struct dcgw_dc *dc);
 
