@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "dcgw.pb-c.h"
@@ -29,6 +30,7 @@
 #include "dcgw/msg/config.h"
 #include "dcgw/msg/ctlmsg.h"
 #include "dcgw/msg/pbjson.h"
+#include "dcgw/stages/cert.h"
 #include "dcgw/stages/sctp.h"
 #include "dcgw/worker/worker.h"
 
@@ -45,6 +47,8 @@ struct queue {
     size_t n;
 };
 
+static char certdir[64] =
+    "/tmp/dcgw-fuzz-control.XXXXXX";     /* one certificate: no keygen per input */
 static uv_loop_t master_loop, loops[NW]; /* one each, as in separate processes */
 static struct dcgw_master_inproc *master;
 static struct dcgw_worker_inproc *workers[NW];
@@ -147,12 +151,13 @@ static void drop_queue(struct queue *q)
 
 static int setup(uint8_t flags)
 {
-    char text[512];
+    char text[1024];
     snprintf(text, sizeof(text),
              "workers = %d;\nlog: { level = \"error\"; };\n"
              "sessions: { max_per_worker = %d; };\n"
-             "data_plane: { address = \"192.0.2.10\"; port = 40000; };\n",
-             NW, flags & 2 ? 1 : 100);
+             "data_plane: { address = \"192.0.2.10\"; port = 40000; };\n"
+             "dtls: { cert = \"%s/cert.pem\"; key = \"%s/key.pem\"; };\n",
+             NW, flags & 2 ? 1 : 100, certdir, certdir);
     struct dcgw_config cfg;
     char err[DCGW_CONFIG_ERR_MAX];
     if (dcgw_config_parse(text, "<fuzz>", &cfg, err, sizeof(err)) < 0)
@@ -273,6 +278,16 @@ static bool is_drain(const uint8_t *p, size_t n)
     return drain;
 }
 
+static void remove_certdir(void)
+{
+    char p[128];
+    snprintf(p, sizeof(p), "%s/cert.pem", certdir);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s/key.pem", certdir);
+    unlink(p);
+    rmdir(certdir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -281,6 +296,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     dcgw_log_settings_default(&ls);
     ls.level = DCGW_LOG_ERROR;
     dcgw_log_setup(&ls, "fuzz");
+    struct dcgw_cert *c = NULL;
+    char cp[128], kp[128];
+    if (!mkdtemp(certdir) || dcgw_cert_new(NULL, &c) != 0)
+        return -1;
+    snprintf(cp, sizeof(cp), "%s/cert.pem", certdir);
+    snprintf(kp, sizeof(kp), "%s/key.pem", certdir);
+    atexit(remove_certdir);
+    int r = dcgw_cert_write_pem(c, cp, kp);
+    dcgw_cert_unref(c);
+    if (r != 0)
+        return -1;
     for (uint32_t i = 0; i < NW; i++)
         if (uv_loop_init(&loops[i]) != 0)
             return -1;
