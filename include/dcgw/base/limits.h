@@ -101,6 +101,12 @@ enum dcgw_limits {
     DCGW_FAST_PATH_FLOWS_DEFAULT = 4096,
     DCGW_FAST_PATH_FLOWS_CEILING = 1 << 20,
 
+    /* datagrams from sources not validated yet (base/ratelimit.h, docs/floods.md) */
+    DCGW_UNKNOWN_RATE_DEFAULT = 100,     /* STUN Binding requests per second per source */
+    DCGW_UNKNOWN_BURST_DEFAULT = 50,     /* ... and at once */
+    DCGW_UNKNOWN_SOURCES_DEFAULT = 4096, /* sources tracked at once per worker */
+    DCGW_RATELIMIT_SOURCES_MAX = 1 << 20,
+
     /* logging */
     DCGW_LOG_LINE_MAX = 1024,
     DCGW_LOG_RL_BURST = 10,  /* rate-limited log lines: burst ... */
