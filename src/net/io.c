@@ -1,6 +1,7 @@
 #include "dcgw/net/io.h"
 
 #include <errno.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
@@ -366,6 +367,19 @@ static void on_closed(uv_handle_t *h)
     }
 }
 
+/* Sets a socket buffer: forced (past the sysctl cap) when the process may, else as far as
+ * the cap allows. Returns what the kernel reports granted. */
+static int set_buffer(int fd, int force_opt, int opt, uint32_t bytes)
+{
+    int sz = bytes > INT32_MAX / 2 ? INT32_MAX / 2 : (int)bytes;
+    if (setsockopt(fd, SOL_SOCKET, force_opt, &sz, sizeof(sz)) < 0)
+        setsockopt(fd, SOL_SOCKET, opt, &sz, sizeof(sz));
+    int got = 0;
+    socklen_t len = sizeof(got);
+    getsockopt(fd, SOL_SOCKET, opt, &got, &len);
+    return got;
+}
+
 int dcgw_io_new(uv_loop_t *loop, const struct sockaddr *addr, const struct dcgw_io_settings *st,
                 const struct dcgw_io_cbs *cbs, struct dcgw_io **out)
 {
@@ -399,10 +413,19 @@ int dcgw_io_new(uv_loop_t *loop, const struct sockaddr *addr, const struct dcgw_
         return DCGW_ENOMEM;
     }
     if (st && st->socket_buffer) {
-        int sz = (int)st->socket_buffer;
-        setsockopt(io->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-        setsockopt(io->fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+        int got = set_buffer(io->fd, SO_RCVBUFFORCE, SO_RCVBUF, st->socket_buffer);
+        set_buffer(io->fd, SO_SNDBUFFORCE, SO_SNDBUF, st->socket_buffer);
+        /* the kernel doubles what it grants for its own bookkeeping */
+        if (got < (int)(st->socket_buffer > INT32_MAX / 2 ? INT32_MAX : st->socket_buffer * 2))
+            DCGW_WARN(IO,
+                      "receive buffer of %s: %d bytes granted for %u asked: raise "
+                      "net.core.rmem_max or give dcgwd CAP_NET_ADMIN (floods overflow it)",
+                      dcgw_addr_format(addr, a, sizeof(a)), got / 2, st->socket_buffer);
     }
+    int rcv = 0;
+    socklen_t rlen = sizeof(rcv);
+    if (getsockopt(io->fd, SOL_SOCKET, SO_RCVBUF, &rcv, &rlen) == 0)
+        io->stats.rx_buffer_bytes = (uint64_t)rcv;
     socklen_t len = sizeof(io->local);
     getsockname(io->fd, (struct sockaddr *)&io->local, &len);
     uv_poll_init(loop, &io->poll, io->fd);
@@ -439,6 +462,16 @@ int dcgw_io_fd(const struct dcgw_io *io)
 const struct dcgw_io_stats *dcgw_io_stats(const struct dcgw_io *io)
 {
     return &io->stats;
+}
+
+uint64_t dcgw_io_kernel_drops(const struct dcgw_io *io)
+{
+    uint32_t mi[SK_MEMINFO_VARS];
+    socklen_t len = sizeof(mi);
+    if (getsockopt(io->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
+        len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+        return 0;
+    return mi[SK_MEMINFO_DROPS];
 }
 
 void dcgw_io_close(struct dcgw_io *io)

@@ -42,10 +42,12 @@ struct dcgw_io_cbs {
 };
 
 struct dcgw_io_settings {
-    uint32_t batch;         /* 0: default */
-    uint32_t socket_buffer; /* SO_RCVBUF/SO_SNDBUF bytes; 0: system default */
-    bool gso;               /* send runs to one destination with UDP_SEGMENT */
-    bool gro;               /* receive with UDP_GRO and split */
+    uint32_t batch; /* 0: default */
+    /* SO_RCVBUF/SO_SNDBUF bytes; 0: system default. Forced past net.core.rmem_max /
+     * wmem_max when the process may (CAP_NET_ADMIN), else capped there (logged). */
+    uint32_t socket_buffer;
+    bool gso; /* send runs to one destination with UDP_SEGMENT */
+    bool gro; /* receive with UDP_GRO and split */
 };
 
 struct dcgw_io_stats {
@@ -57,6 +59,8 @@ struct dcgw_io_stats {
     uint64_t tx_gso_sends;     /* GSO sends of two or more datagrams */
     uint64_t tx_gso_segments;  /* datagrams sent in them (also in tx_packets) */
     uint64_t tx_gso_fallbacks; /* GSO sends refused and resent one by one (GSO then off) */
+
+    uint64_t rx_buffer_bytes; /* the receive buffer the kernel granted (its accounting) */
 };
 
 struct dcgw_io;
@@ -73,6 +77,9 @@ void dcgw_io_flush(struct dcgw_io *io);
 /* The bound address. */
 const struct sockaddr *dcgw_io_local(const struct dcgw_io *io);
 const struct dcgw_io_stats *dcgw_io_stats(const struct dcgw_io *io);
+/* Datagrams the kernel dropped on this socket because dcgw had not read the ones before
+ * (receive buffer full), since it was opened (SO_MEMINFO; 0 when the kernel cannot say). */
+uint64_t dcgw_io_kernel_drops(const struct dcgw_io *io);
 /* Stops and frees (after the loop closes its handles). Queued datagrams are flushed. */
 void dcgw_io_close(struct dcgw_io *io);
 /* ms > 0: stop waking on each datagram and read what has arrived every ms instead (an
