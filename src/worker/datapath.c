@@ -15,6 +15,7 @@
 #include "dcgw/base/log.h"
 #include "dcgw/base/reentry.h"
 #include "dcgw/net/fastpath.h"
+#include "dcgw/base/ratelimit.h"
 #include "dcgw/stages/relay.h"
 #include "dcgw/stages/sctp.h"
 #include "worker_int.h"
@@ -232,16 +233,39 @@ static void reap(uv_check_t *h)
     reap_turn(h->data, true);
 }
 
+/* The fixed header of a STUN Binding request (RFC 8489 §5, §6): type 0x0001, a length
+ * that is the rest of the datagram and a multiple of 4, the magic cookie. */
+static bool binding_request_header(const uint8_t *p, size_t n)
+{
+    return n >= 20 && n <= DCGW_ICE_MSG_MAX && p[0] == 0x00 && p[1] == 0x01 &&
+           ((size_t)p[2] << 8 | p[3]) == n - 20 && (n & 3) == 0 && p[4] == 0x21 && p[5] == 0x12 &&
+           p[6] == 0xa4 && p[7] == 0x42;
+}
+
+/* DESIGN §3: an unknown source is routed only by a STUN Binding request whose USERNAME
+ * names a live leg, whose agent then checks MESSAGE-INTEGRITY. The cheap checks come
+ * first so that a flood from unknown sources costs little (issue 13): the first bytes,
+ * then the source's token bucket (data_plane.unknown_source_rate), and only then the
+ * attributes and the leg's HMAC. */
 static struct wleg *route_unknown(struct worker *w, const struct sockaddr *from, const uint8_t *p,
-                                  size_t n)
+                                  size_t n, uint64_t now)
 {
     char ufrag[DCGW_ICE_UFRAG_MAX + 1];
-    if (dcgw_demux_classify(p, n) != DCGW_DEMUX_STUN ||
-        dcgw_stun_peek_username(p, n, ufrag, sizeof(ufrag)) < 0) {
+    char a[DCGW_ADDR_STRLEN];
+    if (!binding_request_header(p, n)) {
         w->stats.rx_unknown_source++;
-        char a[DCGW_ADDR_STRLEN];
         DCGW_LOG_RL(IO, DEBUG, "dropped a datagram from unknown source %s",
                     dcgw_addr_format(from, a, sizeof(a)));
+        return NULL;
+    }
+    if (w->unknown_rl && !dcgw_ratelimit_allow(w->unknown_rl, from, now * 1000)) {
+        w->stats.rx_unknown_limited++;
+        DCGW_LOG_RL(IO, INFO, "Binding requests from %s over data_plane.unknown_source_rate",
+                    dcgw_addr_format(from, a, sizeof(a)));
+        return NULL;
+    }
+    if (dcgw_stun_peek_username(p, n, ufrag, sizeof(ufrag)) < 0) {
+        w->stats.rx_unknown_source++;
         return NULL;
     }
     struct wleg *l = g_hash_table_lookup(w->by_ufrag, ufrag);
@@ -283,7 +307,7 @@ static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_
     addrkey_of(from, &k);
     struct wleg *l = g_hash_table_lookup(w->by_addr, &k);
     note_activity(w, l, p, n, now);
-    if (!l && !(l = route_unknown(w, from, p, n)))
+    if (!l && !(l = route_unknown(w, from, p, n, now)))
         return;
     bool validated;
     if (l->s->relay) /* relay legs: each side's validated addresses feed one flow */
@@ -335,6 +359,12 @@ int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
     w->by_ufrag = g_hash_table_new(g_str_hash, g_str_equal);
     w->deferred = g_array_new(FALSE, FALSE, sizeof(struct wdeferred));
     dcgw_reentry_enter(&w->turn); /* the first turn; reap() ends each and starts the next */
+    struct dcgw_ratelimit_settings rls = {.rate = w->cfg.data_plane.unknown_source_rate,
+                                          .burst = w->cfg.data_plane.unknown_source_burst,
+                                          .sources = w->cfg.data_plane.unknown_source_table};
+    int rr = dcgw_ratelimit_new(&rls, &w->unknown_rl);
+    if (rr < 0)
+        return rr;
     uv_check_init(w->loop, &w->reaper);
     w->reaper.data = w;
     uv_check_start(&w->reaper, reap);
@@ -411,6 +441,8 @@ void dcgw__wplane_stop(struct worker *w)
 {
     dcgw_fastpath_close(w->fastpath); /* sessions' entries first: the program detaches */
     w->fastpath = NULL;
+    dcgw_ratelimit_free(w->unknown_rl); /* no datagram comes in after this */
+    w->unknown_rl = NULL;
     if (w->io) {
         dcgw_io_close(w->io);
         w->io = NULL;

@@ -72,7 +72,9 @@ struct wdeferred {
 
 struct worker_stats {
     uint64_t sessions_created, sessions_closed, requests;
-    uint64_t rx_unknown_source, rx_no_session, rx_garbage;
+    /* datagrams from sources not validated: dropped at their first bytes (no STUN Binding
+     * request), over their source's rate, naming no live leg (docs/floods.md) */
+    uint64_t rx_unknown_source, rx_unknown_limited, rx_no_session, rx_garbage;
     uint64_t dtls_objects_created;  /* terminated legs' DTLS stages; relay flows make none */
     uint64_t relay_flows;           /* relay flows started */
     uint64_t quiet_entered;         /* times the worker went quiet (datapath.c) */
@@ -95,7 +97,8 @@ struct worker {
     GHashTable *by_addr;  /* struct addrkey -> struct wleg: ICE-validated sources */
     GHashTable *by_ufrag; /* local ufrag -> struct wleg */
     struct dcgw_io *io;
-    struct dcgw_fastpath *fastpath; /* relay fast path (docs/fastpath.md); NULL: userspace */
+    struct dcgw_fastpath *fastpath;    /* relay fast path (docs/fastpath.md); NULL: userspace */
+    struct dcgw_ratelimit *unknown_rl; /* per-source buckets of unknown sources (datapath.c) */
     struct dcgw_dtls_ctx *dtls_ctx;
     struct dcgw_fingerprint local_fp; /* sha-256 of the worker certificate */
     uv_timer_t sctp_tick;             /* drives usrsctp's timers (DESIGN §10) */

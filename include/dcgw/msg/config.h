@@ -48,6 +48,9 @@ struct dcgw_config {
         uint32_t idle_poll_ms; /* quiet worker: read the socket this often; 0: never wait */
         bool gso;              /* send runs of equal datagrams with UDP_SEGMENT */
         bool gro;              /* receive with UDP_GRO and split */
+        /* STUN Binding requests from sources not validated yet, per source (IPv4 address,
+         * IPv6 /64): per second (0: no limit), at once, sources tracked per worker */
+        uint32_t unknown_source_rate, unknown_source_burst, unknown_source_table;
     } data_plane;
 
     struct {                                   /* docs/fastpath.md: eBPF fast path of relay flows */
