@@ -73,6 +73,11 @@ struct bench_opts {
     unsigned sctp_tick_ms;            /* dcgwd's sctp.timer_interval_ms */
     size_t avatar_size, avatar_chunk; /* avatar: bytes per transfer, per chunk */
     double scrape_hz;                 /* metrics: scrapes of /metrics per second */
+    const char *flood;                /* flood: the dcgw-flood binary */
+    double flood_s;                   /* flood: seconds per window */
+    unsigned flood_rounds;            /* flood: rounds of (none, stun, dtls) windows */
+    int flood_cpu;                    /* flood: the flooder's CPU; -1: the last one */
+    int flood_nice;                   /* flood: the flooder's nice value */
     unsigned avatar_transfers;        /* avatar: transfers per measurement */
     const char *nginx;                /* bootstrap: the DCSF stand-in */
     unsigned boot_requests;           /* bootstrap: app-list requests per path and round */
@@ -150,6 +155,7 @@ struct bench {
         double added_p99_us_traversal;
         /* relay scenario (not an issue-7 target; printed under the targets) */
         double relay_over_direct_1k, relay_cpu_ns_per_datagram_1k;
+        double flood_p99_ratio; /* flood: worst p99 with a flood / p99 without */
     } f;
 };
 
@@ -288,6 +294,11 @@ void bench_legs_init(struct bench_legs *l, bool relay, const char *sdp_ue, const
  * connection, blocking: call it when the session carries no traffic. */
 int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c);
 void ctl_job_free(struct ctl_job *j);
+/* The data-plane address (host:port) of the worker holding session sid. Blocking, on the
+ * loop thread's own connection. */
+int gw_session_address(struct gw *g, const char *sid, char *addr, size_t cap);
+/* The sums over the workers of the counters names[0..n) (get_stats), into vals. */
+int gw_counters(struct gw *g, const char *const *names, uint64_t *vals, size_t n);
 
 /* ---- janus.c: the peer comparison */
 int janus_start(struct bench *b, char *err, size_t errcap);
@@ -364,6 +375,9 @@ struct flow {
     double rate;   /* messages per second (FLOW_RATE, paced FLOW_PING); 0: unpaced */
     uint64_t t_start_ns;
     bool running, blocked, ping_out;
+    /* FLOW_PING at `rate`: a probe every 1/rate s whatever is in flight, so that a stall
+     * delays every probe sent meanwhile (no coordinated omission) */
+    bool open_loop;
     uint64_t sent, recv, recv_bytes, inflight, send_errors, disorder;
     uint32_t next_seq, expect_seq;
     struct lat lat;
@@ -423,6 +437,7 @@ int scen_relay(struct bench *b, json_t *res);
 int scen_avatar(struct bench *b, json_t *res);
 int scen_bootstrap(struct bench *b, json_t *res);
 int scen_metrics(struct bench *b, json_t *res);
+int scen_flood(struct bench *b, json_t *res);
 
 /* ---- hs_limit.c: the crypto-only handshake limit */
 struct hs_limit {

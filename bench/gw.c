@@ -672,3 +672,54 @@ int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c)
     int r = relay_counts(g->ctl, sid, c);
     return r < 0 ? r : io_packets(g->ctl, &c->io_rx, &c->io_tx);
 }
+
+int gw_session_address(struct gw *g, const char *sid, char *addr, size_t cap)
+{
+    if (!g)
+        return DCGW_ESTATE;
+    Dcgw__GetSession gs = DCGW__GET_SESSION__INIT;
+    gs.id = (char *)sid;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_GET_SESSION;
+    req.get_session = &gs;
+    Dcgw__Response *resp = NULL;
+    char err[256];
+    int r = call(g->ctl, &req, &resp, err, sizeof(err));
+    if (r < 0)
+        return r;
+    uint32_t worker = resp->session ? resp->session->worker : UINT32_MAX;
+    dcgw__response__free_unpacked(resp, NULL);
+    if ((r = get_stats(g->ctl, &resp, err, sizeof(err))) < 0)
+        return r;
+    r = DCGW_ENOENT;
+    for (size_t i = 0; resp->stats && i < resp->stats->n_workers; i++) {
+        const Dcgw__WorkerStats *w = resp->stats->workers[i];
+        if (w->index == worker && w->udp_address) {
+            snprintf(addr, cap, "%s", w->udp_address);
+            r = 0;
+        }
+    }
+    dcgw__response__free_unpacked(resp, NULL);
+    return r;
+}
+
+int gw_counters(struct gw *g, const char *const *names, uint64_t *vals, size_t n)
+{
+    memset(vals, 0, n * sizeof(*vals));
+    if (!g)
+        return DCGW_ESTATE;
+    Dcgw__Response *resp;
+    char err[256];
+    int r = get_stats(g->ctl, &resp, err, sizeof(err));
+    if (r < 0)
+        return r;
+    for (size_t i = 0; resp->stats && i < resp->stats->n_workers; i++) {
+        const Dcgw__WorkerStats *w = resp->stats->workers[i];
+        for (size_t k = 0; k < w->n_counters; k++)
+            for (size_t j = 0; j < n && w->counters[k]->name; j++)
+                if (strcmp(w->counters[k]->name, names[j]) == 0)
+                    vals[j] += w->counters[k]->value;
+    }
+    dcgw__response__free_unpacked(resp, NULL);
+    return 0;
+}

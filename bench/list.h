@@ -14,6 +14,7 @@
     XX(relay, "relay mode: messages/s and CPU per relayed datagram against the direct path")       \
     XX(avatar, "avatar verification: verified MB/s against the same bytes unverified")             \
     XX(bootstrap, "bootstrap HTTP proxy: requests/s and MB/s through dcgw against curl direct")    \
-    XX(metrics, "what scraping /metrics costs the data path: workers' CPU per message")
+    XX(metrics, "what scraping /metrics costs the data path: workers' CPU per message")            \
+    XX(flood, "a session's round trips while one sender floods its worker from unknown sources")
 
 #endif

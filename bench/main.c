@@ -215,7 +215,8 @@ static int setup(struct bench *b)
                              .idle_mem_per_session = NAN,
                              .added_p99_us_traversal = NAN,
                              .relay_over_direct_1k = NAN,
-                             .relay_cpu_ns_per_datagram_1k = NAN};
+                             .relay_cpu_ns_per_datagram_1k = NAN,
+                             .flood_p99_ratio = NAN};
     for (int p = 0; p < PATH_COUNT; p++)
         for (unsigned i = 0; i < BENCH_SIZES_MAX; i++)
             b->f.rtt_p50_us[p][i] = b->f.rtt_p99_us[p][i] = NAN;

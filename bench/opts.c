@@ -11,6 +11,9 @@
 #ifndef DCGW_BENCH_DCGWD
 #define DCGW_BENCH_DCGWD "dcgwd"
 #endif
+#ifndef DCGW_BENCH_FLOOD
+#define DCGW_BENCH_FLOOD NULL /* built with the tests (tests/tools/flood.c) */
+#endif
 
 static void usage(FILE *f)
 {
@@ -55,6 +58,11 @@ static void usage(FILE *f)
             "      --boot-transfers N     bootstrap: downloads of it per path and round (4)\n"
             "      --scrape-hz HZ         metrics scenario: scrapes of /metrics per second\n"
             "                             while scraped (default 50)\n"
+            "      --flood PATH           dcgw-flood (default: the one built with the tests)\n"
+            "      --flood-time S         flood: seconds per window (default 2)\n"
+            "      --flood-rounds N       flood: rounds of (none, stun, dtls) windows (default 3)\n"
+            "      --flood-cpu N          flood: the flooder's CPU (default: the last one)\n"
+            "      --flood-nice N         flood: the flooder's nice value (default 10)\n"
             "      --workers N            dcgwd workers (default 2)\n"
             "      --dcgwd PATH           daemon binary (default: the one built with the bench)\n"
             "      --base-dcgwd PATH      a second daemon (e.g. built before a change): path\n"
@@ -147,6 +155,11 @@ void bench_opts_default(struct bench_opts *o)
     o->boot_size = 8u << 20;
     o->boot_transfers = 4;
     o->scrape_hz = 50;
+    o->flood = DCGW_BENCH_FLOOD;
+    o->flood_s = 2;
+    o->flood_rounds = 3;
+    o->flood_cpu = -1;
+    o->flood_nice = 10;
     o->netns = true;
 }
 
@@ -172,6 +185,8 @@ static void quick(struct bench_opts *o)
     o->boot_requests = 100;
     o->boot_size = 1u << 20;
     o->boot_transfers = 1;
+    o->flood_s = 1;
+    o->flood_rounds = 2;
 }
 
 enum opt_kind {
@@ -226,6 +241,11 @@ static const struct opt opts[] = {
     {"boot-size", 0, K_SIZE, F(boot_size), 0},
     {"boot-transfers", 0, K_UINT, F(boot_transfers), 0},
     {"scrape-hz", 0, K_DOUBLE, F(scrape_hz), 0},
+    {"flood", 0, K_STR, F(flood), 0},
+    {"flood-time", 0, K_DOUBLE, F(flood_s), 0},
+    {"flood-rounds", 0, K_UINT, F(flood_rounds), 0},
+    {"flood-cpu", 0, K_INT, F(flood_cpu), 0},
+    {"flood-nice", 0, K_INT, F(flood_nice), 0},
     {"workers", 0, K_UINT, F(workers), 0},
     {"dcgwd", 0, K_STR, F(dcgwd), 0},
     {"base-dcgwd", 0, K_STR, F(base_dcgwd), 0},
@@ -295,7 +315,8 @@ static int validate(struct bench_opts *o)
     if (o->duration_s <= 0 || o->window < 1024 || o->workers == 0 || o->repeat == 0 ||
         o->repeat > BENCH_REPEAT_MAX || o->sctp_tick_ms < 10 || o->sctp_tick_ms > 1000 ||
         o->setup_concurrency == 0 || o->load_fraction <= 0 || o->load_fraction > 1 ||
-        o->crypto_handshakes == 0)
+        o->crypto_handshakes == 0 || !(o->flood_s > 0 && o->flood_s <= 30) ||
+        o->flood_rounds == 0 || o->flood_rounds > 20)
         return -1;
     if (o->base_dcgwd && o->socket) {
         fprintf(stderr, "dcgw-bench: --base-dcgwd needs a dcgwd the bench starts (no --socket)\n");

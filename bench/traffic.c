@@ -5,7 +5,8 @@
  *    (sent by A, not yet received back at the end of the path).
  *  - FLOW_RATE: paced at `rate` messages per second (1 ms ticks), window as a cap.
  *  - FLOW_PING: one message in flight; the far end (Z, or Janus) sends it back and A
- *    records the round-trip time.
+ *    records the round-trip time. Open loop (paced): one every 1/rate s, however many
+ *    are in flight.
  *
  * The end of the path is Z for the direct and gateway paths, and A itself for Janus (the
  * echotest plugin returns every message). Either way the bench process does one send and
@@ -137,6 +138,13 @@ static void pump(struct flow *f)
         break;
     }
     case FLOW_PING:
+        if (f->rate > 0 && f->open_loop) {
+            double el = (double)(bench_now_ns() - f->t_start_ns) / 1e9;
+            uint64_t due = (uint64_t)(el * f->rate);
+            while (f->sent < due && send_one(f, MSG_PING) == 0)
+                ;
+            break;
+        }
         if (f->rate > 0) {
             /* paced probes: at most one per 1/rate s, never two in flight */
             double el = (double)(bench_now_ns() - f->t_start_ns) / 1e9;

@@ -192,9 +192,15 @@ check(pos(ms["workers_cpu_ns_per_msg_quiet"]) and pos(ms["workers_cpu_ns_per_msg
       pos(ms["scraped_over_quiet"]) and ms["verdict"] in ("not above noise", "above noise"),
       "metrics: the workers' CPU per message, quiet and scraped, and a verdict")
 
+fl = sc["flood"]
+check(fl.get("status") == "ok" and all(
+    pos(fl["kinds"][k]["samples"]) and pos(fl["kinds"][k]["rtt_p99_us"]) for k in
+    ("none", "stun", "dtls")) and all(pos(fl["kinds"][k]["flood_sent"]) for k in ("stun", "dtls")),
+    "flood: probes in every window, the flooder sent (tests/integration/test_flood.sh checks more)")
+
 t = j["targets"]
-check(len(t) == 8 and all(x["verdict"] in ("met", "MISSED", "not measured", "inside noise")
-                          for x in t), "eight targets with verdicts")
+check(len(t) == 9 and all(x["verdict"] in ("met", "MISSED", "not measured", "inside noise")
+                          for x in t), "nine targets with verdicts")
 # A figure below zero or within its noise never claims a target (issue 12).
 check(all(x["verdict"] != "met" or (x["measured"] is not None and x["measured"] >= 0 and
                                      abs(x["measured"]) > (x.get("noise") or 0)) for x in t),
