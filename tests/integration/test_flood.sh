@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Floods from unknown sources (issue 13, docs/floods.md): a legitimate session's round trips
+# through dcgw while one sender floods its worker, against the same session without the
+# flood, in one run. dcgw-bench -s flood does the measuring, in its own private network
+# namespace (it re-enters one as root):
+#
+#   A --probe--> dcgw worker (127.0.0.1) --> Z --> dcgw worker --> A   1,000/s, open loop
+#                     ^
+#   dcgw-flood -------+  STUN Binding requests, random USERNAMEs | DTLS ClientHellos,
+#   (pinned to the last CPU, nice 10; 64 source ports, sendmmsg)   as fast as one thread can
+#
+# Windows alternate: none, stun, dtls, three rounds of 2 s. Asserts: the p99 with each
+# flood is within 3x the p99 without; the flooder sent something; dcgw counted what it
+# turned away (DTLS at the first bytes: rx_unknown_source; STUN over the source's rate:
+# rx_unknown_limited, only about the rate reaching the leg lookup); every probe of the
+# quiet windows was answered. Costs about 40 s.
+source "$(dirname "$0")/lib.sh"
+
+BENCH="$DCGW_BUILD/bench/dcgw-bench"
+FLOOD="$DCGW_BUILD/tests/dcgw-flood"
+if [ ! -x "$BENCH" ] || [ ! -x "$FLOOD" ]; then
+    fail "dcgw-bench or dcgw-flood not built (DCGW_BENCH and DCGW_TESTS on)"
+    finish
+    exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+    fail "needs root: dcgw-bench floods only inside its own network namespace"
+    finish
+    exit 1
+fi
+
+check "dcgw-flood refuses a target off loopback" \
+    bash -c "! '$FLOOD' --target 192.0.2.1:9 --duration 1 2>/dev/null"
+check "dcgw-flood refuses an unbounded run" \
+    bash -c "! '$FLOOD' --target 127.0.0.1:9 --duration 61 2>/dev/null"
+
+if timeout 300 "$BENCH" -s flood --flood "$FLOOD" --flood-time 2 --flood-rounds 3 --janus none -q \
+    -j "$T/flood.json" >"$T/bench.out" 2>&1; then
+    ok "dcgw-bench -s flood ran"
+else
+    fail "dcgw-bench -s flood exited with $?"
+fi
+sed 's/^/    /' "$T/bench.out"
+
+rc=0
+/usr/bin/python3 - "$T/flood.json" <<'PY' || rc=$?
+import json, sys
+
+fails = 0
+def check(cond, what):
+    global fails
+    print(("ok - " if cond else "not ok - ") + what)
+    fails += 0 if cond else 1
+
+f = json.load(open(sys.argv[1]))["scenarios"]["flood"]
+check(f.get("status") == "ok", "flood scenario status ok")
+k = f["kinds"]
+none, stun, dtls = k["none"], k["stun"], k["dtls"]
+print("# p99 us: none %.0f, stun %.0f, dtls %.0f; flood/s: stun %.0f, dtls %.0f; "
+      "kernel drops: stun %d, dtls %d" % (none["rtt_p99_us"], stun["rtt_p99_us"],
+      dtls["rtt_p99_us"], stun["flood_rate_per_s"], dtls["flood_rate_per_s"],
+      stun["kernel_rcvbuf_drops"], dtls["kernel_rcvbuf_drops"]))
+check(none["samples"] >= 5000 and none["probes_unanswered"] == 0,
+      "no flood: every probe answered (%d)" % none["samples"])
+for name, w in (("stun", stun), ("dtls", dtls)):
+    check(w["flood_sent"] > 0 and w["flood_rate_per_s"] > 0,
+          "%s: the flooder sent %d datagrams" % (name, w["flood_sent"]))
+    ratio = w["rtt_p99_us"] / none["rtt_p99_us"]
+    check(ratio <= 3, "%s: p99 with the flood %.2fx the p99 without (<= 3x)" % (name, ratio))
+c = dtls["dcgw_counters"]
+check(c["rx_unknown_source"] > 0 and c["rx_no_session"] == 0 and c["rx_unknown_limited"] == 0,
+      "dtls: ClientHellos from unknown sources dropped at their first bytes (%d)"
+      % c["rx_unknown_source"])
+c = stun["dcgw_counters"]
+# one source address: its burst (50) + 100/s over the windows (ramp and settling included)
+allowed = 50 * 3 + 100 * 3 * (2 + 1.6)
+check(c["rx_unknown_limited"] > 0 and c["rx_no_session"] <= allowed,
+      "stun: Binding requests over the source's rate limited (%d), %d reached the leg lookup"
+      % (c["rx_unknown_limited"], c["rx_no_session"]))
+sys.exit(1 if fails else 0)
+PY
+if [ $rc -eq 0 ]; then ok "flood checks"; else fail "flood checks"; fi
+finish
