@@ -267,12 +267,18 @@ int scen_flood(struct bench *b, json_t *res)
     double ratio_dtls = lat_percentile(&k[2].lat, 0.99) / base;
     b->f.flood_p99_ratio = fmax(ratio_stun, ratio_dtls);
     json_object_set_new(res, "kinds", kinds);
+    static const char *const active[] = {"rx_filter_active"};
+    uint64_t nfilter = 0;
+    gw_counters(b->gw, active, &nfilter, 1);
+    json_object_set_new(res, "kernel_filter_workers", json_integer((json_int_t)nfilter));
     json_object_set_new(res, "target", json_string(target));
     json_object_set_new(res, "flood_cpu", json_integer(flood_cpu(b)));
     json_object_set_new(res, "p99_ratio",
                         json_pack("{s:o,s:o}", "stun", jnum(ratio_stun), "dtls", jnum(ratio_dtls)));
-    report_row(b, "p99 with a flood / without: STUN %.2fx, DTLS %.2fx (target <= 3x)", ratio_stun,
-               ratio_dtls);
+    report_row(b,
+               "p99 with a flood / without: STUN %.2fx, DTLS %.2fx (target <= 3x); kernel filter "
+               "on %llu of %u workers",
+               ratio_stun, ratio_dtls, (unsigned long long)nfilter, gw_workers(b->gw));
     free_kinds(k);
     pairset_free(s);
     return r;

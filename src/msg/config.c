@@ -80,6 +80,7 @@ static const struct opt opts[] = {
         DCGW_UNKNOWN_BURST_DEFAULT),
     U32("data_plane.unknown_source_table", data_plane.unknown_source_table, 16,
         DCGW_RATELIMIT_SOURCES_MAX, DCGW_UNKNOWN_SOURCES_DEFAULT),
+    BOOL("data_plane.kernel_filter", data_plane.kernel_filter, 1),
     BOOL("fast_path.enabled", fast_path.enabled, 0),
     STR("fast_path.interfaces", fast_path.interfaces, ""),
     STR("fast_path.attach", fast_path.attach, "auto"),

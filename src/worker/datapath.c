@@ -16,6 +16,7 @@
 #include "dcgw/base/reentry.h"
 #include "dcgw/net/fastpath.h"
 #include "dcgw/base/ratelimit.h"
+#include "dcgw/net/filter.h"
 #include "dcgw/stages/relay.h"
 #include "dcgw/stages/sctp.h"
 #include "worker_int.h"
@@ -50,6 +51,42 @@ static gboolean addrkey_equal(gconstpointer a, gconstpointer b)
     return memcmp(a, b, sizeof(struct addrkey)) == 0;
 }
 
+/* The kernel filter follows the routes: a validated address is let through there too.
+ * If the kernel ever refuses one, the filter goes (it would drop that peer's datagrams). */
+static void filter_update(struct worker *w, const struct addrkey *k, bool add)
+{
+    if (!w->filter)
+        return;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    if (k->family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = k->port;
+        memcpy(&a->sin_addr, k->addr, 4);
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = k->port;
+        memcpy(&a->sin6_addr, k->addr, 16);
+    }
+    if (!add) {
+        dcgw_filter_del(w->filter, (struct sockaddr *)&ss);
+        return;
+    }
+    int r = dcgw_filter_add(w->filter, (struct sockaddr *)&ss);
+    if (r < 0) {
+        DCGW_WARN(IO, "kernel filter refused a validated address (%s): filtering in user space",
+                  dcgw_strerror(r));
+        struct dcgw_filter_stats st;
+        dcgw_filter_stats(w->filter, &st); /* its counts stay in the worker's */
+        w->stats.rx_unknown_source += st.dropped;
+        w->stats.rx_unknown_limited += st.limited;
+        dcgw_filter_free(w->filter);
+        w->filter = NULL;
+    }
+}
+
 static void route_add(struct worker *w, struct wleg *l, const struct sockaddr *addr)
 {
     struct addrkey k;
@@ -68,19 +105,24 @@ static void route_add(struct worker *w, struct wleg *l, const struct sockaddr *a
     if (l->n_routes == WLEG_MAX_ROUTES) {
         /* Oldest route goes; the ICE agent keeps its own bounded list too. */
         g_hash_table_remove(w->by_addr, &l->routes[0]);
+        filter_update(w, &l->routes[0], false);
         memmove(&l->routes[0], &l->routes[1], sizeof(l->routes[0]) * (WLEG_MAX_ROUTES - 1));
         l->n_routes--;
     }
     l->routes[l->n_routes] = k;
     g_hash_table_replace(w->by_addr, &l->routes[l->n_routes], l);
     l->n_routes++;
+    if (!cur)
+        filter_update(w, &k, true);
 }
 
 void dcgw__wplane_leg_forget(struct worker *w, struct wleg *l)
 {
     for (unsigned i = 0; i < l->n_routes; i++)
-        if (g_hash_table_lookup(w->by_addr, &l->routes[i]) == l)
+        if (g_hash_table_lookup(w->by_addr, &l->routes[i]) == l) {
             g_hash_table_remove(w->by_addr, &l->routes[i]);
+            filter_update(w, &l->routes[i], false);
+        }
     l->n_routes = 0;
     if (g_hash_table_lookup(w->by_ufrag, l->ufrag) == l)
         g_hash_table_remove(w->by_ufrag, l->ufrag);
@@ -353,6 +395,24 @@ static void start_fastpath(struct worker *w, const struct sockaddr *local)
               *st.interfaces ? st.interfaces : "the data plane's interface", fs.max_flows);
 }
 
+/* The unknown-source checks in the kernel too (filter.h), when the process may load BPF. */
+static void start_filter(struct worker *w)
+{
+    if (!w->cfg.data_plane.kernel_filter)
+        return;
+    struct dcgw_filter_settings fs = {.rate = w->cfg.data_plane.unknown_source_rate,
+                                      .burst = w->cfg.data_plane.unknown_source_burst,
+                                      .sources = w->cfg.data_plane.unknown_source_table,
+                                      .addresses = DCGW_FILTER_ADDRESSES_MAX};
+    char err[300];
+    int r = dcgw_filter_new(dcgw_io_fd(w->io), &fs, &w->filter, err, sizeof(err));
+    if (r == 0)
+        DCGW_INFO(IO, "%s: unknown sources filtered in the kernel (eBPF)", w->udp_address);
+    else
+        DCGW_INFO(IO, "%s: unknown sources filtered in user space only (kernel filter: %s)",
+                  w->udp_address, r == DCGW_EUNSUPPORTED ? err : dcgw_strerror(r));
+}
+
 int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
 {
     w->by_addr = g_hash_table_new(addrkey_hash, addrkey_equal);
@@ -427,6 +487,7 @@ int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
     }
     const struct sockaddr *local = dcgw_io_local(w->io);
     dcgw_addr_format(local, w->udp_address, sizeof(w->udp_address));
+    start_filter(w);
     memcpy(&w->advertise, local, dcgw_addr_len(local));
     if (*w->cfg.data_plane.advertise) {
         uint16_t p = local->sa_family == AF_INET ? ((const struct sockaddr_in *)local)->sin_port
@@ -441,6 +502,8 @@ void dcgw__wplane_stop(struct worker *w)
 {
     dcgw_fastpath_close(w->fastpath); /* sessions' entries first: the program detaches */
     w->fastpath = NULL;
+    dcgw_filter_free(w->filter); /* before the io closes the socket it is attached to */
+    w->filter = NULL;
     dcgw_ratelimit_free(w->unknown_rl); /* no datagram comes in after this */
     w->unknown_rl = NULL;
     if (w->io) {

@@ -99,6 +99,7 @@ struct worker {
     struct dcgw_io *io;
     struct dcgw_fastpath *fastpath;    /* relay fast path (docs/fastpath.md); NULL: userspace */
     struct dcgw_ratelimit *unknown_rl; /* per-source buckets of unknown sources (datapath.c) */
+    struct dcgw_filter *filter;        /* the same in the kernel; NULL when not permitted */
     struct dcgw_dtls_ctx *dtls_ctx;
     struct dcgw_fingerprint local_fp; /* sha-256 of the worker certificate */
     uv_timer_t sctp_tick;             /* drives usrsctp's timers (DESIGN §10) */

@@ -106,6 +106,7 @@ enum dcgw_limits {
     DCGW_UNKNOWN_BURST_DEFAULT = 50,     /* ... and at once */
     DCGW_UNKNOWN_SOURCES_DEFAULT = 4096, /* sources tracked at once per worker */
     DCGW_RATELIMIT_SOURCES_MAX = 1 << 20,
+    DCGW_FILTER_ADDRESSES_MAX = 1 << 20, /* validated addresses the kernel filter holds */
 
     /* logging */
     DCGW_LOG_LINE_MAX = 1024,

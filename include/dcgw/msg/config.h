@@ -51,6 +51,7 @@ struct dcgw_config {
         /* STUN Binding requests from sources not validated yet, per source (IPv4 address,
          * IPv6 /64): per second (0: no limit), at once, sources tracked per worker */
         uint32_t unknown_source_rate, unknown_source_burst, unknown_source_table;
+        bool kernel_filter; /* the same checks in the kernel too, when permitted (filter.h) */
     } data_plane;
 
     struct {                                   /* docs/fastpath.md: eBPF fast path of relay flows */

@@ -77,8 +77,9 @@ void dcgw_io_flush(struct dcgw_io *io);
 /* The bound address. */
 const struct sockaddr *dcgw_io_local(const struct dcgw_io *io);
 const struct dcgw_io_stats *dcgw_io_stats(const struct dcgw_io *io);
-/* Datagrams the kernel dropped on this socket because dcgw had not read the ones before
- * (receive buffer full), since it was opened (SO_MEMINFO; 0 when the kernel cannot say). */
+/* Datagrams the kernel dropped on this socket since it was opened (SO_MEMINFO; 0 when the
+ * kernel cannot say): because dcgw had not read the ones before (receive buffer full),
+ * and those a socket filter refused. */
 uint64_t dcgw_io_kernel_drops(const struct dcgw_io *io);
 /* Stops and frees (after the loop closes its handles). Queued datagrams are flushed. */
 void dcgw_io_close(struct dcgw_io *io);
@@ -89,7 +90,8 @@ void dcgw_io_set_poll_interval(struct dcgw_io *io, uint32_t ms);
 /* Whether GSO / GRO are in use (asked for, and not refused so far). */
 bool dcgw_io_gso(const struct dcgw_io *io);
 bool dcgw_io_gro(const struct dcgw_io *io);
-/* The socket, for socket options of callers that need them (tests, the fast path). */
+/* The socket, for socket options of callers that need them (tests, the fast path, the
+ * unknown-source filter). */
 int dcgw_io_fd(const struct dcgw_io *io);
 /* Monotonic milliseconds of the io's loop (uv_now). */
 uint64_t dcgw_io_now(const struct dcgw_io *io);
