@@ -42,6 +42,9 @@ static const char *const drop_values[] = {
     [DCGW_MDROP_MEDIA_INTERNAL] = "media_internal",
     [DCGW_MDROP_MEDIA_NO_STAGE] = "media_no_stage",
     [DCGW_MDROP_RELAY_MEDIA] = "relay_media",
+
+    [DCGW_MDROP_UNKNOWN_LIMITED] = "unknown_limited",
+    [DCGW_MDROP_KERNEL_RCVBUF] = "kernel_rcvbuf",
 };
 static const char *const reason_values[] = {
     [DCGW_MREASON_FINGERPRINT] = "fingerprint", [DCGW_MREASON_WEAK_HASH] = "weak_hash",

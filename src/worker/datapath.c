@@ -395,6 +395,19 @@ static void start_fastpath(struct worker *w, const struct sockaddr *local)
               *st.interfaces ? st.interfaces : "the data plane's interface", fs.max_flows);
 }
 
+void dcgw__wplane_unknown(struct worker *w, struct dcgw_wunknown *out)
+{
+    struct dcgw_filter_stats fst = {0, 0}; /* what the kernel filter dropped (filter.h) */
+    if (w->filter)
+        dcgw_filter_stats(w->filter, &fst);
+    out->dropped = w->stats.rx_unknown_source + fst.dropped;
+    out->limited = w->stats.rx_unknown_limited + fst.limited;
+    out->filter_active = w->filter != NULL;
+    /* the socket's drop count includes what the filter dropped on purpose */
+    uint64_t k = w->io ? dcgw_io_kernel_drops(w->io) : 0;
+    out->kernel_drops = k > fst.dropped + fst.limited ? k - fst.dropped - fst.limited : 0;
+}
+
 /* The unknown-source checks in the kernel too (filter.h), when the process may load BPF. */
 static void start_filter(struct worker *w)
 {

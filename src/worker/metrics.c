@@ -268,7 +268,11 @@ static void build(struct worker *w, uint64_t *v)
         add(v, DCGW_WM_DROPS, DCGW_MDROP_UDP_TRUNCATED, 0, io->rx_truncated);
         add(v, DCGW_WM_DROPS, DCGW_MDROP_UDP_SEND_ERROR, 0, io->tx_errors);
     }
-    add(v, DCGW_WM_DROPS, DCGW_MDROP_UNKNOWN_SOURCE, 0, w->stats.rx_unknown_source);
+    struct dcgw_wunknown u;
+    dcgw__wplane_unknown(w, &u);
+    add(v, DCGW_WM_DROPS, DCGW_MDROP_UNKNOWN_SOURCE, 0, u.dropped);
+    add(v, DCGW_WM_DROPS, DCGW_MDROP_UNKNOWN_LIMITED, 0, u.limited);
+    add(v, DCGW_WM_DROPS, DCGW_MDROP_KERNEL_RCVBUF, 0, u.kernel_drops);
     add(v, DCGW_WM_DROPS, DCGW_MDROP_NO_SESSION, 0, w->stats.rx_no_session);
     add(v, DCGW_WM_RELAY_FLOWS, 0, 0, w->stats.relay_flows);
     const struct dcgw_mdc1_stats *hs = dcgw__wboot_stats(w);

@@ -18,7 +18,6 @@
 #include "dcgw/msg/session.h"
 #include "dcgw/msg/stream.h"
 #include "dcgw/net/mdc1.h"
-#include "dcgw/net/filter.h"
 #include "events.h"
 #include "dcgw/net/fastpath.h"
 #include "worker_int.h"
@@ -155,12 +154,8 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
     struct dcgw_fastpath_stats fs = {0};
     if (w->fastpath)
         dcgw_fastpath_stats(w->fastpath, &fs);
-    struct dcgw_filter_stats fst = {0, 0}; /* what the kernel filter dropped (filter.h) */
-    if (w->filter)
-        dcgw_filter_stats(w->filter, &fst);
-    /* the socket's drop count includes what the filter dropped on purpose */
-    uint64_t kdrops = w->io ? dcgw_io_kernel_drops(w->io) : 0;
-    kdrops = kdrops > fst.dropped + fst.limited ? kdrops - fst.dropped - fst.limited : 0;
+    struct dcgw_wunknown unk;
+    dcgw__wplane_unknown(w, &unk);
     Dcgw__WorkerStats ws = DCGW__WORKER_STATS__INIT;
     ws.has_index = ws.has_pid = ws.has_alive = ws.has_sessions = 1;
     ws.has_cpu_user_us = ws.has_cpu_system_us = ws.has_rss_bytes = 1;
@@ -185,11 +180,11 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"tx_bytes", io ? io->tx_bytes : 0},
         {"rx_truncated", io ? io->rx_truncated : 0},
         {"tx_errors", io ? io->tx_errors : 0},
-        {"rx_unknown_source", w->stats.rx_unknown_source + fst.dropped},
-        {"rx_unknown_limited", w->stats.rx_unknown_limited + fst.limited},
-        {"rx_filter_active", w->filter != NULL},
+        {"rx_unknown_source", unk.dropped},
+        {"rx_unknown_limited", unk.limited},
+        {"rx_filter_active", unk.filter_active},
         {"rx_no_session", w->stats.rx_no_session},
-        {"rx_kernel_drops", kdrops},
+        {"rx_kernel_drops", unk.kernel_drops},
         {"rx_buffer_bytes", io ? io->rx_buffer_bytes : 0},
         {"dtls_objects_created", w->stats.dtls_objects_created},
         {"quiet_entered", w->stats.quiet_entered},

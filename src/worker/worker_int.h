@@ -150,6 +150,13 @@ void dcgw__wmem_after_turn(struct worker *w);
  * dcgw__wplane_send (docs/datapath.md). */
 /* Opens the data plane (SCTP stack, certificate, UDP socket); on error, why says what. */
 int dcgw__wplane_start(struct worker *w, char *why, size_t cap);
+/* What the unknown-source path turned away, in user space and in the kernel filter, and
+ * what the kernel dropped for want of receive buffer (docs/floods.md). */
+struct dcgw_wunknown {
+    uint64_t dropped, limited, kernel_drops;
+    bool filter_active;
+};
+void dcgw__wplane_unknown(struct worker *w, struct dcgw_wunknown *out);
 void dcgw__wplane_stop(struct worker *w);
 /* The one way out: a datagram to `to` on the worker's socket (copied into the send batch).
  * Returns 0 or a negative error (counted by the io as tx_errors). */
