@@ -78,6 +78,8 @@ struct bench_opts {
     unsigned flood_rounds;            /* flood: rounds of (none, stun, dtls) windows */
     int flood_cpu;                    /* flood: the flooder's CPU; -1: the last one */
     int flood_nice;                   /* flood: the flooder's nice value */
+    bool flood_idle;                  /* flood: the flooder runs as SCHED_IDLE */
+    bool flood_pin;                   /* flood: the measured processes keep off its CPU */
     unsigned avatar_transfers;        /* avatar: transfers per measurement */
     const char *nginx;                /* bootstrap: the DCSF stand-in */
     unsigned boot_requests;           /* bootstrap: app-list requests per path and round */
@@ -227,6 +229,8 @@ void far_stop(struct bench *b);
  * /proc/PID/task/TID/schedstat (ns), or /proc/PID/stat utime+stime when absent. */
 uint64_t proc_cpu_ns(int pid);
 uint64_t proc_rss_bytes(int pid);
+/* Every thread of pid on every online CPU but except_cpu (-1: all of them). 0 or -1. */
+int proc_set_affinity(int pid, int except_cpu);
 /* Raises RLIMIT_NOFILE as far as allowed; returns the new soft limit. */
 uint64_t proc_raise_nofile(uint64_t want);
 
@@ -240,6 +244,8 @@ void gw_stop_base(struct bench *b);
 /* The daemon a path's sessions go through: b->gw_base for PATH_BASE, else b->gw. */
 struct gw *bench_gw(struct bench *b, enum bench_path p);
 uint64_t gw_cpu_ns(struct gw *g);
+/* proc_set_affinity for the master and every worker. */
+void gw_set_affinity(struct gw *g, int except_cpu);
 /* The master's CPU alone (gw_cpu_ns minus it: the workers', the data path). */
 uint64_t gw_cpu_master_ns(struct gw *g);
 /* The port of dcgwd's /metrics on 127.0.0.1 (0 with --socket: not ours to know). */

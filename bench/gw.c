@@ -563,6 +563,12 @@ uint16_t gw_metrics_port(const struct gw *g)
     return g ? g->metrics_port : 0;
 }
 
+void gw_set_affinity(struct gw *g, int except_cpu)
+{
+    for (unsigned i = 0; g && i < g->npids; i++)
+        proc_set_affinity(g->pids[i], except_cpu);
+}
+
 uint64_t gw_cpu_ns(struct gw *g)
 {
     uint64_t sum = 0;

@@ -59,10 +59,12 @@ static void usage(FILE *f)
             "      --scrape-hz HZ         metrics scenario: scrapes of /metrics per second\n"
             "                             while scraped (default 50)\n"
             "      --flood PATH           dcgw-flood (default: the one built with the tests)\n"
-            "      --flood-time S         flood: seconds per window (default 2)\n"
-            "      --flood-rounds N       flood: rounds of (none, stun, dtls) windows (default 3)\n"
+            "      --flood-time S         flood: seconds per window (default 1)\n"
+            "      --flood-rounds N       flood: rounds of (none, stun, dtls) windows (default 8)\n"
             "      --flood-cpu N          flood: the flooder's CPU (default: the last one)\n"
             "      --flood-nice N         flood: the flooder's nice value (default 10)\n"
+            "      --flood-idle           flood: the flooder takes only idle CPU (SCHED_IDLE)\n"
+            "      --flood-pin            flood: the bench, far end and dcgwd keep off its CPU\n"
             "      --workers N            dcgwd workers (default 2)\n"
             "      --dcgwd PATH           daemon binary (default: the one built with the bench)\n"
             "      --base-dcgwd PATH      a second daemon (e.g. built before a change): path\n"
@@ -156,8 +158,8 @@ void bench_opts_default(struct bench_opts *o)
     o->boot_transfers = 4;
     o->scrape_hz = 50;
     o->flood = DCGW_BENCH_FLOOD;
-    o->flood_s = 2;
-    o->flood_rounds = 3;
+    o->flood_s = 1;
+    o->flood_rounds = 8;
     o->flood_cpu = -1;
     o->flood_nice = 10;
     o->netns = true;
@@ -246,6 +248,8 @@ static const struct opt opts[] = {
     {"flood-rounds", 0, K_UINT, F(flood_rounds), 0},
     {"flood-cpu", 0, K_INT, F(flood_cpu), 0},
     {"flood-nice", 0, K_INT, F(flood_nice), 0},
+    {"flood-idle", 0, K_TRUE, F(flood_idle), 0},
+    {"flood-pin", 0, K_TRUE, F(flood_pin), 0},
     {"workers", 0, K_UINT, F(workers), 0},
     {"dcgwd", 0, K_STR, F(dcgwd), 0},
     {"base-dcgwd", 0, K_STR, F(base_dcgwd), 0},

@@ -1,5 +1,6 @@
 /* CPU time and memory of processes, from /proc. */
 #include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +87,26 @@ uint64_t proc_raise_nofile(uint64_t want)
     setrlimit(RLIMIT_NOFILE, &rl);
     getrlimit(RLIMIT_NOFILE, &rl);
     return rl.rlim_cur;
+}
+
+int proc_set_affinity(int pid, int except_cpu)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (long c = 0; c < n && c < CPU_SETSIZE; c++)
+        if (c != except_cpu)
+            CPU_SET(c, &set);
+    int r = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.' && sched_setaffinity(atoi(e->d_name), sizeof(set), &set) < 0)
+            r = -1;
+    closedir(d);
+    return r;
 }

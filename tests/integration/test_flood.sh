@@ -7,14 +7,25 @@
 #   A --probe--> dcgw worker (127.0.0.1) --> Z --> dcgw worker --> A   1,000/s, open loop
 #                     ^
 #   dcgw-flood -------+  STUN Binding requests, random USERNAMEs | DTLS ClientHellos,
-#   (pinned to the last CPU, nice 10; 64 source ports, sendmmsg)   as fast as one thread can
+#   (the last CPU; 64 ports, sendmmsg)                             as fast as one thread can
+#
+# The flooder has the last CPU and the bench, the far end and dcgwd the others, in every
+# window, flood or not (--flood-pin): on a shared 2-core machine a sender at full speed
+# (and the kernel's work of receiving what it sends, done on its CPU) would otherwise take
+# a core from everything measured, in the flood windows only.
 #
 # Windows alternate at 1 s (none, stun, dtls; eight rounds) so that what else the machine
-# does falls on all three alike. Asserts: the p99 with each flood is within 3x the p99
-# without; every probe was answered; the kernel dropped nothing on the session's socket
-# (dcgwd filters unknown sources in the kernel: docs/floods.md); dcgw counted what it
-# turned away (DTLS at the first bytes: rx_unknown_source; STUN over the source's rate:
-# rx_unknown_limited, only about the rate reaching the leg lookup). Costs about 40 s.
+# does falls on all three alike. Asserts:
+#  - the kernel dropped nothing for want of receive buffer (the failure of issue 13: the
+#    flood filled the socket's buffer and legitimate datagrams were dropped with it; dcgwd
+#    now filters unknown sources in the kernel, docs/floods.md), and every probe was
+#    answered;
+#  - the p99 with each flood within 3x the p99 without, as the median over the rounds of
+#    each 1 s window's p99: a stall that something else on the machine causes moves one
+#    window (and the pooled p99, printed), a flood that hurts moves every one;
+#  - dcgw counted what it turned away (DTLS at the first bytes: rx_unknown_source; STUN
+#    over the source's rate: rx_unknown_limited, only about the rate reaching the lookup).
+# Costs about 40 s.
 source "$(dirname "$0")/lib.sh"
 
 BENCH="$DCGW_BUILD/bench/dcgw-bench"
@@ -36,7 +47,8 @@ check "dcgw-flood refuses an unbounded run" \
     bash -c "! '$FLOOD' --target 127.0.0.1:9 --duration 61 2>/dev/null"
 
 ROUNDS=8 WINDOW=1
-if timeout 300 "$BENCH" -s flood --flood "$FLOOD" --flood-time $WINDOW --flood-rounds $ROUNDS --janus none -q \
+if timeout 300 "$BENCH" -s flood --flood "$FLOOD" --flood-time $WINDOW --flood-rounds $ROUNDS --flood-pin --flood-idle \
+    --janus none -q \
     -j "$T/flood.json" >"$T/bench.out" 2>&1; then
     ok "dcgw-bench -s flood ran"
 else
@@ -61,20 +73,24 @@ check(f["kernel_filter_workers"] >= 1, "dcgwd filters unknown sources in the ker
       % f["kernel_filter_workers"])
 k = f["kinds"]
 none, stun, dtls = k["none"], k["stun"], k["dtls"]
-print("# p99 us: none %.0f, stun %.0f, dtls %.0f; flood/s: stun %.0f, dtls %.0f; "
-      "kernel drops: stun %d, dtls %d" % (none["rtt_p99_us"], stun["rtt_p99_us"],
-      dtls["rtt_p99_us"], stun["flood_rate_per_s"], dtls["flood_rate_per_s"],
-      stun["kernel_rcvbuf_drops"], dtls["kernel_rcvbuf_drops"]))
+print("# p99 us (median of windows; pooled): none %.0f; %.0f, stun %.0f; %.0f, dtls %.0f; %.0f; "
+      "flood/s: stun %.0f, dtls %.0f; kernel drops: stun %d, dtls %d" % (
+      none["window_p99_median_us"], none["rtt_p99_us"], stun["window_p99_median_us"],
+      stun["rtt_p99_us"], dtls["window_p99_median_us"], dtls["rtt_p99_us"],
+      stun["flood_rate_per_s"], dtls["flood_rate_per_s"], stun["kernel_rcvbuf_drops"],
+      dtls["kernel_rcvbuf_drops"]))
 for name, w in (("none", none), ("stun", stun), ("dtls", dtls)):
     check(w["samples"] >= rounds * window * 800 and w["probes_unanswered"] == 0,
           "%s: every probe answered (%d)" % (name, w["samples"]))
 for name, w in (("stun", stun), ("dtls", dtls)):
-    check(w["flood_sent"] > 0 and w["flood_rate_per_s"] > 0,
-          "%s: the flooder sent %d datagrams" % (name, w["flood_sent"]))
+    check(w["flood_rate_per_s"] >= 10000,
+          "%s: the flooder sent %d datagrams, %.0f/s (at least 10,000/s to measure anything)"
+          % (name, w["flood_sent"], w["flood_rate_per_s"]))
     check(w["kernel_rcvbuf_drops"] == 0 and w["dcgw_counters"]["rx_kernel_drops"] == 0,
           "%s: the kernel dropped nothing for want of receive buffer" % name)
-    ratio = w["rtt_p99_us"] / none["rtt_p99_us"]
-    check(ratio <= 3, "%s: p99 with the flood %.2fx the p99 without (<= 3x)" % (name, ratio))
+    ratio = w["window_p99_median_us"] / none["window_p99_median_us"]
+    check(ratio <= 3, "%s: p99 with the flood %.2fx the p99 without (<= 3x; pooled %.2fx)"
+          % (name, ratio, w["rtt_p99_us"] / none["rtt_p99_us"]))
 c = dtls["dcgw_counters"]
 check(c["rx_unknown_source"] > 0 and c["rx_no_session"] == 0 and c["rx_unknown_limited"] == 0,
       "dtls: ClientHellos from unknown sources dropped at their first bytes (%d)"

@@ -195,9 +195,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: dcgw-flood --target HOST:PORT --duration SECONDS [--kind stun|dtls|garbage]\n"
             "       [--sources N] [--rate DATAGRAMS_PER_S] [--batch N] [--cpu N] [--report FILE]\n"
-            "       [--any-target]\n"
+            "       [--any-target] [--idle]\n"
             "Floods HOST:PORT from N source ports (default 64) with one thread, as fast as it\n"
-            "can (or at --rate), for at most %d s. Loopback targets only, unless --any-target.\n",
+            "can (or at --rate), for at most %d s. Loopback targets only, unless --any-target.\n"
+            "--idle: run as SCHED_IDLE, on the CPU time nothing else wants.\n",
             DURATION_MAX);
 }
 
@@ -209,19 +210,16 @@ int main(int argc, char **argv)
     double duration = 0, rate = 0;
     unsigned sources = 64, batch = 64;
     int cpu = -1;
-    static const struct option opts[] = {{"target", required_argument, 0, 't'},
-                                         {"kind", required_argument, 0, 'k'},
-                                         {"duration", required_argument, 0, 'd'},
-                                         {"sources", required_argument, 0, 's'},
-                                         {"rate", required_argument, 0, 'r'},
-                                         {"batch", required_argument, 0, 'b'},
-                                         {"cpu", required_argument, 0, 'c'},
-                                         {"report", required_argument, 0, 'o'},
-                                         {"any-target", no_argument, 0, 'A'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    bool idle = false;
+    static const struct option opts[] = {
+        {"target", required_argument, 0, 't'},   {"kind", required_argument, 0, 'k'},
+        {"duration", required_argument, 0, 'd'}, {"sources", required_argument, 0, 's'},
+        {"rate", required_argument, 0, 'r'},     {"batch", required_argument, 0, 'b'},
+        {"cpu", required_argument, 0, 'c'},      {"report", required_argument, 0, 'o'},
+        {"any-target", no_argument, 0, 'A'},     {"idle", no_argument, 0, 'I'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "t:k:d:s:r:b:c:o:Ah", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:k:d:s:r:b:c:o:AIh", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             if (parse_target(optarg, &target) < 0) {
@@ -255,6 +253,9 @@ int main(int argc, char **argv)
         case 'A':
             any_target = true;
             break;
+        case 'I':
+            idle = true;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -283,6 +284,11 @@ int main(int argc, char **argv)
         CPU_SET(cpu, &set);
         if (sched_setaffinity(0, sizeof(set), &set) < 0)
             fprintf(stderr, "dcgw-flood: cpu %d: %s (not pinned)\n", cpu, strerror(errno));
+    }
+    if (idle) { /* only the CPU time nothing else wants (a test on a shared machine) */
+        struct sched_param sp = {0};
+        if (sched_setscheduler(0, SCHED_IDLE, &sp) < 0)
+            fprintf(stderr, "dcgw-flood: SCHED_IDLE: %s\n", strerror(errno));
     }
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
