@@ -68,9 +68,8 @@ enum dcgw_metric_drop {
     DCGW_MDROP_MEDIA_POLICY,
     DCGW_MDROP_MEDIA_RATE,
     DCGW_MDROP_MEDIA_INTERNAL,
-    DCGW_MDROP_MEDIA_NO_STAGE, /* RTP/RTCP of a session that carries no audio or video */
-    DCGW_MDROP_RELAY_MEDIA,    /* relay: RTP/RTCP before the handshake was verified */
-
+    DCGW_MDROP_MEDIA_NO_STAGE,  /* RTP/RTCP of a session that carries no audio or video */
+    DCGW_MDROP_RELAY_MEDIA,     /* relay: RTP/RTCP before the handshake was verified */
     DCGW_MDROP_UNKNOWN_LIMITED, /* STUN from an unknown source over its rate (docs/floods.md) */
     DCGW_MDROP_KERNEL_RCVBUF,   /* dropped by the kernel: the receive buffer was full */
     DCGW_MDROP_COUNT
