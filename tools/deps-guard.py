@@ -28,7 +28,8 @@ BIN_DIRS = ("/usr/bin", "/usr/sbin")
 # Files scanned for absolute program paths and Python imports, per group. The tests run the
 # bench without Janus (--janus none); only the full bench (group all) may name it.
 SCAN_DIRS = {"build": (), "test": ("tests/integration", "tools"),
-             "all": ("tests/integration", "tools", "bench")}
+             "vm": ("tests/integration", "tools", "tests/vm"),
+             "all": ("tests/integration", "tools", "tests/vm", "bench")}
 SCAN_EXT = (".sh", ".py", ".c", "")
 ABS_RE = re.compile(r"(?<![\w./-])(/usr/s?bin/[A-Za-z0-9_+-]+(?:\.[0-9]+)?)")
 IMPORT_RE = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_][A-Za-z0-9_]*)", re.M)

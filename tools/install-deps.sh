@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing and the demo of dcgw need.
 # Idempotent: packages already present are left alone. Run as root (or via sudo).
-# Usage: tools/install-deps.sh [build|test|all]   install a group (default all)
-#        tools/install-deps.sh --list GROUP      print the group's packages, install nothing
+# Usage: tools/install-deps.sh [build|test|vm|all]   install a group (default all)
+#        tools/install-deps.sh --list GROUP         print the group's packages, install nothing
 # Groups: build = what the default cmake configuration builds (tests and bench included);
-# test = build + everything tools/test.sh and tools/demo.sh run; all = test + the full bench.
+# test = build + everything tools/test.sh and tools/demo.sh run; vm = test + qemu, for the
+# fast path's program on Debian 12's own kernel (tests/vm, ctest -L vm; opt-in, ~45 MB);
+# all = vm + the full bench.
 # tools/deps-guard.py (run by tools/test.sh) fails when a test uses a program or Python
 # module that no package of its group provides.
 set -euo pipefail
@@ -17,6 +19,8 @@ build=(cmake make gcc clang pkg-config protobuf-c-compiler
 # tests/integration, tools/demo.sh and the bench smoke test (which plots with gnuplot).
 test=(libclang-rt-14-dev clang-format iproute2 procps util-linux python3 python3-aiortc openssl
       chromium gnuplot-nox nginx-light curl python3-jsonschema python3-prometheus-client)
+# tests/vm: boots Debian 12's kernel (downloaded with apt-get download) under qemu.
+vm=(qemu-system-x86 cpio)
 # The full bench also measures Janus.
 bench=(janus)
 
@@ -29,8 +33,9 @@ want=("${build[@]}" "${test[@]}")
 case "${1:-all}" in
     build) want=("${build[@]}") ;;
     test) ;;
-    all) want+=("${bench[@]}") ;;
-    *) echo "usage: $0 [--list] [build|test|all]" >&2; exit 2 ;;
+    vm) want+=("${vm[@]}") ;;
+    all) want+=("${vm[@]}" "${bench[@]}") ;;
+    *) echo "usage: $0 [--list] [build|test|vm|all]" >&2; exit 2 ;;
 esac
 if [ $list -eq 1 ]; then
     printf '%s\n' "${want[@]}"

@@ -9,8 +9,10 @@
 #   4. a clang libFuzzer build: each fuzz target over its seed corpus, two at a time
 #      (tools/fuzz-run.sh),
 #   5. the format check,
-#   6. the main gcc build: unit and integration tests (ctest).
-# Usage: tools/test.sh [--quick]   (--quick skips 3-5)
+#   6. the main gcc build: unit and integration tests (ctest),
+#   7. the fast path's program on Debian 12's own 6.1 kernel under qemu (tests/vm, ctest -L
+#      vm; adds install-deps.sh group vm; ~45 s with the packages and the kernel download).
+# Usage: tools/test.sh [--quick]   (--quick skips 3-5 and 7)
 # Environment: DCGW_FUZZ_SECONDS (default 30 per target), JOBS (default nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,4 +61,11 @@ fi
 step "main build (gcc): unit and integration tests"
 PATH=$BUILD_PATH cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 PATH=$BUILD_PATH cmake --build build -j"$JOBS" >/dev/null
-PATH=$TEST_PATH ctest --test-dir build --output-on-failure -j"$JOBS"
+PATH=$TEST_PATH ctest --test-dir build -LE vm --output-on-failure -j"$JOBS"
+
+if [ $QUICK -eq 0 ]; then
+    step "the fast path's program on Debian 12's kernel (qemu): ctest -L vm"
+    bash tools/install-deps.sh vm
+    /usr/bin/python3 tools/deps-guard.py --group vm --path-dir "$DEPS_PATH/vm"
+    PATH=$DEPS_PATH/vm ctest --test-dir build -L vm --output-on-failure
+fi
