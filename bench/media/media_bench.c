@@ -332,8 +332,8 @@ static void close_session(struct dcgw_ctlclient *c, const char *id)
     dcgw__response__free_unpacked(call(c, &req), NULL);
 }
 
-/* Terminate: both peers offer, dcgw answers both (dcgw's setup:active: each peer is the
- * DTLS server of its leg). */
+/* Terminate: both peers offer, dcgw answers both (media.answer_setup, passive by default:
+ * each peer is the DTLS client of its leg, dcgw picks the profile among --profile's). */
 static void setup_terminate(struct dcgw_ctlclient *c, const char *id, struct peer *p[2])
 {
     char *sdp[2] = {malloc(4096), malloc(4096)};

@@ -163,7 +163,7 @@ int dcgw_ctlargs_leg_proxy_flag(Dcgw__Session *s, int opt, const char *arg)
     return -1;
 }
 
-/* name=ue,mode=terminate,role=answer,sdp=offer.sdp */
+/* name=ue,mode=terminate,role=answer,setup=passive,sdp=offer.sdp */
 int dcgw_ctlargs_leg(const char *spec, Dcgw__Leg *leg, Dcgw__DcMedia *dc)
 {
     dcgw__leg__init(leg);
@@ -191,6 +191,11 @@ int dcgw_ctlargs_leg(const char *spec, Dcgw__Leg *leg, Dcgw__DcMedia *dc)
         } else if (strcmp(kv, "role") == 0 && strcmp(eq, "offer") == 0) {
             leg->has_role = 1;
             leg->role = DCGW__LEG_ROLE__ROLE_OFFER;
+        } else if (strcmp(kv, "setup") == 0 &&
+                   (strcmp(eq, "active") == 0 || strcmp(eq, "passive") == 0)) {
+            dc->has_answer_setup = 1;
+            dc->answer_setup = eq[0] == 'a' ? DCGW__SECURITY_SETUP__SETUP_ACTIVE
+                                            : DCGW__SECURITY_SETUP__SETUP_PASSIVE;
         } else if (strcmp(kv, "sdp") == 0) {
             if (!(dc->remote_sdp = dcgw_ctlargs_read_file(eq)))
                 return -1;

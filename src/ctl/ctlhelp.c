@@ -11,8 +11,10 @@ static const struct dcgw_ctlhelp_cmd cmds[] = {
      "create [--id ID] [--tag TEXT] --leg SPEC [--leg SPEC] [--policy FILE] [--sdp-out DIR]\n"
      "create --from FILE [--policy FILE] [--sdp-out DIR]",
      "create a session",
-     "SPEC is name=NAME[,mode=terminate|relay][,role=answer|offer][,sdp=FILE][,policy=FILE]:\n"
-     "sdp is the peer's offer (role answer, the default with sdp), policy the leg's policy.\n"
+     "SPEC is name=NAME[,mode=terminate|relay][,role=answer|offer][,sdp=FILE][,policy=FILE]\n"
+     "[,setup=active|passive]: sdp is the peer's offer (role answer, the default with sdp),\n"
+     "policy the leg's policy, setup what dcgw answers an actpass offer with (default:\n"
+     "media.answer_setup on a leg with audio/video, active otherwise; docs/media.md).\n"
      "--policy FILE: the session's policy (docs/policy.md); without any policy the session\n"
      "passes nothing. --from FILE: a JSON Session (docs/control.md).\n"
      "--sdp-out DIR: each leg's local SDP (dcgw's answer or offer) goes to DIR/NAME.sdp; DIR is\n"

@@ -103,6 +103,10 @@ static const struct opt opts[] = {
     U32("sctp.heartbeat_interval_ms", sctp.heartbeat_interval_ms, 0, 3600000, 0),
     U32("sctp.buffered_limit", sctp.buffered_limit, 16384, 1u << 30, 1u << 20),
     BOOL("sctp.allow_dcep", sctp.allow_dcep, 1),
+    BOOL("sctp.dcep_tolerate_parity", sctp.dcep_tolerate_parity, 1),
+    STR("media.answer_setup", media.answer_setup, "passive"),
+    U32("media.max_transports_per_leg", media.max_transports_per_leg, 1,
+        DCGW_MEDIA_TRANSPORTS_CEILING, DCGW_MEDIA_TRANSPORTS_DEFAULT),
     U32("watchdog.hang_timeout_ms", watchdog.hang_timeout_ms, 0, 600000, 10000),
     U32("watchdog.stable_after_ms", watchdog.stable_after_ms, 0, 86400000, 60000),
     U32("watchdog.max_start_failures", watchdog.max_start_failures, 1, 1000, 5),
@@ -433,6 +437,10 @@ static int validate(struct dcgw_config *cfg, const config_t *lc, struct perr *e)
         return fail(e, config_lookup(lc, "metrics.listen"), "metrics.listen",
                     "expected a numeric host:port such as " DCGW_METRICS_LISTEN_DEFAULT
                     " or [::1]:9745");
+    const char *as = cfg->media.answer_setup;
+    if (strcmp(as, "passive") != 0 && strcmp(as, "active") != 0)
+        return fail(e, config_lookup(lc, "media.answer_setup"), "media.answer_setup",
+                    "expected \"passive\" or \"active\"");
     const char *at = cfg->fast_path.attach;
     if (strcmp(at, "auto") != 0 && strcmp(at, "tcx") != 0 && strcmp(at, "tc") != 0)
         return fail(e, config_lookup(lc, "fast_path.attach"), "fast_path.attach",

@@ -25,6 +25,7 @@ struct dcgw_dc {
     struct dcgw_reentry re; /* inside a callback of the association (base/reentry.h) */
     bool connected;
     bool ack_pending; /* some DATA_CHANNEL_ACK could not be queued yet */
+    bool even;        /* our opens use even ids (RFC 8832 §6: the DTLS client's), else odd */
 };
 
 enum dcgw_dc_kind dcgw_dc_kind_of_stream(uint16_t id)
@@ -272,11 +273,13 @@ static void on_dcep_open(struct dcgw_dc *dc, uint16_t id, const struct dcgw_dcep
         ask_out_reset(dc, ch);
         return;
     }
-    /* the peer's ids: odd when we are the DTLS client, even when we are the server */
-    bool peer_parity_ok = (id % 2 == 1) == dc->set.dtls_client;
+    /* RFC 8832 §6: the peer's ids are odd when we are the DTLS client, even when we are the
+     * server. A peer that uses ours (tolerate_parity) gets the stream if it is free, and our
+     * own opens move to the parity it leaves free, so the two never pick the same id. */
+    bool wrong_parity = (id % 2 == 0) == dc->even;
     if (!dc->set.allow_dcep)
         return refuse_open(dc, id, "in-band opens not allowed");
-    if (!peer_parity_ok)
+    if (wrong_parity && !dc->set.tolerate_parity)
         return refuse_open(dc, id, "stream id of the wrong parity");
     if (id >= dc->nchans_max || id >= dcgw_sctp_streams_out(dc->sctp))
         return refuse_open(dc, id, "stream id out of range");
@@ -298,6 +301,14 @@ static void on_dcep_open(struct dcgw_dc *dc, uint16_t id, const struct dcgw_dcep
         return;
     }
     dc->stats.opens_accepted++;
+    if (wrong_parity) {
+        dc->stats.opens_wrong_parity++;
+        dc->even = !dc->even;
+        DCGW_LOG_RL(DC, INFO,
+                    "peer opened stream %u, of our parity (RFC 8832 §6): accepted, our opens "
+                    "now use %s ids",
+                    id, dc->even ? "even" : "odd");
+    }
     int r = send_ack(dc, ch);
     if (r != 0 && r != DCGW_EAGAIN) {
         ch->hidden = true;
@@ -522,6 +533,7 @@ int dcgw_dc_new(const struct dcgw_dc_settings *set, const struct dcgw_dc_callbac
     if (!dc)
         return DCGW_ENOMEM;
     dc->set = *set;
+    dc->even = set->dtls_client;
     dc->cbs = *cbs;
     struct dcgw_sctp_callbacks sc = {
         .ud = dc,
@@ -608,7 +620,7 @@ static int pick_id(struct dcgw_dc *dc, uint16_t *id)
     if (dc->connected && dcgw_sctp_streams_out(dc->sctp) < limit)
         limit = dcgw_sctp_streams_out(dc->sctp);
     /* RFC 8832 §6: the DTLS client uses even stream ids, the server odd ones */
-    for (size_t i = dc->set.dtls_client ? 0 : 1; i < limit && i <= DCGW_DC_STREAM_MAX; i += 2) {
+    for (size_t i = dc->even ? 0 : 1; i < limit && i <= DCGW_DC_STREAM_MAX; i += 2) {
         /* TS 26.114 6.2.10: 0, 10, 100 and 110 are the bootstrap channels' ids */
         if (!chan_get(dc, (uint32_t)i) &&
             dcgw_dc_kind_of_stream((uint16_t)i) != DCGW_DC_KIND_BOOTSTRAP) {
@@ -629,7 +641,7 @@ int dcgw_dc_open(struct dcgw_dc *dc, const struct dcgw_dc_params *p, struct dcgw
     if (q.id == DCGW_DC_ID_AUTO) {
         if ((r = pick_id(dc, &q.id)) != 0)
             return r;
-    } else if ((q.id % 2 == 0) != dc->set.dtls_client) {
+    } else if ((q.id % 2 == 0) != dc->even) {
         return DCGW_EINVAL;
     }
     if ((r = check_id(dc, q.id)) != 0)

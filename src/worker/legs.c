@@ -63,6 +63,33 @@ static void leg_consent_lost(void *ud, const struct sockaddr *peer)
 
 static void leg_channels_final(struct wleg *l, const char *reason);
 
+/* The leg's stages go (freed after this loop turn, datapath.c); what its data-channel
+ * endpoint counted stays in the worker's totals. */
+static void leg_kill(struct wleg *l)
+{
+    struct dcgw_dc *dc = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+    if (dc)
+        l->s->w->stats.dcep_wrong_parity_closed += dcgw_dc_stats(dc)->opens_wrong_parity;
+    dcgw__wplane_leg_kill(l);
+}
+
+uint64_t dcgw__wsession_wrong_parity(struct worker *w)
+{
+    uint64_t n = w->stats.dcep_wrong_parity_closed;
+    GHashTableIter it;
+    gpointer key, val;
+    g_hash_table_iter_init(&it, w->sessions);
+    while (g_hash_table_iter_next(&it, &key, &val)) {
+        struct wsession *s = val;
+        for (unsigned i = 0; i < s->n_legs; i++) {
+            struct wleg *l = s->legs[i];
+            struct dcgw_dc *dc = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+            n += dc ? dcgw_dc_stats(dc)->opens_wrong_parity : 0;
+        }
+    }
+    return n;
+}
+
 static void leg_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
 {
     struct wleg *l = ud;
@@ -92,7 +119,7 @@ static void leg_failed(void *ud, enum dcgw_leg_cause cause, int err, const char 
     bool close_now = dcgw__wsession_leg_down(s, l->idx, reason);
     dcgw__wev_emit_session(s, (int)l->idx, &ev);
     leg_channels_final(l, reason);
-    dcgw__wplane_leg_kill(l);
+    leg_kill(l);
     if (close_now)
         dcgw__wsession_close(s, s->desc->reason); /* released, not freed: safe in a callback */
 }
@@ -279,6 +306,7 @@ static void dc_settings(const struct wleg *l, const struct dcgw_sdp_dc *rdc,
     if (rdc->max_message_size && rdc->max_message_size < dcs.sctp.max_send_size)
         dcs.sctp.max_send_size = rdc->max_message_size;
     dcs.allow_dcep = w->cfg.sctp.allow_dcep;
+    dcs.tolerate_parity = w->cfg.sctp.dcep_tolerate_parity;
     /* A leg whose bootstrap channels the HTTP proxy serves carries request/response
      * traffic: with Nagle on, each small response would wait for the UE's delayed SACK
      * (docs/bootstrap.md). */
@@ -353,6 +381,21 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote,
     return 0;
 }
 
+/* What dcgw answers an actpass offer with (docs/media.md): the leg's answer_setup, else
+ * media.answer_setup on a leg with audio/video (passive: dcgw, the DTLS server, picks the
+ * SRTP profile by its own order), else active (RFC 5763 §5). */
+static enum dcgw_sdp_setup answer_setup(const struct wleg *l, const Dcgw__Leg *pl)
+{
+    if (pl->dc->has_answer_setup && pl->dc->answer_setup == DCGW__SECURITY_SETUP__SETUP_PASSIVE)
+        return DCGW_SDP_SETUP_PASSIVE;
+    if (pl->dc->has_answer_setup && pl->dc->answer_setup == DCGW__SECURITY_SETUP__SETUP_ACTIVE)
+        return DCGW_SDP_SETUP_ACTIVE;
+    if (dcgw__wmedia_wants_srtp(l->s, l->idx) &&
+        strcmp(l->s->w->cfg.media.answer_setup, "passive") == 0)
+        return DCGW_SDP_SETUP_PASSIVE;
+    return DCGW_SDP_SETUP_ACTIVE;
+}
+
 /* offer: the leg's offer, parsed by dcgw__wmedia_plan (the policy's dcmap filter may edit
  * it). */
 static int answer_leg(struct wleg *l, Dcgw__Leg *pl, struct dcgw_sdp *offer,
@@ -369,7 +412,7 @@ static int answer_leg(struct wleg *l, Dcgw__Leg *pl, struct dcgw_sdp *offer,
         local_side(w, l, &loc);
         dcgw__wmedia_plan_local(l->s, plan, l->idx, &loc);
         t = dcgw_sdp_bundle_transport(offer, loc.av, loc.n_av);
-        loc.setup = dcgw_sdp_answer_setup(t->setup, DCGW_SDP_SETUP_ACTIVE);
+        loc.setup = dcgw_sdp_answer_setup(t->setup, answer_setup(l, pl));
         loc.dcmap = offer->dc.dcmap;
         loc.n_dcmap = offer->dc.n_dcmap;
         loc.dcsa = offer->dc.dcsa;
@@ -513,7 +556,7 @@ static void release(struct wsession *s)
     s->closing = true;
     for (unsigned i = 0; i < s->n_legs; i++) {
         struct wleg *l = s->legs[i];
-        dcgw__wplane_leg_kill(l); /* close_notify, then freed after this loop turn */
+        leg_kill(l); /* close_notify, then freed after this loop turn */
         dcgw__wplane_leg_forget(s->w, l);
         uv_close((uv_handle_t *)&l->timer, on_timer_closed);
     }

@@ -206,6 +206,7 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"media_forwarded_packets", media_fwd},
         {"media_srtp_failures", media_fail},
         {"media_no_stage", w->stats.media_no_stage},
+        {"dcep_wrong_parity", dcgw__wsession_wrong_parity(w)},
         {"sctp_read_pauses", dcgw_sctp_stack_stats()->read_pauses},
         {"malloc_trims", w->stats.malloc_trims},
         {"malloc_trim_us", w->stats.malloc_trim_us},

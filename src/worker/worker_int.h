@@ -82,6 +82,7 @@ struct worker_stats {
     uint64_t srtp_sessions_created; /* libsrtp2 sessions (two per keyed leg); relay: none */
     uint64_t media_no_stage;        /* RTP/RTCP of a session with no media stage (yet) */
     uint64_t media_closed_forwarded, media_closed_srtp_failures; /* of sessions gone */
+    uint64_t dcep_wrong_parity_closed; /* DCEP opens of dcgw's parity accepted, legs gone */
     uint64_t malloc_trims;   /* memory given back after the session count fell (memory.c) */
     uint64_t malloc_trim_us; /* time those took */
 };
@@ -183,6 +184,9 @@ int dcgw__wsession_close_channel(struct wsession *s, const char *leg, uint32_t s
                                  size_t errcap);
 /* Refreshes states, peer addresses and counters in s->desc. */
 void dcgw__wsession_refresh(struct wsession *s);
+/* DCEP opens of dcgw's own parity the worker's legs accepted (sctp.dcep_tolerate_parity),
+ * live legs and gone ones. */
+uint64_t dcgw__wsession_wrong_parity(struct worker *w);
 
 /* state.c. A leg (idx, or none: idx >= n_legs) failed or closed: the session is down with
  * reason, the first one given. True: the caller closes the session once its own events are

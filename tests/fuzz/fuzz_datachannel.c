@@ -10,12 +10,13 @@
  *
  * Input: [flags] then operations [op][arguments...] until the input ends (see run_op).
  * Flags: 1 G allows in-band opens, 2 G is the DTLS client (P the server), 4 a negotiated
- * channel pair on ids 1 and 2 before connecting, 8 G caps channels at 3.
+ * channel pair on ids 1 and 2 before connecting, 8 G caps channels at 3, 16 G tolerates
+ * opens of its own parity (tolerate_parity).
  *
  * Checks: every channel reported open is reported closed at most once and nothing is
  * delivered on a channel after that; no channel opened by the peer is reported when in-band
- * opens are off, nor one of the wrong parity; the channel count stays within the cap;
- * messages are at most max_message_size; the stats add up. */
+ * opens are off, nor one of the wrong parity unless tolerated (then counted); the channel count
+ * stays within the cap; messages are at most max_message_size; the stats add up. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@ struct end {
 static struct end G, P;
 static uint16_t port_seq;
 static uint8_t loss_mask; /* packet i of a delivery round is dropped when bit i%8 is set */
-static bool g_allow_dcep, g_client;
+static bool g_allow_dcep, g_client, g_tolerate;
 static uint16_t g_max_channels;
 
 /* What G's callbacks do, taken from the input. */
@@ -96,7 +97,7 @@ static void check_channel(const struct dcgw_dc_channel *ch)
         abort();
     if (!ch->negotiated && !ch->locally_opened) {
         /* opened by the peer: only with in-band opens allowed, and of the peer's parity */
-        if (!g_allow_dcep || (ch->params.id % 2 == 1) != g_client)
+        if (!g_allow_dcep || (!g_tolerate && (ch->params.id % 2 == 1) != g_client))
             abort();
     }
 }
@@ -193,6 +194,7 @@ static int setup(uint8_t flags)
 {
     g_allow_dcep = flags & 1;
     g_client = flags & 2;
+    g_tolerate = flags & 16;
     g_max_channels = flags & 8 ? 3 : 0;
     loss_mask = 0;
     memset(live, 0, sizeof(live));
@@ -207,8 +209,10 @@ static int setup(uint8_t flags)
     sg.sctp.rcvbuf = 64 * 1024;
     sg.dtls_client = g_client;
     sg.allow_dcep = g_allow_dcep;
+    sg.tolerate_parity = g_tolerate;
     sg.max_channels = g_max_channels;
     sp = sg;
+    sp.tolerate_parity = false;
     sp.sctp.local_port = pp;
     sp.sctp.remote_port = pg;
     sp.sctp.max_send_size = MAXMSG + 4096; /* P may send what G must refuse */
@@ -458,6 +462,8 @@ static void check_stats(void)
     if (open > dcgw_dc_channel_count(G.dc) || (g_max_channels && open > g_max_channels))
         abort();
     if (!g_allow_dcep && st->opens_accepted)
+        abort();
+    if ((!g_tolerate && st->opens_wrong_parity) || st->opens_wrong_parity > st->opens_accepted)
         abort();
 }
 

@@ -8,12 +8,15 @@
 #   |    both offer, dcgw answers both: opus 111 <-> 96, VP8 96 <-> 97, mid ids 4 <-> 1;    |
 #   |    aiortc decodes >= 100 video and >= 400 audio frames in 10 s, Chromium receives    |
 #   |    aiortc's, the channel echoes byte-exact; then tampered and replayed SRTP from     |
-#   |    aiortc's validated address: dropped and counted, none forwarded                  |
+#   |    aiortc's validated address: dropped and counted, none forwarded; dcgw answers    |
+#   |    setup:passive, so Chromium agrees SRTP_AEAD_AES_128_GCM (its getStats says so)   |
 #   | b. Chromium UE <=ue=> dcgwd relay <=as=> aiortc (answers dcgw's offer): SRTP         |
 #   |    end to end, no SRTP session in dcgw (srtp_sessions_created unchanged)            |
 #   | c. aiortc UE <=> dcgwd terminate <=> aiortc AS without use_srtp: the channel works,  |
-#   |    media_failed on leg as, none of its media flows                                  |
-#   | d. two offers with no common audio codec: m=audio 0 and the reason in both answers   |
+#   |    media_failed on leg as, none of its media flows; the UE's channel, on an odd id  |
+#   |    as the DTLS client (aiortc 1.4), is taken and counted (dcep_wrong_parity)        |
+#   | d. two offers with no common audio codec: m=audio 0 and the reason in both answers;  |
+#   |    a leg's setup=active overrides media.answer_setup (passive)                      |
 #   | e. /metrics (docs/metrics.md) agrees with stats and the events of a-d                |
 #   +------------------------------------------------------------------------------------+
 source "$(dirname "$0")/lib.sh"
@@ -93,13 +96,15 @@ for kind in audio video; do
 done
 check "a. Chromium decoded aiortc's video ($(json_field "$A/ue.json" "j['stats']['inbound']['video']['frames_decoded']") frames)" \
     ge "$(json_field "$A/ue.json" "j['stats']['inbound']['video']['frames_decoded']")" 30
-# dcgw answers setup:active (RFC 5763 §5), so each peer, the DTLS server, picks among the
-# profiles dcgw offers (SRTP_AEAD_AES_128_GCM first): aiortc has only AES-CM.
-for leg in ue as; do
-    p=$(media $leg 'm.get("srtp_profile")')
-    check "a. leg $leg agreed an SRTP profile dcgw offers ($p)" \
-        bash -c "[ '$p' = SRTP_AEAD_AES_128_GCM ] || [ '$p' = SRTP_AES128_CM_SHA1_80 ]"
-done
+# dcgw answers a=setup:passive on legs with audio/video (media.answer_setup): it is the DTLS
+# server and picks by its own order, SRTP_AEAD_AES_128_GCM first; aiortc offers only AES-CM.
+check "a. the answers say a=setup:passive" \
+    bash -c "grep -q '^a=setup:passive' '$A/dcgw/ue.sdp' && ! grep -q '^a=setup:active' '$A/dcgw/ue.sdp' && grep -q '^a=setup:passive' '$A/dcgw/as.sdp'"
+check "a. leg ue (Chromium) agreed SRTP_AEAD_AES_128_GCM ($(media ue 'm.get("srtp_profile")'))" \
+    [ "$(media ue 'm.get("srtp_profile")')" = SRTP_AEAD_AES_128_GCM ]
+tr=$(json_field "$A/ue.json" "[(t['dtls_role'], t['srtp_cipher']) for t in j['stats']['transports'] if t['dtls_state'] == 'connected']")
+check "a. Chromium's getStats: its DTLS client transport's srtpCipher is SRTP_AEAD_AES_128_GCM ($tr)" \
+    [ "$(json_field "$A/ue.json" "[(t['dtls_role'], t['srtp_cipher']) for t in j['stats']['transports'] if t['dtls_state'] == 'connected'] == [('client', 'SRTP_AEAD_AES_128_GCM')]")" = True ]
 check "a. leg as (aiortc) agreed SRTP_AES128_CM_SHA1_80" [ "$(media as 'm.get("srtp_profile")')" = SRTP_AES128_CM_SHA1_80 ]
 for leg in ue as; do
     for mid in 0 1; do
@@ -171,6 +176,7 @@ ctl close b >/dev/null || true
 
 # ---- c. a leg whose DTLS agreed no use_srtp carries no media, and says why
 C="$T/c"; mkdir -p "$C/dcgw"
+wp0=$(counter dcep_wrong_parity)
 aiortc --role offer --sdp-out "$C/as-offer.sdp" --sdp-in "$C/as-answer.sdp" --result "$C/as.json" \
     --echo --no-srtp --seconds 4 --stop-file "$C/stop" --timeout 25 2>"$C/as.log" &
 c_as=$!
@@ -189,6 +195,10 @@ wait_peer $c_as
 wait_peer $c_ue
 check "c. the data channel works on the leg without SRTP ($(json_field "$C/ue.json" 'j["dc"]'))" \
     [ "$(json_field "$C/ue.json" 'j["dc"]["ok"] == j["dc"]["sent"] == 20')" = True ]
+# answered passive (a media leg), aiortc is the DTLS client but opens "echo" on an odd stream
+# (it picks by its ICE role): taken, and counted (sctp.dcep_tolerate_parity)
+check "c. aiortc's channel of the DTLS server's parity was taken and counted (dcep_wrong_parity $wp0 -> $(counter dcep_wrong_parity))" \
+    bash -c "grep -q '^a=setup:passive' '$C/dcgw/ue.sdp' && [ $(counter dcep_wrong_parity) -ge $((wp0 + 1)) ]"
 mf=$(event c media_failed || echo '{}')
 check "c. media_failed on leg as: $(field "$mf" 'j.get("reason")')" \
     bash -c "[ '$(field "$mf" 'j.get("_leg")')' = as ] && echo '$(field "$mf" 'j.get("reason")')' | grep -q use_srtp"
@@ -206,8 +216,10 @@ ctl close c >/dev/null || true
 D="$T/d"; mkdir -p "$D/dcgw"
 sed 's/^m=audio \([0-9]*\) UDP\/TLS\/RTP\/SAVPF .*/m=audio \1 UDP\/TLS\/RTP\/SAVPF 96\r/' "$C/ue-offer.sdp" >"$D/ue-offer.sdp"
 sed 's/^m=audio \([0-9]*\) UDP\/TLS\/RTP\/SAVPF .*/m=audio \1 UDP\/TLS\/RTP\/SAVPF 0\r/' "$C/as-offer.sdp" >"$D/as-offer.sdp"
-create --id d --leg "name=ue,sdp=$D/ue-offer.sdp" --leg "name=as,sdp=$D/as-offer.sdp" --sdp-out "$D/dcgw" ||
+create --id d --leg "name=ue,setup=active,sdp=$D/ue-offer.sdp" --leg "name=as,sdp=$D/as-offer.sdp" --sdp-out "$D/dcgw" ||
     fail "d. create: $(cat "$T/create.out")"
+check "d. a leg's setup=active overrides media.answer_setup (the other leg: passive)" \
+    bash -c "grep -q '^a=setup:active' '$D/dcgw/ue.sdp' && ! grep -q '^a=setup:passive' '$D/dcgw/ue.sdp' && grep -q '^a=setup:passive' '$D/dcgw/as.sdp'"
 for leg in ue as; do
     check "d. the answer to $leg rejects audio (port 0) and says why" \
         bash -c "grep -q '^m=audio 0 ' '$D/dcgw/$leg.sdp' && grep -q '^i=no common codec with the other leg' '$D/dcgw/$leg.sdp'"

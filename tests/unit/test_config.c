@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "dcgw/base/error.h"
+#include "dcgw/base/limits.h"
 #include "dcgw/msg/config.h"
 #include "dcgw/stages/cert.h"
 
@@ -31,6 +32,9 @@ START_TEST(empty_text_gives_defaults)
     ck_assert(cfg.metrics.enabled);
     ck_assert_str_eq(cfg.metrics.listen, "127.0.0.1:9745");
     ck_assert_uint_eq(cfg.metrics.push_interval_ms, 1000);
+    ck_assert_str_eq(cfg.media.answer_setup, "passive");
+    ck_assert_uint_eq(cfg.media.max_transports_per_leg, DCGW_MEDIA_TRANSPORTS_DEFAULT);
+    ck_assert(cfg.sctp.dcep_tolerate_parity);
 }
 END_TEST
 
@@ -66,7 +70,8 @@ START_TEST(values_are_applied)
         "log: { level = \"debug\"; modules = { sdp = \"trace\"; dtls = \"error\"; }; };\n"
         "control: { socket = \"/tmp/x.sock\"; socket_mode = \"0600\"; };\n"
         "dtls: { min_hash = \"sha-384\"; };\n"
-        "sctp: { allow_dcep = false; max_message_size = 65536; };\n"
+        "sctp: { allow_dcep = false; max_message_size = 65536; dcep_tolerate_parity = false; };\n"
+        "media: { answer_setup = \"active\"; max_transports_per_leg = 9; };\n"
         "metrics: { enabled = false; listen = \"[::1]:0\"; push_interval_ms = 250; };\n";
     ck_assert_msg(parse(t, &cfg, err) == 0, "%s", err);
     ck_assert_uint_eq(cfg.workers, 2);
@@ -79,6 +84,9 @@ START_TEST(values_are_applied)
     ck_assert_int_eq(cfg.dtls.min_hash, DCGW_HASH_SHA384);
     ck_assert(!cfg.sctp.allow_dcep);
     ck_assert_uint_eq(cfg.sctp.max_message_size, 65536);
+    ck_assert(!cfg.sctp.dcep_tolerate_parity);
+    ck_assert_str_eq(cfg.media.answer_setup, "active");
+    ck_assert_uint_eq(cfg.media.max_transports_per_leg, 9);
     ck_assert(!cfg.metrics.enabled);
     ck_assert_str_eq(cfg.metrics.listen, "[::1]:0");
     ck_assert_uint_eq(cfg.metrics.push_interval_ms, 250);
@@ -107,6 +115,12 @@ static const struct {
     {"data_plane: { gso = 1; };\n", "data_plane.gso: expected true or false"},
     {"fast_path: {\n  attach = \"xdp\"; };\n", "t.conf:2: fast_path.attach: expected \"auto\""},
     {"fast_path: { max_flows = 0; };\n", "fast_path.max_flows: 0 is out of range"},
+    {"media: {\n  answer_setup = \"actpass\"; };\n",
+     "t.conf:2: media.answer_setup: expected \"passive\" or \"active\""},
+    {"media: { max_transports_per_leg = 10; };\n",
+     "media.max_transports_per_leg: 10 is out of range"},
+    {"media: { max_transports_per_leg = 0; };\n",
+     "media.max_transports_per_leg: 0 is out of range"},
     {"control: { tcp: { enabled = true; cert = \"a\"; key = \"b\"; ca = \"c\";\n"
      "  listen = \"7445\"; }; };\n",
      "t.conf:2: control.tcp.listen: expected a numeric"},

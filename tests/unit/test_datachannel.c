@@ -548,6 +548,53 @@ START_TEST(bad_opens_from_the_peer)
 }
 END_TEST
 
+/* RFC 8832 §6 broken by the peer (aiortc 1.4 as the DTLS client of an ICE-lite dcgw uses odd
+ * ids): with tolerate_parity the open is taken and counted, and our own opens move to the
+ * parity the peer leaves free; without it (bad_opens_from_the_peer) it is refused. */
+START_TEST(tolerated_wrong_parity)
+{
+    struct dcgw_dc_settings sa, sb;
+    dcgw_dc_settings_default(&sa);
+    dcgw_dc_settings_default(&sb);
+    sa.allow_dcep = sb.allow_dcep = true;
+    sa.tolerate_parity = sb.tolerate_parity = true;
+    struct duo d;
+    duo_new_with(&d, &sa, &sb);
+    duo_connect(&d);
+    /* a, the DTLS client, opens stream 3 (odd: the server's parity), raw */
+    uint8_t open[] = {0x03, 0x00, 0x01, 0x00, 0, 0, 0, 0, 0, 1, 0, 0, 'z'};
+    ck_assert_int_eq(
+        dcgw_sctp_send(dcgw_dc_sctp(d.a.dc), 3, DCGW_PPID_DCEP, NULL, open, sizeof(open)), 0);
+    want_open_b = 1;
+    ck_assert_int_ge(pump(&d, got_opens, 500), 0);
+    ck_assert_uint_eq(d.b.opened[0], 3);
+    ck_assert_int_eq(d.b.requests, 1); /* the owner still decides */
+    ck_assert_uint_eq(dcgw_dc_stats(d.b.dc)->opens_accepted, 1);
+    ck_assert_uint_eq(dcgw_dc_stats(d.b.dc)->opens_wrong_parity, 1);
+    /* b's own opens now take even ids (0 and 10 are bootstrap ids: 2), never 5, 7, ... */
+    struct dcgw_dc_params p;
+    struct dcgw_dc_channel *cb, *cb2;
+    params(&p, DCGW_DC_ID_AUTO, "from-b", "");
+    ck_assert_int_eq(dcgw_dc_open(d.b.dc, &p, &cb), 0);
+    ck_assert_uint_eq(cb->params.id, 2);
+    ck_assert_int_eq(dcgw_dc_open(d.b.dc, &p, &cb2), 0);
+    ck_assert_uint_eq(cb2->params.id, 4);
+    params(&p, 5, "odd", "");
+    ck_assert_int_eq(dcgw_dc_open(d.b.dc, &p, &cb2), DCGW_EINVAL); /* the peer's parity now */
+    /* a, tolerant too, takes b's even ids (its own parity): the first switches it to odd */
+    want_open_a = 2;
+    ck_assert_int_ge(pump(&d, got_opens, 500), 0);
+    ck_assert_uint_eq(d.a.opened[0], 2);
+    ck_assert_uint_eq(dcgw_dc_stats(d.a.dc)->opens_wrong_parity, 1);
+    ck_assert_uint_eq(dcgw_dc_stats(d.b.dc)->opens_wrong_parity, 1); /* only the first */
+    send_ok(&d.b, cb, true, "after the switch");
+    want_a = 1;
+    ck_assert_int_ge(pump(&d, got_msgs, 500), 0);
+    ck_assert_uint_eq(d.a.msgs[0].id, 2);
+    duo_free(&d);
+}
+END_TEST
+
 START_TEST(close_resets_both_ways)
 {
     struct duo d;
@@ -716,6 +763,7 @@ int main(void)
     tcase_add_test(tc, refused_open_resets_the_stream);
     tcase_add_test(tc, dcep_disallowed_and_limits);
     tcase_add_test(tc, bad_opens_from_the_peer);
+    tcase_add_test(tc, tolerated_wrong_parity);
     suite_add_tcase(s, tc);
     tc = tcase_create("close");
     tcase_set_timeout(tc, 60);

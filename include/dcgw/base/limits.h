@@ -61,6 +61,11 @@ enum dcgw_limits {
     DCGW_SCTP_STREAMS_DEFAULT = 256,
     DCGW_SCTP_STREAMS_CEILING = DCGW_STREAM_ID_MAX + 1,
 
+    /* audio and video (docs/media.md): ICE/DTLS transports of one terminated leg, its
+     * data channel's included; each unbundled audio/video m-line needs one */
+    DCGW_MEDIA_TRANSPORTS_DEFAULT = 4,
+    DCGW_MEDIA_TRANSPORTS_CEILING = 9, /* the data channel's + DCGW_SDP_RTP_MAX (8) */
+
     /* DTLS records (RFC 6347 §4.1; RFC 5246 §6.2.1): the DTLS stage and the inspector */
     DCGW_TLS_PLAINTEXT_MAX = 16384, /* 2^14 */
     DCGW_DTLS_EXPANSION_MAX = 2048, /* DTLSCiphertext.length over the plaintext */

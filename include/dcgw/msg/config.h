@@ -87,7 +87,13 @@ struct dcgw_config {
         uint32_t heartbeat_interval_ms;  /* 0: dcgw sends no SCTP HEARTBEAT */
         uint32_t buffered_limit;         /* per association, queued toward a slow leg */
         bool allow_dcep;
+        bool dcep_tolerate_parity; /* a peer's DCEP open of our parity (datachannel.h) */
     } sctp;
+
+    struct {                   /* docs/media.md: audio and video of terminated legs */
+        char answer_setup[16]; /* "passive" or "active": dcgw's a=setup toward an actpass offer */
+        uint32_t max_transports_per_leg; /* ICE/DTLS transports of a leg, its own included */
+    } media;
 
     struct {
         uint32_t drain_timeout_ms;

@@ -94,8 +94,13 @@ struct dcgw_dc_channel {
 
 struct dcgw_dc_settings {
     struct dcgw_sctp_settings sctp;
-    bool dtls_client;      /* our DTLS role: client opens even ids, server odd (RFC 8832 §6) */
-    bool allow_dcep;       /* accept in-band opens at all (3GPP uses SDP-negotiated ones) */
+    bool dtls_client; /* our DTLS role: client opens even ids, server odd (RFC 8832 §6) */
+    bool allow_dcep;  /* accept in-band opens at all (3GPP uses SDP-negotiated ones) */
+    /* Accept a peer's DATA_CHANNEL_OPEN on a free stream of our parity (a peer that breaks
+     * RFC 8832 §6: aiortc 1.4 picks its parity by its ICE role, not its DTLS role); our own
+     * opens then take the other parity, the one that peer leaves free. Counted
+     * (opens_wrong_parity). false: refused (the stream is reset). */
+    bool tolerate_parity;
     uint16_t max_channels; /* 0: sctp.streams */
 };
 
@@ -124,6 +129,7 @@ struct dcgw_dc_callbacks {
 struct dcgw_dc_stats {
     uint64_t dcep_in, dcep_bad; /* DCEP messages received / undecodable */
     uint64_t opens_accepted, opens_refused;
+    uint64_t opens_wrong_parity; /* accepted with tolerate_parity (included in accepted) */
     uint64_t acks_in, acks_unexpected;
     uint64_t unknown_stream;  /* data on a stream without a channel: dropped */
     uint64_t deprecated_ppid; /* PPID 52 / 54: dropped */
