@@ -11,8 +11,8 @@
  * space only (datapath.c does the same checks). If adding an address ever fails the owner
  * must detach the filter (dcgw_filter_free), or that address's datagrams would be dropped.
  *
- * The program is built here from eBPF instructions (no compiler, no libbpf): a few dozen,
- * loaded with the bpf(2) system call. */
+ * The program is bpf/unknown_filter.bpf.c (clang -target bpf), loaded through its libbpf
+ * skeleton; the maps' layout is include/dcgw/net/filter_abi.h. */
 #ifndef DCGW_FILTER_H
 #define DCGW_FILTER_H
 
