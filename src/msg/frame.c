@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dcgw/base/bytes.h"
 #include "dcgw/base/error.h"
 
 enum { INITIAL_CAP = 1024 };
@@ -22,15 +23,7 @@ void dcgw_frame_decoder_dispose(struct dcgw_frame_decoder *d)
 
 void dcgw_frame_header(uint8_t hdr[4], uint32_t n)
 {
-    hdr[0] = (uint8_t)(n >> 24);
-    hdr[1] = (uint8_t)(n >> 16);
-    hdr[2] = (uint8_t)(n >> 8);
-    hdr[3] = (uint8_t)n;
-}
-
-static uint32_t read_len(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    dcgw_put_be32(hdr, n);
 }
 
 static int reserve(struct dcgw_frame_decoder *d, size_t need)
@@ -57,7 +50,7 @@ int dcgw_frame_feed(struct dcgw_frame_decoder *d, const uint8_t *p, size_t n, dc
 {
     while (n > 0) {
         if (d->len == 0 && n >= 4) {
-            uint32_t flen = read_len(p);
+            uint32_t flen = dcgw_be32(p);
             if (flen > d->max_frame)
                 return DCGW_ETOOBIG;
             if (n >= 4 + (size_t)flen) {
@@ -73,7 +66,7 @@ int dcgw_frame_feed(struct dcgw_frame_decoder *d, const uint8_t *p, size_t n, dc
         /* Partial: complete the header first, then the payload. */
         size_t want = 4;
         if (d->len >= 4) {
-            uint32_t flen = read_len(d->buf);
+            uint32_t flen = dcgw_be32(d->buf);
             want = 4 + (size_t)flen;
         }
         int r = reserve(d, want);
@@ -85,16 +78,16 @@ int dcgw_frame_feed(struct dcgw_frame_decoder *d, const uint8_t *p, size_t n, dc
         p += take;
         n -= take;
         if (d->len == 4) {
-            uint32_t flen = read_len(d->buf);
+            uint32_t flen = dcgw_be32(d->buf);
             if (flen > d->max_frame)
                 return DCGW_ETOOBIG;
             if (flen > 0)
                 continue;
         }
-        if (d->len >= 4 && d->len == 4 + (size_t)read_len(d->buf)) {
+        if (d->len >= 4 && d->len == 4 + (size_t)dcgw_be32(d->buf)) {
             d->len = 0;
             d->frames++;
-            r = cb(ud, d->buf + 4, read_len(d->buf));
+            r = cb(ud, d->buf + 4, dcgw_be32(d->buf));
             if (r)
                 return r;
         }

@@ -3,31 +3,8 @@
 
 #include <string.h>
 
+#include "dcgw/base/bytes.h"
 #include "dcgw/base/error.h"
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 bool dcgw_dcep_channel_type_valid(uint8_t t)
 {
@@ -111,10 +88,10 @@ static int decode_open(const uint8_t *p, size_t n, struct dcgw_dcep_open *o)
     if (n < DCGW_DCEP_OPEN_HEADER)
         return DCGW_ETRUNC;
     o->channel_type = p[1];
-    o->priority = get16(p + 2);
-    o->reliability = get32(p + 4);
-    o->label_len = get16(p + 8);
-    o->protocol_len = get16(p + 10);
+    o->priority = dcgw_be16(p + 2);
+    o->reliability = dcgw_be32(p + 4);
+    o->label_len = dcgw_be16(p + 8);
+    o->protocol_len = dcgw_be16(p + 10);
     if (!dcgw_dcep_channel_type_valid(o->channel_type))
         return DCGW_EUNSUPPORTED;
     size_t want = (size_t)DCGW_DCEP_OPEN_HEADER + o->label_len + o->protocol_len;
@@ -164,11 +141,11 @@ int dcgw_dcep_encode_open(const struct dcgw_dcep_open *o, uint8_t *buf, size_t c
         return DCGW_ERANGE;
     buf[0] = DCGW_DCEP_OPEN;
     buf[1] = o->channel_type;
-    put16(buf + 2, o->priority);
+    dcgw_put_be16(buf + 2, o->priority);
     bool reliable = (o->channel_type & ~DCGW_DCEP_UNORDERED_BIT) == DCGW_DCEP_RELIABLE;
-    put32(buf + 4, reliable ? 0 : o->reliability);
-    put16(buf + 8, o->label_len);
-    put16(buf + 10, o->protocol_len);
+    dcgw_put_be32(buf + 4, reliable ? 0 : o->reliability);
+    dcgw_put_be16(buf + 8, o->label_len);
+    dcgw_put_be16(buf + 10, o->protocol_len);
     if (o->label_len)
         memcpy(buf + DCGW_DCEP_OPEN_HEADER, o->label, o->label_len);
     if (o->protocol_len)

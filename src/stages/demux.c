@@ -1,6 +1,8 @@
 /* First-byte demultiplexing (RFC 7983 §7) and the STUN framing check. */
 #include "dcgw/stages/demux.h"
 
+#include "dcgw/base/bytes.h"
+
 enum dcgw_demux_kind dcgw_demux_classify(const uint8_t *p, size_t n)
 {
     if (!p || n == 0)
@@ -17,11 +19,6 @@ enum dcgw_demux_kind dcgw_demux_classify(const uint8_t *p, size_t n)
     return DCGW_DEMUX_UNKNOWN;
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 bool dcgw_demux_stun_sane(const uint8_t *p, size_t n)
 {
     if (!p || n < DCGW_STUN_HEADER_LEN || n > DCGW_STUN_MSG_MAX)
@@ -29,11 +26,11 @@ bool dcgw_demux_stun_sane(const uint8_t *p, size_t n)
     /* RFC 8489 §5: the two most significant bits of every STUN message are zero. */
     if (p[0] & 0xc0)
         return false;
-    size_t len = (size_t)p[2] << 8 | p[3];
+    size_t len = dcgw_be16(p + 2);
     /* RFC 8489 §5: the length excludes the header and is a multiple of 4. */
     if (len % 4 != 0 || len + DCGW_STUN_HEADER_LEN != n)
         return false;
-    return get32(p + 4) == DCGW_STUN_MAGIC_COOKIE;
+    return dcgw_be32(p + 4) == DCGW_STUN_MAGIC_COOKIE;
 }
 
 enum dcgw_demux_kind dcgw_demux_packet(struct dcgw_demux_stats *st, const uint8_t *p, size_t n)

@@ -15,6 +15,7 @@
 #include <stun/stunmessage.h>
 #include <stun/usages/ice.h>
 
+#include "dcgw/base/bytes.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
 
@@ -48,11 +49,6 @@ static const uint16_t known_attrs[] = {
 
 /* ---- shared helpers ---------------------------------------------------------------- */
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* Checks the size of the attributes we read; everything else is only walked over. */
 static bool attr_size_ok(uint16_t type, uint16_t len)
 {
@@ -79,13 +75,13 @@ int dcgw__stun_parse(const uint8_t *p, size_t n, struct dcgw__stun_view *v)
     memset(v, 0, sizeof(*v));
     if (!dcgw_demux_stun_sane(p, n))
         return DCGW_EMALFORMED;
-    v->type = get16(p);
+    v->type = dcgw_be16(p);
     size_t off = DCGW_STUN_HEADER_LEN;
     while (off < n) {
         /* RFC 8489 §14.7: FINGERPRINT is the last attribute. */
         if (v->fingerprint || n - off < 4)
             return DCGW_EMALFORMED;
-        uint16_t type = get16(p + off), len = get16(p + off + 2);
+        uint16_t type = dcgw_be16(p + off), len = dcgw_be16(p + off + 2);
         size_t padded = ((size_t)len + 3u) & ~(size_t)3u;
         off += 4;
         if (padded > n - off || !attr_size_ok(type, len))

@@ -3,31 +3,8 @@
 
 #include <string.h>
 
+#include "dcgw/base/bytes.h"
 #include "dcgw/base/error.h"
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 bool dcgw_rtp_is_rtcp(const uint8_t *p, size_t n)
 {
@@ -45,9 +22,9 @@ int dcgw_rtp_parse(const uint8_t *p, size_t n, struct dcgw_rtp_hdr *h)
     h->cc = p[0] & 0x0f;
     h->marker = p[1] & 0x80;
     h->pt = p[1] & 0x7f;
-    h->seq = get16(p + 2);
-    h->ts = get32(p + 4);
-    h->ssrc = get32(p + 8);
+    h->seq = dcgw_be16(p + 2);
+    h->ts = dcgw_be32(p + 4);
+    h->ssrc = dcgw_be32(p + 8);
     size_t off = DCGW_RTP_HEADER_LEN + 4u * h->cc;
     if (off > n)
         return DCGW_ETRUNC;
@@ -55,8 +32,8 @@ int dcgw_rtp_parse(const uint8_t *p, size_t n, struct dcgw_rtp_hdr *h)
         /* RFC 3550 §5.3.1: 16-bit profile, 16-bit length in 32-bit words */
         if (off + 4 > n)
             return DCGW_ETRUNC;
-        h->ext_profile = get16(p + off);
-        h->ext_len = 4u * get16(p + off + 2);
+        h->ext_profile = dcgw_be16(p + off);
+        h->ext_len = 4u * dcgw_be16(p + off + 2);
         h->ext_off = off + 4;
         off = h->ext_off + h->ext_len;
         if (off > n)
@@ -194,11 +171,11 @@ int dcgw_rtp_rewrite(const uint8_t *p, size_t n, const struct dcgw_rtp_hdr *h,
     memcpy(out, p, fixed);
     out[0] = (uint8_t)((out[0] & ~0x10) | (c.n ? 0x10 : 0));
     out[1] = (uint8_t)((out[1] & 0x80) | (pt & 0x7f));
-    put32(out + 8, ssrc);
+    dcgw_put_be32(out + 8, ssrc);
     uint8_t *o = out + fixed;
     if (c.n) {
-        put16(o, one ? DCGW_RTP_EXT_ONE_BYTE : DCGW_RTP_EXT_TWO_BYTE);
-        put16(o + 2, (uint16_t)((ext - 4) / 4));
+        dcgw_put_be16(o, one ? DCGW_RTP_EXT_ONE_BYTE : DCGW_RTP_EXT_TWO_BYTE);
+        dcgw_put_be16(o + 2, (uint16_t)((ext - 4) / 4));
         size_t k = 4;
         for (unsigned i = 0; i < c.n; i++) {
             if (one) {
@@ -229,7 +206,7 @@ int dcgw_rtcp_check(const uint8_t *p, size_t n, struct dcgw_rtcp_info *info)
         if (n - off < 4)
             return DCGW_ETRUNC;
         const uint8_t *h = p + off;
-        size_t len = 4u * (get16(h + 2) + 1u); /* RFC 3550 §6.4.1: length in words minus one */
+        size_t len = 4u * (dcgw_be16(h + 2) + 1u); /* RFC 3550 §6.4.1: length in words minus one */
         if (h[0] >> 6 != 2)
             return DCGW_EMALFORMED;
         if (len > n - off)
@@ -240,7 +217,7 @@ int dcgw_rtcp_check(const uint8_t *p, size_t n, struct dcgw_rtcp_info *info)
         if (len < DCGW_RTCP_HEADER_LEN && h[1] != DCGW_RTCP_BYE)
             return DCGW_EMALFORMED;
         if (in.packets == 0 && len >= DCGW_RTCP_HEADER_LEN)
-            in.sender_ssrc = get32(h + 4);
+            in.sender_ssrc = dcgw_be32(h + 4);
         unsigned fmt = h[0] & 0x1f;
         switch (h[1]) {
         case DCGW_RTCP_SR:
@@ -293,7 +270,7 @@ int dcgw_rtcp_check(const uint8_t *p, size_t n, struct dcgw_rtcp_info *info)
 static void map_at(uint8_t *p, uint32_t (*map)(void *, uint32_t, enum dcgw_rtcp_role), void *ud,
                    enum dcgw_rtcp_role role)
 {
-    put32(p, map(ud, get32(p), role));
+    dcgw_put_be32(p, map(ud, dcgw_be32(p), role));
 }
 
 typedef uint32_t (*ssrc_map_fn)(void *ud, uint32_t ssrc, enum dcgw_rtcp_role role);
@@ -341,7 +318,7 @@ static int map_xr(uint8_t *h, size_t len, ssrc_map_fn map, void *ud)
 {
     /* RFC 3611 §3: report blocks of BT, type-specific, block length (words) */
     for (size_t off = 8; off + 4 <= len;) {
-        size_t blen = 4u + 4u * get16(h + off + 2);
+        size_t blen = 4u + 4u * dcgw_be16(h + off + 2);
         if (off + blen > len)
             return DCGW_EMALFORMED;
         if (h[off] == 5) /* DLRR, RFC 3611 §4.5: sub-blocks of SSRC, LRR, DLRR */
@@ -403,7 +380,7 @@ int dcgw_rtcp_map_ssrcs(uint8_t *p, size_t n, ssrc_map_fn map, void *ud)
         return rc;
     for (size_t off = 0; off < n;) {
         uint8_t *h = p + off;
-        size_t len = 4u * (get16(h + 2) + 1u);
+        size_t len = 4u * (dcgw_be16(h + 2) + 1u);
         /* padding (last packet only) is not part of the packet's fields */
         size_t body = (h[0] & 0x20) && len > 4 && h[len - 1] < len ? len - h[len - 1] : len;
         if ((rc = map_one(h, body, map, ud)) < 0)

@@ -1,0 +1,33 @@
+/* Big-endian (network order) loads and stores of 16 and 32 bits, for the codecs of
+ * wire formats (STUN, RTP, DCEP, DTLS, the control frame). The caller checks the length
+ * first; nothing here looks past the bytes it names. */
+#ifndef DCGW_BYTES_H
+#define DCGW_BYTES_H
+
+#include <stdint.h>
+
+static inline uint16_t dcgw_be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t dcgw_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void dcgw_put_be16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline void dcgw_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+#endif
