@@ -32,10 +32,7 @@ enum {
     USERNAME_ATTR_MAX = 513, /* RFC 8489 §14.3: less than 513 bytes; we allow 2*256+1 */
 };
 
-/* Comprehension-required attributes a check may carry; any other one in the 0x0000-0x7fff
- * range makes an authenticated request get a 420 (RFC 8489 §6.3.1). Zero-terminated, as
- * stun_agent_init() wants. */
-static const uint16_t known_attrs[] = {
+const uint16_t dcgw__stun_known_attrs[] = {
     STUN_ATTRIBUTE_MAPPED_ADDRESS,
     STUN_ATTRIBUTE_USERNAME,
     STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
@@ -128,7 +125,9 @@ static bool is_ice_char(uint8_t c)
            c == '/';
 }
 
-int dcgw__ice_cred_copy(char *dst, size_t cap, const char *src, size_t min, size_t max)
+/* Copies a ufrag or pwd into dst (cap bytes) after checking ice-chars and the [min, max]
+ * length. 0 or DCGW_EINVAL. */
+static int cred_copy(char *dst, size_t cap, const char *src, size_t min, size_t max)
 {
     if (!src)
         return DCGW_EINVAL;
@@ -141,6 +140,24 @@ int dcgw__ice_cred_copy(char *dst, size_t cap, const char *src, size_t min, size
     memcpy(dst, src, len);
     dst[len] = '\0';
     return 0;
+}
+
+int dcgw__ice_creds_check(struct dcgw__ice_creds *c, const char *local_ufrag, const char *local_pwd,
+                          const char *remote_ufrag, const char *remote_pwd)
+{
+    int rc = cred_copy(c->local_ufrag, sizeof(c->local_ufrag), local_ufrag, DCGW_ICE_UFRAG_MIN,
+                       DCGW_ICE_UFRAG_MAX);
+    if (!rc)
+        rc = cred_copy(c->remote_ufrag, sizeof(c->remote_ufrag), remote_ufrag, DCGW_ICE_UFRAG_MIN,
+                       DCGW_ICE_UFRAG_MAX);
+    if (!rc)
+        rc = cred_copy(c->local_pwd, sizeof(c->local_pwd), local_pwd, DCGW_ICE_PWD_MIN,
+                       DCGW_ICE_PWD_MAX);
+    c->remote_pwd[0] = '\0';
+    if (!rc && remote_pwd)
+        rc = cred_copy(c->remote_pwd, sizeof(c->remote_pwd), remote_pwd, DCGW_ICE_PWD_MIN,
+                       DCGW_ICE_PWD_MAX);
+    return rc;
 }
 
 /* ---- routing helpers --------------------------------------------------------------- */
@@ -226,7 +243,7 @@ void dcgw_ice_lite_settings_default(struct dcgw_ice_lite_settings *s)
 int dcgw_ice_lite_new(const struct dcgw_ice_lite_settings *s, const struct dcgw_ice_cbs *cbs,
                       struct dcgw_ice_lite **out)
 {
-    char lu[DCGW_ICE_UFRAG_MAX + 1], ru[DCGW_ICE_UFRAG_MAX + 1], rp[DCGW_ICE_PWD_MAX + 1];
+    struct dcgw__ice_creds cr;
     *out = NULL;
     if (!s || !cbs || !cbs->send)
         return DCGW_EINVAL;
@@ -235,25 +252,20 @@ int dcgw_ice_lite_new(const struct dcgw_ice_lite_settings *s, const struct dcgw_
     struct dcgw_ice_lite *ice = calloc(1, sizeof(*ice));
     if (!ice)
         return DCGW_ENOMEM;
+    /* the remote pwd keys nothing here (a lite agent sends no request): syntax only */
     int rc =
-        dcgw__ice_cred_copy(lu, sizeof(lu), s->local_ufrag, DCGW_ICE_UFRAG_MIN, DCGW_ICE_UFRAG_MAX);
-    if (!rc)
-        rc = dcgw__ice_cred_copy(ru, sizeof(ru), s->remote_ufrag, DCGW_ICE_UFRAG_MIN,
-                                 DCGW_ICE_UFRAG_MAX);
-    if (!rc)
-        rc = dcgw__ice_cred_copy(ice->local_pwd, sizeof(ice->local_pwd), s->local_pwd,
-                                 DCGW_ICE_PWD_MIN, DCGW_ICE_PWD_MAX);
-    if (!rc && s->remote_pwd)
-        rc = dcgw__ice_cred_copy(rp, sizeof(rp), s->remote_pwd, DCGW_ICE_PWD_MIN, DCGW_ICE_PWD_MAX);
+        dcgw__ice_creds_check(&cr, s->local_ufrag, s->local_pwd, s->remote_ufrag, s->remote_pwd);
     if (rc)
         goto fail;
     ice->cbs = *cbs;
     ice->consent_timeout_ms =
         s->consent_timeout_ms ? s->consent_timeout_ms : DCGW_ICE_CONSENT_TIMEOUT_MS_DEFAULT;
     ice->max_addrs = s->max_addrs ? s->max_addrs : DCGW_ICE_MAX_ADDRS_DEFAULT;
+    memcpy(ice->local_pwd, cr.local_pwd, sizeof(ice->local_pwd));
     ice->local_pwd_len = strlen(ice->local_pwd);
     /* RFC 8445 §7.2.2: the controlled agent expects "<its ufrag>:<peer's ufrag>". */
-    ice->username_len = (size_t)snprintf(ice->username, sizeof(ice->username), "%s:%s", lu, ru);
+    ice->username_len = (size_t)snprintf(ice->username, sizeof(ice->username), "%s:%s",
+                                         cr.local_ufrag, cr.remote_ufrag);
     ice->addrs = calloc(ice->max_addrs, sizeof(*ice->addrs));
     if (!ice->addrs) {
         rc = DCGW_ENOMEM;
@@ -497,7 +509,7 @@ int dcgw_ice_lite_recv(struct dcgw_ice_lite *ice, const struct sockaddr *from, c
     }
     int rc = lite_precheck(ice, p, n, &v);
     if (!rc) {
-        stun_agent_init(&agent, known_attrs, STUN_COMPATIBILITY_RFC5389,
+        stun_agent_init(&agent, dcgw__stun_known_attrs, STUN_COMPATIBILITY_RFC5389,
                         STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
         rc = lite_validate(ice, &agent, &req, p, n, &unknown);
     }

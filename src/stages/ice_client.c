@@ -25,18 +25,6 @@ enum {
     PRIORITY_DEFAULT = (110u << 24) | (65535u << 8) | (256u - 1u),
 };
 
-static const uint16_t known_attrs[] = {
-    STUN_ATTRIBUTE_MAPPED_ADDRESS,
-    STUN_ATTRIBUTE_USERNAME,
-    STUN_ATTRIBUTE_MESSAGE_INTEGRITY,
-    STUN_ATTRIBUTE_ERROR_CODE,
-    STUN_ATTRIBUTE_UNKNOWN_ATTRIBUTES,
-    STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS,
-    STUN_ATTRIBUTE_PRIORITY,
-    STUN_ATTRIBUTE_USE_CANDIDATE,
-    0,
-};
-
 struct dcgw_ice_client {
     struct dcgw_ice_client_cbs cbs;
     enum dcgw_ice_client_state state;
@@ -100,22 +88,18 @@ static uint32_t or_default(uint32_t v, uint32_t def)
 
 static int client_creds(struct dcgw_ice_client *c, const struct dcgw_ice_client_settings *s)
 {
-    char lu[DCGW_ICE_UFRAG_MAX + 1], ru[DCGW_ICE_UFRAG_MAX + 1], lp[DCGW_ICE_PWD_MAX + 1];
+    struct dcgw__ice_creds cr;
+    if (!s->remote_pwd) /* it keys our requests */
+        return DCGW_EINVAL;
     int rc =
-        dcgw__ice_cred_copy(lu, sizeof(lu), s->local_ufrag, DCGW_ICE_UFRAG_MIN, DCGW_ICE_UFRAG_MAX);
-    if (!rc)
-        rc = dcgw__ice_cred_copy(ru, sizeof(ru), s->remote_ufrag, DCGW_ICE_UFRAG_MIN,
-                                 DCGW_ICE_UFRAG_MAX);
-    if (!rc)
-        rc = dcgw__ice_cred_copy(lp, sizeof(lp), s->local_pwd, DCGW_ICE_PWD_MIN, DCGW_ICE_PWD_MAX);
-    if (!rc)
-        rc = dcgw__ice_cred_copy(c->remote_pwd, sizeof(c->remote_pwd), s->remote_pwd,
-                                 DCGW_ICE_PWD_MIN, DCGW_ICE_PWD_MAX);
+        dcgw__ice_creds_check(&cr, s->local_ufrag, s->local_pwd, s->remote_ufrag, s->remote_pwd);
     if (rc)
         return rc;
+    memcpy(c->remote_pwd, cr.remote_pwd, sizeof(c->remote_pwd));
     c->remote_pwd_len = strlen(c->remote_pwd);
     /* RFC 8445 §7.2.2: USERNAME of a check is "<peer's ufrag>:<our ufrag>". */
-    c->username_len = (size_t)snprintf(c->username, sizeof(c->username), "%s:%s", ru, lu);
+    c->username_len = (size_t)snprintf(c->username, sizeof(c->username), "%s:%s", cr.remote_ufrag,
+                                       cr.local_ufrag);
     return 0;
 }
 
@@ -148,7 +132,7 @@ int dcgw_ice_client_new(const struct dcgw_ice_client_settings *s,
     c->tie_breaker = s->tie_breaker;
     while (!c->tie_breaker)
         rand_bytes(c, &c->tie_breaker, sizeof(c->tie_breaker));
-    stun_agent_init(&c->agent, known_attrs, STUN_COMPATIBILITY_RFC5389,
+    stun_agent_init(&c->agent, dcgw__stun_known_attrs, STUN_COMPATIBILITY_RFC5389,
                     STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
     *out = c;
     return 0;

@@ -234,8 +234,19 @@ struct dcgw__stun_view {
  * attributes have their sizes, FINGERPRINT is last. The same rules libnice's parser
  * relies on without checking all of them. 0 or DCGW_EMALFORMED. */
 int dcgw__stun_parse(const uint8_t *p, size_t n, struct dcgw__stun_view *v);
-/* Copies a ufrag or pwd into dst (cap bytes) after checking RFC 8839 ice-chars and the
- * [min, max] length. 0 or DCGW_EINVAL. */
-int dcgw__ice_cred_copy(char *dst, size_t cap, const char *src, size_t min, size_t max);
+/* An agent's ufrags and passwords, checked (RFC 8839 §5.4: ice-chars, 4..256 and 22..256
+ * of them) and copied. */
+struct dcgw__ice_creds {
+    char local_ufrag[DCGW_ICE_UFRAG_MAX + 1], remote_ufrag[DCGW_ICE_UFRAG_MAX + 1];
+    char local_pwd[DCGW_ICE_PWD_MAX + 1], remote_pwd[DCGW_ICE_PWD_MAX + 1];
+};
+/* Fills c from the four settings strings; remote_pwd may be NULL (left empty) where the
+ * role does not need it. 0 or DCGW_EINVAL. */
+int dcgw__ice_creds_check(struct dcgw__ice_creds *c, const char *local_ufrag, const char *local_pwd,
+                          const char *remote_ufrag, const char *remote_pwd);
+/* The comprehension-required attributes a check may carry, zero-terminated, as
+ * stun_agent_init() wants them; any other one in 0x0000-0x7fff makes an authenticated
+ * request get a 420 (RFC 8489 §6.3.1). */
+extern const uint16_t dcgw__stun_known_attrs[];
 
 #endif
