@@ -25,8 +25,8 @@ Dcgw__Policy *dcgw_ctlargs_policy(const char *path, bool patch)
     return p;
 }
 
-/* A JSON AvatarSettings file (docs/avatar-envelope.md), or NULL after saying why. */
-Dcgw__AvatarSettings *dcgw_ctlargs_avatar(const char *path)
+/* A file holding a message of type desc in its JSON form, or NULL after saying why. */
+static ProtobufCMessage *pb_file(const char *path, const ProtobufCMessageDescriptor *desc)
 {
     char *text = dcgw_ctlargs_read_file(path), err[256] = "";
     json_error_t je;
@@ -34,44 +34,29 @@ Dcgw__AvatarSettings *dcgw_ctlargs_avatar(const char *path)
     ProtobufCMessage *m = NULL;
     if (text && !j)
         fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
-    else if (j &&
-             dcgw_pb_from_json(&dcgw__avatar_settings__descriptor, j, &m, err, sizeof(err)) < 0)
+    else if (j && dcgw_pb_from_json(desc, j, &m, err, sizeof(err)) < 0)
         fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
     json_decref(j);
     free(text);
-    return (Dcgw__AvatarSettings *)m;
+    return m;
+}
+
+/* A JSON AvatarSettings file (docs/avatar-envelope.md), or NULL after saying why. */
+Dcgw__AvatarSettings *dcgw_ctlargs_avatar(const char *path)
+{
+    return (Dcgw__AvatarSettings *)pb_file(path, &dcgw__avatar_settings__descriptor);
 }
 
 /* A JSON RelaySettings file (docs/fastpath.md), or NULL after saying why. */
 Dcgw__RelaySettings *dcgw_ctlargs_relay(const char *path)
 {
-    char *text = dcgw_ctlargs_read_file(path), err[256] = "";
-    json_error_t je;
-    json_t *j = text ? json_loads(text, 0, &je) : NULL;
-    ProtobufCMessage *m = NULL;
-    if (text && !j)
-        fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
-    else if (j && dcgw_pb_from_json(&dcgw__relay_settings__descriptor, j, &m, err, sizeof(err)) < 0)
-        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
-    json_decref(j);
-    free(text);
-    return (Dcgw__RelaySettings *)m;
+    return (Dcgw__RelaySettings *)pb_file(path, &dcgw__relay_settings__descriptor);
 }
 
 /* A JSON DcMedia holding proxy fields (docs/bootstrap.md), or NULL after saying why. */
 Dcgw__DcMedia *dcgw_ctlargs_dcmedia(const char *path)
 {
-    char *text = dcgw_ctlargs_read_file(path), err[256] = "";
-    json_error_t je;
-    json_t *j = text ? json_loads(text, 0, &je) : NULL;
-    ProtobufCMessage *m = NULL;
-    if (text && !j)
-        fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
-    else if (j && dcgw_pb_from_json(&dcgw__dc_media__descriptor, j, &m, err, sizeof(err)) < 0)
-        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
-    json_decref(j);
-    free(text);
-    return (Dcgw__DcMedia *)m;
+    return (Dcgw__DcMedia *)pb_file(path, &dcgw__dc_media__descriptor);
 }
 
 char *dcgw_ctlargs_read_file(const char *path)
@@ -222,21 +207,8 @@ int dcgw_ctlargs_leg(const char *spec, Dcgw__Leg *leg, Dcgw__DcMedia *dc)
 /* --from FILE: a whole session in its JSON form. */
 int dcgw_ctlargs_session(const char *path, Dcgw__Session **out)
 {
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    char err[256];
-    if (!j) {
-        fprintf(stderr, "dcgwctl: %s:%d: %s\n", path, je.line, je.text);
-        return -1;
-    }
-    int r = dcgw_pb_from_json(&dcgw__session__descriptor, j, (ProtobufCMessage **)out, err,
-                              sizeof(err));
-    json_decref(j);
-    if (r < 0) {
-        fprintf(stderr, "dcgwctl: %s: %s\n", path, err);
-        return -1;
-    }
-    return 0;
+    *out = (Dcgw__Session *)pb_file(path, &dcgw__session__descriptor);
+    return *out ? 0 : -1;
 }
 
 /* Frees what dcgw_ctlargs_leg and --policy allocated for a session built from options. */
