@@ -148,6 +148,46 @@ int dcgw_ctlargs_leg_proxy_flag(Dcgw__Session *s, int opt, const char *arg)
     return -1;
 }
 
+/* One key=value of a --leg specification (kv is modified). 0 or -1 after saying why. */
+static int leg_key(char *kv, Dcgw__Leg *leg, Dcgw__DcMedia *dc)
+{
+    char *eq = strchr(kv, '=');
+    if (!eq) {
+        fprintf(stderr, "dcgwctl: --leg: '%s' is not key=value\n", kv);
+        return -1;
+    }
+    *eq++ = '\0';
+    if (strcmp(kv, "name") == 0) {
+        free(leg->name);
+        leg->name = strdup(eq);
+    } else if (strcmp(kv, "mode") == 0 && strcmp(eq, "terminate") == 0) {
+        dc->mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
+    } else if (strcmp(kv, "mode") == 0 && strcmp(eq, "relay") == 0) {
+        dc->mode = DCGW__MEDIA_MODE__MODE_RELAY;
+    } else if (strcmp(kv, "role") == 0 && strcmp(eq, "answer") == 0) {
+        leg->has_role = 1;
+        leg->role = DCGW__LEG_ROLE__ROLE_ANSWER;
+    } else if (strcmp(kv, "role") == 0 && strcmp(eq, "offer") == 0) {
+        leg->has_role = 1;
+        leg->role = DCGW__LEG_ROLE__ROLE_OFFER;
+    } else if (strcmp(kv, "setup") == 0 &&
+               (strcmp(eq, "active") == 0 || strcmp(eq, "passive") == 0)) {
+        dc->has_answer_setup = 1;
+        dc->answer_setup =
+            eq[0] == 'a' ? DCGW__SECURITY_SETUP__SETUP_ACTIVE : DCGW__SECURITY_SETUP__SETUP_PASSIVE;
+    } else if (strcmp(kv, "sdp") == 0) {
+        if (!(dc->remote_sdp = dcgw_ctlargs_read_file(eq)))
+            return -1;
+    } else if (strcmp(kv, "policy") == 0) {
+        if (!(leg->policy = dcgw_ctlargs_policy(eq, false)))
+            return -1;
+    } else {
+        fprintf(stderr, "dcgwctl: --leg: unknown or bad '%s=%s'\n", kv, eq);
+        return -1;
+    }
+    return 0;
+}
+
 /* name=ue,mode=terminate,role=answer,setup=passive,sdp=offer.sdp */
 int dcgw_ctlargs_leg(const char *spec, Dcgw__Leg *leg, Dcgw__DcMedia *dc)
 {
@@ -157,42 +197,14 @@ int dcgw_ctlargs_leg(const char *spec, Dcgw__Leg *leg, Dcgw__DcMedia *dc)
     dc->has_mode = 1;
     dc->mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
     char *copy = strdup(spec), *save = NULL;
-    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq) {
-            fprintf(stderr, "dcgwctl: --leg: '%s' is not key=value\n", kv);
-            return -1;
-        }
-        *eq++ = '\0';
-        if (strcmp(kv, "name") == 0) {
-            leg->name = strdup(eq);
-        } else if (strcmp(kv, "mode") == 0 && strcmp(eq, "terminate") == 0) {
-            dc->mode = DCGW__MEDIA_MODE__MODE_TERMINATE;
-        } else if (strcmp(kv, "mode") == 0 && strcmp(eq, "relay") == 0) {
-            dc->mode = DCGW__MEDIA_MODE__MODE_RELAY;
-        } else if (strcmp(kv, "role") == 0 && strcmp(eq, "answer") == 0) {
-            leg->has_role = 1;
-            leg->role = DCGW__LEG_ROLE__ROLE_ANSWER;
-        } else if (strcmp(kv, "role") == 0 && strcmp(eq, "offer") == 0) {
-            leg->has_role = 1;
-            leg->role = DCGW__LEG_ROLE__ROLE_OFFER;
-        } else if (strcmp(kv, "setup") == 0 &&
-                   (strcmp(eq, "active") == 0 || strcmp(eq, "passive") == 0)) {
-            dc->has_answer_setup = 1;
-            dc->answer_setup = eq[0] == 'a' ? DCGW__SECURITY_SETUP__SETUP_ACTIVE
-                                            : DCGW__SECURITY_SETUP__SETUP_PASSIVE;
-        } else if (strcmp(kv, "sdp") == 0) {
-            if (!(dc->remote_sdp = dcgw_ctlargs_read_file(eq)))
-                return -1;
-        } else if (strcmp(kv, "policy") == 0) {
-            if (!(leg->policy = dcgw_ctlargs_policy(eq, false)))
-                return -1;
-        } else {
-            fprintf(stderr, "dcgwctl: --leg: unknown or bad '%s=%s'\n", kv, eq);
-            return -1;
-        }
-    }
+    if (!copy)
+        return -1;
+    int rc = 0;
+    for (char *kv = strtok_r(copy, ",", &save); kv && !rc; kv = strtok_r(NULL, ",", &save))
+        rc = leg_key(kv, leg, dc);
     free(copy);
+    if (rc)
+        return rc;
     if (!leg->name) {
         fprintf(stderr, "dcgwctl: --leg needs name=NAME\n");
         return -1;
