@@ -25,6 +25,7 @@
 #include "dcgw/stages/cert.h"
 #include "dcgw/ctl/ctlclient.h"
 #include "dcgw/base/error.h"
+#include "stats.h"
 
 enum { AV_PLAIN, AV_VERIFIED, AV_KINDS };
 
@@ -456,12 +457,6 @@ static int transfer(struct av *a, int kind, struct av_meas *m)
     return 0;
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
 struct av_fig {
     double secs, mb_s, gw_ns_mb, ends_ns_mb, median_s;
 };
@@ -477,10 +472,7 @@ static struct av_fig figures(struct av_meas *m)
     f.mb_s = mb / f.secs;
     f.gw_ns_mb = (double)m->gw_cpu / mb;
     f.ends_ns_mb = (double)m->ends_cpu / mb;
-    double s[AV_TRANSFERS_MAX];
-    memcpy(s, m->secs, m->n * sizeof(double));
-    qsort(s, m->n, sizeof(double), cmp_double);
-    f.median_s = s[m->n / 2];
+    f.median_s = bench_median(m->secs, m->n);
     return f;
 }
 

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "stats.h"
 
 enum {
     PROBE_RATE = 1000,
@@ -157,12 +158,6 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The p99 of the samples the last window added (from `first` on). */
 static void window_p99(struct kind_result *k, size_t first)
 {
@@ -182,12 +177,7 @@ static void window_p99(struct kind_result *k, size_t first)
  * machine stalled moves the pooled p99, not this; a flood that hurts moves every window. */
 static double median_p99(const struct kind_result *k)
 {
-    double v[ROUNDS_MAX];
-    if (!k->nwin)
-        return NAN;
-    memcpy(v, k->win_p99, k->nwin * sizeof(*v));
-    qsort(v, k->nwin, sizeof(*v), cmp_double);
-    return k->nwin % 2 ? v[k->nwin / 2] : (v[k->nwin / 2 - 1] + v[k->nwin / 2]) / 2;
+    return bench_median(k->win_p99, k->nwin);
 }
 
 /* One window of `kind` (0: no flood): probes for o.flood_s, pooled into k. */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "stats.h"
 
 enum { METRICS_SETUP_MS = 20000, METRICS_SIZE = 1024, SCRAPE_BUF = 65536 };
 
@@ -126,21 +127,6 @@ static double master_ns(const struct mwin *w)
     return w->t.msgs ? (double)w->t.cpu_master / (double)w->t.msgs : NAN;
 }
 
-static double median(double *v, unsigned n)
-{
-    unsigned k = 0;
-    for (unsigned i = 0; i < n; i++)
-        if (isfinite(v[i]))
-            v[k++] = v[i];
-    for (unsigned i = 1; i < k; i++)
-        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return k == 0 ? NAN : k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-}
-
 static const char *COLS = "window      msg/s  workers cpu/msg(us)  master cpu/msg(us)  scrapes/s";
 
 static void row(struct bench *b, const char *label, const struct mwin *w)
@@ -198,8 +184,9 @@ static int run(struct bench *b, json_t *res, struct pairset *set, struct scraper
         failed += w[1].failed;
         scrape_s += w[1].t.secs + b->o.warmup_s;
     }
-    double mr = median(ratio, nr), mn = median(noise, nr), mm = median(master, nr);
-    double mq = median(quiet, nr), ms = median(scraped, nr);
+    double mr = bench_median(ratio, nr), mn = bench_median(noise, nr),
+           mm = bench_median(master, nr);
+    double mq = bench_median(quiet, nr), ms = bench_median(scraped, nr);
     /* One-sided: a scrape can only add work to the workers; a ratio below 1 is the
      * machine's noise (the quiet spread underestimates it then), not a gain. */
     bool within = isfinite(mr) && isfinite(mn) && mr - 1 <= mn;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "stats.h"
 
 enum { RELAY_SETUP_MS = 20000 };
 
@@ -178,21 +179,6 @@ struct rsum {
     double cpu_dgram;             /* dcgwd's ns per relayed datagram, median */
 };
 
-static double median(double *v, unsigned n)
-{
-    unsigned k = 0;
-    for (unsigned i = 0; i < n; i++)
-        if (isfinite(v[i]))
-            v[k++] = v[i];
-    for (unsigned i = 1; i < k; i++)
-        for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return k == 0 ? NAN : k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
-}
-
 static double rate(const struct rmeas *m, bool bytes)
 {
     if (!m->t.msgs)
@@ -211,8 +197,8 @@ static struct rsum sum_of(const struct rmeas *d, const struct rmeas *r, unsigned
         v[4][k] = cpu_per_msg(&d[k]);
         v[5][k] = cpu_per_dgram(&r[k]);
     }
-    return (struct rsum){median(v[0], n), median(v[1], n), median(v[2], n),
-                         median(v[3], n), median(v[4], n), median(v[5], n)};
+    return (struct rsum){bench_median(v[0], n), bench_median(v[1], n), bench_median(v[2], n),
+                         bench_median(v[3], n), bench_median(v[4], n), bench_median(v[5], n)};
 }
 
 static void summarize(struct bench *b, json_t *sum, unsigned i, const struct rsum *x)

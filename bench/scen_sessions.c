@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "stats.h"
 
 enum {
     BASELINE_MAX_S = 10,
@@ -111,20 +112,6 @@ static void setup_row(struct bench *b, enum bench_path p, const char *label,
                r->rate, hs, r->cpu / 1e3, 2e9 / r->cpu, r->ends / 1e3);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, unsigned n)
-{
-    if (!n)
-        return NAN;
-    qsort(v, n, sizeof(*v), cmp_double);
-    return v[n / 2];
-}
-
 /* The crypto-only limit, measured before each repeat's set-ups (the same machine load). */
 struct crypto_runs {
     double server[BENCH_REPEAT_MAX], client[BENCH_REPEAT_MAX];
@@ -150,7 +137,7 @@ static void crypto_once(struct bench *b, struct crypto_runs *c)
  * that comparison is printed too. */
 static void crypto_report(struct bench *b, json_t *res, struct crypto_runs *c, double gw_cpu)
 {
-    double srv = median(c->server, c->n), cli = median(c->client, c->n);
+    double srv = bench_median(c->server, c->n), cli = bench_median(c->client, c->n);
     double of_srv = 2 * srv / gw_cpu, of_cli = 2 * cli / gw_cpu;
     report_row(b,
                "crypto-only limit: a DTLS handshake costs the server %.0f us, the client "
@@ -237,7 +224,7 @@ int scen_setup(struct bench *b, json_t *res)
         json_object_set_new(res, "gateway_over_base", jnum(med_cpu[1] / med_cpu[2]));
         if (crypto.n)
             json_object_set_new(res, "base_setup_of_limit",
-                                jnum(2 * median(crypto.server, crypto.n) / med_cpu[2]));
+                                jnum(2 * bench_median(crypto.server, crypto.n) / med_cpu[2]));
     }
     if (bench_path_available(b, PATH_JANUS))
         json_array_append_new(pts, json_pack("{s:s,s:s}", "path", "janus", "status",

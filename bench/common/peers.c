@@ -1,4 +1,4 @@
-/* Two peers through a dcgwd relay session: see peers.h. */
+/* Two peers through a dcgwd session: see peers.h. */
 #include "peers.h"
 
 #include <errno.h>
@@ -21,7 +21,8 @@ uint64_t now_us(void)
 
 void die(const char *what, int err)
 {
-    fprintf(stderr, "relay: %s: %s\n", what, err < 0 ? dcgw_strerror(err) : strerror(errno));
+    fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, what,
+            err < 0 ? dcgw_strerror(err) : strerror(errno));
     exit(1);
 }
 
@@ -58,7 +59,8 @@ static void leg_failed(void *ud, enum dcgw_leg_cause cause, int err, const char 
 {
     (void)cause;
     struct peer *pe = ud;
-    fprintf(stderr, "relay: peer %s: %s (%s)\n", pe->name, reason, dcgw_err_name(err));
+    fprintf(stderr, "%s: peer %s: %s (%s)\n", program_invocation_short_name, pe->name, reason,
+            dcgw_err_name(err));
     pe->failed = true;
 }
 
@@ -108,6 +110,8 @@ void peer_init(struct peer *pe, const char *name, const char *host)
 
 void peer_free(struct peer *pe)
 {
+    dcgw_srtp_free(pe->tx);
+    dcgw_srtp_free(pe->rx);
     dcgw_leg_free(pe->leg);
     dcgw_dtls_ctx_free(pe->ctx);
     dcgw_cert_unref(pe->cert);
@@ -129,11 +133,9 @@ static void peer_local(const struct peer *pe, const struct dcgw_cert *fp_of,
     loc->setup = setup;
 }
 
-/* Starts the peer's leg toward dcgw with what dcgw's SDP (toward it) says. */
-static void peer_start(struct peer *pe, const struct dcgw_sdp *dcgw_sdp, const struct peer *other)
+void peer_start(struct peer *pe, const struct dcgw_sdp *dcgw_sdp,
+                const struct dcgw_fingerprint *expect)
 {
-    struct dcgw_fingerprint fp;
-    dcgw_cert_fingerprint(other->cert, DCGW_HASH_SHA256, &fp);
     const struct dcgw_sdp_dc *dc = &dcgw_sdp->dc;
     if (dc->n_candidates == 0)
         die("dcgw's SDP has no candidate", DCGW_ESDP);
@@ -147,10 +149,11 @@ static void peer_start(struct peer *pe, const struct dcgw_sdp *dcgw_sdp, const s
         .remote_pwd = dc->ice_pwd,
         .remote_candidate = (const struct sockaddr *)&dc->candidates[0].addr,
         .dtls_client = client,
-        .remote_fps = &fp,
-        .n_remote_fps = 1,
+        .remote_fps = expect ? expect : dc->fingerprints,
+        .n_remote_fps = expect ? 1 : dc->n_fingerprints,
         .min_hash = DCGW_HASH_SHA256,
         .dtls_initial_timeout_ms = 100,
+        .srtp_profiles = pe->srtp_profiles,
     };
     struct dcgw_leg_cbs cbs = {.ud = pe,
                                .send = leg_send,
@@ -162,9 +165,25 @@ static void peer_start(struct peer *pe, const struct dcgw_sdp *dcgw_sdp, const s
         die("leg", r);
 }
 
+/* Starts pe's leg toward dcgw's SDP, bound to other's certificate. */
+static void peer_start_to(struct peer *pe, const struct dcgw_sdp *dcgw_sdp,
+                          const struct peer *other)
+{
+    struct dcgw_fingerprint fp;
+    dcgw_cert_fingerprint(other->cert, DCGW_HASH_SHA256, &fp);
+    peer_start(pe, dcgw_sdp, &fp);
+}
+
 bool handshaken(struct peer *p[2])
 {
     return p[0]->connected && p[1]->connected;
+}
+
+void handshake(struct peer *p[2], unsigned ms)
+{
+    pump(p, ms, handshaken);
+    if (!handshaken(p))
+        die("the handshakes did not complete", DCGW_ETIMEOUT);
 }
 
 static bool captured(struct peer *p[2])
@@ -186,7 +205,8 @@ void pump(struct peer *p[2], unsigned ms, bool (*done)(struct peer *p[2]))
             ssize_t n;
             while ((n = recvfrom(p[k]->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl)) >
                    0) {
-                if (p[k]->leg && !p[k]->quiet)
+                bool rtp = buf[0] >= 128 && buf[0] <= 191; /* the media bench's, late */
+                if (p[k]->leg && !p[k]->quiet && !rtp)
                     dcgw_leg_input(p[k]->leg, (struct sockaddr *)&from, buf, (size_t)n,
                                    now_us() / 1000);
                 fl = sizeof(from);
@@ -217,21 +237,31 @@ void capture_records(struct peer *p[2], size_t size)
 
 /* ---- control */
 
-static Dcgw__Response *call(struct dcgw_ctlclient *c, Dcgw__Request *req)
+struct dcgw_ctlclient *ctl_connect(const char *socket)
+{
+    struct dcgw_ctlclient_opts co = {.socket = socket};
+    struct dcgw_ctlclient *c;
+    char err[256];
+    if (dcgw_ctlclient_connect(&co, &c, err, sizeof(err)) < 0)
+        die(err, DCGW_EIO);
+    return c;
+}
+
+Dcgw__Response *ctl_call(struct dcgw_ctlclient *c, Dcgw__Request *req)
 {
     Dcgw__Response *resp = NULL;
     int r = dcgw_ctlclient_call(c, req, &resp, 10000);
     if (r < 0)
         die("control", r);
     if (resp->error) {
-        fprintf(stderr, "relay: dcgw: %s: %s\n", resp->error->name,
+        fprintf(stderr, "%s: dcgw: %s: %s\n", program_invocation_short_name, resp->error->name,
                 resp->error->message ? resp->error->message : "");
         exit(1);
     }
     return resp;
 }
 
-static void parse_local(const Dcgw__Response *resp, const char *leg, struct dcgw_sdp *out)
+void ctl_local_sdp(const Dcgw__Response *resp, const char *leg, struct dcgw_sdp *out)
 {
     char err[256];
     for (size_t i = 0; resp->session && i < resp->session->n_legs; i++) {
@@ -247,6 +277,46 @@ static void parse_local(const Dcgw__Response *resp, const char *leg, struct dcgw
     die("no local SDP for a leg", DCGW_ENOENT);
 }
 
+Dcgw__Response *ctl_create(struct dcgw_ctlclient *c, const char *id, bool relay, char *sdp_ue,
+                           char *sdp_as, Dcgw__Policy *policy)
+{
+    Dcgw__DcMedia dc[2] = {DCGW__DC_MEDIA__INIT, DCGW__DC_MEDIA__INIT};
+    Dcgw__Leg legs[2] = {DCGW__LEG__INIT, DCGW__LEG__INIT}, *lp[2] = {&legs[0], &legs[1]};
+    char *sdp[2] = {sdp_ue, sdp_as};
+    for (int k = 0; k < 2; k++) {
+        dc[k].has_mode = 1;
+        dc[k].mode = relay ? DCGW__MEDIA_MODE__MODE_RELAY : DCGW__MEDIA_MODE__MODE_TERMINATE;
+        dc[k].remote_sdp = sdp[k];
+        legs[k].name = k ? "as" : "ue";
+        legs[k].dc = &dc[k];
+        legs[k].has_role = 1;
+        legs[k].role = sdp[k] ? DCGW__LEG_ROLE__ROLE_ANSWER : DCGW__LEG_ROLE__ROLE_OFFER;
+    }
+    Dcgw__Session s = DCGW__SESSION__INIT;
+    s.id = (char *)id;
+    s.legs = lp;
+    s.n_legs = 2;
+    s.policy = policy;
+    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
+    cs.session = &s;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
+    req.create_session = &cs;
+    return ctl_call(c, &req);
+}
+
+Dcgw__Response *ctl_answer(struct dcgw_ctlclient *c, const char *id, const char *leg, char *sdp)
+{
+    Dcgw__UpdateSession up = DCGW__UPDATE_SESSION__INIT;
+    up.id = (char *)id;
+    up.leg = (char *)leg;
+    up.remote_sdp = sdp;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
+    req.update_session = &up;
+    return ctl_call(c, &req);
+}
+
 void setup_relay(struct dcgw_ctlclient *c, const char *id, struct peer *a, struct peer *b,
                  bool forge)
 {
@@ -257,30 +327,8 @@ void setup_relay(struct dcgw_ctlclient *c, const char *id, struct peer *a, struc
     int n = text && sdp ? dcgw_sdp_write_offer(&loc, text, DCGW_SDP_TEXT_MAX) : DCGW_ENOMEM;
     if (n < 0)
         die("offer", n);
-    Dcgw__DcMedia dc[2] = {DCGW__DC_MEDIA__INIT, DCGW__DC_MEDIA__INIT};
-    Dcgw__Leg legs[2] = {DCGW__LEG__INIT, DCGW__LEG__INIT}, *lp[2] = {&legs[0], &legs[1]};
-    for (int k = 0; k < 2; k++) {
-        dc[k].has_mode = 1;
-        dc[k].mode = DCGW__MEDIA_MODE__MODE_RELAY;
-        legs[k].dc = &dc[k];
-        legs[k].has_role = 1;
-    }
-    legs[0].name = "ue";
-    legs[0].role = DCGW__LEG_ROLE__ROLE_ANSWER;
-    dc[0].remote_sdp = text;
-    legs[1].name = "as";
-    legs[1].role = DCGW__LEG_ROLE__ROLE_OFFER;
-    Dcgw__Session s = DCGW__SESSION__INIT;
-    s.id = (char *)id;
-    s.legs = lp;
-    s.n_legs = 2;
-    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
-    cs.session = &s;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
-    req.create_session = &cs;
-    Dcgw__Response *resp = call(c, &req);
-    parse_local(resp, "as", sdp); /* dcgw's offer to B: dcgw's ICE, A's DTLS identity */
+    Dcgw__Response *resp = ctl_create(c, id, true, text, NULL, NULL);
+    ctl_local_sdp(resp, "as", sdp); /* dcgw's offer to B: dcgw's ICE, A's DTLS identity */
     dcgw__response__free_unpacked(resp, NULL);
     struct dcgw_cert *shown = b->cert, *other = NULL;
     if (forge) {
@@ -292,18 +340,11 @@ void setup_relay(struct dcgw_ctlclient *c, const char *id, struct peer *a, struc
     if ((n = dcgw_sdp_write_answer(sdp, &loc, text, DCGW_SDP_TEXT_MAX)) < 0)
         die("answer", n);
     dcgw_cert_unref(other);
-    peer_start(b, sdp, a);
-    Dcgw__UpdateSession up = DCGW__UPDATE_SESSION__INIT;
-    up.id = (char *)id;
-    up.leg = "as";
-    up.remote_sdp = text;
-    Dcgw__Request ureq = DCGW__REQUEST__INIT;
-    ureq.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
-    ureq.update_session = &up;
-    resp = call(c, &ureq);
-    parse_local(resp, "ue", sdp); /* dcgw's answer to A: dcgw's ICE, B's DTLS identity */
+    peer_start_to(b, sdp, a);
+    resp = ctl_answer(c, id, "as", text);
+    ctl_local_sdp(resp, "ue", sdp); /* dcgw's answer to A: dcgw's ICE, B's DTLS identity */
     dcgw__response__free_unpacked(resp, NULL);
-    peer_start(a, sdp, b);
+    peer_start_to(a, sdp, b);
     free(sdp);
     free(text);
 }
@@ -316,7 +357,7 @@ int relay_counts(struct dcgw_ctlclient *c, const char *id, struct relay_counts *
     Dcgw__Request req = DCGW__REQUEST__INIT;
     req.op_case = DCGW__REQUEST__OP_GET_SESSION;
     req.get_session = &gs;
-    Dcgw__Response *resp = call(c, &req);
+    Dcgw__Response *resp = ctl_call(c, &req);
     int r = DCGW_ENOENT;
     for (size_t i = 0; resp->session && i < resp->session->n_legs && i < 2; i++) {
         const Dcgw__Leg *l = resp->session->legs[i];
@@ -344,7 +385,7 @@ static Dcgw__Response *get_stats(struct dcgw_ctlclient *c)
     Dcgw__Request req = DCGW__REQUEST__INIT;
     req.op_case = DCGW__REQUEST__OP_GET_STATS;
     req.get_stats = &gs;
-    return call(c, &req);
+    return ctl_call(c, &req);
 }
 
 uint64_t stat_counter(struct dcgw_ctlclient *c, const char *name)
@@ -384,7 +425,7 @@ void update_relay(struct dcgw_ctlclient *c, const char *id, uint32_t pps, uint32
     Dcgw__Request req = DCGW__REQUEST__INIT;
     req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
     req.update_session = &up;
-    dcgw__response__free_unpacked(call(c, &req), NULL);
+    dcgw__response__free_unpacked(ctl_call(c, &req), NULL);
 }
 
 void close_session(struct dcgw_ctlclient *c, const char *id)
@@ -394,7 +435,7 @@ void close_session(struct dcgw_ctlclient *c, const char *id)
     Dcgw__Request req = DCGW__REQUEST__INIT;
     req.op_case = DCGW__REQUEST__OP_CLOSE_SESSION;
     req.close_session = &cl;
-    dcgw__response__free_unpacked(call(c, &req), NULL);
+    dcgw__response__free_unpacked(ctl_call(c, &req), NULL);
 }
 
 void update_policy(struct dcgw_ctlclient *c, const char *id)
@@ -406,5 +447,5 @@ void update_policy(struct dcgw_ctlclient *c, const char *id)
     Dcgw__Request req = DCGW__REQUEST__INIT;
     req.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
     req.update_session = &up;
-    dcgw__response__free_unpacked(call(c, &req), NULL);
+    dcgw__response__free_unpacked(ctl_call(c, &req), NULL);
 }

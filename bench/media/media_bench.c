@@ -20,7 +20,6 @@
  * packet (its workers, from get_stats) and packets per second of one of its cores. Prints
  * one JSON object. bench/media_bench.sh runs it against a fresh one-worker dcgwd in a
  * private network namespace. */
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -30,46 +29,20 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "dcgw/base/addr.h"
 #include "dcgw/base/error.h"
-#include "dcgw/ctl/ctlclient.h"
-#include "dcgw/sdp/sdp.h"
-#include "dcgw/stages/cert.h"
-#include "dcgw/stages/leg.h"
 #include "dcgw/stages/srtp.h"
+#include "peers.h"
+#include "stats.h"
 
-enum { BATCH = 32, SLOT = 2048 };
+enum { BATCH = 32, SLOT = PEER_SLOT };
 
 /* The SRTP profiles the peers offer (--profile). */
 static const char *peer_profiles = DCGW_SRTP_PROFILES_OFFER;
-
-struct peer {
-    const char *name;
-    int fd;
-    struct sockaddr_storage addr;
-    struct dcgw_cert *cert;
-    struct dcgw_dtls_ctx *ctx;
-    struct dcgw_leg *leg;
-    char ufrag[DCGW_SDP_UFRAG_SIZE], pwd[DCGW_SDP_PWD_SIZE];
-    char fp[DCGW_FINGERPRINT_TEXT_MAX + 16];
-    struct dcgw_fingerprint fpr;
-    bool connected, failed;
-    struct dcgw_srtp *tx, *rx;
-    uint16_t seq;
-    uint32_t ssrc;
-};
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static uint64_t self_cpu_us(void)
 {
@@ -79,74 +52,21 @@ static uint64_t self_cpu_us(void)
            (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
-static void die(const char *what, int err)
+static void media_peer(struct peer *pe, const char *name, uint32_t ssrc)
 {
-    fprintf(stderr, "media_bench: %s: %s\n", what, err < 0 ? dcgw_strerror(err) : strerror(errno));
-    exit(1);
-}
-
-/* ---- peers */
-
-static void leg_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n)
-{
-    struct peer *pe = ud;
-    sendto(pe->fd, p, n, 0, to, dcgw_addr_len(to));
-}
-
-static void leg_connected(void *ud, const struct dcgw_fingerprint *fp)
-{
-    (void)fp;
-    ((struct peer *)ud)->connected = true;
-}
-
-static void leg_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
-{
-    (void)cause;
-    struct peer *pe = ud;
-    fprintf(stderr, "media_bench: peer %s failed: %s (%s)\n", pe->name, reason, dcgw_err_name(err));
-    pe->failed = true;
-}
-
-static void peer_init(struct peer *pe, const char *name, uint32_t ssrc)
-{
-    memset(pe, 0, sizeof(*pe));
-    pe->name = name;
+    peer_init(pe, name, "127.0.0.1");
     pe->ssrc = ssrc;
-    pe->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    struct sockaddr_storage any;
-    dcgw_addr_parse("127.0.0.1:0", &any);
-    socklen_t len = sizeof(pe->addr);
-    int buf = 8 << 20;
-    if (pe->fd < 0 ||
-        bind(pe->fd, (struct sockaddr *)&any, dcgw_addr_len((struct sockaddr *)&any)) < 0 ||
-        getsockname(pe->fd, (struct sockaddr *)&pe->addr, &len) < 0)
-        die("socket", 0);
-    setsockopt(pe->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-    setsockopt(pe->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-    int r = dcgw_cert_new(NULL, &pe->cert);
-    struct dcgw_dtls_ctx_settings cs = {.cert = pe->cert};
-    if (r < 0 || (r = dcgw_dtls_ctx_new(&cs, &pe->ctx)) < 0 ||
-        (r = dcgw_sdp_ice_credentials(pe->ufrag, sizeof(pe->ufrag), pe->pwd, sizeof(pe->pwd))) <
-            0 ||
-        (r = dcgw_cert_fingerprint(pe->cert, DCGW_HASH_SHA256, &pe->fpr)) < 0)
-        die("peer", r);
-    dcgw_fingerprint_format(&pe->fpr, pe->fp, sizeof(pe->fp));
-}
-
-static void peer_reset(struct peer *pe)
-{
-    dcgw_leg_free(pe->leg);
-    dcgw_srtp_free(pe->tx);
-    dcgw_srtp_free(pe->rx);
-    pe->leg = NULL;
-    pe->tx = pe->rx = NULL;
-    pe->connected = pe->failed = false;
+    pe->srtp_profiles = peer_profiles;
 }
 
 /* The peer's SDP: one audio m-line (opus) and a data channel, bundled, setup as given. */
 static void peer_sdp(const struct peer *pe, const char *setup, char *out, size_t cap)
 {
-    char a[DCGW_ADDR_STRLEN];
+    char a[DCGW_ADDR_STRLEN], fp[DCGW_FINGERPRINT_TEXT_MAX + 16];
+    struct dcgw_fingerprint fpr;
+    if (dcgw_cert_fingerprint(pe->cert, DCGW_HASH_SHA256, &fpr) < 0)
+        die("fingerprint", DCGW_EINTERNAL);
+    dcgw_fingerprint_format(&fpr, fp, sizeof(fp));
     dcgw_addr_format((const struct sockaddr *)&pe->addr, a, sizeof(a));
     char *colon = strrchr(a, ':');
     if (colon)
@@ -159,35 +79,7 @@ static void peer_sdp(const struct peer *pe, const char *setup, char *out, size_t
              "a=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\na=ssrc:%u cname:bench-%s\r\n"
              "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n"
              "m=application %u UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:1\r\na=sctp-port:5000\r\n",
-             a, pe->ufrag, pe->pwd, pe->fp, setup, port, a, pe->ssrc, pe->name, a, port, port);
-}
-
-/* Starts the peer's leg toward what an SDP of dcgw's (toward it) says; fp: the DTLS
- * certificate the peer expects (dcgw's, or the other peer's through a relay). */
-static void peer_start(struct peer *pe, const struct dcgw_sdp *s, bool dtls_client)
-{
-    const struct dcgw_sdp_dc *dc = &s->dc;
-    if (dc->n_candidates == 0)
-        die("dcgw's SDP has no candidate", DCGW_ESDP);
-    struct dcgw_leg_settings ls = {
-        .ice_role = DCGW_LEG_ICE_CONTROLLING,
-        .local_ufrag = pe->ufrag,
-        .local_pwd = pe->pwd,
-        .remote_ufrag = dc->ice_ufrag,
-        .remote_pwd = dc->ice_pwd,
-        .remote_candidate = (const struct sockaddr *)&dc->candidates[0].addr,
-        .dtls_client = dtls_client,
-        .remote_fps = dc->fingerprints,
-        .n_remote_fps = dc->n_fingerprints,
-        .min_hash = DCGW_HASH_SHA256,
-        .dtls_initial_timeout_ms = 100,
-        .srtp_profiles = peer_profiles,
-    };
-    struct dcgw_leg_cbs cbs = {
-        .ud = pe, .send = leg_send, .on_connected = leg_connected, .on_failed = leg_failed};
-    int r = dcgw_leg_new(pe->ctx, &ls, &cbs, &pe->leg);
-    if (r < 0 || (r = dcgw_leg_start(pe->leg, now_us() / 1000)) < 0)
-        die("leg", r);
+             a, pe->ufrag, pe->pwd, fp, setup, port, a, pe->ssrc, pe->name, a, port, port);
 }
 
 static void peer_keys(struct peer *pe)
@@ -200,86 +92,10 @@ static void peer_keys(struct peer *pe)
     dcgw_srtp_keys_wipe(&k);
 }
 
-/* Runs both legs until both connected (or one failed) or ms pass. */
-static void handshake(struct peer *p[2], unsigned ms)
-{
-    uint64_t end = now_us() + (uint64_t)ms * 1000;
-    uint8_t buf[SLOT];
-    while (now_us() < end && !(p[0]->connected && p[1]->connected) && !p[0]->failed &&
-           !p[1]->failed) {
-        struct pollfd pfd[2] = {{.fd = p[0]->fd, .events = POLLIN},
-                                {.fd = p[1]->fd, .events = POLLIN}};
-        poll(pfd, 2, 5);
-        for (int k = 0; k < 2; k++) {
-            struct sockaddr_storage from;
-            socklen_t fl = sizeof(from);
-            ssize_t n;
-            while ((n = recvfrom(p[k]->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl)) >
-                   0) {
-                dcgw_leg_input(p[k]->leg, (struct sockaddr *)&from, buf, (size_t)n,
-                               now_us() / 1000);
-                fl = sizeof(from);
-            }
-            uint64_t t = now_us() / 1000;
-            if (dcgw_leg_next_timeout(p[k]->leg) <= t)
-                dcgw_leg_handle_timeout(p[k]->leg, t);
-        }
-    }
-    if (!p[0]->connected || !p[1]->connected)
-        die("the handshakes did not complete", DCGW_ETIMEOUT);
-}
-
 /* ---- control */
 
-static Dcgw__Response *call(struct dcgw_ctlclient *c, Dcgw__Request *req)
-{
-    Dcgw__Response *resp = NULL;
-    int r = dcgw_ctlclient_call(c, req, &resp, 10000);
-    if (r < 0)
-        die("control", r);
-    if (resp->error) {
-        fprintf(stderr, "media_bench: dcgw: %s: %s\n", resp->error->name,
-                resp->error->message ? resp->error->message : "");
-        exit(1);
-    }
-    return resp;
-}
-
-static void local_of(const Dcgw__Response *resp, const char *leg, struct dcgw_sdp *out)
-{
-    char err[256];
-    for (size_t i = 0; resp->session && i < resp->session->n_legs; i++) {
-        const Dcgw__Leg *l = resp->session->legs[i];
-        if (strcmp(l->name, leg) == 0 && l->dc && l->dc->local_sdp) {
-            int r =
-                dcgw_sdp_parse(l->dc->local_sdp, strlen(l->dc->local_sdp), out, err, sizeof(err));
-            if (r < 0)
-                die(err, r);
-            return;
-        }
-    }
-    die("no local SDP for a leg", DCGW_ENOENT);
-}
-
-/* CPU microseconds of all workers, and SRTP sessions created so far. */
-static void daemon_stats(struct dcgw_ctlclient *c, uint64_t *cpu_us, uint64_t *srtp)
-{
-    Dcgw__GetStats gs = DCGW__GET_STATS__INIT;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_GET_STATS;
-    req.get_stats = &gs;
-    Dcgw__Response *resp = call(c, &req);
-    *cpu_us = *srtp = 0;
-    for (size_t i = 0; i < resp->stats->n_workers; i++) {
-        const Dcgw__WorkerStats *w = resp->stats->workers[i];
-        *cpu_us += w->cpu_user_us + w->cpu_system_us;
-        for (size_t k = 0; k < w->n_counters; k++)
-            if (strcmp(w->counters[k]->name, "srtp_sessions_created") == 0)
-                *srtp += w->counters[k]->value;
-    }
-    dcgw__response__free_unpacked(resp, NULL);
-}
-
+/* A session id of A's offer (sdp_a) and B's (sdp_b, or dcgw's offer to B when NULL),
+ * with a policy allowing everything, audio and video too. The response. */
 static Dcgw__Response *create(struct dcgw_ctlclient *c, const char *id, bool relay, char *sdp_a,
                               char *sdp_b)
 {
@@ -295,41 +111,7 @@ static Dcgw__Response *create(struct dcgw_ctlclient *c, const char *id, bool rel
     pol.rules = &rp;
     pol.n_rules = 1;
     pol.media = &mp;
-    Dcgw__DcMedia dc[2] = {DCGW__DC_MEDIA__INIT, DCGW__DC_MEDIA__INIT};
-    Dcgw__Leg legs[2] = {DCGW__LEG__INIT, DCGW__LEG__INIT}, *lp[2] = {&legs[0], &legs[1]};
-    for (int k = 0; k < 2; k++) {
-        dc[k].has_mode = 1;
-        dc[k].mode = relay ? DCGW__MEDIA_MODE__MODE_RELAY : DCGW__MEDIA_MODE__MODE_TERMINATE;
-        legs[k].dc = &dc[k];
-        legs[k].has_role = 1;
-    }
-    legs[0].name = "ue";
-    legs[0].role = DCGW__LEG_ROLE__ROLE_ANSWER;
-    dc[0].remote_sdp = sdp_a;
-    legs[1].name = "as";
-    legs[1].role = relay ? DCGW__LEG_ROLE__ROLE_OFFER : DCGW__LEG_ROLE__ROLE_ANSWER;
-    dc[1].remote_sdp = relay ? NULL : sdp_b;
-    Dcgw__Session s = DCGW__SESSION__INIT;
-    s.id = (char *)id;
-    s.legs = lp;
-    s.n_legs = 2;
-    s.policy = &pol;
-    Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
-    cs.session = &s;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_CREATE_SESSION;
-    req.create_session = &cs;
-    return call(c, &req);
-}
-
-static void close_session(struct dcgw_ctlclient *c, const char *id)
-{
-    Dcgw__CloseSession cl = DCGW__CLOSE_SESSION__INIT;
-    cl.id = (char *)id;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_CLOSE_SESSION;
-    req.close_session = &cl;
-    dcgw__response__free_unpacked(call(c, &req), NULL);
+    return ctl_create(c, id, relay, sdp_a, sdp_b, &pol);
 }
 
 /* Terminate: both peers offer, dcgw answers both (media.answer_setup, passive by default:
@@ -344,8 +126,8 @@ static void setup_terminate(struct dcgw_ctlclient *c, const char *id, struct pee
     peer_sdp(p[1], "actpass", sdp[1], 4096);
     Dcgw__Response *resp = create(c, id, false, sdp[0], sdp[1]);
     for (int k = 0; k < 2; k++) {
-        local_of(resp, k ? "as" : "ue", ans);
-        peer_start(p[k], ans, ans->dc.setup == DCGW_SDP_SETUP_PASSIVE);
+        ctl_local_sdp(resp, k ? "as" : "ue", ans);
+        peer_start(p[k], ans, NULL);
     }
     dcgw__response__free_unpacked(resp, NULL);
     free(ans);
@@ -355,7 +137,7 @@ static void setup_terminate(struct dcgw_ctlclient *c, const char *id, struct pee
 
 /* Relay: A's offer on leg ue, dcgw's offer to B, B's answer (setup:active), then the
  * handshake A <-> B end to end through the relay. */
-static void setup_relay(struct dcgw_ctlclient *c, const char *id, struct peer *p[2])
+static void setup_media_relay(struct dcgw_ctlclient *c, const char *id, struct peer *p[2])
 {
     char *a = malloc(4096), *b = malloc(4096);
     struct dcgw_sdp *s = malloc(sizeof(*s));
@@ -363,21 +145,14 @@ static void setup_relay(struct dcgw_ctlclient *c, const char *id, struct peer *p
         die("memory", DCGW_ENOMEM);
     peer_sdp(p[0], "actpass", a, 4096);
     Dcgw__Response *resp = create(c, id, true, a, NULL);
-    local_of(resp, "as", s); /* dcgw's ICE on the B hop, A's DTLS identity */
+    ctl_local_sdp(resp, "as", s); /* dcgw's ICE on the B hop, A's DTLS identity */
     dcgw__response__free_unpacked(resp, NULL);
-    peer_start(p[1], s, true);
+    peer_start(p[1], s, NULL);
     peer_sdp(p[1], "active", b, 4096);
-    Dcgw__UpdateSession up = DCGW__UPDATE_SESSION__INIT;
-    up.id = (char *)id;
-    up.leg = "as";
-    up.remote_sdp = b;
-    Dcgw__Request ureq = DCGW__REQUEST__INIT;
-    ureq.op_case = DCGW__REQUEST__OP_UPDATE_SESSION;
-    ureq.update_session = &up;
-    resp = call(c, &ureq);
-    local_of(resp, "ue", s); /* dcgw's ICE on the A hop, B's DTLS identity */
+    resp = ctl_answer(c, id, "as", b);
+    ctl_local_sdp(resp, "ue", s); /* dcgw's ICE on the A hop, B's DTLS identity */
     dcgw__response__free_unpacked(resp, NULL);
-    peer_start(p[0], s, false);
+    peer_start(p[0], s, NULL);
     free(s);
     free(a);
     free(b);
@@ -467,46 +242,6 @@ static void run_path(struct peer *a, struct peer *b, const struct sockaddr *dst,
     res->ends_cpu_us = self_cpu_us() - cpu0;
 }
 
-/* Feeds the legs what arrived and runs their timers for ms (ICE consent between runs). */
-static void service(struct peer *p[2], unsigned ms)
-{
-    uint64_t end = now_us() + (uint64_t)ms * 1000;
-    uint8_t buf[SLOT];
-    while (now_us() < end) {
-        poll(NULL, 0, 2);
-        for (int k = 0; k < 2; k++) {
-            struct sockaddr_storage from;
-            socklen_t fl = sizeof(from);
-            ssize_t n;
-            while ((n = recvfrom(p[k]->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl)) >
-                   0) {
-                if (p[k]->leg && (buf[0] < 128 || buf[0] > 191))
-                    dcgw_leg_input(p[k]->leg, (struct sockaddr *)&from, buf, (size_t)n,
-                                   now_us() / 1000);
-                fl = sizeof(from);
-            }
-            uint64_t t = now_us() / 1000;
-            if (p[k]->leg && dcgw_leg_next_timeout(p[k]->leg) <= t)
-                dcgw_leg_handle_timeout(p[k]->leg, t);
-        }
-    }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The median of n values (n <= 16). */
-static double median(const double *v, unsigned n)
-{
-    double s[16];
-    memcpy(s, v, n * sizeof(*v));
-    qsort(s, n, sizeof(*s), cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 enum { DIRECT, TERMINATE, RELAY, PATHS };
 static const char *const path_names[PATHS] = {"direct", "terminate", "relay"};
 
@@ -528,10 +263,10 @@ static void add_run(struct runs *r, unsigned i, const struct path_result *x)
 
 static void print_runs(int k, const struct runs *r, unsigned n, bool comma)
 {
-    double ends = median(r->ends, n), gw = median(r->gw, n);
+    double ends = bench_median(r->ends, n), gw = bench_median(r->gw, n);
     printf("  \"%s\": {\"pps\": %.0f, \"delivered\": %u, \"lost\": %u, \"rejected\": %u,\n"
            "    \"endpoints_cpu_us_per_packet\": %.3f",
-           path_names[k], median(r->pps, n), r->delivered, r->lost, r->rejected, ends);
+           path_names[k], bench_median(r->pps, n), r->delivered, r->lost, r->rejected, ends);
     if (k == DIRECT)
         printf(", \"endpoints_packets_per_core_s\": %.0f", ends > 0 ? 1e6 / ends : 0);
     else
@@ -547,28 +282,33 @@ static void usage(void)
                     "  direct, terminate and relay take turns --repeat times; medians reported\n");
 }
 
-int main(int argc, char **argv)
+struct opts {
+    const char *sock;
+    unsigned packets, window, repeat;
+    size_t size;
+};
+
+/* -1: go on; else the exit status. */
+static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    const char *sock = NULL;
-    unsigned packets = 100000, window = 256, repeat = 3;
-    size_t size = 1000;
     static const struct option lo[] = {
         {"socket", required_argument, NULL, 's'}, {"packets", required_argument, NULL, 'n'},
         {"size", required_argument, NULL, 'z'},   {"window", required_argument, NULL, 'w'},
         {"repeat", required_argument, NULL, 'r'}, {"profile", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    *o = (struct opts){.packets = 100000, .window = 256, .repeat = 3, .size = 1000};
     int ch;
     while ((ch = getopt_long(argc, argv, "s:n:z:w:r:p:h", lo, NULL)) != -1) {
         if (ch == 's')
-            sock = optarg;
+            o->sock = optarg;
         else if (ch == 'n')
-            packets = (unsigned)atoi(optarg);
+            o->packets = (unsigned)atoi(optarg);
         else if (ch == 'z')
-            size = (size_t)atoi(optarg);
+            o->size = (size_t)atoi(optarg);
         else if (ch == 'w')
-            window = (unsigned)atoi(optarg);
+            o->window = (unsigned)atoi(optarg);
         else if (ch == 'r')
-            repeat = (unsigned)atoi(optarg);
+            o->repeat = (unsigned)atoi(optarg);
         else if (ch == 'p' && strcmp(optarg, "gcm") == 0)
             peer_profiles = "SRTP_AEAD_AES_128_GCM";
         else if (ch == 'p' && strcmp(optarg, "cm80") == 0)
@@ -578,48 +318,18 @@ int main(int argc, char **argv)
             return ch == 'h' ? 0 : 2;
         }
     }
-    if (!sock || size < 64 || size > 1400 || window < BATCH || packets == 0 || repeat < 1 ||
-        repeat > 16) {
+    if (!o->sock || o->size < 64 || o->size > 1400 || o->window < BATCH || o->packets == 0 ||
+        o->repeat < 1 || o->repeat > 16) {
         usage();
         return 2;
     }
-    struct dcgw_ctlclient_opts co = {.socket = sock};
-    struct dcgw_ctlclient *c;
-    char err[256];
-    if (dcgw_ctlclient_connect(&co, &c, err, sizeof(err)) < 0) {
-        fprintf(stderr, "media_bench: %s\n", err);
-        return 1;
-    }
-    /* a pair of peers per path */
-    static struct peer peers[PATHS][2];
-    struct peer *p[PATHS][2];
-    for (int k = 0; k < PATHS; k++) {
-        p[k][0] = &peers[k][0];
-        p[k][1] = &peers[k][1];
-        peer_init(p[k][0], "ue", 0x11111111u + (unsigned)k);
-        peer_init(p[k][1], "as", 0x22222222u + (unsigned)k);
-    }
-    /* the two sessions: terminate (unprotect with A's leg keys, protect with B's) and relay
-     * (the keys of the end-to-end handshake, dcgw forwards) */
-    uint64_t cpu0, cpu1, srtp[4];
-    char tid[64], rid[64];
-    snprintf(tid, sizeof(tid), "media-bench-t-%d", (int)getpid());
-    snprintf(rid, sizeof(rid), "media-bench-r-%d", (int)getpid());
-    daemon_stats(c, &cpu0, &srtp[0]);
-    setup_terminate(c, tid, p[TERMINATE]);
-    handshake(p[TERMINATE], 10000);
-    daemon_stats(c, &cpu0, &srtp[1]);
-    setup_relay(c, rid, p[RELAY]);
-    handshake(p[RELAY], 10000);
-    daemon_stats(c, &cpu0, &srtp[2]);
-    for (int k = TERMINATE; k <= RELAY; k++) {
-        peer_keys(p[k][0]);
-        peer_keys(p[k][1]);
-    }
-    /* direct: random keys of the profile the terminate legs agreed (the same cipher on
-     * every path), A's writes are B's reads */
-    enum dcgw_srtp_profile prof = dcgw_dtls_srtp_profile(dcgw_leg_dtls(p[TERMINATE][0]->leg));
-    const char *profile = dcgw_srtp_profile_name(prof);
+    return -1;
+}
+
+/* direct: random keys of the profile the terminate legs agreed (the same cipher on every
+ * path), A's writes are B's reads. */
+static void direct_keys(struct peer *p[2], enum dcgw_srtp_profile prof)
+{
     struct dcgw_srtp_keys ka, kb;
     uint8_t m[64];
     size_t kl, sl;
@@ -628,55 +338,100 @@ int main(int argc, char **argv)
     RAND_bytes(m, (int)(2 * (kl + sl)));
     dcgw_srtp_keys_split(prof, m, 2 * (kl + sl), true, &ka);
     dcgw_srtp_keys_split(prof, m, 2 * (kl + sl), false, &kb);
-    if (dcgw_srtp_new(&ka, true, 0, &p[DIRECT][0]->tx) < 0 ||
-        dcgw_srtp_new(&kb, false, 0, &p[DIRECT][1]->rx) < 0)
+    if (dcgw_srtp_new(&ka, true, 0, &p[0]->tx) < 0 || dcgw_srtp_new(&kb, false, 0, &p[1]->rx) < 0)
         die("direct keys", DCGW_EINTERNAL);
     dcgw_srtp_keys_wipe(&ka);
     dcgw_srtp_keys_wipe(&kb);
-    /* a warm-up of each path, then the paths take turns */
-    struct runs runs[PATHS];
-    memset(runs, 0, sizeof(runs));
-    for (unsigned i = 0; i <= repeat; i++)
+}
+
+/* A warm-up of each path, then the paths take turns o->repeat times. */
+static void run_all(struct dcgw_ctlclient *c, struct peer *p[PATHS][2], const struct opts *o,
+                    struct runs runs[PATHS])
+{
+    memset(runs, 0, PATHS * sizeof(*runs));
+    for (unsigned i = 0; i <= o->repeat; i++)
         for (int k = 0; k < PATHS; k++) {
             const struct sockaddr *dst =
                 k == DIRECT ? (struct sockaddr *)&p[k][1]->addr : dcgw_leg_peer(p[k][0]->leg);
             struct path_result r = {0};
-            daemon_stats(c, &cpu0, &srtp[3]);
-            run_path(p[k][0], p[k][1], dst, i ? packets : packets / 10 + BATCH, window, size, &r);
-            daemon_stats(c, &cpu1, &srtp[3]);
-            r.gw_cpu_us = cpu1 - cpu0;
+            uint64_t cpu0 = daemon_cpu(c);
+            run_path(p[k][0], p[k][1], dst, i ? o->packets : o->packets / 10 + BATCH, o->window,
+                     o->size, &r);
+            r.gw_cpu_us = daemon_cpu(c) - cpu0;
             if (i)
                 add_run(&runs[k], i - 1, &r);
             if (k != DIRECT) {
-                service(p[TERMINATE], 20);
-                service(p[RELAY], 20);
+                pump(p[TERMINATE], 20, NULL); /* ICE consent between runs */
+                pump(p[RELAY], 20, NULL);
             }
         }
-    double pd = median(runs[DIRECT].pps, repeat), ed = median(runs[DIRECT].ends, repeat);
+}
+
+static void print_report(const struct opts *o, const char *profile, const struct runs runs[PATHS],
+                         const uint64_t srtp[3])
+{
+    unsigned n = o->repeat;
+    double pd = bench_median(runs[DIRECT].pps, n), ed = bench_median(runs[DIRECT].ends, n);
     printf("{\"size\": %zu, \"packets\": %u, \"window\": %u, \"repeat\": %u,\n"
            "  \"profile\": \"%s\",\n",
-           size, packets, window, repeat, profile);
+           o->size, o->packets, o->window, n, profile);
     for (int k = 0; k < PATHS; k++)
-        print_runs(k, &runs[k], repeat, true);
+        print_runs(k, &runs[k], n, true);
     printf("  \"terminate_over_direct_pps\": %.3f, \"relay_over_direct_pps\": %.3f,\n"
            "  \"terminate_dcgw_over_endpoints_cpu\": %.3f, \"relay_dcgw_over_endpoints_cpu\": "
            "%.3f,\n"
            "  \"srtp_sessions_created\": {\"terminate\": %" PRIu64 ", \"relay\": %" PRIu64 "}}\n",
-           pd > 0 ? median(runs[TERMINATE].pps, repeat) / pd : 0,
-           pd > 0 ? median(runs[RELAY].pps, repeat) / pd : 0,
-           ed > 0 ? median(runs[TERMINATE].gw, repeat) / ed : 0,
-           ed > 0 ? median(runs[RELAY].gw, repeat) / ed : 0, srtp[1] - srtp[0], srtp[2] - srtp[1]);
+           pd > 0 ? bench_median(runs[TERMINATE].pps, n) / pd : 0,
+           pd > 0 ? bench_median(runs[RELAY].pps, n) / pd : 0,
+           ed > 0 ? bench_median(runs[TERMINATE].gw, n) / ed : 0,
+           ed > 0 ? bench_median(runs[RELAY].gw, n) / ed : 0, srtp[1] - srtp[0], srtp[2] - srtp[1]);
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    int st = parse_opts(argc, argv, &o);
+    if (st >= 0)
+        return st;
+    struct dcgw_ctlclient *c = ctl_connect(o.sock);
+    /* a pair of peers per path */
+    static struct peer peers[PATHS][2];
+    struct peer *p[PATHS][2];
+    for (int k = 0; k < PATHS; k++) {
+        p[k][0] = &peers[k][0];
+        p[k][1] = &peers[k][1];
+        media_peer(p[k][0], "ue", 0x11111111u + (unsigned)k);
+        media_peer(p[k][1], "as", 0x22222222u + (unsigned)k);
+    }
+    /* the two sessions: terminate (unprotect with A's leg keys, protect with B's) and relay
+     * (the keys of the end-to-end handshake, dcgw forwards) */
+    uint64_t srtp[3];
+    char tid[64], rid[64];
+    snprintf(tid, sizeof(tid), "media-bench-t-%d", (int)getpid());
+    snprintf(rid, sizeof(rid), "media-bench-r-%d", (int)getpid());
+    srtp[0] = stat_counter(c, "srtp_sessions_created");
+    setup_terminate(c, tid, p[TERMINATE]);
+    handshake(p[TERMINATE], 10000);
+    srtp[1] = stat_counter(c, "srtp_sessions_created");
+    setup_media_relay(c, rid, p[RELAY]);
+    handshake(p[RELAY], 10000);
+    srtp[2] = stat_counter(c, "srtp_sessions_created");
+    for (int k = TERMINATE; k <= RELAY; k++) {
+        peer_keys(p[k][0]);
+        peer_keys(p[k][1]);
+    }
+    enum dcgw_srtp_profile prof = dcgw_dtls_srtp_profile(dcgw_leg_dtls(p[TERMINATE][0]->leg));
+    direct_keys(p[DIRECT], prof);
+    struct runs runs[PATHS];
+    run_all(c, p, &o, runs);
+    print_report(&o, dcgw_srtp_profile_name(prof), runs, srtp);
     close_session(c, tid);
     close_session(c, rid);
     bool all = true;
     for (int k = 0; k < PATHS; k++) {
         all &= runs[k].delivered > 0;
-        for (int j = 0; j < 2; j++) {
-            peer_reset(p[k][j]);
-            dcgw_dtls_ctx_free(p[k][j]->ctx);
-            dcgw_cert_unref(p[k][j]->cert);
-            close(p[k][j]->fd);
-        }
+        peer_free(p[k][0]);
+        peer_free(p[k][1]);
     }
     dcgw_ctlclient_free(c);
     return all ? 0 : 1;

@@ -31,6 +31,7 @@
 #include "dcgw/base/addr.h"
 #include "dcgw/base/error.h"
 #include "peers.h"
+#include "stats.h"
 
 enum { BATCH = 32, MAX_PATHS = 6, MAX_REPEAT = 15 };
 
@@ -233,20 +234,6 @@ static void relay_path(struct path *p, const char *spec)
     p->to = dcgw_leg_peer(p->a.leg);
 }
 
-static int cmp_d(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
-static double median(const double *v, unsigned n)
-{
-    double s[MAX_REPEAT];
-    memcpy(s, v, n * sizeof(*v));
-    qsort(s, n, sizeof(*s), cmp_d);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 int main(int argc, char **argv)
 {
     unsigned packets = 200000, window = 256, repeat = 3, np = 1;
@@ -369,13 +356,13 @@ int main(int argc, char **argv)
             ds[r] = paths[i].sys_ns[r] - d->sys_ns[r];
             dn[r] = paths[i].own_ns[r] - d->own_ns[r];
         }
-        sys[i] = i ? median(ds, repeat) : median(d->sys_ns, repeat);
-        own[i] = i ? median(dn, repeat) : median(d->own_ns, repeat);
+        sys[i] = i ? bench_median(ds, repeat) : bench_median(d->sys_ns, repeat);
+        own[i] = i ? bench_median(dn, repeat) : bench_median(d->own_ns, repeat);
         if (!strcmp(paths[i].name, "fwd"))
             fwd_sys = sys[i], fwd_own = own[i];
     }
     for (unsigned i = 0; i < np; i++) {
-        double pps = median(paths[i].pps, repeat);
+        double pps = bench_median(paths[i].pps, repeat);
         if (i == 0)
             printf("%-10s %12.0f %13.2f us %16s %15.2f us %18s   (the endpoints alone)\n", "direct",
                    pps, sys[0] / 1e3, "-", own[0] / 1e3, "-");
