@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "verdict.h"
+#include "helper_suite.h"
 
 START_TEST(verdicts)
 {
@@ -42,9 +43,5 @@ int main(void)
     TCase *tc = tcase_create("verdict");
     tcase_add_test(tc, verdicts);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

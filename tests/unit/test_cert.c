@@ -13,6 +13,7 @@
 
 #include "dcgw/stages/cert.h"
 #include "dcgw/base/error.h"
+#include "helper_suite.h"
 
 static char tmpdir[64];
 
@@ -374,9 +375,5 @@ int main(void)
     tcase_add_test(fp, fingerprint_bad_arguments);
     suite_add_tcase(s, fp);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

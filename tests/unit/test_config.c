@@ -9,6 +9,7 @@
 #include "dcgw/base/limits.h"
 #include "dcgw/msg/config.h"
 #include "dcgw/stages/cert.h"
+#include "helper_suite.h"
 
 #define SHIPPED DCGW_TEST_DATA "/../../config/dcgw.conf"
 
@@ -239,9 +240,5 @@ int main(void)
     tcase_add_test(tc, missing_and_binary_files);
     tcase_add_test(tc, dtls_files_are_checked);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -6,6 +6,7 @@
 #include <usrsctp.h>
 
 #include "dcgw/base/crc32c.h"
+#include "helper_suite.h"
 
 struct vector {
     uint8_t data[48];
@@ -124,9 +125,5 @@ int main(void)
     tcase_add_test(tc, matches_usrsctp_on_random_buffers);
     tcase_add_test(tc, single_bit_flips_change_the_crc);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -8,6 +8,7 @@
 #include "dcgw/stages/datachannel.h"
 #include "dcgw/base/error.h"
 #include "helper_sctp_pair.h"
+#include "helper_suite.h"
 
 enum { MAX_EV = 512 };
 
@@ -771,9 +772,5 @@ int main(void)
     tcase_add_test(tc, association_end_closes_channels);
     tcase_add_test(tc, free_inside_callback);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

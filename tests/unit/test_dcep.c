@@ -5,6 +5,7 @@
 
 #include "dcgw/stages/dcep.h"
 #include "dcgw/base/error.h"
+#include "helper_suite.h"
 
 static const uint8_t channel_types[] = {
     DCGW_DCEP_RELIABLE,
@@ -269,9 +270,5 @@ int main(void)
     tc = tcase_create("ppid");
     tcase_add_test(tc, ppid_classes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dcgw/stages/demux.h"
+#include "helper_suite.h"
 
 /* A minimal well-framed STUN message: header + one 4-byte attribute. */
 static size_t stun_msg(uint8_t *b, size_t attr_len)
@@ -187,9 +188,5 @@ int main(void)
     tcase_add_test(tc, packet_counts);
     tcase_add_test(tc, packet_garbage_never_stun_unless_sane);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

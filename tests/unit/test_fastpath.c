@@ -13,6 +13,7 @@
 #include "dcgw/base/addr.h"
 #include "dcgw/base/error.h"
 #include "dcgw/net/fastpath.h"
+#include "helper_suite.h"
 
 enum { FLOWS_CAP = 64, SLOTS = 64, LOG_MAX = 64 };
 
@@ -385,9 +386,5 @@ int main(void)
     tcase_add_test(tc, bad_addresses_are_refused);
     tcase_add_test(tc, limits_as_gcra);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -25,6 +25,7 @@
 #include "dcgw/base/addr.h"
 #include "dcgw/base/error.h"
 #include "dcgw/net/fastpath.h"
+#include "helper_suite.h"
 
 struct ep {
     int fd;
@@ -516,9 +517,5 @@ int main(void)
     tcase_add_test(tc, open_refusals_say_why);
     tcase_add_test(tc, forwards_to_remote_peers_through_veth);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

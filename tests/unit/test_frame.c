@@ -5,6 +5,7 @@
 
 #include "dcgw/base/error.h"
 #include "dcgw/msg/frame.h"
+#include "helper_suite.h"
 
 struct seen {
     int count;
@@ -154,9 +155,5 @@ int main(void)
     tcase_add_test(tc, callback_can_stop_decoding);
     tcase_add_test(tc, garbage_never_overruns);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

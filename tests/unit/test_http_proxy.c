@@ -7,6 +7,7 @@
 
 #include "dcgw/base/error.h"
 #include "dcgw/stages/http_proxy.h"
+#include "helper_suite.h"
 
 enum { MAXX = 32 };
 
@@ -510,9 +511,5 @@ int main(void)
     tcase_add_test(tc, upstream_failures);
     tcase_add_test(tc, queue_is_bounded);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

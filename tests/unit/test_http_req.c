@@ -6,6 +6,7 @@
 
 #include "dcgw/base/error.h"
 #include "dcgw/stages/http_req.h"
+#include "helper_suite.h"
 
 struct got {
     struct dcgw_http_request *rq[8];
@@ -227,9 +228,5 @@ int main(void)
     tcase_add_loop_test(tc, errors, 0, sizeof(bad) / sizeof(bad[0]));
     tcase_add_test(tc, limits);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -5,6 +5,7 @@
 
 #include "dcgw/base/error.h"
 #include "dcgw/stages/http_url.h"
+#include "helper_suite.h"
 
 START_TEST(base_parse)
 {
@@ -151,9 +152,5 @@ int main(void)
     tcase_add_test(tc, rewrite_not_nul_terminated);
     tcase_add_test(tc, headers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -14,6 +14,7 @@
 #include "dcgw/base/addr.h"
 #include "dcgw/base/error.h"
 #include "dcgw/net/io.h"
+#include "helper_suite.h"
 
 enum { MAXGOT = 256 };
 
@@ -270,9 +271,5 @@ int main(void)
     tcase_add_test(tc, gro_buffers_are_split);
     tcase_add_test(tc, without_gro_the_kernel_splits);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -11,6 +11,7 @@
 #include "dcgw/guard/jws.h"
 #include "dcgw/guard/trust.h"
 #include "helper_keys.h"
+#include "helper_suite.h"
 
 #define AV     DCGW_TEST_DATA "/avatar/"
 #define NOW    1767225600 /* tests/data/avatar/gen.sh */
@@ -549,9 +550,5 @@ Suite *jws_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(jws_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(jws_suite());
 }

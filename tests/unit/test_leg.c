@@ -11,6 +11,7 @@
 #include "dcgw/stages/leg.h"
 #include "dcgw/stages/srtp.h"
 #include "helper_lossy.h"
+#include "helper_suite.h"
 
 struct end {
     struct dcgw_leg *leg;
@@ -437,9 +438,5 @@ int main(void)
     tcase_add_test(tc, setup_timeout_closes_a_leg_that_never_connects);
     tcase_add_test(tc, media_datagrams);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -10,6 +10,7 @@
 
 #include "dcgw/base/error.h"
 #include "dcgw/net/mdc1.h"
+#include "helper_suite.h"
 
 enum { BIG = 1 << 20 };
 
@@ -286,9 +287,5 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, download_paced_and_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -10,6 +10,7 @@
 #include "../../src/control/metrics_int.h"
 #include "dcgw/base/error.h"
 #include "dcgw/msg/metrics.h"
+#include "helper_suite.h"
 
 /* ---- the family table and the layout */
 
@@ -320,9 +321,5 @@ int main(void)
     tcase_add_test(tc, control_requests_and_their_latency);
     tcase_add_test(tc, reload_keeps_the_listener_settings);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

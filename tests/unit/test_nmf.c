@@ -9,6 +9,7 @@
 #include "dcgw/base/error.h"
 #include "dcgw/control/nmf.h"
 #include "dcgw/sdp/sdp.h"
+#include "helper_suite.h"
 
 static const struct dcgw_nmf_settings set = {.vendor_pen = 32473};
 
@@ -543,9 +544,5 @@ int main(void)
     tcase_add_test(tc, diff_ops);
     tcase_add_test(tc, problem_details);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

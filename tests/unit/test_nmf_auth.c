@@ -17,6 +17,7 @@
 #include "../../src/control/nmf_int.h"
 #include "dcgw/base/error.h"
 #include "dcgw/guard/jws.h"
+#include "helper_suite.h"
 
 #define NOW  1700000000ULL
 #define SKEW 60
@@ -380,9 +381,5 @@ int main(void)
     tcase_add_test(tc, audience_and_scope);
     tcase_add_test(tc, problem_details);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -9,6 +9,7 @@
 #include "dcgw/base/error.h"
 #include "dcgw/control/nmf.h"
 #include "dcgw/msg/session.h"
+#include "helper_suite.h"
 
 static const struct dcgw_nmf_settings set = {.vendor_pen = 32473};
 
@@ -378,9 +379,5 @@ int main(void)
     tcase_add_loop_test(tc, proxy_refused, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
     tcase_add_test(tc, proxy_patch);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

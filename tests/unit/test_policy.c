@@ -9,6 +9,7 @@
 #include "dcgw/base/error.h"
 #include "dcgw/guard/policy.h"
 #include "dcgw/msg/policy_wire.h"
+#include "helper_suite.h"
 
 enum { UE = 0, AS = 1 };
 
@@ -793,9 +794,5 @@ int main(void)
     tcase_add_test(tc, patch_semantics);
     tcase_add_test(tc, media_rules);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

@@ -6,6 +6,7 @@
 #include "dcgw/base/error.h"
 #include "dcgw/msg/pbjson.h"
 #include "dcgw/msg/session.h"
+#include "helper_suite.h"
 
 static Dcgw__Session *from_json(const char *text, char *err)
 {
@@ -183,9 +184,5 @@ int main(void)
     tcase_add_test(tc, json_round_trip_and_errors);
     tcase_add_test(tc, failed_oneof_member_is_freed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }

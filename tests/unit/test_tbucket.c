@@ -5,6 +5,7 @@
 
 #include "dcgw/base/error.h"
 #include "dcgw/base/tbucket.h"
+#include "helper_suite.h"
 
 START_TEST(bucket_starts_full_then_refills)
 {
@@ -79,9 +80,5 @@ int main(void)
     tcase_add_test(tc, bucket_huge_values_do_not_overflow);
     tcase_add_test(tc, errors_have_names_and_messages);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tsuite_run(s);
 }
