@@ -25,7 +25,6 @@
 #include <uv.h>
 
 #include "dcgw.pb-c.h"
-#include "dcgw/base/log.h"
 #include "dcgw/control/master.h"
 #include "dcgw/msg/config.h"
 #include "dcgw/msg/ctlmsg.h"
@@ -33,6 +32,7 @@
 #include "dcgw/stages/cert.h"
 #include "dcgw/stages/sctp.h"
 #include "dcgw/worker/worker.h"
+#include "helper.h"
 
 enum { NW = 2, QMAX = 256, MAX_RECORDS = 32, MAX_IDS = 8, PUMP_ROUNDS = 64 };
 
@@ -292,10 +292,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    struct dcgw_log_settings ls;
-    dcgw_log_settings_default(&ls);
-    ls.level = DCGW_LOG_ERROR;
-    dcgw_log_setup(&ls, "fuzz");
+    fuzz_quiet_logs();
     struct dcgw_cert *c = NULL;
     char cp[128], kp[128];
     if (!mkdtemp(certdir) || dcgw_cert_new(NULL, &c) != 0)

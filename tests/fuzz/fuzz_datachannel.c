@@ -24,8 +24,8 @@
 #include <string.h>
 
 #include "dcgw/base/error.h"
-#include "dcgw/base/log.h"
 #include "dcgw/stages/datachannel.h"
+#include "helper.h"
 
 enum { QMAX = 512, PKT_MAX = 2048, ROUNDS = 4, STREAMS = 16, MAXMSG = 16 * 1024, MAX_OPS = 64 };
 
@@ -262,45 +262,19 @@ static void teardown(void)
 
 /* ---- the input */
 
-struct in {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-/* [length byte][bytes], clipped to what is left. */
-static const uint8_t *bytes(struct in *in, size_t *n)
-{
-    size_t k = u8(in);
-    if (k > in->n)
-        k = in->n;
-    const uint8_t *p = in->p;
-    in->p += k;
-    in->n -= k;
-    *n = k;
-    return p;
-}
-
 static const uint32_t PPIDS[] = {50, 51, 52, 53, 54, 56, 57, 0, 1, 55, 58, 0xffffffffu};
 
-static void params_from(struct in *in, struct dcgw_dc_params *p, uint16_t id)
+static void params_from(struct fuzz_in *in, struct dcgw_dc_params *p, uint16_t id)
 {
     memset(p, 0, sizeof(*p));
-    uint8_t t = u8(in);
+    uint8_t t = fuzz_u8(in);
     p->id = id;
     p->ordered = t & 1;
     p->reliability = (enum dcgw_dc_reliability)((t >> 1) % 3);
-    p->reliability_param = u8(in);
+    p->reliability_param = fuzz_u8(in);
     p->priority = (uint16_t)(t >> 3) * 64;
     size_t n;
-    const uint8_t *l = bytes(in, &n);
+    const uint8_t *l = fuzz_bytes(in, &n);
     for (size_t i = 0; i < n && i < 16; i++) /* printable: DCEP wants UTF-8 without NUL */
         p->label[i] = (char)(0x20 + l[i] % 0x5f);
 }
@@ -310,28 +284,28 @@ static struct dcgw_dc_channel *chan_of(struct end *e, uint8_t id)
     return e->dc ? dcgw_dc_channel_by_id(e->dc, id % STREAMS) : NULL;
 }
 
-static void raw_send(struct in *in)
+static void raw_send(struct fuzz_in *in)
 {
-    uint8_t sel = u8(in);
-    uint16_t stream = (uint16_t)(u8(in) % (STREAMS + 2)); /* a few beyond the streams too */
+    uint8_t sel = fuzz_u8(in);
+    uint16_t stream = (uint16_t)(fuzz_u8(in) % (STREAMS + 2)); /* a few beyond the streams too */
     uint32_t ppid = PPIDS[(sel & 0x0f) % (sizeof(PPIDS) / sizeof(PPIDS[0]))];
     struct dcgw_sctp_sendopts o = {.unordered = sel & 0x10,
                                    .pr = (sel & 0x20) ? DCGW_SCTP_PR_RTX : DCGW_SCTP_PR_NONE};
     size_t n;
-    const uint8_t *p = bytes(in, &n);
+    const uint8_t *p = fuzz_bytes(in, &n);
     if (n == 0)
         p = (const uint8_t *)"", n = 1; /* SCTP carries no empty messages */
     dcgw_sctp_send(dcgw_dc_sctp(P.dc), stream, ppid, &o, p, n);
 }
 
-static void raw_open(struct in *in)
+static void raw_open(struct fuzz_in *in)
 {
-    uint16_t stream = (uint16_t)(u8(in) % (STREAMS + 2));
-    uint8_t t = u8(in);
+    uint16_t stream = (uint16_t)(fuzz_u8(in) % (STREAMS + 2));
+    uint8_t t = fuzz_u8(in);
     static const uint8_t types[] = {0x00, 0x01, 0x02, 0x80, 0x81, 0x82};
     size_t ln, pn;
-    const uint8_t *l = bytes(in, &ln);
-    const uint8_t *pr = bytes(in, &pn);
+    const uint8_t *l = fuzz_bytes(in, &ln);
+    const uint8_t *pr = fuzz_bytes(in, &pn);
     struct dcgw_dcep_open o = {.channel_type = types[t % sizeof(types)],
                                .priority = (uint16_t)(t * 3),
                                .reliability = t >> 4,
@@ -346,9 +320,9 @@ static void raw_open(struct in *in)
 }
 
 /* One operation; returns false when the pair is gone. */
-static bool run_op(struct in *in)
+static bool run_op(struct fuzz_in *in)
 {
-    uint8_t op = u8(in);
+    uint8_t op = fuzz_u8(in);
     struct dcgw_dc_channel *ch;
     struct dcgw_dc_params p;
     size_t n;
@@ -363,18 +337,18 @@ static bool run_op(struct in *in)
         break;
     case 2: { /* P: a DATA_CHANNEL_ACK on any stream */
         uint8_t ack = DCGW_DCEP_ACK;
-        dcgw_sctp_send(dcgw_dc_sctp(P.dc), (uint16_t)(u8(in) % STREAMS), DCGW_PPID_DCEP, NULL, &ack,
-                       1);
+        dcgw_sctp_send(dcgw_dc_sctp(P.dc), (uint16_t)(fuzz_u8(in) % STREAMS), DCGW_PPID_DCEP, NULL,
+                       &ack, 1);
         break;
     }
     case 3: /* P: resets one or two outgoing streams, channel or not */
-        ids[0] = (uint16_t)(u8(in) % (STREAMS + 2));
-        ids[1] = (uint16_t)(u8(in) % STREAMS);
+        ids[0] = (uint16_t)(fuzz_u8(in) % (STREAMS + 2));
+        ids[1] = (uint16_t)(fuzz_u8(in) % STREAMS);
         dcgw_sctp_reset_streams(dcgw_dc_sctp(P.dc), ids, (op & 0x10) ? 2 : 1);
         break;
     case 4: /* G opens a channel in band */
         if (G.dc) {
-            uint8_t id = u8(in);
+            uint8_t id = fuzz_u8(in);
             params_from(in, &p, id & 0x80 ? DCGW_DC_ID_AUTO : id % STREAMS);
             dcgw_dc_open(G.dc, &p, &ch);
         }
@@ -384,38 +358,38 @@ static bool run_op(struct in *in)
         dcgw_dc_open(P.dc, &p, &ch);
         break;
     case 6: /* G sends */
-        ch = chan_of(&G, u8(in));
-        b = bytes(in, &n);
+        ch = chan_of(&G, fuzz_u8(in));
+        b = fuzz_bytes(in, &n);
         if (ch)
             dcgw_dc_send(G.dc, ch, op & 0x10, b, n);
         break;
     case 7: /* G closes a channel */
-        if ((ch = chan_of(&G, u8(in))))
+        if ((ch = chan_of(&G, fuzz_u8(in))))
             dcgw_dc_close_channel(G.dc, ch);
         break;
     case 8: /* P closes a channel */
-        if ((ch = chan_of(&P, u8(in))))
+        if ((ch = chan_of(&P, fuzz_u8(in))))
             dcgw_dc_close_channel(P.dc, ch);
         break;
     case 9: /* G adds a negotiated channel while connected */
         if (G.dc) {
-            params_from(in, &p, (uint16_t)(u8(in) % (STREAMS + 1)));
+            params_from(in, &p, (uint16_t)(fuzz_u8(in) % (STREAMS + 1)));
             /* open at once, without a callback */
             if (dcgw_dc_add_negotiated(G.dc, &p, &ch) == 0 && ch->state == DCGW_DC_OPEN)
                 live[ch->params.id] = ch;
         }
         break;
     case 10: /* time passes */
-        dcgw_sctp_handle_timers((uint32_t)u8(in) * 20);
+        dcgw_sctp_handle_timers((uint32_t)fuzz_u8(in) * 20);
         break;
     case 11: /* P sends on one of its channels */
-        ch = chan_of(&P, u8(in));
-        b = bytes(in, &n);
+        ch = chan_of(&P, fuzz_u8(in));
+        b = fuzz_bytes(in, &n);
         if (ch)
             dcgw_dc_send(P.dc, ch, op & 0x10, b, n);
         break;
     case 12: /* loss on the link from now on */
-        loss_mask = u8(in);
+        loss_mask = fuzz_u8(in);
         break;
     case 13: /* G shuts the association down gracefully */
         if (G.dc)
@@ -428,7 +402,7 @@ static bool run_op(struct in *in)
         return false;
     default: /* P: a burst of one message on several streams; with 0x10 a big one, up to
               * beyond G's max_message_size */
-        b = bytes(in, &n);
+        b = fuzz_bytes(in, &n);
         if ((op & 0x10) && n) {
             static uint8_t big[MAXMSG + 4096];
             size_t k = n * 80 < sizeof(big) ? n * 80 : sizeof(big);
@@ -471,10 +445,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    struct dcgw_log_settings ls;
-    dcgw_log_settings_default(&ls);
-    ls.level = DCGW_LOG_ERROR;
-    dcgw_log_setup(&ls, "fuzz");
+    fuzz_quiet_logs();
     G.q = calloc(QMAX, sizeof(struct pkt));
     P.q = calloc(QMAX, sizeof(struct pkt));
     return G.q && P.q && dcgw_sctp_stack_init(NULL) == 0 ? 0 : -1;
@@ -484,7 +455,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    struct in in = {data + 1, size - 1};
+    struct fuzz_in in = {data + 1, size - 1};
     /* the decisions of G's callbacks come from the end of the input */
     size_t nd = in.n / 8;
     decide_p = in.p + in.n - nd;

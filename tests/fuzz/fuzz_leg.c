@@ -26,11 +26,12 @@
 #include <string.h>
 
 #include "dcgw/base/addr.h"
+#include "dcgw/base/bytes.h"
 #include "dcgw/base/crc32c.h"
 #include "dcgw/base/error.h"
-#include "dcgw/base/log.h"
 #include "dcgw/stages/cert.h"
 #include "dcgw/stages/leg.h"
+#include "helper.h"
 
 enum { QMAX = 256, DGRAM_MAX = 1600, HIST = 32, STREAMS = 16, MAX_OPS = 96, MAXMSG = 16384 };
 
@@ -181,7 +182,7 @@ static void pdc_send_packet(void *ud, const uint8_t *p, size_t n)
 {
     (void)ud;
     if (n >= 12)
-        p_vtag = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+        p_vtag = dcgw_be32(p + 4);
     if (P.leg && dcgw_leg_state(P.leg) == DCGW_LEG_CONNECTED)
         dcgw_leg_send_data(P.leg, p, n);
 }
@@ -372,11 +373,6 @@ static uint32_t crc32_ieee(const uint8_t *p, size_t n)
     return ~c;
 }
 
-static void put16(uint8_t *p, size_t v)
-{
-    p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
-}
-
 /* Makes MESSAGE-INTEGRITY (keyed with T's password) and a FINGERPRINT right after it
  * correct, whatever else the message holds (RFC 8489 §14.5, §14.7). */
 static size_t fix_stun(uint8_t *b, size_t n)
@@ -384,19 +380,18 @@ static size_t fix_stun(uint8_t *b, size_t n)
     if (n < 20)
         return n;
     for (size_t off = 20; off + 4 <= n;) {
-        size_t type = (size_t)b[off] << 8 | b[off + 1], len = (size_t)b[off + 2] << 8 | b[off + 3];
+        size_t type = dcgw_be16(b + off), len = dcgw_be16(b + off + 2);
         if (type == 0x0008 && off + 24 <= n) {
-            put16(b + 2, off + 24 - 20);
+            dcgw_put_be16(b + 2, (uint16_t)(off + 24 - 20));
             unsigned mlen = 20;
             HMAC(EVP_sha1(), T_PWD, (int)strlen(T_PWD), b, off, b + off + 4, &mlen);
-            put16(b + off + 2, 20);
+            dcgw_put_be16(b + off + 2, 20);
             size_t end = off + 24;
             if (end + 8 <= n && b[end] == 0x80 && b[end + 1] == 0x28) {
-                put16(b + 2, end + 8 - 20);
-                put16(b + end + 2, 4);
+                dcgw_put_be16(b + 2, (uint16_t)(end + 8 - 20));
+                dcgw_put_be16(b + end + 2, 4);
                 uint32_t crc = crc32_ieee(b, end) ^ 0x5354554eu;
-                b[end + 4] = (uint8_t)(crc >> 24), b[end + 5] = (uint8_t)(crc >> 16);
-                b[end + 6] = (uint8_t)(crc >> 8), b[end + 7] = (uint8_t)crc;
+                dcgw_put_be32(b + end + 4, crc);
                 end += 8;
             }
             return end;
@@ -412,12 +407,11 @@ static void forge_sctp(uint8_t *b, size_t n, uint8_t how)
     if (n < 12)
         return;
     if (how & 1) {
-        put16(b, p_port);
-        put16(b + 2, t_port);
+        dcgw_put_be16(b, p_port);
+        dcgw_put_be16(b + 2, t_port);
     }
     if (how & 2)
-        b[4] = (uint8_t)(p_vtag >> 24), b[5] = (uint8_t)(p_vtag >> 16),
-        b[6] = (uint8_t)(p_vtag >> 8), b[7] = (uint8_t)p_vtag;
+        dcgw_put_be32(b + 4, p_vtag);
     if (how & 4) {
         memset(b + 8, 0, 4);
         uint32_t crc = dcgw_crc32c(b, n);
@@ -428,43 +422,15 @@ static void forge_sctp(uint8_t *b, size_t n, uint8_t how)
 
 /* ---- the script */
 
-struct in {
-    const uint8_t *p;
-    size_t n;
-};
-
-static uint8_t u8(struct in *in)
-{
-    if (!in->n)
-        return 0;
-    in->n--;
-    return *in->p++;
-}
-
-/* [2-byte length][bytes], clipped to what is left and to dst's size. */
-static size_t blob(struct in *in, uint8_t *dst, size_t cap)
-{
-    size_t k = (size_t)u8(in) << 8;
-    k |= u8(in);
-    if (k > in->n)
-        k = in->n;
-    if (k > cap)
-        k = cap;
-    memcpy(dst, in->p, k);
-    in->p += k;
-    in->n -= k;
-    return k;
-}
-
 static struct dcgw_dc_channel *p_chan(uint8_t id)
 {
     return pdc ? dcgw_dc_channel_by_id(pdc, id % STREAMS) : NULL;
 }
 
-static void run_op(struct in *in)
+static void run_op(struct fuzz_in *in)
 {
     static uint8_t b[DGRAM_MAX];
-    uint8_t op = u8(in), a;
+    uint8_t op = fuzz_u8(in), a;
     size_t n;
     struct sockaddr_in *sin = (struct sockaddr_in *)&stranger;
     struct dcgw_dc_channel *ch;
@@ -474,30 +440,31 @@ static void run_op(struct in *in)
         pump(1 + (op >> 4));
         break;
     case 1: /* anything, from P's address */
-        n = blob(in, b, sizeof(b));
+        n = fuzz_blob(in, b, sizeof(b));
         to_t((struct sockaddr *)&P.addr, b, n);
         break;
     case 2: /* anything, from a stranger */
-        sin->sin_port = htons((uint16_t)(40000 + u8(in)));
-        n = blob(in, b, sizeof(b));
+        sin->sin_port = htons((uint16_t)(40000 + fuzz_u8(in)));
+        n = fuzz_blob(in, b, sizeof(b));
         to_t((struct sockaddr *)&stranger, b, n);
         break;
     case 3: /* STUN with correct integrity, from P or a stranger */
-        n = fix_stun(b, blob(in, b, sizeof(b)));
+        n = fix_stun(b, fuzz_blob(in, b, sizeof(b)));
         to_t(op & 0x10 ? (struct sockaddr *)&stranger : (struct sockaddr *)&P.addr, b, n);
         break;
     case 4: /* tamper with a coming P -> T datagram */
         tamper.armed = true;
-        tamper.k = u8(in) % 8;
+        tamper.k = fuzz_u8(in) % 8;
         tamper.mode = (uint8_t)((op >> 4) % 5);
-        tamper.off = (uint16_t)(u8(in) << 8 | u8(in));
-        tamper.x = u8(in);
+        a = fuzz_u8(in); /* the high byte first (the operands of | are not sequenced) */
+        tamper.off = (uint16_t)(a << 8 | fuzz_u8(in));
+        tamper.x = fuzz_u8(in);
         break;
     case 5: { /* P opens a channel in band */
         struct dcgw_dc_params p;
         memset(&p, 0, sizeof(p));
         p.id = DCGW_DC_ID_AUTO;
-        a = u8(in);
+        a = fuzz_u8(in);
         p.ordered = a & 1;
         p.reliability = (enum dcgw_dc_reliability)((a >> 1) % 3);
         p.reliability_param = a >> 3;
@@ -507,31 +474,31 @@ static void run_op(struct in *in)
         break;
     }
     case 6: /* P sends on a channel */
-        ch = p_chan(u8(in));
-        n = blob(in, b, MAXMSG < sizeof(b) ? MAXMSG : sizeof(b));
+        ch = p_chan(fuzz_u8(in));
+        n = fuzz_blob(in, b, MAXMSG < sizeof(b) ? MAXMSG : sizeof(b));
         if (ch)
             dcgw_dc_send(pdc, ch, op & 0x10, b, n);
         break;
     case 7: /* P closes a channel */
-        if ((ch = p_chan(u8(in))))
+        if ((ch = p_chan(fuzz_u8(in))))
             dcgw_dc_close_channel(pdc, ch);
         break;
     case 8: /* a forged SCTP packet inside genuine DTLS */
-        a = u8(in);
-        n = blob(in, b, sizeof(b));
+        a = fuzz_u8(in);
+        n = fuzz_blob(in, b, sizeof(b));
         forge_sctp(b, n, a);
         if (dcgw_leg_state(P.leg) == DCGW_LEG_CONNECTED && n)
             dcgw_leg_send_data(P.leg, b, n);
         break;
     case 9: /* time passes */
-        now += (uint64_t)u8(in) * 100;
+        now += (uint64_t)fuzz_u8(in) * 100;
         timers();
         dcgw_sctp_handle_timers(200);
         break;
     case 10: { /* T sends on a channel */
         struct dcgw_dc *tdc = dcgw_leg_dc(T.leg);
-        a = u8(in);
-        n = blob(in, b, MAXMSG < sizeof(b) ? MAXMSG : sizeof(b));
+        a = fuzz_u8(in);
+        n = fuzz_blob(in, b, MAXMSG < sizeof(b) ? MAXMSG : sizeof(b));
         ch = dcgw_dc_channel_by_id(tdc, a % STREAMS);
         if (ch)
             dcgw_dc_send(tdc, ch, op & 0x10, b, n);
@@ -543,7 +510,7 @@ static void run_op(struct in *in)
         break;
     case 12: /* a genuine P -> T datagram again, from P or from a stranger */
         if (nhist) {
-            struct dgram *d = &hist[u8(in) % (nhist < HIST ? nhist : HIST)];
+            struct dgram *d = &hist[fuzz_u8(in) % (nhist < HIST ? nhist : HIST)];
             to_t(op & 0x10 ? (struct sockaddr *)&stranger : (struct sockaddr *)&P.addr, d->p, d->n);
         }
         break;
@@ -563,10 +530,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    struct dcgw_log_settings ls;
-    dcgw_log_settings_default(&ls);
-    ls.level = DCGW_LOG_ERROR;
-    dcgw_log_setup(&ls, "fuzz");
+    fuzz_quiet_logs();
     T.q = calloc(QMAX, sizeof(struct dgram));
     P.q = calloc(QMAX, sizeof(struct dgram));
     struct dcgw_cert *ct = NULL, *cp = NULL;
@@ -592,7 +556,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    struct in in = {data + 1, size - 1};
+    struct fuzz_in in = {data + 1, size - 1};
     if (setup(data[0]) == 0) {
         for (int k = 0; k < MAX_OPS && in.n; k++)
             run_op(&in);

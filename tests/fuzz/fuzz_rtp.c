@@ -8,18 +8,13 @@
 #include <string.h>
 
 #include "dcgw/stages/rtp.h"
-
-static void check(int cond)
-{
-    if (!cond)
-        abort();
-}
+#include "helper.h"
 
 static bool count_cb(void *ud, uint8_t id, const uint8_t *v, size_t len)
 {
     (void)v;
     unsigned *n = ud;
-    check(id != 0 && len <= 255);
+    fuzz_check(id != 0 && len <= 255);
     (*n)++;
     return true;
 }
@@ -38,7 +33,7 @@ static void rtp(const uint8_t *p, size_t n)
     struct dcgw_rtp_hdr h, g;
     if (dcgw_rtp_parse(p, n, &h) != 0)
         return;
-    check(h.payload_off <= n && h.ext_off + h.ext_len <= n);
+    fuzz_check(h.payload_off <= n && h.ext_off + h.ext_len <= n);
     unsigned elems = 0;
     int rc = dcgw_rtp_ext_each(p, &h, count_cb, &elems);
     struct dcgw_rtp_rewrite rw;
@@ -51,23 +46,23 @@ static void rtp(const uint8_t *p, size_t n)
     memcpy(rw.mid, "mid", 3);
     int len = dcgw_rtp_rewrite(p, n, &h, &rw, 100, 0xfeedf00d, out, sizeof(out));
     if (rc < 0) {
-        check(len < 0);
+        fuzz_check(len < 0);
         return;
     }
     if (len == -8) /* DCGW_ETOOBIG: more extension than the output holds */
         return;
     if (len == -10) { /* DCGW_EMALFORMED: more elements than the rewrite keeps (32) */
-        check(elems > 32);
+        fuzz_check(elems > 32);
         return;
     }
-    check(len > 0);
-    check(dcgw_rtp_parse(out, (size_t)len, &g) == 0);
-    check(g.pt == 100 && g.ssrc == 0xfeedf00d && g.seq == h.seq && g.cc == h.cc);
-    check((size_t)len - g.payload_off == n - h.payload_off);
-    check(memcmp(out + g.payload_off, p + h.payload_off, n - h.payload_off) == 0);
+    fuzz_check(len > 0);
+    fuzz_check(dcgw_rtp_parse(out, (size_t)len, &g) == 0);
+    fuzz_check(g.pt == 100 && g.ssrc == 0xfeedf00d && g.seq == h.seq && g.cc == h.cc);
+    fuzz_check((size_t)len - g.payload_off == n - h.payload_off);
+    fuzz_check(memcmp(out + g.payload_off, p + h.payload_off, n - h.payload_off) == 0);
     unsigned after = 0;
-    check(dcgw_rtp_ext_each(out, &g, count_cb, &after) == 0);
-    check(after <= elems);
+    fuzz_check(dcgw_rtp_ext_each(out, &g, count_cb, &after) == 0);
+    fuzz_check(after <= elems);
 }
 
 static void rtcp(const uint8_t *p, size_t n)
@@ -75,13 +70,13 @@ static void rtcp(const uint8_t *p, size_t n)
     struct dcgw_rtcp_info info;
     if (n > sizeof(copy) || dcgw_rtcp_check(p, n, &info) != 0)
         return;
-    check(info.packets > 0);
+    fuzz_check(info.packets > 0);
     memcpy(copy, p, n);
     if (dcgw_rtcp_map_ssrcs(copy, n, flip, NULL) != 0)
         return;
     /* only SSRC fields changed: the first word of every packet is untouched */
     for (size_t off = 0; off < n;) {
-        check(memcmp(copy + off, p + off, 4) == 0);
+        fuzz_check(memcmp(copy + off, p + off, 4) == 0);
         off += 4u * (((size_t)p[off + 2] << 8 | p[off + 3]) + 1u);
     }
 }

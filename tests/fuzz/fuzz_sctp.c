@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dcgw/base/bytes.h"
 #include "dcgw/base/crc32c.h"
-#include "dcgw/base/log.h"
 #include "dcgw/stages/sctp.h"
+#include "helper.h"
 
 enum { MAX_PACKETS = 16, QMAX = 256, PKT_MAX = 4096, ROUNDS = 6 };
 
@@ -39,29 +40,18 @@ struct side {
 static struct side A, B;
 static uint16_t port_seq;
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static void send_packet(void *ud, const uint8_t *p, size_t n)
 {
     struct side *sd = ud;
     if (n < 12 || n > PKT_MAX || sd->nq == QMAX)
         return;
-    sd->vtag = be32(p + 4);
+    sd->vtag = dcgw_be32(p + 4);
     for (size_t off = 12; off + 8 <= n;) { /* remember our last DATA TSN */
-        size_t len = (size_t)p[off + 2] << 8 | p[off + 3];
+        size_t len = dcgw_be16(p + off + 2);
         if (len < 4)
             break;
         if (p[off] == 0x00 && len >= 16)
-            sd->data_tsn = be32(p + off + 4);
+            sd->data_tsn = dcgw_be32(p + off + 4);
         off += (len + 3) & ~(size_t)3;
     }
     sd->q[sd->nq].n = n;
@@ -114,10 +104,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    struct dcgw_log_settings ls;
-    dcgw_log_settings_default(&ls);
-    ls.level = DCGW_LOG_ERROR;
-    dcgw_log_setup(&ls, "fuzz");
+    fuzz_quiet_logs();
     A.q = calloc(QMAX, sizeof(struct pkt));
     B.q = calloc(QMAX, sizeof(struct pkt));
     return A.q && B.q && dcgw_sctp_stack_init(NULL) == 0 ? 0 : -1;
@@ -176,14 +163,14 @@ static void teardown(void)
 static void fix_tsns(uint8_t *p, size_t n)
 {
     for (size_t off = 12; off + 8 <= n;) {
-        size_t len = (size_t)p[off + 2] << 8 | p[off + 3];
+        size_t len = dcgw_be16(p + off + 2);
         if (len < 4)
             break;
         uint8_t type = p[off];
         if (type == 0x00 || type == 0x40 || type == 0xc0) /* DATA, I-DATA, FORWARD-TSN */
-            put_be32(p + off + 4, be32(p + off + 4) + B.data_tsn + 1);
+            dcgw_put_be32(p + off + 4, dcgw_be32(p + off + 4) + B.data_tsn + 1);
         else if (type == 0x03) /* SACK: cumulative TSN ack */
-            put_be32(p + off + 4, be32(p + off + 4) + A.data_tsn);
+            dcgw_put_be32(p + off + 4, dcgw_be32(p + off + 4) + A.data_tsn);
         off += (len + 3) & ~(size_t)3;
     }
 }
@@ -200,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t off = 1;
     static uint8_t buf[PKT_MAX];
     for (int k = 0; k < MAX_PACKETS && off + 2 <= size && A.s; k++) {
-        size_t n = (size_t)data[off] << 8 | data[off + 1];
+        size_t n = dcgw_be16(data + off);
         off += 2;
         if (n > size - off)
             n = size - off;
@@ -210,7 +197,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         off += n;
         if (n >= 12) {
             if (flags & 1)
-                put_be32(buf + 4, B.vtag);
+                dcgw_put_be32(buf + 4, B.vtag);
             if (flags & 2) {
                 buf[0] = (uint8_t)(B.port >> 8), buf[1] = (uint8_t)B.port;
                 buf[2] = (uint8_t)(A.port >> 8), buf[3] = (uint8_t)A.port;

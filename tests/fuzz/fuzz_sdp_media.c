@@ -3,8 +3,6 @@
  * paired (sdp_match.c), dcgw's answer to each is written and parsed back, and so is the
  * offer dcgw would make from the first. Aborts when an answer or offer does not parse, an
  * accepted m-line lost its codecs or mid, or a rejected one is not port 0. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,59 +10,37 @@
 #include "dcgw/base/error.h"
 #include "dcgw/sdp/sdp.h"
 #include "dcgw/sdp/sdp_match.h"
+#include "helper.h"
 
 static struct dcgw_sdp leg[2], back;
 static struct dcgw_sdp_match match;
 static char buf[DCGW_SDP_TEXT_MAX + 1];
 
-static void check(int cond)
-{
-    if (!cond)
-        abort();
-}
-
-static void make_local(struct dcgw_sdp_local *l, const struct dcgw_sdp *o)
-{
-    dcgw_sdp_local_init(l);
-    l->sess_id = 1;
-    strcpy(l->ice_ufrag, "fuzz");
-    strcpy(l->ice_pwd, "fuzzfuzzfuzzfuzzfuzzfu");
-    struct sockaddr_in *a = (struct sockaddr_in *)&l->addrs[0];
-    a->sin_family = AF_INET;
-    a->sin_port = htons(40000);
-    a->sin_addr.s_addr = htonl(0xc0000201);
-    l->n_addrs = 1;
-    l->fingerprints[0].alg = DCGW_HASH_SHA256;
-    l->fingerprints[0].len = 32;
-    l->n_fingerprints = 1;
-    l->setup = dcgw_sdp_answer_setup(o->dc.setup, DCGW_SDP_SETUP_PASSIVE);
-}
-
 static void answer(int k)
 {
     struct dcgw_sdp_local l;
-    make_local(&l, &leg[k]);
+    fuzz_sdp_local(&l, &leg[k]);
     l.av = match.av[k];
     l.n_av = match.n_av[k];
     int n = dcgw_sdp_write_answer(&leg[k], &l, buf, sizeof(buf));
     if (n == DCGW_ETOOBIG)
         return;
-    check(n > 0);
+    fuzz_check(n > 0);
     char err[128];
-    check(dcgw_sdp_parse(buf, (size_t)n, &back, err, sizeof(err)) == 0);
-    check(back.n_media == leg[k].n_media);
+    fuzz_check(dcgw_sdp_parse(buf, (size_t)n, &back, err, sizeof(err)) == 0);
+    fuzz_check(back.n_media == leg[k].n_media);
     for (size_t i = 0; i < leg[k].n_media; i++) {
         int r = leg[k].media[i].rtp;
         if (r < 0)
             continue;
         const struct dcgw_sdp_av *av = &match.av[k][r];
         int rb = back.media[i].rtp;
-        check(rb >= 0);
-        check(strcmp(back.rtp[rb].mid, leg[k].rtp[r].mid) == 0);
+        fuzz_check(rb >= 0);
+        fuzz_check(strcmp(back.rtp[rb].mid, leg[k].rtp[r].mid) == 0);
         if (av->reject)
-            check(back.rtp[rb].port == 0);
+            fuzz_check(back.rtp[rb].port == 0);
         else
-            check(back.rtp[rb].n_codecs == (unsigned)__builtin_popcountll(av->codecs));
+            fuzz_check(back.rtp[rb].n_codecs == (unsigned)__builtin_popcountll(av->codecs));
     }
 }
 
@@ -74,7 +50,7 @@ static void offer(void)
     bool allow[2] = {true, true};
     dcgw_sdp_answer_alone(&leg[0], allow, ans);
     struct dcgw_sdp_local l;
-    make_local(&l, &leg[0]);
+    fuzz_sdp_local(&l, &leg[0]);
     l.setup = DCGW_SDP_SETUP_ACTPASS;
     strcpy(l.mid, "dcgw-dc");
     l.n_av = dcgw_sdp_offer_from(ans, leg[0].n_rtp, off);
@@ -83,10 +59,10 @@ static void offer(void)
     int n = dcgw_sdp_write_offer(&l, buf, sizeof(buf));
     if (n == DCGW_ETOOBIG || n == DCGW_EINVAL) /* EINVAL: duplicate or missing mids */
         return;
-    check(n > 0);
+    fuzz_check(n > 0);
     char err[128];
-    check(dcgw_sdp_parse(buf, (size_t)n, &back, err, sizeof(err)) == 0);
-    check(back.n_rtp == l.n_av);
+    fuzz_check(dcgw_sdp_parse(buf, (size_t)n, &back, err, sizeof(err)) == 0);
+    fuzz_check(back.n_rtp == l.n_av);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -107,11 +83,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct dcgw_sdp_match_opts o = {.allow = {{true, true}, {true, size % 2 == 0}}};
     dcgw_sdp_match(&leg[0], &leg[1], &o, &match);
-    check(match.n_av[0] == leg[0].n_rtp && match.n_av[1] == leg[1].n_rtp);
+    fuzz_check(match.n_av[0] == leg[0].n_rtp && match.n_av[1] == leg[1].n_rtp);
     for (size_t i = 0; i < match.n_pairs; i++) {
         const struct dcgw_sdp_pair *p = &match.pairs[i];
-        check(p->n_codecs > 0 && !(p->codecs[0].flags & DCGW_SDP_CODEC_RTX));
-        check(!match.av[0][p->rtp[0]].reject && !match.av[1][p->rtp[1]].reject);
+        fuzz_check(p->n_codecs > 0 && !(p->codecs[0].flags & DCGW_SDP_CODEC_RTX));
+        fuzz_check(!match.av[0][p->rtp[0]].reject && !match.av[1][p->rtp[1]].reject);
     }
     answer(0);
     answer(1);

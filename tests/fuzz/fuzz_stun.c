@@ -11,7 +11,7 @@
 
 #include "dcgw/stages/demux.h"
 #include "dcgw/stages/ice.h"
-#include "dcgw/base/log.h"
+#include "helper.h"
 
 static const char PWD[] = "VOkJxbRl1RmTxUk/WvJxBt";
 /* RFC 5769 §2.1 transaction id: the client draws it, so the §2.2/2.3 responses match. */
@@ -95,10 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool quiet;
     if (!quiet) {
-        struct dcgw_log_settings ls;
-        dcgw_log_settings_default(&ls);
-        ls.level = DCGW_LOG_ERROR;
-        dcgw_log_setup(&ls, "fuzz");
+        fuzz_quiet_logs();
         quiet = true;
     }
     struct sockaddr_in from;
