@@ -5,7 +5,9 @@
  *   fwd        peer A --> dcgw-relay-fwd (raw recvmmsg/sendmmsg) -------> peer B
  *   NAME=SOCK  peer A --> dcgwd relay session (inspected, verified) ---> peer B, one per
  *              --relay: e.g. userspace (gso, gro, fast path off), gso (gso and gro on),
- *              bpf (fast path on)
+ *              bpf (fast path on); NAME=SOCK,PID,netns: the daemon runs in a network
+ *              namespace of its own (a fast path's program then sees only its traffic)
+ *              and the path's peers are opened in it
  *
  * Each relay path gets its own pair of dcgw client legs (ICE + DTLS 1.2 end to end); the
  * flow is verified, then one real application_data record of each peer is replayed:
@@ -17,12 +19,14 @@
  * reported: datagrams per CPU-second = packets / that. Prints a table and, with -j, JSON. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,9 +217,20 @@ static void relay_path(struct path *p, const char *spec)
     char sock[256];
     snprintf(sock, sizeof(sock), "%s", eq + 1);
     char *comma = strchr(sock, ',');
+    int home = -1;
     if (comma) {
         *comma = '\0';
         p->pid = (pid_t)atoi(comma + 1);
+        comma = strchr(comma + 1, ',');
+    }
+    if (comma && !strcmp(comma + 1, "netns")) { /* the daemon's own network namespace */
+        char ns[64];
+        snprintf(ns, sizeof(ns), "/proc/%d/ns/net", (int)p->pid);
+        int fd = open(ns, O_RDONLY | O_CLOEXEC);
+        home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || home < 0 || setns(fd, CLONE_NEWNET) < 0)
+            die("--relay NAME=SOCKET,PID,netns: entering the daemon's namespace", DCGW_EIO);
+        close(fd);
     }
     struct dcgw_ctlclient_opts co = {.socket = sock};
     char err[256];
@@ -232,6 +247,11 @@ static void relay_path(struct path *p, const char *spec)
         die("the handshake through the relay did not complete", DCGW_ETIMEOUT);
     pump(pp, 300, NULL); /* the fast path takes the flow once verified */
     p->to = dcgw_leg_peer(p->a.leg);
+    if (home >= 0) { /* the peers' sockets stay in the daemon's namespace */
+        if (setns(home, CLONE_NEWNET) < 0)
+            die("leaving the daemon's namespace", DCGW_EIO);
+        close(home);
+    }
 }
 
 int main(int argc, char **argv)
@@ -274,7 +294,7 @@ int main(int argc, char **argv)
             return 2;
     }
     if (size < 64 || size > 1400 || window < BATCH || !packets || !repeat || repeat > MAX_REPEAT) {
-        fprintf(stderr, "usage: dcgw-relay-bench [--relay NAME=SOCKET[,PID]]... "
+        fprintf(stderr, "usage: dcgw-relay-bench [--relay NAME=SOCKET[,PID[,netns]]]... "
                         "[--fwd HOST:PORT[,PID]] [--packets N] [--size 64..1400] "
                         "[--window N>=32] [--repeat 1..15] [--gso-input] [-j FILE]\n");
         return 2;
@@ -369,13 +389,17 @@ int main(int argc, char **argv)
         else
             printf("%-10s %12.0f %13.2f us %15.0fk %15.2f us %17.0fk\n", paths[i].name, pps,
                    sys[i] / 1e3, 1e6 / sys[i], own[i] / 1e3, 1e6 / own[i]);
-        if (js)
+        if (js) {
             fprintf(js,
                     "%s{\"path\": \"%s\", \"datagrams_per_s\": %.0f, \"lost\": %u, "
                     "\"system_cpu_ns_per_datagram\": %.1f, \"own_cpu_ns_per_datagram\": %.1f, "
-                    "\"forwarding\": %s}",
+                    "\"forwarding\": %s, \"own_cpu_ns_per_datagram_by_repeat\": [",
                     i ? ", " : "", paths[i].name, pps, paths[i].lost, sys[i], own[i],
                     i ? "true" : "false");
+            for (unsigned r = 0; r < repeat; r++) /* before the direct path's is subtracted */
+                fprintf(js, "%s%.1f", r ? ", " : "", paths[i].own_ns[r]);
+            fprintf(js, "]}");
+        }
     }
     if (isfinite(fwd_sys)) {
         printf(
