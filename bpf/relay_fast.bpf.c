@@ -80,8 +80,9 @@ static __always_inline void miss(__u32 why)
 }
 
 /* Ethernet, then IPv4 without fragments or IPv6 without extension headers, then UDP. */
-static __always_inline int parse(void *data, void *end, __u32 len, struct pkt *p)
+static __always_inline int parse(struct __sk_buff *skb, struct pkt *p)
 {
+    void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
     struct ethhdr *eth = data;
     if ((void *)(eth + 1) > end)
         return -1;
@@ -119,7 +120,7 @@ static __always_inline int parse(void *data, void *end, __u32 len, struct pkt *p
     if ((void *)(udp + 1) > end)
         return -1;
     __u32 ulen = bpf_ntohs(udp->len);
-    if (ulen < sizeof(*udp) || ulen > p->ip_len - (p->l4 - p->l3) || p->l3 + p->ip_len > len)
+    if (ulen < sizeof(*udp) || ulen > p->ip_len - (p->l4 - p->l3) || p->l3 + p->ip_len > skb->len)
         return -1;
     p->key.sport = udp->source;
     p->key.dport = udp->dest;
@@ -130,15 +131,14 @@ static __always_inline int parse(void *data, void *end, __u32 len, struct pkt *p
 
 /* Every record is DTLS 1.0/1.2 application data in an epoch above 0, and the records
  * cover the payload exactly (RFC 6347 §4.1). Anything else belongs to dcgw. */
-static __always_inline int app_data_only(void *ctx, int xdp, const struct pkt *p)
+static __always_inline int app_data_only(struct __sk_buff *skb, const struct pkt *p)
 {
     __u32 off = 0;
     for (int i = 0; i < DCGW_FP_MAX_RECORDS; i++) {
         __u8 h[DCGW_FP_DTLS_HEADER];
         if (off + DCGW_FP_DTLS_HEADER > p->plen || off > 0xffff)
             return 0;
-        if ((xdp ? bpf_xdp_load_bytes(ctx, p->payload + off, h, sizeof(h))
-                 : bpf_skb_load_bytes(ctx, p->payload + off, h, sizeof(h))) < 0)
+        if (bpf_skb_load_bytes(skb, p->payload + off, h, sizeof(h)) < 0)
             return 0;
         if (h[0] != DCGW_FP_CT_APPLICATION_DATA || h[1] != 0xfe || (h[2] != 0xfd && h[2] != 0xff))
             return 0;
@@ -156,7 +156,7 @@ static __always_inline int app_data_only(void *ctx, int xdp, const struct pkt *p
  * 0 unknown (dcgw's socket sends it, which also resolves the neighbour). The kernel's FIB
  * helper answers for IPv4 only where the ingress interface forwards (its forwarding
  * sysctl): elsewhere remote peers stay on the userspace path. */
-static __always_inline int route(void *ctx, __u32 ifindex, const struct pkt *p,
+static __always_inline int route(struct __sk_buff *skb, const struct pkt *p,
                                  const struct dcgw_fp_fwd *f, struct bpf_fib_lookup *fib)
 {
     if (f->flags & DCGW_FP_FWD_LOCAL)
@@ -166,7 +166,7 @@ static __always_inline int route(void *ctx, __u32 ifindex, const struct pkt *p,
     fib->sport = f->sport;
     fib->dport = f->dport;
     fib->tot_len = p->ip_len;
-    fib->ifindex = ifindex;
+    fib->ifindex = skb->ingress_ifindex;
     if (p->key.family == 4) {
         fib->family = 2; /* AF_INET */
         __builtin_memcpy(&fib->ipv4_src, f->saddr, 4);
@@ -176,7 +176,7 @@ static __always_inline int route(void *ctx, __u32 ifindex, const struct pkt *p,
         __builtin_memcpy(fib->ipv6_src, f->saddr, 16);
         __builtin_memcpy(fib->ipv6_dst, f->daddr, 16);
     }
-    long r = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+    long r = bpf_fib_lookup(skb, fib, sizeof(*fib), 0);
     if (r == BPF_FIB_LKUP_RET_NOT_FWDED)
         return 1;
     return r == BPF_FIB_LKUP_RET_SUCCESS ? 2 : 0;
@@ -271,18 +271,17 @@ int dcgw_relay_fast(struct __sk_buff *skb)
     __builtin_memset(&p, 0, sizeof(p));
     /* A coalesced buffer (GSO/GRO: several datagrams in one skb) is left to dcgw, whose io
      * splits it: counted here it would be one datagram. */
-    if (skb->gso_segs > 1 ||
-        parse((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, &p) < 0)
+    if (skb->gso_segs > 1 || parse(skb, &p) < 0)
         return PASS;
     const struct dcgw_fp_fwd *f = bpf_map_lookup_elem(&flows, &p.key);
     if (!f)
         return PASS;
-    if (!app_data_only(skb, 0, &p)) {
+    if (!app_data_only(skb, &p)) {
         miss(MISS_NOT_APP_DATA);
         return PASS;
     }
     struct bpf_fib_lookup fib;
-    int where = route(skb, skb->ingress_ifindex, &p, f, &fib);
+    int where = route(skb, &p, f, &fib);
     if (!where) {
         miss(MISS_NO_ROUTE);
         return PASS;
@@ -309,114 +308,6 @@ int dcgw_relay_fast(struct __sk_buff *skb)
         bpf_skb_store_bytes(skb, ETH_ALEN, fib.smac, ETH_ALEN, 0) < 0)
         return TC_ACT_SHOT;
     return bpf_redirect(fib.ifindex, 0);
-}
-
-/* ---- The XDP variant (fast_path.attach = "xdp"; docs/fastpath.md "TC or XDP"): the same
- * decisions on an XDP frame. The frame has no checksum state, so the checksums are updated
- * as complete ones (RFC 1624), which is right for a datagram that arrived from the wire. */
-
-/* The checksum at `sum` after the bytes `from` became `to` (n bytes, a multiple of 4). */
-static __always_inline int csum_update(__u16 *sum, void *from, void *to, __u32 n, int udp)
-{
-    if (udp && *sum == 0) /* an IPv4 UDP datagram without a checksum */
-        return 0;
-    __s64 d = bpf_csum_diff(from, n, to, n, ~(__u32)*sum & 0xffff);
-    if (d < 0)
-        return -1;
-    __u32 c = (__u32)d;
-    c = (c & 0xffff) + (c >> 16);
-    c = (c & 0xffff) + (c >> 16);
-    __u16 v = (__u16)~c;
-    *sum = udp && v == 0 ? 0xffff : v;
-    return 0;
-}
-
-static __always_inline int rewrite_xdp(struct xdp_md *ctx, const struct pkt *p,
-                                       const struct dcgw_fp_fwd *f)
-{
-    void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-    __u32 l4 = p->l4;
-    if (l4 > 128)
-        return -1;
-    struct udphdr *udp = data + l4;
-    if ((void *)(udp + 1) > end)
-        return -1;
-    __be16 op[2] = {udp->source, udp->dest}, np[2] = {f->sport, f->dport};
-    if (p->key.family == 4) {
-        struct iphdr *ip = data + sizeof(struct ethhdr);
-        if ((void *)(ip + 1) > end)
-            return -1;
-        __u32 o4[2] = {ip->saddr, ip->daddr}, n4[2];
-        __builtin_memcpy(&n4[0], f->saddr, 4);
-        __builtin_memcpy(&n4[1], f->daddr, 4);
-        if (csum_update(&ip->check, o4, n4, 8, 0) < 0 || csum_update(&udp->check, o4, n4, 8, 1) < 0)
-            return -1;
-        ip->saddr = n4[0];
-        ip->daddr = n4[1];
-    } else {
-        struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
-        if ((void *)(ip6 + 1) > end)
-            return -1;
-        __u8 o6[32], n6[32];
-        __builtin_memcpy(o6, &ip6->saddr, 16);
-        __builtin_memcpy(o6 + 16, &ip6->daddr, 16);
-        __builtin_memcpy(n6, f->saddr, 16);
-        __builtin_memcpy(n6 + 16, f->daddr, 16);
-        if (csum_update(&udp->check, o6, n6, 32, 1) < 0)
-            return -1;
-        __builtin_memcpy(&ip6->saddr, n6, 16);
-        __builtin_memcpy(&ip6->daddr, n6 + 16, 16);
-    }
-    if (csum_update(&udp->check, op, np, 4, 1) < 0)
-        return -1;
-    udp->source = np[0];
-    udp->dest = np[1];
-    return 0;
-}
-
-SEC("xdp")
-int dcgw_relay_fast_xdp(struct xdp_md *ctx)
-{
-    void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
-    struct pkt p;
-    __builtin_memset(&p, 0, sizeof(p));
-    if (parse(data, end, (__u32)(end - data), &p) < 0)
-        return XDP_PASS;
-    const struct dcgw_fp_fwd *f = bpf_map_lookup_elem(&flows, &p.key);
-    if (!f)
-        return XDP_PASS;
-    if (!app_data_only(ctx, 1, &p)) {
-        miss(MISS_NOT_APP_DATA);
-        return XDP_PASS;
-    }
-    struct bpf_fib_lookup fib;
-    int where = route(ctx, ctx->ingress_ifindex, &p, f, &fib);
-    if (!where) {
-        miss(MISS_NO_ROUTE);
-        return XDP_PASS;
-    }
-    __u32 slot = f->slot;
-    struct dcgw_fp_slot *s = bpf_map_lookup_elem(&slots, &slot);
-    __u32 *gen = bpf_map_lookup_elem(&gens, &slot);
-    if (!s || !gen)
-        return XDP_PASS;
-    int v = take(s, gen, f, p.plen, bpf_ktime_get_ns());
-    if (v == 0) {
-        miss(MISS_OFF);
-        return XDP_PASS;
-    }
-    if (v < 0 || rewrite_xdp(ctx, &p, f) < 0)
-        return XDP_DROP;
-    if (where == 1)
-        return XDP_PASS;
-    data = (void *)(long)ctx->data;
-    end = (void *)(long)ctx->data_end;
-    struct ethhdr *eth = data;
-    if ((void *)(eth + 1) > end)
-        return XDP_DROP;
-    __builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-    __builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-    return fib.ifindex == ctx->ingress_ifindex ? XDP_TX : bpf_redirect(fib.ifindex, 0);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The relay bench (docs/fastpath.md "Bench"): in a private network namespace, four
+# The relay bench (docs/fastpath.md "Bench"): in a private network namespace, three
 # one-worker dcgwd (userspace: GSO, GRO and the fast path off; gso: GSO and GRO on; bpf:
-# the eBPF fast path on, its TC program on the lo of a network namespace of its own, where
-# its peers are too, so that the program sees only its path; xdp: the same with the XDP
-# variant, generic XDP on lo) and the raw forwarder bench/relay/relay_fwd.c, then
-# dcgw-relay-bench measures each path against direct UDP in the same run.
+# the eBPF fast path on, attached to the lo of a network namespace of its own, where its
+# peers are too, so that the program sees only its path) and the raw forwarder
+# bench/relay/relay_fwd.c, then dcgw-relay-bench measures each path against direct UDP in
+# the same run.
 #
 #   tools/relay_bench.sh BUILD_DIR [dcgw-relay-bench options: --packets N --size B
 #                                   --window N --repeat N -j FILE]
@@ -42,16 +42,12 @@ CONF
 start userspace "gso = false; gro = false;"
 start gso "gso = true; gro = true;"
 start bpf "gso = true; gro = true;" "fast_path: { enabled = true; };" netns
-start xdp "gso = true; gro = true;" "fast_path: { enabled = true; attach = \"xdp\"; };" netns
 sleep 0.5 # the workers' data planes
-for n in bpf xdp; do
-    grep -q "fast path on" "$T/$n.log" || { echo "relay_bench: the $n daemon has no fast path:" >&2; cat "$T/$n.log" >&2; exit 1; }
-done
+grep -q "fast path on" "$T/bpf.log" || { echo "relay_bench: the bpf daemon has no fast path:" >&2; cat "$T/bpf.log" >&2; exit 1; }
 "$BUILD/bench/dcgw-relay-fwd" 127.0.0.1:0 >"$T/fwd.addr" &
 PIDS+=($!)
 FWD_PID=$!
 sleep 0.2
 "$BUILD/bench/dcgw-relay-bench" --relay "userspace=$T/userspace.sock,${PIDS[0]}" \
     --relay "gso=$T/gso.sock,${PIDS[1]}" --relay "bpf=$T/bpf.sock,${PIDS[2]},netns" \
-    --relay "xdp=$T/xdp.sock,${PIDS[3]},netns" \
     --fwd "$(cat "$T/fwd.addr"),$FWD_PID" "$@"

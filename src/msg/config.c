@@ -442,10 +442,9 @@ static int validate(struct dcgw_config *cfg, const config_t *lc, struct perr *e)
         return fail(e, config_lookup(lc, "media.answer_setup"), "media.answer_setup",
                     "expected \"passive\" or \"active\"");
     const char *at = cfg->fast_path.attach;
-    if (strcmp(at, "auto") != 0 && strcmp(at, "tcx") != 0 && strcmp(at, "tc") != 0 &&
-        strcmp(at, "xdp") != 0)
+    if (strcmp(at, "auto") != 0 && strcmp(at, "tcx") != 0 && strcmp(at, "tc") != 0)
         return fail(e, config_lookup(lc, "fast_path.attach"), "fast_path.attach",
-                    "expected \"auto\", \"tcx\", \"tc\" or \"xdp\"");
+                    "expected \"auto\", \"tcx\" or \"tc\"");
     if (!*cfg->dtls.cert != !*cfg->dtls.key)
         return fail(e, config_lookup(lc, *cfg->dtls.cert ? "dtls.cert" : "dtls.key"), "dtls",
                     "cert and key go together");

@@ -129,18 +129,6 @@ static int attach_tcx(struct backend *b, struct iface *f)
     return 0;
 }
 
-/* An XDP link (flags 0: the driver's XDP where the device has it, as on veth; else generic,
- * as on lo); it goes with the descriptor like a TCX link. */
-static int attach_xdp(struct backend *b, struct iface *f)
-{
-    int fd = bpf_link_create(bpf_program__fd(b->skel->progs.dcgw_relay_fast_xdp), f->ifindex,
-                             BPF_XDP, NULL);
-    if (fd < 0)
-        return -errno;
-    f->link_fd = fd;
-    return 0;
-}
-
 static int attach_tc(struct backend *b, struct iface *f)
 {
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = f->ifindex, .attach_point = BPF_TC_INGRESS);
@@ -185,14 +173,11 @@ static int attach_one(struct backend *b, const char *name, const char *mode, con
         return DCGW_ENOENT;
     }
     int r = -EOPNOTSUPP;
-    if (strcmp(mode, "xdp") == 0) {
-        r = attach_xdp(b, f);
-        *used = "xdp";
-    } else if (strcmp(mode, "tc") != 0) {
+    if (strcmp(mode, "tc") != 0) {
         r = attach_tcx(b, f);
         *used = "tcx";
     }
-    if (r < 0 && strcmp(mode, "tcx") != 0 && strcmp(mode, "xdp") != 0) {
+    if (r < 0 && strcmp(mode, "tcx") != 0) {
         r = attach_tc(b, f);
         *used = "tc";
     }
@@ -263,15 +248,13 @@ static void backend_close(struct dcgw_fastpath *fp)
     free(b);
 }
 
-static int load(struct backend *b, uint32_t max_flows, bool xdp, char *why, size_t whycap)
+static int load(struct backend *b, uint32_t max_flows, char *why, size_t whycap)
 {
     b->skel = relay_fast__open();
     if (!b->skel) {
         snprintf(why, whycap, "opening the BPF object: %s", strerror(errno));
         return DCGW_EUNSUPPORTED;
     }
-    bpf_program__set_autoload(b->skel->progs.dcgw_relay_fast, !xdp);
-    bpf_program__set_autoload(b->skel->progs.dcgw_relay_fast_xdp, xdp);
     uint32_t n = 2 * max_flows;
     if (bpf_map__set_max_entries(b->skel->maps.flows, n) < 0 ||
         bpf_map__set_max_entries(b->skel->maps.slots, n) < 0 ||
@@ -323,7 +306,7 @@ int dcgw_fastpath_open(const struct dcgw_fastpath_settings *st, const struct soc
                                     .lookup = op_lookup,
                                     .remove = op_remove,
                                     .is_local = op_is_local};
-    int r = load(b, max, st->attach && !strcmp(st->attach, "xdp"), why, whycap);
+    int r = load(b, max, why, whycap);
     if (r == 0)
         r = dcgw__fastpath_table_init(fp, &ops, max);
     fp->backend = b;

@@ -114,7 +114,7 @@ static const struct {
     {"dtls = 5;\n", "dtls: unknown setting"},
     {"data_plane: { address = \"localhost\"; };\n", "t.conf:1: data_plane.address: expected"},
     {"data_plane: { gso = 1; };\n", "data_plane.gso: expected true or false"},
-    {"fast_path: {\n  attach = \"bpf\"; };\n", "t.conf:2: fast_path.attach: expected \"auto\""},
+    {"fast_path: {\n  attach = \"xdp\"; };\n", "t.conf:2: fast_path.attach: expected \"auto\""},
     {"fast_path: { max_flows = 0; };\n", "fast_path.max_flows: 0 is out of range"},
     {"media: {\n  answer_setup = \"actpass\"; };\n",
      "t.conf:2: media.answer_setup: expected \"passive\" or \"active\""},
