@@ -10,13 +10,7 @@
 #include "dcgw/control/nmf.h"
 #include "dcgw/sdp/sdp.h"
 #include "helper_suite.h"
-
-static const struct dcgw_nmf_settings set = {.vendor_pen = 32473};
-
-#define FP                                                                                         \
-    "SHA-256 "                                                                                     \
-    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:"         \
-    "23:45:67:89"
+#include "helper_nmf.h"
 
 /* A UE termination dcgw answers (remote side known) and an AS termination it offers to. */
 static const char *const ctx_text =
@@ -30,32 +24,16 @@ static const char *const ctx_text =
     "\"1000\":{\"subprotocol\":\"x-app\",\"order\":false,\"maxRetry\":2,\"priority\":512,"
     "\"vendorSpecific-032473\":{\"label\":\"chat \\\"1\\\"\"}}},"
     "\"maxMessageSize\":65536,\"securitySetup\":\"ACTPASS\","
-    "\"remoteDcEndpoint\":{\"sctpPort\":5000,\"fingerprint\":\"" FP "\","
+    "\"remoteDcEndpoint\":{\"sctpPort\":5000,\"fingerprint\":\"" NMFH_FP "\","
     "\"tlsId\":\"abcdefghijklmnopqrstuvwxyz\"}}}]},"
     "{\"terminationId\":\"as\",\"medias\":[{\"mediaId\":\"m1\",\"mediaResourceType\":\"DC\","
     "\"dcMedia\":{\"streams\":{\"1000\":{\"subprotocol\":\"x-app\"}}}}]}]}";
 
-static json_t *load(const char *text)
-{
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
-    ck_assert_msg(j != NULL, "%s", e.text);
-    return j;
-}
-
-static bool has_param(const struct dcgw_nmf_problem *p, const char *param)
-{
-    for (size_t i = 0; i < p->n_params; i++)
-        if (!strcmp(p->params[i].param, param))
-            return true;
-    return false;
-}
-
 START_TEST(validate_accepts_the_fixture)
 {
-    json_t *j = load(ctx_text);
+    json_t *j = nmfh_load(ctx_text);
     struct dcgw_nmf_problem p = {0};
-    ck_assert_int_eq(dcgw_nmf_validate_context(j, &set, &p), 0);
+    ck_assert_int_eq(dcgw_nmf_validate_context(j, &nmfh_settings, &p), 0);
     ck_assert_uint_eq(p.n_params, 0);
     json_decref(j);
 }
@@ -129,14 +107,14 @@ static const struct {
 
 START_TEST(validate_refuses)
 {
-    json_t *j = load(ctx_text), *patch = load(bad_cases[_i].patch);
+    json_t *j = nmfh_load(ctx_text), *patch = nmfh_load(bad_cases[_i].patch);
     struct dcgw_nmf_problem p = {0};
     ck_assert_int_eq(dcgw_nmf_validate_patch(patch, &p), 0);
     ck_assert_int_eq(dcgw_nmf_patch_apply(&j, patch, &p), 0);
-    ck_assert_int_eq(dcgw_nmf_validate_context(j, &set, &p), DCGW_EINVAL);
+    ck_assert_int_eq(dcgw_nmf_validate_context(j, &nmfh_settings, &p), DCGW_EINVAL);
     ck_assert_int_eq(p.status, 400);
-    ck_assert_msg(has_param(&p, bad_cases[_i].param), "case %d: %s not named (first: %s: %s)", _i,
-                  bad_cases[_i].param, p.params[0].param, p.params[0].reason);
+    ck_assert_msg(nmfh_has_param(&p, bad_cases[_i].param), "case %d: %s not named (first: %s: %s)",
+                  _i, bad_cases[_i].param, p.params[0].param, p.params[0].reason);
     ck_assert_str_eq(p.cause, bad_cases[_i].cause);
     json_t *pd = dcgw_nmf_problem_json(&p);
     ck_assert_int_eq(json_integer_value(json_object_get(pd, "status")), 400);
@@ -149,20 +127,20 @@ END_TEST
 
 START_TEST(validate_every_bad_field_named)
 {
-    json_t *j = load("{\"terminations\":[{\"medias\":[{\"mediaResourceType\":\"VIDEO\"}]}],"
-                     "\"contextId\":5}");
+    json_t *j = nmfh_load("{\"terminations\":[{\"medias\":[{\"mediaResourceType\":\"VIDEO\"}]}],"
+                          "\"contextId\":5}");
     struct dcgw_nmf_problem p = {0};
-    ck_assert_int_eq(dcgw_nmf_validate_context(j, &set, &p), DCGW_EINVAL);
-    ck_assert(has_param(&p, "/contextId"));
-    ck_assert(has_param(&p, "/terminations/0/medias/0/mediaId"));
-    ck_assert(has_param(&p, "/terminations/0/medias/0/mediaResourceType"));
+    ck_assert_int_eq(dcgw_nmf_validate_context(j, &nmfh_settings, &p), DCGW_EINVAL);
+    ck_assert(nmfh_has_param(&p, "/contextId"));
+    ck_assert(nmfh_has_param(&p, "/terminations/0/medias/0/mediaId"));
+    ck_assert(nmfh_has_param(&p, "/terminations/0/medias/0/mediaResourceType"));
     ck_assert_str_eq(p.cause, DCGW_NMF_MANDATORY_IE_MISSING);
     json_decref(j);
     const char *not_objects[] = {"[]", "7", "\"x\"", "{}", "{\"terminations\":[]}"};
     for (size_t i = 0; i < 5; i++) {
         struct dcgw_nmf_problem q = {0};
-        j = load(not_objects[i]);
-        ck_assert_int_eq(dcgw_nmf_validate_context(j, &set, &q), DCGW_EINVAL);
+        j = nmfh_load(not_objects[i]);
+        ck_assert_int_eq(dcgw_nmf_validate_context(j, &nmfh_settings, &q), DCGW_EINVAL);
         ck_assert_uint_ge(q.n_params, 1);
         json_decref(j);
     }
@@ -180,24 +158,24 @@ START_TEST(audio_video_refused)
                  {"VIDEO", "no codecs, payload types, SSRCs"},
                  {"AR", "media processing"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *j = load(ctx_text);
+        json_t *j = nmfh_load(ctx_text);
         json_object_set_new(dcgw_json_pointer_get(j, "/terminations/1/medias/0"),
                             "mediaResourceType", json_string(cases[i].type));
         struct dcgw_nmf_problem p = {0};
-        ck_assert_int_eq(dcgw_nmf_validate_context(j, &set, &p), DCGW_EINVAL);
+        ck_assert_int_eq(dcgw_nmf_validate_context(j, &nmfh_settings, &p), DCGW_EINVAL);
         ck_assert_str_eq(p.cause, DCGW_NMF_MANDATORY_IE_INCORRECT);
         ck_assert_str_eq(p.params[0].param, "/terminations/1/medias/0/mediaResourceType");
         ck_assert_msg(strstr(p.params[0].reason, cases[i].why), "%s", p.params[0].reason);
         json_decref(j);
     }
     /* an audio media beside the DC media of a termination */
-    json_t *j = load(ctx_text);
+    json_t *j = nmfh_load(ctx_text);
     json_array_append_new(json_object_get(dcgw_json_pointer_get(j, "/terminations/0"), "medias"),
                           json_pack("{s:s,s:s}", "mediaId", "a0", "mediaResourceType", "AUDIO"));
     struct dcgw_nmf_problem p = {0};
-    ck_assert_int_eq(dcgw_nmf_validate_context(j, &set, &p), DCGW_EINVAL);
-    ck_assert(has_param(&p, "/terminations/0/medias"));
-    ck_assert(has_param(&p, "/terminations/0/medias/1/mediaResourceType"));
+    ck_assert_int_eq(dcgw_nmf_validate_context(j, &nmfh_settings, &p), DCGW_EINVAL);
+    ck_assert(nmfh_has_param(&p, "/terminations/0/medias"));
+    ck_assert(nmfh_has_param(&p, "/terminations/0/medias/1/mediaResourceType"));
     json_decref(j);
 }
 END_TEST
@@ -214,7 +192,7 @@ START_TEST(patch_items_validated)
                          "[5]"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct dcgw_nmf_problem p = {0};
-        json_t *j = load(bad[i]);
+        json_t *j = nmfh_load(bad[i]);
         ck_assert_msg(dcgw_nmf_validate_patch(j, &p) == DCGW_EINVAL, "%s", bad[i]);
         ck_assert_int_eq(p.status, 400);
         json_decref(j);
@@ -263,13 +241,13 @@ START_TEST(patch_rfc6902)
         {"{\"a\":1}", "[{\"op\":\"replace\",\"path\":\"/a~2\",\"value\":1}]", NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *doc = load(cases[i].doc), *patch = load(cases[i].patch);
+        json_t *doc = nmfh_load(cases[i].doc), *patch = nmfh_load(cases[i].patch);
         json_t *orig = json_deep_copy(doc);
         struct dcgw_nmf_problem p = {0};
         ck_assert_int_eq(dcgw_nmf_validate_patch(patch, &p), 0);
         int r = dcgw_nmf_patch_apply(&doc, patch, &p);
         if (cases[i].want) {
-            json_t *want = load(cases[i].want);
+            json_t *want = nmfh_load(cases[i].want);
             ck_assert_msg(r == 0 && json_equal(doc, want), "case %zu", i);
             json_decref(want);
         } else {
@@ -281,7 +259,7 @@ START_TEST(patch_rfc6902)
         json_decref(doc);
         json_decref(patch);
     }
-    json_t *doc = load("{\"a\":{\"b\":[10,{\"c\":3}]}}");
+    json_t *doc = nmfh_load("{\"a\":{\"b\":[10,{\"c\":3}]}}");
     ck_assert_int_eq(json_integer_value(dcgw_json_pointer_get(doc, "/a/b/1/c")), 3);
     ck_assert_ptr_eq(dcgw_json_pointer_get(doc, ""), doc);
     ck_assert_ptr_null(dcgw_json_pointer_get(doc, "/a/b/2"));
@@ -292,10 +270,10 @@ END_TEST
 
 START_TEST(map_to_session)
 {
-    json_t *j = load(ctx_text);
+    json_t *j = nmfh_load(ctx_text);
     struct dcgw_nmf_problem p = {0};
     Dcgw__Session *s = NULL;
-    ck_assert_int_eq(dcgw_nmf_to_session(j, &set, &s, &p), 0);
+    ck_assert_int_eq(dcgw_nmf_to_session(j, &nmfh_settings, &s, &p), 0);
     ck_assert_str_eq(s->id, "ctx-1");
     ck_assert_uint_eq(s->n_legs, 2);
     ck_assert_str_eq(s->legs[0]->name, "ue");
@@ -338,16 +316,16 @@ START_TEST(map_to_session)
     json_object_del(m, "vendorSpecific-032473");
     json_object_del(m, "remoteMbEndpoint");
     struct dcgw_nmf_problem q = {0};
-    ck_assert_int_eq(dcgw_nmf_to_session(j, &set, &s, &q), DCGW_EINVAL);
+    ck_assert_int_eq(dcgw_nmf_to_session(j, &nmfh_settings, &s, &q), DCGW_EINVAL);
     ck_assert_int_eq(q.status, 400);
-    ck_assert(has_param(&q, "/terminations/0/medias/0/vendorSpecific-032473/remoteIce"));
-    ck_assert(has_param(&q, "/terminations/0/medias/0/remoteMbEndpoint"));
+    ck_assert(nmfh_has_param(&q, "/terminations/0/medias/0/vendorSpecific-032473/remoteIce"));
+    ck_assert(nmfh_has_param(&q, "/terminations/0/medias/0/remoteMbEndpoint"));
     json_decref(j);
 
     /* terminations without ids are named */
-    j = load("{\"terminations\":[{\"medias\":[{\"mediaId\":\"a\",\"mediaResourceType\":\"DC\","
-             "\"dcMedia\":{\"streams\":{\"1\":{}}}}]}]}");
-    ck_assert_int_eq(dcgw_nmf_to_session(j, &set, &s, &p), 0);
+    j = nmfh_load("{\"terminations\":[{\"medias\":[{\"mediaId\":\"a\",\"mediaResourceType\":\"DC\","
+                  "\"dcMedia\":{\"streams\":{\"1\":{}}}}]}]}");
+    ck_assert_int_eq(dcgw_nmf_to_session(j, &nmfh_settings, &s, &p), 0);
     ck_assert_str_eq(s->legs[0]->name, "t0");
     ck_assert_ptr_null(s->id);
     ck_assert_str_eq(json_string_value(dcgw_json_pointer_get(j, "/terminations/0/terminationId")),
@@ -360,10 +338,10 @@ END_TEST
 /* A session as a worker returns it: dcgw's side appears as the local endpoints. */
 START_TEST(map_from_session)
 {
-    json_t *j = load(ctx_text);
+    json_t *j = nmfh_load(ctx_text);
     struct dcgw_nmf_problem p = {0};
     Dcgw__Session *s = NULL;
-    ck_assert_int_eq(dcgw_nmf_to_session(j, &set, &s, &p), 0);
+    ck_assert_int_eq(dcgw_nmf_to_session(j, &nmfh_settings, &s, &p), 0);
     struct dcgw_sdp_local *loc = calloc(1, sizeof(*loc));
     dcgw_sdp_local_init(loc);
     snprintf(loc->ice_ufrag, sizeof(loc->ice_ufrag), "LOCL");
@@ -390,7 +368,7 @@ START_TEST(map_from_session)
     Dcgw__Fingerprint *f = calloc(1, sizeof(*f));
     dcgw__fingerprint__init(f);
     f->algorithm = strdup("sha-256");
-    f->value = strdup(&FP[8]);
+    f->value = strdup(&NMFH_FP[8]);
     e->fingerprints[0] = f;
     e->n_fingerprints = 1;
     dc->local = e;
@@ -405,7 +383,7 @@ START_TEST(map_from_session)
     dc->n_streams = 1;
     free(s->id);
     s->id = strdup("ctx-1");
-    json_t *rep = dcgw_nmf_from_session(j, s, &set);
+    json_t *rep = dcgw_nmf_from_session(j, s, &nmfh_settings);
     ck_assert_str_eq(json_string_value(json_object_get(rep, "contextId")), "ctx-1");
     json_t *m = dcgw_json_pointer_get(rep, "/terminations/0/medias/0");
     ck_assert_int_eq(json_integer_value(dcgw_json_pointer_get(m, "/localMbEndpoint/portNumber")),
@@ -413,7 +391,8 @@ START_TEST(map_from_session)
     ck_assert_str_eq(json_string_value(dcgw_json_pointer_get(m, "/localMbEndpoint/ip/ipv4Addr")),
                      "127.0.0.1");
     ck_assert_str_eq(
-        json_string_value(dcgw_json_pointer_get(m, "/dcMedia/localDcEndpoint/fingerprint")), FP);
+        json_string_value(dcgw_json_pointer_get(m, "/dcMedia/localDcEndpoint/fingerprint")),
+        NMFH_FP);
     ck_assert_int_eq(
         json_integer_value(dcgw_json_pointer_get(m, "/dcMedia/localDcEndpoint/sctpPort")), 5123);
     ck_assert_str_eq(json_string_value(dcgw_json_pointer_get(m, "/dcMedia/securitySetup")),
@@ -428,7 +407,7 @@ START_TEST(map_from_session)
     ck_assert_ptr_null(dcgw_json_pointer_get(m, "/dcMedia/streams/0"));
     /* the representation is itself a valid context */
     struct dcgw_nmf_problem q = {0};
-    ck_assert_msg(dcgw_nmf_validate_context(rep, &set, &q) == 0, "%s", q.detail);
+    ck_assert_msg(dcgw_nmf_validate_context(rep, &nmfh_settings, &q) == 0, "%s", q.detail);
     json_decref(rep);
     free(loc);
     protobuf_c_message_free_unpacked(&s->base, NULL);
@@ -439,9 +418,9 @@ END_TEST
 static int diff_of(const char *doc, const char *patch, struct dcgw_nmf_ops *ops,
                    struct dcgw_nmf_problem *p)
 {
-    json_t *old = load(doc), *pj = load(patch), *new_ = json_deep_copy(old);
+    json_t *old = nmfh_load(doc), *pj = nmfh_load(patch), *new_ = json_deep_copy(old);
     ck_assert_int_eq(dcgw_nmf_patch_apply(&new_, pj, p), 0);
-    int r = dcgw_nmf_diff(old, new_, &set, ops, p);
+    int r = dcgw_nmf_diff(old, new_, &nmfh_settings, ops, p);
     json_decref(old);
     json_decref(pj);
     json_decref(new_);
@@ -469,7 +448,7 @@ START_TEST(diff_ops)
     ck_assert_int_eq(
         diff_of(ctx_text,
                 "[{\"op\":\"add\",\"path\":\"/terminations/1/medias/0/dcMedia/remoteDcEndpoint\","
-                "\"value\":{\"fingerprint\":\"" FP "\",\"sctpPort\":5001}},"
+                "\"value\":{\"fingerprint\":\"" NMFH_FP "\",\"sctpPort\":5001}},"
                 "{\"op\":\"add\",\"path\":\"/terminations/1/medias/0/remoteMbEndpoint\",\"value\":"
                 "{\"ip\":{\"ipv6Addr\":\"2001:db8::1\"},\"transport\":\"UDP\",\"portNumber\":9}},"
                 "{\"op\":\"add\",\"path\":\"/terminations/1/medias/0/vendorSpecific-032473\","

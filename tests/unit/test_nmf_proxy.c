@@ -10,13 +10,8 @@
 #include "dcgw/control/nmf.h"
 #include "dcgw/msg/session.h"
 #include "helper_suite.h"
+#include "helper_nmf.h"
 
-static const struct dcgw_nmf_settings set = {.vendor_pen = 32473};
-
-#define FP                                                                                         \
-    "SHA-256 "                                                                                     \
-    "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:"         \
-    "23:45:67:89"
 #define DC "/terminations/0/medias/0/dcMedia"
 
 /* A UE termination dcgw answers, with the proxy on streams 0 and 100 and both MDC1
@@ -37,29 +32,13 @@ static const char *const ctx_text =
     "\"portNumber\":8080},"
     "\"localMdc1Endpoint\":{\"ip\":{\"ipv6Addr\":\"2001:db8::7\"},\"transport\":\"TCP\","
     "\"portNumber\":0},"
-    "\"remoteDcEndpoint\":{\"sctpPort\":5000,\"fingerprint\":\"" FP "\"}}}]},"
+    "\"remoteDcEndpoint\":{\"sctpPort\":5000,\"fingerprint\":\"" NMFH_FP "\"}}}]},"
     "{\"terminationId\":\"as\",\"medias\":[{\"mediaId\":\"m1\",\"mediaResourceType\":\"DC\","
     "\"dcMedia\":{\"streams\":{\"1000\":{}}}}]}]}";
 
-static json_t *load(const char *text)
-{
-    json_error_t e;
-    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
-    ck_assert_msg(j != NULL, "%s", e.text);
-    return j;
-}
-
-static bool has_param(const struct dcgw_nmf_problem *p, const char *param)
-{
-    for (size_t i = 0; i < p->n_params; i++)
-        if (!strcmp(p->params[i].param, param))
-            return true;
-    return false;
-}
-
 static json_t *patched(const char *patch)
 {
-    json_t *j = load(ctx_text), *pj = load(patch);
+    json_t *j = nmfh_load(ctx_text), *pj = nmfh_load(patch);
     struct dcgw_nmf_problem p = {0};
     ck_assert_int_eq(dcgw_nmf_validate_patch(pj, &p), 0);
     ck_assert_msg(dcgw_nmf_patch_apply(&j, pj, &p) == 0, "%s", p.detail);
@@ -69,11 +48,11 @@ static json_t *patched(const char *patch)
 
 START_TEST(proxy_to_session)
 {
-    json_t *j = load(ctx_text);
+    json_t *j = nmfh_load(ctx_text);
     struct dcgw_nmf_problem p = {0};
-    ck_assert_msg(dcgw_nmf_validate_context(j, &set, &p) == 0, "%s", p.detail);
+    ck_assert_msg(dcgw_nmf_validate_context(j, &nmfh_settings, &p) == 0, "%s", p.detail);
     Dcgw__Session *s = NULL;
-    ck_assert_int_eq(dcgw_nmf_to_session(j, &set, &s, &p), 0);
+    ck_assert_int_eq(dcgw_nmf_to_session(j, &nmfh_settings, &s, &p), 0);
     const Dcgw__DcMedia *dc = s->legs[0]->dc;
     ck_assert(dc->has_media_proxy_config);
     ck_assert_int_eq(dc->media_proxy_config, DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_HTTP);
@@ -103,8 +82,8 @@ START_TEST(proxy_to_session)
                 "/localMdc1Endpoint\",\"value\":{\"ip\":{\"ipv4Addr\":\"192.0.2.9\"},"
                 "\"transport\":\"TCP\",\"portNumber\":4000}}]");
     memset(&p, 0, sizeof(p));
-    ck_assert_msg(dcgw_nmf_validate_context(j, &set, &p) == 0, "%s", p.detail);
-    ck_assert_int_eq(dcgw_nmf_to_session(j, &set, &s, &p), 0);
+    ck_assert_msg(dcgw_nmf_validate_context(j, &nmfh_settings, &p) == 0, "%s", p.detail);
+    ck_assert_int_eq(dcgw_nmf_to_session(j, &nmfh_settings, &s, &p), 0);
     ck_assert_str_eq(s->legs[0]->dc->remote_mdc1_endpoint->address, "[2001:db8::80]:8080");
     ck_assert_str_eq(s->legs[0]->dc->local_mdc1_endpoint->address, "192.0.2.9:4000");
     ck_assert_msg(dcgw_session_validate(s, err, sizeof(err)) == 0, "%s", err);
@@ -128,17 +107,17 @@ static void negotiated(Dcgw__DcMedia *dc, uint32_t id)
 /* What a worker returns (the session as created) comes back as the same members. */
 START_TEST(proxy_from_session)
 {
-    json_t *j = load(ctx_text);
+    json_t *j = nmfh_load(ctx_text);
     struct dcgw_nmf_problem p = {0};
     Dcgw__Session *s = NULL;
-    ck_assert_int_eq(dcgw_nmf_to_session(j, &set, &s, &p), 0);
+    ck_assert_int_eq(dcgw_nmf_to_session(j, &nmfh_settings, &s, &p), 0);
     negotiated(s->legs[0]->dc, 0);
     /* as if the AS had sent nothing of it: the representation says what dcgw holds */
     json_t *bare = patched("[{\"op\":\"remove\",\"path\":\"" DC "/mediaProxyConfig\"},"
                            "{\"op\":\"remove\",\"path\":\"" DC "/replaceHttpUrl\"},"
                            "{\"op\":\"remove\",\"path\":\"" DC "/remoteMdc1Endpoint\"},"
                            "{\"op\":\"remove\",\"path\":\"" DC "/localMdc1Endpoint\"}]");
-    json_t *rep = dcgw_nmf_from_session(bare, s, &set);
+    json_t *rep = dcgw_nmf_from_session(bare, s, &nmfh_settings);
     json_t *dc = dcgw_json_pointer_get(rep, DC);
     ck_assert_str_eq(json_string_value(json_object_get(dc, "mediaProxyConfig")), "HTTP");
     ck_assert_str_eq(
@@ -163,7 +142,7 @@ START_TEST(proxy_from_session)
     ck_assert_ptr_null(json_object_get(dc1, "mediaProxyConfig"));
     ck_assert_ptr_null(json_object_get(dc1, "remoteMdc1Endpoint"));
     memset(&p, 0, sizeof(p));
-    ck_assert_msg(dcgw_nmf_validate_context(rep, &set, &p) == 0, "%s", p.detail);
+    ck_assert_msg(dcgw_nmf_validate_context(rep, &nmfh_settings, &p) == 0, "%s", p.detail);
     json_decref(rep);
 
     /* the proxy turned off on the control socket: the members leave the representation */
@@ -171,7 +150,7 @@ START_TEST(proxy_from_session)
     d->media_proxy_config = DCGW__MEDIA_PROXY_CONFIG__MEDIA_PROXY_NONE;
     free(d->remote_mdc1_endpoint->address);
     d->remote_mdc1_endpoint->address = NULL; /* an endpoint cleared by an update */
-    rep = dcgw_nmf_from_session(j, s, &set);
+    rep = dcgw_nmf_from_session(j, s, &nmfh_settings);
     dc = dcgw_json_pointer_get(rep, DC);
     ck_assert_ptr_null(json_object_get(dc, "mediaProxyConfig"));
     ck_assert_ptr_null(json_object_get(dc, "replaceHttpUrl"));
@@ -256,10 +235,10 @@ START_TEST(proxy_refused)
 {
     json_t *j = patched(bad_cases[_i].patch);
     struct dcgw_nmf_problem p = {0};
-    ck_assert_int_eq(dcgw_nmf_validate_context(j, &set, &p), DCGW_EINVAL);
+    ck_assert_int_eq(dcgw_nmf_validate_context(j, &nmfh_settings, &p), DCGW_EINVAL);
     ck_assert_int_eq(p.status, 400);
-    ck_assert_msg(has_param(&p, bad_cases[_i].param), "case %d: %s not named (first: %s: %s)", _i,
-                  bad_cases[_i].param, p.params[0].param, p.params[0].reason);
+    ck_assert_msg(nmfh_has_param(&p, bad_cases[_i].param), "case %d: %s not named (first: %s: %s)",
+                  _i, bad_cases[_i].param, p.params[0].param, p.params[0].reason);
     json_t *pd = dcgw_nmf_problem_json(&p);
     ck_assert_str_eq(json_string_value(json_object_get(pd, "title")), "Bad Request");
     ck_assert(json_array_size(json_object_get(pd, "invalidParams")) >= 1);
@@ -270,9 +249,9 @@ END_TEST
 
 static int diff_of(const char *patch, struct dcgw_nmf_ops *ops, struct dcgw_nmf_problem *p)
 {
-    json_t *old = load(ctx_text), *new_ = patched(patch);
-    ck_assert_msg(dcgw_nmf_validate_context(new_, &set, p) == 0, "%s", p->detail);
-    int r = dcgw_nmf_diff(old, new_, &set, ops, p);
+    json_t *old = nmfh_load(ctx_text), *new_ = patched(patch);
+    ck_assert_msg(dcgw_nmf_validate_context(new_, &nmfh_settings, p) == 0, "%s", p->detail);
+    int r = dcgw_nmf_diff(old, new_, &nmfh_settings, ops, p);
     json_decref(old);
     json_decref(new_);
     return r;
@@ -347,7 +326,7 @@ START_TEST(proxy_patch)
     /* the AS's answer with a proxy for its leg: the proxy first, then the answer */
     ck_assert_int_eq(
         diff_of("[{\"op\":\"add\",\"path\":\"/terminations/1/medias/0/dcMedia/remoteDcEndpoint\","
-                "\"value\":{\"fingerprint\":\"" FP "\"}},"
+                "\"value\":{\"fingerprint\":\"" NMFH_FP "\"}},"
                 "{\"op\":\"add\",\"path\":\"/terminations/1/medias/0/remoteMbEndpoint\",\"value\":"
                 "{\"ip\":{\"ipv4Addr\":\"192.0.2.8\"},\"transport\":\"UDP\",\"portNumber\":9}},"
                 "{\"op\":\"add\",\"path\":\"/terminations/1/medias/0/vendorSpecific-032473\","
