@@ -83,6 +83,21 @@ netns_reexec() {
 
 PY=/usr/bin/python3 # Debian's, with python3-aiortc (not the pyenv one first on PATH)
 PEERS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/peers"
+
+# pycheck PREFIX ARGS...: runs the peer script $PYCHECK (dc_check.py unless the test sets
+# another) with ARGS; each line it prints is one check.
+PYCHECK=dc_check.py
+pycheck() {
+    local pre=$1 line
+    shift
+    while IFS= read -r line; do
+        case $line in
+        "ok "*) ok "$pre ${line#ok }" ;;
+        "not ok "*) fail "$pre ${line#not ok }" ;;
+        *) fail "$pre $PYCHECK $1: $line" ;;
+        esac
+    done < <("$PY" "$PEERS/$PYCHECK" "$@" 2>&1)
+}
 CHROMIUM=${DCGW_CHROMIUM:-/usr/bin/chromium}
 
 # start_loopback_dcgwd WORKERS [CONF_LINE...]: dcgwd with WORKERS workers, the data plane

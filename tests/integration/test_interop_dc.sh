@@ -45,18 +45,6 @@ abandon() {
     fail "$(basename "$dir"). the rest of this set-up was not run"
 }
 
-# pycheck PREFIX ARGS...: runs dc_check.py ARGS; each line it prints is one check.
-pycheck() {
-    local pre=$1 line
-    shift
-    while IFS= read -r line; do
-        case $line in
-        "ok "*) ok "$pre ${line#ok }" ;;
-        "not ok "*) fail "$pre ${line#not ok }" ;;
-        *) fail "$pre dc_check.py $1: $line" ;;
-        esac
-    done < <("$PY" "$PEERS/dc_check.py" "$@" 2>&1)
-}
 # Default deny: every session gets the allow-all example policy (docs/policy.md).
 create() { ctl create --policy "$DCGW_SRC/config/examples/policy-allow-all.json" "$@" >"$T/create.out"; }
 aiortc() { "$PY" "$PEERS/dc_aiortc.py" "$@"; }

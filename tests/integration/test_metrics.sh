@@ -33,18 +33,7 @@ netns_reexec "$@"
 
 URL=http://127.0.0.1:9745/metrics
 mc() { "$PY" "$PEERS/metrics_check.py" "$@"; }
-# pycheck PREFIX ARGS...: runs metrics_check.py ARGS; each line it prints is one check.
-pycheck() {
-    local pre=$1 line
-    shift
-    while IFS= read -r line; do
-        case $line in
-        "ok "*) ok "$pre ${line#ok }" ;;
-        "not ok "*) fail "$pre ${line#not ok }" ;;
-        *) fail "$pre metrics_check.py $1: $line" ;;
-        esac
-    done < <(mc "$@" 2>&1)
-}
+PYCHECK=metrics_check.py # pycheck runs it (lib.sh)
 listening() { [ -n "$(ss -Hltn 2>/dev/null)" ]; }
 # start_fails NAME CONF_LINE: dcgwd with CONF_LINE must exit non-zero at once; its log
 # goes to $T/NAME.log.

@@ -56,17 +56,6 @@ valid() {
 }
 header() { sed -n "s/^$2: \(.*\)\r\$/\1/Ip" "$T/$1.head" | head -n1; }
 sessions() { ctl --json list | json_get 'len(j.get("sessions", []))'; }
-pycheck() {
-    local pre=$1 line
-    shift
-    while IFS= read -r line; do
-        case $line in
-        "ok "*) ok "$pre ${line#ok }" ;;
-        "not ok "*) fail "$pre ${line#not ok }" ;;
-        *) fail "$pre dc_check.py $1: $line" ;;
-        esac
-    done < <("$PY" "$PEERS/dc_check.py" "$@" 2>&1)
-}
 
 check "curl speaks HTTP/2 (nghttp2)" grep -q HTTP2 <(curl -V)
 check "python3-jsonschema is there" "$PY" -c 'import jsonschema'

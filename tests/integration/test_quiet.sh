@@ -52,18 +52,6 @@ opened() {
 }
 create() { ctl create --policy "$DCGW_SRC/config/examples/policy-allow-all.json" "$@" >"$T/create.out"; }
 aiortc() { "$PY" "$PEERS/dc_aiortc.py" "$@"; }
-# pycheck PREFIX ARGS...: runs dc_check.py ARGS; each line it prints is one check.
-pycheck() {
-    local pre=$1 line
-    shift
-    while IFS= read -r line; do
-        case $line in
-        "ok "*) ok "$pre ${line#ok }" ;;
-        "not ok "*) fail "$pre ${line#not ok }" ;;
-        *) fail "$pre dc_check.py $1: $line" ;;
-        esac
-    done < <("$PY" "$PEERS/dc_check.py" "$@" 2>&1)
-}
 # start_pair DIR TIMEOUT [UE OPTION...]: an echo and a UE (channel chat) offering to dcgw.
 start_pair() {
     local d=$1 to=$2
