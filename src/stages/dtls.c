@@ -42,6 +42,7 @@ struct dcgw_dtls {
     enum dcgw_dtls_state state;
     bool client;
     bool fp_checked;        /* the verify callback matched the peer certificate */
+    bool trimmed;           /* dcgw_dtls_trim gave the record buffers back */
     struct dcgw_reentry re; /* inside start / recv / handle_timeout / send (base/reentry.h) */
     enum dcgw_hash min_hash;
     unsigned mtu, max_plaintext;
@@ -133,6 +134,8 @@ static int bio_destroy(BIO *b)
     BIO_set_data(b, NULL);
     return 1;
 }
+
+static uint64_t releases_total; /* dcgw_dtls_trim releases of this process (one thread) */
 
 static CRYPTO_ONCE bio_once = CRYPTO_ONCE_STATIC_INIT;
 static BIO_METHOD *bio_method; /* built once per process, immutable afterwards */
@@ -511,6 +514,21 @@ static int leave(struct dcgw_dtls *d, int rc)
 
 /* ---- driving OpenSSL --------------------------------------------------------------------- */
 
+/* OpenSSL 3.0 writes a DTLS record (data, alert, retransmission) into its write buffer
+ * without allocating it: only its read path sets the record buffers up. After
+ * dcgw_dtls_trim the first write would find none (a crash; test_dtls_records
+ * trim_then_data_and_close_notify). A peek with no datagram to read sets both up again and
+ * reads nothing. */
+static void buffers_back(struct dcgw_dtls *d)
+{
+    if (!d->trimmed)
+        return;
+    d->trimmed = false;
+    uint8_t b;
+    if (SSL_peek(d->ssl, &b, 1) <= 0)
+        ERR_clear_error(); /* WANT_READ queues nothing; anything else is not ours to keep */
+}
+
 static int handshake_done(struct dcgw_dtls *d)
 {
     /* The verify callback is the binding point; this re-check only guards against a
@@ -607,6 +625,7 @@ int dcgw_dtls_recv(struct dcgw_dtls *d, const uint8_t *p, size_t n, uint64_t now
     d->stats.records_in += sc.records;
     bool was_connected = d->state == DCGW_DTLS_CONNECTED;
     uint64_t app_before = d->stats.app_records_in;
+    d->trimmed = false; /* reading sets the buffers up */
     ERR_clear_error();
     dcgw_reentry_enter(&d->re);
     d->rx = p;
@@ -633,6 +652,7 @@ int dcgw_dtls_send(struct dcgw_dtls *d, const uint8_t *p, size_t n)
         return DCGW_EINVAL;
     if (n > d->max_plaintext)
         return DCGW_ETOOBIG;
+    buffers_back(d);
     ERR_clear_error();
     dcgw_reentry_enter(&d->re); /* a failure raises on_failed */
     int r = SSL_write(d->ssl, p, (int)n);
@@ -658,6 +678,7 @@ int dcgw_dtls_handle_timeout(struct dcgw_dtls *d, uint64_t now_ms)
         return DCGW_ESTATE;
     if (d->state != DCGW_DTLS_HANDSHAKING && d->state != DCGW_DTLS_CONNECTED)
         return 0;
+    buffers_back(d);
     ERR_clear_error();
     dcgw_reentry_enter(&d->re);
     int rc = 0;
@@ -679,6 +700,7 @@ int dcgw_dtls_handle_timeout(struct dcgw_dtls *d, uint64_t now_ms)
 void dcgw_dtls_close(struct dcgw_dtls *d)
 {
     if (d->state == DCGW_DTLS_CONNECTED) {
+        buffers_back(d);
         ERR_clear_error();
         SSL_shutdown(d->ssl); /* close_notify */
         ERR_clear_error();
@@ -686,6 +708,23 @@ void dcgw_dtls_close(struct dcgw_dtls *d)
     if (d->state != DCGW_DTLS_FAILED)
         d->state = DCGW_DTLS_CLOSED;
     d->rtx_deadline = d->hs_deadline = UINT64_MAX;
+}
+
+bool dcgw_dtls_trim(struct dcgw_dtls *d)
+{
+    if (d->state != DCGW_DTLS_CONNECTED || dcgw_reentry_busy(&d->re))
+        return false;
+    if (SSL_free_buffers(d->ssl) != 1) /* no error is queued for a refusal */
+        return false;
+    d->trimmed = true;
+    d->stats.buffer_releases++;
+    releases_total++;
+    return true;
+}
+
+uint64_t dcgw_dtls_releases_total(void)
+{
+    return releases_total;
 }
 
 X509 *dcgw_dtls_peer_cert(const struct dcgw_dtls *d)

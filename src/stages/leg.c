@@ -27,6 +27,8 @@ struct dcgw_leg {
     uint64_t now; /* time of the call in progress, for callbacks that need it */
     uint32_t setup_timeout_ms;
     uint64_t setup_deadline; /* UINT64_MAX once connected, or when there is none */
+    uint64_t dtls_mark;      /* DTLS datagrams in + out at the last STUN message */
+    bool dtls_trimmed;       /* the DTLS record buffers were given back since */
 };
 
 static void fail(struct dcgw_leg *leg, enum dcgw_leg_cause cause, int err, const char *reason)
@@ -348,6 +350,23 @@ static int input_media(struct dcgw_leg *leg, const struct sockaddr *from, const 
     return 0;
 }
 
+/* A connectivity check or its answer with no DTLS datagram since the previous one: the
+ * leg is idle (RFC 7675 consent: every ~5 s from a WebRTC peer, answers included), and
+ * its DTLS record buffers go back until the next record (issue 17: about 35 KiB per leg
+ * held by idle sessions). Busy legs never pay a malloc per record for it. */
+static void trim_if_idle(struct dcgw_leg *leg)
+{
+    if (leg->state != DCGW_LEG_CONNECTED)
+        return;
+    const struct dcgw_dtls_stats *st = dcgw_dtls_stats(leg->dtls);
+    uint64_t mark = st->datagrams_in + st->datagrams_out;
+    if (mark != leg->dtls_mark)
+        leg->dtls_trimmed = false;
+    else if (!leg->dtls_trimmed)
+        leg->dtls_trimmed = dcgw_dtls_trim(leg->dtls);
+    leg->dtls_mark = mark;
+}
+
 int dcgw_leg_input(struct dcgw_leg *leg, const struct sockaddr *from, const uint8_t *p, size_t n,
                    uint64_t now_ms)
 {
@@ -361,6 +380,8 @@ int dcgw_leg_input(struct dcgw_leg *leg, const struct sockaddr *from, const uint
                           : dcgw_ice_client_recv(leg->client, from, p, n, now_ms);
         if (r < 0)
             leg->stats.rx_rejected_stun++;
+        else
+            trim_if_idle(leg);
         return r;
     }
     case DCGW_DEMUX_DTLS:

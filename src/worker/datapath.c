@@ -248,7 +248,8 @@ static void on_sctp_tick(uv_timer_t *t)
 static void end_turn(struct worker *w, bool again)
 {
     /* not entered: dcgw__wplane_stop ran already (a worker may be closed twice) */
-    if (dcgw_reentry_busy(&w->turn) && dcgw_reentry_leave(&w->turn)) {
+    bool busy = dcgw_reentry_busy(&w->turn);
+    if (busy && dcgw_reentry_leave(&w->turn)) {
         GArray *all = w->deferred; /* a free that asks for another runs it at once: depth 0 */
         w->deferred = g_array_new(FALSE, FALSE, sizeof(struct wdeferred));
         for (guint i = 0; i < all->len; i++) {
@@ -256,8 +257,9 @@ static void end_turn(struct worker *w, bool again)
             d->fn(w, d->p);
         }
         g_array_free(all, TRUE);
-        dcgw__wmem_after_turn(w);
     }
+    if (busy) /* every turn: idle legs give buffers back without anything dying (memory.c) */
+        dcgw__wmem_after_turn(w);
     if (again)
         dcgw_reentry_enter(&w->turn);
 }

@@ -121,6 +121,7 @@ struct worker {
     GQueue *close_later;             /* struct close_later, by due time (state.c) */
     struct wboot_worker *boot;       /* MDC1 and the proxies' reaper (bootstrap.c) */
     unsigned mem_high;               /* most sessions since the last malloc_trim (memory.c) */
+    uint64_t mem_released;           /* dcgw_dtls_releases_total() at the last malloc_trim */
     uv_timer_t close_timer;
     /* An in-process worker (tests, fuzzing; inproc.c): frames for the master go to
      * to_master instead of the pipe, and the worker has no UDP socket (its legs take no

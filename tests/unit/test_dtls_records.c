@@ -203,6 +203,38 @@ START_TEST(close_notify)
 }
 END_TEST
 
+/* Issue 17: an idle leg gives its record buffers back (dcgw_dtls_trim); data, and the
+ * close_notify alert both ways, still work after it. */
+START_TEST(trim_then_data_and_close_notify)
+{
+    struct dp_world w;
+    dp_world_init(&w, 0, 0, 0, 1);
+    dp_world_legs(&w, (struct dcgw_dtls_settings){0}, (struct dcgw_dtls_settings){0});
+    ck_assert(!dcgw_dtls_trim(w.a.d)); /* not connected yet */
+    dp_world_run(&w, 10000);
+    ck_assert(dcgw_dtls_trim(w.a.d));
+    ck_assert(dcgw_dtls_trim(w.b.d));
+    ck_assert_uint_eq(dcgw_dtls_stats(w.a.d)->buffer_releases, 1);
+    uint8_t buf[3000];
+    dp_fill(buf, sizeof(buf), 7);
+    ck_assert_int_eq(dcgw_dtls_send(w.a.d, buf, sizeof(buf)), 0);
+    ck_assert_int_eq(dcgw_dtls_send(w.b.d, buf, 100), 0);
+    dp_world_run(&w, w.now + 10);
+    ck_assert_uint_eq(w.b.rx_len, sizeof(buf));
+    ck_assert_mem_eq(w.b.rx, buf, sizeof(buf));
+    ck_assert_uint_eq(w.a.rx_len, 100);
+    ck_assert(dcgw_dtls_trim(w.a.d));
+    ck_assert(dcgw_dtls_trim(w.b.d));
+    dcgw_dtls_close(w.a.d); /* close_notify out of a released write buffer */
+    dp_world_run(&w, w.now + 10);
+    ck_assert_int_eq(w.b.closed, 1); /* ... read into a released read buffer, answered */
+    ck_assert_int_eq(dcgw_dtls_state(w.b.d), DCGW_DTLS_CLOSED);
+    ck_assert_int_eq(w.a.failed + w.b.failed, 0);
+    ck_assert(!dcgw_dtls_trim(w.b.d)); /* closed */
+    dp_world_free(&w);
+}
+END_TEST
+
 START_TEST(cipher_and_group_policy)
 {
     struct dcgw_cert *c = NULL;
@@ -404,6 +436,7 @@ int main(void)
 {
     const TTest *records[] = {garbage_does_not_break_connection,
                               close_notify,
+                              trim_then_data_and_close_notify,
                               cipher_and_group_policy,
                               rsa_server_certificate,
                               refuses_peers_outside_policy,

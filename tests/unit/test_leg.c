@@ -26,6 +26,8 @@ struct end {
     unsigned media; /* datagrams on_media got; the last in last */
     uint8_t last[2048];
     size_t last_n;
+    uint8_t stun[1500]; /* the last STUN message this end sent */
+    size_t stun_n;
 };
 
 /* use_srtp profiles of both legs of the next setup(); on_media set when not NULL */
@@ -43,6 +45,10 @@ static void on_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_
 {
     (void)to;
     struct end *e = ud;
+    if (n >= 20 && p[0] < 2 && n <= sizeof(e->stun)) { /* RFC 7983: 0..3 is STUN */
+        memcpy(e->stun, p, n);
+        e->stun_n = n;
+    }
     lossy_send(e->out, p, n);
 }
 
@@ -326,6 +332,42 @@ START_TEST(consent_lost_after_silence)
 }
 END_TEST
 
+/* Issue 17: a check (RFC 7675 consent) with no DTLS since the previous one gives the
+ * DTLS record buffers back; the next record takes them again and data flows as before. */
+START_TEST(idle_leg_gives_dtls_buffers_back)
+{
+    struct pair p;
+    setup(&p, 0, 0, 0, 8, false, "gatewaypassword012345678", false);
+    run(&p.gw, &p.cl, both_connected, 5000);
+    ck_assert_int_eq(p.gw.connected, 1);
+    ck_assert_uint_gt(p.cl.stun_n, 0);
+    struct deliver_ctx to_gw = {&p.gw, &p.cl}, to_cl = {&p.cl, &p.gw};
+    const struct dcgw_dtls_stats *st = dcgw_dtls_stats(dcgw_leg_dtls(p.gw.leg));
+    for (int round = 0; round < 2; round++) {
+        /* DTLS since the last check: the first check keeps the buffers */
+        ck_assert_int_eq(dcgw_leg_send_data(p.cl.leg, (const uint8_t *)"ping", 4), 0);
+        lossy_pump(p.cl.out, deliver, &to_gw);
+        ck_assert_uint_eq(p.gw.got_n, 4 * (size_t)(round + 1));
+        uint64_t releases = st->buffer_releases;
+        dcgw_leg_input(p.gw.leg, (struct sockaddr *)&p.cl.addr, p.cl.stun, p.cl.stun_n, now_ms());
+        ck_assert_uint_eq(st->buffer_releases, releases);
+        /* nothing since: the next check gives them back, once */
+        dcgw_leg_input(p.gw.leg, (struct sockaddr *)&p.cl.addr, p.cl.stun, p.cl.stun_n, now_ms());
+        ck_assert_uint_eq(st->buffer_releases, releases + 1);
+        dcgw_leg_input(p.gw.leg, (struct sockaddr *)&p.cl.addr, p.cl.stun, p.cl.stun_n, now_ms());
+        ck_assert_uint_eq(st->buffer_releases, releases + 1);
+        lossy_pump(p.gw.out, deliver, &to_cl); /* the answers to the checks */
+    }
+    /* after the release both ways still work, byte for byte */
+    ck_assert_int_eq(dcgw_leg_send_data(p.gw.leg, (const uint8_t *)"after release", 13), 0);
+    lossy_pump(p.gw.out, deliver, &to_cl);
+    ck_assert_uint_eq(p.cl.got_n, 13);
+    ck_assert_mem_eq(p.cl.got, "after release", 13);
+    ck_assert_int_eq(p.gw.failed + p.cl.failed, 0);
+    teardown_pair(&p);
+}
+END_TEST
+
 START_TEST(setup_timeout_closes_a_leg_that_never_connects)
 {
     struct pair p;
@@ -435,6 +477,7 @@ int main(void)
     tcase_add_test(tc, wrong_fingerprint_fails_both_sides);
     tcase_add_test(tc, wrong_ice_password_gets_no_answer);
     tcase_add_test(tc, consent_lost_after_silence);
+    tcase_add_test(tc, idle_leg_gives_dtls_buffers_back);
     tcase_add_test(tc, setup_timeout_closes_a_leg_that_never_connects);
     tcase_add_test(tc, media_datagrams);
     suite_add_tcase(s, tc);

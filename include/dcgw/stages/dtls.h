@@ -32,6 +32,9 @@ enum dcgw_dtls_limits {
     DCGW_DTLS_TIMEOUT_MAX_CEILING_MS = 600000,
     DCGW_DTLS_HANDSHAKE_TIMEOUT_DEFAULT_MS = 30000,
     DCGW_DTLS_MAX_FINGERPRINTS = DCGW_SDP_MAX_FINGERPRINTS,
+    /* OpenSSL 3.0's record buffers of a leg: read (a maximal record and its overhead) and
+     * write (a maximal fragment and its overhead), what dcgw_dtls_trim gives back */
+    DCGW_DTLS_RECORD_BUFFERS = 36 * 1024,
     DCGW_DTLS_REASON_MAX = DCGW_REASON_TEXT_MAX, /* failure reasons, NUL included */
 };
 
@@ -132,6 +135,7 @@ struct dcgw_dtls_stats {
     uint64_t app_records_in, app_bytes_in, app_records_out, app_bytes_out;
     uint64_t retransmits; /* flights resent on timeout */
     uint64_t handshake_failures;
+    uint64_t buffer_releases; /* dcgw_dtls_trim calls that gave the record buffers back */
 };
 
 /* What was negotiated; pointers are static strings or valid while the leg lives. */
@@ -173,6 +177,16 @@ int dcgw_dtls_handle_timeout(struct dcgw_dtls *d, uint64_t now_ms);
 /* Sends close_notify when connected, then the leg is CLOSED; a handshake in progress is
  * abandoned silently. Idempotent; on_closed is not raised. */
 void dcgw_dtls_close(struct dcgw_dtls *d);
+/* An idle connected leg gives OpenSSL's record buffers back (SSL_free_buffers: about 35 KiB;
+ * OpenSSL allocates them again for the next record either way). Call it when the leg has
+ * been quiet for a while, not per record (that would be a malloc/free per record). Returns
+ * true when released; false when not connected, inside a callback, or records are
+ * pending. */
+bool dcgw_dtls_trim(struct dcgw_dtls *d);
+/* Releases by dcgw_dtls_trim in this process so far, each about DCGW_DTLS_RECORD_BUFFERS
+ * bytes: the owner may give the heap's free pages back to the system once they add up
+ * (malloc_trim: the buffers leave holes between live blocks otherwise). */
+uint64_t dcgw_dtls_releases_total(void);
 /* The peer's certificate (borrowed, valid while the leg lives) once it has been checked
  * against the SDP fingerprints; NULL before. */
 X509 *dcgw_dtls_peer_cert(const struct dcgw_dtls *d);
