@@ -16,7 +16,8 @@
  * the processes involved (this one, the daemon or forwarder, ksoftirqd, plus irq and
  * softirq time) is read around the run. The forwarding's CPU is a path's minus the direct
  * path's for the same traffic, taken per repeat (paths take turns) and the median
- * reported: datagrams per CPU-second = packets / that. Prints a table and, with -j, JSON. */
+ * reported: datagrams per CPU-second = packets / that. Prints a table, the spread over
+ * the repeats and the load average; with -j, JSON with every repeat's figures. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,9 @@ struct path {
     struct dcgw_ctlclient *c; /* relay paths */
     pid_t pid;                /* the daemon's / forwarder's (0: none) */
     double pps[MAX_REPEAT], sys_ns[MAX_REPEAT], own_ns[MAX_REPEAT]; /* per datagram */
+    double irq_ns[MAX_REPEAT];                 /* the machine's irq + softirq, part of own_ns */
+    double fsys[MAX_REPEAT], fown[MAX_REPEAT]; /* minus the direct path's, same repeat */
+    double sys, own;                           /* their medians (direct: its own) */
     unsigned lost;
 };
 
@@ -203,6 +207,7 @@ static void measure(struct path *p, unsigned r, unsigned packets, unsigned windo
     double n = packets - lost, j = 1e9 / (double)hz;
     p->sys_ns[r] = (double)(b1 - b0) * j / n;
     p->own_ns[r] = (double)(o1 - o0 + i1 - i0) * j / n;
+    p->irq_ns[r] = (double)(i1 - i0) * j / n;
     drain(p->b.fd);
 }
 
@@ -254,12 +259,189 @@ static void relay_path(struct path *p, const char *spec)
     }
 }
 
+/* The raw forwarder at spec (HOST:PORT[,PID]), fed the direct path's datagram. */
+static void fwd_path(struct path *f, const char *fwd, const struct path *d)
+{
+    snprintf(f->name, sizeof(f->name), "fwd");
+    char spec[128];
+    snprintf(spec, sizeof(spec), "%s", fwd);
+    char *comma = strchr(spec, ',');
+    if (comma) {
+        *comma = '\0';
+        f->pid = (pid_t)atoi(comma + 1);
+    }
+    if (dcgw_addr_parse(spec, &f->to_ss) < 0)
+        die("--fwd", DCGW_EINVAL);
+    f->to = (struct sockaddr *)&f->to_ss;
+    peer_init(&f->a, "a", "127.0.0.1");
+    peer_init(&f->b, "b", "127.0.0.1");
+    f->a.record_n = d->a.record_n;
+    memcpy(f->a.record, d->a.record, d->a.record_n);
+    /* the forwarder latches A, then B */
+    sendto(f->a.fd, "a", 1, 0, f->to, dcgw_addr_len(f->to));
+    usleep(20000);
+    sendto(f->b.fd, "b", 1, 0, f->to, dcgw_addr_len(f->to));
+    usleep(20000);
+    drain(f->a.fd);
+}
+
+/* ---- report */
+
+static double loadavg(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double l = NAN;
+    if (f && fscanf(f, "%lf", &l) != 1)
+        l = NAN;
+    if (f)
+        fclose(f);
+    return l;
+}
+
+/* The smallest and largest finite value of v[0..n): the spread over repeats. */
+static void range(const double *v, unsigned n, double *lo, double *hi)
+{
+    *lo = INFINITY, *hi = -INFINITY;
+    for (unsigned i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            *lo = v[i] < *lo ? v[i] : *lo;
+            *hi = v[i] > *hi ? v[i] : *hi;
+        }
+}
+
+static void json_array(FILE *js, const char *key, const double *v, unsigned n, const char *fmt)
+{
+    fprintf(js, ", \"%s\": [", key);
+    for (unsigned r = 0; r < n; r++) {
+        fprintf(js, "%s", r ? ", " : "");
+        fprintf(js, isfinite(v[r]) ? fmt : "null", v[r]);
+    }
+    fprintf(js, "]");
+}
+
+/* The forwarder's datagrams per CPU-second over a path's, paired by repeat. */
+static void over_fwd(const struct path *p, const struct path *f, unsigned repeat, double sys[],
+                     double own[])
+{
+    for (unsigned r = 0; r < repeat; r++) {
+        sys[r] = f->fsys[r] / p->fsys[r];
+        own[r] = f->fown[r] / p->fown[r];
+    }
+}
+
+static void report_json(const char *json, struct path *paths, unsigned np, unsigned repeat,
+                        unsigned packets, unsigned window, const double load[2],
+                        const struct path *f)
+{
+    FILE *js = fopen(json, "w");
+    if (!js)
+        die(json, DCGW_EIO);
+    fprintf(js,
+            "{\"size\": %zu, \"packets\": %u, \"window\": %u, \"repeat\": %u, "
+            "\"gso_input\": %s, \"loadavg_start\": %.2f, \"loadavg_end\": %.2f, \"paths\": [",
+            paths[0].a.record_n, packets, window, repeat, gso_input ? "true" : "false", load[0],
+            load[1]);
+    for (unsigned i = 0; i < np; i++) {
+        const struct path *p = &paths[i];
+        fprintf(js,
+                "%s{\"path\": \"%s\", \"datagrams_per_s\": %.0f, \"lost\": %u, "
+                "\"system_cpu_ns_per_datagram\": %.1f, \"own_cpu_ns_per_datagram\": %.1f, "
+                "\"forwarding\": %s",
+                i ? ", " : "", p->name, bench_median(p->pps, repeat), p->lost, p->sys, p->own,
+                i ? "true" : "false");
+        /* before the direct path's is subtracted, then after */
+        json_array(js, "system_cpu_ns_per_datagram_by_repeat", p->sys_ns, repeat, "%.1f");
+        json_array(js, "own_cpu_ns_per_datagram_by_repeat", p->own_ns, repeat, "%.1f");
+        json_array(js, "irq_softirq_ns_per_datagram_by_repeat", p->irq_ns, repeat, "%.1f");
+        json_array(js, "forwarding_system_ns_by_repeat", p->fsys, repeat, "%.1f");
+        json_array(js, "forwarding_own_ns_by_repeat", p->fown, repeat, "%.1f");
+        fprintf(js, "}");
+    }
+    fprintf(js, "]");
+    if (f) {
+        fprintf(js, ", \"over_fwd_datagrams_per_cpu_s\": {");
+        for (unsigned i = 1, first = 1; i < np; i++)
+            if (&paths[i] != f) {
+                double rs[MAX_REPEAT], ro[MAX_REPEAT];
+                over_fwd(&paths[i], f, repeat, rs, ro);
+                fprintf(js, "%s\"%s\": {\"system\": %.3f, \"own\": %.3f", first ? "" : ", ",
+                        paths[i].name, f->sys / paths[i].sys, f->own / paths[i].own);
+                json_array(js, "system_by_repeat", rs, repeat, "%.3f");
+                json_array(js, "own_by_repeat", ro, repeat, "%.3f");
+                fprintf(js, "}");
+                first = 0;
+            }
+        fprintf(js, "}");
+    }
+    fprintf(js, "}\n");
+    fclose(js);
+}
+
+/* The forwarding's CPU: a path's minus the direct path's, per repeat, then medians; the
+ * spread over repeats of each; each path over the raw forwarder, from the medians and
+ * paired by repeat. */
+static void report(struct path *paths, unsigned np, unsigned repeat, unsigned packets,
+                   unsigned window, const char *json, const double load[2])
+{
+    struct path *d = &paths[0], *f = NULL;
+    for (unsigned i = 0; i < np; i++) {
+        struct path *p = &paths[i];
+        for (unsigned r = 0; r < repeat; r++) {
+            p->fsys[r] = i ? p->sys_ns[r] - d->sys_ns[r] : p->sys_ns[r];
+            p->fown[r] = i ? p->own_ns[r] - d->own_ns[r] : p->own_ns[r];
+        }
+        p->sys = bench_median(p->fsys, repeat);
+        p->own = bench_median(p->fown, repeat);
+        if (i && !strcmp(p->name, "fwd"))
+            f = p;
+    }
+    printf("relay bench: %u datagrams of %zu bytes A -> B per path, window %u, median of %u%s; "
+           "load average %.2f at the start, %.2f at the end\n",
+           packets, d->a.record_n, window, repeat,
+           gso_input ? ", A sends runs of 32 as one GSO buffer" : "", load[0], load[1]);
+    printf("%-10s %12s %16s %16s %18s %18s\n", "path", "datagrams/s", "fwd CPU/dgram",
+           "fwd dgrams/CPU-s", "(own) CPU/dgram", "(own) dgrams/CPU-s");
+    for (unsigned i = 0; i < np; i++) {
+        const struct path *p = &paths[i];
+        double pps = bench_median(p->pps, repeat);
+        if (i == 0)
+            printf("%-10s %12.0f %13.2f us %16s %15.2f us %18s   (the endpoints alone)\n", "direct",
+                   pps, p->sys / 1e3, "-", p->own / 1e3, "-");
+        else
+            printf("%-10s %12.0f %13.2f us %15.0fk %15.2f us %17.0fk\n", p->name, pps, p->sys / 1e3,
+                   1e6 / p->sys, p->own / 1e3, 1e6 / p->own);
+    }
+    printf("spread over the %u repeats, CPU per datagram, min .. max (system-wide / own):\n",
+           repeat);
+    for (unsigned i = 0; i < np; i++) {
+        double sl, sh, ol, oh;
+        range(paths[i].fsys, repeat, &sl, &sh);
+        range(paths[i].fown, repeat, &ol, &oh);
+        printf("  %-10s %7.2f .. %7.2f us / %5.2f .. %5.2f us\n", paths[i].name, sl / 1e3, sh / 1e3,
+               ol / 1e3, oh / 1e3);
+    }
+    if (f) {
+        printf("datagrams per CPU-second over the raw forwarder's, system-wide / own processes "
+               "(of the medians; [paired by repeat: min .. max]):\n");
+        for (unsigned i = 1; i < np; i++)
+            if (&paths[i] != f) {
+                double rs[MAX_REPEAT], ro[MAX_REPEAT], sl, sh, ol, oh;
+                over_fwd(&paths[i], f, repeat, rs, ro);
+                range(rs, repeat, &sl, &sh);
+                range(ro, repeat, &ol, &oh);
+                printf("  %-10s %.2fx [%.2f .. %.2f] / %.2fx [%.2f .. %.2f]\n", paths[i].name,
+                       f->sys / paths[i].sys, sl, sh, f->own / paths[i].own, ol, oh);
+            }
+    }
+    if (json)
+        report_json(json, paths, np, repeat, packets, window, load, f);
+}
+
 int main(int argc, char **argv)
 {
     unsigned packets = 200000, window = 256, repeat = 3, np = 1;
     size_t size = 1000;
     const char *fwd = NULL, *json = NULL;
-    pid_t fwd_pid = 0;
     static struct path paths[MAX_PATHS];
     static const struct option lo[] = {{"relay", required_argument, NULL, 'r'},
                                        {"fwd", required_argument, NULL, 'f'},
@@ -300,6 +482,7 @@ int main(int argc, char **argv)
         return 2;
     }
     hz = (uint64_t)sysconf(_SC_CLK_TCK);
+    double load0 = loadavg();
     for (unsigned i = 0; i < nspecs; i++, np++)
         relay_path(&paths[np], specs[i]);
     /* direct and the forwarder: the first relay pair's records, from plain sockets */
@@ -320,31 +503,8 @@ int main(int argc, char **argv)
         memcpy(paths[i].a.record, d->a.record, d->a.record_n);
     }
     d->to = (struct sockaddr *)&d->b.addr;
-    if (fwd) {
-        struct path *f = &paths[np++];
-        snprintf(f->name, sizeof(f->name), "fwd");
-        char spec[128];
-        snprintf(spec, sizeof(spec), "%s", fwd);
-        char *comma = strchr(spec, ',');
-        if (comma) {
-            *comma = '\0';
-            fwd_pid = (pid_t)atoi(comma + 1);
-        }
-        f->pid = fwd_pid;
-        if (dcgw_addr_parse(spec, &f->to_ss) < 0)
-            die("--fwd", DCGW_EINVAL);
-        f->to = (struct sockaddr *)&f->to_ss;
-        peer_init(&f->a, "a", "127.0.0.1");
-        peer_init(&f->b, "b", "127.0.0.1");
-        f->a.record_n = d->a.record_n;
-        memcpy(f->a.record, d->a.record, d->a.record_n);
-        /* the forwarder latches A, then B */
-        sendto(f->a.fd, "a", 1, 0, f->to, dcgw_addr_len(f->to));
-        usleep(20000);
-        sendto(f->b.fd, "b", 1, 0, f->to, dcgw_addr_len(f->to));
-        usleep(20000);
-        drain(f->a.fd);
-    }
+    if (fwd)
+        fwd_path(&paths[np++], fwd, d);
     for (unsigned r = 0; r < repeat; r++)
         for (unsigned i = 0; i < np; i++) {
             measure(&paths[i], r, packets, window);
@@ -356,74 +516,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "relay_bench: repeat %u %-10s %8.0f datagrams/s (lost so far %u)\n",
                     r + 1, paths[i].name, paths[i].pps[r], paths[i].lost);
         }
-    /* the forwarding's CPU: a path's minus the direct path's, per repeat, then medians */
-    FILE *js = json ? fopen(json, "w") : NULL;
-    if (js)
-        fprintf(js,
-                "{\"size\": %zu, \"packets\": %u, \"window\": %u, \"repeat\": %u, "
-                "\"gso_input\": %s, \"paths\": [",
-                d->a.record_n, packets, window, repeat, gso_input ? "true" : "false");
-    printf("relay bench: %u datagrams of %zu bytes A -> B per path, window %u, median of %u%s\n",
-           packets, d->a.record_n, window, repeat,
-           gso_input ? ", A sends runs of 32 as one GSO buffer" : "");
-    printf("%-10s %12s %16s %16s %18s %18s\n", "path", "datagrams/s", "fwd CPU/dgram",
-           "fwd dgrams/CPU-s", "(own) CPU/dgram", "(own) dgrams/CPU-s");
-    double fwd_sys = NAN, fwd_own = NAN;
-    double sys[MAX_PATHS], own[MAX_PATHS];
-    for (unsigned i = 0; i < np; i++) {
-        double ds[MAX_REPEAT], dn[MAX_REPEAT];
-        for (unsigned r = 0; r < repeat; r++) {
-            ds[r] = paths[i].sys_ns[r] - d->sys_ns[r];
-            dn[r] = paths[i].own_ns[r] - d->own_ns[r];
-        }
-        sys[i] = i ? bench_median(ds, repeat) : bench_median(d->sys_ns, repeat);
-        own[i] = i ? bench_median(dn, repeat) : bench_median(d->own_ns, repeat);
-        if (!strcmp(paths[i].name, "fwd"))
-            fwd_sys = sys[i], fwd_own = own[i];
-    }
-    for (unsigned i = 0; i < np; i++) {
-        double pps = bench_median(paths[i].pps, repeat);
-        if (i == 0)
-            printf("%-10s %12.0f %13.2f us %16s %15.2f us %18s   (the endpoints alone)\n", "direct",
-                   pps, sys[0] / 1e3, "-", own[0] / 1e3, "-");
-        else
-            printf("%-10s %12.0f %13.2f us %15.0fk %15.2f us %17.0fk\n", paths[i].name, pps,
-                   sys[i] / 1e3, 1e6 / sys[i], own[i] / 1e3, 1e6 / own[i]);
-        if (js) {
-            fprintf(js,
-                    "%s{\"path\": \"%s\", \"datagrams_per_s\": %.0f, \"lost\": %u, "
-                    "\"system_cpu_ns_per_datagram\": %.1f, \"own_cpu_ns_per_datagram\": %.1f, "
-                    "\"forwarding\": %s, \"own_cpu_ns_per_datagram_by_repeat\": [",
-                    i ? ", " : "", paths[i].name, pps, paths[i].lost, sys[i], own[i],
-                    i ? "true" : "false");
-            for (unsigned r = 0; r < repeat; r++) /* before the direct path's is subtracted */
-                fprintf(js, "%s%.1f", r ? ", " : "", paths[i].own_ns[r]);
-            fprintf(js, "]}");
-        }
-    }
-    if (isfinite(fwd_sys)) {
-        printf(
-            "datagrams per CPU-second over the raw forwarder's (system-wide / own processes):\n");
-        for (unsigned i = 1; i < np; i++)
-            if (strcmp(paths[i].name, "fwd"))
-                printf("  %-10s %.2fx / %.2fx\n", paths[i].name, fwd_sys / sys[i],
-                       fwd_own / own[i]);
-    }
-    if (js) {
-        fprintf(js, "]");
-        if (isfinite(fwd_sys)) {
-            fprintf(js, ", \"over_fwd_datagrams_per_cpu_s\": {");
-            for (unsigned i = 1, first = 1; i < np; i++)
-                if (strcmp(paths[i].name, "fwd")) {
-                    fprintf(js, "%s\"%s\": {\"system\": %.3f, \"own\": %.3f}", first ? "" : ", ",
-                            paths[i].name, fwd_sys / sys[i], fwd_own / own[i]);
-                    first = 0;
-                }
-            fprintf(js, "}");
-        }
-        fprintf(js, "}\n");
-        fclose(js);
-    }
+    double load1 = loadavg();
+    report(paths, np, repeat, packets, window, json, (double[2]){load0, load1});
     /* The daemons go with the script (their control connections may have idled out). */
     for (unsigned i = 1; i < np; i++)
         if (paths[i].c)
