@@ -26,6 +26,7 @@
 #include "dcgw/base/addr.h"
 #include "dcgw/base/error.h"
 #include "dcgw/net/fastpath.h"
+#include "helper_netns.h"
 #include "helper_suite.h"
 
 struct ep {
@@ -476,25 +477,8 @@ END_TEST
 /* BPF usable here: root, a private network namespace, SCHED_CLS programs. */
 static bool available(char *why, size_t cap)
 {
-    if (geteuid() != 0) {
-        snprintf(why, cap, "not root (needs CAP_BPF and CAP_NET_ADMIN)");
+    if (!tnetns_enter("needs CAP_BPF and CAP_NET_ADMIN", why, cap))
         return false;
-    }
-    if (unshare(CLONE_NEWNET) < 0) {
-        snprintf(why, cap, "no private network namespace: %s", strerror(errno));
-        return false;
-    }
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct ifreq ifr = {0};
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-    ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
-    int up = fd >= 0 ? ioctl(fd, SIOCSIFFLAGS, &ifr) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (up < 0) {
-        snprintf(why, cap, "cannot bring lo up: %s", strerror(errno));
-        return false;
-    }
     if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SCHED_CLS, NULL) != 1) {
         snprintf(why, cap, "the kernel does not load SCHED_CLS BPF programs here");
         return false;

@@ -5,19 +5,16 @@
  * says why and exits 77 (ctest: skipped). tests/vm runs it on Debian 12's 6.1 kernel. */
 #include <arpa/inet.h>
 #include <check.h>
-#include <errno.h>
-#include <net/if.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sched.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "dcgw/base/error.h"
 #include "dcgw/net/filter.h"
+#include "helper_netns.h"
 #include "helper_suite.h"
 
 static int udp(int family, struct sockaddr_storage *bound)
@@ -154,35 +151,10 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
-/* Root, a private network namespace, its lo up. */
-static bool available(char *why, size_t cap)
-{
-    if (geteuid() != 0) {
-        snprintf(why, cap, "not root (loading BPF needs CAP_BPF)");
-        return false;
-    }
-    if (unshare(CLONE_NEWNET) < 0) {
-        snprintf(why, cap, "no private network namespace: %s", strerror(errno));
-        return false;
-    }
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct ifreq ifr = {0};
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-    ifr.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
-    int up = fd >= 0 ? ioctl(fd, SIOCSIFFLAGS, &ifr) : -1;
-    if (fd >= 0)
-        close(fd);
-    if (up < 0) {
-        snprintf(why, cap, "cannot bring lo up: %s", strerror(errno));
-        return false;
-    }
-    return true;
-}
-
 int main(void)
 {
     char why[256];
-    if (!available(why, sizeof(why))) {
+    if (!tnetns_enter("loading BPF needs CAP_BPF", why, sizeof(why))) {
         printf("test_filter: SKIPPED, %s\n", why);
         return 77;
     }
