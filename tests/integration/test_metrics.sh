@@ -91,35 +91,11 @@ pycheck c. format "$T/idle.txt" pol
 
 # ---- d. the policy scenario, scraped while it runs
 
-cat >"$T/policy.json" <<'JSON'
-{
-  "version": 1, "allow_dcep": true, "max_channels": 8,
-  "rules": [
-    {"name": "no-secret", "verdict": "VERDICT_DENY", "label": "secret*"},
-    {"name": "chat", "verdict": "VERDICT_ALLOW", "label": "chat", "max_message_size": 1024},
-    {"name": "bulk", "verdict": "VERDICT_ALLOW", "label": "bulk",
-     "messages_per_sec": 50, "messages_burst": 10}
-  ]
-}
-JSON
-echo '{"version": 2, "rules": [{"name": "bulk", "verdict": "VERDICT_DENY"}]}' >"$T/patch.json"
-U="$T/ue" E="$T/echo" M="$T/markers" S="$T/scrapes"
-mkdir -p "$U" "$E" "$M" "$T/dcgw"
-"$PY" "$PEERS/policy_ue.py" "$U/offer.sdp" "$U/answer.sdp" "$U/result.json" "$M" \
-    --flood-secs 3 >"$U/peer.out" 2>"$U/peer.log" &
-upid=$!
-"$PY" "$PEERS/policy_echo.py" "$E/offer.sdp" "$E/answer.sdp" "$E/result.json" "$M/stop" \
-    >"$E/peer.out" 2>"$E/peer.log" &
-epid=$!
+M="$T/markers" S="$T/scrapes"
+mkdir -p "$M"
 mc scrape-loop "$URL" "$S" "$M/flooded" &
 spid=$!
-wait_for "the UE's offer" 15 test -s "$U/offer.sdp" || true
-check "d. session pol created" ctl create --id pol --leg "name=ue,sdp=$U/offer.sdp" \
-    --leg name=as,role=offer --policy "$T/policy.json" --sdp-out "$T/dcgw"
-deliver "$T/dcgw/ue.sdp" "$U/answer.sdp"
-deliver "$T/dcgw/as.sdp" "$E/offer.sdp"
-wait_for "the echo peer's answer" 15 test -s "$E/answer.sdp" || true
-check "d. the echo leg takes its answer" ctl update pol --leg as --sdp "$E/answer.sdp"
+policy_scenario d. --flood-secs 3
 wait_for "the flood to end" 60 test -e "$M/flooded" || true
 wait $spid || true
 pycheck d. during "$S"

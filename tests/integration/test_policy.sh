@@ -14,8 +14,9 @@
 #   |  dcgwctl watch --json -> events.jsonl (policy_violation, channel_*)            |
 #   +--------------------------------------------------------------------------------+
 #
-# The policy (below): allow_dcep; "chat" allowed up to 1024-byte messages; "bulk" allowed
-# at 50 msg/s (burst 10); "secret*" denied. Asserts (docs/policy.md):
+# The policy (lib.sh policy_scenario): allow_dcep; "chat" allowed up to 1024-byte
+# messages; "bulk" allowed at 50 msg/s (burst 10); "secret*" denied. Asserts
+# (docs/policy.md):
 #   a. the DCEP open of "secret" is refused (no ACK, stream reset: aiortc closes it
 #      without it ever opening), reported (policy_violation REASON_DENIED, rule
 #      no-secret) and counted; the echo peer never sees it;
@@ -38,48 +39,16 @@ check "Debian python3 has aiortc" "$PY" -c 'import aiortc, aioice'
 
 start_loopback_dcgwd 1
 
-cat >"$T/policy.json" <<'JSON'
-{
-  "version": 1,
-  "allow_dcep": true,
-  "max_channels": 8,
-  "rules": [
-    {"name": "no-secret", "verdict": "VERDICT_DENY", "label": "secret*"},
-    {"name": "chat", "verdict": "VERDICT_ALLOW", "label": "chat", "max_message_size": 1024},
-    {"name": "bulk", "verdict": "VERDICT_ALLOW", "label": "bulk",
-     "messages_per_sec": 50, "messages_burst": 10}
-  ]
-}
-JSON
-cat >"$T/patch.json" <<'JSON'
-{"version": 2, "rules": [{"name": "bulk", "verdict": "VERDICT_DENY"}]}
-JSON
-
 # ---- helpers
 
 # rule_stat FILE RULE FIELD: a counter of RULE from a saved `dcgwctl --json get`.
 rule_stat() {
     json_field "$1" "[r.get('$3', 0) for r in j['session']['policy_status']['rules'] if r['rule'] == '$2'][0]"
 }
-U="$T/ue" E="$T/echo" M="$T/markers"
-mkdir -p "$U" "$E" "$M" "$T/dcgw"
 
 # ---- the session: UE answered by dcgw, echo peer offered by dcgw
 
-"$PY" "$PEERS/policy_ue.py" "$U/offer.sdp" "$U/answer.sdp" "$U/result.json" "$M" \
-    >"$U/peer.out" 2>"$U/peer.log" &
-upid=$!
-"$PY" "$PEERS/policy_echo.py" "$E/offer.sdp" "$E/answer.sdp" "$E/result.json" "$M/stop" \
-    >"$E/peer.out" 2>"$E/peer.log" &
-epid=$!
-wait_for "the UE's offer" 15 test -s "$U/offer.sdp" || true
-check "dcgw creates the session with --policy FILE" ctl create --id pol \
-    --leg "name=ue,sdp=$U/offer.sdp" --leg name=as,role=offer --policy "$T/policy.json" \
-    --sdp-out "$T/dcgw"
-deliver "$T/dcgw/ue.sdp" "$U/answer.sdp"
-deliver "$T/dcgw/as.sdp" "$E/offer.sdp"
-wait_for "the echo peer's answer" 15 test -s "$E/answer.sdp" || true
-check "dcgwctl update gives the as leg its answer" ctl update pol --leg as --sdp "$E/answer.sdp"
+policy_scenario ""
 
 wait_for "the flood to end" 60 test -e "$M/flooded" || true
 ctl --json get pol >"$T/before.json"
