@@ -41,7 +41,7 @@ void dcgw__wev_emit_session(struct wsession *s, int leg, Dcgw__Event *ev)
     dcgw__wev_emit(s->w, ev);
 }
 
-Dcgw__SessionState dcgw__wev_session_state(struct wsession *s)
+Dcgw__LegState dcgw__wev_leg_state(enum dcgw_leg_state st, Dcgw__LegState otherwise)
 {
     static const Dcgw__LegState map[] = {
         [DCGW_LEG_NEW] = DCGW__LEG_STATE__LEG_NEW,
@@ -51,6 +51,11 @@ Dcgw__SessionState dcgw__wev_session_state(struct wsession *s)
         [DCGW_LEG_FAILED] = DCGW__LEG_STATE__LEG_FAILED,
         [DCGW_LEG_CLOSED] = DCGW__LEG_STATE__LEG_CLOSED,
     };
+    return (unsigned)st < sizeof(map) / sizeof(map[0]) ? map[st] : otherwise;
+}
+
+Dcgw__SessionState dcgw__wev_session_state(struct wsession *s)
+{
     Dcgw__Session *d = s->desc;
     unsigned connected = 0, started = 0;
     for (unsigned i = 0; i < s->n_legs; i++) {
@@ -58,7 +63,7 @@ Dcgw__SessionState dcgw__wev_session_state(struct wsession *s)
         Dcgw__Leg *pl = d->legs[i];
         if (!s->relay && l->leg && !l->dead) {
             pl->has_state = 1;
-            pl->state = map[dcgw_leg_state(l->leg)];
+            pl->state = dcgw__wev_leg_state(dcgw_leg_state(l->leg), pl->state);
         }
         connected += pl->state == DCGW__LEG_STATE__LEG_CONNECTED;
         started += pl->state != DCGW__LEG_STATE__LEG_NEW;

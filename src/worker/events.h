@@ -12,6 +12,7 @@
 #include "dcgw/base/fingerprint.h"
 #include "dcgw/sdp/sdp.h"
 #include "dcgw/stages/datachannel.h"
+#include "dcgw/stages/leg.h"
 
 struct worker;
 struct wsession;
@@ -30,6 +31,8 @@ void dcgw__wev_emit_session(struct wsession *s, int leg, Dcgw__Event *ev);
  * legs are kept current by relay_legs.c), brought up to date in s->desc with the legs'
  * own. SESSION_DOWN and SESSION_CLOSED are final: set by state.c and legs.c, kept. */
 Dcgw__SessionState dcgw__wev_session_state(struct wsession *s);
+/* A terminated leg's stage state st on the wire (otherwise for a state it does not know). */
+Dcgw__LegState dcgw__wev_leg_state(enum dcgw_leg_state st, Dcgw__LegState otherwise);
 
 /* Builders. Heap results (NULL when out of memory) are freed with
  * protobuf_c_message_free_unpacked, also when they hang in a larger message. */

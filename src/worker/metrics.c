@@ -133,21 +133,9 @@ static void add_relay(const struct wsession *s, uint64_t *v, bool gauges)
 /* A terminated leg's state as get reports it (legs.c dcgw__wsession_refresh). */
 static Dcgw__LegState leg_state(const struct wsession *s, unsigned i)
 {
-    static const Dcgw__LegState map[] = {
-        [DCGW_LEG_NEW] = DCGW__LEG_STATE__LEG_NEW,
-        [DCGW_LEG_ICE] = DCGW__LEG_STATE__LEG_ICE,
-        [DCGW_LEG_DTLS] = DCGW__LEG_STATE__LEG_DTLS,
-        [DCGW_LEG_CONNECTED] = DCGW__LEG_STATE__LEG_CONNECTED,
-        [DCGW_LEG_FAILED] = DCGW__LEG_STATE__LEG_FAILED,
-        [DCGW_LEG_CLOSED] = DCGW__LEG_STATE__LEG_CLOSED,
-    };
     const struct wleg *l = s->legs[i];
-    if (l->leg && !l->dead) {
-        unsigned st = (unsigned)dcgw_leg_state(l->leg);
-        if (st < sizeof(map) / sizeof(map[0]))
-            return map[st];
-    }
-    return s->desc->legs[i]->state;
+    Dcgw__LegState kept = s->desc->legs[i]->state;
+    return l->leg && !l->dead ? dcgw__wev_leg_state(dcgw_leg_state(l->leg), kept) : kept;
 }
 
 static void add_terminated_gauges(const struct wsession *s, uint64_t *v)
