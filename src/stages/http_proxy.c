@@ -251,12 +251,9 @@ static void pump(struct dcgw_http_proxy *p)
     p->pumping = false;
 }
 
-/* Closes the channel once: transfers still queued are cancelled and dropped. */
-static void shut(struct dcgw_http_proxy *p)
+/* Cancels (those upstream) and frees every transfer of p's queue. */
+static void drop_all(struct dcgw_http_proxy *p)
 {
-    if (p->closed)
-        return;
-    p->closed = p->closing = true;
     struct dcgw_http_xfer *x = p->head;
     while (x) {
         struct dcgw_http_xfer *next = x->next;
@@ -266,6 +263,15 @@ static void shut(struct dcgw_http_proxy *p)
         x = next;
     }
     p->head = p->tail = NULL;
+}
+
+/* Closes the channel once: transfers still queued are cancelled and dropped. */
+static void shut(struct dcgw_http_proxy *p)
+{
+    if (p->closed)
+        return;
+    p->closed = p->closing = true;
+    drop_all(p);
     p->queued = p->running = 0;
     p->ch.close(p->ch.ud);
 }
@@ -548,14 +554,7 @@ void dcgw_http_proxy_free(struct dcgw_http_proxy *p)
 {
     if (!p)
         return;
-    struct dcgw_http_xfer *x = p->head;
-    while (x) {
-        struct dcgw_http_xfer *next = x->next;
-        if (x->h)
-            p->up.cancel(p->up.ud, x->h);
-        xfer_free(x);
-        x = next;
-    }
+    drop_all(p);
     dcgw_http_reader_free(p->reader);
     free(p);
 }
