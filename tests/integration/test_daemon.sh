@@ -255,7 +255,7 @@ wait "$WATCH" 2>/dev/null || true
 # A stale socket (nobody answers) from a daemon that died is replaced.
 /usr/bin/python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$SOCK"
 check "a stale socket file is there" [ -S "$SOCK" ]
-printf 'workers = 1;\ncontrol: { socket = "%s"; };\n' "$SOCK" >"$T/one.conf"
+printf 'workers = 1;\ncontrol: { socket = "%s"; };\nmetrics: { listen = "127.0.0.1:0"; };\n' "$SOCK" >"$T/one.conf"
 "$DCGWD" -c "$T/one.conf" >"$T/restart.log" 2>&1 &
 DCGWD_PID=$!
 check "dcgwd starts over a stale socket" wait_for "the restarted daemon" 10 ctl ping
