@@ -313,16 +313,23 @@ def reason_of(code):
             -9: "malformed"}.get(code, "other")
 
 
-def events_mode(path, events_path):
-    """Every family counted from events equals the events of the same kind and reason."""
-    _, _, values = parse(path)
+def read_events(path):
+    """The events of a `dcgwctl watch --json` file, one a line (a torn last line is
+    passed over)."""
     evs = []
-    with open(events_path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8") as f:
         for line in f:
             try:
                 evs.append(json.loads(line))
             except ValueError:
                 pass
+    return evs
+
+
+def events_mode(path, events_path):
+    """Every family counted from events equals the events of the same kind and reason."""
+    _, _, values = parse(path)
+    evs = read_events(events_path)
 
     def count(kind, pred=lambda e: True):
         return sum(1 for e in evs if kind in e and pred(e[kind]))
@@ -351,13 +358,7 @@ def events_mode(path, events_path):
 
 def relay(path, events_path, stats_path):
     _, _, values = parse(path)
-    evs = []
-    with open(events_path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                evs.append(json.loads(line))
-            except ValueError:
-                pass
+    evs = read_events(events_path)
     conn = [e["relay_connected"] for e in evs if "relay_connected" in e]
     blocks = [e["relay_blocked"] for e in evs if "relay_blocked" in e]
     closed = [e["relay_closed"] for e in evs if "relay_closed" in e]
@@ -381,14 +382,9 @@ def relay(path, events_path, stats_path):
 def final(path, events_path, session, stats_path):
     _, _, values = parse(path)
     closed = None
-    with open(events_path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            if e.get("session_id") == session and "session_closed" in e:
-                closed = e["session_closed"]
+    for e in read_events(events_path):
+        if e.get("session_id") == session and "session_closed" in e:
+            closed = e["session_closed"]
     say(closed is not None, "session_closed of %s seen" % session)
     chans = (closed or {}).get("channels", [])
     for direction, field in (("in", "rx"), ("out", "tx")):
