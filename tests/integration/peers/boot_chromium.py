@@ -11,7 +11,6 @@ until --stop-file exists (or the timeout). Exit 0 when every step completed. Sta
 library only; run it inside the test's network namespace.
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -51,13 +50,7 @@ def main():
                 page.lock.wait(0.1)
         rep = got.get("result") or {"error": "no result from the page", "steps": []}
         res = {"error": rep.get("error"), "steps": rep.get("steps", [])}
-        tmp = args.result + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(res, f)
-        os.rename(tmp, args.result)
-        while (args.stop_file and not os.path.exists(args.stop_file)
-               and time.monotonic() < end and proc.poll() is None):
-            time.sleep(0.05)
+        cc.report(args.result, res, args.stop_file, end, proc)
     ok = res["error"] is None and res["steps"] and all(s["error"] is None for s in res["steps"])
     sys.exit(0 if ok else 1)
 

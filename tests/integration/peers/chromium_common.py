@@ -1,5 +1,6 @@
 """What the headless Chromium peers of the integration tests share (chromium_peer.py,
-dc_chromium.py): the HTTP server their page talks to and the Chromium they start on it.
+dc_chromium.py, ...): the HTTP server their page talks to, the Chromium they start on it
+and the result they leave for the test.
 
 The page (chromium_peer.html, dc_chromium.html) loads chromium_common.js from the same
 server, POSTs its offer to /offer (written to a file for the test), long-polls /answer
@@ -142,6 +143,19 @@ def add_arguments(ap):
     """--log and --chromium, as every Chromium peer takes them."""
     ap.add_argument("--log", default=os.devnull, help="Chromium's stderr goes here")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
+
+
+def report(path, res, stop_file, end, proc):
+    """Writes res as JSON to path (renamed into place: the test never reads half a file),
+    then waits until stop_file exists (when given), time.monotonic() passes end or
+    Chromium (proc) exits."""
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(res, f)
+    os.rename(tmp, path)
+    while (stop_file and not os.path.exists(stop_file) and time.monotonic() < end
+           and proc.poll() is None):
+        time.sleep(0.05)
 
 
 def stop_group(proc):

@@ -169,13 +169,7 @@ def main():
             if proc.poll() is not None and not st.complete():
                 res["problems"].append("Chromium exited with status %s" % proc.returncode)
         status = 0 if not res["problems"] else 1 if st.last.get("dtls") == "connected" else 2
-        tmp = args.result + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(res, f)
-        os.rename(tmp, args.result)
-        while (args.stop_file and not os.path.exists(args.stop_file)
-               and time.monotonic() < end and proc.poll() is None):
-            time.sleep(0.05)
+        cc.report(args.result, res, args.stop_file, end, proc)
     sys.exit(status)
 
 
