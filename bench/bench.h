@@ -191,6 +191,12 @@ bool bench_path_available(struct bench *b, enum bench_path p);
  * (DESIGN §10; dcgw_sctp_port_in_use). */
 uint16_t bench_next_free_port(uint16_t *next);
 uint16_t bench_sctp_port(struct bench *b);
+/* The loopback address endpoint `id` binds: 127.1.x.y for the bench's side (A), 127.65.x.y
+ * for the far end's (Z), one per pair (ids wrap past 2^22). Each simulated UE has an address
+ * of its own, as in a network: dcgw limits STUN Binding requests from unknown sources per
+ * address (data_plane.unknown_source_rate, docs/floods.md), and one shared 127.0.0.1 made
+ * every set-up past ~100/s per worker wait for that limit (and some fail). */
+void bench_endpoint_addr(uint32_t id, bool far, struct sockaddr_storage *out);
 
 /* Fills maps[0..nch) with the negotiated channels every pair uses (a=dcmap). */
 void bench_dcmap(const struct bench_opts *o, struct dcgw_sdp_dcmap *maps, unsigned nch);

@@ -209,7 +209,7 @@ static int z_new(struct farproc *f, uint32_t pair, unsigned nch, bool idle, bool
     z->f = f;
     z->pair = pair;
     struct sockaddr_storage bind;
-    dcgw_addr_from("127.0.0.1", 0, &bind);
+    bench_endpoint_addr(pair, true, &bind);
     struct dcgw_sdp_dcmap maps[BENCH_CHANNELS_MAX];
     bench_dcmap(&f->o, maps, nch);
     struct dcgw_client_settings cs =

@@ -144,7 +144,7 @@ static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **
     if (p->path == PATH_JANUS)
         memcpy(&bind, janus_client_bind(b->jn), sizeof(struct sockaddr_in));
     else
-        dcgw_addr_from("127.0.0.1", 0, &bind);
+        bench_endpoint_addr(p->id, false, &bind);
     struct dcgw_sdp_dcmap maps[BENCH_CHANNELS_MAX];
     bench_dcmap(&b->o, maps, p->nch);
     /* Janus 1.1 uses SCTP port 5000 whatever the SDP says. */

@@ -2,6 +2,7 @@
  * helpers, the progress line, the child processes, ports, path names, the endpoint
  * settings. Calls no other file of the bench (the loop's per-turn work is a hook that
  * main.c sets). */
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,6 +52,15 @@ uint16_t bench_next_free_port(uint16_t *next)
 uint16_t bench_sctp_port(struct bench *b)
 {
     return bench_next_free_port(&b->next_sctp_port);
+}
+
+void bench_endpoint_addr(uint32_t id, bool far, struct sockaddr_storage *out)
+{
+    memset(out, 0, sizeof(*out));
+    struct sockaddr_in *a = (struct sockaddr_in *)out;
+    a->sin_family = AF_INET;
+    uint32_t host = (id & 0x3fffffu) | ((far ? 65u : 1u) << 16);
+    a->sin_addr.s_addr = htonl((127u << 24) | host);
 }
 
 const char *bench_path_name(enum bench_path p)
