@@ -642,7 +642,7 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
         snprintf(err, errcap, "leg %s does not wait for an answer", pl->name);
         return DCGW_ESTATE;
     }
-    struct dcgw_sdp *ans = malloc(sizeof(*ans));
+    struct dcgw_sdp *ans = dcgw__wsdp_take(s->w);
     char why[256];
     int r =
         ans ? dcgw_sdp_parse(remote_sdp, strlen(remote_sdp), ans, why, sizeof(why)) : DCGW_ENOMEM;
@@ -669,7 +669,7 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
         dcgw__wev_endpoint(&dc->remote, t->fingerprints, t->n_fingerprints, ans->dc.sctp_port,
                            t->tls_id, t->ice_ufrag, NULL);
     }
-    free(ans);
+    dcgw__wsdp_give(s->w, ans);
     return r;
 }
 

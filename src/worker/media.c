@@ -210,6 +210,7 @@ static int make_stage(struct wsession *s, const struct dcgw_sdp_match *match,
 /* ---- planning a session's SDP */
 
 struct wplan {
+    struct worker *w;                    /* whose SDP buffers sdp[] are (sdpbuf.c) */
     struct dcgw_sdp *sdp[DCGW_MAX_LEGS]; /* the offers of ROLE_ANSWER legs */
     struct dcgw_sdp_match match;         /* both legs offered */
     struct dcgw_sdp_av av[DCGW_MAX_LEGS][DCGW_SDP_RTP_MAX];
@@ -222,12 +223,12 @@ static int parse(struct wsession *s, unsigned idx, const char *text, struct dcgw
                  char *err, size_t errcap)
 {
     char why[256] = "";
-    struct dcgw_sdp *sdp = malloc(sizeof(*sdp));
+    struct dcgw_sdp *sdp = dcgw__wsdp_take(s->w);
     int r = sdp ? dcgw_sdp_parse(text, strlen(text), sdp, why, sizeof(why)) : DCGW_ENOMEM;
     if (r < 0) {
         snprintf(err, errcap, "leg %s: remote SDP: %s", s->desc->legs[idx]->name,
                  sdp ? why : "out of memory");
-        free(sdp);
+        dcgw__wsdp_give(s->w, sdp);
         return r;
     }
     dcgw_sdp_require_bundle(sdp);
@@ -240,6 +241,7 @@ int dcgw__wmedia_plan(struct wsession *s, struct wplan **out, char *err, size_t 
     struct wplan *p = calloc(1, sizeof(*p));
     if (!p)
         return DCGW_ENOMEM;
+    p->w = s->w;
     *out = p;
     unsigned answers = 0, n = s->n_legs;
     for (unsigned i = 0; i < n; i++) {
@@ -293,7 +295,7 @@ void dcgw__wmedia_plan_free(struct wplan *p)
     if (!p)
         return;
     for (unsigned i = 0; i < DCGW_MAX_LEGS; i++)
-        free(p->sdp[i]);
+        dcgw__wsdp_give(p->w, p->sdp[i]);
     free(p);
 }
 
@@ -347,7 +349,7 @@ int dcgw__wmedia_answered(struct wsession *s, unsigned idx, struct dcgw_sdp *ans
             snprintf(err, errcap, "leg %s: media: %s", s->desc->legs[idx]->name, dcgw_strerror(r));
     }
     free(match);
-    free(offer);
+    dcgw__wsdp_give(s->w, offer);
     return r;
 }
 

@@ -177,15 +177,15 @@ static void set_view(struct wsession *s, unsigned to, const struct dcgw_sdp *fro
         set_endpoint(&dc->remote, &to_sdp->dc, to_sdp->dc.ice_ufrag, NULL);
 }
 
-static int parse(const char *text, struct dcgw_sdp **out, const char *leg, const char *what,
-                 char *err, size_t errcap)
+static int parse(struct worker *w, const char *text, struct dcgw_sdp **out, const char *leg,
+                 const char *what, char *err, size_t errcap)
 {
     char why[256] = "";
-    struct dcgw_sdp *sdp = malloc(sizeof(*sdp));
+    struct dcgw_sdp *sdp = dcgw__wsdp_take(w);
     int r = sdp ? dcgw_sdp_parse(text, strlen(text), sdp, why, sizeof(why)) : DCGW_ENOMEM;
     if (r < 0) {
         snprintf(err, errcap, "leg %s: %s: %s", leg, what, sdp ? why : "out of memory");
-        free(sdp);
+        dcgw__wsdp_give(w, sdp);
         return r;
     }
     *out = sdp;
@@ -236,7 +236,8 @@ int dcgw__wrelay_create(struct wsession *s, char *err, size_t errcap)
     char *buf = malloc(DCGW_SDP_TEXT_MAX);
     if (!buf)
         return DCGW_ENOMEM;
-    r = parse(s->desc->legs[ans]->dc->remote_sdp, &offer, leg_name(s, ans), "offer", err, errcap);
+    r = parse(s->w, s->desc->legs[ans]->dc->remote_sdp, &offer, leg_name(s, ans), "offer", err,
+              errcap);
     if (r == 0) {
         struct dcgw_sdp_local loc;
         struct dcgw_sdp_av av[DCGW_SDP_RTP_MAX];
@@ -256,7 +257,7 @@ int dcgw__wrelay_create(struct wsession *s, char *err, size_t errcap)
         DCGW_INFO(RELAY, "session %s: relay %s -> %s, offer forwarded", s->desc->id,
                   leg_name(s, ans), leg_name(s, off));
     }
-    free(offer);
+    dcgw__wsdp_give(s->w, offer);
     free(buf);
     return r;
 }
@@ -331,11 +332,11 @@ int dcgw__wrelay_update(struct wsession *s, struct wleg *l, const char *remote_s
     enum dcgw_sdp_setup setup = DCGW_SDP_SETUP_ACTIVE;
     int r = buf ? 0 : DCGW_ENOMEM;
     if (r == 0)
-        r = parse(remote_sdp, &sdp[wr->off], leg_name(s, wr->off), "answer", err, errcap);
+        r = parse(s->w, remote_sdp, &sdp[wr->off], leg_name(s, wr->off), "answer", err, errcap);
     if (r == 0)
         r = answer_setup(sdp[wr->off], &setup, leg_name(s, wr->off), err, errcap);
     if (r == 0)
-        r = parse(s->desc->legs[wr->ans]->dc->remote_sdp, &sdp[wr->ans], leg_name(s, wr->ans),
+        r = parse(s->w, s->desc->legs[wr->ans]->dc->remote_sdp, &sdp[wr->ans], leg_name(s, wr->ans),
                   "offer", err, errcap);
     if (r == 0) {
         struct dcgw_sdp_local loc;
@@ -368,8 +369,8 @@ int dcgw__wrelay_update(struct wsession *s, struct wleg *l, const char *remote_s
                   leg_name(s, 1));
         rearm(wr);
     }
-    free(sdp[0]);
-    free(sdp[1]);
+    dcgw__wsdp_give(s->w, sdp[0]);
+    dcgw__wsdp_give(s->w, sdp[1]);
     free(buf);
     return r;
 }

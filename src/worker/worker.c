@@ -458,6 +458,7 @@ void dcgw__worker_dispose(struct worker *w)
     dcgw__wstate_free(w);
     dcgw__wavatar_worker_free(w);
     dcgw__wmetrics_free(w);
+    dcgw__wsdp_free_all(w);
 }
 
 int dcgw_worker_run(uint32_t index, int fd)

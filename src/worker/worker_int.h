@@ -21,7 +21,13 @@
 #include "dcgw/guard/policy.h"
 #include "dcgw/msg/stream.h"
 
-enum { WLEG_MAX_ROUTES = 8, WLEG_UFRAG_LEN = 8, WLEG_PWD_LEN = 24, WSESSION_CLOSED_KEEP = 64 };
+enum {
+    WLEG_MAX_ROUTES = 8,
+    WLEG_UFRAG_LEN = 8,
+    WLEG_PWD_LEN = 24,
+    WSESSION_CLOSED_KEEP = 64,
+    WSDP_SPARE = 4 /* parsed-SDP buffers a worker keeps between requests (sdpbuf.c) */
+};
 
 struct wsession;
 struct wrelay;
@@ -130,7 +136,9 @@ struct worker {
         void (*to_master)(void *ud, const Dcgw__Frame *f);
         void *ud;
     } inproc;
-    struct wmetrics *metrics; /* metrics.c; NULL when metrics are off */
+    struct wmetrics *metrics;               /* metrics.c; NULL when metrics are off */
+    struct dcgw_sdp *sdp_spare[WSDP_SPARE]; /* parsed-SDP buffers kept (sdpbuf.c) */
+    unsigned n_sdp_spare;
 };
 
 /* worker.c: the state of a worker before its configuration, and its release once the
@@ -141,6 +149,12 @@ void dcgw__worker_dispose(struct worker *w);
 int dcgw__worker_from_master(struct worker *w, const uint8_t *p, size_t n);
 /* Closes every session and the data plane; the handles finish closing in the loop. */
 void dcgw__worker_close_everything(struct worker *w);
+
+/* sdpbuf.c: a struct dcgw_sdp to parse into for the length of one request (NULL: out of
+ * memory), and its return; free_all at the worker's end. */
+struct dcgw_sdp *dcgw__wsdp_take(struct worker *w);
+void dcgw__wsdp_give(struct worker *w, struct dcgw_sdp *sdp);
+void dcgw__wsdp_free_all(struct worker *w);
 
 /* memory.c: glibc's thresholds for a worker process (dcgw__wmem_init, once at start), and
  * malloc_trim once the session count fell (dcgw__wmem_after_turn, after each loop turn). */
