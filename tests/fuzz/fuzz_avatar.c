@@ -19,6 +19,7 @@
 #include "dcgw/guard/avatar.h"
 #include "dcgw/stages/cert.h"
 #include "dcgw/guard/jws.h"
+#include "helper.h"
 
 #define NOW 1767225600
 
@@ -117,13 +118,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(signed_text);
     /* then the chunks */
     size_t off = z ? tlen + 1 : size;
-    while (off + 2 <= size) {
-        size_t n = (size_t)data[off] << 8 | data[off + 1];
-        off += 2;
-        if (n > size - off)
-            n = size - off;
-        dcgw_avatar_input(v, false, data + off, n, NOW, NULL, &res);
-        off += n;
+    struct fuzz_in in = {data + off, size - off};
+    while (in.n >= 2) {
+        size_t n;
+        const uint8_t *p = fuzz_bytes16(&in, &n);
+        dcgw_avatar_input(v, false, p, n, NOW, NULL, &res);
     }
     dcgw_avatar_end(v, &res);
     dcgw_avatar_free(v);

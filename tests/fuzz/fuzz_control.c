@@ -318,11 +318,13 @@ static void write_pb_form(const char *path, const uint8_t *data, size_t size)
     if (!out)
         return;
     fwrite(data, 1, 1, out);
-    for (size_t off = 1; off + 3 <= size;) {
-        size_t n = (size_t)data[off + 1] << 8 | data[off + 2];
-        if (n > size - off - 3)
-            n = size - off - 3;
-        Dcgw__Request *req = data[off] % 4 == 1 ? from_json(data + off + 3, n) : NULL;
+    struct fuzz_in in = {data + 1, size - 1};
+    while (in.n >= 3) {
+        const uint8_t *rec = in.p;
+        uint8_t kind = fuzz_u8(&in);
+        size_t n;
+        const uint8_t *p = fuzz_bytes16(&in, &n);
+        Dcgw__Request *req = kind % 4 == 1 ? from_json(p, n) : NULL;
         if (req) {
             size_t k = dcgw__request__get_packed_size(req);
             uint8_t *b = malloc(k ? k : 1), hdr[3] = {0, (uint8_t)(k >> 8), (uint8_t)k};
@@ -334,9 +336,8 @@ static void write_pb_form(const char *path, const uint8_t *data, size_t size)
             free(b);
             dcgw__request__free_unpacked(req, NULL);
         } else {
-            fwrite(data + off, 1, 3 + n, out);
+            fwrite(rec, 1, 3 + n, out);
         }
-        off += 3 + n;
     }
     fclose(out);
 }
@@ -349,16 +350,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         write_pb_form(getenv("FUZZ_CONTROL_TO_PB"), data, size);
     uint8_t flags = data[0];
     setup(flags);
-    size_t off = 1;
+    struct fuzz_in in = {data + 1, size - 1};
     uint64_t seq = 1000;
-    for (int k = 0; k < MAX_RECORDS && off + 3 <= size; k++) {
-        uint8_t kind = data[off];
-        size_t n = (size_t)data[off + 1] << 8 | data[off + 2];
-        off += 3;
-        if (n > size - off)
-            n = size - off;
-        const uint8_t *p = data + off;
-        off += n;
+    for (int k = 0; k < MAX_RECORDS && in.n >= 3; k++) {
+        uint8_t kind = fuzz_u8(&in);
+        size_t n;
+        const uint8_t *p = fuzz_bytes16(&in, &n);
         Dcgw__Request *req = NULL;
         switch (kind % 4) {
         case 0:

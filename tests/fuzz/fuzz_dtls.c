@@ -10,6 +10,7 @@
 #include "dcgw/stages/cert.h"
 #include "dcgw/stages/dtls.h"
 #include "dcgw/base/error.h"
+#include "helper.h"
 
 static struct dcgw_dtls_ctx *ctx;
 
@@ -75,16 +76,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     uint64_t now = 1000;
     dcgw_dtls_start(d, now);
-    size_t off = 1;
-    while (size - off >= 2) {
-        size_t n = (size_t)data[off] << 8 | data[off + 1];
-        off += 2;
-        if (n > size - off)
-            n = size - off;
-        int rc = dcgw_dtls_recv(d, data + off, n, now);
+    struct fuzz_in in = {data + 1, size - 1};
+    while (in.n >= 2) {
+        size_t n;
+        const uint8_t *p = fuzz_bytes16(&in, &n);
+        int rc = dcgw_dtls_recv(d, p, n, now);
         if (rc > 0 || (rc < 0 && dcgw_dtls_state(d) != DCGW_DTLS_FAILED && rc != DCGW_ECLOSED))
             abort();
-        off += n;
         now += 5;
         dcgw_dtls_handle_timeout(d, now);
     }

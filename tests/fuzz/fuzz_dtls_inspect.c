@@ -14,6 +14,7 @@
 #include "dcgw/stages/dtls_inspect.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/fingerprint.h"
+#include "helper.h"
 
 static const char *const FIXED_FPS[] = {
     "sha-256 81:A5:4E:A4:F2:3C:2A:D1:FF:8B:3C:C8:74:D7:C8:BC:EF:E5:D7:EA:AC:CF:80:86:F3:57:E4:"
@@ -68,15 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dcgw_dtls_inspect_new(&s, NULL, &in) != 0)
         abort();
     enum dcgw_dtls_inspect_state prev = DCGW_INSPECT_INSPECTING;
-    size_t off = 1;
-    while (size - off >= 3) {
-        int side = data[off] & 1;
-        size_t n = (size_t)data[off + 1] << 8 | data[off + 2];
-        off += 3;
-        if (n > size - off)
-            n = size - off;
-        const uint8_t *p = data + off;
-        off += n;
+    struct fuzz_in rec = {data + 1, size - 1};
+    while (rec.n >= 3) {
+        int side = fuzz_u8(&rec) & 1;
+        size_t n;
+        const uint8_t *p = fuzz_bytes16(&rec, &n);
         int v = dcgw_dtls_inspect_datagram(in, side, p, n);
         enum dcgw_dtls_inspect_state st = dcgw_dtls_inspect_state(in);
         if (v < DCGW_INSPECT_PASS || v > DCGW_INSPECT_BLOCK)

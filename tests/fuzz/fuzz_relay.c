@@ -21,6 +21,7 @@
 #include "dcgw/base/error.h"
 #include "dcgw/stages/ice.h"
 #include "dcgw/stages/relay.h"
+#include "helper.h"
 
 static const char *const PEER_UFRAG[2] = {"ueufrag1", "asufrag1"};
 static const char *const PEER_PWD[2] = {"uepassword0123456789abcd", "aspassword0123456789abcd"};
@@ -146,12 +147,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (dcgw_relay_input(c.r, k, (struct sockaddr *)&peer_addr[k], check[k], check_n[k], now) !=
             DCGW_RELAY_STUN_OK)
             abort();
-    for (size_t off = 65; size - off >= 3;) {
-        uint8_t op = data[off];
-        size_t n = (size_t)data[off + 1] << 8 | data[off + 2];
-        off += 3;
-        if (n > size - off)
-            n = size - off;
+    struct fuzz_in in = {data + 65, size - 65};
+    while (in.n >= 3) {
+        uint8_t op = fuzz_u8(&in);
+        size_t n;
+        const uint8_t *p = fuzz_bytes16(&in, &n);
         if (op >> 2) {
             now += (uint64_t)(op >> 2) * 100;
             if (dcgw_relay_next_timeout(c.r) <= now)
@@ -163,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *copy = malloc(n ? n : 1);
         if (!copy)
             abort();
-        memcpy(copy, data + off, n);
+        memcpy(copy, p, n);
         c.input = copy;
         c.input_n = n;
         int r = dcgw_relay_input(c.r, side, from, copy, n, now);
@@ -174,7 +174,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         enum dcgw_relay_state st = dcgw_relay_state(c.r);
         if ((st == DCGW_RELAY_BLOCKED || st == DCGW_RELAY_FAILED) != c.final_seen)
             abort();
-        off += n;
     }
     accounting(c.r);
     dcgw_relay_free(c.r);

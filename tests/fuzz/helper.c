@@ -65,6 +65,13 @@ const uint8_t *fuzz_bytes(struct fuzz_in *in, size_t *n)
     return take(in, fuzz_u8(in), n);
 }
 
+const uint8_t *fuzz_bytes16(struct fuzz_in *in, size_t *n)
+{
+    size_t k = (size_t)fuzz_u8(in) << 8;
+    k |= fuzz_u8(in);
+    return take(in, k, n);
+}
+
 size_t fuzz_blob(struct fuzz_in *in, uint8_t *dst, size_t cap)
 {
     size_t k = (size_t)fuzz_u8(in) << 8;

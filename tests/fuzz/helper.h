@@ -30,5 +30,8 @@ const uint8_t *fuzz_bytes(struct fuzz_in *in, size_t *n);
 /* [2-byte big-endian length][bytes], clipped to what is left and to cap, copied to dst
  * (what cap cut off stays in the input). Returns the size copied. */
 size_t fuzz_blob(struct fuzz_in *in, uint8_t *dst, size_t cap);
+/* [2-byte big-endian length][bytes], clipped to what is left: points into the input, *n
+ * its size. */
+const uint8_t *fuzz_bytes16(struct fuzz_in *in, size_t *n);
 
 #endif
