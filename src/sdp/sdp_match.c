@@ -240,6 +240,42 @@ static void av_accept(const struct dcgw_sdp *s[2], const struct dcgw_sdp_pair *p
     av->streams_rtp = pr->rtp[1 - k];
 }
 
+/* Transport-wide congestion control (draft-holmer-rmcat-transport-wide-cc-extensions-01)
+ * numbers the packets of one transport, and its feedback reports on them: it holds end to
+ * end only when pair j shares its transport with the same pairs on both legs (both
+ * bundled, or both unbundled alike). */
+static bool same_grouping(const struct dcgw_sdp_match *m, size_t j)
+{
+    const struct dcgw_sdp_pair *a = &m->pairs[j];
+    for (size_t i = 0; i < m->n_pairs; i++) {
+        const struct dcgw_sdp_pair *b = &m->pairs[i];
+        if ((a->tp[0] == b->tp[0]) != (a->tp[1] == b->tp[1]))
+            return false;
+    }
+    return true;
+}
+
+/* Elsewhere the extension is not paired and transport-cc feedback not answered. */
+static void drop_twcc(const struct dcgw_sdp *s[2], struct dcgw_sdp_match *m)
+{
+    for (size_t j = 0; j < m->n_pairs; j++) {
+        struct dcgw_sdp_pair *pr = &m->pairs[j];
+        if (same_grouping(m, j))
+            continue;
+        size_t keep = 0;
+        for (size_t e = 0; e < pr->n_exts; e++)
+            if (pr->exts[e].known != DCGW_SDP_EXT_TWCC)
+                pr->exts[keep++] = pr->exts[e];
+        pr->n_exts = keep;
+        for (int k = 0; k < 2; k++) {
+            struct dcgw_sdp_av *av = &m->av[k][pr->rtp[k]];
+            av_accept(s, pr, k, av);
+            for (size_t c = 0; c < DCGW_SDP_RTP_CODECS_MAX; c++)
+                av->fb[c] &= (uint8_t)~DCGW_SDP_FB_TWCC;
+        }
+    }
+}
+
 /* Index of the n-th usable m-line of a kind, or -1. */
 static int nth(const struct dcgw_sdp *s, enum dcgw_sdp_kind kind, unsigned n)
 {
@@ -278,6 +314,8 @@ void dcgw_sdp_match(const struct dcgw_sdp *leg0, const struct dcgw_sdp *leg1,
             pr->kind = (enum dcgw_sdp_kind)kind;
             pr->rtp[0] = (uint8_t)i0;
             pr->rtp[1] = (uint8_t)i1;
+            pr->tp[0] = s[0]->rtp[i0].tp;
+            pr->tp[1] = s[1]->rtp[i1].tp;
             bool forbidden = !opts->allow[0][kind] || !opts->allow[1][kind];
             if (!forbidden) {
                 pair_codecs(s, pr);
@@ -301,6 +339,7 @@ void dcgw_sdp_match(const struct dcgw_sdp *leg0, const struct dcgw_sdp *leg1,
             out->n_pairs++;
         }
     }
+    drop_twcc(s, out);
 }
 
 void dcgw_sdp_av_mirror(const struct dcgw_sdp *sdp, size_t rtp, struct dcgw_sdp_av *out)
@@ -369,35 +408,94 @@ static bool in_bundle(const struct dcgw_sdp *s, const char *mid)
     return false;
 }
 
-void dcgw_sdp_require_bundle(struct dcgw_sdp *s)
+static bool has_transport(const struct dcgw_sdp_rtp *r)
 {
-    bool dc = in_bundle(s, s->dc.mid);
+    const struct dcgw_sdp_transport *t = &r->transport;
+    return t->ice_ufrag[0] && t->ice_pwd[0] && t->n_fingerprints;
+}
+
+unsigned dcgw_sdp_assign_transports(struct dcgw_sdp *s, unsigned max, const char *why)
+{
+    int group_tp = in_bundle(s, s->dc.mid) ? 0 : -1; /* the BUNDLE group's transport */
+    bool group_ok = false;                           /* ... has ICE and DTLS parameters */
+    unsigned next = 1;
     for (size_t i = 0; i < s->n_rtp; i++) {
         struct dcgw_sdp_rtp *r = &s->rtp[i];
-        if (!r->usable || (dc && in_bundle(s, r->mid)))
+        r->tp = 0;
+        if (!r->usable)
+            continue;
+        unsigned tp;
+        if (in_bundle(s, r->mid)) {
+            if (group_tp < 0)
+                group_tp = (int)next++;
+            tp = (unsigned)group_tp;
+            group_ok |= has_transport(r);
+        } else {
+            tp = next++; /* RFC 8843 §7: not bundled, its own transport */
+        }
+        if (tp >= max || tp > UINT8_MAX) {
+            r->usable = false;
+            snprintf(r->reason, sizeof(r->reason), "%s", why);
+            continue;
+        }
+        r->tp = (uint8_t)tp;
+    }
+    /* a group without the data channel whose m-lines all leave their transport to it */
+    for (size_t i = 0; group_tp > 0 && !group_ok && i < s->n_rtp; i++) {
+        struct dcgw_sdp_rtp *r = &s->rtp[i];
+        if (!r->usable || r->tp != group_tp)
             continue;
         r->usable = false;
+        r->tp = 0;
         snprintf(r->reason, sizeof(r->reason),
-                 "not bundled with the data channel: dcgw carries audio and video on its "
-                 "transport");
+                 "its BUNDLE group has no ICE credentials or fingerprint");
     }
+    return next;
+}
+
+static bool accepted(const struct dcgw_sdp *s, const struct dcgw_sdp_av *av, size_t n_av, size_t i)
+{
+    const struct dcgw_sdp_transport *t = &s->rtp[i].transport;
+    bool ok = av ? i < n_av && !av[i].reject : s->rtp[i].usable;
+    return ok && t->ice_ufrag[0] && t->ice_pwd[0] && t->n_fingerprints;
 }
 
 const struct dcgw_sdp_transport *
 dcgw_sdp_bundle_transport(const struct dcgw_sdp *s, const struct dcgw_sdp_av *av, size_t n_av)
 {
+    if (!in_bundle(s, s->dc.mid))
+        return &s->dc.transport;
     for (size_t g = 0; g < s->n_bundle; g++) {
         if (strcmp(s->bundle[g], s->dc.mid) == 0)
             return &s->dc.transport;
-        for (size_t i = 0; i < s->n_rtp; i++) {
-            const struct dcgw_sdp_rtp *r = &s->rtp[i];
-            const struct dcgw_sdp_transport *t = &r->transport;
-            if (strcmp(s->bundle[g], r->mid) != 0)
-                continue;
-            bool accepted = av ? i < n_av && !av[i].reject : r->usable;
-            if (accepted && t->ice_ufrag[0] && t->ice_pwd[0] && t->n_fingerprints)
-                return t;
-        }
+        for (size_t i = 0; i < s->n_rtp; i++)
+            if (strcmp(s->bundle[g], s->rtp[i].mid) == 0 && accepted(s, av, n_av, i))
+                return &s->rtp[i].transport;
     }
     return &s->dc.transport;
+}
+
+const struct dcgw_sdp_transport *dcgw_sdp_tp_transport(const struct dcgw_sdp *s,
+                                                       const struct dcgw_sdp_av *av, size_t n_av,
+                                                       unsigned tp)
+{
+    if (tp == 0)
+        return dcgw_sdp_bundle_transport(s, av, n_av);
+    /* the first accepted m-line of tp with ICE and DTLS parameters; else, when an m-line of
+     * tp is accepted, those of another of its BUNDLE group (one the answer rejects still
+     * tells the group's transport, RFC 8843 §7) */
+    const struct dcgw_sdp_transport *group = NULL;
+    bool any_accepted = false;
+    for (size_t i = 0; i < s->n_rtp; i++) {
+        const struct dcgw_sdp_rtp *r = &s->rtp[i];
+        if (r->tp != tp)
+            continue;
+        bool ok = av ? i < n_av && !av[i].reject : r->usable;
+        if (ok && has_transport(r))
+            return &r->transport;
+        any_accepted |= ok;
+        if (!group && has_transport(r))
+            group = &r->transport;
+    }
+    return any_accepted ? group : NULL;
 }

@@ -448,9 +448,13 @@ void dcgw__sdp_rtp_finish(struct parser *p)
                 ((struct sockaddr_in6 *)c)->sin6_port = htons(r->port);
         }
         /* A bundled m-line may leave its transport to the group's (RFC 8843 §7); an
-         * unbundled one needs its own. */
-        if (r->usable && !in_bundle(o, r->mid) &&
-            (!t->ice_ufrag[0] || !t->ice_pwd[0] || t->n_fingerprints == 0))
+         * unbundled one needs its own, and a bundle-only one (port 0, RFC 8843 §6) has no
+         * transport outside a group. */
+        if (!r->usable || in_bundle(o, r->mid))
+            continue;
+        if (r->bundle_only && r->port == 0)
+            set_reason(r, "a=bundle-only with port 0 outside a BUNDLE group");
+        else if (!t->ice_ufrag[0] || !t->ice_pwd[0] || t->n_fingerprints == 0)
             set_reason(r, "not bundled and without ICE credentials or a known fingerprint");
     }
 }

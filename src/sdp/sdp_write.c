@@ -350,14 +350,6 @@ static int finish(struct dcgw__sdp_out *o)
     return (int)o->len;
 }
 
-static bool in_group(const struct dcgw_sdp *offer, const char *mid)
-{
-    for (size_t i = 0; i < offer->n_bundle && mid[0]; i++)
-        if (strcmp(offer->bundle[i], mid) == 0)
-            return true;
-    return false;
-}
-
 static bool answer_valid(const struct dcgw_sdp *offer, const struct dcgw_sdp_local *local)
 {
     if (!local_valid(local) ||
@@ -429,8 +421,7 @@ int dcgw_sdp_write_answer(const struct dcgw_sdp *offer, const struct dcgw_sdp_lo
             continue;
         }
         if (m->rtp >= 0 && (size_t)m->rtp < local->n_av) {
-            dcgw__sdp_put_av(&o, local, &local->av[m->rtp], m->media, m->mid, m->fmt,
-                             in_group(offer, m->mid));
+            dcgw__sdp_put_av(&o, local, &local->av[m->rtp], m->media, m->mid, m->fmt);
             continue;
         }
         /* RFC 3264 §6: every offered m-line is answered; port 0 rejects it */
@@ -492,7 +483,7 @@ int dcgw_sdp_write_offer(const struct dcgw_sdp_local *local, char *buf, size_t c
             const struct dcgw_sdp_av *av = &local->av[i];
             const struct dcgw_sdp_rtp *r = &av->src->rtp[av->rtp];
             dcgw__sdp_put_av(&o, local, av, r->kind == DCGW_SDP_KIND_AUDIO ? "audio" : "video",
-                             av_mid(av), "", true);
+                             av_mid(av), "");
         }
     }
     return finish(&o);

@@ -127,7 +127,7 @@ static void put_codecs(struct dcgw__sdp_out *o, const struct dcgw_sdp_av *av)
 
 void dcgw__sdp_put_av(struct dcgw__sdp_out *o, const struct dcgw_sdp_local *l,
                       const struct dcgw_sdp_av *av, const char *media, const char *mid,
-                      const char *fmt, bool bundled)
+                      const char *fmt)
 {
     const struct dcgw_sdp *s = av->src;
     const struct dcgw_sdp_rtp *r = &s->rtp[av->rtp];
@@ -150,7 +150,7 @@ void dcgw__sdp_put_av(struct dcgw__sdp_out *o, const struct dcgw_sdp_local *l,
     dcgw__sdp_put(o, "\r\n");
     if (mid[0])
         dcgw__sdp_put(o, "a=mid:%s\r\n", mid);
-    bool own = !bundled && av->ice_ufrag;
+    bool own = av->ice_ufrag != NULL; /* a transport of its own (not the data channel's) */
     dcgw__sdp_put_transport(o, l, own ? av->ice_ufrag : l->ice_ufrag,
                             own ? av->ice_pwd : l->ice_pwd, own ? av->setup : l->setup, !own);
     dcgw__sdp_put_candidates(o, l);

@@ -38,9 +38,10 @@ void dcgw__sdp_put_candidates(struct dcgw__sdp_out *o, const struct dcgw_sdp_loc
  * string a token or line-safe). */
 bool dcgw__sdp_av_valid(const struct dcgw_sdp_av *av);
 /* One audio/video m-section: kind from `media` ("audio"/"video"), mid, port (0 and the
- * first of `fmt` when av->reject), and everything av describes. */
+ * first of `fmt` when av->reject), and everything av describes: the transport of local (the
+ * data channel's), or its own when av->ice_ufrag is set. */
 void dcgw__sdp_put_av(struct dcgw__sdp_out *o, const struct dcgw_sdp_local *l,
                       const struct dcgw_sdp_av *av, const char *media, const char *mid,
-                      const char *fmt, bool bundled);
+                      const char *fmt);
 
 #endif

@@ -231,7 +231,8 @@ static int parse(struct wsession *s, unsigned idx, const char *text, struct dcgw
         dcgw__wsdp_give(s->w, sdp);
         return r;
     }
-    dcgw_sdp_require_bundle(sdp);
+    dcgw_sdp_assign_transports(
+        sdp, 1, "not bundled with the data channel: dcgw carries audio and video on its transport");
     *out = sdp;
     return 0;
 }
@@ -322,7 +323,9 @@ void dcgw__wmedia_plan_local(struct wsession *s, const struct wplan *p, unsigned
 int dcgw__wmedia_answered(struct wsession *s, unsigned idx, struct dcgw_sdp *answer, char *err,
                           size_t errcap)
 {
-    dcgw_sdp_require_bundle(answer);
+    dcgw_sdp_assign_transports(
+        answer, 1,
+        "not bundled with the data channel: dcgw carries audio and video on its transport");
     unsigned other = 1 - idx;
     if (s->n_legs != 2 || s->desc->legs[other]->role == DCGW__LEG_ROLE__ROLE_OFFER) {
         struct dcgw_sdp_av none[DCGW_SDP_RTP_MAX];

@@ -19,6 +19,11 @@
 #include "dcgw/sdp/sdp_match.h"
 #include "worker_int.h"
 
+/* A relay session forwards one transport per leg: what is not bundled with the data channel
+ * does not pass (docs/media.md). */
+#define RELAY_UNBUNDLED                                                                            \
+    "not bundled with the data channel: a relay session forwards one transport per leg"
+
 struct wrelay {
     struct wsession *s;
     struct dcgw_relay *flow; /* NULL until the offered leg's answer is known */
@@ -100,7 +105,7 @@ static void relay_offer_av(struct wsession *s, struct dcgw_sdp *offer, struct dc
     bool ok[2][2];
     dcgw__wmedia_allowed(s, 0, ok[0]);
     dcgw__wmedia_allowed(s, 1, ok[1]);
-    dcgw_sdp_require_bundle(offer);
+    dcgw_sdp_assign_transports(offer, 1, RELAY_UNBUNDLED);
     size_t n = 0, before = 0;
     for (size_t i = 0; i < offer->n_rtp; i++) {
         const struct dcgw_sdp_rtp *r = &offer->rtp[i];
@@ -125,7 +130,7 @@ static void relay_answer_av(struct wsession *s, struct dcgw_sdp *offer,
     bool ok[2][2];
     dcgw__wmedia_allowed(s, 0, ok[0]);
     dcgw__wmedia_allowed(s, 1, ok[1]);
-    dcgw_sdp_require_bundle(offer);
+    dcgw_sdp_assign_transports(offer, 1, RELAY_UNBUNDLED);
     for (size_t i = 0; i < offer->n_rtp; i++) {
         const struct dcgw_sdp_rtp *r = &offer->rtp[i];
         size_t j = 0;

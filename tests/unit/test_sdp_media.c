@@ -2,7 +2,7 @@
  * offers parsed, every malformed audio/video attribute refused with its line, what is
  * tolerated and what makes an m-line unusable, the two offers paired (payload types and
  * extension ids mapped), no common codec, policy, directions, and the answers and offers
- * written, parsed back. */
+ * written, parsed back. The transports of unbundled m-lines: test_sdp_transports.c. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>

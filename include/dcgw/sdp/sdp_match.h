@@ -52,6 +52,7 @@ struct dcgw_sdp_ext_pair {
 struct dcgw_sdp_pair {
     enum dcgw_sdp_kind kind;
     uint8_t rtp[2]; /* index in each leg's sdp->rtp */
+    uint8_t tp[2];  /* the transport of each leg that carries it (sdp->rtp[].tp) */
     bool send[2];   /* leg k's peer may send on it (dcgw forwards it to the other leg) */
     size_t n_codecs;
     struct dcgw_sdp_codec_pair codecs[DCGW_SDP_RTP_CODECS_MAX];
@@ -74,7 +75,9 @@ struct dcgw_sdp_match {
 
 /* Pairs the m-lines of two SDPs that describe the legs' peers (two offers, or an offer
  * dcgw made from leg 0 and leg 1's answer to it). Never fails: what cannot be carried is
- * rejected with a reason. */
+ * rejected with a reason. The transport-wide sequence number extension and transport-cc
+ * feedback are paired only where both legs group the pairs into transports alike (the
+ * sequence numbers are per transport; rtp[].tp as dcgw_sdp_assign_transports gave them). */
 void dcgw_sdp_match(const struct dcgw_sdp *leg0, const struct dcgw_sdp *leg1,
                     const struct dcgw_sdp_match_opts *opts, struct dcgw_sdp_match *out);
 
@@ -96,17 +99,30 @@ size_t dcgw_sdp_offer_from(const struct dcgw_sdp_av *answered, size_t n,
  * it is not usable or its port is 0. */
 void dcgw_sdp_av_mirror(const struct dcgw_sdp *sdp, size_t rtp, struct dcgw_sdp_av *out);
 
-/* dcgw carries audio and video on the data channel's transport (one ICE agent, one DTLS
- * association per leg): every usable audio/video m-line that is not in the data channel's
- * BUNDLE group is made unusable, with that reason, before matching. */
-void dcgw_sdp_require_bundle(struct dcgw_sdp *s);
+/* Transports (RFC 8843, RFC 8839): which ICE/DTLS transport of the leg carries each usable
+ * audio/video m-line of s, in s->rtp[i].tp. 0 is the data channel's, with every m-line of
+ * its BUNDLE group; then, in m-line order, one for the (first) BUNDLE group when it does not
+ * hold the data channel, and one for each m-line outside the group. A usable m-line whose
+ * transport would be max or above is made unusable with reason why, and so are the m-lines
+ * of a group without the data channel when none of them has ICE credentials and a
+ * fingerprint. Unusable m-lines get tp 0. Returns the number of transports numbered (at
+ * least 1: the data channel's). */
+unsigned dcgw_sdp_assign_transports(struct dcgw_sdp *s, unsigned max, const char *why);
 
 /* The transport the peer of a bundled SDP uses (RFC 8843 §7): the one of the first m-line
- * of its BUNDLE group that is accepted (the data channel always; an audio/video m-line when
- * av[i] does not reject it, or, av NULL, when it is usable) and has ICE credentials and a
- * fingerprint; else the data channel's. */
+ * of the data channel's BUNDLE group that is accepted (the data channel always; an
+ * audio/video m-line when av[i] does not reject it, or, av NULL, when it is usable) and has
+ * ICE credentials and a fingerprint; else the data channel's. */
 const struct dcgw_sdp_transport *
 dcgw_sdp_bundle_transport(const struct dcgw_sdp *s, const struct dcgw_sdp_av *av, size_t n_av);
+
+/* The peer's side of transport tp (dcgw_sdp_assign_transports): tp 0 as
+ * dcgw_sdp_bundle_transport; another, that of its first accepted m-line (as above) with ICE
+ * credentials and a fingerprint, else of another m-line of tp that has them (a BUNDLE group
+ * member av rejects). NULL when no accepted m-line uses tp. */
+const struct dcgw_sdp_transport *dcgw_sdp_tp_transport(const struct dcgw_sdp *s,
+                                                       const struct dcgw_sdp_av *av, size_t n_av,
+                                                       unsigned tp);
 
 /* Known extension of a URI. */
 enum dcgw_sdp_ext_known dcgw_sdp_ext_known_of(const char *uri);

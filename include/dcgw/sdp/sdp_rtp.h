@@ -171,6 +171,8 @@ struct dcgw_sdp_rtp {
     uint8_t first_ssrc, n_ssrcs;          /* slice of dcgw_sdp.ssrcs */
     uint8_t first_group, n_groups;        /* slice of dcgw_sdp.ssrc_groups */
     bool own_transport; /* ICE credentials at media level (else the session's, if any) */
+    uint8_t tp;         /* the leg's transport that carries it (dcgw_sdp_assign_transports); 0: the
+                           data channel's */
     struct dcgw_sdp_transport transport; /* session-level values folded in */
 };
 
