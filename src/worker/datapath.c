@@ -180,9 +180,11 @@ void dcgw__wplane_leg_kill(struct wleg *l)
     struct worker *w = l->s->w;
     dcgw__wplane_leg_forget(w, l);
     uv_timer_stop(&l->timer);
-    if (l->s->bridge)
-        dcgw_bridge_detach(l->s->bridge, l->idx);
-    dcgw__wboot_leg_gone(l->s, l->idx); /* its served channels: nothing touches them now */
+    if (l->tp == 0) { /* the leg's own transport: its data channels go */
+        if (l->s->bridge)
+            dcgw_bridge_detach(l->s->bridge, l->idx);
+        dcgw__wboot_leg_gone(l->s, l->idx); /* its served channels: nothing touches them now */
+    }
     if (l->leg) {
         dcgw_leg_close(l->leg); /* close_notify; nothing is sent after this */
         dcgw__wplane_free_later(w, free_leg, l->leg);

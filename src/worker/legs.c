@@ -40,7 +40,7 @@ static void leg_connected(void *ud, const struct dcgw_fingerprint *matched)
     dcgw__wev_emit_session(l->s, (int)l->idx, &ev);
     if (lc.fingerprint)
         protobuf_c_message_free_unpacked(&lc.fingerprint->base, NULL);
-    dcgw__wmedia_connected(l->s, l->idx, dcgw_leg_dtls(l->leg)); /* SRTP keys */
+    dcgw__wmedia_connected(l->s, l->idx, 0, dcgw_leg_dtls(l->leg)); /* SRTP keys */
 }
 
 static void leg_media(void *ud, const uint8_t *p, size_t n)
@@ -70,6 +70,7 @@ static void leg_kill(struct wleg *l)
     struct dcgw_dc *dc = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
     if (dc)
         l->s->w->stats.dcep_wrong_parity_closed += dcgw_dc_stats(dc)->opens_wrong_parity;
+    dcgw__wtp_kill(l); /* its audio/video transports go with it */
     dcgw__wplane_leg_kill(l);
 }
 
@@ -92,7 +93,11 @@ uint64_t dcgw__wsession_wrong_parity(struct worker *w)
 
 static void leg_failed(void *ud, enum dcgw_leg_cause cause, int err, const char *reason)
 {
-    struct wleg *l = ud;
+    dcgw__wleg_failed(ud, cause, err, reason);
+}
+
+void dcgw__wleg_failed(struct wleg *l, enum dcgw_leg_cause cause, int err, const char *reason)
+{
     Dcgw__Event ev = DCGW__EVENT__INIT;
     Dcgw__DtlsFailed df = DCGW__DTLS_FAILED__INIT;
     Dcgw__LegClosed lc = DCGW__LEG_CLOSED__INIT;
@@ -328,25 +333,12 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote,
     struct dcgw_dc_callbacks dcb;
     dcgw_bridge_dc_callbacks(l->s->bridge, l->idx, &dcb);
     dcgw__wboot_wrap(l, &dcb); /* bound bootstrap streams are served, not bridged */
-    struct dcgw_leg_settings ls = {
-        .ice_role = DCGW_LEG_ICE_LITE,
-        .local_ufrag = l->ufrag,
-        .local_pwd = l->pwd,
-        .remote_ufrag = t->ice_ufrag,
-        .remote_pwd = t->ice_pwd,
-        .dtls_client = ours == DCGW_SDP_SETUP_ACTIVE,
-        .remote_fps = t->fingerprints,
-        .n_remote_fps = t->n_fingerprints,
-        .min_hash = w->cfg.dtls.min_hash,
-        .consent_timeout_ms = w->cfg.ice.consent_timeout_ms,
-        .setup_timeout_ms = w->cfg.sessions.setup_timeout_ms,
-        .dtls_mtu = w->cfg.dtls.mtu,
-        .dtls_initial_timeout_ms = w->cfg.dtls.initial_timeout_ms,
-        .dc = &dcs,
-        .dc_cbs = &dcb,
-        /* RFC 5764: a leg with audio or video agrees SRTP keys in its handshake */
-        .srtp_profiles = dcgw__wmedia_wants_srtp(l->s, l->idx) ? DCGW_SRTP_PROFILES_OFFER : NULL,
-    };
+    struct dcgw_leg_settings ls;
+    dcgw__wleg_settings(l, t, ours, &ls);
+    ls.dc = &dcs;
+    ls.dc_cbs = &dcb;
+    /* RFC 5764: a leg with audio or video agrees SRTP keys in its handshake */
+    ls.srtp_profiles = dcgw__wmedia_wants_srtp(l->s, l->idx, 0) ? DCGW_SRTP_PROFILES_OFFER : NULL;
     struct dcgw_leg_cbs cbs = {.ud = l,
                                .send = dcgw__wplane_leg_send,
                                .on_connected = leg_connected,
@@ -381,25 +373,25 @@ static int start_leg(struct wleg *l, const struct dcgw_sdp *remote,
     return 0;
 }
 
-/* What dcgw answers an actpass offer with (docs/media.md): the leg's answer_setup, else
- * media.answer_setup on a leg with audio/video (passive: dcgw, the DTLS server, picks the
- * SRTP profile by its own order), else active (RFC 5763 §5). */
-static enum dcgw_sdp_setup answer_setup(const struct wleg *l, const Dcgw__Leg *pl)
+/* What dcgw answers an actpass offer with on a transport of the leg (docs/media.md): the
+ * leg's answer_setup, else media.answer_setup on a transport with audio/video (passive:
+ * dcgw, the DTLS server, picks the SRTP profile by its own order), else active (RFC 5763
+ * §5). */
+static enum dcgw_sdp_setup answer_setup(const Dcgw__Leg *pl, const struct worker *w, bool media)
 {
     if (pl->dc->has_answer_setup && pl->dc->answer_setup == DCGW__SECURITY_SETUP__SETUP_PASSIVE)
         return DCGW_SDP_SETUP_PASSIVE;
     if (pl->dc->has_answer_setup && pl->dc->answer_setup == DCGW__SECURITY_SETUP__SETUP_ACTIVE)
         return DCGW_SDP_SETUP_ACTIVE;
-    if (dcgw__wmedia_wants_srtp(l->s, l->idx) &&
-        strcmp(l->s->w->cfg.media.answer_setup, "passive") == 0)
+    if (media && strcmp(w->cfg.media.answer_setup, "passive") == 0)
         return DCGW_SDP_SETUP_PASSIVE;
     return DCGW_SDP_SETUP_ACTIVE;
 }
 
 /* offer: the leg's offer, parsed by dcgw__wmedia_plan (the policy's dcmap filter may edit
  * it). */
-static int answer_leg(struct wleg *l, Dcgw__Leg *pl, struct dcgw_sdp *offer,
-                      const struct wplan *plan, char *err, size_t errcap)
+static int answer_leg(struct wleg *l, Dcgw__Leg *pl, struct dcgw_sdp *offer, struct wplan *plan,
+                      char *err, size_t errcap)
 {
     struct worker *w = l->s->w;
     char *buf = malloc(DCGW_SDP_TEXT_MAX);
@@ -410,21 +402,26 @@ static int answer_leg(struct wleg *l, Dcgw__Leg *pl, struct dcgw_sdp *offer,
         dcgw__wpolicy_filter_sdp(l, offer->dc.dcmap, &offer->dc.n_dcmap, offer->dc.dcsa,
                                  &offer->dc.n_dcsa);
         local_side(w, l, &loc);
-        dcgw__wmedia_plan_local(l->s, plan, l->idx, &loc);
+        struct dcgw_sdp_av *av = dcgw__wmedia_plan_local(l->s, plan, l->idx, &loc);
         t = dcgw_sdp_bundle_transport(offer, loc.av, loc.n_av);
-        loc.setup = dcgw_sdp_answer_setup(t->setup, answer_setup(l, pl));
+        loc.setup = dcgw_sdp_answer_setup(
+            t->setup, answer_setup(pl, w, dcgw__wmedia_wants_srtp(l->s, l->idx, 0)));
         loc.dcmap = offer->dc.dcmap;
         loc.n_dcmap = offer->dc.n_dcmap;
         loc.dcsa = offer->dc.dcsa;
         loc.n_dcsa = offer->dc.n_dcsa;
-        int n = dcgw_sdp_write_answer(offer, &loc, buf, DCGW_SDP_TEXT_MAX);
-        if (n < 0) {
+        /* m-lines outside the data channel's bundle: a transport each (transports.c) */
+        r = dcgw__wtp_answer(l, offer, av, loc.n_av, answer_setup(pl, w, true), err, errcap);
+        int n = r < 0 ? r : dcgw_sdp_write_answer(offer, &loc, buf, DCGW_SDP_TEXT_MAX);
+        if (r == 0 && n < 0) {
             r = n;
             snprintf(err, errcap, "leg %s: writing the answer: %s", pl->name, dcgw_strerror(n));
         }
     }
     if (r == 0)
         r = start_leg(l, offer, t, loc.setup, loc.sctp_port, err, errcap);
+    if (r == 0)
+        r = dcgw__wtp_start(l, offer, loc.av, loc.n_av, err, errcap);
     if (r == 0) {
         Dcgw__DcMedia *dc = pl->dc;
         free(dc->local_sdp);
@@ -442,8 +439,7 @@ static int answer_leg(struct wleg *l, Dcgw__Leg *pl, struct dcgw_sdp *offer,
     return r;
 }
 
-static int offer_leg(struct wleg *l, Dcgw__Leg *pl, const struct wplan *plan, char *err,
-                     size_t errcap)
+static int offer_leg(struct wleg *l, Dcgw__Leg *pl, struct wplan *plan, char *err, size_t errcap)
 {
     struct worker *w = l->s->w;
     struct dcgw_sdp_local loc;
@@ -505,8 +501,10 @@ static int offer_leg(struct wleg *l, Dcgw__Leg *pl, const struct wplan *plan, ch
 
 static void session_free(struct wsession *s)
 {
-    for (unsigned i = 0; i < s->n_legs; i++)
+    for (unsigned i = 0; i < s->n_legs; i++) {
+        dcgw__wtp_free(s->legs[i]);
         free(s->legs[i]);
+    }
     dcgw__wmedia_free(s);
     dcgw_bridge_free(s->bridge);
     dcgw_policy_state_free(s->policy);
@@ -529,25 +527,11 @@ static void on_timer_closed(uv_handle_t *h)
 
 static int new_wleg(struct wsession *s, unsigned idx)
 {
-    struct worker *w = s->w;
-    struct wleg *l = calloc(1, sizeof(*l));
+    struct wleg *l = dcgw__wleg_new(s, idx);
     if (!l)
         return DCGW_ENOMEM;
-    l->s = s;
-    l->idx = idx;
-    l->timer_due = UINT64_MAX;
-    do {
-        if (dcgw_sdp_ice_credentials(l->ufrag, sizeof(l->ufrag), l->pwd, sizeof(l->pwd)) < 0) {
-            free(l);
-            return DCGW_EINTERNAL;
-        }
-    } while (g_hash_table_contains(w->by_ufrag, l->ufrag));
-    uv_timer_init(w->loop, &l->timer);
-    l->timer.data = l;
-    s->handles_open++;
     s->legs[idx] = l;
     s->n_legs = idx + 1;
-    g_hash_table_insert(w->by_ufrag, l->ufrag, l);
     return 0;
 }
 
@@ -558,6 +542,7 @@ static void release(struct wsession *s)
         struct wleg *l = s->legs[i];
         leg_kill(l); /* close_notify, then freed after this loop turn */
         dcgw__wplane_leg_forget(s->w, l);
+        dcgw__wtp_close(l, on_timer_closed);
         uv_close((uv_handle_t *)&l->timer, on_timer_closed);
     }
     if (s->handles_open == 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dcgw/base/addr.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
 #include "dcgw/guard/policy.h"
@@ -14,14 +15,31 @@
 #include "events.h"
 #include "worker_int.h"
 
+enum { TPS = DCGW_MEDIA_TRANSPORTS_MAX };
+
+/* A transport that connected (or failed) before the stage existed (ROLE_OFFER legs: the
+ * stage comes with the far end's answer). */
+struct wpending {
+    bool has_keys;
+    struct dcgw_srtp_keys keys;
+    char failure[DCGW_MEDIA_REASON_MAX]; /* no SRTP on it, or it failed */
+};
+
 struct wmedia {
     struct dcgw_media *stage; /* NULL until both legs' SDP are known and something pairs */
     int8_t line_of[DCGW_MAX_LEGS][DCGW_SDP_RTP_MAX]; /* leg k's m-line i -> stage line (-1) */
-    bool wants_srtp[DCGW_MAX_LEGS];                  /* the leg has accepted audio/video */
-    bool has_keys[DCGW_MAX_LEGS];                    /* connected before the stage existed */
-    struct dcgw_srtp_keys keys[DCGW_MAX_LEGS];
-    char failure[DCGW_MAX_LEGS][DCGW_MEDIA_REASON_MAX]; /* a leg without SRTP, before the stage */
+    bool wants_srtp[DCGW_MAX_LEGS][TPS]; /* the leg's transport carries accepted audio/video */
+    struct wpending *pending[DCGW_MAX_LEGS][TPS]; /* per leg and transport; NULL: none */
 };
+
+static void pending_free(struct wpending **p)
+{
+    if (!*p)
+        return;
+    dcgw_srtp_keys_wipe(&(*p)->keys);
+    free(*p);
+    *p = NULL;
+}
 
 static const char *const dir_names[] = {"sendrecv", "sendonly", "recvonly", "inactive"};
 
@@ -67,8 +85,11 @@ static Dcgw__MediaLine *line_pb(const struct dcgw_sdp_av *av)
     return ml;
 }
 
-/* Replaces leg idx's media lines with those of av (what dcgw answered or offered it). */
-static void status_lines(struct wsession *s, unsigned idx, const struct dcgw_sdp_av *av, size_t n)
+/* Replaces leg idx's media lines with those of av (what dcgw answered or offered it); own: av
+ * describes the leg's own SDP (an answer dcgw writes), whose m-lines may have transports of
+ * their own (else everything is on the leg's one transport). */
+static void status_lines(struct wsession *s, unsigned idx, const struct dcgw_sdp_av *av, size_t n,
+                         bool own)
 {
     Dcgw__Leg *pl = s->desc->legs[idx];
     if (pl->media)
@@ -85,12 +106,12 @@ static void status_lines(struct wsession *s, unsigned idx, const struct dcgw_sdp
         if ((ms->lines[ms->n_lines] = line_pb(&av[i])))
             ms->n_lines++;
     pl->media = ms;
-    bool any = false;
+    if (!wm_of(s))
+        return;
+    memset(s->media->wants_srtp[idx], 0, sizeof(s->media->wants_srtp[idx]));
     for (size_t i = 0; i < n; i++)
-        any |= !av[i].reject;
-    wm_of(s);
-    if (s->media)
-        s->media->wants_srtp[idx] = any;
+        if (!av[i].reject)
+            s->media->wants_srtp[idx][own ? av[i].src->rtp[av[i].rtp].tp % TPS : 0] = true;
 }
 
 /* ---- policy */
@@ -126,10 +147,12 @@ void dcgw__wmedia_policy(struct wsession *s)
 
 /* ---- the stage's output */
 
-static void stage_send(void *ud, int side, const uint8_t *p, size_t n)
+static void stage_send(void *ud, int side, int tp, const uint8_t *p, size_t n)
 {
     struct wsession *s = ud;
     struct wleg *l = side >= 0 && (unsigned)side < s->n_legs ? s->legs[side] : NULL;
+    if (l && tp > 0)
+        l = tp < TPS ? l->tps[tp] : NULL;
     if (l && l->leg && !l->dead)
         dcgw_leg_send_media(l->leg, p, n);
 }
@@ -161,7 +184,8 @@ static void stage_event(void *ud, int side, int line, enum dcgw_media_event ev, 
     ms.has_kind = 1;
     ms.kind = li->kind == DCGW_SDP_KIND_AUDIO ? DCGW__MEDIA_KIND__MEDIA_AUDIO
                                               : DCGW__MEDIA_KIND__MEDIA_VIDEO;
-    ms.srtp_profile = (char *)dcgw_srtp_profile_name(dcgw_media_profile(s->media->stage, side));
+    ms.srtp_profile =
+        (char *)dcgw_srtp_profile_name(dcgw_media_profile(s->media->stage, side, li->tp[side]));
     Dcgw__Event e = DCGW__EVENT__INIT;
     e.kind_case = DCGW__EVENT__KIND_MEDIA_STARTED;
     e.media_started = &ms;
@@ -170,18 +194,16 @@ static void stage_event(void *ud, int side, int line, enum dcgw_media_event ev, 
     dcgw__wev_emit_session(s, side, &e);
 }
 
-/* Keys of a connected leg, into the stage. */
-static void apply_keys(struct wsession *s, unsigned idx)
+/* What a transport brought before the stage existed, into the stage. */
+static void apply_pending(struct wsession *s, unsigned idx, unsigned tp)
 {
     struct wmedia *m = s->media;
-    if (m->failure[idx][0]) {
-        dcgw_media_fail_leg(m->stage, (int)idx, m->failure[idx]);
-        return;
-    }
-    if (dcgw_media_set_keys(m->stage, (int)idx, &m->keys[idx]) == 0)
+    struct wpending *p = m->pending[idx][tp];
+    if (p->failure[0])
+        dcgw_media_fail_transport(m->stage, (int)idx, (int)tp, p->failure);
+    else if (p->has_keys && dcgw_media_set_keys(m->stage, (int)idx, (int)tp, &p->keys) == 0)
         s->w->stats.srtp_sessions_created += 2;
-    dcgw_srtp_keys_wipe(&m->keys[idx]);
-    m->has_keys[idx] = false;
+    pending_free(&m->pending[idx][tp]);
 }
 
 /* Builds the stage from a match between the legs' SDPs. */
@@ -202,8 +224,9 @@ static int make_stage(struct wsession *s, const struct dcgw_sdp_match *match,
             m->line_of[k][match->pairs[j].rtp[k]] = (int8_t)j;
     dcgw__wmedia_policy(s);
     for (unsigned k = 0; k < 2; k++)
-        if (m->has_keys[k] || m->failure[k][0])
-            apply_keys(s, k);
+        for (unsigned t = 0; t < TPS; t++)
+            if (m->pending[k][t])
+                apply_pending(s, k, t);
     return 0;
 }
 
@@ -231,8 +254,11 @@ static int parse(struct wsession *s, unsigned idx, const char *text, struct dcgw
         dcgw__wsdp_give(s->w, sdp);
         return r;
     }
-    dcgw_sdp_assign_transports(
-        sdp, 1, "not bundled with the data channel: dcgw carries audio and video on its transport");
+    /* RFC 8843: an m-line outside the data channel's bundle needs a transport of its own */
+    char cap[DCGW_SDP_REASON_SIZE];
+    snprintf(cap, sizeof(cap), "not bundled, and past media.max_transports_per_leg (%u)",
+             s->w->cfg.media.max_transports_per_leg);
+    dcgw_sdp_assign_transports(sdp, s->w->cfg.media.max_transports_per_leg, cap);
     *out = sdp;
     return 0;
 }
@@ -305,17 +331,18 @@ struct dcgw_sdp *dcgw__wmedia_plan_offer(const struct wplan *p, unsigned idx)
     return p && idx < DCGW_MAX_LEGS ? p->sdp[idx] : NULL;
 }
 
-void dcgw__wmedia_plan_local(struct wsession *s, const struct wplan *p, unsigned idx,
-                             struct dcgw_sdp_local *loc)
+struct dcgw_sdp_av *dcgw__wmedia_plan_local(struct wsession *s, struct wplan *p, unsigned idx,
+                                            struct dcgw_sdp_local *loc)
 {
     loc->av = NULL;
     loc->n_av = loc->dc_index = 0;
     if (!p || idx >= DCGW_MAX_LEGS)
-        return;
+        return NULL;
     loc->av = p->av[idx];
     loc->n_av = p->n_av[idx];
     loc->dc_index = p->offers[idx] ? p->dc_index[idx] : 0;
-    status_lines(s, idx, p->av[idx], p->n_av[idx]);
+    status_lines(s, idx, p->av[idx], p->n_av[idx], !p->offers[idx]);
+    return p->av[idx];
 }
 
 /* ---- the answer to an offer dcgw made */
@@ -323,15 +350,14 @@ void dcgw__wmedia_plan_local(struct wsession *s, const struct wplan *p, unsigned
 int dcgw__wmedia_answered(struct wsession *s, unsigned idx, struct dcgw_sdp *answer, char *err,
                           size_t errcap)
 {
-    dcgw_sdp_assign_transports(
-        answer, 1,
-        "not bundled with the data channel: dcgw carries audio and video on its transport");
+    /* dcgw offered one transport (everything bundled, one ICE ufrag) */
+    dcgw_sdp_assign_transports(answer, 1, "not bundled in the answer to dcgw's one transport");
     unsigned other = 1 - idx;
     if (s->n_legs != 2 || s->desc->legs[other]->role == DCGW__LEG_ROLE__ROLE_OFFER) {
         struct dcgw_sdp_av none[DCGW_SDP_RTP_MAX];
         bool no[2] = {false, false};
         dcgw_sdp_answer_alone(answer, no, none);
-        status_lines(s, idx, none, answer->n_rtp);
+        status_lines(s, idx, none, answer->n_rtp, true);
         return 0;
     }
     struct dcgw_sdp *offer = NULL;
@@ -346,7 +372,7 @@ int dcgw__wmedia_answered(struct wsession *s, unsigned idx, struct dcgw_sdp *ans
         /* the other leg was answered alone: the policy of both decided what it got */
         const struct dcgw_sdp *sdp0 = idx == 0 ? answer : offer, *sdp1 = idx == 0 ? offer : answer;
         dcgw_sdp_match(sdp0, sdp1, &o, match);
-        status_lines(s, idx, match->av[idx], match->n_av[idx]);
+        status_lines(s, idx, match->av[idx], match->n_av[idx], true);
         r = make_stage(s, match, sdp0, sdp1);
         if (r < 0)
             snprintf(err, errcap, "leg %s: media: %s", s->desc->legs[idx]->name, dcgw_strerror(r));
@@ -358,36 +384,72 @@ int dcgw__wmedia_answered(struct wsession *s, unsigned idx, struct dcgw_sdp *ans
 
 /* ---- a leg's life */
 
-bool dcgw__wmedia_wants_srtp(const struct wsession *s, unsigned idx)
+bool dcgw__wmedia_wants_srtp(const struct wsession *s, unsigned idx, int tp)
 {
-    return s->media && idx < DCGW_MAX_LEGS && s->media->wants_srtp[idx];
+    if (!s->media || idx >= DCGW_MAX_LEGS || tp >= TPS)
+        return false;
+    for (int t = tp < 0 ? 0 : tp; t < (tp < 0 ? TPS : tp + 1); t++)
+        if (s->media->wants_srtp[idx][t])
+            return true;
+    return false;
 }
 
-void dcgw__wmedia_connected(struct wsession *s, unsigned idx, const struct dcgw_dtls *d)
+void dcgw__wmedia_connected(struct wsession *s, unsigned idx, unsigned tp,
+                            const struct dcgw_dtls *d)
 {
     struct wmedia *m = s->media;
-    if (!m || idx >= DCGW_MAX_LEGS || !m->wants_srtp[idx])
+    if (!m || idx >= DCGW_MAX_LEGS || tp >= TPS || !m->wants_srtp[idx][tp])
         return;
-    int r = dcgw_srtp_keys_from_dtls(d, &m->keys[idx]);
+    struct dcgw_srtp_keys keys = {0};
+    char fail[DCGW_MEDIA_REASON_MAX] = "";
+    int r = dcgw_srtp_keys_from_dtls(d, &keys);
     if (r == DCGW_ENOENT)
-        snprintf(m->failure[idx], sizeof(m->failure[idx]),
+        snprintf(fail, sizeof(fail),
                  "DTLS agreed no use_srtp profile (RFC 5764): the peer offered none this "
                  "leg supports; its audio and video do not flow");
     else if (r < 0)
-        snprintf(m->failure[idx], sizeof(m->failure[idx]), "SRTP keys: %s", dcgw_strerror(r));
-    else
-        m->has_keys[idx] = true;
-    if (m->stage)
-        apply_keys(s, idx);
-    else if (m->failure[idx][0])
-        emit_failed(s, (int)idx, r, m->failure[idx]);
+        snprintf(fail, sizeof(fail), "SRTP keys: %s", dcgw_strerror(r));
+    if (m->stage && fail[0]) {
+        dcgw_media_fail_transport(m->stage, (int)idx, (int)tp, fail);
+    } else if (m->stage) {
+        if (dcgw_media_set_keys(m->stage, (int)idx, (int)tp, &keys) == 0)
+            s->w->stats.srtp_sessions_created += 2;
+    } else if (m->pending[idx][tp] || (m->pending[idx][tp] = calloc(1, sizeof(struct wpending)))) {
+        struct wpending *p = m->pending[idx][tp]; /* kept until the stage exists */
+        p->has_keys = !fail[0];
+        p->keys = keys;
+        snprintf(p->failure, sizeof(p->failure), "%s", fail);
+        if (fail[0])
+            emit_failed(s, (int)idx, r, fail);
+    }
+    dcgw_srtp_keys_wipe(&keys);
+}
+
+void dcgw__wmedia_tp_failed(struct wsession *s, unsigned idx, unsigned tp, const char *reason)
+{
+    struct wmedia *m = s->media;
+    if (!m || idx >= DCGW_MAX_LEGS || tp >= TPS)
+        return;
+    if (m->stage) {
+        dcgw_media_fail_transport(m->stage, (int)idx, (int)tp, reason);
+        return;
+    }
+    struct wpending *p = m->pending[idx][tp];
+    if (!p && !(p = m->pending[idx][tp] = calloc(1, sizeof(*p))))
+        return;
+    if (p->failure[0])
+        return;
+    dcgw_srtp_keys_wipe(&p->keys);
+    p->has_keys = false;
+    snprintf(p->failure, sizeof(p->failure), "%s", reason);
+    emit_failed(s, (int)idx, DCGW_ECLOSED, reason);
 }
 
 void dcgw__wmedia_input(struct wleg *l, const uint8_t *p, size_t n)
 {
     struct wmedia *m = l->s->media;
     if (m && m->stage)
-        dcgw_media_input(m->stage, (int)l->idx, p, n, uv_now(l->s->w->loop));
+        dcgw_media_input(m->stage, (int)l->idx, (int)l->tp, p, n, uv_now(l->s->w->loop));
     else
         l->s->w->stats.media_no_stage++;
 }
@@ -408,7 +470,8 @@ void dcgw__wmedia_free(struct wsession *s)
         }
     dcgw_media_free(m->stage);
     for (unsigned k = 0; k < DCGW_MAX_LEGS; k++)
-        dcgw_srtp_keys_wipe(&m->keys[k]);
+        for (unsigned t = 0; t < TPS; t++)
+            pending_free(&m->pending[k][t]);
     free(m);
     s->media = NULL;
 }
@@ -460,6 +523,35 @@ static void set_counters(Dcgw__MediaCounters **slot, const struct dcgw_media_cou
     *slot = c ? counters_pb(c) : NULL;
 }
 
+/* What the transport of leg k that carries stage line `line` agreed, and where its peer is. */
+static void line_transport(struct wsession *s, unsigned k, const struct dcgw_media_line_info *li,
+                           Dcgw__MediaLine *ml)
+{
+    unsigned tp = li->tp[k];
+    struct wleg *l = s->legs[k];
+    struct wleg *t = tp == 0 ? l : tp < TPS ? l->tps[tp] : NULL;
+    ml->has_transport = 1;
+    ml->transport = tp;
+    enum dcgw_srtp_profile prof = dcgw_media_profile(s->media->stage, (int)k, (int)tp);
+    free(ml->srtp_profile);
+    ml->srtp_profile = prof ? strdup(dcgw_srtp_profile_name(prof)) : NULL;
+    const struct sockaddr *pa = t && t->leg && !t->dead ? dcgw_leg_peer(t->leg) : NULL;
+    if (pa) {
+        char a[DCGW_ADDR_STRLEN];
+        free(ml->peer_addr);
+        ml->peer_addr = strdup(dcgw_addr_format(pa, a, sizeof(a)));
+    }
+}
+
+/* The leg's first failure: the stage's, else one from before the stage. */
+static const char *leg_failure(const struct wmedia *m, unsigned k)
+{
+    const char *fail = m->stage ? dcgw_media_reason(m->stage, (int)k) : "";
+    for (unsigned t = 0; !fail[0] && t < TPS; t++)
+        fail = m->pending[k][t] ? m->pending[k][t]->failure : "";
+    return fail;
+}
+
 void dcgw__wmedia_refresh(struct wsession *s)
 {
     struct wmedia *m = s->media;
@@ -467,14 +559,12 @@ void dcgw__wmedia_refresh(struct wsession *s)
         Dcgw__MediaStatus *ms = s->desc->legs[k]->media;
         if (!ms)
             continue;
-        const char *fail = m->stage ? dcgw_media_reason(m->stage, (int)k) : m->failure[k];
-        if (!fail[0])
-            fail = m->failure[k];
+        const char *fail = leg_failure(m, k);
         free(ms->failure);
         ms->failure = fail[0] ? strdup(fail) : NULL;
         if (!m->stage)
             continue;
-        enum dcgw_srtp_profile prof = dcgw_media_profile(m->stage, (int)k);
+        enum dcgw_srtp_profile prof = dcgw_media_profile(m->stage, (int)k, -1);
         free(ms->srtp_profile);
         ms->srtp_profile = prof ? strdup(dcgw_srtp_profile_name(prof)) : NULL;
         ms->has_streams = 1;
@@ -490,6 +580,7 @@ void dcgw__wmedia_refresh(struct wsession *s)
             ml->started = li->started[k];
             ml->allowed = li->allowed[k];
             ml->max_bitrate = li->max_bitrate[k];
+            line_transport(s, k, li, ml);
             set_counters(&ml->counters, dcgw_media_counters(m->stage, line, (int)k));
         }
     }

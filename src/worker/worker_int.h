@@ -20,6 +20,7 @@
 #include "dcgw/stages/media.h"
 #include "dcgw/guard/policy.h"
 #include "dcgw/msg/stream.h"
+#include "dcgw/sdp/sdp.h"
 
 enum {
     WLEG_MAX_ROUTES = 8,
@@ -41,9 +42,14 @@ struct addrkey {
     uint8_t addr[16];
 };
 
+/* A terminated leg's ICE/DTLS transport: the leg's own (tp 0: its data channel and what is
+ * bundled with it; s->legs[idx]), or one of its audio/video transports (tp > 0: an m-line, or
+ * a BUNDLE group, outside the data channel's bundle; transports.c, held by the tp 0 wleg).
+ * Routing, timers and the door (datapath.c) treat them alike. */
 struct wleg {
     struct wsession *s;
     unsigned idx;         /* in s->desc->legs */
+    unsigned tp;          /* 0: the leg's own transport; else one of tps[] of s->legs[idx] */
     struct dcgw_leg *leg; /* NULL until both SDPs are known (ROLE_OFFER) or after close */
     char ufrag[WLEG_UFRAG_LEN + 1], pwd[WLEG_PWD_LEN + 1];
     uv_timer_t timer;
@@ -51,6 +57,8 @@ struct wleg {
     struct addrkey routes[WLEG_MAX_ROUTES];
     unsigned n_routes;
     bool dead; /* failed or closed: stages freed at the next loop turn */
+    /* tp 0 only: the leg's other transports by number (media.max_transports_per_leg) */
+    struct wleg *tps[DCGW_MEDIA_TRANSPORTS_CEILING];
 };
 
 struct wsession {
@@ -291,16 +299,20 @@ int dcgw__wboot_update(struct wsession *s, const char *leg, const Dcgw__DcMedia 
 
 /* media.c: audio and video of terminated sessions (docs/media.md).
  * plan (at create, before the legs' SDP is written): parses the offers of ROLE_ANSWER legs
- * (audio/video outside the data channel's bundle made unusable), decides what each leg is
+ * (each usable audio/video m-line given its transport, those past
+ * media.max_transports_per_leg made unusable), decides what each leg is
  * answered or offered (both offers paired, or one answered alone and offered to the other
  * leg), under the legs' policies, and builds the media stage when both legs offered;
  * plan_offer gives leg idx's parsed offer (NULL for a ROLE_OFFER leg); plan_local fills the
- * audio/video part of leg idx's struct dcgw_sdp_local and its Leg.media lines; plan_free.
+ * audio/video part of leg idx's struct dcgw_sdp_local and its Leg.media lines (loc->av
+ * points into the plan: transports.c gives the m-lines of other transports their own
+ * credentials there before the answer is written); plan_free.
  * answered: the answer to dcgw's offer on leg idx (paired with the other leg's offer, the
- * stage built). wants_srtp: the leg has accepted audio/video (its DTLS offers use_srtp).
- * connected: keys from the leg's DTLS (or media_failed when it agreed no use_srtp).
- * input: an RTP/RTCP datagram of the leg (dcgw_leg_cbs.on_media). policy: the policy's
- * media rules applied again (after an update). refresh: counters into Leg.media. totals:
+ * stage built). wants_srtp: transport tp of the leg (tp < 0: any) carries accepted
+ * audio/video (its DTLS offers use_srtp).
+ * connected: keys from the DTLS of the leg's transport tp (or media_failed when it agreed no
+ * use_srtp). input: an RTP/RTCP datagram of a transport (dcgw_leg_cbs.on_media). policy: the
+ * policy's media rules applied again (after an update). refresh: counters into Leg.media. totals:
  * the worker's. sums: the session's counters added to out, by kind ([0] audio, [1] video;
  * metrics.c). free: from session_free. */
 struct wplan;
@@ -308,13 +320,16 @@ struct dcgw_sdp;
 struct dcgw_sdp_local;
 int dcgw__wmedia_plan(struct wsession *s, struct wplan **out, char *err, size_t errcap);
 struct dcgw_sdp *dcgw__wmedia_plan_offer(const struct wplan *p, unsigned idx);
-void dcgw__wmedia_plan_local(struct wsession *s, const struct wplan *p, unsigned idx,
-                             struct dcgw_sdp_local *loc);
+struct dcgw_sdp_av *dcgw__wmedia_plan_local(struct wsession *s, struct wplan *p, unsigned idx,
+                                            struct dcgw_sdp_local *loc);
 void dcgw__wmedia_plan_free(struct wplan *p);
 int dcgw__wmedia_answered(struct wsession *s, unsigned idx, struct dcgw_sdp *answer, char *err,
                           size_t errcap);
-bool dcgw__wmedia_wants_srtp(const struct wsession *s, unsigned idx);
-void dcgw__wmedia_connected(struct wsession *s, unsigned idx, const struct dcgw_dtls *d);
+bool dcgw__wmedia_wants_srtp(const struct wsession *s, unsigned idx, int tp);
+void dcgw__wmedia_connected(struct wsession *s, unsigned idx, unsigned tp,
+                            const struct dcgw_dtls *d);
+/* Transport tp of leg idx carries no more media (its consent lost, ...): media_failed. */
+void dcgw__wmedia_tp_failed(struct wsession *s, unsigned idx, unsigned tp, const char *reason);
 void dcgw__wmedia_input(struct wleg *l, const uint8_t *p, size_t n);
 void dcgw__wmedia_policy(struct wsession *s);
 /* The policy's word on leg idx's audio (out[0]) and video (out[1]); relay_legs.c too. */
@@ -328,6 +343,36 @@ struct wmedia_sums {
 };
 void dcgw__wmedia_sums(const struct wsession *s, struct wmedia_sums *out);
 void dcgw__wmedia_free(struct wsession *s);
+
+/* transports.c: the audio/video transports of a terminated leg beyond its own (docs/media.md).
+ * answer: before leg l's answer to offer is written, gives each accepted m-line of av (n_av,
+ * one per offer->rtp[]) that needs a transport of its own (offer->rtp[].tp > 0) that
+ * transport's ICE credentials and a=setup (what dcgw answers, prefer for actpass), creating
+ * it (unique ufrag, a timer). start: once the answer is out, starts each such transport's
+ * stages: ICE-lite toward the offer's credentials for it, DTLS bound to its fingerprints,
+ * use_srtp. A transport whose DTLS fails fails the leg (dtls_failed); one that loses consent,
+ * times out or is closed by the peer stops its m-lines' media (media_failed) and the leg
+ * goes on. kill: the leg's transports go with it. close: their timers close (cb as
+ * uv_close's), for the session's release. free: from session_free. */
+struct dcgw_sdp_av;
+int dcgw__wtp_answer(struct wleg *l, const struct dcgw_sdp *offer, struct dcgw_sdp_av *av,
+                     size_t n_av, enum dcgw_sdp_setup prefer, char *err, size_t errcap);
+int dcgw__wtp_start(struct wleg *l, const struct dcgw_sdp *offer, const struct dcgw_sdp_av *av,
+                    size_t n_av, char *err, size_t errcap);
+void dcgw__wtp_kill(struct wleg *l);
+void dcgw__wtp_close(struct wleg *l, uv_close_cb cb);
+void dcgw__wtp_free(struct wleg *l);
+
+/* transports.c, for every transport of a leg (legs.c too): a new wleg of leg idx (a unique
+ * ufrag in by_ufrag, its timer counted in the session's handles; NULL: out of memory), and
+ * the stage settings every transport of a leg shares (ICE-lite toward t, DTLS as `ours`
+ * says, bound to t's fingerprints; the leg's data channel and callbacks are the caller's). */
+struct dcgw_sdp_transport;
+struct wleg *dcgw__wleg_new(struct wsession *s, unsigned idx);
+void dcgw__wleg_settings(const struct wleg *l, const struct dcgw_sdp_transport *t,
+                         enum dcgw_sdp_setup ours, struct dcgw_leg_settings *ls);
+/* legs.c, for transports.c: the end of a leg (its dtls_failed or leg_closed). */
+void dcgw__wleg_failed(struct wleg *l, enum dcgw_leg_cause cause, int err, const char *reason);
 
 /* relay_legs.c: relay sessions. create after the session's wlegs exist; update gives the
  * offered leg its answer and starts the flow; close emits relay_closed (once); free from

@@ -4,7 +4,8 @@
  * Audio and video both ways with payload types, mid and extension ids rewritten; routing by
  * mid, a=ssrc, learnt SSRCs and payload type; every drop reason counted where it belongs;
  * RTCP with SSRCs mapped after a collision; the SSRC cap and idle eviction; policy and
- * bitrate; a leg without SRTP. */
+ * bitrate; a leg without SRTP; an unbundled Chromium (a transport, keys and RTP session per
+ * m-line) against bundled aiortc. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #define C_RTX_SSRC   1745074061u
 #define A_AUDIO_SSRC 1596857816u /* aiortc's audio */
 #define A_VIDEO_SSRC 4010857127u
+#define U_AUDIO_SSRC 2503529639u /* unbundled Chromium's (chromium-av-unbundled-offer.sdp) */
+#define U_VIDEO_SSRC 276429907u
 
 struct peer {
     struct dcgw_srtp *tx, *rx; /* the far endpoint of a leg */
@@ -39,17 +42,21 @@ static struct world {
     char *text[2];
     struct dcgw_sdp_match match;
     struct dcgw_media *m;
-    struct dcgw_srtp_keys k[2]; /* dcgw's, per leg */
-    struct peer peer[2];
+    struct dcgw_srtp_keys k[2][3]; /* dcgw's, per leg and transport */
+    struct peer peer[2][3];        /* per leg and transport (unbundled legs have several) */
+    int tp[2];                     /* the transport of leg k that make_rtp / send_rtp use */
+    int last_tp[2];                /* the transport of leg k dcgw sent on last */
     uint64_t now;
     unsigned started[2][DCGW_MEDIA_LINES_MAX], failed[2];
     char reason[DCGW_MEDIA_REASON_MAX];
 } w;
 
-static void cb_send(void *ud, int side, const uint8_t *p, size_t n)
+static void cb_send(void *ud, int side, int tp, const uint8_t *p, size_t n)
 {
     (void)ud;
-    struct peer *pe = &w.peer[side];
+    ck_assert_int_lt(tp, 3);
+    struct peer *pe = &w.peer[side][tp];
+    w.last_tp[side] = tp;
     ck_assert_uint_le(n, sizeof(pe->last));
     memcpy(pe->last, p, n);
     pe->last_len = n;
@@ -67,17 +74,22 @@ static void cb_event(void *ud, int side, int line, enum dcgw_media_event ev, con
         w.failed[side]++, snprintf(w.reason, sizeof(w.reason), "%s", reason);
 }
 
-static void keys(int side, enum dcgw_srtp_profile p)
+static void keys_tp(int side, int tp, enum dcgw_srtp_profile p)
 {
     uint8_t m[2 * DCGW_SRTP_MASTER_MAX];
     size_t kl, sl;
     ck_assert_int_eq(dcgw_srtp_profile_lengths(p, &kl, &sl), 0);
     ck_assert_int_eq(RAND_bytes(m, (int)(2 * (kl + sl))), 1);
     struct dcgw_srtp_keys peer;
-    ck_assert_int_eq(dcgw_srtp_keys_split(p, m, 2 * (kl + sl), side == 0, &w.k[side]), 0);
+    ck_assert_int_eq(dcgw_srtp_keys_split(p, m, 2 * (kl + sl), side == 0, &w.k[side][tp]), 0);
     ck_assert_int_eq(dcgw_srtp_keys_split(p, m, 2 * (kl + sl), side != 0, &peer), 0);
-    ck_assert_int_eq(dcgw_srtp_new(&peer, true, 0, &w.peer[side].tx), 0);
-    ck_assert_int_eq(dcgw_srtp_new(&peer, false, 0, &w.peer[side].rx), 0);
+    ck_assert_int_eq(dcgw_srtp_new(&peer, true, 0, &w.peer[side][tp].tx), 0);
+    ck_assert_int_eq(dcgw_srtp_new(&peer, false, 0, &w.peer[side][tp].rx), 0);
+}
+
+static void keys(int side, enum dcgw_srtp_profile p)
+{
+    keys_tp(side, 0, p);
 }
 
 static void setup_pair(const char *f0, const char *f1, bool keyed)
@@ -93,8 +105,8 @@ static void setup_pair(const char *f0, const char *f1, bool keyed)
     keys(0, DCGW_SRTP_AEAD_AES_128_GCM);
     keys(1, DCGW_SRTP_AES128_CM_SHA1_80);
     if (keyed) {
-        ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, &w.k[0]), 0);
-        ck_assert_int_eq(dcgw_media_set_keys(w.m, 1, &w.k[1]), 0);
+        ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, 0, &w.k[0][0]), 0);
+        ck_assert_int_eq(dcgw_media_set_keys(w.m, 1, 0, &w.k[1][0]), 0);
     }
 }
 
@@ -107,8 +119,10 @@ static void teardown(void)
 {
     dcgw_media_free(w.m);
     for (int k = 0; k < 2; k++) {
-        dcgw_srtp_free(w.peer[k].tx);
-        dcgw_srtp_free(w.peer[k].rx);
+        for (int t = 0; t < 3; t++) {
+            dcgw_srtp_free(w.peer[k][t].tx);
+            dcgw_srtp_free(w.peer[k][t].rx);
+        }
         free(w.s[k]);
         free(w.text[k]);
     }
@@ -119,7 +133,7 @@ static void teardown(void)
 static size_t make_rtp(int side, uint8_t *b, uint8_t pt, uint32_t ssrc, uint8_t mid_id,
                        const char *mid)
 {
-    struct peer *pe = &w.peer[side];
+    struct peer *pe = &w.peer[side][w.tp[side]];
     size_t n = 0;
     b[n++] = (uint8_t)(0x80 | (mid ? 0x10 : 0));
     b[n++] = pt;
@@ -147,13 +161,13 @@ static int send_rtp(int side, uint8_t pt, uint32_t ssrc, uint8_t mid_id, const c
 {
     uint8_t b[2048];
     size_t n = make_rtp(side, b, pt, ssrc, mid_id, mid);
-    return dcgw_media_input(w.m, side, b, n, w.now);
+    return dcgw_media_input(w.m, side, w.tp[side], b, n, w.now);
 }
 
 /* What the peer of leg `side` got last: header, payload "media <pt>" of the original. */
 static void got(int side, struct dcgw_rtp_hdr *h, unsigned orig_pt)
 {
-    struct peer *pe = &w.peer[side];
+    struct peer *pe = &w.peer[side][w.last_tp[side]];
     ck_assert_int_eq(dcgw_rtp_parse(pe->last, pe->last_len, h), 0);
     char want[32];
     int wl = snprintf(want, sizeof(want), "media %u", orig_pt);
@@ -165,7 +179,7 @@ static void got_mid(int side, const struct dcgw_rtp_hdr *h, uint8_t id, const ch
 {
     const uint8_t *v;
     size_t n;
-    ck_assert(dcgw_rtp_ext_find(w.peer[side].last, h, id, &v, &n));
+    ck_assert(dcgw_rtp_ext_find(w.peer[side][w.last_tp[side]].last, h, id, &v, &n));
     ck_assert_uint_eq(n, strlen(mid));
     ck_assert_mem_eq(v, mid, n);
 }
@@ -214,7 +228,7 @@ START_TEST(audio_and_video_both_ways)
     ck_assert_uint_eq(cnt(1, 1)->fwd_packets, 1);
     ck_assert_uint_eq(w.started[0][0] + w.started[0][1] + w.started[1][0] + w.started[1][1], 4);
     ck_assert_uint_eq(dcgw_media_streams(w.m, 0), 3);
-    ck_assert_int_eq(dcgw_media_profile(w.m, 0), DCGW_SRTP_AEAD_AES_128_GCM);
+    ck_assert_int_eq(dcgw_media_profile(w.m, 0, -1), DCGW_SRTP_AEAD_AES_128_GCM);
     const struct dcgw_media_line_info *li = dcgw_media_line(w.m, 1);
     ck_assert_str_eq(li->mid[0], "1");
     ck_assert(li->send[0] && li->send[1] && li->started[0]);
@@ -238,7 +252,7 @@ START_TEST(routing)
     ck_assert_uint_eq(cnt(1, 0)->dropped[DCGW_MEDIA_DROP_CODEC], 1);
     /* a mid that names no carried m-line */
     ck_assert_int_eq(send_rtp(0, 96, 1234, 4, "7"), -1 - DCGW_MEDIA_DROP_UNROUTABLE);
-    ck_assert_uint_eq(w.peer[1].received, 3);
+    ck_assert_uint_eq(w.peer[1][0].received, 3);
 }
 END_TEST
 
@@ -246,24 +260,26 @@ START_TEST(tampered_replayed_malformed)
 {
     uint8_t b[2048], c[2048];
     size_t n = make_rtp(0, b, 111, C_AUDIO_SSRC, 4, "0");
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, b, n, w.now), 0);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], b, n, w.now), 0);
     size_t nc = make_rtp(0, c, 111, C_AUDIO_SSRC, 4, "0");
     c[nc - 20] ^= 0x40; /* in the payload */
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, c, nc, w.now), -1 - DCGW_MEDIA_DROP_AUTH);
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, b, n, w.now), -1 - DCGW_MEDIA_DROP_REPLAY);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], c, nc, w.now), -1 - DCGW_MEDIA_DROP_AUTH);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], b, n, w.now), -1 - DCGW_MEDIA_DROP_REPLAY);
     /* a stream not yet known: counted for the leg */
     n = make_rtp(0, b, 111, 4242, 4, "0");
     b[n - 1] ^= 1;
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, b, n, w.now), -1 - DCGW_MEDIA_DROP_AUTH);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], b, n, w.now), -1 - DCGW_MEDIA_DROP_AUTH);
     ck_assert_uint_eq(cnt(0, 0)->dropped[DCGW_MEDIA_DROP_AUTH], 1);
     ck_assert_uint_eq(cnt(0, 0)->dropped[DCGW_MEDIA_DROP_REPLAY], 1);
     ck_assert_uint_eq(cnt(-1, 0)->dropped[DCGW_MEDIA_DROP_AUTH], 1);
-    ck_assert_uint_eq(w.peer[1].received, 1); /* only the genuine one */
+    ck_assert_uint_eq(w.peer[1][0].received, 1); /* only the genuine one */
     /* short, version 1, too large */
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, b, 11, w.now), -1 - DCGW_MEDIA_DROP_MALFORMED);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], b, 11, w.now),
+                     -1 - DCGW_MEDIA_DROP_MALFORMED);
     b[0] = 0x40;
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, b, n, w.now), -1 - DCGW_MEDIA_DROP_MALFORMED);
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, b, DCGW_RTP_PACKET_MAX + 1, w.now),
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], b, n, w.now),
+                     -1 - DCGW_MEDIA_DROP_MALFORMED);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], b, DCGW_RTP_PACKET_MAX + 1, w.now),
                      -1 - DCGW_MEDIA_DROP_MALFORMED);
     ck_assert_uint_eq(cnt(-1, 0)->dropped[DCGW_MEDIA_DROP_MALFORMED], 3);
 }
@@ -276,8 +292,8 @@ START_TEST(not_ready_and_failed_leg)
     /* no keys on leg 0: nothing read */
     ck_assert_int_eq(send_rtp(0, 111, C_AUDIO_SSRC, 4, "0"), -1 - DCGW_MEDIA_DROP_NOT_READY);
     /* leg 0 keyed, leg 1 not: authenticated, counted on its line, not forwarded */
-    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, &w.k[0]), 0);
-    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, &w.k[0]), DCGW_ESTATE);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, 0, &w.k[0][0]), 0);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, 0, &w.k[0][0]), DCGW_ESTATE);
     ck_assert_int_eq(send_rtp(0, 111, C_AUDIO_SSRC, 4, "0"), -1 - DCGW_MEDIA_DROP_NOT_READY);
     ck_assert_uint_eq(cnt(0, 0)->rtp_packets, 1);
     ck_assert_uint_eq(cnt(0, 0)->dropped[DCGW_MEDIA_DROP_NOT_READY], 1);
@@ -287,10 +303,10 @@ START_TEST(not_ready_and_failed_leg)
     ck_assert_uint_eq(w.failed[1], 1);
     ck_assert_str_eq(w.reason, "DTLS agreed no use_srtp profile (RFC 5764)");
     ck_assert_str_eq(dcgw_media_reason(w.m, 1), w.reason);
-    ck_assert_int_eq(dcgw_media_set_keys(w.m, 1, &w.k[1]), DCGW_ESTATE);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 1, 0, &w.k[1][0]), DCGW_ESTATE);
     ck_assert_int_eq(send_rtp(1, 96, A_AUDIO_SSRC, 1, "0"), -1 - DCGW_MEDIA_DROP_NOT_READY);
     ck_assert_int_eq(send_rtp(0, 111, C_AUDIO_SSRC, 4, "0"), -1 - DCGW_MEDIA_DROP_NOT_READY);
-    ck_assert_uint_eq(w.peer[0].received + w.peer[1].received, 0);
+    ck_assert_uint_eq(w.peer[0][0].received + w.peer[1][0].received, 0);
     ck_assert_uint_eq(w.started[0][0], 0);
     teardown();
     setup(); /* for the fixture's teardown */
@@ -300,7 +316,7 @@ END_TEST
 /* An RTCP packet of leg `side`'s peer (plain in b, protected on return). */
 static size_t protect_rtcp(int side, uint8_t *b, size_t n)
 {
-    ck_assert_int_eq(dcgw_srtp_protect(w.peer[side].tx, b, &n, 2048, true), 0);
+    ck_assert_int_eq(dcgw_srtp_protect(w.peer[side][w.tp[side]].tx, b, &n, 2048, true), 0);
     return n;
 }
 
@@ -334,11 +350,11 @@ START_TEST(rtcp_and_ssrc_collision)
     put32(b + 36, 5555);
     put32(b + 40, mapped);
     size_t n = protect_rtcp(1, b, 44);
-    ck_assert_int_eq(dcgw_media_input(w.m, 1, b, n, w.now), 0);
-    ck_assert_uint_eq(w.peer[0].last_len, 44);
-    ck_assert_uint_eq(get32(w.peer[0].last + 4), 5555);
-    ck_assert_uint_eq(get32(w.peer[0].last + 8), A_AUDIO_SSRC);
-    ck_assert_uint_eq(get32(w.peer[0].last + 40), A_AUDIO_SSRC);
+    ck_assert_int_eq(dcgw_media_input(w.m, 1, w.tp[1], b, n, w.now), 0);
+    ck_assert_uint_eq(w.peer[0][0].last_len, 44);
+    ck_assert_uint_eq(get32(w.peer[0][0].last + 4), 5555);
+    ck_assert_uint_eq(get32(w.peer[0][0].last + 8), A_AUDIO_SSRC);
+    ck_assert_uint_eq(get32(w.peer[0][0].last + 40), A_AUDIO_SSRC);
     /* an RTCP sender with no RTP is counted for the leg, and remembered (bounded) */
     ck_assert_uint_eq(cnt(-1, 1)->rtcp_packets, 1);
     ck_assert_uint_eq(dcgw_media_streams(w.m, 1), 1);
@@ -347,20 +363,21 @@ START_TEST(rtcp_and_ssrc_collision)
     memcpy(b, "\x80\xc8\x00\x06", 4);
     put32(b + 4, A_AUDIO_SSRC);
     n = protect_rtcp(0, b, 28);
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, b, n, w.now), 0);
-    ck_assert_uint_eq(get32(w.peer[1].last + 4), mapped);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], b, n, w.now), 0);
+    ck_assert_uint_eq(get32(w.peer[1][0].last + 4), mapped);
     ck_assert_uint_eq(cnt(0, 0)->rtcp_packets, 1);
     /* replayed and tampered SRTCP */
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, b, n, w.now), -1 - DCGW_MEDIA_DROP_REPLAY);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], b, n, w.now), -1 - DCGW_MEDIA_DROP_REPLAY);
     n = protect_rtcp(0, b, 28);
     b[10] ^= 1;
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, b, n, w.now), -1 - DCGW_MEDIA_DROP_AUTH);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], b, n, w.now), -1 - DCGW_MEDIA_DROP_AUTH);
     /* a compound that does not parse after authentication */
     memset(b, 0, sizeof(b));
     memcpy(b, "\x80\xc8\x00\x09", 4); /* length past the end */
     put32(b + 4, A_AUDIO_SSRC);
     n = protect_rtcp(0, b, 28);
-    ck_assert_int_eq(dcgw_media_input(w.m, 0, b, n, w.now), -1 - DCGW_MEDIA_DROP_MALFORMED);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, w.tp[0], b, n, w.now),
+                     -1 - DCGW_MEDIA_DROP_MALFORMED);
 }
 END_TEST
 
@@ -430,8 +447,8 @@ START_TEST(direction)
     ck_assert_int_eq(dcgw_media_new(&w.match, w.s[0], w.s[1], NULL, &cbs, &w.m), 0);
     keys(0, DCGW_SRTP_AEAD_AES_128_GCM);
     keys(1, DCGW_SRTP_AES128_CM_SHA1_80);
-    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, &w.k[0]), 0);
-    ck_assert_int_eq(dcgw_media_set_keys(w.m, 1, &w.k[1]), 0);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, 0, &w.k[0][0]), 0);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 1, 0, &w.k[1][0]), 0);
     ck_assert_int_eq(send_rtp(0, 96, C_VIDEO_SSRC, 4, "1"), -1 - DCGW_MEDIA_DROP_DIRECTION);
     ck_assert_int_eq(send_rtp(1, 97, A_VIDEO_SSRC, 1, "1"), 0);
     ck_assert_uint_eq(cnt(1, 0)->dropped[DCGW_MEDIA_DROP_DIRECTION], 1);
@@ -440,25 +457,165 @@ START_TEST(direction)
     ck_assert_int_eq(dcgw_media_new(NULL, w.s[0], w.s[1], NULL, &cbs, &m2), DCGW_EINVAL);
     struct dcgw_media_cbs none = {0};
     ck_assert_int_eq(dcgw_media_new(&w.match, w.s[0], w.s[1], NULL, &none, &m2), DCGW_EINVAL);
-    ck_assert_int_lt(dcgw_media_input(NULL, 0, NULL, 0, 0), 0);
-    ck_assert_int_lt(dcgw_media_input(w.m, 2, (const uint8_t *)"x", 1, 0), 0);
+    ck_assert_int_lt(dcgw_media_input(NULL, 0, 0, NULL, 0, 0), 0);
+    ck_assert_int_lt(dcgw_media_input(w.m, 2, 0, (const uint8_t *)"x", 1, 0), 0);
     ck_assert_ptr_null(dcgw_media_counters(w.m, 5, 0));
     ck_assert_str_eq(dcgw_media_drop_name(DCGW_MEDIA_DROP_AUTH), "auth");
+}
+END_TEST
+
+/* Chromium without BUNDLE (the offer test_media.sh's case u captured): audio on transport 1,
+ * video on transport 2, each with its own GCM keys; aiortc bundled on its one transport. */
+static void setup_unbundled(void)
+{
+    memset(&w, 0, sizeof(w));
+    w.now = 1000;
+    w.s[0] = sdph_parse_file("chromium-av-unbundled-offer.sdp", &w.text[0]);
+    w.s[1] = sdph_parse_file("aiortc-av-offer.sdp", &w.text[1]);
+    ck_assert_uint_eq(dcgw_sdp_assign_transports(w.s[0], 4, "cap"), 3);
+    ck_assert_uint_eq(dcgw_sdp_assign_transports(w.s[1], 4, "cap"), 1);
+    struct dcgw_sdp_match_opts o = {.allow = {{true, true}, {true, true}}};
+    dcgw_sdp_match(w.s[0], w.s[1], &o, &w.match);
+    struct dcgw_media_cbs cbs = {.send = cb_send, .on_event = cb_event};
+    ck_assert_int_eq(dcgw_media_new(&w.match, w.s[0], w.s[1], NULL, &cbs, &w.m), 0);
+    keys_tp(0, 1, DCGW_SRTP_AEAD_AES_128_GCM);
+    keys_tp(0, 2, DCGW_SRTP_AEAD_AES_128_GCM);
+    keys(1, DCGW_SRTP_AES128_CM_SHA1_80);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, 1, &w.k[0][1]), 0);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, 2, &w.k[0][2]), 0);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 1, 0, &w.k[1][0]), 0);
+}
+
+START_TEST(unbundled_transports)
+{
+    teardown();
+    setup_unbundled();
+    struct dcgw_rtp_hdr h;
+    ck_assert_uint_eq(dcgw_media_line(w.m, 0)->tp[0], 1);
+    ck_assert_uint_eq(dcgw_media_line(w.m, 1)->tp[0], 2);
+    ck_assert_uint_eq(dcgw_media_line(w.m, 1)->tp[1], 0);
+    /* each transport carries one m-line: no mid needed, any SSRC is that m-line's */
+    w.tp[0] = 1;
+    ck_assert_int_eq(send_rtp(0, 111, U_AUDIO_SSRC, 0, NULL), 0);
+    got(1, &h, 111);
+    ck_assert_uint_eq(h.pt, 96);
+    ck_assert_int_eq(send_rtp(0, 0, 31337, 0, NULL), 0); /* PCMU from an unknown SSRC */
+    /* VP8's type on the audio transport is the audio m-line's, which has no 96 */
+    ck_assert_int_eq(send_rtp(0, 96, 4242, 0, NULL), -1 - DCGW_MEDIA_DROP_CODEC);
+    w.tp[0] = 2;
+    ck_assert_int_eq(send_rtp(0, 96, U_VIDEO_SSRC, 0, NULL), 0);
+    got(1, &h, 96);
+    ck_assert_uint_eq(h.pt, 97);
+    ck_assert_uint_eq(w.last_tp[1], 0);
+    /* SSRCs are per RTP session: 4242 on the video transport is another stream than 4242 on
+     * the audio one (which has its m-line, though its packet was refused), sent to aiortc's
+     * one session under another SSRC (RFC 3550 §8.2) */
+    ck_assert_int_eq(send_rtp(0, 96, 4242, 0, NULL), 0);
+    got(1, &h, 96);
+    ck_assert_uint_ne(h.ssrc, 4242);
+    w.tp[0] = 1;
+    ck_assert_int_eq(send_rtp(0, 0, 4242, 0, NULL), 0);
+    got(1, &h, 0);
+    ck_assert_uint_eq(h.ssrc, 4242);
+    ck_assert_uint_eq(dcgw_media_streams(w.m, 0), 5); /* 4242 twice, one per transport */
+    /* aiortc's audio reaches Chromium's audio transport, its video the video one, each
+     * protected with that transport's keys (cb_send unprotects with them) */
+    ck_assert_int_eq(send_rtp(1, 96, A_AUDIO_SSRC, 1, "0"), 0);
+    ck_assert_int_eq(w.last_tp[0], 1);
+    got(0, &h, 96);
+    ck_assert_uint_eq(h.pt, 111);
+    ck_assert_int_eq(send_rtp(1, 97, A_VIDEO_SSRC, 1, "1"), 0);
+    ck_assert_int_eq(w.last_tp[0], 2);
+    ck_assert_uint_eq(w.peer[0][1].received, 1);
+    ck_assert_uint_eq(w.peer[0][2].received, 1);
+    /* a packet of the audio transport replayed onto the video one: its keys do not fit */
+    uint8_t b[2048];
+    w.tp[0] = 1;
+    size_t n = make_rtp(0, b, 111, U_AUDIO_SSRC, 0, NULL);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, 2, b, n, w.now), -1 - DCGW_MEDIA_DROP_AUTH);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, 1, b, n, w.now), 0);
+    ck_assert_int_eq(dcgw_media_profile(w.m, 0, 2), DCGW_SRTP_AEAD_AES_128_GCM);
+    ck_assert_int_eq(dcgw_media_profile(w.m, 0, 0), DCGW_SRTP_NONE); /* the data channel's */
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, DCGW_MEDIA_TRANSPORTS_MAX, &w.k[0][1]),
+                     DCGW_ESTATE);
+    ck_assert_int_lt(dcgw_media_input(w.m, 0, DCGW_MEDIA_TRANSPORTS_MAX, b, n, w.now), 0);
+}
+END_TEST
+
+START_TEST(unbundled_rtcp)
+{
+    teardown();
+    setup_unbundled();
+    w.tp[0] = 2;
+    ck_assert_int_eq(send_rtp(0, 96, U_VIDEO_SSRC, 0, NULL), 0);
+    w.tp[0] = 1;
+    ck_assert_int_eq(send_rtp(0, 111, U_AUDIO_SSRC, 0, NULL), 0);
+    /* aiortc's receiver report on Chromium's video goes to the video transport, the one on
+     * its audio to the audio transport (aiortc's receiver SSRC is known to neither) */
+    uint8_t b[2048];
+    memset(b, 0, sizeof(b));
+    memcpy(b, "\x81\xc9\x00\x07", 4);
+    put32(b + 4, 5555);
+    put32(b + 8, U_VIDEO_SSRC);
+    ck_assert_int_eq(dcgw_media_input(w.m, 1, 0, b, protect_rtcp(1, b, 32), w.now), 0);
+    ck_assert_int_eq(w.last_tp[0], 2);
+    ck_assert_uint_eq(get32(w.peer[0][2].last + 8), U_VIDEO_SSRC);
+    memset(b, 0, sizeof(b));
+    memcpy(b, "\x81\xc9\x00\x07", 4);
+    put32(b + 4, 5555);
+    put32(b + 8, U_AUDIO_SSRC);
+    ck_assert_int_eq(dcgw_media_input(w.m, 1, 0, b, protect_rtcp(1, b, 32), w.now), 0);
+    ck_assert_int_eq(w.last_tp[0], 1);
+    /* a receiver report of Chromium's video transport, from a sender SSRC that sends no
+     * RTP: that transport's one m-line decides, it goes to aiortc */
+    w.tp[0] = 2;
+    memset(b, 0, sizeof(b));
+    memcpy(b, "\x81\xc9\x00\x07", 4);
+    put32(b + 4, 1);
+    put32(b + 8, A_VIDEO_SSRC);
+    ck_assert_int_eq(dcgw_media_input(w.m, 0, 2, b, protect_rtcp(0, b, 32), w.now), 0);
+    ck_assert_int_eq(w.last_tp[1], 0);
+    ck_assert_uint_eq(get32(w.peer[1][0].last + 8), A_VIDEO_SSRC);
+    ck_assert_uint_eq(cnt(-1, 0)->fwd_packets, 1); /* a sender with no m-line of its own */
+    ck_assert_uint_eq(cnt(-1, 0)->rtcp_packets, 1);
+}
+END_TEST
+
+START_TEST(unbundled_transport_fails)
+{
+    teardown();
+    setup_unbundled();
+    w.tp[0] = 2;
+    ck_assert_int_eq(send_rtp(0, 96, U_VIDEO_SSRC, 0, NULL), 0);
+    /* the video transport's consent is lost: only its m-line stops, once, with the reason */
+    dcgw_media_fail_transport(w.m, 0, 2, "transport 2: ICE consent lost");
+    dcgw_media_fail_transport(w.m, 0, 2, "again");
+    ck_assert_uint_eq(w.failed[0], 1);
+    ck_assert_str_eq(dcgw_media_reason(w.m, 0), "transport 2: ICE consent lost");
+    ck_assert_int_eq(send_rtp(0, 96, U_VIDEO_SSRC, 0, NULL), -1 - DCGW_MEDIA_DROP_NOT_READY);
+    ck_assert_int_eq(send_rtp(1, 97, A_VIDEO_SSRC, 1, "1"), -1 - DCGW_MEDIA_DROP_NOT_READY);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, 2, &w.k[0][2]), DCGW_ESTATE);
+    w.tp[0] = 1;
+    ck_assert_int_eq(send_rtp(0, 111, U_AUDIO_SSRC, 0, NULL), 0);
+    ck_assert_int_eq(send_rtp(1, 96, A_AUDIO_SSRC, 1, "0"), 0);
+    ck_assert_int_eq(w.last_tp[0], 1);
+    /* the whole leg: the audio transport too, one more FAILED */
+    dcgw_media_fail_leg(w.m, 0, "leg gone");
+    ck_assert_uint_eq(w.failed[0], 2);
+    ck_assert_int_eq(send_rtp(0, 111, U_AUDIO_SSRC, 0, NULL), -1 - DCGW_MEDIA_DROP_NOT_READY);
+    ck_assert_str_eq(dcgw_media_reason(w.m, 0), "transport 2: ICE consent lost");
 }
 END_TEST
 
 int main(void)
 {
     Suite *s = suite_create("media");
-    const TTest *t[] = {audio_and_video_both_ways,
-                        routing,
-                        tampered_replayed_malformed,
-                        not_ready_and_failed_leg,
-                        rtcp_and_ssrc_collision,
-                        ssrc_cap_and_eviction,
-                        policy_and_bitrate,
-                        direction,
-                        NULL};
+    const TTest *t[] = {audio_and_video_both_ways,   routing,
+                        tampered_replayed_malformed, not_ready_and_failed_leg,
+                        rtcp_and_ssrc_collision,     ssrc_cap_and_eviction,
+                        policy_and_bitrate,          direction,
+                        unbundled_transports,        unbundled_rtcp,
+                        unbundled_transport_fails,   NULL};
     tsuite_add(s, "media", 30, setup, teardown, t);
     return tsuite_run(s);
 }

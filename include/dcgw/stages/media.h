@@ -1,14 +1,24 @@
 /* Audio and video between the two terminated legs of a session (DESIGN §2, docs/media.md):
- * SRTP/SRTCP from one leg is unprotected with that leg's keys, routed to its m-line, its
+ * SRTP/SRTCP from one leg is unprotected with the keys of the transport it came on, routed to
+ * its m-line, its
  * payload type, header extensions, mid and (on a collision) SSRC rewritten for the other
- * leg, and protected with the other leg's keys. No transcoding.
+ * leg, and protected with the keys of the other leg's transport that carries that m-line.
+ * No transcoding.
  *
- *   leg k --SRTP--> authenticate + replay check (libsrtp2, leg k's inbound session)
- *                -> m-line by mid extension, then a=ssrc, then a unique payload type
- *                   (RFC 8843 §9.2); the SSRC is remembered for that m-line
+ * Transports: a leg's m-lines travel on one ICE/DTLS transport when bundled (RFC 8843), or
+ * each on its own (the pair's tp[k]: 0 is the data channel's, others one per unbundled
+ * m-line or BUNDLE group without the data channel). Each transport has its own DTLS
+ * association, so its own SRTP keys (RFC 5764) and its own RTP session (SSRCs are
+ * per transport).
+ *
+ *   leg k, transport t --SRTP--> authenticate + replay check (libsrtp2, (k, t)'s inbound)
+ *                -> m-line: the one t carries when unbundled, else by mid extension, then
+ *                   a=ssrc, then a unique payload type (RFC 8843 §9.2); the SSRC is
+ *                   remembered for that m-line
  *                -> direction, policy, bitrate bucket, payload type of the other leg
- *                -> rewrite -> protect (leg 1-k's outbound session) -> send(1-k)
- *   leg k --SRTCP-> authenticate -> SSRCs mapped -> protect -> send(1-k)
+ *                -> rewrite -> protect (outbound session of leg 1-k's transport of that
+ *                   m-line) -> send(1-k, that transport)
+ *   leg k, transport t --SRTCP-> authenticate -> SSRCs mapped -> protect -> send(1-k, ...)
  *
  * A pure stage: no sockets, no clock (now_ms comes in), output through callbacks. No
  * allocation per packet: two scratch buffers per session; libsrtp2 keeps per-SSRC state,
@@ -20,11 +30,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dcgw/base/limits.h"
 #include "dcgw/sdp/sdp_match.h"
 #include "dcgw/stages/srtp.h"
 
 enum dcgw_media_limits {
     DCGW_MEDIA_LINES_MAX = DCGW_SDP_RTP_MAX,
+    DCGW_MEDIA_TRANSPORTS_MAX = DCGW_MEDIA_TRANSPORTS_CEILING, /* per leg (limits.h) */
     DCGW_MEDIA_STREAMS_MAX = 32,       /* SSRCs per leg (libsrtp2 state in two sessions) */
     DCGW_MEDIA_STREAM_IDLE_MS = 30000, /* an idle SSRC's slot may go to a new one */
     DCGW_MEDIA_REASON_MAX = 160,
@@ -66,16 +78,17 @@ struct dcgw_media_counters {
 
 enum dcgw_media_event {
     DCGW_MEDIA_EV_STARTED = 0, /* the first packet of leg `side` on `line` went through */
-    DCGW_MEDIA_EV_FAILED,      /* leg `side` can carry no media (line -1): reason says why */
+    DCGW_MEDIA_EV_FAILED,      /* leg `side`, or one of its transports, can carry no media
+                                  (line -1): reason says why */
 };
 
 /* Callbacks run inside dcgw_media_* calls; they must not call back into the stage (except
  * the query functions) or free it. */
 struct dcgw_media_cbs {
     void *ud;
-    /* One SRTP or SRTCP packet for the peer of leg `side`. p is valid during the call.
-     * Required. */
-    void (*send)(void *ud, int side, const uint8_t *p, size_t n);
+    /* One SRTP or SRTCP packet for the peer of leg `side`, on its transport tp. p is valid
+     * during the call. Required. */
+    void (*send)(void *ud, int side, int tp, const uint8_t *p, size_t n);
     /* Optional. reason is "" for STARTED. */
     void (*on_event)(void *ud, int side, int line, enum dcgw_media_event ev, const char *reason);
 };
@@ -88,6 +101,7 @@ struct dcgw_media_settings {
 struct dcgw_media_line_info {
     enum dcgw_sdp_kind kind;
     char mid[2][DCGW_SDP_MID_SIZE]; /* its mid on each leg */
+    uint8_t tp[2];                  /* the transport of each leg that carries it */
     bool send[2];                   /* leg k's peer may send on it */
     bool allowed[2];                /* the policy lets leg k's media through */
     uint64_t max_bitrate[2];        /* bits/s of leg k's media; 0: unlimited */
@@ -105,18 +119,24 @@ int dcgw_media_new(const struct dcgw_sdp_match *match, const struct dcgw_sdp *sd
                    const struct dcgw_media_cbs *cbs, struct dcgw_media **out);
 void dcgw_media_free(struct dcgw_media *m);
 
-/* Leg `side` connected with these SRTP keys (srtp.h): its inbound and outbound sessions
- * are created. Returns 0, DCGW_ESTATE (already keyed, or failed), or an error of
- * dcgw_srtp_new (then the leg is failed, FAILED raised with the reason). */
-int dcgw_media_set_keys(struct dcgw_media *m, int side, const struct dcgw_srtp_keys *k);
-/* Leg `side` will carry no media (e.g. its DTLS agreed no use_srtp): FAILED is raised with
- * reason; its packets and those for it are dropped (NOT_READY). Idempotent. */
+/* Transport tp of leg `side` connected with these SRTP keys (srtp.h): its inbound and
+ * outbound sessions are created. Returns 0, DCGW_ESTATE (already keyed, failed, or tp out of
+ * range), or an error of dcgw_srtp_new (then the transport is failed, FAILED raised with the
+ * reason). */
+int dcgw_media_set_keys(struct dcgw_media *m, int side, int tp, const struct dcgw_srtp_keys *k);
+/* Transport tp of leg `side` will carry no media (its DTLS agreed no use_srtp, its ICE
+ * consent was lost, ...): FAILED is raised with reason; packets on it and those for the
+ * m-lines it carries are dropped (NOT_READY), its keys wiped. Idempotent. */
+void dcgw_media_fail_transport(struct dcgw_media *m, int side, int tp, const char *reason);
+/* Every transport of leg `side`: one FAILED. Idempotent. */
 void dcgw_media_fail_leg(struct dcgw_media *m, int side, const char *reason);
 
-/* One RTP or RTCP datagram (RFC 7983: first byte 128..191) that leg `side`'s peer sent
- * from its ICE-validated address. p is not modified (the stage works on a copy). Returns
- * 0 when it was forwarded, else -1 - the enum dcgw_media_drop reason (counted). */
-int dcgw_media_input(struct dcgw_media *m, int side, const uint8_t *p, size_t n, uint64_t now_ms);
+/* One RTP or RTCP datagram (RFC 7983: first byte 128..191) that leg `side`'s peer sent on
+ * transport tp, from its ICE-validated address. p is not modified (the stage works on a
+ * copy). Returns 0 when it was forwarded, else -1 - the enum dcgw_media_drop reason
+ * (counted). */
+int dcgw_media_input(struct dcgw_media *m, int side, int tp, const uint8_t *p, size_t n,
+                     uint64_t now_ms);
 
 /* Policy of leg `side`'s media on `line`: allowed or not, and a bitrate limit in bits/s
  * (0: none) with a bucket of burst_ms of it (0: DCGW_MEDIA_BURST_MS_DEFAULT). */
@@ -130,9 +150,10 @@ const struct dcgw_media_line_info *dcgw_media_line(const struct dcgw_media *m, i
  * of range. */
 const struct dcgw_media_counters *dcgw_media_counters(const struct dcgw_media *m, int line,
                                                       int side);
-/* The leg's SRTP state: profile (DCGW_SRTP_NONE until keyed), failure reason ("" if none),
- * SSRCs it is sending. */
-enum dcgw_srtp_profile dcgw_media_profile(const struct dcgw_media *m, int side);
+/* The leg's SRTP state: the profile of its transport tp (tp < 0: of the first one keyed;
+ * DCGW_SRTP_NONE until keyed), the first failure's reason ("" if none), SSRCs it is
+ * sending (on all its transports). */
+enum dcgw_srtp_profile dcgw_media_profile(const struct dcgw_media *m, int side, int tp);
 const char *dcgw_media_reason(const struct dcgw_media *m, int side);
 unsigned dcgw_media_streams(const struct dcgw_media *m, int side);
 

@@ -1,0 +1,442 @@
+/* A worker's audio and video transports (src/worker/media.c, transports.c; docs/media.md),
+ * in process: an in-process master and worker (master.h, worker.h), frames through queues,
+ * no socket. A session between Chromium without BUNDLE (a transport per m-line) and aiortc
+ * (bundled): what dcgw answers each (credentials, a=setup and BUNDLE per transport), how get
+ * shows the m-lines' transports, how many DTLS associations the worker made, the cap on
+ * transports per leg, an unbundled leg facing a leg dcgw offers (and an answer to dcgw's
+ * offer that declines BUNDLE), the leg's answer_setup, and a relay session that does not
+ * carry them.
+ * The transports' data path is the media stage's (test_media.c) and test_media.sh's case u. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "dcgw.pb-c.h"
+#include "dcgw/base/log.h"
+#include "dcgw/control/master.h"
+#include "dcgw/msg/config.h"
+#include "dcgw/msg/ctlmsg.h"
+#include "dcgw/msg/pbjson.h"
+#include "dcgw/sdp/sdp.h"
+#include "dcgw/sdp/sdp_match.h"
+#include "dcgw/stages/sctp.h"
+#include "dcgw/worker/worker.h"
+#include "helper_suite.h"
+
+enum { QMAX = 64 };
+
+struct frame {
+    size_t n;
+    uint8_t *p;
+};
+
+static struct {
+    uv_loop_t master_loop, worker_loop;
+    struct dcgw_master_inproc *master;
+    struct dcgw_worker_inproc *worker;
+    struct frame to_worker[QMAX], to_master[QMAX];
+    size_t n_to_worker, n_to_master;
+    Dcgw__Response *last; /* the last response the controller got */
+    uint64_t seq;
+} t;
+
+static void push(struct frame *q, size_t *n, const uint8_t *p, size_t len)
+{
+    ck_assert_uint_lt(*n, QMAX);
+    q[*n].p = malloc(len ? len : 1);
+    memcpy(q[*n].p, p, len);
+    q[*n].n = len;
+    (*n)++;
+}
+
+static void master_to_worker(void *ud, uint32_t worker, const uint8_t *p, size_t n)
+{
+    (void)ud;
+    ck_assert_uint_eq(worker, 0);
+    push(t.to_worker, &t.n_to_worker, p, n);
+}
+
+static void worker_to_master(void *ud, const uint8_t *p, size_t n)
+{
+    (void)ud;
+    push(t.to_master, &t.n_to_master, p, n);
+}
+
+static void to_controller(void *ud, const uint8_t *p, size_t n)
+{
+    (void)ud;
+    Dcgw__Frame *f = dcgw_ctlmsg_unpack(p, n);
+    ck_assert_ptr_nonnull(f);
+    if (f->body_case == DCGW__FRAME__BODY_RESPONSE) {
+        if (t.last)
+            dcgw__response__free_unpacked(t.last, NULL);
+        t.last = f->response;
+        f->response = NULL;
+        f->body_case = DCGW__FRAME__BODY__NOT_SET;
+    }
+    dcgw__frame__free_unpacked(f, NULL);
+}
+
+static void pump(void)
+{
+    for (int r = 0; r < 32 && (t.n_to_worker || t.n_to_master); r++) {
+        size_t k = t.n_to_worker;
+        t.n_to_worker = 0;
+        struct frame batch[QMAX];
+        memcpy(batch, t.to_worker, k * sizeof(batch[0]));
+        for (size_t i = 0; i < k; i++) {
+            dcgw_worker_inproc_input(t.worker, batch[i].p, batch[i].n);
+            free(batch[i].p);
+        }
+        k = t.n_to_master;
+        t.n_to_master = 0;
+        memcpy(batch, t.to_master, k * sizeof(batch[0]));
+        for (size_t i = 0; i < k; i++) {
+            dcgw_master_inproc_from_worker(t.master, 0, batch[i].p, batch[i].n);
+            free(batch[i].p);
+        }
+        uv_run(&t.worker_loop, UV_RUN_NOWAIT);
+    }
+}
+
+static void start(const char *extra)
+{
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "workers = 1;\nlog: { level = \"error\"; };\n"
+             "data_plane: { address = \"192.0.2.10\"; port = 40000; };\n%s",
+             extra);
+    struct dcgw_config cfg;
+    char err[DCGW_CONFIG_ERR_MAX];
+    ck_assert_msg(dcgw_config_parse(text, "<test>", &cfg, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_int_eq(uv_loop_init(&t.master_loop), 0);
+    ck_assert_int_eq(uv_loop_init(&t.worker_loop), 0);
+    ck_assert_int_eq(dcgw_worker_inproc_new(&t.worker_loop, 0, worker_to_master, NULL, &t.worker),
+                     0);
+    ck_assert_int_eq(dcgw_master_inproc_new(&cfg, text, &t.master_loop, master_to_worker,
+                                            to_controller, NULL, &t.master),
+                     0);
+    pump();
+}
+
+static void stop(void)
+{
+    dcgw_worker_inproc_free(t.worker);
+    for (size_t i = 0; i < t.n_to_master; i++) {
+        dcgw_master_inproc_from_worker(t.master, 0, t.to_master[i].p, t.to_master[i].n);
+        free(t.to_master[i].p);
+    }
+    for (size_t i = 0; i < t.n_to_worker; i++)
+        free(t.to_worker[i].p);
+    t.n_to_master = t.n_to_worker = 0;
+    dcgw_master_inproc_free(t.master);
+    uv_run(&t.master_loop, UV_RUN_NOWAIT);
+    uv_loop_close(&t.master_loop);
+    uv_loop_close(&t.worker_loop);
+    if (t.last)
+        dcgw__response__free_unpacked(t.last, NULL);
+    t.last = NULL;
+    dcgw_sctp_handle_timers(100);
+}
+
+static char *fixture(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/sdp/%s", DCGW_TEST_DATA, name);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char buf[2][DCGW_SDP_MAX + 1];
+    static int which;
+    char *b = buf[which++ & 1];
+    size_t n = fread(b, 1, DCGW_SDP_MAX, f);
+    b[n] = 0;
+    fclose(f);
+    return b;
+}
+
+/* Sends a request (JSON, dcgwctl's form) and returns the response. */
+static const Dcgw__Response *request(json_t *req)
+{
+    json_object_set_new(req, "id", json_integer((json_int_t)++t.seq));
+    ProtobufCMessage *m = NULL;
+    char err[256];
+    ck_assert_msg(dcgw_pb_from_json(&dcgw__request__descriptor, req, &m, err, sizeof(err)) == 0,
+                  "%s", err);
+    json_decref(req);
+    Dcgw__Frame f = DCGW__FRAME__INIT;
+    f.body_case = DCGW__FRAME__BODY_REQUEST;
+    f.request = (Dcgw__Request *)m;
+    size_t n = dcgw__frame__get_packed_size(&f);
+    uint8_t *buf = malloc(n);
+    dcgw__frame__pack(&f, buf);
+    dcgw_master_inproc_request(t.master, buf, n);
+    free(buf);
+    protobuf_c_message_free_unpacked(m, NULL);
+    pump();
+    ck_assert_ptr_nonnull(t.last);
+    ck_assert_uint_eq(t.last->id, t.seq);
+    return t.last;
+}
+
+static json_t *policy(void)
+{
+    return json_pack("{s:i, s:b, s:{s:b, s:b}, s:[{s:s, s:s}]}", "version", 1, "allow_dcep", 1,
+                     "media", "allow_audio", 1, "allow_video", 1, "rules", "name", "all", "verdict",
+                     "VERDICT_ALLOW");
+}
+
+/* Creates session id: leg ue (Chromium without BUNDLE) and leg as (aiortc), both offering;
+ * ue_dc adds fields to ue's DcMedia. */
+static const Dcgw__Session *create(const char *id, const char *mode, json_t *ue_dc)
+{
+    json_t *ue = json_pack("{s:s, s:s}", "mode", mode, "remote_sdp",
+                           fixture("chromium-av-unbundled-offer.sdp"));
+    if (ue_dc)
+        json_object_update(ue, ue_dc);
+    json_decref(ue_dc);
+    json_t *as = json_pack("{s:s}", "mode", mode);
+    json_t *as_leg = json_pack("{s:s, s:o}", "name", "as", "dc", as);
+    if (strcmp(mode, "MODE_RELAY") == 0)
+        json_object_set_new(as_leg, "role", json_string("ROLE_OFFER"));
+    else
+        json_object_set_new(as, "remote_sdp", json_string(fixture("aiortc-av-offer.sdp")));
+    json_t *s = json_pack("{s:s, s:[{s:s, s:o}, o], s:o}", "id", id, "legs", "name", "ue", "dc", ue,
+                          as_leg, "policy", policy());
+    const Dcgw__Response *r = request(json_pack("{s:{s:o}}", "create_session", "session", s));
+    ck_assert_msg(r->result_case == DCGW__RESPONSE__RESULT_SESSION, "%s",
+                  r->error ? r->error->message : "?");
+    return r->session;
+}
+
+static const Dcgw__Leg *leg(const Dcgw__Session *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_legs; i++)
+        if (strcmp(s->legs[i]->name, name) == 0)
+            return s->legs[i];
+    ck_abort_msg("no leg %s", name);
+    return NULL;
+}
+
+static uint64_t counter(const char *name)
+{
+    const Dcgw__Response *r = request(json_pack("{s:{}}", "get_stats"));
+    ck_assert_int_eq(r->result_case, DCGW__RESPONSE__RESULT_STATS);
+    for (size_t i = 0; i < r->stats->workers[0]->n_counters; i++)
+        if (strcmp(r->stats->workers[0]->counters[i]->name, name) == 0)
+            return r->stats->workers[0]->counters[i]->value;
+    ck_abort_msg("no counter %s", name);
+    return 0;
+}
+
+static struct dcgw_sdp answer;
+
+static void parse_answer(const Dcgw__Leg *l)
+{
+    char err[256];
+    const char *sdp = l->dc->local_sdp;
+    ck_assert_ptr_nonnull(sdp);
+    ck_assert_msg(dcgw_sdp_parse(sdp, strlen(sdp), &answer, err, sizeof(err)) == 0, "%s", err);
+}
+
+START_TEST(unbundled_answered_with_a_transport_each)
+{
+    start("");
+    uint64_t dtls0 = counter("dtls_objects_created");
+    const Dcgw__Session *s = create("u", "MODE_TERMINATE", NULL);
+    const Dcgw__Leg *ue = leg(s, "ue");
+    parse_answer(ue);
+    /* no BUNDLE (the offer had none); each m-line its own credentials; the media transports
+     * passive (dcgw the DTLS server: it picks GCM), the data channel's active (no SRTP) */
+    ck_assert_uint_eq(answer.n_bundle, 0);
+    ck_assert_uint_eq(answer.n_rtp, 2);
+    const char *u0 = answer.rtp[0].transport.ice_ufrag, *u1 = answer.rtp[1].transport.ice_ufrag;
+    const char *udc = answer.dc.transport.ice_ufrag;
+    ck_assert(strcmp(u0, u1) != 0 && strcmp(u0, udc) != 0 && strcmp(u1, udc) != 0);
+    ck_assert_int_eq(answer.rtp[0].transport.setup, DCGW_SDP_SETUP_PASSIVE);
+    ck_assert_int_eq(answer.rtp[1].transport.setup, DCGW_SDP_SETUP_PASSIVE);
+    ck_assert_int_eq(answer.dc.transport.setup, DCGW_SDP_SETUP_ACTIVE);
+    ck_assert(answer.rtp[0].port && answer.rtp[1].port);
+    /* the same fingerprint and address for all: one certificate, one socket */
+    ck_assert_mem_eq(answer.rtp[1].transport.fingerprints[0].digest,
+                     answer.dc.transport.fingerprints[0].digest, 32);
+    /* aiortc bundled: one transport, passive (it carries media) */
+    parse_answer(leg(s, "as"));
+    ck_assert_uint_eq(answer.n_bundle, 3);
+    ck_assert_str_eq(answer.rtp[1].transport.ice_ufrag, answer.dc.transport.ice_ufrag);
+    ck_assert_int_eq(answer.dc.transport.setup, DCGW_SDP_SETUP_PASSIVE);
+    /* get: the m-lines' transports */
+    const Dcgw__Response *r = request(json_pack("{s:{s:s}}", "get_session", "id", "u"));
+    const Dcgw__MediaStatus *ms = leg(r->session, "ue")->media;
+    ck_assert_uint_eq(ms->n_lines, 2);
+    ck_assert(ms->lines[0]->accepted && ms->lines[0]->has_transport);
+    ck_assert_uint_eq(ms->lines[0]->transport, 1);
+    ck_assert_uint_eq(ms->lines[1]->transport, 2);
+    ck_assert_ptr_null(ms->lines[1]->peer_addr); /* nothing connected in process */
+    ck_assert_uint_eq(leg(r->session, "as")->media->lines[1]->transport, 0);
+    /* a DTLS association per transport: ue's three, aiortc's one */
+    ck_assert_uint_eq(counter("dtls_objects_created") - dtls0, 4);
+    request(json_pack("{s:{s:s}}", "close_session", "id", "u"));
+    stop();
+}
+END_TEST
+
+START_TEST(transports_past_the_cap)
+{
+    start("media: { max_transports_per_leg = 2; };\n");
+    uint64_t dtls0 = counter("dtls_objects_created");
+    const Dcgw__Session *s = create("c", "MODE_TERMINATE", NULL);
+    parse_answer(leg(s, "ue"));
+    /* the data channel's and audio's: video would be the third */
+    ck_assert(answer.rtp[0].port != 0);
+    ck_assert_uint_eq(answer.rtp[1].port, 0);
+    const char *ans = leg(s, "ue")->dc->local_sdp;
+    ck_assert_ptr_nonnull(strstr(ans, "i=not bundled, and past media.max_transports_per_leg (2)"));
+    /* aiortc's video has nothing to pair with */
+    ck_assert_ptr_nonnull(strstr(leg(s, "as")->dc->local_sdp, "m=video 0 "));
+    ck_assert_uint_eq(counter("dtls_objects_created") - dtls0, 3);
+    const Dcgw__Response *r = request(json_pack("{s:{s:s}}", "get_session", "id", "c"));
+    const Dcgw__MediaLine *v = leg(r->session, "ue")->media->lines[1];
+    ck_assert(!v->accepted);
+    ck_assert_str_eq(v->reason, "not bundled, and past media.max_transports_per_leg (2)");
+    request(json_pack("{s:{s:s}}", "close_session", "id", "c"));
+    stop();
+}
+END_TEST
+
+/* An answer to dcgw's offer on leg `as`, as an ICE-lite peer would write it: every m-line
+ * dcgw offered accepted; unbundled: each m-line its own credentials and no BUNDLE group. */
+static char *answer_to(const char *offer_text, bool unbundled)
+{
+    static struct dcgw_sdp offer;
+    char err[256];
+    ck_assert_msg(dcgw_sdp_parse(offer_text, strlen(offer_text), &offer, err, sizeof(err)) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(offer.n_bundle, 3); /* dcgw offers one transport */
+    static struct dcgw_sdp_av av[DCGW_SDP_RTP_MAX];
+    const bool all[2] = {true, true};
+    dcgw_sdp_answer_alone(&offer, all, av);
+    static const char *const uf[] = {"peerA1", "peerV2"};
+    for (size_t i = 0; unbundled && i < offer.n_rtp; i++) {
+        av[i].ice_ufrag = uf[i & 1];
+        av[i].ice_pwd = "peerpeerpeerpeerpeerpe";
+        av[i].setup = DCGW_SDP_SETUP_ACTIVE;
+    }
+    struct dcgw_sdp_local l;
+    dcgw_sdp_local_init(&l);
+    strcpy(l.ice_ufrag, "peer");
+    strcpy(l.ice_pwd, "peerpeerpeerpeerpeerpe");
+    struct sockaddr_in *a = (struct sockaddr_in *)&l.addrs[0];
+    a->sin_family = AF_INET;
+    a->sin_port = htons(5000);
+    a->sin_addr.s_addr = htonl(0xc0000202);
+    l.n_addrs = 1;
+    l.n_fingerprints = 1;
+    l.fingerprints[0].alg = DCGW_HASH_SHA256;
+    l.fingerprints[0].len = 32;
+    l.setup = DCGW_SDP_SETUP_ACTIVE;
+    l.av = av;
+    l.n_av = offer.n_rtp;
+    static char text[DCGW_SDP_TEXT_MAX + 1];
+    int n = dcgw_sdp_write_answer(&offer, &l, text, sizeof(text));
+    ck_assert_int_gt(n, 0);
+    char *g = strstr(text, "a=group:BUNDLE");
+    if (unbundled && g) { /* the answerer declines BUNDLE (RFC 8843 §7.3.3) */
+        char *eol = strstr(g, "\r\n") + 2;
+        memmove(g, eol, strlen(eol) + 1);
+    }
+    return text;
+}
+
+/* Leg ue unbundled and answered by dcgw, leg as offered by dcgw (ROLE_OFFER): ue's answer
+ * comes at once with a transport per m-line; dcgw offers as one bundled transport; as's
+ * answer pairs the m-lines (ue's on transports 1 and 2, as's on 0). An answer that declines
+ * dcgw's BUNDLE gets its audio and video rejected, the data channel kept. */
+START_TEST(unbundled_facing_an_offered_leg)
+{
+    start("");
+    for (int declined = 0; declined < 2; declined++) {
+        const char *id = declined ? "d" : "o";
+        json_t *ue = json_pack("{s:s, s:s}", "mode", "MODE_TERMINATE", "remote_sdp",
+                               fixture("chromium-av-unbundled-offer.sdp"));
+        json_t *sess = json_pack("{s:s, s:[{s:s, s:o}, {s:s, s:s, s:{s:s}}], s:o}", "id", id,
+                                 "legs", "name", "ue", "dc", ue, "name", "as", "role", "ROLE_OFFER",
+                                 "dc", "mode", "MODE_TERMINATE", "policy", policy());
+        const Dcgw__Response *r =
+            request(json_pack("{s:{s:o}}", "create_session", "session", sess));
+        ck_assert_msg(r->result_case == DCGW__RESPONSE__RESULT_SESSION, "%s",
+                      r->error ? r->error->message : "?");
+        parse_answer(leg(r->session, "ue"));
+        ck_assert_uint_eq(answer.n_bundle, 0);
+        ck_assert(answer.rtp[0].port && answer.rtp[1].port);
+        ck_assert_str_ne(answer.rtp[0].transport.ice_ufrag, answer.dc.transport.ice_ufrag);
+        ck_assert_str_ne(answer.rtp[1].transport.ice_ufrag, answer.rtp[0].transport.ice_ufrag);
+        const char *ans = answer_to(leg(r->session, "as")->dc->local_sdp, declined);
+        r = request(json_pack("{s:{s:s, s:s, s:s}}", "update_session", "id", id, "leg", "as",
+                              "remote_sdp", ans));
+        ck_assert_msg(r->error == NULL, "%s", r->error ? r->error->message : "");
+        r = request(json_pack("{s:{s:s}}", "get_session", "id", id));
+        const Dcgw__MediaStatus *mu = leg(r->session, "ue")->media;
+        const Dcgw__MediaStatus *ma = leg(r->session, "as")->media;
+        ck_assert_ptr_nonnull(mu);
+        ck_assert_ptr_nonnull(ma);
+        ck_assert_uint_eq(ma->n_lines, 2);
+        for (size_t i = 0; i < 2; i++) {
+            if (declined) {
+                ck_assert(!ma->lines[i]->accepted);
+                ck_assert_str_eq(ma->lines[i]->reason,
+                                 "not bundled in the answer to dcgw's one transport");
+                continue;
+            }
+            ck_assert(ma->lines[i]->accepted);
+            ck_assert_uint_eq(ma->lines[i]->transport, 0);
+            ck_assert(mu->lines[i]->accepted && mu->lines[i]->has_transport);
+            ck_assert_uint_eq(mu->lines[i]->transport, i + 1);
+        }
+        request(json_pack("{s:{s:s}}", "close_session", "id", id));
+    }
+    stop();
+}
+END_TEST
+
+START_TEST(leg_answer_setup_and_relay)
+{
+    start("");
+    /* the leg says active: every transport answers active */
+    const Dcgw__Session *s =
+        create("a", "MODE_TERMINATE", json_pack("{s:s}", "answer_setup", "SETUP_ACTIVE"));
+    parse_answer(leg(s, "ue"));
+    ck_assert_int_eq(answer.rtp[0].transport.setup, DCGW_SDP_SETUP_ACTIVE);
+    ck_assert_int_eq(answer.rtp[1].transport.setup, DCGW_SDP_SETUP_ACTIVE);
+    ck_assert_int_eq(answer.dc.transport.setup, DCGW_SDP_SETUP_ACTIVE);
+    request(json_pack("{s:{s:s}}", "close_session", "id", "a"));
+    /* a relay session forwards one transport per leg: the offer to aiortc carries none of
+     * the unbundled m-lines */
+    s = create("r", "MODE_RELAY", NULL);
+    const char *off = leg(s, "as")->dc->local_sdp;
+    ck_assert_ptr_nonnull(off);
+    ck_assert_ptr_null(strstr(off, "m=audio"));
+    ck_assert_ptr_null(strstr(off, "m=video"));
+    ck_assert_ptr_nonnull(strstr(off, "m=application"));
+    request(json_pack("{s:{s:s}}", "close_session", "id", "r"));
+    stop();
+}
+END_TEST
+
+int main(void)
+{
+    struct dcgw_log_settings ls;
+    dcgw_log_settings_default(&ls);
+    ls.level = DCGW_LOG_ERROR;
+    dcgw_log_setup(&ls, "test");
+    dcgw_sctp_stack_init(NULL);
+    Suite *s = suite_create("worker_media");
+    const TTest *tests[] = {unbundled_answered_with_a_transport_each, transports_past_the_cap,
+                            unbundled_facing_an_offered_leg, leg_answer_setup_and_relay, NULL};
+    tsuite_add(s, "transports", 60, NULL, NULL, tests);
+    return tsuite_run(s);
+}
