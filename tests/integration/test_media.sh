@@ -10,6 +10,10 @@
 #   |    aiortc's, the channel echoes byte-exact; then tampered and replayed SRTP from     |
 #   |    aiortc's validated address: dropped and counted, none forwarded; dcgw answers    |
 #   |    setup:passive, so Chromium agrees SRTP_AEAD_AES_128_GCM (its getStats says so)   |
+#   | u. the same, Chromium unbundled (bundlePolicy max-compat, no a=group:BUNDLE): dcgw   |
+#   |    answers each of its m-lines with a transport of its own (ICE-lite + DTLS-SRTP     |
+#   |    each, AES-GCM each), aiortc stays bundled; 6 s at the rates of a (>= 60 video,   |
+#   |    >= 240 audio frames), media both ways, the echo on the data channel's transport  |
 #   | b. Chromium UE <=ue=> dcgwd relay <=as=> aiortc (answers dcgw's offer): SRTP         |
 #   |    end to end, no SRTP session in dcgw (srtp_sessions_created unchanged)            |
 #   | c. aiortc UE <=> dcgwd terminate <=> aiortc AS without use_srtp: the channel works,  |
@@ -123,6 +127,57 @@ check "a. the 5 replayed SRTP packets were dropped and counted (dropped_replay $
 check "a. srtp_failures in the counters and stats ($(counter media_srtp_failures))" ge "$(counter media_srtp_failures)" 10
 ctl close a >/dev/null || true
 [ -n "${DCGW_IT_KEEP:-}" ] && cp -r "$A" "$DCGW_IT_KEEP"
+
+# ---- u. unbundled: Chromium gives audio, video and the data channel a transport each
+U="$T/u"; mkdir -p "$U/dcgw"
+srtp0=$(counter srtp_sessions_created)
+aiortc --role offer --sdp-out "$U/as-offer.sdp" --sdp-in "$U/as-answer.sdp" --result "$U/as.json" \
+    --echo --seconds 6 --stop-file "$U/stop" --timeout 40 2>"$U/as.log" &
+u_as=$!
+chromium --unbundle --offer-out "$U/ue-offer.sdp" --answer-in "$U/ue-answer.sdp" --result "$U/ue.json" \
+    --seconds 7 --messages 50 --stop-file "$U/stop" --timeout 45 --log "$U/chromium.log" &
+u_ue=$!
+wait_for "both offers" 20 test -s "$U/ue-offer.sdp" -a -s "$U/as-offer.sdp" || true
+check "u. Chromium (max-compat) offered no BUNDLE group and a candidate per m-line" \
+    bash -c "! grep -q '^a=group:BUNDLE' '$U/ue-offer.sdp' && [ \$(grep -c '^a=candidate:.* udp ' '$U/ue-offer.sdp') -ge 3 ]"
+create --id u --leg "name=ue,sdp=$U/ue-offer.sdp" --leg "name=as,sdp=$U/as-offer.sdp" --sdp-out "$U/dcgw" ||
+    fail "u. create: $(cat "$T/create.out")"
+check "u. the answer to Chromium bundles nothing and gives each m-line its own ICE credentials" \
+    bash -c "! grep -q '^a=group:BUNDLE' '$U/dcgw/ue.sdp' && [ \$(sed -n 's/^a=ice-ufrag://p' '$U/dcgw/ue.sdp' | sort -u | wc -l) = 3 ]"
+check "u. the answer to aiortc stays bundled" grep -q '^a=group:BUNDLE 0 1 2' "$U/dcgw/as.sdp"
+deliver "$U/dcgw/as.sdp" "$U/as-answer.sdp"
+deliver "$U/dcgw/ue.sdp" "$U/ue-answer.sdp"
+wait_for "aiortc's result" 40 test -s "$U/as.json" || true
+wait_for "Chromium's result" 20 test -s "$U/ue.json" || true
+ctl --json get u >"$U/get.json" || true
+touch "$U/stop"
+wait_peer $u_as
+wait_peer $u_ue
+vf=$(json_field "$U/as.json" 'j["frames"]["video"]')
+af=$(json_field "$U/as.json" 'j["frames"]["audio"]')
+check "u. aiortc decoded $vf video frames from unbundled Chromium through dcgw in 6 s (>= 60)" ge "$vf" 60
+check "u. aiortc decoded $af audio frames from unbundled Chromium through dcgw in 6 s (>= 240)" ge "$af" 240
+for kind in audio video; do
+    n=$(json_field "$U/ue.json" "j['stats']['inbound']['$kind']['packets']")
+    check "u. Chromium received $n $kind packets from aiortc, on its $kind transport" ge "$n" 30
+done
+check "u. the data channel echoed byte-exact on its own transport ($(json_field "$U/ue.json" 'j["echo"]'))" \
+    [ "$(json_field "$U/ue.json" 'j["echo"]["ok"] == j["echo"]["sent"] > 0 and j["echo"]["bad"] == 0')" = True ]
+tr=$(json_field "$U/ue.json" "sorted((t['dtls_role'], t['srtp_cipher']) for t in j['stats']['transports'] if t['dtls_state'] == 'connected')")
+check "u. Chromium's getStats: three DTLS transports, the two media ones SRTP_AEAD_AES_128_GCM ($tr)" \
+    [ "$(json_field "$U/ue.json" "sorted(t['srtp_cipher'] or '' for t in j['stats']['transports'] if t['dtls_state'] == 'connected') == ['', 'SRTP_AEAD_AES_128_GCM', 'SRTP_AEAD_AES_128_GCM']")" = True ]
+for mid in 0 1; do
+    check "u. leg ue mid $mid: its own transport ($(line ue $mid 'x.get("transport")' "$U/get.json")), $(line ue $mid 'x.get("srtp_profile")' "$U/get.json"), from $(line ue $mid 'x.get("peer_addr")' "$U/get.json"), $(line ue $mid 'c.get("forwarded_packets", 0)' "$U/get.json") packets forwarded" \
+        bash -c "[ '$(line ue $mid 'x.get("transport", 0) > 0 and x.get("srtp_profile") == "SRTP_AEAD_AES_128_GCM"' "$U/get.json")' = True ] && [ '$(line ue $mid 'c.get("forwarded_packets", 0)' "$U/get.json")' -ge 60 ]"
+    check "u. leg as mid $mid: on aiortc's one transport, forwarded to Chromium's ($(line as $mid 'c.get("forwarded_packets", 0)' "$U/get.json"))" \
+        bash -c "[ '$(line as $mid 'x.get("transport", 0)' "$U/get.json")' = 0 ] && [ '$(line as $mid 'c.get("forwarded_packets", 0)' "$U/get.json")' -ge 60 ]"
+done
+check "u. the two media transports of leg ue have distinct peer addresses" \
+    [ "$(media ue 'len(set(x.get("peer_addr") for x in m["lines"])) == 2 and None not in set(x.get("peer_addr") for x in m["lines"])' "$U/get.json")" = True ]
+check "u. six SRTP sessions: two per media transport of ue, two for as, none on ue's data-channel transport ($srtp0 -> $(counter srtp_sessions_created))" \
+    [ "$(counter srtp_sessions_created)" = $((srtp0 + 6)) ]
+ctl close u >/dev/null || true
+[ -n "${DCGW_IT_KEEP:-}" ] && cp -r "$U" "$DCGW_IT_KEEP"
 
 # ---- b. relay: SRTP end to end, dcgw holds no key
 B="$T/b"; mkdir -p "$B/dcgw"

@@ -11,15 +11,17 @@ const postJson = (path, obj) => fetch(path, {
   body: JSON.stringify(obj),
 }).catch(() => {});
 
-// offerAndAnswer(pc): makes pc's offer, POSTs it to /offer, long-polls /answer for
-// dcgw's answer and applies it; throws when no answer comes.
-async function offerAndAnswer(pc) {
+// offerAndAnswer(pc[, munge]): makes pc's offer (its SDP passed through munge(sdp) first,
+// when given), POSTs it to /offer, long-polls /answer for dcgw's answer and applies it;
+// throws when no answer comes.
+async function offerAndAnswer(pc, munge) {
   const gathered = new Promise((resolve) => {
     pc.onicegatheringstatechange = () => {
       if (pc.iceGatheringState === 'complete') resolve();
     };
   });
-  await pc.setLocalDescription(await pc.createOffer());
+  const offer = await pc.createOffer();
+  await pc.setLocalDescription(munge ? {type: 'offer', sdp: munge(offer.sdp)} : offer);
   // dcgw takes no trickled candidates: offer what gathering finds within 3 s.
   await Promise.race([gathered, sleep(3000)]);
   await fetch('/offer', {method: 'POST', body: pc.localDescription.sdp});

@@ -2,13 +2,14 @@
 media test (test_media.sh).
 
 usage: media_chromium.py --offer-out F --answer-in F --result F [--seconds S]
-                         [--messages N] [--stop-file F] [--timeout S] [--log F]
-                         [--chromium PATH]
+                         [--messages N] [--unbundle] [--stop-file F] [--timeout S]
+                         [--log F] [--chromium PATH]
 
 Serves media_chromium.html on 127.0.0.1 and starts Chromium on it (chromium_common.py)
 with --use-fake-device-for-media-stream --use-fake-ui-for-media-stream. The page offers
 audio, video and the data channel "echo", sends N messages over S seconds, checks their
-echoes, and reports getStats(). The result (renamed into --result): {"error", "pc",
+echoes, and reports getStats(). --unbundle: bundlePolicy 'max-compat' and an offer without
+a=group:BUNDLE (a transport per m-line, each with its own DTLS). The result (renamed into --result): {"error", "pc",
 "echo": {sent, ok, bad, open}, "stats": {inbound: {audio, video}, outbound: {...}}} with
 the last statistics. Exit 0 when the page finished, 1 otherwise. Standard library only;
 run inside the test's network namespace.
@@ -33,6 +34,7 @@ def main():
     ap.add_argument("--result", required=True)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--messages", type=int, default=100)
+    ap.add_argument("--unbundle", action="store_true")
     ap.add_argument("--stop-file")
     ap.add_argument("--timeout", type=float, default=45.0)
     cc.add_arguments(ap)
@@ -55,7 +57,8 @@ def main():
         elif rep.get("what") == "done":
             st["done"] = True
 
-    config = json.dumps({"seconds": args.seconds, "messages": args.messages}).encode()
+    config = json.dumps({"seconds": args.seconds, "messages": args.messages,
+                         "unbundle": args.unbundle}).encode()
     end = time.monotonic() + args.timeout
     with cc.PageServer("media_chromium.html", args.offer_out, args.answer_in, on_report,
                        extra={"/config": (config, "application/json")}) as page, \
