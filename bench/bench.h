@@ -66,6 +66,9 @@ struct bench_opts {
     unsigned idle_sessions;
     double idle_s;
     unsigned peak_sessions, peak_live; /* peak: sessions set up, of which stay */
+    /* soak: sessions set up and closed in all, per round, before the baseline; the growth
+     * allowed (KiB) */
+    unsigned soak_sessions, soak_round, soak_warmup, soak_max_growth_kib;
     double latency_s, load_fraction;
     size_t latency_size;
     uint16_t stream_id;
@@ -259,6 +262,8 @@ uint16_t gw_metrics_port(const struct gw *g);
 uint64_t gw_rss_bytes(struct gw *g);
 /* The workers' resident memory (not the master's). */
 uint64_t gw_rss_workers(struct gw *g);
+/* The sessions the workers hold (get_stats) into *n: 0 or a negative code. */
+int gw_sessions(struct gw *g, unsigned *n);
 unsigned gw_workers(const struct gw *g);
 /* The control socket's path (to open a connection of one's own with dcgw_ctlclient). */
 const char *gw_socket_path(const struct gw *g);
@@ -445,6 +450,7 @@ int scen_latency(struct bench *b, json_t *res);
 int scen_setup(struct bench *b, json_t *res);
 int scen_idle(struct bench *b, json_t *res);
 int scen_peak(struct bench *b, json_t *res);
+int scen_soak(struct bench *b, json_t *res);
 int scen_relay(struct bench *b, json_t *res);
 int scen_avatar(struct bench *b, json_t *res);
 int scen_bootstrap(struct bench *b, json_t *res);

@@ -709,6 +709,22 @@ int gw_session_address(struct gw *g, const char *sid, char *addr, size_t cap)
     return r;
 }
 
+int gw_sessions(struct gw *g, unsigned *n)
+{
+    *n = 0;
+    if (!g)
+        return DCGW_ESTATE;
+    Dcgw__Response *resp;
+    char err[256];
+    int r = get_stats(g->ctl, &resp, err, sizeof(err));
+    if (r < 0)
+        return r;
+    for (size_t i = 0; resp->stats && i < resp->stats->n_workers; i++)
+        *n += resp->stats->workers[i]->sessions;
+    dcgw__response__free_unpacked(resp, NULL);
+    return 0;
+}
+
 int gw_counters(struct gw *g, const char *const *names, uint64_t *vals, size_t n)
 {
     memset(vals, 0, n * sizeof(*vals));

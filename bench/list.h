@@ -11,6 +11,7 @@
     XX(idle, "idle sessions held: memory and idle CPU per session")                                \
     XX(setup, "session set-up rate: bridged sessions/s, two DTLS handshakes each")                 \
     XX(peak, "memory after a peak: workers' RSS before, at and after many sessions")               \
+    XX(soak, "many set-ups and closes: dcgwd's RSS after the warm-up and at the end")              \
     XX(relay, "relay mode: messages/s and CPU per relayed datagram against the direct path")       \
     XX(avatar, "avatar verification: verified MB/s against the same bytes unverified")             \
     XX(bootstrap, "bootstrap HTTP proxy: requests/s and MB/s through dcgw against curl direct")    \

@@ -129,6 +129,10 @@ static json_t *describe_more(struct bench *b, json_t *run)
     json_object_set_new(cfg, "janus_addr", json_string(b->o.janus_addr));
     json_object_set_new(cfg, "peak_sessions", json_integer(b->o.peak_sessions));
     json_object_set_new(cfg, "peak_live", json_integer(b->o.peak_live));
+    json_object_set_new(cfg, "soak_sessions", json_integer(b->o.soak_sessions));
+    json_object_set_new(cfg, "soak_round", json_integer(b->o.soak_round));
+    json_object_set_new(cfg, "soak_warmup", json_integer(b->o.soak_warmup));
+    json_object_set_new(cfg, "soak_max_growth_kib", json_integer(b->o.soak_max_growth_kib));
     return run;
 }
 

@@ -45,6 +45,12 @@ static void usage(FILE *f)
             "      --idle-time S          idle measurement seconds (default 30)\n"
             "      --peak-sessions N      peak scenario: sessions set up (default 2000)\n"
             "      --peak-live N          peak scenario: of which stay up (default 200)\n"
+            "      --soak-sessions N      soak scenario: sessions set up and closed (10000)\n"
+            "      --soak-round N         soak: sessions up at once before they close (500)\n"
+            "      --soak-warmup N        soak: sessions before the RSS baseline (1000)\n"
+            "      --soak-max-growth KIB  soak: RSS growth allowed from the warm-up to the end,\n"
+            "                             of the workers and of the master; a quarter of it\n"
+            "                             over the late half (default 4096)\n"
             "      --latency-time S       seconds of probes at load (default 5)\n"
             "      --latency-size BYTES   size of the loaded latency run (default 1024)\n"
             "      --load FRACTION        load of the latency run, of the max (default 0.5)\n"
@@ -143,6 +149,10 @@ void bench_opts_default(struct bench_opts *o)
     o->idle_s = 30;
     o->peak_sessions = 2000;
     o->peak_live = 200;
+    o->soak_sessions = 10000;
+    o->soak_round = 500;
+    o->soak_warmup = 1000;
+    o->soak_max_growth_kib = 4096;
     o->latency_s = 5;
     o->latency_size = 1024;
     o->load_fraction = 0.5;
@@ -181,6 +191,9 @@ static void quick(struct bench_opts *o)
     o->idle_s = 1;
     o->peak_sessions = 400;
     o->peak_live = 40;
+    o->soak_sessions = 300;
+    o->soak_round = 100;
+    o->soak_warmup = 100;
     o->latency_s = 0.6;
     o->avatar_size = 1u << 20;
     o->avatar_transfers = 2;
@@ -232,6 +245,10 @@ static const struct opt opts[] = {
     {"idle-time", 0, K_DOUBLE, F(idle_s), 0},
     {"peak-sessions", 0, K_UINT, F(peak_sessions), 0},
     {"peak-live", 0, K_UINT, F(peak_live), 0},
+    {"soak-sessions", 0, K_UINT, F(soak_sessions), 0},
+    {"soak-round", 0, K_UINT, F(soak_round), 0},
+    {"soak-warmup", 0, K_UINT, F(soak_warmup), 0},
+    {"soak-max-growth", 0, K_UINT, F(soak_max_growth_kib), 0},
     {"latency-time", 0, K_DOUBLE, F(latency_s), 0},
     {"latency-size", 0, K_SIZE, F(latency_size), 0},
     {"load", 0, K_DOUBLE, F(load_fraction), 0},
@@ -318,9 +335,9 @@ static int validate(struct bench_opts *o)
 {
     if (o->duration_s <= 0 || o->window < 1024 || o->workers == 0 || o->repeat == 0 ||
         o->repeat > BENCH_REPEAT_MAX || o->sctp_tick_ms < 10 || o->sctp_tick_ms > 1000 ||
-        o->setup_concurrency == 0 || o->load_fraction <= 0 || o->load_fraction > 1 ||
-        o->crypto_handshakes == 0 || !(o->flood_s > 0 && o->flood_s <= 30) ||
-        o->flood_rounds == 0 || o->flood_rounds > 20)
+        o->setup_concurrency == 0 || o->soak_round == 0 || o->soak_warmup > o->soak_sessions ||
+        o->load_fraction <= 0 || o->load_fraction > 1 || o->crypto_handshakes == 0 ||
+        !(o->flood_s > 0 && o->flood_s <= 30) || o->flood_rounds == 0 || o->flood_rounds > 20)
         return -1;
     if (o->base_dcgwd && o->socket) {
         fprintf(stderr, "dcgw-bench: --base-dcgwd needs a dcgwd the bench starts (no --socket)\n");
