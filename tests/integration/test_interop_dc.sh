@@ -16,7 +16,9 @@
 # the a=dcmap line added to the SDP dcgw gets on both legs) and sends text, binary and
 # empty messages of 0..1000 bytes back to back, then 16384, 65536 and 262144 bytes
 # (dcgw's max-message-size); every message must come back (echo) or arrive (person to
-# person) byte-exact, in order, with its type. aiortc also sends one message of 262145
+# person) byte-exact, in order, with its type. In a., b. and c. the same association
+# also carries the 3GPP bootstrap ids 0, 10, 100 and 110 as negotiated channels (their
+# messages up to 4096 bytes), each checked the same way. aiortc also sends one message of 262145
 # bytes, which dcgw must refuse and count while the channel keeps working. dcgw's side:
 # channel_opened on both legs, per-channel counters in `dcgwctl get` and in
 # session_closed equal to what the peers counted. Details: docs/interop.md.
@@ -25,6 +27,15 @@ netns_reexec "$@"
 
 MAX=262144 # dcgw's sctp.max_message_size (default), advertised in its SDP
 NEG=1000:app:x-app
+# The 3GPP bootstrap stream ids (TS 26.114 §6.2.10: 0, 10, 100, 110) as negotiated channels
+# (subprotocol http, a=dcmap) on the same association as id 1000, in set-ups a, b and c
+# (issue 17: sparse stream ids on one association). Bridged like any other (no bootstrap
+# binding, docs/bootstrap.md); their scripts end at 4096 bytes, after 16384 and 65536.
+BOOT_IDS="0 10 100 110"
+CHANS=(--negotiated $NEG)
+for id in $BOOT_IDS; do
+    CHANS+=(--negotiated "$id:bootstrap-$id:http" --script-max-for "bootstrap-$id:4096")
+done
 
 start_loopback_dcgwd 2 "sctp: { max_message_size = $MAX; };"
 
@@ -63,27 +74,31 @@ finish_session() {
     touch "$2/stop"
 }
 refused_in_log() { grep -c "over max-message-size" "$T/dcgwd.log" || true; }
+# all_dcmaps FILE...: every FILE has the a=dcmap line of id 1000 and of each bootstrap id.
+all_dcmaps() { local id; for id in 1000 $BOOT_IDS; do all_have "^a=dcmap:$id " "$@" || return 1; done; }
 
 # ---- a. aiortc UE <-> dcgw <-> aiortc echo; dcgw answers both offers
 setup_a() {
     A="$T/a"; mkdir -p "$A/dcgw"
     aiortc --role echo --offer-out "$A/as-offer.sdp" --answer-in "$A/as-answer.sdp" \
-        --result "$A/as.json" --negotiated $NEG --max-message-size $MAX --stop-file "$A/stop" \
+        --result "$A/as.json" "${CHANS[@]}" --max-message-size $MAX --stop-file "$A/stop" \
         --timeout 18 2>"$A/as.log" &
     a_as=$!
     aiortc --role ue --offer-out "$A/ue-offer.sdp" --answer-in "$A/ue-answer.sdp" \
-        --result "$A/ue.json" --open chat:x-chat --open-lossy lossy:x-lossy --negotiated $NEG \
+        --result "$A/ue.json" --open chat:x-chat --open-lossy lossy:x-lossy "${CHANS[@]}" \
         --max-message-size $MAX --oversize chat:$((MAX + 1)) --stop-file "$A/stop" \
         --timeout 15 2>"$A/ue.log" &
     a_ue=$!
     wait_for "the aiortc offers" 10 test -s "$A/ue-offer.sdp" -a -s "$A/as-offer.sdp" || true
-    check "a. both offers carry a=dcmap:1000" all_have '^a=dcmap:1000 ' "$A/ue-offer.sdp" "$A/as-offer.sdp"
+    check "a. both offers carry a=dcmap:1000 and a=dcmap:0/10/100/110" \
+        all_dcmaps "$A/ue-offer.sdp" "$A/as-offer.sdp"
     must "a. dcgw answers both aiortc offers" create --id a --leg "name=ue,sdp=$A/ue-offer.sdp" \
         --leg "name=as,sdp=$A/as-offer.sdp" --sdp-out "$A/dcgw" ||
         { abandon "$A" $a_ue $a_as; return; }
     check "a. dcgw's answers advertise a=max-message-size:$MAX" \
         all_have "^a=max-message-size:$MAX" "$A/dcgw/ue.sdp" "$A/dcgw/as.sdp"
-    check "a. dcgw's answers keep a=dcmap:1000" all_have '^a=dcmap:1000 ' "$A/dcgw/ue.sdp" "$A/dcgw/as.sdp"
+    check "a. dcgw's answers keep a=dcmap:1000 and a=dcmap:0/10/100/110" \
+        all_dcmaps "$A/dcgw/ue.sdp" "$A/dcgw/as.sdp"
     deliver "$A/dcgw/as.sdp" "$A/as-answer.sdp"
     deliver "$A/dcgw/ue.sdp" "$A/ue-answer.sdp"
     wait_for "the aiortc UE's result" 15 test -s "$A/ue.json" || true
@@ -144,11 +159,11 @@ setup_e() {
 setup_b() {
     B="$T/b"; mkdir -p "$B/dcgw"
     aiortc --role echo --offer-in "$B/as-offer.sdp" --answer-out "$B/as-answer.sdp" \
-        --result "$B/as.json" --negotiated $NEG --max-message-size $MAX --stop-file "$B/stop" \
+        --result "$B/as.json" "${CHANS[@]}" --max-message-size $MAX --stop-file "$B/stop" \
         --timeout 28 2>"$B/as.log" &
     b_as=$!
     chromium --role ue --offer-out "$B/ue-offer.sdp" --answer-in "$B/ue-answer.sdp" \
-        --result "$B/ue.json" --open chat:x-chat --open-lossy lossy:x-lossy --negotiated $NEG \
+        --result "$B/ue.json" --open chat:x-chat --open-lossy lossy:x-lossy "${CHANS[@]}" \
         --stop-file "$B/stop" --timeout 25 --log "$B/chromium.log" 2>"$B/ue.log" &
     b_ue=$!
     wait_for "Chromium's offer" 20 test -s "$B/ue-offer.sdp" || true
@@ -157,6 +172,7 @@ setup_b() {
         { abandon "$B" $b_ue $b_as; return; }
     check "b. dcgw's offer to the echo carries the a=dcmap:1000 of the UE leg" \
         grep -q '^a=dcmap:1000 label="app";subprotocol="x-app"' "$B/dcgw/as.sdp"
+    check "b. and its a=dcmap:0/10/100/110" all_dcmaps "$B/dcgw/as.sdp"
     deliver "$B/dcgw/as.sdp" "$B/as-offer.sdp"
     wait_for "the echo's answer" 10 test -s "$B/as-answer.sdp" || true
     # The documented form is "update ID --leg NAME --sdp FILE"; options first also works.
@@ -185,12 +201,12 @@ setup_c() {
     C="$T/c"; mkdir -p "$C/dcgw"
     refused_before=$(refused_in_log)
     aiortc --role p2p --name B --peer-name A --offer-out "$C/b-offer.sdp" --answer-in "$C/b-answer.sdp" \
-        --result "$C/b.json" --open b-chat:x-b --negotiated $NEG --expect a-chat \
+        --result "$C/b.json" --open b-chat:x-b "${CHANS[@]}" --expect a-chat \
         --max-message-size $MAX --oversize b-chat:$((MAX + 1)) --stop-file "$C/stop" --timeout 28 \
         2>"$C/b.log" &
     c_b=$!
     chromium --role p2p --name A --peer-name B --leader --offer-out "$C/a-offer.sdp" \
-        --answer-in "$C/a-answer.sdp" --result "$C/a.json" --open a-chat:x-a --negotiated $NEG \
+        --answer-in "$C/a-answer.sdp" --result "$C/a.json" --open a-chat:x-a "${CHANS[@]}" \
         --expect b-chat --stop-file "$C/stop" --timeout 25 --log "$C/chromium.log" 2>"$C/a.log" &
     c_a=$!
     wait_for "both offers" 20 test -s "$C/a-offer.sdp" -a -s "$C/b-offer.sdp" || true

@@ -5,7 +5,8 @@ usage: dc_aiortc.py --role ue|echo|p2p
                     --result F [--open LABEL:PROTOCOL]... [--open-lossy LABEL:PROTOCOL]...
                     [--negotiated ID:LABEL:PROTOCOL]...
                     [--expect LABEL]... [--name N --peer-name P] [--leader]
-                    [--max-message-size N] [--script-max N] [--expect-max N]
+                    [--max-message-size N] [--script-max N] [--script-max-for LABEL:N]...
+                    [--expect-max N]
                     [--oversize LABEL:N] [--start-file F]
                     [--stop-file F] [--timeout S]
 
@@ -177,13 +178,13 @@ class Peer:
         self.chans[ch.label] = c
         a = self.args
         if a.role == "ue":
-            c.items = dc_common.script(c.label, a.script_max)
+            c.items = dc_common.script(c.label, dc_common.script_max(a, c.label))
             c.echoed = [dc_common.item_size(it) <= a.expect_max for it in c.items]
             c.want = dc_common.expected([it for it, e in zip(c.items, c.echoed) if e])
         elif a.role == "p2p":
-            c.items = dc_common.script("%s:%s" % (a.name, c.label), a.script_max)
-            c.want = dc_common.expected(dc_common.script("%s:%s" % (a.peer_name, c.label),
-                                                         a.script_max))
+            smax = dc_common.script_max(a, c.label)
+            c.items = dc_common.script("%s:%s" % (a.name, c.label), smax)
+            c.want = dc_common.expected(dc_common.script("%s:%s" % (a.peer_name, c.label), smax))
         self.changed.set()
         return c
 

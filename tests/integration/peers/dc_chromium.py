@@ -4,7 +4,8 @@ usage: dc_chromium.py --role ue|p2p --offer-out F --answer-in F --result F
                       [--open LABEL:PROTOCOL]... [--open-lossy LABEL:PROTOCOL]...
                       [--negotiated ID:LABEL:PROTOCOL]...
                       [--expect LABEL]... [--name A --peer-name B] [--leader]
-                      [--script-max N] [--stop-file F] [--timeout S] [--log F]
+                      [--script-max N] [--script-max-for LABEL:N]... [--stop-file F]
+                      [--timeout S] [--log F]
                       [--chromium PATH]
 
 Serves dc_chromium.html on 127.0.0.1 and starts headless Chromium on it, as
@@ -67,11 +68,12 @@ def build_config(args):
     scripts, want = {}, {}
     for lb in dc_common.labels(args):
         tag = lb if args.role == "ue" else "%s:%s" % (args.name, lb)
-        items = dc_common.script(tag, args.script_max)
+        smax = dc_common.script_max(args, lb)
+        items = dc_common.script(tag, smax)
         after = dc_common.pace(items, args.role, args.leader)
         scripts[lb] = [dict(it, after=n) for it, n in zip(items, after)]
         peer_tag = lb if args.role == "ue" else "%s:%s" % (args.peer_name, lb)
-        want[lb] = dc_common.expected(dc_common.script(peer_tag, args.script_max))
+        want[lb] = dc_common.expected(dc_common.script(peer_tag, smax))
     config = {"open": [{"label": lb, "protocol": p} for lb, p in args.open],
               "lossy": [{"label": lb, "protocol": p} for lb, p in args.open_lossy],
               "negotiated": [{"id": i, "label": lb, "protocol": p} for i, lb, p in args.negotiated],

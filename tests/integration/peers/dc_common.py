@@ -133,7 +133,8 @@ def fields(spec, n):
 def add_channel_arguments(ap, name, peer_name):
     """The options of dc_aiortc.py and dc_chromium.py for their channels and scripts:
     --open/--open-lossy LABEL:PROTOCOL, --negotiated ID:LABEL:PROTOCOL, --expect LABEL,
-    --name/--peer-name (defaults name, peer_name), --leader, --script-max, --stop-file."""
+    --name/--peer-name (defaults name, peer_name), --leader, --script-max (and per channel
+    --script-max-for LABEL:N), --stop-file."""
     ap.add_argument("--open", action="append", default=[], type=lambda s: fields(s, 2))
     ap.add_argument("--open-lossy", action="append", default=[], type=lambda s: fields(s, 2))
     ap.add_argument("--negotiated", action="append", default=[],
@@ -143,7 +144,15 @@ def add_channel_arguments(ap, name, peer_name):
     ap.add_argument("--peer-name", default=peer_name)
     ap.add_argument("--leader", action="store_true")
     ap.add_argument("--script-max", type=int, default=262144)
+    ap.add_argument("--script-max-for", action="append", default=[],
+                    type=lambda s: (lambda p: (p[0], int(p[1])))(fields(s, 2)),
+                    help="LABEL:N: channel LABEL's script ends with N bytes, not --script-max")
     ap.add_argument("--stop-file")
+
+
+def script_max(args, label):
+    """The largest message of channel `label`'s script: --script-max-for, else --script-max."""
+    return dict(args.script_max_for).get(label, args.script_max)
 
 
 def labels(args):
