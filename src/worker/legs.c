@@ -501,11 +501,11 @@ static int offer_leg(struct wleg *l, Dcgw__Leg *pl, struct wplan *plan, char *er
 
 static void session_free(struct wsession *s)
 {
+    dcgw__wmedia_free(s); /* its last refresh reads the legs' transports */
     for (unsigned i = 0; i < s->n_legs; i++) {
         dcgw__wtp_free(s->legs[i]);
         free(s->legs[i]);
     }
-    dcgw__wmedia_free(s);
     dcgw_bridge_free(s->bridge);
     dcgw_policy_state_free(s->policy);
     dcgw__wavatar_free(s);

@@ -528,8 +528,8 @@ static void line_transport(struct wsession *s, unsigned k, const struct dcgw_med
                            Dcgw__MediaLine *ml)
 {
     unsigned tp = li->tp[k];
-    struct wleg *l = s->legs[k];
-    struct wleg *t = tp == 0 ? l : tp < TPS ? l->tps[tp] : NULL;
+    struct wleg *l = k < s->n_legs ? s->legs[k] : NULL;
+    struct wleg *t = !l || tp >= TPS ? NULL : tp == 0 ? l : l->tps[tp];
     ml->has_transport = 1;
     ml->transport = tp;
     enum dcgw_srtp_profile prof = dcgw_media_profile(s->media->stage, (int)k, (int)tp);
