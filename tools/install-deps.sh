@@ -11,7 +11,8 @@
 # module that no package of its group provides.
 set -euo pipefail
 
-build=(cmake make gcc clang pkg-config protobuf-c-compiler
+# patch: dcgw's patch to Debian's usrsctp source (cmake/usrsctp.cmake, third_party/usrsctp).
+build=(cmake make gcc clang pkg-config protobuf-c-compiler patch
        libusrsctp-dev libssl-dev libsrtp2-dev libnice-dev libuv1-dev
        libprotobuf-c-dev libjansson-dev libconfig-dev libmicrohttpd-dev
        libglib2.0-dev check libsubunit-dev libhttp-parser-dev libcurl4-openssl-dev
