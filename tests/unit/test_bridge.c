@@ -405,6 +405,21 @@ static void check_no_drops(const struct dcgw_bridge *b)
     ck_assert_uint_eq(bs->dropped_nomem, 0);
 }
 
+/* B got the NMSG messages of stream 1000 (A sent `sent`), and a little longer nothing more
+ * shows up (duplicates would now): in order, none failed to send, all forwarded by the
+ * bridge, no drops. */
+static void all_through(struct world *w, uint32_t sent)
+{
+    ck_assert_msg(b_got_all(w), "B got too little: sent %u", sent);
+    uint64_t end = now_ms() + 300;
+    while (now_ms() < end)
+        step(w);
+    ck_assert_int_eq(sends_failed, 0);
+    check_in_order(&w->b, 1000, NMSG);
+    ck_assert_uint_eq(dcgw_bridge_stats(w->bridge)->forwarded, NMSG);
+    check_no_drops(w->bridge);
+}
+
 static void reliable_through_gateway(unsigned loss, unsigned dup, unsigned reorder, uint64_t seed)
 {
     struct world w;
@@ -418,16 +433,7 @@ static void reliable_through_gateway(unsigned loss, unsigned dup, unsigned reord
         next = send_paced(w.a.leg, w.g1.leg, 1000, next, NMSG);
         step(&w);
     }
-    ck_assert_msg(b_got_all(&w), "B got too little: sent %u", next);
-    /* a little longer: duplicates would show up now */
-    uint64_t end = now_ms() + 300;
-    while (now_ms() < end)
-        step(&w);
-    ck_assert_int_eq(sends_failed, 0);
-    check_in_order(&w.b, 1000, NMSG);
-    const struct dcgw_bridge_stats *bs = dcgw_bridge_stats(w.bridge);
-    ck_assert_uint_eq(bs->forwarded, NMSG);
-    check_no_drops(w.bridge);
+    all_through(&w, next);
     world_free(&w);
 }
 
@@ -515,20 +521,12 @@ static void unpaced_through_gateway(unsigned loss, unsigned dup, unsigned reorde
             dcgw_sctp_pause_reading(b_sctp, false);
         }
     }
-    ck_assert_msg(b_got_all(&w), "B got too little: sent %u", next);
-    uint64_t end = now_ms() + 300;
-    while (now_ms() < end)
-        step(&w);
-    ck_assert_int_eq(sends_failed, 0);
-    check_in_order(&w.b, 1000, NMSG);
-    const struct dcgw_bridge_stats *bs = dcgw_bridge_stats(w.bridge);
-    ck_assert_uint_eq(bs->forwarded, NMSG);
-    check_no_drops(w.bridge);
+    all_through(&w, next);
     /* what the bridge held toward B: at most pending_limit plus one message */
     ck_assert_uint_le(held_max,
                       (bridge_limit ? bridge_limit : DCGW_BRIDGE_PENDING_DEFAULT) + 65536);
     if (stall) {
-        ck_assert_uint_ge(bs->pauses, 1);
+        ck_assert_uint_ge(dcgw_bridge_stats(w.bridge)->pauses, 1);
         ck_assert_uint_ge(dcgw_sctp_stats(dcgw_dc_sctp(dcgw_leg_dc(w.g0.leg)))->read_pauses, 1);
         ck_assert_uint_gt(eagain, 0); /* A's own buffer was full */
         ck_assert_uint_gt(a_buf_max, 512 * 1024);
