@@ -234,6 +234,9 @@ int far_send(struct bench *b, enum far_op op, uint32_t pair, unsigned nch, bool 
 void far_stop(struct bench *b);
 
 /* ---- proc.c: what the kernel says about a process */
+/* The fields of /proc/PID/stat after the command name, from the state on, read into buf
+ * (cap bytes); NULL when it cannot be read. */
+const char *proc_stat_fields(int pid, char *buf, size_t cap);
 /* CPU time (user + system) in ns of every thread of pid: the sum of
  * /proc/PID/task/TID/schedstat (ns), or /proc/PID/stat utime+stime when absent. */
 uint64_t proc_cpu_ns(int pid);

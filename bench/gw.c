@@ -367,17 +367,10 @@ static int spawn_daemon(struct bench *b, struct gw *g, char *err, size_t errcap)
 
 static int ppid_of(int pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')');
+    char buf[512];
+    const char *p = proc_stat_fields(pid, buf, sizeof(buf));
     int ppid = 0;
-    if (p && sscanf(p + 2, "%*c %d", &ppid) != 1)
+    if (p && sscanf(p, "%*c %d", &ppid) != 1)
         ppid = 0;
     return ppid;
 }

@@ -9,24 +9,31 @@
 
 #include "bench.h"
 
+const char *proc_stat_fields(int pid, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f || cap < 2) {
+        if (f)
+            fclose(f);
+        return NULL;
+    }
+    size_t n = fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command may hold spaces and parentheses */
+    return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
 /* utime + stime of /proc/PID/stat in ns (10 ms ticks on most kernels). */
 static uint64_t stat_cpu_ns(int pid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    /* Fields after the command name, which is in parentheses and may hold spaces. */
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return 0;
+    char buf[1024];
+    const char *p = proc_stat_fields(pid, buf, sizeof(buf));
     unsigned long long ut = 0, st = 0;
     /* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+    if (!p || sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return 0;
     long hz = sysconf(_SC_CLK_TCK);
     return (ut + st) * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
