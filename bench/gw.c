@@ -386,6 +386,20 @@ static int get_stats(struct dcgw_ctlclient *c, Dcgw__Response **resp, char *err,
     return call(c, &req, resp, err, errcap);
 }
 
+/* get_session of sid: 0 and the response in *resp (the caller frees it), or an error in
+ * err. */
+static int get_session(struct dcgw_ctlclient *c, const char *sid, Dcgw__Response **resp, char *err,
+                       size_t errcap)
+{
+    Dcgw__GetSession gs = DCGW__GET_SESSION__INIT;
+    gs.id = (char *)sid;
+    Dcgw__Request req = DCGW__REQUEST__INIT;
+    req.op_case = DCGW__REQUEST__OP_GET_SESSION;
+    req.get_session = &gs;
+    *resp = NULL;
+    return call(c, &req, resp, err, errcap);
+}
+
 /* Waits until every worker reports its data-plane address; records the processes. */
 static int wait_workers(struct gw *g, char *err, size_t errcap)
 {
@@ -611,14 +625,9 @@ const char *gw_socket_path(const struct gw *g)
 
 static int relay_counts(struct dcgw_ctlclient *cl, const char *sid, struct relay_counts *c)
 {
-    Dcgw__GetSession gs = DCGW__GET_SESSION__INIT;
-    gs.id = (char *)sid;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_GET_SESSION;
-    req.get_session = &gs;
     Dcgw__Response *resp = NULL;
     char err[256];
-    int r = call(cl, &req, &resp, err, sizeof(err));
+    int r = get_session(cl, sid, &resp, err, sizeof(err));
     if (r < 0)
         return r;
     c->connected = true;
@@ -676,14 +685,9 @@ int gw_session_address(struct gw *g, const char *sid, char *addr, size_t cap)
 {
     if (!g)
         return DCGW_ESTATE;
-    Dcgw__GetSession gs = DCGW__GET_SESSION__INIT;
-    gs.id = (char *)sid;
-    Dcgw__Request req = DCGW__REQUEST__INIT;
-    req.op_case = DCGW__REQUEST__OP_GET_SESSION;
-    req.get_session = &gs;
     Dcgw__Response *resp = NULL;
     char err[256];
-    int r = call(g->ctl, &req, &resp, err, sizeof(err));
+    int r = get_session(g->ctl, sid, &resp, err, sizeof(err));
     if (r < 0)
         return r;
     uint32_t worker = resp->session ? resp->session->worker : UINT32_MAX;
