@@ -98,6 +98,18 @@ pycheck() {
         esac
     done < <("$PY" "$PEERS/$PYCHECK" "$@" 2>&1)
 }
+# tap FILE: each line "ok - TEXT" or "not ok - TEXT" of FILE (written by a check script of
+# the test) is one check; other lines are printed as they are.
+tap() {
+    local line
+    while IFS= read -r line; do
+        case $line in
+        "ok - "*) ok "${line#ok - }" ;;
+        "not ok - "*) fail "${line#not ok - }" ;;
+        *) printf '%s\n' "$line" ;;
+        esac
+    done <"$1"
+}
 CHROMIUM=${DCGW_CHROMIUM:-/usr/bin/chromium}
 
 # start_loopback_dcgwd WORKERS [CONF_LINE...]: dcgwd with WORKERS workers, the data plane
