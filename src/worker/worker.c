@@ -190,6 +190,8 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
         {"quiet_entered", w->stats.quiet_entered},
         {"quiet_left", w->stats.quiet_left},
         {"rx_timed_reads", io ? io->rx_timed_reads : 0},
+        {"rx_batches", io ? io->rx_batches : 0},
+        {"tx_batches", io ? io->tx_batches : 0},
         {"relay_flows", w->stats.relay_flows},
         {"rx_gro_buffers", io ? io->rx_gro_buffers : 0},
         {"rx_gro_segments", io ? io->rx_gro_segments : 0},
