@@ -101,6 +101,8 @@ static const struct opt opts[] = {
     U32("sctp.timer_interval_ms", sctp.timer_interval_ms, 10, 1000, 50),
     U32("sctp.idle_timer_interval_ms", sctp.idle_timer_interval_ms, 10, 60000, 1000),
     U32("sctp.heartbeat_interval_ms", sctp.heartbeat_interval_ms, 0, 3600000, 0),
+    U32("sctp.delayed_sack_ms", sctp.delayed_sack_ms, 1, 200, 1),
+    U32("sctp.sack_freq", sctp.sack_freq, 1, 1024, 3),
     U32("sctp.buffered_limit", sctp.buffered_limit, 16384, 1u << 30, 1u << 20),
     BOOL("sctp.allow_dcep", sctp.allow_dcep, 1),
     BOOL("sctp.dcep_tolerate_parity", sctp.dcep_tolerate_parity, 1),

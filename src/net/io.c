@@ -242,6 +242,7 @@ static void deliver(struct dcgw_io *io, struct msghdr *m, uint8_t *p, size_t len
 
 static void read_burst(struct dcgw_io *io)
 {
+    uint64_t batches_before = io->stats.rx_batches;
     for (int round = 0; round < DCGW_IO_READS_PER_WAKEUP; round++) {
         for (uint32_t i = 0; i < io->rxn; i++) {
             io->rxiov[i] = (struct iovec){.iov_base = io->rxbuf + (size_t)i * io->rxslot,
@@ -273,6 +274,8 @@ static void read_burst(struct dcgw_io *io)
         if ((uint32_t)n < io->rxn)
             break;
     }
+    if (io->stats.rx_batches != batches_before && io->cbs.on_burst_end)
+        io->cbs.on_burst_end(io->cbs.ud, uv_now(io->loop));
     /* Replies produced while handling this burst go out together. */
     if (io->txn)
         dcgw_io_flush(io);

@@ -240,6 +240,7 @@ int dcgw_sctp_stack_init(const struct dcgw_sctp_stack_settings *in)
     bad |= usrsctp_sysctl_set_sctp_rto_max_default(in->rto_max_ms);
     bad |= usrsctp_sysctl_set_sctp_init_rto_max_default(in->init_rto_max_ms);
     bad |= usrsctp_sysctl_set_sctp_delayed_sack_time_default(in->delayed_sack_ms);
+    bad |= usrsctp_sysctl_set_sctp_sack_freq_default(in->sack_freq ? in->sack_freq : 2);
     bad |= usrsctp_sysctl_set_sctp_heartbeat_interval_default(in->heartbeat_interval_ms);
     bad |= usrsctp_sysctl_set_sctp_assoc_rtx_max_default(in->assoc_rtx_max);
     bad |= usrsctp_sysctl_set_sctp_path_rtx_max_default(in->path_rtx_max);
@@ -596,6 +597,8 @@ int dcgw_sctp_input(struct dcgw_sctp *s, const uint8_t *p, size_t n)
     s->stats.bytes_in += n;
     if (dcgw__sctp_active_packet(p, n))
         g.stats.active_packets++;
+    if (dcgw__sctp_data_packet(p, n))
+        g.stats.data_packets_in++;
     IN_USRSCTP(usrsctp_conninput(s->addr, p, n, 0));
     drain();
     reap();

@@ -63,6 +63,7 @@ static inline void mark_closed(struct dcgw_sctp *s)
 int dcgw__sctp_normalize(struct dcgw_sctp_settings *s);
 /* Whether a CRC-checked SCTP packet carries more than HEARTBEAT / HEARTBEAT-ACK chunks. */
 bool dcgw__sctp_active_packet(const uint8_t *p, size_t n);
+bool dcgw__sctp_data_packet(const uint8_t *p, size_t n);
 
 /* src/stages/sctp_rx.c: what the drain loop read from an association's socket. */
 void dcgw__sctp_on_data(struct dcgw_sctp *s, const uint8_t *p, size_t n,

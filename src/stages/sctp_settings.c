@@ -12,6 +12,7 @@ void dcgw_sctp_stack_settings_default(struct dcgw_sctp_stack_settings *s)
     s->rto_max_ms = 10000;
     s->init_rto_max_ms = 10000;
     s->delayed_sack_ms = 20;
+    s->sack_freq = 2;                 /* RFC 9260 §6.2, usrsctp's default */
     s->heartbeat_interval_ms = 30000; /* RFC 9260 §16 HB.interval */
     s->assoc_rtx_max = 10;
     s->path_rtx_max = 10;
@@ -65,6 +66,22 @@ int dcgw__sctp_normalize(struct dcgw_sctp_settings *s)
     if (s->mtu < DCGW_SCTP_MTU_MIN || s->mtu > DCGW_SCTP_MTU_MAX)
         return DCGW_ECONFIG;
     return 0;
+}
+
+/* Whether a (CRC-checked) packet carries a DATA (0) or I-DATA (64, RFC 8260) chunk. */
+bool dcgw__sctp_data_packet(const uint8_t *p, size_t n)
+{
+    size_t off = SCTP_COMMON_HEADER;
+    while (off + 4 <= n) {
+        uint8_t type = p[off];
+        size_t len = (size_t)p[off + 2] << 8 | p[off + 3];
+        if (type == 0 || type == 64)
+            return true;
+        if (len < 4)
+            return false;
+        off += (len + 3) & ~(size_t)3;
+    }
+    return false;
 }
 
 /* Whether a (CRC-checked) packet carries anything but HEARTBEAT(4)/HEARTBEAT-ACK(5)

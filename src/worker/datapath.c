@@ -194,6 +194,52 @@ void dcgw__wplane_leg_kill(struct wleg *l)
 
 static void on_sctp_tick(uv_timer_t *t);
 
+/* usrsctp's clock (sctp_tick_last, in the loop's milliseconds) follows the loop's: its
+ * timers run for the time since the last run. It may be a millisecond ahead after a burst
+ * (on_burst_end); then it waits for the loop's. */
+static void sctp_catch_up(struct worker *w, uint64_t now)
+{
+    uint64_t elapsed = now > w->sctp_tick_last ? now - w->sctp_tick_last : 0;
+    dcgw_sctp_handle_timers((uint32_t)elapsed);
+    w->sctp_tick_last += elapsed;
+}
+
+/* The SACKs owed now (docs/sctp.md "SACKs per burst"): usrsctp's timers run with its
+ * clock moved to the loop's, or one millisecond past its own, so that the delayed SACKs
+ * started since (sctp.delayed_sack_ms = 1) go out with the burst's other replies, rather
+ * than at the next tick. Its clock runs a millisecond ahead at most: when it already is,
+ * the SACKs wait for the loop's to catch up (sack_timer). */
+static void on_sack_timer(uv_timer_t *t);
+
+static void sacks_now(struct worker *w, uint64_t now)
+{
+    if (w->sctp_tick_last > now) {
+        if (!uv_is_active((uv_handle_t *)&w->sack_timer))
+            uv_timer_start(&w->sack_timer, on_sack_timer, w->sctp_tick_last - now, 0);
+        return;
+    }
+    uint64_t to = now > w->sctp_tick_last ? now : w->sctp_tick_last + 1;
+    dcgw_sctp_handle_timers((uint32_t)(to - w->sctp_tick_last));
+    w->sctp_tick_last = to;
+}
+
+static void on_sack_timer(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    sacks_now(w, uv_now(w->loop));
+}
+
+/* The end of a read burst: SACKs are owed when SCTP data came in it. */
+static void on_burst_end(void *ud, uint64_t now)
+{
+    struct worker *w = ud;
+    uint64_t data = dcgw_sctp_stack_stats()->data_packets_in;
+    if (data == w->sctp_data_seen)
+        return;
+    w->sctp_data_seen = data;
+    sacks_now(w, now);
+}
+
 /* Quiet mode (DESIGN §10, docs/sctp.md "Idle workers"): once for DCGW_SCTP_IDLE_AFTER_MS the SCTP
  * stack moved nothing but heartbeats and no datagram but consent checks and DTLS
  * application records arrived, the worker ticks usrsctp every sctp.idle_timer_interval_ms
@@ -215,8 +261,7 @@ static void quiet_enter(struct worker *w)
 static void quiet_leave(struct worker *w)
 {
     uint64_t now = uv_now(w->loop);
-    dcgw_sctp_handle_timers((uint32_t)(now - w->sctp_tick_last));
-    w->sctp_tick_last = now;
+    sctp_catch_up(w, now);
     w->sctp_active_seen = dcgw_sctp_stack_stats()->active_packets;
     w->busy_at = now;
     w->quiet = false;
@@ -232,8 +277,7 @@ static void on_sctp_tick(uv_timer_t *t)
 {
     struct worker *w = t->data;
     uint64_t now = uv_now(w->loop);
-    dcgw_sctp_handle_timers((uint32_t)(now - w->sctp_tick_last));
-    w->sctp_tick_last = now;
+    sctp_catch_up(w, now);
     uint64_t a = dcgw_sctp_stack_stats()->active_packets;
     if (a != w->sctp_active_seen) {
         w->sctp_active_seen = a;
@@ -450,6 +494,8 @@ int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
     dcgw_sctp_stack_settings_default(&sss);
     if (w->cfg.sctp.heartbeat_interval_ms)
         sss.heartbeat_interval_ms = w->cfg.sctp.heartbeat_interval_ms;
+    sss.delayed_sack_ms = w->cfg.sctp.delayed_sack_ms;
+    sss.sack_freq = w->cfg.sctp.sack_freq;
     int rs = dcgw_sctp_stack_init(&sss);
     if (rs < 0) {
         snprintf(why, cap, "SCTP stack: %s", dcgw_strerror(rs));
@@ -458,6 +504,8 @@ int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
     w->next_sctp_port = 5000;
     uv_timer_init(w->loop, &w->sctp_tick);
     w->sctp_tick.data = w;
+    uv_timer_init(w->loop, &w->sack_timer);
+    w->sack_timer.data = w;
     w->sctp_tick_last = uv_now(w->loop);
     uv_timer_start(&w->sctp_tick, on_sctp_tick, w->cfg.sctp.timer_interval_ms,
                    w->cfg.sctp.timer_interval_ms);
@@ -495,7 +543,7 @@ int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
                                   .socket_buffer = w->cfg.data_plane.socket_buffer,
                                   .gso = w->cfg.data_plane.gso,
                                   .gro = w->cfg.data_plane.gro};
-    struct dcgw_io_cbs ic = {.ud = w, .on_datagram = on_datagram};
+    struct dcgw_io_cbs ic = {.ud = w, .on_datagram = on_datagram, .on_burst_end = on_burst_end};
     r = dcgw_io_new(w->loop, (struct sockaddr *)&ss, &is, &ic, &w->io);
     if (r < 0) {
         snprintf(why, cap, "data plane socket %s port %d: %s", w->cfg.data_plane.address, port,
@@ -531,5 +579,7 @@ void dcgw__wplane_stop(struct worker *w)
         uv_close((uv_handle_t *)&w->reaper, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->sctp_tick))
         uv_close((uv_handle_t *)&w->sctp_tick, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->sack_timer))
+        uv_close((uv_handle_t *)&w->sack_timer, NULL);
     reap_turn(w, false); /* legs that die after this are freed at once */
 }

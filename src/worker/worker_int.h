@@ -118,12 +118,14 @@ struct worker {
     struct dcgw_dtls_ctx *dtls_ctx;
     struct dcgw_fingerprint local_fp; /* sha-256 of the worker certificate */
     uv_timer_t sctp_tick;             /* drives usrsctp's timers (DESIGN §10) */
-    uint64_t sctp_tick_last;
-    uint64_t sctp_active_seen; /* the SCTP stack's active_packets at the last look */
-    uint64_t busy_at;          /* last datagram or SCTP packet that was not idle chatter */
-    bool quiet;                /* quiet mode (datapath.c): slow SCTP tick, timed reads */
-    bool wake;                 /* leave quiet mode after this loop turn */
-    uint16_t next_sctp_port;   /* a local SCTP port per association */
+    uint64_t sctp_tick_last;          /* usrsctp's clock: a millisecond ahead at most */
+    uv_timer_t sack_timer;            /* SACKs owed while that clock was ahead */
+    uint64_t sctp_active_seen;        /* the SCTP stack's active_packets at the last look */
+    uint64_t sctp_data_seen;          /* its data_packets_in at the last burst's end */
+    uint64_t busy_at;                 /* last datagram or SCTP packet that was not idle chatter */
+    bool quiet;                       /* quiet mode (datapath.c): slow SCTP tick, timed reads */
+    bool wake;                        /* leave quiet mode after this loop turn */
+    uint16_t next_sctp_port;          /* a local SCTP port per association */
     char udp_address[64];
     struct sockaddr_storage advertise; /* address and port written into SDP */
     struct dcgw_reentry turn;          /* the loop turn: what dies in it is freed at its end */

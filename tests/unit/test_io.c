@@ -2,7 +2,8 @@
  * equal-size datagrams to one destination leave in one GSO send and arrive one by one,
  * byte-exact and in order; coalesced input (a sender's UDP_SEGMENT, kept whole for a GRO
  * socket) is split; a refused GSO send falls back to datagram by datagram and turns GSO
- * off. Real sockets on 127.0.0.1. */
+ * off; on_burst_end comes once per burst, after its datagrams, and what it sends leaves in
+ * that burst's flush. Real sockets on 127.0.0.1. */
 #include <check.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -260,6 +261,62 @@ START_TEST(without_gro_the_kernel_splits)
 }
 END_TEST
 
+/* on_burst_end: once per wake-up that read something, after its datagrams; what it sends
+ * leaves in that burst's flush (one sendmmsg per burst here: only it sends). */
+struct burst_rec {
+    struct dcgw_io *io;
+    const struct sockaddr *reply_to;
+    struct sink *sink;
+    unsigned calls, seen_at_last, empty;
+};
+
+static void on_burst(void *ud, uint64_t now)
+{
+    (void)now;
+    struct burst_rec *r = ud;
+    if (r->sink->n == r->seen_at_last)
+        r->empty++; /* called for a burst that delivered nothing */
+    r->seen_at_last = r->sink->n;
+    r->calls++;
+    static const uint8_t ack[] = {0xac, 0x0c};
+    ck_assert_int_eq(dcgw_io_send(r->io, r->reply_to, ack, sizeof(ack)), 0);
+}
+
+static void on_dgram_burst(void *ud, const struct sockaddr *from, uint8_t *p, size_t n,
+                           uint64_t now)
+{
+    struct burst_rec *r = ud;
+    on_dgram(r->sink, from, p, n, now);
+}
+
+START_TEST(burst_end_follows_each_burst_and_shares_its_flush)
+{
+    struct fixture f;
+    setup(&f, false, false);
+    struct sockaddr_storage ss;
+    ck_assert_int_eq(dcgw_addr_parse("127.0.0.1:0", &ss), 0);
+    struct sink got = {0};
+    struct burst_rec r = {.reply_to = dcgw_io_local(f.a), .sink = &got};
+    struct dcgw_io_settings st = {.batch = 8};
+    struct dcgw_io_cbs cbs = {.ud = &r, .on_datagram = on_dgram_burst, .on_burst_end = on_burst};
+    ck_assert_int_eq(dcgw_io_new(&f.loop, (struct sockaddr *)&ss, &st, &cbs, &r.io), 0);
+    for (int round = 0; round < 3; round++) {
+        queue(f.a, dcgw_io_local(r.io), 20, 100, (uint8_t)round);
+        dcgw_io_flush(f.a);
+        run_until(&f, &got, 20u * (unsigned)(round + 1));
+    }
+    run_until(&f, &f.sa, r.calls); /* the replies */
+    ck_assert_uint_eq(got.n, 60);
+    ck_assert_uint_ge(r.calls, 3); /* at least one burst per round */
+    ck_assert_uint_eq(r.empty, 0);
+    ck_assert_uint_eq(r.seen_at_last, 60); /* the last call came after the last datagram */
+    ck_assert_uint_eq(f.sa.n, r.calls);
+    ck_assert_uint_eq(dcgw_io_stats(r.io)->tx_batches, r.calls);
+    dcgw_io_close(r.io);
+    teardown(&f);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("io");
@@ -271,5 +328,8 @@ int main(void)
     tcase_add_test(tc, gro_buffers_are_split);
     tcase_add_test(tc, without_gro_the_kernel_splits);
     suite_add_tcase(s, tc);
+    TCase *tb = tcase_create("burst");
+    tcase_add_test(tb, burst_end_follows_each_burst_and_shares_its_flush);
+    suite_add_tcase(s, tb);
     return tsuite_run(s);
 }

@@ -211,6 +211,7 @@ START_TEST(heartbeats_only_where_wanted)
     stp_pair_connect(&pr);
     ck_assert_int_eq(stp_pump(&pr, NULL, 5), -1); /* the handshake's last packets */
     uint64_t active = dcgw_sctp_stack_stats()->active_packets;
+    uint64_t data_in = dcgw_sctp_stack_stats()->data_packets_in;
     /* idle for ~4 s of timer time: B beats every ~0.1 s + RTO, A never */
     ck_assert_int_eq(stp_pump(&pr, NULL, 400), -1);
     ck_assert_uint_ge(pr.b.heartbeats, 2);
@@ -218,6 +219,7 @@ START_TEST(heartbeats_only_where_wanted)
     ck_assert_int_eq(pr.a.closed + pr.b.closed, 0);
     /* heartbeats and their acks are not activity; data is */
     ck_assert_uint_eq(dcgw_sctp_stack_stats()->active_packets, active);
+    ck_assert_uint_eq(dcgw_sctp_stack_stats()->data_packets_in, data_in); /* no SACK owed */
     /* and A still answers: data flows both ways afterwards */
     uint8_t *m = stp_make_msg(1, 100);
     ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 1, 53, NULL, m, 100), 0);
@@ -226,6 +228,7 @@ START_TEST(heartbeats_only_where_wanted)
     stp_want_a = stp_want_b = 1;
     ck_assert_int_ge(stp_pump(&pr, stp_got_wanted, 1000), 0);
     ck_assert_uint_ge(dcgw_sctp_stack_stats()->active_packets, active + 2);
+    ck_assert_uint_ge(dcgw_sctp_stack_stats()->data_packets_in, data_in + 2);
     stp_pair_free(&pr);
 }
 END_TEST

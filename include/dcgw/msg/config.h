@@ -85,6 +85,8 @@ struct dcgw_config {
         uint32_t timer_interval_ms;
         uint32_t idle_timer_interval_ms; /* the tick while only heartbeats move */
         uint32_t heartbeat_interval_ms;  /* 0: dcgw sends no SCTP HEARTBEAT */
+        uint32_t delayed_sack_ms;        /* a SACK is due this long after unacked DATA, */
+        uint32_t sack_freq;              /* or after this many packets with DATA */
         uint32_t buffered_limit;         /* per association, queued toward a slow leg */
         bool allow_dcep;
         bool dcep_tolerate_parity; /* a peer's DCEP open of our parity (datachannel.h) */

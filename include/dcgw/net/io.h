@@ -39,6 +39,9 @@ struct dcgw_io_cbs {
     /* One datagram. May call dcgw_io_send; must not close the io. */
     void (*on_datagram)(void *ud, const struct sockaddr *from, uint8_t *p, size_t n,
                         uint64_t now_ms);
+    /* Optional: the datagrams of one wake-up were all handed over (after one or more
+     * recvmmsg calls); what it sends leaves with the replies to them, in one flush. */
+    void (*on_burst_end)(void *ud, uint64_t now_ms);
 };
 
 struct dcgw_io_settings {

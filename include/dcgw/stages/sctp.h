@@ -66,7 +66,13 @@ struct dcgw_sctp_settings {
 struct dcgw_sctp_stack_settings {
     uint32_t rto_initial_ms, rto_min_ms, rto_max_ms;
     uint32_t init_rto_max_ms;
+    /* A SACK is due after sack_freq packets with DATA, or delayed_sack_ms after the first
+     * one not acknowledged yet (RFC 9260 §6.2: every second packet, within 200 ms). An
+     * owner that reads in bursts may shorten the delay and run the timers at the end of
+     * each burst (dcgw_sctp_handle_timers), then raise sack_freq a little: above 3, usrsctp
+     * senders (4 packets per SACK at most) starve (docs/sctp.md "SACKs per burst"). */
     uint32_t delayed_sack_ms;
+    uint32_t sack_freq;
     uint32_t heartbeat_interval_ms; /* of associations that send HEARTBEATs */
     uint32_t assoc_rtx_max, path_rtx_max, init_rtx_max;
     uint32_t max_chunks_on_queue;
@@ -146,7 +152,8 @@ struct dcgw_sctp_stack_stats {
      * does not move, no association has anything for its retransmission, SACK or
      * shutdown timers to do (the owner may then tick less often). */
     uint64_t active_packets;
-    uint64_t read_pauses; /* dcgw_sctp_pause_reading stopped an association (all of them) */
+    uint64_t read_pauses;     /* dcgw_sctp_pause_reading stopped an association (all of them) */
+    uint64_t data_packets_in; /* packets in carrying DATA or I-DATA: a SACK may be owed */
 };
 
 struct dcgw_sctp;
