@@ -607,15 +607,74 @@ START_TEST(unbundled_transport_fails)
 }
 END_TEST
 
+/* Chromium's audio and video in a BUNDLE group without the data channel (RFC 8843 §7: a
+ * transport for the group, another for the data channel): both m-lines on transport 1,
+ * routed there by mid, a=ssrc or payload type as when bundled; the data channel's transport
+ * carries no media (no keys: not_ready). */
+START_TEST(group_without_the_data_channel)
+{
+    teardown();
+    memset(&w, 0, sizeof(w));
+    w.now = 1000;
+    w.s[0] = sdph_parse_file("chromium-av-offer.sdp", &w.text[0]);
+    w.s[1] = sdph_parse_file("aiortc-av-offer.sdp", &w.text[1]);
+    char *g = strstr(w.text[0], "a=group:BUNDLE 0 1 2\r\n");
+    ck_assert_ptr_nonnull(g);
+    memcpy(g, "a=group:BUNDLE 0 1  ", 20);
+    char err[256];
+    ck_assert_int_eq(dcgw_sdp_parse(w.text[0], strlen(w.text[0]), w.s[0], err, sizeof(err)), 0);
+    ck_assert_uint_eq(dcgw_sdp_assign_transports(w.s[0], 4, "cap"), 2);
+    dcgw_sdp_assign_transports(w.s[1], 4, "cap");
+    struct dcgw_sdp_match_opts o = {.allow = {{true, true}, {true, true}}};
+    dcgw_sdp_match(w.s[0], w.s[1], &o, &w.match);
+    struct dcgw_media_cbs cbs = {.send = cb_send, .on_event = cb_event};
+    ck_assert_int_eq(dcgw_media_new(&w.match, w.s[0], w.s[1], NULL, &cbs, &w.m), 0);
+    ck_assert_uint_eq(dcgw_media_line(w.m, 0)->tp[0], 1);
+    ck_assert_uint_eq(dcgw_media_line(w.m, 1)->tp[0], 1);
+    keys_tp(0, 1, DCGW_SRTP_AEAD_AES_128_GCM);
+    keys(1, DCGW_SRTP_AES128_CM_SHA1_80);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 0, 1, &w.k[0][1]), 0);
+    ck_assert_int_eq(dcgw_media_set_keys(w.m, 1, 0, &w.k[1][0]), 0);
+    struct dcgw_rtp_hdr h;
+    w.tp[0] = 1;
+    ck_assert_int_eq(send_rtp(0, 96, 777, 4, "1"), 0); /* by mid */
+    got(1, &h, 96);
+    ck_assert_uint_eq(h.pt, 97);
+    ck_assert_int_eq(send_rtp(0, 97, C_RTX_SSRC, 0, NULL), 0); /* by a=ssrc */
+    got(1, &h, 97);
+    ck_assert_uint_eq(h.pt, 98);
+    ck_assert_int_eq(send_rtp(0, 111, 888, 0, NULL), 0); /* by the one m-line with 111 */
+    got(1, &h, 111);
+    ck_assert_uint_eq(h.pt, 96);
+    ck_assert_int_eq(send_rtp(0, 111, 999, 4, "2"), -1 - DCGW_MEDIA_DROP_UNROUTABLE);
+    /* aiortc's audio and video both go to the group's transport */
+    ck_assert_int_eq(send_rtp(1, 96, A_AUDIO_SSRC, 1, "0"), 0);
+    ck_assert_int_eq(w.last_tp[0], 1);
+    ck_assert_int_eq(send_rtp(1, 97, A_VIDEO_SSRC, 1, "1"), 0);
+    ck_assert_int_eq(w.last_tp[0], 1);
+    ck_assert_uint_eq(w.peer[0][1].received, 2);
+    w.tp[0] = 0;
+    keys_tp(0, 0, DCGW_SRTP_AEAD_AES_128_GCM); /* the test's peer only */
+    ck_assert_int_eq(send_rtp(0, 111, C_AUDIO_SSRC, 4, "0"), -1 - DCGW_MEDIA_DROP_NOT_READY);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("media");
-    const TTest *t[] = {audio_and_video_both_ways,   routing,
-                        tampered_replayed_malformed, not_ready_and_failed_leg,
-                        rtcp_and_ssrc_collision,     ssrc_cap_and_eviction,
-                        policy_and_bitrate,          direction,
-                        unbundled_transports,        unbundled_rtcp,
-                        unbundled_transport_fails,   NULL};
+    const TTest *t[] = {audio_and_video_both_ways,
+                        routing,
+                        tampered_replayed_malformed,
+                        not_ready_and_failed_leg,
+                        rtcp_and_ssrc_collision,
+                        ssrc_cap_and_eviction,
+                        policy_and_bitrate,
+                        direction,
+                        unbundled_transports,
+                        unbundled_rtcp,
+                        unbundled_transport_fails,
+                        group_without_the_data_channel,
+                        NULL};
     tsuite_add(s, "media", 30, setup, teardown, t);
     return tsuite_run(s);
 }
