@@ -43,6 +43,9 @@ static void off(int status)
         pause();
 }
 
+/* /tmp is not mounted over: the initramfs root is already writable, and a build tree under
+ * /tmp (a CI checkout there) has its programs copied to their own paths under it, which a
+ * tmpfs mounted there would hide. */
 static int mounts(void)
 {
     static const struct {
@@ -50,7 +53,6 @@ static int mounts(void)
     } m[] = {{"proc", "/proc", "proc"},
              {"sysfs", "/sys", "sysfs"},
              {"devtmpfs", "/dev", "devtmpfs"},
-             {"tmpfs", "/tmp", "tmpfs"},
              {"bpf", "/sys/fs/bpf", "bpf"}};
     for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
         mkdir(m[i].where, 0755);
