@@ -20,7 +20,8 @@ usage:
   dc_check.py dropped GET_JSON LEG STREAM_ID N WHY
       dcgw's dropped_messages of that channel is N (WHY: what they are)
   dc_check.py kinds GET_JSON
-      no DCEP channel sits on a 3GPP bootstrap stream id (0, 10, 100, 110)
+      no DCEP channel sits on a 3GPP bootstrap stream id (0, 10, 100, 110); when channels
+      sit on those ids, dcgw calls them KIND_BOOTSTRAP (and ids >= 1000 KIND_APPLICATION)
 
 Prints one line per check, "ok TEXT" or "not ok TEXT"; the test counts them.
 """
@@ -209,6 +210,23 @@ def cmd_kinds(path):
                                                              x.get("label"), x.get("kind")))
     say(not bad, "no DCEP channel on a 3GPP bootstrap stream id 0/10/100/110 (TS 26.114 "
         "6.2.10)%s" % ("" if not bad else ": " + ", ".join(bad)))
+    # The channels on those ids (negotiated, a=dcmap) are classified as bootstrap, those
+    # from 1000 up as application: events, policy and metrics go by the kind.
+    kinds, wrong = {}, []
+    for l in s.get("legs", []):
+        for x in l.get("dc", {}).get("streams", []):
+            sid = x.get("stream_id", 0)
+            want = ("KIND_BOOTSTRAP" if sid in BOOTSTRAP_IDS else
+                    "KIND_APPLICATION" if sid >= 1000 else None)
+            if want is None:
+                continue
+            kinds.setdefault(want, set()).add(sid)
+            if x.get("kind") != want:
+                wrong.append("leg %s stream %s: %s" % (l.get("name"), sid, x.get("kind")))
+    if any(sid in BOOTSTRAP_IDS for ids in kinds.values() for sid in ids):
+        say(not wrong, "the channels on ids %s are KIND_BOOTSTRAP, on ids >= 1000 "
+            "KIND_APPLICATION%s" % (sorted(kinds.get("KIND_BOOTSTRAP", [])),
+                                    "" if not wrong else ": " + ", ".join(wrong)))
 
 
 def main(argv):
