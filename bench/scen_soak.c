@@ -19,7 +19,9 @@
  * the workers' RSS rose 1.4 MiB from 1,000 to 6,000 sessions and then stayed within
  * +-0.15 MiB; the master's rose 0.9 MiB up to 2,000 and then 0.1 MiB to 10,000. The
  * default, 4096 KiB (1 MiB over the late half), fails a leak of about 240 bytes per
- * session or more; a session holds 200-400 KiB at its peak. */
+ * session or more by that arithmetic; in practice less shows: a leaked block amid a
+ * session's allocations keeps its page resident through the trims (a 128-byte leak per
+ * session grew the workers 2.4 KiB a session, docs/memory.md). */
 #include <stdio.h>
 
 #include "bench.h"
