@@ -49,8 +49,8 @@ static void usage(FILE *f)
             "      --soak-round N         soak: sessions up at once before they close (500)\n"
             "      --soak-warmup N        soak: sessions before the RSS baseline (1000)\n"
             "      --soak-max-growth KIB  soak: RSS growth allowed from the warm-up to the end,\n"
-            "                             of the workers and of the master; a quarter of it\n"
-            "                             over the late half (default 4096)\n"
+            "                             of the workers and of the master; a third of it\n"
+            "                             over the late half (default 6144)\n"
             "      --latency-time S       seconds of probes at load (default 5)\n"
             "      --latency-size BYTES   size of the loaded latency run (default 1024)\n"
             "      --load FRACTION        load of the latency run, of the max (default 0.5)\n"
@@ -152,7 +152,7 @@ void bench_opts_default(struct bench_opts *o)
     o->soak_sessions = 10000;
     o->soak_round = 500;
     o->soak_warmup = 1000;
-    o->soak_max_growth_kib = 4096;
+    o->soak_max_growth_kib = 6144;
     o->latency_s = 5;
     o->latency_size = 1024;
     o->load_fraction = 0.5;
