@@ -417,21 +417,37 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
-int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const char *cfg_text)
+void dcgw__master_init(struct master *m, uv_loop_t *loop, const struct dcgw_config *cfg,
+                       const char *cfg_text)
 {
-    struct master *m = calloc(1, sizeof(*m));
-    if (!m)
-        return 1;
-    m->loop = uv_default_loop();
+    m->loop = loop;
     m->cfg = *cfg;
     m->cfg_text = strdup(cfg_text ? cfg_text : "");
-    m->start_cfg_text = strdup(m->cfg_text ? m->cfg_text : "");
-    m->cfg_path = cfg_path;
     m->n_workers = cfg->workers;
     m->controllers = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, NULL);
     m->dir = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
     dcgw__replay_init(m);
     m->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
+}
+
+void dcgw__master_release(struct master *m)
+{
+    g_hash_table_destroy(m->controllers);
+    g_hash_table_destroy(m->dir);
+    g_hash_table_destroy(m->pending);
+    dcgw__replay_free(m);
+    free(m->cfg_text);
+    free(m->start_cfg_text);
+}
+
+int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const char *cfg_text)
+{
+    struct master *m = calloc(1, sizeof(*m));
+    if (!m)
+        return 1;
+    dcgw__master_init(m, uv_default_loop(), cfg, cfg_text);
+    m->start_cfg_text = strdup(m->cfg_text ? m->cfg_text : "");
+    m->cfg_path = cfg_path;
     dcgw_log_setup(&m->cfg.log, "master");
 
     int rc = 1;
@@ -475,12 +491,7 @@ out:
     dcgw__metrics_free(m);
     if (m->tls)
         SSL_CTX_free(m->tls);
-    g_hash_table_destroy(m->controllers);
-    g_hash_table_destroy(m->dir);
-    g_hash_table_destroy(m->pending);
-    dcgw__replay_free(m);
-    free(m->cfg_text);
-    free(m->start_cfg_text);
+    dcgw__master_release(m);
     free(m);
     return rc;
 }

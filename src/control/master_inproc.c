@@ -67,14 +67,7 @@ int dcgw_master_inproc_new(const struct dcgw_config *cfg, const char *cfg_text, 
     x->to_worker = to_worker_fn;
     x->to_controller = to_controller;
     x->ud = ud;
-    m->loop = loop;
-    m->cfg = *cfg;
-    m->cfg_text = strdup(cfg_text ? cfg_text : "");
-    m->n_workers = cfg->workers;
-    m->controllers = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, NULL);
-    m->dir = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, free);
-    dcgw__replay_init(m);
-    m->pending = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, free);
+    dcgw__master_init(m, loop, cfg, cfg_text);
     m->to_worker = to_worker;
     m->to_worker_ud = x;
     x->c = m->cfg_text ? dcgw__master_ctl_attach(m, &sink, x) : NULL;
@@ -125,10 +118,6 @@ void dcgw_master_inproc_free(struct dcgw_master_inproc *x)
     if (!x)
         return;
     dcgw__master_ctl_detach(&x->m, x->c);
-    g_hash_table_destroy(x->m.controllers);
-    g_hash_table_destroy(x->m.dir);
-    g_hash_table_destroy(x->m.pending);
-    dcgw__replay_free(&x->m);
-    free(x->m.cfg_text);
+    dcgw__master_release(&x->m);
     free(x);
 }

@@ -171,6 +171,12 @@ void dcgw__notify_reloaded(struct master *m);
 void dcgw__notify_stopping(struct master *m);
 
 /* master.c */
+/* The state every master starts with (dcgwd's and an in-process one): m zeroed before;
+ * m->cfg_text is NULL when out of memory. dcgw__master_release frees what init and the
+ * master's run made (not m itself). */
+void dcgw__master_init(struct master *m, uv_loop_t *loop, const struct dcgw_config *cfg,
+                       const char *cfg_text);
+void dcgw__master_release(struct master *m);
 int dcgw__master_send_worker(struct worker *w, const Dcgw__Frame *f);
 /* Sends the worker its configuration: Internal.init (initial) or .reconfigure. */
 int dcgw__master_send_config(struct worker *w, bool initial);
