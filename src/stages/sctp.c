@@ -217,6 +217,11 @@ int dcgw_sctp_stack_init(const struct dcgw_sctp_stack_settings *in)
         dcgw_sctp_stack_settings_default(&d);
         in = &d;
     }
+    /* Each socket holds one association: its table of associations by peer port needs one
+     * bucket, not usrsctp's 256 (2 KiB a socket, 4 KiB a bridged session). A tunable: it
+     * must be set before the stack starts. */
+    if (usrsctp_tunable_set_sctp_pcbtblsize(DCGW_SCTP_SOCKET_ASSOC_BUCKETS) != 0)
+        DCGW_WARN(SCTP, "usrsctp_tunable_set_sctp_pcbtblsize: %s", strerror(errno));
     usrsctp_init_nothreads(0, conn_output, NULL);
     usrsctp_register_address(CONN_ADDR);
     /* We compute and verify CRC32c ourselves (DESIGN §10). */

@@ -5,7 +5,7 @@
  * streams hold. Each passes on the unpatched library too; the memory figure is asserted
  * against the patched bound only when the build links the patched one
  * (DCGW_USRSCTP_PATCHED), and against the unpatched floor otherwise. Check's fork mode gives
- * each test a fresh stack. */
+ * each test a fresh stack. Also usrsctp's per-socket association table, which dcgw sizes. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <malloc.h>
@@ -267,10 +267,33 @@ START_TEST(stream_memory_follows_use)
 }
 END_TEST
 
+/* Each socket holds one association, so its table of associations by peer port has one
+ * bucket (usrsctp's default: 256, 2 KiB a socket); associations on many sockets still find
+ * their packets. */
+START_TEST(one_association_bucket_per_socket)
+{
+    struct stp_pair pr[3];
+    for (int i = 0; i < 3; i++)
+        pair_with_streams(&pr[i], 16, 16);
+    ck_assert_uint_eq(usrsctp_sysctl_get_sctp_pcbtblsize(), DCGW_SCTP_SOCKET_ASSOC_BUCKETS);
+    for (int i = 0; i < 3; i++) {
+        uint8_t *m = stp_make_msg((uint32_t)i, 100);
+        stp_send_waiting(&pr[i], pr[i].b.s, 3, NULL, m, 100);
+        free(m);
+        stp_want_a = 1;
+        stp_want_b = 0;
+        ck_assert_int_ge(stp_pump(&pr[i], stp_got_wanted, 1000), 0);
+        stp_check_msg(&pr[i].a.msgs[0], (uint32_t)i, 100);
+    }
+    for (int i = 0; i < 3; i++)
+        stp_pair_free(&pr[i]);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *tests[] = {sparse_ids_both_ways_and_reset, added_streams_and_reset_of_all,
-                            stream_memory_follows_use, NULL};
+                            stream_memory_follows_use, one_association_bucket_per_socket, NULL};
     Suite *s = suite_create("sctp_streams");
     tsuite_add(s, "streams", 60, NULL, NULL, tests);
     return tsuite_run(s);

@@ -41,10 +41,11 @@ enum dcgw_sctp_limits {
     DCGW_SCTP_SNDBUF_MARGIN = 4096,         /* sndbuf >= max_message_size + this */
     DCGW_SCTP_RCVBUF_DEFAULT = 1024 * 1024, /* receive window per association */
     DCGW_SCTP_RCVBUF_MIN = 64 * 1024,
-    DCGW_SCTP_RX_CHUNK = 64 * 1024, /* read size; larger messages reassemble */
-    DCGW_SCTP_PACKET_MAX = 65535,   /* input packets larger than this are dropped */
-    DCGW_SCTP_RESET_MAX = 128,      /* streams per dcgw_sctp_reset_streams call */
-    DCGW_SCTP_MAX_ASSOCS = 1 << 22, /* associations alive in one process */
+    DCGW_SCTP_RX_CHUNK = 64 * 1024,     /* read size; larger messages reassemble */
+    DCGW_SCTP_PACKET_MAX = 65535,       /* input packets larger than this are dropped */
+    DCGW_SCTP_RESET_MAX = 128,          /* streams per dcgw_sctp_reset_streams call */
+    DCGW_SCTP_MAX_ASSOCS = 1 << 22,     /* associations alive in one process */
+    DCGW_SCTP_SOCKET_ASSOC_BUCKETS = 1, /* usrsctp's per-socket association table */
 };
 
 /* Per-association settings. Zero fields take the defaults of dcgw_sctp_settings_default(). */
