@@ -310,6 +310,14 @@ struct bench_legs {
  * "ue" answers sdp_ue, leg "as" offers (sdp_as unused). l points at the SDP, copying
  * nothing: it must outlive the request. */
 void bench_legs_init(struct bench_legs *l, bool relay, const char *sdp_ue, const char *sdp_as);
+/* The allow-all policy of the bench's terminating sessions (dcgw's default is deny: the
+ * bench measures forwarding, not refusals). pol points into the struct: fill it where it
+ * stays. */
+struct bench_allow_all {
+    Dcgw__PolicyRule rule, *rules[1];
+    Dcgw__Policy pol;
+};
+void bench_allow_all_init(struct bench_allow_all *a);
 /* Reads c for relay session sid (get_session, then get_stats) on the loop thread's own
  * connection, blocking: call it when the session carries no traffic. */
 int gw_relay_counts(struct gw *g, const char *sid, struct relay_counts *c);

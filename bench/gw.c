@@ -111,6 +111,18 @@ void bench_legs_init(struct bench_legs *l, bool relay, const char *sdp_ue, const
     }
 }
 
+void bench_allow_all_init(struct bench_allow_all *a)
+{
+    dcgw__policy_rule__init(&a->rule);
+    a->rule.name = "bench-allow-all";
+    a->rule.has_verdict = 1;
+    a->rule.verdict = DCGW__POLICY_VERDICT__VERDICT_ALLOW;
+    a->rules[0] = &a->rule;
+    dcgw__policy__init(&a->pol);
+    a->pol.rules = a->rules;
+    a->pol.n_rules = 1;
+}
+
 /* create_session for the job's id, legs "ue" and "as", both DataChannel media:
  * - terminating: both legs answer the job's two offers, under an allow-all policy (dcgw's
  *   default is deny: the bench measures forwarding, not refusals);
@@ -121,18 +133,13 @@ static Dcgw__Response *job_create_session(struct dcgw_ctlclient *c, struct ctl_j
 {
     struct bench_legs legs;
     bench_legs_init(&legs, relay, j->offer[0], j->offer[1]);
-    Dcgw__PolicyRule rule = DCGW__POLICY_RULE__INIT, *rules[1] = {&rule};
-    rule.name = "bench-allow-all";
-    rule.has_verdict = 1;
-    rule.verdict = DCGW__POLICY_VERDICT__VERDICT_ALLOW;
-    Dcgw__Policy pol = DCGW__POLICY__INIT;
-    pol.rules = rules;
-    pol.n_rules = 1;
+    struct bench_allow_all allow;
+    bench_allow_all_init(&allow);
     Dcgw__Session s = DCGW__SESSION__INIT;
     s.id = j->sid;
     s.legs = legs.v;
     s.n_legs = 2;
-    s.policy = relay ? NULL : &pol;
+    s.policy = relay ? NULL : &allow.pol;
     s.tag = "dcgw-bench";
     Dcgw__CreateSession cs = DCGW__CREATE_SESSION__INIT;
     cs.session = &s;
