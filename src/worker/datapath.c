@@ -36,14 +36,18 @@ static void addrkey_of(const struct sockaddr *sa, struct addrkey *k)
     }
 }
 
+/* Every datagram is looked up by its source: a few multiplications over the key's words
+ * (zeroed padding included, addrkey_of) rather than one per byte. */
 static guint addrkey_hash(gconstpointer p)
 {
-    const struct addrkey *k = p;
-    guint h = 2166136261u;
-    const uint8_t *b = (const uint8_t *)k;
-    for (size_t i = 0; i < sizeof(*k); i++)
-        h = (h ^ b[i]) * 16777619u;
-    return h;
+    _Static_assert(sizeof(struct addrkey) == 20, "addrkey: two words and a half");
+    uint64_t a, b;
+    uint32_t c;
+    memcpy(&a, p, 8);
+    memcpy(&b, (const uint8_t *)p + 8, 8);
+    memcpy(&c, (const uint8_t *)p + 16, 4);
+    uint64_t h = a * 0x9E3779B97F4A7C15u ^ b * 0xC2B2AE3D27D4EB4Fu ^ c * 0x165667B19E3779F9u;
+    return (guint)(h ^ h >> 32);
 }
 
 static gboolean addrkey_equal(gconstpointer a, gconstpointer b)
@@ -378,13 +382,15 @@ static void note_activity(struct worker *w, const struct wleg *known, const uint
 
 /* A terminated leg's stages (leg.h): ICE, DTLS, SCTP, data channels. True when `from` is
  * an address the leg's ICE agent validated. */
+/* Returns whether the source is one the leg's ICE validated; asked only when `learn` (the
+ * source has no route yet). */
 static bool leg_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
-                      uint64_t now)
+                      uint64_t now, bool learn)
 {
     if (!l->leg || l->dead)
         return false;
     int r = dcgw_leg_input(l->leg, from, p, n, now);
-    bool validated = r == 0 && !l->dead && dcgw_leg_knows(l->leg, from);
+    bool validated = learn && r == 0 && !l->dead && dcgw_leg_knows(l->leg, from);
     dcgw__wplane_rearm(l);
     return validated;
 }
@@ -397,15 +403,18 @@ static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_
     addrkey_of(from, &k);
     struct wleg *l = g_hash_table_lookup(w->by_addr, &k);
     note_activity(w, l, p, n, now);
+    /* A routed source stays routed to l while l lives (routes only move by route_add, and
+     * leave with a dead leg): nothing to learn from its datagrams. */
+    bool routed = l != NULL;
     if (!l && !(l = route_unknown(w, from, p, n, now)))
         return;
     bool validated;
     if (l->s->relay) /* relay legs: each side's validated addresses feed one flow */
         validated = dcgw__wrelay_input(l, from, p, n, now) == DCGW_RELAY_STUN_OK;
     else
-        validated = leg_input(l, from, p, n, now);
+        validated = leg_input(l, from, p, n, now, !routed);
     /* Route learning, the same for both modes: a source the leg's ICE validated. */
-    if (validated && !l->dead)
+    if (validated && !routed && !l->dead)
         route_add(w, l, from);
 }
 
