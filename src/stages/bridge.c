@@ -202,7 +202,7 @@ static enum fwd forward(struct dcgw_bridge *b, struct link *l, unsigned k, bool 
                         const uint8_t *p, size_t n)
 {
     struct dcgw_dc *dc = b->side[k].dc;
-    if (dcgw_sctp_buffered_amount(dcgw_dc_sctp(dc)) > b->set.buffered_limit)
+    if (dcgw_sctp_buffered_above(dcgw_dc_sctp(dc), b->set.buffered_limit))
         return FWD_FULL;
     int r = dcgw_dc_send(dc, l->ch[k], is_text, p, n);
     if (r == 0) {

@@ -633,6 +633,15 @@ static int send_errno(struct dcgw_sctp *s, int err)
     }
 }
 
+/* What a message of n bytes adds to usrsctp's count of buffered bytes
+ * (total_output_queue_size) at most: its length, and a DATA or I-DATA chunk header (16 or
+ * 20 bytes) per fragment, fragments being far longer than 512 bytes at dcgw's MTUs. Only
+ * SACKs and abandoned messages take bytes away. */
+static size_t booked_max(size_t n)
+{
+    return n + (n / 512 + 1) * 20;
+}
+
 int dcgw_sctp_send(struct dcgw_sctp *s, uint16_t stream, uint32_t ppid,
                    const struct dcgw_sctp_sendopts *o, const uint8_t *p, size_t n)
 {
@@ -674,6 +683,7 @@ int dcgw_sctp_send(struct dcgw_sctp *s, uint16_t stream, uint32_t ppid,
     if (ret == 0) {
         s->stats.msgs_out++;
         s->stats.msg_bytes_out += n;
+        s->queued_max += booked_max(n);
     }
     reap();
     return ret;
@@ -747,7 +757,17 @@ size_t dcgw_sctp_buffered_amount(struct dcgw_sctp *s)
     socklen_t len = sizeof(su);
     int r;
     IN_USRSCTP(r = usrsctp_getsockopt(s->so, IPPROTO_SCTP, SCTP_GET_SNDBUF_USE, &su, &len));
-    return r == 0 ? su.ss_total_sndbuf : 0;
+    if (r != 0)
+        return 0;
+    s->queued_max = su.ss_total_sndbuf;
+    return su.ss_total_sndbuf;
+}
+
+bool dcgw_sctp_buffered_above(struct dcgw_sctp *s, size_t limit)
+{
+    if (s->queued_max <= limit)
+        return false; /* what is buffered is at most that */
+    return dcgw_sctp_buffered_amount(s) > limit;
 }
 
 int dcgw_sctp_close(struct dcgw_sctp *s)

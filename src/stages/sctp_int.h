@@ -39,6 +39,7 @@ struct dcgw_sctp {
     struct dcgw_sctp *zombie_next;
     bool want_writable;   /* a send returned EAGAIN, or the owner asked */
     size_t writable_at;   /* ... then on_writable at this many buffered bytes */
+    size_t queued_max;    /* buffered bytes at most: the last count plus what was sent since */
     bool read_paused;     /* back-pressure: read nothing (dcgw_sctp_pause_reading) */
     bool closed_reported; /* on_closed delivered */
 

@@ -233,6 +233,37 @@ START_TEST(heartbeats_only_where_wanted)
 }
 END_TEST
 
+/* dcgw_sctp_buffered_above answers as dcgw_sctp_buffered_amount would, while queued bytes
+ * grow with sends and fall with SACKs. */
+START_TEST(buffered_above_agrees_with_buffered_amount)
+{
+    struct dcgw_sctp_settings sa, sb;
+    stp_settings_pair(&sa, &sb);
+    struct stp_pair pr;
+    stp_pair_new(&pr, &sa, &sb);
+    stp_pair_connect(&pr);
+    uint8_t *m = stp_make_msg(1, 1000);
+    ck_assert(!dcgw_sctp_buffered_above(pr.a.s, 0)); /* nothing sent yet */
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(dcgw_sctp_send(pr.a.s, 1, 53, NULL, m, 1000), 0);
+        static const size_t limits[] = {0, 999, 5000, 12000, 19999, 1u << 20};
+        for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
+            /* the bound first: buffered_amount refreshes it */
+            bool above = dcgw_sctp_buffered_above(pr.a.s, limits[k]);
+            ck_assert_int_eq(above, dcgw_sctp_buffered_amount(pr.a.s) > limits[k]);
+        }
+    }
+    ck_assert(dcgw_sctp_buffered_above(pr.a.s, 15000)); /* 20 x 1000 queued, none acked */
+    free(m);
+    stp_want_b = 20;
+    ck_assert_int_ge(stp_pump(&pr, stp_got_wanted, 1000), 0);
+    ck_assert_int_eq(stp_pump(&pr, NULL, 30), -1); /* the SACKs */
+    ck_assert(!dcgw_sctp_buffered_above(pr.a.s, 0));
+    ck_assert_uint_eq(dcgw_sctp_buffered_amount(pr.a.s), 0);
+    stp_pair_free(&pr);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *association[] = {connect_simultaneous_open,
@@ -244,6 +275,7 @@ int main(void)
                                   close_before_and_while_connecting,
                                   connect_timeout_reports_closed,
                                   heartbeats_only_where_wanted,
+                                  buffered_above_agrees_with_buffered_amount,
                                   NULL};
     Suite *s = suite_create("sctp");
     tsuite_add(s, "association", 60, NULL, NULL, association);

@@ -233,6 +233,10 @@ void dcgw_sctp_want_writable(struct dcgw_sctp *s, size_t lowat);
 /* Bytes queued in usrsctp and not yet acknowledged (includes usrsctp's per-chunk
  * overhead, so slightly above the payload). */
 size_t dcgw_sctp_buffered_amount(struct dcgw_sctp *s);
+/* dcgw_sctp_buffered_amount(s) > limit, asking usrsctp only when the count at the last ask
+ * plus what the messages sent since add at most (an upper bound: only SACKs lower it)
+ * exceeds limit: a sender that checks before each message (the bridge) asks seldom. */
+bool dcgw_sctp_buffered_above(struct dcgw_sctp *s, size_t limit);
 
 /* Graceful shutdown (SHUTDOWN once queued data is acknowledged); on_closed follows. While
  * still connecting it gives the handshake up instead; before connect it only marks the
