@@ -186,10 +186,8 @@ static void op_by_session(struct master *m, struct controller *c, Dcgw__Request 
     if (closed && req->op_case == DCGW__REQUEST__OP_CLOSE_SESSION) {
         Dcgw__Closed cl = DCGW__CLOSED__INIT; /* closed already (by itself, or before) */
         cl.id = (char *)id;
-        Dcgw__Response r = DCGW__RESPONSE__INIT;
-        r.has_id = 1;
-        r.id = req->id;
-        r.result_case = DCGW__RESPONSE__RESULT_CLOSED;
+        Dcgw__Response r;
+        dcgw_ctlmsg_response(&r, req->id, DCGW__RESPONSE__RESULT_CLOSED);
         r.closed = &cl;
         respond(c, &r);
         return;
@@ -248,10 +246,8 @@ static void op_list(struct master *m, struct controller *c, Dcgw__Request *req)
         ptrs[list.n_sessions++] = x;
     }
     list.sessions = ptrs;
-    Dcgw__Response r = DCGW__RESPONSE__INIT;
-    r.has_id = 1;
-    r.id = req->id;
-    r.result_case = DCGW__RESPONSE__RESULT_SESSIONS;
+    Dcgw__Response r;
+    dcgw_ctlmsg_response(&r, req->id, DCGW__RESPONSE__RESULT_SESSIONS);
     r.sessions = &list;
     respond(c, &r);
 out:
@@ -355,10 +351,8 @@ static void stats_finish(struct master *m, struct stats_agg *agg)
     struct controller *c = controller_by_id(m, agg->conn_id);
     dcgw__metrics_request_done(m, DCGW__REQUEST__OP_GET_STATS, agg->t0_ns);
     if (c) {
-        Dcgw__Response r = DCGW__RESPONSE__INIT;
-        r.has_id = 1;
-        r.id = agg->req_id;
-        r.result_case = DCGW__RESPONSE__RESULT_STATS;
+        Dcgw__Response r;
+        dcgw_ctlmsg_response(&r, agg->req_id, DCGW__RESPONSE__RESULT_STATS);
         r.stats = &st;
         respond(c, &r);
     }
@@ -398,10 +392,8 @@ static void op_subscribe(struct master *m, struct controller *c, Dcgw__Request *
         s.has_first_seq = 1;
         s.first_seq = dcgw__replay_plan(m, c, sub->from_seq, &start);
     }
-    Dcgw__Response r = DCGW__RESPONSE__INIT;
-    r.has_id = 1;
-    r.id = req->id;
-    r.result_case = DCGW__RESPONSE__RESULT_SUBSCRIBED;
+    Dcgw__Response r;
+    dcgw_ctlmsg_response(&r, req->id, DCGW__RESPONSE__RESULT_SUBSCRIBED);
     r.subscribed = &s;
     respond(c, &r);
     if (replay)
@@ -410,9 +402,8 @@ static void op_subscribe(struct master *m, struct controller *c, Dcgw__Request *
 
 static void op_simple(struct master *m, struct controller *c, Dcgw__Request *req)
 {
-    Dcgw__Response r = DCGW__RESPONSE__INIT;
-    r.has_id = 1;
-    r.id = req->id;
+    Dcgw__Response r;
+    dcgw_ctlmsg_response(&r, req->id, DCGW__RESPONSE__RESULT__NOT_SET);
     Dcgw__Pong pong = DCGW__PONG__INIT;
     Dcgw__VersionInfo vi = DCGW__VERSION_INFO__INIT;
     if (req->op_case == DCGW__REQUEST__OP_PING) {

@@ -27,13 +27,19 @@ Dcgw__Frame *dcgw_ctlmsg_unpack(const uint8_t *p, size_t n)
     return dcgw__frame__unpack(NULL, n, p);
 }
 
+void dcgw_ctlmsg_response(Dcgw__Response *resp, uint64_t id, Dcgw__Response__ResultCase rc)
+{
+    dcgw__response__init(resp);
+    resp->has_id = 1;
+    resp->id = id;
+    resp->result_case = rc;
+}
+
 void dcgw_ctlmsg_error(Dcgw__Response *resp, Dcgw__Error *err, uint64_t id, int code,
                        const char *message)
 {
-    dcgw__response__init(resp);
+    dcgw_ctlmsg_response(resp, id, DCGW__RESPONSE__RESULT__NOT_SET);
     dcgw__error__init(err);
-    resp->has_id = 1;
-    resp->id = id;
     err->has_code = 1;
     err->code = code;
     err->name = (char *)dcgw_err_name(code);

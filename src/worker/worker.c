@@ -40,10 +40,8 @@ static void send_error(struct worker *w, uint64_t id, int code, const char *msg)
 
 static void respond_session(struct worker *w, uint64_t id, Dcgw__Session *s)
 {
-    Dcgw__Response r = DCGW__RESPONSE__INIT;
-    r.has_id = 1;
-    r.id = id;
-    r.result_case = DCGW__RESPONSE__RESULT_SESSION;
+    Dcgw__Response r;
+    dcgw_ctlmsg_response(&r, id, DCGW__RESPONSE__RESULT_SESSION);
     r.session = s;
     send_response(w, &r);
 }
@@ -120,10 +118,8 @@ static void op_close(struct worker *w, const Dcgw__Request *req)
     Dcgw__Closed cl = DCGW__CLOSED__INIT;
     cl.id = strdup(id);
     dcgw__wsession_close(s, why);
-    Dcgw__Response r = DCGW__RESPONSE__INIT;
-    r.has_id = 1;
-    r.id = req->id;
-    r.result_case = DCGW__RESPONSE__RESULT_CLOSED;
+    Dcgw__Response r;
+    dcgw_ctlmsg_response(&r, req->id, DCGW__RESPONSE__RESULT_CLOSED);
     r.closed = &cl;
     send_response(w, &r);
     free(cl.id);
@@ -236,10 +232,8 @@ static void op_stats(struct worker *w, const Dcgw__Request *req)
     Dcgw__Stats st = DCGW__STATS__INIT;
     st.workers = wl;
     st.n_workers = 1;
-    Dcgw__Response r = DCGW__RESPONSE__INIT;
-    r.has_id = 1;
-    r.id = req->id;
-    r.result_case = DCGW__RESPONSE__RESULT_STATS;
+    Dcgw__Response r;
+    dcgw_ctlmsg_response(&r, req->id, DCGW__RESPONSE__RESULT_STATS);
     r.stats = &st;
     send_response(w, &r);
 }
@@ -275,10 +269,8 @@ static void handle_request(struct worker *w, const Dcgw__Request *req)
         break;
     case DCGW__REQUEST__OP_PING: { /* the master's watchdog */
         Dcgw__Pong pong = DCGW__PONG__INIT;
-        Dcgw__Response r = DCGW__RESPONSE__INIT;
-        r.has_id = 1;
-        r.id = req->id;
-        r.result_case = DCGW__RESPONSE__RESULT_PONG;
+        Dcgw__Response r;
+        dcgw_ctlmsg_response(&r, req->id, DCGW__RESPONSE__RESULT_PONG);
         r.pong = &pong;
         send_response(w, &r);
         break;

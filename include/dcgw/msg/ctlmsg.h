@@ -17,6 +17,9 @@ int dcgw_ctlmsg_pack(const Dcgw__Frame *f, size_t max, uint8_t **out, size_t *le
  * dcgw__frame__free_unpacked(f, NULL). */
 Dcgw__Frame *dcgw_ctlmsg_unpack(const uint8_t *p, size_t n);
 
+/* Fills resp (stack storage) as the response to request id with result rc; the caller
+ * points rc's member at the result. */
+void dcgw_ctlmsg_response(Dcgw__Response *resp, uint64_t id, Dcgw__Response__ResultCase rc);
 /* Fills resp (stack storage; err must outlive it) as an error response to request id. */
 void dcgw_ctlmsg_error(Dcgw__Response *resp, Dcgw__Error *err, uint64_t id, int code,
                        const char *message);
