@@ -713,14 +713,19 @@ int gw_session_address(struct gw *g, const char *sid, char *addr, size_t cap)
     return r;
 }
 
+/* get_stats on the bench's own connection to g: 0 and the response (the caller frees it),
+ * or an error (DCGW_ESTATE without a gateway). */
+static int gw_stats(struct gw *g, Dcgw__Response **resp)
+{
+    char err[256];
+    return g ? get_stats(g->ctl, resp, err, sizeof(err)) : DCGW_ESTATE;
+}
+
 int gw_sessions(struct gw *g, unsigned *n)
 {
     *n = 0;
-    if (!g)
-        return DCGW_ESTATE;
     Dcgw__Response *resp;
-    char err[256];
-    int r = get_stats(g->ctl, &resp, err, sizeof(err));
+    int r = gw_stats(g, &resp);
     if (r < 0)
         return r;
     for (size_t i = 0; resp->stats && i < resp->stats->n_workers; i++)
@@ -732,11 +737,8 @@ int gw_sessions(struct gw *g, unsigned *n)
 int gw_counters(struct gw *g, const char *const *names, uint64_t *vals, size_t n)
 {
     memset(vals, 0, n * sizeof(*vals));
-    if (!g)
-        return DCGW_ESTATE;
     Dcgw__Response *resp;
-    char err[256];
-    int r = get_stats(g->ctl, &resp, err, sizeof(err));
+    int r = gw_stats(g, &resp);
     if (r < 0)
         return r;
     for (size_t i = 0; resp->stats && i < resp->stats->n_workers; i++) {
