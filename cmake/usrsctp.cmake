@@ -172,6 +172,9 @@ if(DCGW_USRSCTP_KIND STREQUAL "patched")
                    -Dsctp_build_shared_lib=OFF -Dsctp_werror=OFF -Dsctp_debug=ON
                    -Dsctp_invariants=OFF
         BUILD_COMMAND ${CMAKE_COMMAND} --build "${_us_bin}" --target usrsctp
+        # Always asked (a no-op when nothing changed): a changed patch re-extracts the
+        # source at configure time, and its make must see the new files.
+        BUILD_ALWAYS ON
         INSTALL_COMMAND ""
         BUILD_BYPRODUCTS "${_us_lib}"
         LOG_CONFIGURE ON LOG_BUILD ON LOG_OUTPUT_ON_FAILURE ON)
