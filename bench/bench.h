@@ -89,6 +89,7 @@ struct bench_opts {
     size_t boot_size;                 /* bootstrap: bytes of the application */
     unsigned boot_transfers;          /* bootstrap: application downloads per path and round */
     bool netns, quiet, keep;
+    bool no_direct; /* --no-direct: the direct path is left out (idle and setup at scale) */
     int argc;
     char **argv;
 };

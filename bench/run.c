@@ -59,7 +59,8 @@ void bench_endpoint_addr(uint32_t id, bool far, struct sockaddr_storage *out)
     memset(out, 0, sizeof(*out));
     struct sockaddr_in *a = (struct sockaddr_in *)out;
     a->sin_family = AF_INET;
-    uint32_t host = (id & 0x3fffffu) | ((far ? 65u : 1u) << 16);
+    uint32_t hi = (far ? 65u : 1u) + ((id >> 16) & 63u); /* 127.1-64 / 127.65-128 */
+    uint32_t host = (hi << 16) | (id & 0xffffu);
     a->sin_addr.s_addr = htonl((127u << 24) | host);
 }
 
@@ -73,8 +74,8 @@ const char *bench_path_name(enum bench_path p)
 bool bench_path_available(struct bench *b, enum bench_path p)
 {
     /* PATH_RELAY: false on purpose, see bench.h. */
-    return p == PATH_DIRECT || (p == PATH_GATEWAY && b->gw) || (p == PATH_JANUS && b->jn) ||
-           (p == PATH_BASE && b->gw_base);
+    return (p == PATH_DIRECT && !b->o.no_direct) || (p == PATH_GATEWAY && b->gw) ||
+           (p == PATH_JANUS && b->jn) || (p == PATH_BASE && b->gw_base);
 }
 
 static void until_eval(struct bench *b)
