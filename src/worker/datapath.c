@@ -138,7 +138,10 @@ static void on_leg_timer(uv_timer_t *t)
     l->timer_due = UINT64_MAX;
     if (!l->leg || l->dead)
         return;
+    enum dcgw_leg_state before = dcgw_leg_state(l->leg);
     dcgw_leg_handle_timeout(l->leg, uv_now(t->loop));
+    if (l->dead || !l->leg || dcgw_leg_state(l->leg) != before)
+        dcgw__wmetrics_touch(l->s);
     dcgw__wplane_rearm(l);
 }
 
@@ -389,7 +392,12 @@ static bool leg_input(struct wleg *l, const struct sockaddr *from, const uint8_t
 {
     if (!l->leg || l->dead)
         return false;
+    enum dcgw_leg_state before = dcgw_leg_state(l->leg);
     int r = dcgw_leg_input(l->leg, from, p, n, now);
+    /* STUN (RFC 7983: first byte 0..3) that left the state alone (a consent check) moves
+     * no metric; anything else may */
+    if (!n || p[0] > 3 || l->dead || dcgw_leg_state(l->leg) != before)
+        dcgw__wmetrics_touch(l->s);
     bool validated = learn && r == 0 && !l->dead && dcgw_leg_knows(l->leg, from);
     dcgw__wplane_rearm(l);
     return validated;
@@ -409,9 +417,10 @@ static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_
     if (!l && !(l = route_unknown(w, from, p, n, now)))
         return;
     bool validated;
-    if (l->s->relay) /* relay legs: each side's validated addresses feed one flow */
+    if (l->s->relay) { /* relay legs: each side's validated addresses feed one flow */
         validated = dcgw__wrelay_input(l, from, p, n, now) == DCGW_RELAY_STUN_OK;
-    else
+        dcgw__wmetrics_touch(l->s);
+    } else
         validated = leg_input(l, from, p, n, now, !routed);
     /* Route learning, the same for both modes: a source the leg's ICE validated. */
     if (validated && !routed && !l->dead)

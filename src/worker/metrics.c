@@ -4,7 +4,15 @@
  * read from the stages' own counters when a snapshot is built, every
  * metrics.push_interval_ms. The snapshot is sent only when a value changed (CPU time and
  * memory aside) or every DCGW_METRICS_PUSH_IDLE_TICKS ticks. A scrape of the master never
- * reaches a worker. */
+ * reaches a worker.
+ *
+ * A snapshot costs what changed, not what is live (docs/capacity.md "Idle"): each live
+ * session keeps its last share of the values (its non-zero slots), the worker their sum.
+ * What may change a session's share marks it (dcgw__wmetrics_touch: its datagrams other
+ * than STUN that left its legs' states alone, its events, its leg timers that moved a state,
+ * the controller's operations on it); a snapshot reads the marked sessions' stages again
+ * and moves the sum by the difference. Every WMETRICS_FULL_EVERY snapshots it reads them
+ * all, which bounds what a missed mark could leave stale. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,24 +33,77 @@ _Static_assert(DCGW_MDROP_MEDIA_NO_STAGE - DCGW_MDROP_MEDIA_NOT_READY == DCGW_ME
 _Static_assert(DCGW_MDROP_MEDIA_INTERNAL - DCGW_MDROP_MEDIA_NOT_READY == DCGW_MEDIA_DROP_INTERNAL,
                "media drop reasons: include/dcgw/msg/metrics.h follows DCGW_MEDIA_DROP_MAP");
 
+enum {
+    WMETRICS_FULL_EVERY = 60, /* snapshots between two that read every live session */
+    WMETRICS_SHARE_MIN = 16,  /* slots a session's share holds at first */
+};
+
 struct wmetrics {
     uv_timer_t timer;
     uint32_t interval_ms;
     size_t n;
-    uint64_t *acc;  /* counted events, and the counters of sessions that closed */
-    uint64_t *cur;  /* the snapshot being built */
-    uint64_t *last; /* the last one pushed */
-    unsigned idle_ticks;
+    uint64_t *acc;      /* counted events, and the counters of sessions that closed */
+    uint64_t *live;     /* the sum of the live sessions' shares */
+    uint64_t *cur;      /* the snapshot being built */
+    uint64_t *last;     /* the last one pushed */
+    GHashTable *marked; /* struct wsession *: shares to read again at the next snapshot */
+    unsigned idle_ticks, since_full;
     bool pushed; /* once: the master has a snapshot */
     bool closing;
 };
 
-static void add(uint64_t *v, enum dcgw_wmetric f, int a, int b, uint64_t x)
+/* A session's share: the slots it adds to, with what it adds. */
+struct wmshare {
+    uint32_t n, cap;
+    struct wmslot {
+        uint32_t slot;
+        uint64_t v;
+    } e[];
+};
+
+/* Where add() puts a value: a dense vector (v), or a share being made (sh). */
+struct msink {
+    uint64_t *v;
+    struct wmshare *sh;
+    bool oom;
+};
+
+static void share_add(struct msink *k, size_t i, uint64_t x)
+{
+    struct wmshare *sh = k->sh;
+    for (uint32_t j = 0; sh && j < sh->n; j++)
+        if (sh->e[j].slot == i) {
+            sh->e[j].v += x;
+            return;
+        }
+    if (!sh || sh->n == sh->cap) {
+        uint32_t cap = sh ? 2 * sh->cap : WMETRICS_SHARE_MIN;
+        struct wmshare *g = realloc(sh, sizeof(*g) + cap * sizeof(g->e[0]));
+        if (!g) {
+            k->oom = true;
+            return;
+        }
+        if (!sh)
+            g->n = 0;
+        g->cap = cap;
+        k->sh = sh = g;
+    }
+    sh->e[sh->n++] = (struct wmslot){(uint32_t)i, x};
+}
+
+static void add(struct msink *k, enum dcgw_wmetric f, int a, int b, uint64_t x)
 {
     size_t i = a < 0 || b < 0 ? SIZE_MAX : dcgw_metrics_slot(f, (unsigned)a, (unsigned)b);
-    if (i != SIZE_MAX)
-        v[i] += x;
+    if (i == SIZE_MAX || x == 0)
+        return;
+    if (k->v)
+        k->v[i] += x;
+    else
+        share_add(k, i, x);
 }
+
+/* Into a dense vector. */
+#define DENSE(vec) (&(struct msink){.v = (vec)})
 
 static int role_of(const struct wsession *s, unsigned leg)
 {
@@ -66,7 +127,12 @@ void dcgw__wmetrics_event(struct worker *w, const Dcgw__Event *ev)
     struct wmetrics *m = w->metrics;
     if (!m)
         return;
-    uint64_t *v = m->acc;
+    if (ev->session_id) {
+        struct wsession *s = g_hash_table_lookup(w->sessions, ev->session_id);
+        if (s)
+            dcgw__wmetrics_touch(s);
+    }
+    struct msink *v = DENSE(m->acc);
     switch (ev->kind_case) {
     case DCGW__EVENT__KIND_LEG_CONNECTED:
         add(v, DCGW_WM_DTLS_HANDSHAKES, event_role(w, ev), 0, 1);
@@ -105,7 +171,7 @@ void dcgw__wmetrics_event(struct worker *w, const Dcgw__Event *ev)
 
 /* ---- a session's counters (folded at close) and gauges (live only) */
 
-static void add_relay(const struct wsession *s, uint64_t *v, bool gauges)
+static void add_relay(const struct wsession *s, struct msink *v, bool gauges)
 {
     for (unsigned k = 0; k < s->n_legs; k++) {
         Dcgw__LegState state;
@@ -138,7 +204,7 @@ static Dcgw__LegState leg_state(const struct wsession *s, unsigned i)
     return l->leg && !l->dead ? dcgw__wev_leg_state(dcgw_leg_state(l->leg), kept) : kept;
 }
 
-static void add_terminated_gauges(const struct wsession *s, uint64_t *v)
+static void add_terminated_gauges(const struct wsession *s, struct msink *v)
 {
     uint32_t open[2][DCGW_DC_KIND_COUNT] = {{0}}, served[2] = {0};
     dcgw_bridge_count_open(s->bridge, open);
@@ -156,7 +222,7 @@ static void add_terminated_gauges(const struct wsession *s, uint64_t *v)
 }
 
 /* The media stage's counters (audio and video of a terminated session). */
-static void add_media(const struct wsession *s, uint64_t *v)
+static void add_media(const struct wsession *s, struct msink *v)
 {
     if (!s->media)
         return;
@@ -176,7 +242,7 @@ static void add_media(const struct wsession *s, uint64_t *v)
         add(v, DCGW_WM_DROPS, DCGW_MDROP_MEDIA_NOT_READY + d, 0, m.dropped[d]);
 }
 
-static void add_session(const struct wsession *s, uint64_t *v, bool gauges)
+static void add_session(const struct wsession *s, struct msink *v, bool gauges)
 {
     if (s->relay) {
         add_relay(s, v, gauges);
@@ -212,10 +278,49 @@ static void add_session(const struct wsession *s, uint64_t *v, bool gauges)
                 0, reasons[r]);
 }
 
+/* ---- shares of live sessions */
+
+static void share_apply(uint64_t *live, const struct wmshare *sh, bool plus)
+{
+    for (uint32_t j = 0; sh && j < sh->n; j++)
+        live[sh->e[j].slot] += plus ? sh->e[j].v : (uint64_t)0 - sh->e[j].v;
+}
+
+/* Reads s's share again and moves the sum by the difference. False: out of memory (the
+ * old share stays; s stays marked). */
+static bool share_read(struct wmetrics *m, struct wsession *s)
+{
+    struct msink k = {.v = NULL};
+    add_session(s, &k, false);
+    add_session(s, &k, true);
+    if (k.oom) {
+        free(k.sh);
+        return false;
+    }
+    share_apply(m->live, s->metrics_share, false);
+    share_apply(m->live, k.sh, true);
+    free(s->metrics_share);
+    s->metrics_share = k.sh;
+    return true;
+}
+
+void dcgw__wmetrics_touch(struct wsession *s)
+{
+    struct wmetrics *m = s->w->metrics;
+    if (m && !m->closing)
+        g_hash_table_add(m->marked, s);
+}
+
 void dcgw__wmetrics_fold(struct wsession *s)
 {
-    if (s->w->metrics)
-        add_session(s, s->w->metrics->acc, false);
+    struct wmetrics *m = s->w->metrics;
+    if (m) {
+        add_session(s, DENSE(m->acc), false);
+        share_apply(m->live, s->metrics_share, false);
+        g_hash_table_remove(m->marked, s);
+    }
+    free(s->metrics_share);
+    s->metrics_share = NULL;
 }
 
 /* ---- the snapshot */
@@ -236,17 +341,32 @@ void dcgw__wmetrics_usage(uint64_t *user_us, uint64_t *system_us, uint64_t *rss_
     *rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static void build(struct worker *w, uint64_t *v)
+/* The live sessions' sum, up to date: the marked sessions' shares read again, or every
+ * session's every WMETRICS_FULL_EVERY snapshots. */
+static void refresh_live(struct wmetrics *m, struct worker *w)
 {
-    struct wmetrics *m = w->metrics;
-    memcpy(v, m->acc, m->n * sizeof(*v));
     GHashTableIter it;
     gpointer k, val;
-    g_hash_table_iter_init(&it, w->sessions);
+    bool full = ++m->since_full >= WMETRICS_FULL_EVERY;
+    g_hash_table_iter_init(&it, full ? w->sessions : m->marked);
     while (g_hash_table_iter_next(&it, &k, &val)) {
-        add_session(val, v, false);
-        add_session(val, v, true);
+        struct wsession *s = full ? val : k;
+        if (share_read(m, s) && !full)
+            g_hash_table_iter_remove(&it);
     }
+    if (full) {
+        m->since_full = 0;
+        g_hash_table_remove_all(m->marked);
+    }
+}
+
+static void build(struct worker *w, uint64_t *vec)
+{
+    struct wmetrics *m = w->metrics;
+    refresh_live(m, w);
+    for (size_t i = 0; i < m->n; i++)
+        vec[i] = m->acc[i] + m->live[i];
+    struct msink *v = DENSE(vec);
     const struct dcgw_io_stats *io = w->io ? dcgw_io_stats(w->io) : NULL;
     if (io) {
         add(v, DCGW_WM_UDP_DATAGRAMS, DCGW_METRIC_DIR_IN, 0, io->rx_packets);
@@ -300,9 +420,9 @@ static void push(struct worker *w)
     m->idle_ticks = 0;
     uint64_t user, sys, rss;
     dcgw__wmetrics_usage(&user, &sys, &rss);
-    add(v, DCGW_WM_CPU, 0, 0, user);
-    add(v, DCGW_WM_CPU, 1, 0, sys);
-    add(v, DCGW_WM_RSS, 0, 0, rss);
+    add(DENSE(v), DCGW_WM_CPU, 0, 0, user);
+    add(DENSE(v), DCGW_WM_CPU, 1, 0, sys);
+    add(DENSE(v), DCGW_WM_RSS, 0, 0, rss);
     memcpy(m->last, v, m->n * sizeof(*v));
     Dcgw__WorkerMetrics wm = DCGW__WORKER_METRICS__INIT;
     wm.has_time_unix_ms = 1;
@@ -329,7 +449,7 @@ void dcgw__wmetrics_configure(struct worker *w, bool create)
     if (create && !m) {
         size_t n = dcgw_metrics_slots();
         m = calloc(1, sizeof(*m));
-        uint64_t *a = calloc(3 * n, sizeof(*a));
+        uint64_t *a = calloc(4 * n, sizeof(*a));
         if (!m || !a) {
             DCGW_ERROR(WORKER, "metrics: out of memory; this worker pushes none");
             free(m);
@@ -340,6 +460,10 @@ void dcgw__wmetrics_configure(struct worker *w, bool create)
         m->acc = a;
         m->cur = a + n;
         m->last = a + 2 * n;
+        m->live = a + 3 * n;
+        m->marked = g_hash_table_new(g_direct_hash, g_direct_equal);
+        /* sessions made before metrics were on count from the first snapshot */
+        m->since_full = WMETRICS_FULL_EVERY;
         uv_timer_init(w->loop, &m->timer);
         m->timer.data = w;
         w->metrics = m;
@@ -364,6 +488,7 @@ void dcgw__wmetrics_free(struct worker *w)
     struct wmetrics *m = w->metrics;
     if (!m)
         return;
+    g_hash_table_destroy(m->marked);
     free(m->acc);
     free(m);
     w->metrics = NULL;

@@ -65,6 +65,7 @@ static void op_create(struct worker *w, const Dcgw__Request *req)
         return;
     }
     g_hash_table_insert(w->sessions, s->desc->id, s);
+    dcgw__wmetrics_touch(s);
     dcgw__wsession_refresh(s); /* legs that answered are already doing ICE */
     w->stats.sessions_created++;
     DCGW_INFO(SESSION, "session %s created (%zu legs)", s->desc->id, s->desc->n_legs);
@@ -79,6 +80,7 @@ static void op_update(struct worker *w, const Dcgw__Request *req)
         send_error(w, req->id, DCGW_ENOENT, "no such session");
         return;
     }
+    dcgw__wmetrics_touch(s); /* its policy, legs or proxies may change */
     char err[512] = "";
     int r = u->remote_sdp || u->policy || u->avatar || u->relay ? 0 : DCGW_EINVAL;
     if (u->dc) /* the leg's bootstrap HTTP proxy (docs/bootstrap.md), with whatever else */
@@ -133,6 +135,7 @@ static void op_close_channel(struct worker *w, const Dcgw__Request *req)
         send_error(w, req->id, DCGW_ENOENT, "no such session");
         return;
     }
+    dcgw__wmetrics_touch(s);
     char err[256] = "";
     int r = dcgw__wsession_close_channel(s, cc->leg, cc->stream_id, err, sizeof(err));
     if (r < 0) {

@@ -74,9 +74,10 @@ struct wsession {
     unsigned handles_open; /* leg timers still closing before the session can go */
     struct wrelay *relay;  /* relay sessions (both legs MODE_RELAY, relay_legs.c); else NULL */
     bool closing;
-    struct wavatar *avatar; /* avatar verifiers (verify.c) */
-    struct wboot *boot;     /* bootstrap channels served by the HTTP proxy (bootstrap.c) */
-    struct wmedia *media;   /* audio and video (media.c); NULL: none */
+    struct wavatar *avatar;        /* avatar verifiers (verify.c) */
+    struct wboot *boot;            /* bootstrap channels served by the HTTP proxy (bootstrap.c) */
+    struct wmedia *media;          /* audio and video (media.c); NULL: none */
+    struct wmshare *metrics_share; /* its part of the metrics snapshot (metrics.c) */
 };
 
 struct wdeferred {
@@ -397,14 +398,18 @@ void dcgw__wrelay_free(struct wsession *s);
  * at each (re)configuration (create: at start when the master asks for them
  * (WorkerInit.push_metrics); then the push interval follows w->cfg), stop when the worker
  * closes, free after its loop ended; event counts each
- * emitted event; fold adds a closing session's counters (before it leaves w->sessions);
+ * emitted event; fold adds a closing session's counters (before it leaves w->sessions)
+ * and drops its share; touch marks a session whose share may have changed, to be read
+ * again at the next snapshot (metrics.c: a snapshot costs the sessions marked, not all);
  * usage reads the process's CPU time and resident memory. */
 struct wmetrics;
+struct wmshare;
 void dcgw__wmetrics_configure(struct worker *w, bool create);
 void dcgw__wmetrics_stop(struct worker *w);
 void dcgw__wmetrics_free(struct worker *w);
 void dcgw__wmetrics_event(struct worker *w, const Dcgw__Event *ev);
 void dcgw__wmetrics_fold(struct wsession *s);
+void dcgw__wmetrics_touch(struct wsession *s);
 void dcgw__wmetrics_usage(uint64_t *user_us, uint64_t *system_us, uint64_t *rss_bytes);
 
 /* relay_legs.c, for metrics.c: leg k's state and the counters of what its peer sent, now. */
