@@ -41,7 +41,9 @@ set(_us_sha256
     "fdf19f731612b462c4d0ed8a0cf75618970161e97a4e414c766e982250b4364c"
     "260107caf318650a57a8caa593550e39bca6943e93f970c80d6c17e59d62cd92"
     "4b7b108eecf70c05d90222a3cb882113d8366a673dac23c8b7d31d5aeee086c6")
-set(_us_patches "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0001-streams-made-when-first-used.patch")
+set(_us_patches
+    "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0001-streams-made-when-first-used.patch"
+    "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0002-callout-wheel.patch")
 set(_us_dir "${CMAKE_BINARY_DIR}/usrsctp")
 set(_us_src "${_us_dir}/usrsctp-${_us_version}")
 set(_us_stamp "${_us_dir}/patched.stamp")
@@ -136,6 +138,9 @@ if(NOT DCGW_USRSCTP STREQUAL "system")
     endif()
     if(NOT _us_fresh)
         file(REMOVE "${_us_stamp}")
+        # and what was built from the old source: the external project's stamps would
+        # otherwise keep its build step from running again (a new patch left unbuilt)
+        file(REMOVE_RECURSE "${_us_dir}/build" "${CMAKE_BINARY_DIR}/usrsctp_patched-prefix")
         _us_prepare(_us_ok _us_why)
         if(_us_ok)
             file(TOUCH "${_us_stamp}")

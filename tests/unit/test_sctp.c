@@ -233,6 +233,74 @@ START_TEST(heartbeats_only_where_wanted)
 }
 END_TEST
 
+/* usrsctp's timers as dcgw's patch 0002 keeps them (third_party/usrsctp: a wheel of 2^14
+ * one-tick lists, a turn every 16.4 s at 1,000 ticks a second): a callout due more than a
+ * turn ahead is passed over, not fired, when the wheel first comes round to its list, and
+ * fires when due; one tick of more than a turn fires what fell due in it. The callout is
+ * a lost message's retransmission timer with an RTO of 20 s. Holds on the unpatched
+ * library too. */
+static void lose_one(struct stp_pair *pr, uint32_t i)
+{
+    pr->l.ab.loss_pct = 100;
+    uint8_t *m = stp_make_msg(i, 100);
+    ck_assert_int_eq(dcgw_sctp_send(pr->a.s, 1, 53, NULL, m, 100), 0);
+    free(m);
+    dcgw_sctp_handle_timers(1);
+    ck_assert_int_eq(stp_pump(pr, NULL, 1), -1);
+    /* T3 resends only chunks older than the smoothed RTT on the real clock */
+    struct timespec ts = {0, 30 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+START_TEST(timers_past_a_turn_of_the_wheel)
+{
+    struct dcgw_sctp_stack_settings st;
+    dcgw_sctp_stack_settings_default(&st);
+    st.rto_initial_ms = st.rto_min_ms = 20000;
+    st.rto_max_ms = 60000;
+    ck_assert_int_eq(dcgw_sctp_stack_init(&st), 0);
+    struct dcgw_sctp_settings sa, sb;
+    stp_settings_pair(&sa, &sb);
+    sa.no_heartbeat = sb.no_heartbeat = true;
+    struct stp_pair pr;
+    stp_pair_new(&pr, &sa, &sb);
+    stp_pair_connect(&pr);
+    lose_one(&pr, 1);
+    uint64_t lost = pr.l.ab.dropped;
+    ck_assert_uint_ge(lost, 1);
+    /* 170 x (100 ms + the pump's tick of ~10 ms): ~18.7 s, past its list once */
+    for (int i = 0; i < 170; i++) {
+        dcgw_sctp_handle_timers(100);
+        ck_assert_int_eq(stp_pump(&pr, NULL, 1), -1);
+        ck_assert_msg(pr.l.ab.dropped == lost, "resent at step %d", i);
+    }
+    ck_assert_uint_eq(pr.l.ab.dropped, lost); /* not resent early */
+    for (int i = 0; i < 40 && pr.l.ab.dropped == lost; i++) {
+        dcgw_sctp_handle_timers(100);
+        ck_assert_int_eq(stp_pump(&pr, NULL, 1), -1);
+    }
+    ck_assert_uint_gt(pr.l.ab.dropped, lost); /* resent at 20 s */
+    pr.l.ab.loss_pct = 0;
+    stp_want_a = 0;
+    stp_want_b = 1;
+    for (int i = 0; i < 500 && pr.b.nmsgs < 1; i++) { /* the next resend: RTO doubled */
+        dcgw_sctp_handle_timers(100);
+        stp_pump(&pr, NULL, 1);
+    }
+    ck_assert_uint_eq(pr.b.nmsgs, 1);
+    stp_check_msg(&pr.b.msgs[0], 1, 100);
+    /* another lost, then one tick of over four turns: its retransmission timer fires */
+    lose_one(&pr, 2);
+    pr.l.ab.loss_pct = 0;
+    dcgw_sctp_handle_timers(70000); /* past rto_max: whatever the back-off made of the RTO */
+    stp_want_b = 2;
+    ck_assert_int_ge(stp_pump(&pr, stp_got_wanted, 3), 0);
+    stp_check_msg(&pr.b.msgs[1], 2, 100);
+    ck_assert_int_eq(pr.a.closed + pr.b.closed, 0);
+    stp_pair_free(&pr);
+}
+END_TEST
+
 /* dcgw_sctp_buffered_above answers as dcgw_sctp_buffered_amount would, while queued bytes
  * grow with sends and fall with SACKs. */
 START_TEST(buffered_above_agrees_with_buffered_amount)
@@ -275,6 +343,7 @@ int main(void)
                                   close_before_and_while_connecting,
                                   connect_timeout_reports_closed,
                                   heartbeats_only_where_wanted,
+                                  timers_past_a_turn_of_the_wheel,
                                   buffered_above_agrees_with_buffered_amount,
                                   NULL};
     Suite *s = suite_create("sctp");
