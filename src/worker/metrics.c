@@ -6,7 +6,7 @@
  * memory aside) or every DCGW_METRICS_PUSH_IDLE_TICKS ticks. A scrape of the master never
  * reaches a worker.
  *
- * A snapshot costs what changed, not what is live (docs/capacity.md "Idle"): each live
+ * A snapshot costs what changed, not what is live (docs/capacity.md "Idle cost"): each live
  * session keeps its last share of the values (its non-zero slots), the worker their sum.
  * What may change a session's share marks it (dcgw__wmetrics_touch: its datagrams other
  * than STUN that left its legs' states alone, its events, its leg timers that moved a state,
