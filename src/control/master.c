@@ -18,42 +18,6 @@
 
 static void spawn_worker(struct master *m, struct worker *w);
 
-extern char **environ;
-
-/* glibc's per-thread cache of freed blocks (tcache) keeps 7 blocks a size by default; a
- * worker frees usrsctp's buffers by the burst (an mbuf or two a message, a chunk record,
- * a queue entry), so most frees and mallocs went past it to the locked bins, where they
- * split and coalesce (_int_malloc, _int_free, unlink_chunk: 13% of a worker at 64-byte
- * messages). 256 a size holds a burst. The cache only holds sizes up to 1032 bytes
- * (tcache_max): a few hundred KiB per worker in practice. A GLIBC_TUNABLES the operator
- * set that names tcache_count is left alone (docs/capacity.md). */
-static const char worker_tcache[] = "glibc.malloc.tcache_count=256";
-
-/* The workers' environment: ours, with worker_tcache in GLIBC_TUNABLES (read by glibc
- * when the worker starts). Returns a NULL-terminated array (the strings are borrowed or
- * static) to free, or NULL to inherit ours unchanged. */
-static char **worker_env(void)
-{
-    static char tun[512];
-    size_t n = 0, at = SIZE_MAX;
-    for (; environ && environ[n]; n++)
-        if (strncmp(environ[n], "GLIBC_TUNABLES=", 15) == 0)
-            at = n;
-    if (at != SIZE_MAX && strstr(environ[at], "tcache_count"))
-        return NULL;
-    int len = at == SIZE_MAX ? snprintf(tun, sizeof(tun), "GLIBC_TUNABLES=%s", worker_tcache)
-                             : snprintf(tun, sizeof(tun), "%s:%s", environ[at], worker_tcache);
-    if (len < 0 || (size_t)len >= sizeof(tun))
-        return NULL;
-    char **env = calloc(n + 2, sizeof(*env));
-    if (!env)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        env[i] = environ[i];
-    env[at == SIZE_MAX ? n : at] = tun;
-    return env;
-}
-
 int dcgw__master_send_worker(struct worker *w, const Dcgw__Frame *f)
 {
     if (w->m->to_worker) {
@@ -288,12 +252,10 @@ static void spawn_worker(struct master *m, struct worker *w)
         .args = args,
         .stdio_count = 4,
         .stdio = stdio,
-        .env = worker_env(),
     };
     uv_process_t *proc = calloc(1, sizeof(*proc));
     uv_pipe_t *pipe = calloc(1, sizeof(*pipe));
     int r = proc && pipe ? uv_spawn(m->loop, proc, &o) : UV_ENOMEM;
-    free(o.env);
     close(sv[1]);
     if (r < 0) {
         DCGW_ERROR(MASTER, "starting worker %u: %s", w->index, uv_strerror(r));

@@ -89,10 +89,6 @@ run() {
     local S1="$T/s1" S2="$T/s2"
     start_loopback_dcgwd 1
     snap "$T/start.json"
-    # the master hands its workers glibc's larger per-thread cache (docs/capacity.md)
-    local wpid; wpid=$(ctl --json stats | json_get 'j["stats"]["workers"][0]["pid"]')
-    check "the worker (pid $wpid) runs with GLIBC_TUNABLES glibc.malloc.tcache_count=256" \
-        grep -qz '^GLIBC_TUNABLES=.*glibc.malloc.tcache_count=256' "/proc/$wpid/environ"
 
     # ---- a. s1 connected, idle: quiet mode, consent checks read by the timer
     start_pair "$S1" 32 --start-file "$S1/go"
