@@ -13,6 +13,25 @@
 
 static char errbuf[256];
 
+void sdph_local_answer(struct dcgw_sdp_local *l, const struct dcgw_sdp *offer,
+                       const struct dcgw_sdp_match *m, int leg)
+{
+    dcgw_sdp_local_init(l);
+    strcpy(l->ice_ufrag, "dcgw");
+    strcpy(l->ice_pwd, "dcgwdcgwdcgwdcgwdcgwdc");
+    struct sockaddr_in *a = (struct sockaddr_in *)&l->addrs[0];
+    a->sin_family = AF_INET;
+    a->sin_port = htons(4000);
+    a->sin_addr.s_addr = htonl(0x7f000001);
+    l->n_addrs = 1;
+    l->n_fingerprints = 1;
+    l->fingerprints[0].alg = DCGW_HASH_SHA256;
+    l->fingerprints[0].len = 32;
+    l->setup = dcgw_sdp_answer_setup(offer->dc.setup, DCGW_SDP_SETUP_ACTIVE);
+    l->av = m->av[leg];
+    l->n_av = m->n_av[leg];
+}
+
 static char *load(const char *dir, const char *name, size_t *len)
 {
     char path[512];

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "dcgw/sdp/sdp.h"
+#include "dcgw/sdp/sdp_match.h"
 
 /* Parses <dir>/sdp/<name> (must succeed); *text gets the file's text. The caller frees
  * both. sdph_parse_file reads tests/data (DCGW_TEST_DATA, defined for test programs). */
@@ -16,6 +17,11 @@ struct dcgw_sdp *sdph_parse_file_in(const char *dir, const char *name, char **te
 #define sdph_parse_file(name, text) sdph_parse_file_in(DCGW_TEST_DATA, name, text)
 /* ss is ip (numeric, v4 or v6) and, unless port < 0, port. */
 void sdph_assert_addr(const struct sockaddr_storage *ss, const char *ip, int port);
+/* dcgw's side of an answer to leg `leg` of match m (its data channel's transport): ufrag
+ * "dcgw", 127.0.0.1:4000, one SHA-256 fingerprint, a=setup answering the offer's, the
+ * leg's audio/video from the match. */
+void sdph_local_answer(struct dcgw_sdp_local *l, const struct dcgw_sdp *offer,
+                       const struct dcgw_sdp_match *m, int leg);
 /* One test case of suite "sdp": tests in order, with loop (if not NULL) run for
  * _i in [0, loop_end) inserted before tests[loop_pos]. */
 struct sdph_tcase {

@@ -296,30 +296,12 @@ static void both(const char *m0, const char *m1, bool allow_video)
     dcgw_sdp_match(&parsed, &parsed2, &o, &match);
 }
 
-static void local_of(struct dcgw_sdp_local *l, const struct dcgw_sdp *offer, int leg)
-{
-    dcgw_sdp_local_init(l);
-    strcpy(l->ice_ufrag, "dcgw");
-    strcpy(l->ice_pwd, "dcgwdcgwdcgwdcgwdcgwdc");
-    struct sockaddr_in *a = (struct sockaddr_in *)&l->addrs[0];
-    a->sin_family = AF_INET;
-    a->sin_port = htons(4000);
-    a->sin_addr.s_addr = htonl(0x7f000001);
-    l->n_addrs = 1;
-    l->n_fingerprints = 1;
-    l->fingerprints[0].alg = DCGW_HASH_SHA256;
-    l->fingerprints[0].len = 32;
-    l->setup = dcgw_sdp_answer_setup(offer->dc.setup, DCGW_SDP_SETUP_ACTIVE);
-    l->av = match.av[leg];
-    l->n_av = match.n_av[leg];
-}
-
 /* Writes dcgw's answer to leg `leg`'s offer and parses it back into `back`. */
 static void answer(int leg)
 {
     struct dcgw_sdp *offer = leg ? &parsed2 : &parsed;
     struct dcgw_sdp_local l;
-    local_of(&l, offer, leg);
+    sdph_local_answer(&l, offer, &match, leg);
     int n = dcgw_sdp_write_answer(offer, &l, out, sizeof(out));
     ck_assert_int_gt(n, 0);
     ck_assert_msg(dcgw_sdp_parse(out, (size_t)n, &back, errbuf, sizeof(errbuf)) == 0, "%s\n%s",
@@ -367,7 +349,7 @@ START_TEST(real_offers_paired)
                       DCGW_SDP_FB_NACK | DCGW_SDP_FB_PLI | DCGW_SDP_FB_REMB);
     ck_assert_ptr_eq(match.av[0][1].streams, a);
     struct dcgw_sdp_local l;
-    local_of(&l, c, 0);
+    sdph_local_answer(&l, c, &match, 0);
     int n = dcgw_sdp_write_answer(c, &l, out, sizeof(out));
     ck_assert_int_gt(n, 0);
     ck_assert_int_eq(dcgw_sdp_parse(out, (size_t)n, &back, errbuf, sizeof(errbuf)), 0);
@@ -481,7 +463,7 @@ START_TEST(offer_from_an_answer)
     size_t n = dcgw_sdp_offer_from(ans, c->n_rtp, off);
     ck_assert_uint_eq(n, 2);
     struct dcgw_sdp_local l;
-    local_of(&l, c, 0);
+    sdph_local_answer(&l, c, &match, 0);
     l.setup = DCGW_SDP_SETUP_ACTPASS;
     strcpy(l.mid, "2");
     l.av = off;
@@ -517,7 +499,7 @@ START_TEST(writer_refuses_bad_descriptions)
 {
     both(AUDIO "a=rtpmap:111 opus/48000/2\r\n", AUDIO "a=rtpmap:111 opus/48000/2\r\n", true);
     struct dcgw_sdp_local l;
-    local_of(&l, &parsed, 0);
+    sdph_local_answer(&l, &parsed, &match, 0);
     struct dcgw_sdp_av av[DCGW_SDP_RTP_MAX];
     memcpy(av, match.av[0], sizeof(av));
     l.av = av;

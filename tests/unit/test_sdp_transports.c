@@ -28,25 +28,6 @@ static char out[DCGW_SDP_TEXT_MAX + 1];
     "77:88:99\r\n"
 #define AUDIO "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=mid:a\r\na=rtcp-mux\r\n"
 
-/* dcgw's side of an answer to leg `leg` of the match (its data channel's transport). */
-static void local_of(struct dcgw_sdp_local *l, const struct dcgw_sdp *offer, int leg)
-{
-    dcgw_sdp_local_init(l);
-    strcpy(l->ice_ufrag, "dcgw");
-    strcpy(l->ice_pwd, "dcgwdcgwdcgwdcgwdcgwdc");
-    struct sockaddr_in *a = (struct sockaddr_in *)&l->addrs[0];
-    a->sin_family = AF_INET;
-    a->sin_port = htons(4000);
-    a->sin_addr.s_addr = htonl(0x7f000001);
-    l->n_addrs = 1;
-    l->n_fingerprints = 1;
-    l->fingerprints[0].alg = DCGW_HASH_SHA256;
-    l->fingerprints[0].len = 32;
-    l->setup = dcgw_sdp_answer_setup(offer->dc.setup, DCGW_SDP_SETUP_ACTIVE);
-    l->av = match.av[leg];
-    l->n_av = match.n_av[leg];
-}
-
 START_TEST(unbundled_offer_transports)
 {
     char *t0, *t1;
@@ -227,7 +208,7 @@ START_TEST(twcc_only_where_transports_match)
     /* the answer to the unbundled leg says neither */
     dcgw_sdp_match(u, c, &o, &match);
     struct dcgw_sdp_local l;
-    local_of(&l, u, 0);
+    sdph_local_answer(&l, u, &match, 0);
     struct dcgw_sdp_av av[DCGW_SDP_RTP_MAX];
     memcpy(av, match.av[0], sizeof(av));
     for (int i = 0; i < 2; i++) {
@@ -261,7 +242,7 @@ START_TEST(unbundled_answer_written)
     ck_assert_uint_eq(match.pairs[1].tp[0], 2);
     ck_assert_uint_eq(match.pairs[1].tp[1], 0);
     struct dcgw_sdp_local l;
-    local_of(&l, u, 0);
+    sdph_local_answer(&l, u, &match, 0);
     struct dcgw_sdp_av av[DCGW_SDP_RTP_MAX];
     memcpy(av, match.av[0], sizeof(av));
     l.av = av;
