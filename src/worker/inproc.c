@@ -47,6 +47,11 @@ int dcgw_worker_inproc_input(struct dcgw_worker_inproc *x, const uint8_t *frame,
     return dcgw__worker_from_master(&x->w, frame, n);
 }
 
+struct worker *dcgw__worker_of_inproc(struct dcgw_worker_inproc *x)
+{
+    return &x->w;
+}
+
 void dcgw_worker_inproc_free(struct dcgw_worker_inproc *x)
 {
     if (!x)

@@ -307,7 +307,10 @@ static bool share_read(struct wmetrics *m, struct wsession *s)
 void dcgw__wmetrics_touch(struct wsession *s)
 {
     struct wmetrics *m = s->w->metrics;
-    if (m && !m->closing)
+    /* A closing session was folded and left w->sessions (dcgw__wsession_close), maybe
+     * inside the very datagram or leg timer that marks it now: it is freed before the
+     * next snapshot, and its counters are in acc already. */
+    if (m && !m->closing && !s->closing)
         g_hash_table_add(m->marked, s);
 }
 
@@ -360,13 +363,9 @@ static void refresh_live(struct wmetrics *m, struct worker *w)
     }
 }
 
-static void build(struct worker *w, uint64_t *vec)
+/* What is the worker's own, not a session's. */
+static void add_worker(struct worker *w, struct msink *v)
 {
-    struct wmetrics *m = w->metrics;
-    refresh_live(m, w);
-    for (size_t i = 0; i < m->n; i++)
-        vec[i] = m->acc[i] + m->live[i];
-    struct msink *v = DENSE(vec);
     const struct dcgw_io_stats *io = w->io ? dcgw_io_stats(w->io) : NULL;
     if (io) {
         add(v, DCGW_WM_UDP_DATAGRAMS, DCGW_METRIC_DIR_IN, 0, io->rx_packets);
@@ -396,6 +395,34 @@ static void build(struct worker *w, uint64_t *vec)
     }
     add(v, DCGW_WM_SRTP_SESSIONS, 0, 0, w->stats.srtp_sessions_created);
     add(v, DCGW_WM_DROPS, DCGW_MDROP_MEDIA_NO_STAGE, 0, w->stats.media_no_stage);
+}
+
+static void build(struct worker *w, uint64_t *vec)
+{
+    struct wmetrics *m = w->metrics;
+    refresh_live(m, w);
+    for (size_t i = 0; i < m->n; i++)
+        vec[i] = m->acc[i] + m->live[i];
+    add_worker(w, DENSE(vec));
+}
+
+void dcgw__wmetrics_build(struct worker *w, uint64_t *vec)
+{
+    build(w, vec);
+}
+
+void dcgw__wmetrics_rebuild(struct worker *w, uint64_t *vec)
+{
+    struct wmetrics *m = w->metrics;
+    memcpy(vec, m->acc, m->n * sizeof(*vec));
+    GHashTableIter it;
+    gpointer k, val;
+    g_hash_table_iter_init(&it, w->sessions);
+    while (g_hash_table_iter_next(&it, &k, &val)) {
+        add_session(val, DENSE(vec), false);
+        add_session(val, DENSE(vec), true);
+    }
+    add_worker(w, DENSE(vec));
 }
 
 /* Whether v differs from the last snapshot pushed, CPU time and memory aside. */

@@ -156,6 +156,9 @@ struct worker {
  * loop has closed every handle. */
 void dcgw__worker_init(struct worker *w, uv_loop_t *loop, uint32_t index);
 void dcgw__worker_dispose(struct worker *w);
+/* inproc.c, for tests: an in-process worker's worker. */
+struct dcgw_worker_inproc;
+struct worker *dcgw__worker_of_inproc(struct dcgw_worker_inproc *x);
 /* worker.c: a frame from the master (the pipe's handler; inproc.c calls it directly). */
 int dcgw__worker_from_master(struct worker *w, const uint8_t *p, size_t n);
 /* Closes every session and the data plane; the handles finish closing in the loop. */
@@ -399,8 +402,9 @@ void dcgw__wrelay_free(struct wsession *s);
  * (WorkerInit.push_metrics); then the push interval follows w->cfg), stop when the worker
  * closes, free after its loop ended; event counts each
  * emitted event; fold adds a closing session's counters (before it leaves w->sessions)
- * and drops its share; touch marks a session whose share may have changed, to be read
- * again at the next snapshot (metrics.c: a snapshot costs the sessions marked, not all);
+ * and drops its share; touch marks a live session (not a closing one) whose share may
+ * have changed, to be read again at the next snapshot (metrics.c: a snapshot costs the
+ * sessions marked, not all);
  * usage reads the process's CPU time and resident memory. */
 struct wmetrics;
 struct wmshare;
@@ -411,6 +415,11 @@ void dcgw__wmetrics_event(struct worker *w, const Dcgw__Event *ev);
 void dcgw__wmetrics_fold(struct wsession *s);
 void dcgw__wmetrics_touch(struct wsession *s);
 void dcgw__wmetrics_usage(uint64_t *user_us, uint64_t *system_us, uint64_t *rss_bytes);
+/* For tests: the snapshot as a push builds it (the marked sessions read again), and one
+ * built from scratch over every live session (what it must equal); vec holds
+ * dcgw_metrics_slots() values, CPU time and memory left out. w->metrics must be on. */
+void dcgw__wmetrics_build(struct worker *w, uint64_t *vec);
+void dcgw__wmetrics_rebuild(struct worker *w, uint64_t *vec);
 
 /* relay_legs.c, for metrics.c: leg k's state and the counters of what its peer sent, now. */
 void dcgw__wrelay_peek(const struct wsession *s, unsigned k, Dcgw__LegState *state,

@@ -6,7 +6,9 @@
  * transports per leg, an unbundled leg facing a leg dcgw offers (and an answer to dcgw's
  * offer that declines BUNDLE), the leg's answer_setup, and a relay session that does not
  * carry them.
- * The transports' data path is the media stage's (test_media.c) and test_media.sh's case u. */
+ * The transports' data path is the media stage's (test_media.c) and test_media.sh's case u.
+ * Also the worker's metrics snapshot: the one a push builds, reading only the sessions
+ * marked since (metrics.c), equals one built from scratch, step after step. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <jansson.h>
@@ -26,7 +28,9 @@
 #include "dcgw/sdp/sdp_match.h"
 #include "dcgw/stages/sctp.h"
 #include "dcgw/worker/worker.h"
+#include "dcgw/msg/metrics.h"
 #include "helper_suite.h"
+#include "../../src/worker/worker_int.h"
 
 enum { QMAX = 64 };
 
@@ -427,6 +431,133 @@ START_TEST(leg_answer_setup_and_relay)
 }
 END_TEST
 
+/* ---- the metrics snapshot */
+
+static const char *family_of(size_t slot)
+{
+    for (unsigned f = 0; f < DCGW_WM_COUNT; f++) {
+        size_t first = dcgw_metrics_slot(f, 0, 0);
+        if (slot >= first && slot < first + dcgw_metrics_family_size(f))
+            return dcgw_metrics_family(f)->name;
+    }
+    return "?";
+}
+
+/* A push's snapshot (the sessions marked since the last one read again) against one built
+ * from scratch over the live sessions: equal in every slot. Returns the legs gauge's sum
+ * of legs in leg state `state` (-1: any). */
+static uint64_t snapshots_agree(const char *step, int state)
+{
+    struct worker *w = dcgw__worker_of_inproc(t.worker);
+    size_t n = dcgw_metrics_slots();
+    uint64_t *inc = calloc(n, sizeof(*inc)), *full = calloc(n, sizeof(*full));
+    dcgw__wmetrics_build(w, inc);
+    dcgw__wmetrics_rebuild(w, full);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(inc[i] == full[i], "%s: slot %zu (%s): incremental %llu, from scratch %llu",
+                      step, i, family_of(i), (unsigned long long)inc[i],
+                      (unsigned long long)full[i]);
+    uint64_t legs = 0;
+    for (unsigned role = 0; role < 2; role++)
+        for (unsigned st = 0; st < dcgw_metrics_label_count(DCGW_ML_LEG_STATE); st++)
+            if (state < 0 || st == (unsigned)state)
+                legs += full[dcgw_metrics_slot(DCGW_WM_LEGS, role, st)];
+    free(inc);
+    free(full);
+    return legs;
+}
+
+START_TEST(metrics_incremental_equals_a_full_build)
+{
+    start("sessions: { setup_timeout_ms = 1000; down_timeout_ms = 60000; };\n");
+    struct worker *w = dcgw__worker_of_inproc(t.worker);
+    if (!w->metrics)
+        dcgw__wmetrics_configure(w, true);
+    ck_assert_ptr_nonnull(w->metrics);
+    int failed = dcgw_metrics_label_of_enum(DCGW_ML_LEG_STATE, DCGW__LEG_STATE__LEG_FAILED);
+    int closed = dcgw_metrics_label_of_enum(DCGW_ML_LEG_STATE, DCGW__LEG_STATE__LEG_CLOSED);
+    int fresh_state = dcgw_metrics_label_of_enum(DCGW_ML_LEG_STATE, DCGW__LEG_STATE__LEG_NEW);
+    ck_assert_uint_eq(snapshots_agree("empty", -1), 0);
+    create("a", "MODE_TERMINATE", NULL);
+    ck_assert_uint_eq(snapshots_agree("a created", -1), 2);
+    create("b", "MODE_TERMINATE", NULL);
+    create("r", "MODE_RELAY", NULL);
+    ck_assert_uint_eq(snapshots_agree("b and r created", -1), 6);
+    ck_assert_uint_eq(snapshots_agree("nothing moved", -1), 6);
+    /* o: leg as offered by dcgw, new until its answer comes */
+    json_t *ue = json_pack("{s:s, s:s}", "mode", "MODE_TERMINATE", "remote_sdp",
+                           fixture("chromium-av-unbundled-offer.sdp"));
+    json_t *sess = json_pack("{s:s, s:[{s:s, s:o}, {s:s, s:s, s:{s:s}}], s:o}", "id", "o", "legs",
+                             "name", "ue", "dc", ue, "name", "as", "role", "ROLE_OFFER", "dc",
+                             "mode", "MODE_TERMINATE", "policy", policy());
+    const Dcgw__Response *r = request(json_pack("{s:{s:o}}", "create_session", "session", sess));
+    ck_assert_int_eq(r->result_case, DCGW__RESPONSE__RESULT_SESSION);
+    const char *ans = answer_to(leg(r->session, "as")->dc->local_sdp, false);
+    uint64_t fresh = snapshots_agree("o created", fresh_state);
+    /* the controller's operations: the answer (as starts), a new policy, a channel closed
+     * that is not open */
+    r = request(json_pack("{s:{s:s, s:s, s:s}}", "update_session", "id", "o", "leg", "as",
+                          "remote_sdp", ans));
+    ck_assert_ptr_null(r->error);
+    ck_assert_uint_eq(snapshots_agree("o's answer", fresh_state), fresh - 1);
+    json_t *u = json_pack("{s:s, s:o}", "id", "a", "policy", policy());
+    request(json_pack("{s:o}", "update_session", u));
+    snapshots_agree("a's policy updated", -1);
+    request(
+        json_pack("{s:{s:s, s:s, s:i}}", "close_channel", "id", "b", "leg", "ue", "stream_id", 1));
+    snapshots_agree("a channel of b closed", -1);
+    /* nothing connects in process: the setup timers (1 s) fail the terminated sessions'
+     * legs (leg timers, events); the relay session's wait longer */
+    uint64_t down = 0;
+    for (int i = 0; i < 20 && down < 6; i++) {
+        uv_run(&t.worker_loop, UV_RUN_ONCE);
+        pump();
+        uint64_t *v = calloc(dcgw_metrics_slots(), sizeof(*v));
+        dcgw__wmetrics_rebuild(w, v);
+        down = 0;
+        for (unsigned role = 0; role < 2; role++)
+            down += v[dcgw_metrics_slot(DCGW_WM_LEGS, role, (unsigned)failed)] +
+                    v[dcgw_metrics_slot(DCGW_WM_LEGS, role, (unsigned)closed)];
+        free(v);
+        if (down && down < 6)
+            snapshots_agree("some legs down", -1);
+    }
+    ck_assert_uint_eq(down, 6);
+    ck_assert_uint_eq(snapshots_agree("legs failed", failed) + snapshots_agree("", closed), 6);
+    request(json_pack("{s:{s:s}}", "close_session", "id", "b"));
+    ck_assert_uint_eq(snapshots_agree("b closed", -1), 6);
+    request(json_pack("{s:{s:s}}", "close_session", "id", "a"));
+    request(json_pack("{s:{s:s}}", "close_session", "id", "o"));
+    request(json_pack("{s:{s:s}}", "close_session", "id", "r"));
+    ck_assert_uint_eq(snapshots_agree("all closed", -1), 0);
+    stop();
+}
+END_TEST
+
+/* Sessions that close themselves the moment a leg fails (sessions.down_timeout_ms = 0),
+ * inside the leg timer that failed it: nothing of theirs stays in the sum, and nothing
+ * reads them once they are gone. */
+START_TEST(metrics_of_sessions_that_close_themselves)
+{
+    start("sessions: { setup_timeout_ms = 1000; down_timeout_ms = 0; };\n");
+    struct worker *w = dcgw__worker_of_inproc(t.worker);
+    if (!w->metrics)
+        dcgw__wmetrics_configure(w, true);
+    ck_assert_uint_eq(snapshots_agree("empty", -1), 0);
+    create("a", "MODE_TERMINATE", NULL);
+    create("b", "MODE_TERMINATE", NULL);
+    ck_assert_uint_eq(snapshots_agree("a and b created", -1), 4);
+    for (int i = 0; i < 20 && g_hash_table_size(w->sessions); i++) {
+        uv_run(&t.worker_loop, UV_RUN_ONCE);
+        pump();
+    }
+    ck_assert_uint_eq(g_hash_table_size(w->sessions), 0);
+    ck_assert_uint_eq(snapshots_agree("a and b closed themselves", -1), 0);
+    ck_assert_uint_eq(snapshots_agree("and after", -1), 0);
+    stop();
+}
+END_TEST
+
 int main(void)
 {
     struct dcgw_log_settings ls;
@@ -438,5 +569,8 @@ int main(void)
     const TTest *tests[] = {unbundled_answered_with_a_transport_each, transports_past_the_cap,
                             unbundled_facing_an_offered_leg, leg_answer_setup_and_relay, NULL};
     tsuite_add(s, "transports", 60, NULL, NULL, tests);
+    const TTest *mtests[] = {metrics_incremental_equals_a_full_build,
+                             metrics_of_sessions_that_close_themselves, NULL};
+    tsuite_add(s, "metrics", 60, NULL, NULL, mtests);
     return tsuite_run(s);
 }
