@@ -4,6 +4,7 @@
  * every URL handed to the upstream lies under the replacement URL (the UE cannot reach
  * another host or climb out of the base path), no message is larger than the UE's
  * max-message-size, nothing leaks (ASan). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ struct fz {
     struct dcgw_http_xfer *x[MAXX];
     size_t n;
     unsigned seed;
+    struct dcgw_http_xfer *cur; /* the transfer being answered */
+    bool cur_gone;              /* cancelled (and freed) while it was answered */
 };
 
 static int ch_send(void *ud, const uint8_t *p, size_t n)
@@ -73,6 +76,8 @@ static void up_cancel(void *ud, void *h)
     for (size_t i = 0; i < f->n; i++)
         if (f->x[i] == h)
             f->x[i] = NULL;
+    if (h == f->cur)
+        f->cur_gone = true; /* an upstream sends no event for a cancelled transfer */
 }
 
 /* Answers what was started, in a mix of ways. */
@@ -90,11 +95,16 @@ static void answer(struct fz *f)
         }
         struct dcgw_http_hdr h[2] = {{"Content-Type", "text/plain", 12, 10},
                                      {"Content-Length", "4", 14, 1}};
+        f->cur = x;
+        f->cur_gone = false;
         dcgw_http_xfer_head(x, k == 1 ? 404 : 200, NULL, h, k == 2 ? 1 : 2);
-        dcgw_http_xfer_body(x, (const uint8_t *)"body", 4);
-        if (k != 4)
-            dcgw_http_xfer_flush(x);
-        dcgw_http_xfer_done(x, k == 3 ? DCGW_ETIMEOUT : 0, NULL);
+        if (!f->cur_gone)
+            dcgw_http_xfer_body(x, (const uint8_t *)"body", 4);
+        if (!f->cur_gone && k != 4)
+            dcgw_http_xfer_flush(x); /* may close the channel: x cancelled */
+        if (!f->cur_gone)
+            dcgw_http_xfer_done(x, k == 3 ? DCGW_ETIMEOUT : 0, NULL);
+        f->cur = NULL;
     }
     f->n = 0;
 }
