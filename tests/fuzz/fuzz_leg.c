@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "dcgw/base/addr.h"
 #include "dcgw/base/bytes.h"
@@ -362,17 +363,6 @@ static void pump(unsigned rounds)
 
 /* ---- forging */
 
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0xedb88320u : c >> 1;
-    }
-    return ~c;
-}
-
 /* Makes MESSAGE-INTEGRITY (keyed with T's password) and a FINGERPRINT right after it
  * correct, whatever else the message holds (RFC 8489 §14.5, §14.7). */
 static size_t fix_stun(uint8_t *b, size_t n)
@@ -390,7 +380,7 @@ static size_t fix_stun(uint8_t *b, size_t n)
             if (end + 8 <= n && b[end] == 0x80 && b[end + 1] == 0x28) {
                 dcgw_put_be16(b + 2, (uint16_t)(end + 8 - 20));
                 dcgw_put_be16(b + end + 2, 4);
-                uint32_t crc = crc32_ieee(b, end) ^ 0x5354554eu;
+                uint32_t crc = (uint32_t)crc32(0, b, (uInt)end) ^ 0x5354554eu;
                 dcgw_put_be32(b + end + 4, crc);
                 end += 8;
             }

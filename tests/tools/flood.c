@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <stun/stunagent.h>
+
 enum { POOL = 4096, MSG_MAX = 256, SOURCES_MAX = 1024, BATCH_MAX = 256, DURATION_MAX = 60 };
 
 static volatile sig_atomic_t stop;
@@ -54,60 +56,31 @@ static void put16(uint8_t *p, unsigned v)
     p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v >> 16), put16(p + 2, v & 0xffff);
-}
-
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0xedb88320u : c >> 1;
-    }
-    return ~c;
-}
-
-static size_t attr(uint8_t *p, unsigned type, const void *v, size_t n)
-{
-    put16(p, type);
-    put16(p + 2, (unsigned)n);
-    memcpy(p + 4, v, n);
-    size_t padded = (n + 3) & ~(size_t)3;
-    memset(p + 4 + n, 0, padded - n);
-    return 4 + padded;
-}
-
-/* A Binding request (RFC 8489, RFC 8445 §7.1.2) from someone who knows no credentials. */
+/* A Binding request (RFC 8489, RFC 8445 §7.1.2) from someone who knows no credentials,
+ * built with libnice's STUN agent: a random USERNAME and transaction id, a correct
+ * FINGERPRINT, and a MESSAGE-INTEGRITY keyed with a random key no one holds. */
 static size_t make_stun(uint8_t *m)
 {
     static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    char user[32];
-    for (int i = 0; i < 17; i++)
+    char user[17];
+    for (size_t i = 0; i < sizeof(user); i++)
         user[i] = chars[rnd() % (sizeof(chars) - 1)];
     user[8] = ':';
-    put16(m, 0x0001);
-    put32(m + 4, 0x2112a442);
-    for (int i = 8; i < 20; i++)
-        m[i] = (uint8_t)rnd();
-    size_t n = 20;
-    n += attr(m + n, 0x0006, user, 17); /* USERNAME */
-    uint8_t v[20];
-    put32(v, 0x6e7f1eff);
-    n += attr(m + n, 0x0024, v, 4); /* PRIORITY */
-    for (int i = 0; i < 8; i++)
-        v[i] = (uint8_t)rnd();
-    n += attr(m + n, 0x802a, v, 8); /* ICE-CONTROLLING */
-    n += attr(m + n, 0x0025, v, 0); /* USE-CANDIDATE */
-    for (int i = 0; i < 20; i++)
-        v[i] = (uint8_t)rnd();
-    n += attr(m + n, 0x0008, v, 20); /* MESSAGE-INTEGRITY: nobody's key */
-    put16(m + 2, (unsigned)(n + 8 - 20));
-    put32(v, crc32_ieee(m, n) ^ 0x5354554eu);
-    n += attr(m + n, 0x8028, v, 4); /* FINGERPRINT */
-    return n;
+    uint8_t key[16];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (uint8_t)rnd();
+    StunAgent agent; /* one per message: an agent remembers at most 200 requests' ids */
+    StunMessage msg;
+    stun_agent_init(&agent, STUN_ALL_KNOWN_ATTRIBUTES, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+    if (!stun_agent_init_request(&agent, &msg, m, MSG_MAX, STUN_BINDING) ||
+        stun_message_append_bytes(&msg, STUN_ATTRIBUTE_USERNAME, user, sizeof(user)) ||
+        stun_message_append32(&msg, STUN_ATTRIBUTE_PRIORITY, 0x6e7f1eff) ||
+        stun_message_append64(&msg, STUN_ATTRIBUTE_ICE_CONTROLLING,
+                              (uint64_t)rnd() << 32 | rnd()) ||
+        stun_message_append_flag(&msg, STUN_ATTRIBUTE_USE_CANDIDATE))
+        return 0;
+    return stun_agent_finish_message(&agent, &msg, key, sizeof(key));
 }
 
 /* A DTLS 1.2 ClientHello in one record (RFC 6347 §4.2.2), as a new client sends it. */
@@ -296,8 +269,13 @@ int main(int argc, char **argv)
 
     static uint8_t pool[POOL][MSG_MAX];
     static size_t pool_n[POOL];
-    for (int i = 0; i < POOL; i++)
+    for (int i = 0; i < POOL; i++) {
         pool_n[i] = make(pool[i]);
+        if (pool_n[i] == 0) {
+            fprintf(stderr, "dcgw-flood: could not build a %s message\n", kind);
+            return 1;
+        }
+    }
     int fds[SOURCES_MAX];
     socklen_t tlen =
         target.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);

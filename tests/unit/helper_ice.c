@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include <stun/stunagent.h>
 #include <stun/usages/ice.h>
@@ -74,17 +75,6 @@ void iceh_wr16(uint8_t *p, size_t v)
     p[1] = (uint8_t)v;
 }
 
-static uint32_t crc32_ieee(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
-
 /* Offset of the value of the first attribute `type`, 0 when absent. */
 size_t iceh_find_attr(const uint8_t *p, size_t n, uint16_t type, uint16_t *len)
 {
@@ -105,14 +95,14 @@ bool iceh_fp_ok(const uint8_t *p, size_t n)
 {
     if (n < 28 || iceh_rd16(p + n - 8) != 0x8028)
         return false;
-    uint32_t want = crc32_ieee(p, n - 8) ^ 0x5354554eu;
+    uint32_t want = (uint32_t)crc32(0, p, (uInt)(n - 8)) ^ 0x5354554eu;
     uint32_t got = (uint32_t)p[n - 4] << 24 | (uint32_t)p[n - 3] << 16 | p[n - 2] << 8 | p[n - 1];
     return want == got;
 }
 
 void iceh_fp_fix(uint8_t *p, size_t n)
 {
-    uint32_t v = crc32_ieee(p, n - 8) ^ 0x5354554eu;
+    uint32_t v = (uint32_t)crc32(0, p, (uInt)(n - 8)) ^ 0x5354554eu;
     for (int i = 0; i < 4; i++)
         p[n - 4 + i] = (uint8_t)(v >> (24 - 8 * i));
 }

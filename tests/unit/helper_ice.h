@@ -1,5 +1,5 @@
 /* Shared by the ICE tests (test_ice_*.c): the RFC 5769 §2 vectors, independent STUN
- * verifiers (HMAC-SHA1 with OpenSSL, a local CRC-32; not libnice, so the tests do not
+ * verifiers (HMAC-SHA1 with OpenSSL, CRC-32 with zlib; not libnice, so the tests do not
  * trust the library they exercise), checks built with libnice, a lite agent with
  * recording callbacks, and a client and a lite agent back to back over an in-memory
  * link (no sockets, injected time). Functions fail the running test on misuse. */
