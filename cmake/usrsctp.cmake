@@ -1,6 +1,7 @@
 # usrsctp for dcgw: Debian's library (libusrsctp-dev), or Debian's source package of the same
-# version with dcgw's patch (third_party/usrsctp/README.md: streams made when first used),
-# built in the build tree and linked statically.
+# version with dcgw's patches (third_party/usrsctp/README.md: streams made when first used,
+# callouts in a wheel, one thread without locks), built in the build tree and linked
+# statically.
 #
 #   -DDCGW_USRSCTP=auto     (default) patched when the source package can be had, else the
 #                           system library, with a warning: the tree builds and passes
@@ -43,7 +44,8 @@ set(_us_sha256
     "4b7b108eecf70c05d90222a3cb882113d8366a673dac23c8b7d31d5aeee086c6")
 set(_us_patches
     "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0001-streams-made-when-first-used.patch"
-    "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0002-callout-wheel.patch")
+    "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0002-callout-wheel.patch"
+    "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0003-one-thread-no-locks.patch")
 set(_us_dir "${CMAKE_BINARY_DIR}/usrsctp")
 set(_us_src "${_us_dir}/usrsctp-${_us_version}")
 set(_us_stamp "${_us_dir}/patched.stamp")
@@ -164,7 +166,8 @@ if(DCGW_USRSCTP_KIND STREQUAL "patched")
     # As Debian builds it (IPv4 and IPv6, debug output available, no invariants), but static,
     # position-independent, and without -Werror: warnings in usrsctp's own code never fail
     # dcgw's build. Sanitized builds instrument it with AddressSanitizer too.
-    set(_us_cflags "-Wno-error")
+    # DCGW_USRSCTP_NO_LOCKS: patch 0003, its locks compiled to nothing (one thread only).
+    set(_us_cflags "-Wno-error -DDCGW_USRSCTP_NO_LOCKS")
     if(DCGW_SANITIZE OR DCGW_FUZZ)
         string(APPEND _us_cflags " -fsanitize=address -fno-omit-frame-pointer")
     endif()
@@ -188,7 +191,7 @@ if(DCGW_USRSCTP_KIND STREQUAL "patched")
         IMPORTED_LOCATION "${_us_lib}"
         INTERFACE_INCLUDE_DIRECTORIES "${_us_src}/usrsctplib"
         INTERFACE_SYSTEM_INCLUDE_DIRECTORIES "${_us_src}/usrsctplib"
-        INTERFACE_COMPILE_DEFINITIONS "DCGW_USRSCTP_PATCHED=1")
+        INTERFACE_COMPILE_DEFINITIONS "DCGW_USRSCTP_PATCHED=1;DCGW_USRSCTP_NO_LOCKS=1")
     find_package(Threads REQUIRED)
     target_link_libraries(dcgw_usrsctp INTERFACE Threads::Threads)
     add_dependencies(dcgw_usrsctp usrsctp_patched)

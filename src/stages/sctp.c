@@ -47,8 +47,21 @@ static struct {
 static char conn_anchor; /* its address is the process's one AF_CONN address */
 #define CONN_ADDR ((void *)&conn_anchor)
 
+/* usrsctp runs on the thread that started it and on no other: this file's state has no
+ * lock, and neither has the patched usrsctp (third_party/usrsctp 0003). A call from another
+ * thread stops the process rather than race. */
+static _Thread_local bool t_stack_thread;
+
+static void wrong_thread(void)
+{
+    DCGW_ERROR(SCTP, "usrsctp entered from a thread other than the one that started it");
+    abort();
+}
+
 #define IN_USRSCTP(expr)                                                                           \
     do {                                                                                           \
+        if (!t_stack_thread && g.inited)                                                           \
+            wrong_thread();                                                                        \
         g.in_usrsctp++;                                                                            \
         expr;                                                                                      \
         g.in_usrsctp--;                                                                            \
@@ -258,6 +271,7 @@ int dcgw_sctp_stack_init(const struct dcgw_sctp_stack_settings *in)
     }
     g.max_chunks_on_queue = in->max_chunks_on_queue;
     g.inited = true;
+    t_stack_thread = true;
     DCGW_DEBUG(SCTP, "usrsctp stack up (no threads, CRC32c offloaded, %s)",
                dcgw_crc32c_hw() ? "SSE4.2" : "tables");
     return 0;
@@ -285,6 +299,7 @@ int dcgw_sctp_stack_finish(void)
         return DCGW_EAGAIN;
     free(g.slots);
     memset(&g, 0, sizeof(g));
+    t_stack_thread = false;
     g.free_head = SLOT_NONE;
     return 0;
 }
