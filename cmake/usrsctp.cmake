@@ -10,7 +10,7 @@
 #   -DDCGW_USRSCTP=system   Debian's libusrsctp as installed
 #   -DDCGW_USRSCTP_SOURCE=DIR  where the three files of the source package are kept (offline
 #                           builds: put them there); missing ones are fetched into it with
-#                           apt (tools/usrsctp-source.sh). Default: ~/.cache/dcgw/usrsctp,
+#                           apt (tools/debian-source.sh). Default: ~/.cache/dcgw/usrsctp,
 #                           shared by every build tree.
 #
 # The files are checked against the SHA-256 sums below (those of Debian's .dsc), unpacked with
@@ -19,13 +19,8 @@
 # caller finds the system library with pkg-config as PkgConfig::USRSCTP).
 set(DCGW_USRSCTP "auto" CACHE STRING "usrsctp: auto, patched or system")
 set_property(CACHE DCGW_USRSCTP PROPERTY STRINGS auto patched system)
-if(DEFINED ENV{XDG_CACHE_HOME} AND NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
-    set(_us_cache "$ENV{XDG_CACHE_HOME}/dcgw/usrsctp")
-elseif(DEFINED ENV{HOME} AND NOT "$ENV{HOME}" STREQUAL "")
-    set(_us_cache "$ENV{HOME}/.cache/dcgw/usrsctp")
-else()
-    set(_us_cache "${CMAKE_BINARY_DIR}/usrsctp/dl")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/debian-source.cmake)
+dcgw_debian_cache_dir(usrsctp _us_cache)
 set(DCGW_USRSCTP_SOURCE "${_us_cache}" CACHE PATH
     "directory holding libusrsctp's Debian source package files (fetched there when missing)")
 if(DCGW_USRSCTP_SOURCE STREQUAL "")
@@ -77,49 +72,21 @@ endfunction()
 function(_us_prepare ok why)
     _us_have(have)
     if(NOT have)
-        message(STATUS "usrsctp: fetching Debian's source package ${_us_debian} into "
-                       "${DCGW_USRSCTP_SOURCE} (apt)")
-        execute_process(COMMAND bash "${CMAKE_CURRENT_SOURCE_DIR}/tools/usrsctp-source.sh"
-                                "${DCGW_USRSCTP_SOURCE}" "${_us_debian}"
-                        RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET TIMEOUT 300)
+        dcgw_debian_fetch(libusrsctp "${_us_debian}" "${DCGW_USRSCTP_SOURCE}" "" got err)
         _us_have(have)
         if(NOT have)
-            string(STRIP "${err}" err)
             set(${ok} FALSE PARENT_SCOPE)
             set(${why} "libusrsctp ${_us_debian} source not in ${DCGW_USRSCTP_SOURCE} and not fetched (${err})"
                 PARENT_SCOPE)
             return()
         endif()
     endif()
-    find_program(PATCH_PROGRAM patch)
-    if(NOT PATCH_PROGRAM)
-        set(${ok} FALSE PARENT_SCOPE)
-        set(${why} "no patch program (Debian package patch)" PARENT_SCOPE)
-        return()
-    endif()
-    file(REMOVE_RECURSE "${_us_src}")
     list(GET _us_files 1 orig)
     list(GET _us_files 2 deb)
-    file(ARCHIVE_EXTRACT INPUT "${DCGW_USRSCTP_SOURCE}/${orig}" DESTINATION "${_us_dir}")
-    file(ARCHIVE_EXTRACT INPUT "${DCGW_USRSCTP_SOURCE}/${deb}" DESTINATION "${_us_src}")
-    file(STRINGS "${_us_src}/debian/patches/series" series REGEX "^[^#]")
-    set(all)
-    foreach(p ${series})
-        list(APPEND all "${_us_src}/debian/patches/${p}")
-    endforeach()
-    list(APPEND all ${_us_patches})
-    foreach(p ${all})
-        execute_process(COMMAND "${PATCH_PROGRAM}" -p1 --forward --batch --silent -i "${p}"
-                        WORKING_DIRECTORY "${_us_src}" RESULT_VARIABLE rc OUTPUT_VARIABLE out
-                        ERROR_VARIABLE out)
-        if(NOT rc EQUAL 0)
-            set(${ok} FALSE PARENT_SCOPE)
-            set(${why} "${p} does not apply: ${out}" PARENT_SCOPE)
-            return()
-        endif()
-    endforeach()
-    set(${ok} TRUE PARENT_SCOPE)
-    set(${why} "" PARENT_SCOPE)
+    dcgw_debian_unpack("${_us_src}" "${DCGW_USRSCTP_SOURCE}/${orig}"
+                       "${DCGW_USRSCTP_SOURCE}/${deb}" "${_us_patches}" res err)
+    set(${ok} ${res} PARENT_SCOPE)
+    set(${why} "${err}" PARENT_SCOPE)
 endfunction()
 
 set(DCGW_USRSCTP_KIND "system")
@@ -129,15 +96,8 @@ endif()
 if(NOT DCGW_USRSCTP STREQUAL "system")
     # Prepared once per build tree: again when the patch or this file changes.
     set(_us_ok TRUE)
-    set(_us_fresh FALSE)
-    if(EXISTS "${_us_stamp}" AND EXISTS "${_us_src}")
-        set(_us_fresh TRUE)
-        foreach(f ${_us_patches} ${CMAKE_CURRENT_LIST_FILE})
-            if("${f}" IS_NEWER_THAN "${_us_stamp}")
-                set(_us_fresh FALSE)
-            endif()
-        endforeach()
-    endif()
+    dcgw_debian_fresh("${_us_stamp}" "${_us_src}" "${_us_patches};${CMAKE_CURRENT_LIST_FILE}"
+                      _us_fresh)
     if(NOT _us_fresh)
         file(REMOVE "${_us_stamp}")
         # and what was built from the old source: the external project's stamps would
