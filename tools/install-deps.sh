@@ -11,8 +11,9 @@
 # module that no package of its group provides.
 set -euo pipefail
 
-# patch: dcgw's patch to Debian's usrsctp source (cmake/usrsctp.cmake, third_party/usrsctp).
-build=(cmake make gcc clang pkg-config protobuf-c-compiler patch
+# patch: dcgw's patches to Debian's usrsctp and openssl sources (cmake/usrsctp.cmake,
+# cmake/libssl.cmake, third_party/); perl: openssl's Configure and its generated files.
+build=(cmake make gcc clang pkg-config protobuf-c-compiler patch perl
        libusrsctp-dev libssl-dev libsrtp2-dev libnice-dev libuv1-dev
        libprotobuf-c-dev libjansson-dev libconfig-dev libmicrohttpd-dev
        libglib2.0-dev check libsubunit-dev libhttp-parser-dev libcurl4-openssl-dev

@@ -6,11 +6,12 @@
 #   2. the layer guard (tools/layer-guard.py, docs/layout.md): no file includes a header of
 #      a layer above its own; stages and guards include neither <uv.h> nor the wire schema,
 #   3. a clang build with AddressSanitizer + UndefinedBehaviorSanitizer: unit tests, on
-#      Debian's usrsctp as installed (DCGW_USRSCTP=system: the unpatched path keeps passing),
+#      Debian's usrsctp and libssl as installed (DCGW_USRSCTP=system, DCGW_LIBSSL=system: the
+#      unpatched paths keep passing),
 #   4. a clang libFuzzer build: each fuzz target over its seed corpus, two at a time
-#      (tools/fuzz-run.sh); usrsctp patched (third_party/usrsctp) and instrumented,
+#      (tools/fuzz-run.sh); usrsctp and libssl patched (third_party/) and instrumented,
 #   5. the format check,
-#   6. the main gcc build: unit and integration tests (ctest), usrsctp patched,
+#   6. the main gcc build: unit and integration tests (ctest), usrsctp and libssl patched,
 #   7. the fast path's program on Debian 12's own 6.1 kernel under qemu (tests/vm, ctest -L
 #      vm; adds install-deps.sh group vm; ~45 s with the packages and the kernel download).
 # Usage: tools/test.sh [--quick]   (--quick skips 3-5 and 7)
@@ -39,14 +40,14 @@ step "layer guard (docs/layout.md)"
 if [ $QUICK -eq 0 ]; then
     step "sanitizer build (clang, ASan + UBSan): unit tests"
     PATH=$BUILD_PATH cmake -S . -B build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
-        -DDCGW_SANITIZE=ON -DDCGW_BENCH=OFF -DDCGW_USRSCTP=system >/dev/null
+        -DDCGW_SANITIZE=ON -DDCGW_BENCH=OFF -DDCGW_USRSCTP=system -DDCGW_LIBSSL=system >/dev/null
     PATH=$BUILD_PATH cmake --build build-asan -j"$JOBS" >/dev/null
     PATH=$TEST_PATH ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir build-asan -L unit --output-on-failure -j"$JOBS"
 
     step "fuzz build (clang, libFuzzer): ${FUZZ_SECONDS}s per target, 2 at a time"
     PATH=$BUILD_PATH cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DDCGW_FUZZ=ON -DDCGW_TESTS=OFF \
-        -DDCGW_BENCH=OFF -DDCGW_USRSCTP=patched >/dev/null
+        -DDCGW_BENCH=OFF -DDCGW_USRSCTP=patched -DDCGW_LIBSSL=patched >/dev/null
     PATH=$TEST_PATH cmake --build build-fuzz -j"$JOBS" >/dev/null
     PATH=$TEST_PATH bash tools/fuzz-run.sh --seconds "$FUZZ_SECONDS" --jobs 2 build-fuzz
 
@@ -60,7 +61,8 @@ if [ $QUICK -eq 0 ]; then
 fi
 
 step "main build (gcc): unit and integration tests"
-PATH=$BUILD_PATH cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDCGW_USRSCTP=patched >/dev/null
+PATH=$BUILD_PATH cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDCGW_USRSCTP=patched \
+    -DDCGW_LIBSSL=patched >/dev/null
 PATH=$BUILD_PATH cmake --build build -j"$JOBS" >/dev/null
 PATH=$TEST_PATH ctest --test-dir build -LE vm --output-on-failure -j"$JOBS"
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dcgw/msg/ctlmsg.h"
+#include "dcgw/stages/dtls.h"
 #include "dcgw/base/error.h"
 #include "dcgw/base/log.h"
 #include "master_int.h"
@@ -440,6 +441,24 @@ void dcgw__master_release(struct master *m)
     free(m->start_cfg_text);
 }
 
+/* libssl built from one OpenSSL version and run beside another's libcrypto (cmake/libssl.cmake:
+ * an update of the system since the build, or a libssl built newer than an outdated system).
+ * OpenSSL 3.0 keeps its ABI, so it works; the warning says what is stale. */
+static void warn_libssl_version(void)
+{
+    unsigned long built, runtime;
+    if (dcgw_dtls_libssl_versions(&built, &runtime))
+        return;
+    DCGW_WARN(MASTER,
+              "%s libssl was built with OpenSSL %lu.%lu.%lu headers, but the libcrypto in use is "
+              "%lu.%lu.%lu: %s",
+              dcgw_dtls_libssl_patched() ? "dcgw's patched" : "the", (built >> 28) & 0xf,
+              (built >> 20) & 0xff, (built >> 4) & 0xff, (runtime >> 28) & 0xf,
+              (runtime >> 20) & 0xff, (runtime >> 4) & 0xff,
+              built > runtime ? "upgrade the system's OpenSSL (libssl3)"
+                              : "rebuild dcgw after the OpenSSL update");
+}
+
 int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const char *cfg_text)
 {
     struct master *m = calloc(1, sizeof(*m));
@@ -480,6 +499,7 @@ int dcgw_master_run(const char *cfg_path, const struct dcgw_config *cfg, const c
     }
     DCGW_INFO(MASTER, "dcgw %s: %u workers, control socket %s", DCGW_VERSION, m->n_workers,
               m->cfg.control.socket);
+    warn_libssl_version();
     uv_run(m->loop, UV_RUN_DEFAULT);
     rc = m->exit_code;
 out:

@@ -212,6 +212,16 @@ size_t dcgw_dtls_data_mtu(const struct dcgw_dtls *d);
  * from send, which runs inside OpenSSL). NULL is a no-op. */
 void dcgw_dtls_free(struct dcgw_dtls *d);
 
+/* ---- which libssl (src/stages/dtls_version.c) ------------------------------------------ */
+
+/* true when dcgw links libssl built with its patch (third_party/openssl: the handshake buffer
+ * is released at the end of the handshake), false for the system's libssl. */
+bool dcgw_dtls_libssl_patched(void);
+/* The OpenSSL version (OPENSSL_VERSION_NUMBER) of the headers libssl was built with, and that
+ * of the libcrypto in use (OpenSSL_version_num). Returns true when they are the same: a
+ * difference works (3.0.x keeps its ABI) but is worth a warning. */
+bool dcgw_dtls_libssl_versions(unsigned long *built, unsigned long *runtime);
+
 /* ---- record framing ------------------------------------------------------------------- */
 
 struct dcgw_dtls_scan {
