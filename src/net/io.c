@@ -15,12 +15,15 @@
 struct txslot {
     struct sockaddr_storage to;
     socklen_t alen;
+    sa_family_t src_family; /* dcgw_io_send_from: the source address; 0: the socket's */
+    struct in6_addr src;    /* an in_addr in its first bytes for AF_INET */
     size_t n;
     uint8_t data[DCGW_IO_SLOT];
 };
 
-/* Control space of one message: a UDP_SEGMENT (uint16_t) or UDP_GRO (int) cmsg. */
-#define IO_CMSG_SPACE CMSG_SPACE(sizeof(int))
+/* Control space of one message: a UDP_SEGMENT (uint16_t) or UDP_GRO (int) cmsg, and with
+ * pktinfo an IP_PKTINFO / IPV6_PKTINFO one. */
+#define IO_CMSG_SPACE (CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(struct in6_pktinfo)))
 
 struct dcgw_io {
     uv_loop_t *loop;
@@ -34,7 +37,7 @@ struct dcgw_io {
     struct sockaddr_storage local;
     struct dcgw_io_stats stats;
     int handles_open;
-    bool gso, gro;
+    bool gso, gro, pktinfo;
     /* receive slab: rxn slots of rxslot bytes (DCGW_IO_GRO_SLOT with GRO) */
     uint32_t rxn;
     size_t rxslot;
@@ -59,7 +62,33 @@ uint64_t dcgw_io_now(const struct dcgw_io *io)
 
 static bool same_dest(const struct txslot *a, const struct txslot *b)
 {
-    return a->alen == b->alen && memcmp(&a->to, &b->to, a->alen) == 0;
+    return a->alen == b->alen && memcmp(&a->to, &b->to, a->alen) == 0 &&
+           a->src_family == b->src_family && memcmp(&a->src, &b->src, sizeof(a->src)) == 0;
+}
+
+/* Appends a cmsg of `len` bytes to h (its buffer has IO_CMSG_SPACE bytes); returns its
+ * data. */
+static void *add_cmsg(struct msghdr *h, int level, int type, size_t len)
+{
+    struct cmsghdr *c = (struct cmsghdr *)((uint8_t *)h->msg_control + h->msg_controllen);
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(len);
+    h->msg_controllen += CMSG_SPACE(len);
+    return CMSG_DATA(c);
+}
+
+/* The source address of a slot sent with dcgw_io_send_from. */
+static void add_source(struct msghdr *h, const struct txslot *s)
+{
+    if (s->src_family == AF_INET) {
+        struct in_pktinfo pi = {.ipi_ifindex = 0};
+        memcpy(&pi.ipi_spec_dst, &s->src, sizeof(pi.ipi_spec_dst));
+        memcpy(add_cmsg(h, IPPROTO_IP, IP_PKTINFO, sizeof(pi)), &pi, sizeof(pi));
+    } else if (s->src_family == AF_INET6) {
+        struct in6_pktinfo pi = {.ipi6_addr = s->src};
+        memcpy(add_cmsg(h, IPPROTO_IPV6, IPV6_PKTINFO, sizeof(pi)), &pi, sizeof(pi));
+    }
 }
 
 /* Groups the queue into messages: with GSO a run of datagrams to one destination, all of
@@ -82,17 +111,15 @@ static uint32_t build_messages(struct dcgw_io *io)
         *h = (struct msghdr){.msg_name = (void *)&first->to,
                              .msg_namelen = first->alen,
                              .msg_iov = &io->txiov[i],
-                             .msg_iovlen = j - i};
+                             .msg_iovlen = j - i,
+                             .msg_control = io->txctl + (size_t)m * IO_CMSG_SPACE};
         if (j - i > 1) {
-            h->msg_control = io->txctl + (size_t)m * IO_CMSG_SPACE;
-            h->msg_controllen = CMSG_SPACE(sizeof(uint16_t));
-            struct cmsghdr *c = CMSG_FIRSTHDR(h);
-            c->cmsg_level = SOL_UDP;
-            c->cmsg_type = UDP_SEGMENT;
-            c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
             uint16_t seg = (uint16_t)first->n;
-            memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+            memcpy(add_cmsg(h, SOL_UDP, UDP_SEGMENT, sizeof(seg)), &seg, sizeof(seg));
         }
+        add_source(h, first);
+        if (!h->msg_controllen)
+            h->msg_control = NULL;
         io->txrun[m] = j - i;
         i = j;
     }
@@ -104,8 +131,11 @@ static void send_plain(struct dcgw_io *io, uint32_t m)
 {
     struct msghdr h = io->txmsg[m].msg_hdr;
     struct iovec *iov = h.msg_iov;
-    h.msg_control = NULL;
+    h.msg_control = io->txctl + (size_t)m * IO_CMSG_SPACE;
     h.msg_controllen = 0;
+    add_source(&h, &io->tx[iov - io->txiov]); /* over the UDP_SEGMENT: one datagram each */
+    if (!h.msg_controllen)
+        h.msg_control = NULL;
     h.msg_iovlen = 1;
     for (uint32_t k = 0; k < io->txrun[m]; k++) {
         h.msg_iov = &iov[k];
@@ -176,21 +206,46 @@ void dcgw_io_flush(struct dcgw_io *io)
     io->txn = 0;
 }
 
-int dcgw_io_send(struct dcgw_io *io, const struct sockaddr *to, const uint8_t *p, size_t n)
+static struct txslot *queue(struct dcgw_io *io, const struct sockaddr *to, const uint8_t *p,
+                            size_t n)
 {
     if (n > DCGW_IO_SLOT) {
         io->stats.tx_too_big++;
-        return DCGW_ETOOBIG;
+        return NULL;
     }
     if (io->txn == io->batch)
         dcgw_io_flush(io);
     struct txslot *s = &io->tx[io->txn];
+    s->src_family = 0;
     s->alen = dcgw_addr_len(to);
     memcpy(&s->to, to, s->alen);
     memcpy(s->data, p, n);
     s->n = n;
     io->txiov[io->txn] = (struct iovec){.iov_base = s->data, .iov_len = n};
     io->txn++;
+    return s;
+}
+
+int dcgw_io_send(struct dcgw_io *io, const struct sockaddr *to, const uint8_t *p, size_t n)
+{
+    return queue(io, to, p, n) ? 0 : DCGW_ETOOBIG;
+}
+
+int dcgw_io_send_from(struct dcgw_io *io, const struct sockaddr *from, const struct sockaddr *to,
+                      const uint8_t *p, size_t n)
+{
+    if (!io->pktinfo || from->sa_family != io->local.ss_family)
+        return DCGW_EINVAL;
+    struct txslot *s = queue(io, to, p, n);
+    if (!s)
+        return DCGW_ETOOBIG;
+    /* the flush groups by source too: a slot keeps the source until overwritten */
+    s->src_family = from->sa_family;
+    memset(&s->src, 0, sizeof(s->src));
+    if (from->sa_family == AF_INET)
+        memcpy(&s->src, &((const struct sockaddr_in *)from)->sin_addr, sizeof(struct in_addr));
+    else
+        s->src = ((const struct sockaddr_in6 *)from)->sin6_addr;
     return 0;
 }
 
@@ -214,10 +269,37 @@ static size_t gro_size(struct msghdr *m)
     return 0;
 }
 
+/* With pktinfo: the address m was sent to (the socket's port), false when absent. */
+static bool dest_of(const struct dcgw_io *io, struct msghdr *m, struct sockaddr_storage *to)
+{
+    memcpy(to, &io->local, sizeof(*to));
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && to->ss_family == AF_INET) {
+            struct in_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+            ((struct sockaddr_in *)to)->sin_addr = pi.ipi_addr;
+            return true;
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+            to->ss_family == AF_INET6) {
+            struct in6_pktinfo pi;
+            memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+            ((struct sockaddr_in6 *)to)->sin6_addr = pi.ipi6_addr;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* One received buffer: a datagram, or with GRO several of `seg` bytes (the last maybe
  * shorter), each handed over alone. */
 static void deliver(struct dcgw_io *io, struct msghdr *m, uint8_t *p, size_t len, uint64_t now)
 {
+    struct sockaddr_storage to;
+    if (io->pktinfo && !dest_of(io, m, &to)) {
+        io->stats.rx_truncated++; /* the control data did not fit: never with our buffer */
+        return;
+    }
     size_t seg = io->gro ? gro_size(m) : 0;
     if (seg == 0 || seg >= len)
         seg = len;
@@ -234,7 +316,11 @@ static void deliver(struct dcgw_io *io, struct msghdr *m, uint8_t *p, size_t len
             io->stats.rx_bytes += n;
             if (seg < len)
                 io->stats.rx_gro_segments++;
-            io->cbs.on_datagram(io->cbs.ud, (struct sockaddr *)m->msg_name, p + off, n, now);
+            if (io->pktinfo)
+                io->cbs.on_datagram_to(io->cbs.ud, (struct sockaddr *)m->msg_name,
+                                       (struct sockaddr *)&to, p + off, n, now);
+            else
+                io->cbs.on_datagram(io->cbs.ud, (struct sockaddr *)m->msg_name, p + off, n, now);
         }
         off += n;
     } while (off < len);
@@ -252,8 +338,9 @@ static void read_burst(struct dcgw_io *io)
                 .msg_namelen = sizeof(io->rxaddr[i]),
                 .msg_iov = &io->rxiov[i],
                 .msg_iovlen = 1,
-                .msg_control = io->gro ? io->rxctl + (size_t)i * IO_CMSG_SPACE : NULL,
-                .msg_controllen = io->gro ? IO_CMSG_SPACE : 0,
+                .msg_control =
+                    io->gro || io->pktinfo ? io->rxctl + (size_t)i * IO_CMSG_SPACE : NULL,
+                .msg_controllen = io->gro || io->pktinfo ? IO_CMSG_SPACE : 0,
             };
         }
         int n = recvmmsg(io->fd, io->rxmsg, io->rxn, MSG_DONTWAIT, NULL);
@@ -342,6 +429,21 @@ static void set_offloads(struct dcgw_io *io, const struct dcgw_io_settings *st)
     }
 }
 
+/* pktinfo: each datagram's destination address is read (and the source of a send set). */
+static int set_pktinfo(struct dcgw_io *io, const struct sockaddr *addr)
+{
+    int one = 1;
+    int r = addr->sa_family == AF_INET
+                ? setsockopt(io->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))
+                : setsockopt(io->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+    if (r < 0 || !io->cbs.on_datagram_to) {
+        DCGW_ERROR(IO, "IP_PKTINFO: %s", r < 0 ? strerror(errno) : "no on_datagram_to");
+        return DCGW_EIO;
+    }
+    io->pktinfo = true;
+    return 0;
+}
+
 /* The receive slab: batch slots of DCGW_IO_SLOT, or with GRO up to
  * DCGW_IO_GRO_BATCH_MAX slots of DCGW_IO_GRO_SLOT. */
 static int alloc_rx(struct dcgw_io *io)
@@ -405,6 +507,11 @@ int dcgw_io_new(uv_loop_t *loop, const struct sockaddr *addr, const struct dcgw_
         return DCGW_EIO;
     }
     set_offloads(io, st);
+    if (st && st->pktinfo && set_pktinfo(io, addr) < 0) {
+        close(io->fd);
+        free_io(io);
+        return DCGW_EIO;
+    }
     io->tx = calloc(io->batch, sizeof(*io->tx));
     io->txmsg = calloc(io->batch, sizeof(*io->txmsg));
     io->txiov = calloc(io->batch, sizeof(*io->txiov));

@@ -42,6 +42,10 @@ struct dcgw_io_cbs {
     /* Optional: the datagrams of one wake-up were all handed over (after one or more
      * recvmmsg calls); what it sends leaves with the replies to them, in one flush. */
     void (*on_burst_end)(void *ud, uint64_t now_ms);
+    /* With settings.pktinfo, called instead of on_datagram: `to` is the local address the
+     * datagram was sent to (the socket's port). */
+    void (*on_datagram_to)(void *ud, const struct sockaddr *from, const struct sockaddr *to,
+                           uint8_t *p, size_t n, uint64_t now_ms);
 };
 
 struct dcgw_io_settings {
@@ -51,6 +55,10 @@ struct dcgw_io_settings {
     uint32_t socket_buffer;
     bool gso; /* send runs to one destination with UDP_SEGMENT */
     bool gro; /* receive with UDP_GRO and split */
+    /* Many local addresses on one socket bound to a wildcard address (a load generator's
+     * simulated endpoints): each datagram's destination address is read (IP_PKTINFO /
+     * IPV6_RECVPKTINFO, on_datagram_to) and dcgw_io_send_from picks the source. */
+    bool pktinfo;
 };
 
 struct dcgw_io_stats {
@@ -75,6 +83,10 @@ int dcgw_io_new(uv_loop_t *loop, const struct sockaddr *addr, const struct dcgw_
 /* Queues a datagram (copied). Flushed at the end of this loop turn, or now if the queue
  * is full. DCGW_ETOOBIG past DCGW_IO_SLOT. */
 int dcgw_io_send(struct dcgw_io *io, const struct sockaddr *to, const uint8_t *p, size_t n);
+/* The same from local address `from` (its port is ignored: the socket's), on an io made
+ * with pktinfo. */
+int dcgw_io_send_from(struct dcgw_io *io, const struct sockaddr *from, const struct sockaddr *to,
+                      const uint8_t *p, size_t n);
 /* Sends everything queued now. */
 void dcgw_io_flush(struct dcgw_io *io);
 /* The bound address. */
