@@ -1,6 +1,8 @@
-/* A simulated data-channel endpoint: a leg (ICE + DTLS + SCTP) on its own UDP socket. */
+/* A simulated data-channel endpoint: a leg (ICE + DTLS + SCTP) on its own UDP socket, or
+ * under its own address on a socket shared with other clients (dcgw_client_net). */
 #include "dcgw/net/client.h"
 
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,9 @@ struct dcgw_client {
     struct dcgw_client_settings set;
     struct dcgw_sdp_dcmap dcmap[DCGW_CLIENT_DCMAP_MAX];
     struct dcgw_client_cbs cbs;
-    struct dcgw_io *io;
+    struct dcgw_io *io;          /* own socket, or NULL on a shared one (net) */
+    struct dcgw_client_net *net; /* the shared socket, or NULL */
+    struct sockaddr_storage local;
     uv_timer_t timer;
     uint64_t timer_due; /* UINT64_MAX: stopped */
     struct dcgw_leg *leg;
@@ -36,6 +40,23 @@ struct dcgw_client {
     uint64_t checks_answered;
     void *user;
 };
+
+struct dcgw_client_net {
+    struct dcgw_io *io;
+    GHashTable *by_addr; /* a client's local address (its `local`, the net's port) -> client */
+    uint64_t unclaimed;
+};
+
+/* ---- sending */
+
+static void client_send(struct dcgw_client *c, const struct sockaddr *to, const uint8_t *p,
+                        size_t n)
+{
+    if (c->net)
+        dcgw_io_send_from(c->net->io, (const struct sockaddr *)&c->local, to, p, n);
+    else
+        dcgw_io_send(c->io, to, p, n);
+}
 
 /* ---- timers */
 
@@ -122,7 +143,7 @@ static void answer_check(struct dcgw_client *c, const struct sockaddr *from, con
             STUN_USAGE_ICE_COMPATIBILITY_RFC5245) == STUN_USAGE_ICE_RETURN_SUCCESS &&
         len > 0) {
         c->checks_answered++;
-        dcgw_io_send(c->io, from, buf, len);
+        client_send(c, from, buf, len);
     }
 }
 
@@ -142,8 +163,7 @@ static void on_datagram(void *ud, const struct sockaddr *from, uint8_t *p, size_
 
 static void leg_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n)
 {
-    struct dcgw_client *c = ud;
-    dcgw_io_send(c->io, to, p, n);
+    client_send(ud, to, p, n);
 }
 
 static void report_failure(struct dcgw_client *c, int err, const char *reason)
@@ -217,7 +237,7 @@ static void local_side(struct dcgw_client *c, struct dcgw_sdp_local *l)
     snprintf(l->ice_ufrag, sizeof(l->ice_ufrag), "%s", c->ufrag);
     snprintf(l->ice_pwd, sizeof(l->ice_pwd), "%s", c->pwd);
     l->n_addrs = 1;
-    const struct sockaddr *a = dcgw_io_local(c->io);
+    const struct sockaddr *a = dcgw_client_local(c);
     memcpy(&l->addrs[0], a, dcgw_addr_len(a));
     l->n_fingerprints = 1;
     dcgw_cert_fingerprint(dcgw_dtls_ctx_cert(c->ctx), DCGW_HASH_SHA256, &l->fingerprints[0]);
@@ -321,7 +341,7 @@ static int make_leg(struct dcgw_client *c, const struct dcgw_sdp *remote, bool c
 static int pick_candidate(const struct dcgw_client *c, const struct dcgw_sdp_dc *dc,
                           struct sockaddr_storage *out)
 {
-    int fam = dcgw_io_local(c->io)->sa_family;
+    int fam = dcgw_client_local(c)->sa_family;
     for (size_t i = 0; i < dc->n_candidates; i++) {
         const struct dcgw_sdp_candidate *k = &dc->candidates[i];
         if (k->component == 1 && k->addr.ss_family == fam) {
@@ -406,6 +426,103 @@ int dcgw_client_answer(struct dcgw_client *c, const char *offer, size_t len, cha
     return r;
 }
 
+/* ---- the socket: the client's own, or a shared one */
+
+static int own_socket(struct dcgw_client *c, const struct dcgw_client_settings *s)
+{
+    struct dcgw_io_settings is = {.batch = s->io_batch, .socket_buffer = s->socket_buffer};
+    struct dcgw_io_cbs ic = {.ud = c, .on_datagram = on_datagram};
+    int r = dcgw_io_new(c->loop, s->bind, &is, &ic, &c->io);
+    if (r == 0)
+        memcpy(&c->local, dcgw_io_local(c->io), dcgw_addr_len(dcgw_io_local(c->io)));
+    return r;
+}
+
+/* Keys of by_addr: a local address; the port is the net's for all of them. */
+static guint net_addr_hash(gconstpointer k)
+{
+    const struct sockaddr *sa = k;
+    uint32_t w[4] = {0};
+    if (sa->sa_family == AF_INET)
+        memcpy(w, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    else
+        memcpy(w, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    return (guint)((w[0] ^ w[1] * 31u ^ w[2] * 961u ^ w[3] * 29791u) * 0x9E3779B1u >> 7);
+}
+
+static gboolean net_addr_equal(gconstpointer a, gconstpointer b)
+{
+    return dcgw_addr_equal(a, b);
+}
+
+static void net_datagram(void *ud, const struct sockaddr *from, const struct sockaddr *to,
+                         uint8_t *p, size_t n, uint64_t now)
+{
+    struct dcgw_client_net *net = ud;
+    struct dcgw_client *c = g_hash_table_lookup(net->by_addr, to);
+    if (c)
+        on_datagram(c, from, p, n, now);
+    else
+        net->unclaimed++;
+}
+
+static int net_join(struct dcgw_client_net *net, struct dcgw_client *c, const struct sockaddr *bind)
+{
+    const struct sockaddr *shared = dcgw_io_local(net->io);
+    if (bind->sa_family != shared->sa_family)
+        return DCGW_EINVAL;
+    memcpy(&c->local, bind, dcgw_addr_len(bind));
+    if (bind->sa_family == AF_INET)
+        ((struct sockaddr_in *)&c->local)->sin_port =
+            ((const struct sockaddr_in *)shared)->sin_port;
+    else
+        ((struct sockaddr_in6 *)&c->local)->sin6_port =
+            ((const struct sockaddr_in6 *)shared)->sin6_port;
+    if (g_hash_table_contains(net->by_addr, &c->local))
+        return DCGW_EEXIST;
+    g_hash_table_insert(net->by_addr, &c->local, c);
+    c->net = net;
+    return 0;
+}
+
+int dcgw_client_net_new(uv_loop_t *loop, int family, const struct dcgw_io_settings *st,
+                        struct dcgw_client_net **out)
+{
+    if (family != AF_INET && family != AF_INET6)
+        return DCGW_EINVAL;
+    struct dcgw_client_net *net = calloc(1, sizeof(*net));
+    if (!net)
+        return DCGW_ENOMEM;
+    struct sockaddr_storage any;
+    memset(&any, 0, sizeof(any));
+    any.ss_family = (sa_family_t)family; /* the wildcard address, an ephemeral port */
+    struct dcgw_io_settings is = st ? *st : (struct dcgw_io_settings){.batch = 0};
+    is.pktinfo = true;
+    struct dcgw_io_cbs ic = {.ud = net, .on_datagram_to = net_datagram};
+    int r = dcgw_io_new(loop, (struct sockaddr *)&any, &is, &ic, &net->io);
+    if (r < 0) {
+        free(net);
+        return r;
+    }
+    net->by_addr = g_hash_table_new(net_addr_hash, net_addr_equal);
+    *out = net;
+    return 0;
+}
+
+uint64_t dcgw_client_net_unclaimed(const struct dcgw_client_net *n)
+{
+    return n->unclaimed;
+}
+
+void dcgw_client_net_free(struct dcgw_client_net *n)
+{
+    if (!n)
+        return;
+    dcgw_io_close(n->io);
+    g_hash_table_destroy(n->by_addr);
+    free(n);
+}
+
 /* ---- lifecycle */
 
 int dcgw_client_new(uv_loop_t *loop, struct dcgw_dtls_ctx *ctx,
@@ -436,10 +553,8 @@ int dcgw_client_new(uv_loop_t *loop, struct dcgw_dtls_ctx *ctx,
     int r = dcgw_sdp_ice_credentials(c->ufrag, sizeof(c->ufrag), c->pwd, sizeof(c->pwd));
     if (r == 0)
         r = dcgw_sdp_tls_id(c->tls_id, sizeof(c->tls_id));
-    struct dcgw_io_settings is = {.batch = s->io_batch, .socket_buffer = s->socket_buffer};
-    struct dcgw_io_cbs ic = {.ud = c, .on_datagram = on_datagram};
     if (r == 0)
-        r = dcgw_io_new(loop, s->bind, &is, &ic, &c->io);
+        r = s->net ? net_join(s->net, c, s->bind) : own_socket(c, s);
     if (r < 0) {
         free(c);
         return r;
@@ -462,7 +577,10 @@ void dcgw_client_free(struct dcgw_client *c)
     /* The association first (its ABORT still goes out through the socket). */
     dcgw_leg_free(c->leg);
     c->leg = NULL;
-    dcgw_io_close(c->io);
+    if (c->net)
+        g_hash_table_remove(c->net->by_addr, &c->local);
+    else
+        dcgw_io_close(c->io);
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
@@ -478,7 +596,7 @@ struct dcgw_leg *dcgw_client_leg(const struct dcgw_client *c)
 
 const struct sockaddr *dcgw_client_local(const struct dcgw_client *c)
 {
-    return dcgw_io_local(c->io);
+    return (const struct sockaddr *)&c->local;
 }
 
 bool dcgw_client_up(const struct dcgw_client *c)

@@ -1,6 +1,7 @@
 /* A simulated WebRTC data-channel endpoint (a UE or a DC application server) for the
  * bench and for tests against a running dcgwd: one terminated leg (leg.h: ICE, DTLS,
- * SCTP data channels) on its own loopback UDP socket (io.h, libuv).
+ * SCTP data channels) on its own loopback UDP socket (io.h, libuv), or on a socket it
+ * shares with other clients of the process (dcgw_client_net) under an address of its own.
  *
  * It writes its offer (dcgw_client_offer) and takes the answer (dcgw_client_start), or
  * answers somebody else's offer itself (dcgw_client_answer). The offerer is the ICE
@@ -27,6 +28,7 @@
 #include "dcgw/stages/datachannel.h"
 #include "dcgw/stages/dtls.h"
 #include "dcgw/stages/leg.h"
+#include "dcgw/net/io.h"
 #include "dcgw/sdp/sdp.h"
 
 enum dcgw_client_limits {
@@ -46,6 +48,9 @@ struct dcgw_client_settings {
     uint32_t socket_buffer;           /* SO_RCVBUF/SO_SNDBUF; 0: system default */
     uint32_t dtls_initial_timeout_ms; /* 0: the DTLS default */
     bool nodelay;                     /* SCTP_NODELAY, as browsers set it (request/response) */
+    /* Non-NULL: no socket of its own; the client takes bind's address on net's socket (its
+     * port is net's; io_batch and socket_buffer are net's too). */
+    struct dcgw_client_net *net;
 };
 
 struct dcgw_client;
@@ -66,7 +71,22 @@ struct dcgw_client_cbs {
     void (*on_failed)(void *ud, struct dcgw_client *c, int err, const char *reason);
 };
 
-/* Binds the socket and prepares credentials. ctx (its certificate is our a=fingerprint)
+/* Sockets shared by many clients: a load generator with more simulated endpoints than it
+ * may hold descriptors. One UDP socket bound to the wildcard address of `family` on an
+ * ephemeral port; each client on it keeps its own local address (a UE's, which dcgwd's
+ * per-address limits rely on): datagrams reach the client by their destination address,
+ * and its own leave from it (IP_PKTINFO, io.h). Addresses must be local to the host
+ * (loopback 127/8 or configured ones). st as for dcgw_io_new (its pktinfo is set here). */
+struct dcgw_client_net;
+int dcgw_client_net_new(uv_loop_t *loop, int family, const struct dcgw_io_settings *st,
+                        struct dcgw_client_net **out);
+/* Datagrams that arrived for an address no client holds (e.g. one just freed). */
+uint64_t dcgw_client_net_unclaimed(const struct dcgw_client_net *n);
+/* After every client on it was freed; the memory goes once the loop closed the socket. */
+void dcgw_client_net_free(struct dcgw_client_net *n);
+
+/* Binds the socket (or takes the address on settings.net: DCGW_EEXIST when a client of it
+ * holds that address already) and prepares credentials. ctx (its certificate is our a=fingerprint)
  * must outlive the client. Returns 0, DCGW_EINVAL, DCGW_ENOMEM, DCGW_EIO (bind failed). */
 int dcgw_client_new(uv_loop_t *loop, struct dcgw_dtls_ctx *ctx,
                     const struct dcgw_client_settings *s, const struct dcgw_client_cbs *cbs,
