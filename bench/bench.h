@@ -104,6 +104,7 @@ struct bench {
     struct bench_opts o;
     uv_loop_t *loop;
     uv_timer_t sctp_tick;
+    struct dcgw_client_net *net; /* the socket every idle-set endpoint shares (bench_net_new) */
     struct dcgw_dtls_ctx *ctx;
     struct dcgw_dtls_ctx *ctx_janus; /* offers use_srtp (RFC 5764): Janus insists on it */
     /* the far-end process (far.c) */
@@ -201,6 +202,11 @@ uint16_t bench_sctp_port(struct bench *b);
  * address (data_plane.unknown_source_rate, docs/floods.md), and one shared 127.0.0.1 made
  * every set-up past ~100/s per worker wait for that limit (and some fail). */
 void bench_endpoint_addr(uint32_t id, bool far, struct sockaddr_storage *out);
+
+/* The socket the endpoints of idle sets (many sessions) share in a process, each under its
+ * own address (dcgw_client_net): one descriptor for tens of thousands of endpoints, where
+ * one socket each would pass RLIMIT_NOFILE. */
+int bench_net_new(uv_loop_t *loop, struct dcgw_client_net **out);
 
 /* Fills maps[0..nch) with the negotiated channels every pair uses (a=dcmap). */
 void bench_dcmap(const struct bench_opts *o, struct dcgw_sdp_dcmap *maps, unsigned nch);

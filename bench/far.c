@@ -85,6 +85,7 @@ struct farproc {
     uv_poll_t poll;
     uv_check_t check;
     uv_timer_t flush_timer, tick;
+    struct dcgw_client_net *net; /* idle endpoints' shared socket (bench_net_new) */
     struct dcgw_dtls_ctx *ctx;
     struct bench_opts o;
     uint16_t next_port;
@@ -215,6 +216,8 @@ static int z_new(struct farproc *f, uint32_t pair, unsigned nch, bool idle, bool
     struct dcgw_client_settings cs =
         bench_client_settings(&f->o, &bind, bench_next_free_port(&f->next_port), maps,
                               offer_channels ? nch : 0, true, idle);
+    if (idle)
+        cs.net = f->net;
     struct dcgw_client_cbs cbs = {.ud = z, .on_message = z_message, .on_failed = z_failed};
     int r = dcgw_client_new(f->loop, f->ctx, &cs, &cbs, &z->c);
     if (r < 0) {
@@ -309,7 +312,8 @@ static int far_main(int fd, const struct bench_opts *o)
     struct dcgw_dtls_ctx_settings cs = {.cert = cert};
     int r = dcgw_dtls_ctx_new(&cs, &f->ctx);
     dcgw_cert_unref(cert);
-    if (r < 0 || dcgw_client_tick_start(f->loop, &f->tick) < 0)
+    if (r < 0 || dcgw_client_tick_start(f->loop, &f->tick) < 0 ||
+        bench_net_new(f->loop, &f->net) < 0)
         return 1;
     uv_poll_init(f->loop, &f->poll, fd);
     uv_check_init(f->loop, &f->check);

@@ -151,6 +151,8 @@ static int new_client(struct pair *p, bool offer_channels, struct dcgw_client **
     uint16_t port = p->path == PATH_JANUS ? BENCH_JANUS_SCTP_PORT : bench_sctp_port(b);
     struct dcgw_client_settings cs = bench_client_settings(
         &b->o, &bind, port, maps, offer_channels ? p->nch : 0, true, p->set->idle);
+    if (p->set->idle && p->path != PATH_JANUS) /* Janus's endpoints share one address */
+        cs.net = b->net;
     struct dcgw_client_cbs cbs = {.ud = p,
                                   .on_up = cl_up,
                                   .on_channel_open = cl_open,

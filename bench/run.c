@@ -172,6 +172,13 @@ void bench_dcmap(const struct bench_opts *o, struct dcgw_sdp_dcmap *maps, unsign
     }
 }
 
+int bench_net_new(uv_loop_t *loop, struct dcgw_client_net **out)
+{
+    /* the consent checks of 50,000 endpoints arrive at ~10,000/s, set-up in bursts */
+    struct dcgw_io_settings st = {.batch = DCGW_IO_BATCH_DEFAULT, .socket_buffer = 8u << 20};
+    return dcgw_client_net_new(loop, AF_INET, &st, out);
+}
+
 struct dcgw_client_settings bench_client_settings(const struct bench_opts *o,
                                                   const struct sockaddr_storage *bind,
                                                   uint16_t sctp_port,

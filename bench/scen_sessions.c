@@ -239,7 +239,10 @@ int scen_idle(struct bench *b, json_t *res)
     json_object_set_new(res, "points", pts);
     report_table_header(b, "idle sessions held",
                         "path      sessions  lost  mem/session(KiB)  idle cpu/session(us/s) "
-                        "  50k sessions(%core)  ends mem/pair(KiB)");
+                        "  noise  50k sessions(%core)  ends mem/pair(KiB)  set-up(s)");
+    double per[PATH_COUNT], per_noise[PATH_COUNT];
+    for (int p = 0; p < PATH_COUNT; p++)
+        per[p] = per_noise[p] = NAN;
     for (int p = 0; p < PATH_COUNT; p++) {
         if (!bench_path_available(b, p) || p == PATH_JANUS)
             continue;
@@ -279,6 +282,7 @@ int scen_idle(struct bench *b, json_t *res)
         if (!s)
             return -1;
         unsigned ready = s->ready;
+        double setup_s = span_s(s);
         bench_progress(b, "%s: %u sessions idle, settling", bench_path_name(p), ready);
         bench_run_for(b, SETTLE_MS);
         struct snap s0, s1;
@@ -297,8 +301,11 @@ int scen_idle(struct bench *b, json_t *res)
         double bcpu =
             ready ? (double)(s1.cpu_self - s0.cpu_self + s1.cpu_far - s0.cpu_far) / secs / ready
                   : NAN;
-        report_row(b, "%-9s %8u %5u %17.1f %23.2f %21.2f %20.1f", bench_path_name(p), ready, lost,
-                   mem / 1024, cpu / 1e3, pct50k, bmem / 1024);
+        per[p] = cpu;
+        per_noise[p] = ready ? noise / ready : NAN;
+        report_row(b, "%-9s %8u %5u %17.1f %23.2f %6.2f %21.2f %20.1f %10.1f", bench_path_name(p),
+                   ready, lost, mem / 1024, cpu / 1e3, per_noise[p] / 1e3, pct50k, bmem / 1024,
+                   setup_s);
         json_array_append_new(
             pts,
             json_pack("{s:s,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "path", bench_path_name(p),
@@ -309,6 +316,7 @@ int scen_idle(struct bench *b, json_t *res)
                       jnum((double)rss1)));
         json_t *last = json_array_get(pts, json_array_size(pts) - 1);
         json_object_set_new(last, "cpu_ns_per_s_total", jnum(total));
+        json_object_set_new(last, "setup_seconds", jnum(setup_s));
         json_object_set_new(last, "cpu_ns_per_s_baseline", jnum(base));
         json_object_set_new(last, "cpu_ns_per_s_noise", jnum(noise));
         json_object_set_new(last, "core_pct_for_50k_noise", jnum(pct50k_noise));
@@ -318,6 +326,15 @@ int scen_idle(struct bench *b, json_t *res)
             b->f.idle_mem_per_session = mem;
         }
         pairset_free(s);
+    }
+    if (isfinite(per[PATH_GATEWAY]) && isfinite(per[PATH_BASE])) {
+        /* the noise of a ratio: each path's spread between its window's halves */
+        double r = per[PATH_GATEWAY] / per[PATH_BASE];
+        double rn = r * (per_noise[PATH_GATEWAY] / per[PATH_GATEWAY] +
+                         per_noise[PATH_BASE] / per[PATH_BASE]);
+        report_row(b, "idle CPU per session, gateway/base: %.2fx (noise +-%.2f)", r, rn);
+        json_object_set_new(res, "gateway_over_base", jnum(r));
+        json_object_set_new(res, "gateway_over_base_noise", jnum(rn));
     }
     return 0;
 }
