@@ -534,6 +534,7 @@ static void buffers_back(struct dcgw_dtls *d)
     if (!d->trimmed)
         return;
     d->trimmed = false;
+    d->stats.buffer_regrows++;
     uint8_t b;
     if (SSL_peek(d->ssl, &b, 1) <= 0)
         ERR_clear_error(); /* WANT_READ queues nothing; anything else is not ours to keep */
@@ -692,6 +693,10 @@ int dcgw_dtls_handle_timeout(struct dcgw_dtls *d, uint64_t now_ms)
     if (dcgw_reentry_busy(&d->re))
         return DCGW_ESTATE;
     if (d->state != DCGW_DTLS_HANDSHAKING && d->state != DCGW_DTLS_CONNECTED)
+        return 0;
+    /* Woken for another stage's deadline (the leg has one timer: ICE consent every ~25 s
+     * of an idle leg): OpenSSL is not entered, and a trimmed leg keeps its buffers. */
+    if (now_ms < dcgw_dtls_next_timeout(d))
         return 0;
     buffers_back(d);
     err_reset();

@@ -215,6 +215,10 @@ START_TEST(trim_then_data_and_close_notify)
     ck_assert(dcgw_dtls_trim(w.a.d));
     ck_assert(dcgw_dtls_trim(w.b.d));
     ck_assert_uint_eq(dcgw_dtls_stats(w.a.d)->buffer_releases, 1);
+    /* a timer that is not DTLS's (the leg's consent deadline) leaves the buffers released */
+    ck_assert_uint_eq(dcgw_dtls_next_timeout(w.a.d), UINT64_MAX);
+    ck_assert_int_eq(dcgw_dtls_handle_timeout(w.a.d, w.now + 30000), 0);
+    ck_assert_uint_eq(dcgw_dtls_stats(w.a.d)->buffer_regrows, 0);
     uint8_t buf[3000];
     dp_fill(buf, sizeof(buf), 7);
     ck_assert_int_eq(dcgw_dtls_send(w.a.d, buf, sizeof(buf)), 0);
@@ -223,6 +227,7 @@ START_TEST(trim_then_data_and_close_notify)
     ck_assert_uint_eq(w.b.rx_len, sizeof(buf));
     ck_assert_mem_eq(w.b.rx, buf, sizeof(buf));
     ck_assert_uint_eq(w.a.rx_len, 100);
+    ck_assert_uint_eq(dcgw_dtls_stats(w.a.d)->buffer_regrows, 1); /* a record took them */
     ck_assert(dcgw_dtls_trim(w.a.d));
     ck_assert(dcgw_dtls_trim(w.b.d));
     dcgw_dtls_close(w.a.d); /* close_notify out of a released write buffer */

@@ -136,6 +136,7 @@ struct dcgw_dtls_stats {
     uint64_t retransmits; /* flights resent on timeout */
     uint64_t handshake_failures;
     uint64_t buffer_releases; /* dcgw_dtls_trim calls that gave the record buffers back */
+    uint64_t buffer_regrows;  /* and records that took them again */
 };
 
 /* What was negotiated; pointers are static strings or valid while the leg lives. */
@@ -172,7 +173,8 @@ int dcgw_dtls_send(struct dcgw_dtls *d, const uint8_t *p, size_t n);
 uint64_t dcgw_dtls_next_timeout(const struct dcgw_dtls *d);
 /* Runs due timers: retransmits the last flight, fails the leg when the handshake deadline
  * or OpenSSL's retransmission limit passes (DCGW_ETIMEOUT via on_failed). Calling it early
- * is harmless. Returns 0 or the error just reported. */
+ * is harmless and cheap: OpenSSL is not entered (a trimmed leg stays trimmed). Returns 0
+ * or the error just reported. */
 int dcgw_dtls_handle_timeout(struct dcgw_dtls *d, uint64_t now_ms);
 /* Sends close_notify when connected, then the leg is CLOSED; a handshake in progress is
  * abandoned silently. Idempotent; on_closed is not raised. */
