@@ -195,6 +195,9 @@ int dcgw__wplane_send(struct worker *w, const struct sockaddr *to, const uint8_t
 void dcgw__wplane_leg_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n);
 void dcgw__wplane_leg_forget(struct worker *w, struct wleg *l);
 void dcgw__wplane_rearm(struct wleg *l);
+/* When a leg timer for deadline `due` fires, now being `now` (loop ms): due itself, or
+ * rounded up to the next whole second when more than a second away (datapath.c). */
+uint64_t dcgw__wplane_timer_due(uint64_t due, uint64_t now);
 /* Frees the leg's stages after this loop turn (never inside their callbacks). */
 void dcgw__wplane_leg_kill(struct wleg *l);
 /* fn(w, p) at the end of this loop turn, when no stage's frame is on the stack
