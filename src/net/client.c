@@ -509,6 +509,11 @@ int dcgw_client_net_new(uv_loop_t *loop, int family, const struct dcgw_io_settin
     return 0;
 }
 
+void dcgw_client_net_set_poll_interval(struct dcgw_client_net *n, uint32_t ms)
+{
+    dcgw_io_set_poll_interval(n->io, ms);
+}
+
 uint64_t dcgw_client_net_unclaimed(const struct dcgw_client_net *n)
 {
     return n->unclaimed;

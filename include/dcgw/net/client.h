@@ -80,6 +80,8 @@ struct dcgw_client_cbs {
 struct dcgw_client_net;
 int dcgw_client_net_new(uv_loop_t *loop, int family, const struct dcgw_io_settings *st,
                         struct dcgw_client_net **out);
+/* dcgw_io_set_poll_interval on the shared socket: read every ms (0: on each datagram). */
+void dcgw_client_net_set_poll_interval(struct dcgw_client_net *n, uint32_t ms);
 /* Datagrams that arrived for an address no client holds (e.g. one just freed). */
 uint64_t dcgw_client_net_unclaimed(const struct dcgw_client_net *n);
 /* After every client on it was freed; the memory goes once the loop closed the socket. */
