@@ -65,6 +65,7 @@ struct bench_opts {
     unsigned crypto_handshakes; /* setup: in-memory handshakes per crypto-limit measurement */
     unsigned idle_sessions;
     double idle_s;
+    unsigned ends_poll_ms; /* idle: endpoints read their shared socket every this many ms */
     unsigned peak_sessions, peak_live; /* peak: sessions set up, of which stay */
     /* soak: sessions set up and closed in all, per round, before the baseline; the growth
      * allowed (KiB) */
@@ -207,6 +208,8 @@ void bench_endpoint_addr(uint32_t id, bool far, struct sockaddr_storage *out);
  * own address (dcgw_client_net): one descriptor for tens of thousands of endpoints, where
  * one socket each would pass RLIMIT_NOFILE. */
 int bench_net_new(uv_loop_t *loop, struct dcgw_client_net **out);
+/* Both processes' shared sockets read every ms (0: as datagrams arrive; io.h). */
+void bench_ends_poll(struct bench *b, uint32_t ms);
 
 /* Fills maps[0..nch) with the negotiated channels every pair uses (a=dcmap). */
 void bench_dcmap(const struct bench_opts *o, struct dcgw_sdp_dcmap *maps, unsigned nch);
@@ -232,6 +235,7 @@ enum far_op {
     FAR_FAILED,     /* <- far: reason */
     FAR_CREDIT,     /* <- far: per-flow delivery counts */
     FAR_TRIM,       /* -> far: return freed heap to the system (before memory baselines) */
+    FAR_POLL,       /* -> far: read the shared socket every `pair` ms (0: on each datagram) */
 };
 /* Forks the far end (before any thread). */
 int far_spawn(struct bench *b);

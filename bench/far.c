@@ -259,6 +259,9 @@ static void handle(struct farproc *f, const struct far_hdr *h, const char *paylo
     case FAR_TRIM:
         malloc_trim(0);
         break;
+    case FAR_POLL:
+        dcgw_client_net_set_poll_interval(f->net, h->pair);
+        break;
     case FAR_FREE:
         if (z) {
             dcgw_client_free(z->c);

@@ -124,6 +124,7 @@ static json_t *describe_more(struct bench *b, json_t *run)
     json_t *cfg = json_object_get(run, "config");
     json_object_set_new(cfg, "repeat", json_integer(b->o.repeat));
     json_object_set_new(cfg, "sctp_tick_ms", json_integer(b->o.sctp_tick_ms));
+    json_object_set_new(cfg, "ends_poll_ms", json_integer(b->o.ends_poll_ms));
     json_object_set_new(cfg, "sessions", json_integer(b->o.n_sessions ? b->o.sessions[0] : 0));
     json_object_set_new(cfg, "channels", json_integer(b->o.n_channels ? b->o.channels[0] : 0));
     json_object_set_new(cfg, "janus_addr", json_string(b->o.janus_addr));

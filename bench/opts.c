@@ -43,6 +43,10 @@ static void usage(FILE *f)
             "                             crypto-only limit, before each repeat (default 160)\n"
             "      --idle-sessions N      sessions held idle (default 10000)\n"
             "      --idle-time S          idle measurement seconds (default 30)\n"
+            "      --ends-poll MS         idle: once set up, the endpoints read their shared\n"
+            "                             socket every MS ms, as dcgwd's quiet workers do,\n"
+            "                             so that dcgwd's answers do not pay to wake them\n"
+            "                             (default 10; 0: woken by each datagram)\n"
             "      --peak-sessions N      peak scenario: sessions set up (default 2000)\n"
             "      --peak-live N          peak scenario: of which stay up (default 200)\n"
             "      --soak-sessions N      soak scenario: sessions set up and closed (10000)\n"
@@ -150,6 +154,7 @@ void bench_opts_default(struct bench_opts *o)
     o->crypto_handshakes = 160;
     o->idle_sessions = 10000;
     o->idle_s = 30;
+    o->ends_poll_ms = 10;
     o->peak_sessions = 2000;
     o->peak_live = 200;
     o->soak_sessions = 10000;
@@ -246,6 +251,7 @@ static const struct opt opts[] = {
     {"crypto-handshakes", 0, K_UINT, F(crypto_handshakes), 0},
     {"idle-sessions", 0, K_UINT, F(idle_sessions), 0},
     {"idle-time", 0, K_DOUBLE, F(idle_s), 0},
+    {"ends-poll", 0, K_UINT, F(ends_poll_ms), 0},
     {"peak-sessions", 0, K_UINT, F(peak_sessions), 0},
     {"peak-live", 0, K_UINT, F(peak_live), 0},
     {"soak-sessions", 0, K_UINT, F(soak_sessions), 0},
@@ -339,9 +345,10 @@ static int validate(struct bench_opts *o)
 {
     if (o->duration_s <= 0 || o->window < 1024 || o->workers == 0 || o->repeat == 0 ||
         o->repeat > BENCH_REPEAT_MAX || o->sctp_tick_ms < 10 || o->sctp_tick_ms > 1000 ||
-        o->setup_concurrency == 0 || o->soak_round == 0 || o->soak_warmup > o->soak_sessions ||
-        o->load_fraction <= 0 || o->load_fraction > 1 || o->crypto_handshakes == 0 ||
-        !(o->flood_s > 0 && o->flood_s <= 30) || o->flood_rounds == 0 || o->flood_rounds > 20)
+        o->setup_concurrency == 0 || o->ends_poll_ms > 1000 || o->soak_round == 0 ||
+        o->soak_warmup > o->soak_sessions || o->load_fraction <= 0 || o->load_fraction > 1 ||
+        o->crypto_handshakes == 0 || !(o->flood_s > 0 && o->flood_s <= 30) ||
+        o->flood_rounds == 0 || o->flood_rounds > 20)
         return -1;
     if (o->base_dcgwd && o->socket) {
         fprintf(stderr, "dcgw-bench: --base-dcgwd needs a dcgwd the bench starts (no --socket)\n");

@@ -179,6 +179,12 @@ int bench_net_new(uv_loop_t *loop, struct dcgw_client_net **out)
     return dcgw_client_net_new(loop, AF_INET, &st, out);
 }
 
+void bench_ends_poll(struct bench *b, uint32_t ms)
+{
+    dcgw_client_net_set_poll_interval(b->net, ms);
+    far_send(b, FAR_POLL, ms, 0, false, NULL);
+}
+
 struct dcgw_client_settings bench_client_settings(const struct bench_opts *o,
                                                   const struct sockaddr_storage *bind,
                                                   uint16_t sctp_port,

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -54,20 +55,6 @@ struct setup_run {
 static double rate(const struct snap *a, const struct snap *b, enum bench_path p)
 {
     return (double)snap_cpu(a, b, p) / ((double)(b->t_ns - a->t_ns) / 1e9);
-}
-
-/* Snapshots at the start and end of secs, and *noise grown by how much the CPU rate of
- * its two halves differ: the spread of what the window measures. */
-static void window(struct bench *b, enum bench_path p, double secs, struct snap *s0,
-                   struct snap *s1, double *noise)
-{
-    struct snap sm;
-    snap_take(b, s0);
-    bench_run_for(b, (uint64_t)(secs * 500));
-    snap_take(b, &sm);
-    bench_run_for(b, (uint64_t)(secs * 500));
-    snap_take(b, s1);
-    *noise += fabs(rate(s0, &sm, p) - rate(&sm, s1, p));
 }
 
 static int cmp_setup(const void *a, const void *b)
@@ -233,6 +220,199 @@ int scen_setup(struct bench *b, json_t *res)
     return 0;
 }
 
+/* ---- idle: the paths of a group hold their sessions at once and are measured over the
+ * same windows (gateway and base together: a lever's ratio under one machine load). */
+
+/* The idle window in slices of 30 s (the clients' SCTP heartbeat period, to which the
+ * sessions set up together keep their phase: shorter slices would see one daemon's burst
+ * and not the other's), at least 2, at most IDLE_SLICES. */
+enum { IDLE_SLICES = 8, IDLE_SLICE_S = 30 };
+
+static unsigned n_slices(double secs)
+{
+    unsigned n = (unsigned)(secs / IDLE_SLICE_S);
+    return n < 2 ? 2 : n > IDLE_SLICES ? IDLE_SLICES : n;
+}
+
+struct idle_path {
+    enum bench_path p;
+    struct pairset *s;
+    double base, setup_s;
+    double slice[IDLE_SLICES]; /* ns/s of each slice of the idle window */
+    unsigned nslice;
+    uint64_t rss0;
+};
+
+static int restart(struct bench *b, enum bench_path p)
+{
+    if (!is_dcgw(p) || b->o.socket)
+        return 0;
+    /* A fresh daemon: earlier scenarios' freed memory would hide the growth. */
+    char err[300];
+    int r = p == PATH_GATEWAY ? (gw_stop(b), gw_start(b, err, sizeof(err)))
+                              : (gw_stop_base(b), gw_start_base(b, err, sizeof(err)));
+    if (r < 0) {
+        bench_note(b, "%s: dcgwd restart failed: %s", bench_path_name(p), err);
+        if (p == PATH_GATEWAY)
+            gw_stop(b);
+        else
+            gw_stop_base(b);
+    }
+    return r;
+}
+
+/* secs in ns slices: each path's CPU rate per slice. */
+static void slices(struct bench *b, struct idle_path *v, unsigned n, double secs, unsigned ns,
+                   double out[][IDLE_SLICES])
+{
+    struct snap s[IDLE_SLICES + 1];
+    snap_take(b, &s[0]);
+    for (unsigned k = 0; k < ns; k++) {
+        bench_run_for(b, (uint64_t)(secs * 1000 / ns));
+        snap_take(b, &s[k + 1]);
+        for (unsigned i = 0; i < n; i++)
+            out[i][k] = rate(&s[k], &s[k + 1], v[i].p);
+    }
+}
+
+static double mean(const double *x, unsigned n)
+{
+    double t = 0;
+    for (unsigned i = 0; i < n; i++)
+        t += x[i];
+    return t / n;
+}
+
+/* Half the range of x: the spread of what a window measures. */
+static double spread(const double *x, unsigned n)
+{
+    double lo = x[0], hi = x[0];
+    for (unsigned i = 1; i < n; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    return (hi - lo) / 2;
+}
+
+static void idle_report(struct bench *b, json_t *pts, struct idle_path *e, double noise_base,
+                        double secs, uint64_t ends0, uint64_t ends1, unsigned ends_pairs)
+{
+    unsigned ready = e->s->ready;
+    uint64_t rss1 = measured_rss(b, e->p);
+    double total = mean(e->slice, e->nslice);
+    double cpu = ready ? (total - e->base) / ready : NAN;
+    double noise = ready ? (spread(e->slice, e->nslice) + noise_base) / ready : NAN;
+    double mem = ready ? ((double)rss1 - (double)e->rss0) / ready : NAN;
+    double pct50k = cpu * 50000 / 1e9 * 100, pct50k_noise = noise * 50000 / 1e9 * 100;
+    double bmem = ends_pairs ? ((double)ends1 - (double)ends0) / ends_pairs : NAN;
+    report_row(b, "%-9s %8u %5u %17.1f %23.2f %6.2f %21.2f %20.1f %10.1f", bench_path_name(e->p),
+               ready, e->s->failed, mem / 1024, cpu / 1e3, noise / 1e3, pct50k, bmem / 1024,
+               e->setup_s);
+    json_t *pt = json_pack(
+        "{s:s,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o}", "path", bench_path_name(e->p), "sessions",
+        (int)ready, "lost", (int)e->s->failed, "idle_seconds", jnum(secs), "rss_bytes_per_session",
+        jnum(mem), "cpu_ns_per_s_per_session", jnum(cpu), "core_pct_for_50k", jnum(pct50k),
+        "endpoints_rss_bytes_per_pair", jnum(bmem), "measured_rss_bytes", jnum((double)rss1));
+    json_object_set_new(pt, "cpu_ns_per_s_total", jnum(total));
+    json_object_set_new(pt, "cpu_ns_per_s_baseline", jnum(e->base));
+    json_object_set_new(pt, "cpu_ns_per_s_per_session_noise", jnum(noise));
+    json_object_set_new(pt, "core_pct_for_50k_noise", jnum(pct50k_noise));
+    json_object_set_new(pt, "setup_seconds", jnum(e->setup_s));
+    json_t *sl = json_array();
+    for (unsigned k = 0; k < e->nslice; k++)
+        json_array_append_new(sl, jnum(e->slice[k]));
+    json_object_set_new(pt, "cpu_ns_per_s_slices", sl);
+    json_array_append_new(pts, pt);
+    if (e->p == PATH_GATEWAY) {
+        b->f.idle_core_pct_50k = pct50k;
+        b->f.idle_core_pct_50k_noise = pct50k_noise;
+        b->f.idle_mem_per_session = mem;
+    }
+}
+
+/* gateway/base per slice (each net of its baseline): their median, and the range. */
+static void idle_ratio(struct bench *b, json_t *res, const struct idle_path *g,
+                       const struct idle_path *r)
+{
+    if (!g->s->ready || !r->s->ready)
+        return;
+    double q[IDLE_SLICES];
+    unsigned ns = g->nslice;
+    for (unsigned k = 0; k < ns; k++)
+        q[k] = ((g->slice[k] - g->base) / g->s->ready) / ((r->slice[k] - r->base) / r->s->ready);
+    double med = bench_median(q, ns), lo = q[0], hi = q[0];
+    json_t *a = json_array();
+    for (unsigned k = 0; k < ns; k++) {
+        lo = q[k] < lo ? q[k] : lo;
+        hi = q[k] > hi ? q[k] : hi;
+        json_array_append_new(a, jnum(q[k]));
+    }
+    report_row(b,
+               "idle CPU per session, gateway/base (the same windows): %.2fx (median of %u "
+               "slices of %.0f s: %.2f .. %.2f)",
+               med, ns, b->o.idle_s / ns, lo, hi);
+    json_object_set_new(res, "gateway_over_base", jnum(med));
+    json_object_set_new(res, "gateway_over_base_slices", a);
+}
+
+/* One group: restarted, a baseline without sessions, each path's sessions set up in turn,
+ * then all idle over the same windows. */
+static int idle_group(struct bench *b, json_t *pts, json_t *res, const enum bench_path *paths,
+                      unsigned n)
+{
+    struct idle_path v[2];
+    double base[2][IDLE_SLICES];
+    memset(v, 0, sizeof(v));
+    for (unsigned i = 0; i < n; i++) {
+        v[i].p = paths[i];
+        if (restart(b, paths[i]) < 0)
+            return -1;
+    }
+    malloc_trim(0);
+    far_send(b, FAR_TRIM, 0, 0, false, NULL);
+    /* The processes' own idle cost without sessions (timers, the SCTP tick), taken out of
+     * the per-session figure. */
+    double base_s = b->o.idle_s < BASELINE_MAX_S ? b->o.idle_s : BASELINE_MAX_S;
+    bench_progress(b, "%s: baseline without sessions for %.0f s", bench_path_name(paths[0]),
+                   base_s);
+    slices(b, v, n, base_s, 2, base);
+    uint64_t ends0 = ends_rss(b);
+    unsigned pairs = 0;
+    for (unsigned i = 0; i < n; i++) {
+        v[i].base = mean(base[i], 2);
+        v[i].rss0 = measured_rss(b, v[i].p);
+        unsigned k = b->o.idle_sessions;
+        v[i].s = pairset_setup(b, v[i].p, k, 1, b->o.setup_concurrency, true, timeout_for(k));
+        if (!v[i].s)
+            return -1;
+        v[i].setup_s = span_s(v[i].s);
+        pairs += v[i].s->ready;
+    }
+    bench_progress(b, "%u sessions idle, settling", pairs);
+    /* A UE's wake-up is not dcgw's work: on loopback the kernel charges it to the sender
+     * (dcgwd's sendmmsg), once per answer when the endpoints sleep on their socket. Read
+     * every --ends-poll ms, they are not woken by each answer. */
+    bench_ends_poll(b, b->o.ends_poll_ms);
+    bench_run_for(b, SETTLE_MS);
+    bench_progress(b, "%u sessions idle for %.0f s", pairs, b->o.idle_s);
+    double sl[2][IDLE_SLICES];
+    unsigned ns = n_slices(b->o.idle_s);
+    slices(b, v, n, b->o.idle_s, ns, sl);
+    uint64_t ends1 = ends_rss(b);
+    bench_ends_poll(b, 0);
+    for (unsigned i = 0; i < n; i++) {
+        memcpy(v[i].slice, sl[i], sizeof(sl[i]));
+        v[i].nslice = ns;
+        idle_report(b, pts, &v[i], spread(base[i], 2), b->o.idle_s, ends0, ends1, pairs);
+    }
+    if (n == 2)
+        idle_ratio(b, res, &v[0], &v[1]);
+    for (unsigned i = 0; i < n; i++)
+        pairset_free(v[i].s);
+    return 0;
+}
+
+/* The direct path alone (its memory is the endpoints'), then dcgw's daemons together. */
 int scen_idle(struct bench *b, json_t *res)
 {
     json_t *pts = json_array();
@@ -240,101 +420,13 @@ int scen_idle(struct bench *b, json_t *res)
     report_table_header(b, "idle sessions held",
                         "path      sessions  lost  mem/session(KiB)  idle cpu/session(us/s) "
                         "  noise  50k sessions(%core)  ends mem/pair(KiB)  set-up(s)");
-    double per[PATH_COUNT], per_noise[PATH_COUNT];
-    for (int p = 0; p < PATH_COUNT; p++)
-        per[p] = per_noise[p] = NAN;
-    for (int p = 0; p < PATH_COUNT; p++) {
-        if (!bench_path_available(b, p) || p == PATH_JANUS)
-            continue;
-        unsigned n = b->o.idle_sessions;
-        if (is_dcgw(p) && !b->o.socket) {
-            /* A fresh daemon: earlier scenarios' freed memory would hide the growth. */
-            char err[300];
-            int r;
-            if (p == PATH_GATEWAY) {
-                gw_stop(b);
-                r = gw_start(b, err, sizeof(err));
-            } else {
-                gw_stop_base(b);
-                r = gw_start_base(b, err, sizeof(err));
-            }
-            if (r < 0) {
-                bench_note(b, "%s: dcgwd restart failed: %s", bench_path_name(p), err);
-                if (p == PATH_GATEWAY)
-                    gw_stop(b);
-                else
-                    gw_stop_base(b);
-                return -1;
-            }
-        }
-        malloc_trim(0);
-        far_send(b, FAR_TRIM, 0, 0, false, NULL);
-        /* The process's own idle cost without sessions (timers, the SCTP tick), taken
-         * out of the per-session figure. */
-        struct snap b0, b1;
-        double base_s = b->o.idle_s < BASELINE_MAX_S ? b->o.idle_s : BASELINE_MAX_S;
-        bench_progress(b, "%s: baseline without sessions for %.0f s", bench_path_name(p), base_s);
-        double noise = 0;
-        window(b, p, base_s, &b0, &b1, &noise);
-        double base = rate(&b0, &b1, p);
-        uint64_t rss0 = measured_rss(b, p), self0 = ends_rss(b);
-        struct pairset *s = pairset_setup(b, p, n, 1, b->o.setup_concurrency, true, timeout_for(n));
-        if (!s)
-            return -1;
-        unsigned ready = s->ready;
-        double setup_s = span_s(s);
-        bench_progress(b, "%s: %u sessions idle, settling", bench_path_name(p), ready);
-        bench_run_for(b, SETTLE_MS);
-        struct snap s0, s1;
-        bench_progress(b, "%s: %u sessions idle for %.0f s", bench_path_name(p), ready,
-                       b->o.idle_s);
-        window(b, p, b->o.idle_s, &s0, &s1, &noise);
-        uint64_t rss1 = measured_rss(b, p), self1 = ends_rss(b);
-        unsigned lost = s->failed;
-        double secs = (double)(s1.t_ns - s0.t_ns) / 1e9;
-        double mem = ready ? ((double)rss1 - (double)rss0) / ready : NAN;
-        double total = (double)snap_cpu(&s0, &s1, p) / secs; /* ns/s */
-        double cpu = ready ? (total - base) / ready : NAN;
-        double pct50k = cpu * 50000 / 1e9 * 100;
-        double pct50k_noise = ready ? noise / ready * 50000 / 1e9 * 100 : NAN;
-        double bmem = ready ? ((double)self1 - (double)self0) / ready : NAN;
-        double bcpu =
-            ready ? (double)(s1.cpu_self - s0.cpu_self + s1.cpu_far - s0.cpu_far) / secs / ready
-                  : NAN;
-        per[p] = cpu;
-        per_noise[p] = ready ? noise / ready : NAN;
-        report_row(b, "%-9s %8u %5u %17.1f %23.2f %6.2f %21.2f %20.1f %10.1f", bench_path_name(p),
-                   ready, lost, mem / 1024, cpu / 1e3, per_noise[p] / 1e3, pct50k, bmem / 1024,
-                   setup_s);
-        json_array_append_new(
-            pts,
-            json_pack("{s:s,s:i,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "path", bench_path_name(p),
-                      "sessions", (int)ready, "lost", (int)lost, "idle_seconds", jnum(secs),
-                      "rss_bytes_per_session", jnum(mem), "cpu_ns_per_s_per_session", jnum(cpu),
-                      "core_pct_for_50k", jnum(pct50k), "endpoints_rss_bytes_per_pair", jnum(bmem),
-                      "endpoints_cpu_ns_per_s_per_pair", jnum(bcpu), "measured_rss_bytes",
-                      jnum((double)rss1)));
-        json_t *last = json_array_get(pts, json_array_size(pts) - 1);
-        json_object_set_new(last, "cpu_ns_per_s_total", jnum(total));
-        json_object_set_new(last, "setup_seconds", jnum(setup_s));
-        json_object_set_new(last, "cpu_ns_per_s_baseline", jnum(base));
-        json_object_set_new(last, "cpu_ns_per_s_noise", jnum(noise));
-        json_object_set_new(last, "core_pct_for_50k_noise", jnum(pct50k_noise));
-        if (p == PATH_GATEWAY) {
-            b->f.idle_core_pct_50k = pct50k;
-            b->f.idle_core_pct_50k_noise = pct50k_noise;
-            b->f.idle_mem_per_session = mem;
-        }
-        pairset_free(s);
-    }
-    if (isfinite(per[PATH_GATEWAY]) && isfinite(per[PATH_BASE])) {
-        /* the noise of a ratio: each path's spread between its window's halves */
-        double r = per[PATH_GATEWAY] / per[PATH_BASE];
-        double rn = r * (per_noise[PATH_GATEWAY] / per[PATH_GATEWAY] +
-                         per_noise[PATH_BASE] / per[PATH_BASE]);
-        report_row(b, "idle CPU per session, gateway/base: %.2fx (noise +-%.2f)", r, rn);
-        json_object_set_new(res, "gateway_over_base", jnum(r));
-        json_object_set_new(res, "gateway_over_base_noise", jnum(rn));
-    }
-    return 0;
+    enum bench_path direct = PATH_DIRECT, gws[2];
+    unsigned ng = 0;
+    if (bench_path_available(b, PATH_GATEWAY))
+        gws[ng++] = PATH_GATEWAY;
+    if (bench_path_available(b, PATH_BASE))
+        gws[ng++] = PATH_BASE;
+    if (bench_path_available(b, PATH_DIRECT) && idle_group(b, pts, res, &direct, 1) < 0)
+        return -1;
+    return ng ? idle_group(b, pts, res, gws, ng) : 0;
 }
