@@ -315,6 +315,7 @@ static void idle_report(struct bench *b, json_t *pts, struct idle_path *e, doubl
         "endpoints_rss_bytes_per_pair", jnum(bmem), "measured_rss_bytes", jnum((double)rss1));
     json_object_set_new(pt, "cpu_ns_per_s_total", jnum(total));
     json_object_set_new(pt, "cpu_ns_per_s_baseline", jnum(e->base));
+    json_object_set_new(pt, "cpu_ns_per_s_noise", jnum(noise * ready));
     json_object_set_new(pt, "cpu_ns_per_s_per_session_noise", jnum(noise));
     json_object_set_new(pt, "core_pct_for_50k_noise", jnum(pct50k_noise));
     json_object_set_new(pt, "setup_seconds", jnum(e->setup_s));
