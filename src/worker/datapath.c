@@ -408,10 +408,15 @@ static bool leg_input(struct wleg *l, const struct sockaddr *from, const uint8_t
     if (!l->leg || l->dead)
         return false;
     enum dcgw_leg_state before = dcgw_leg_state(l->leg);
+    uint64_t active = dcgw_sctp_stack_stats()->active_packets;
     int r = dcgw_leg_input(l->leg, from, p, n, now);
     /* STUN (RFC 7983: first byte 0..3) that left the state alone (a consent check) moves
-     * no metric; anything else may */
-    if (!n || p[0] > 3 || l->dead || dcgw_leg_state(l->leg) != before)
+     * no metric, nor does a DTLS application record (23) that moved nothing but SCTP
+     * heartbeats (a peer's every 30 s, and our answer: active_packets still): no message,
+     * channel or held byte changed. Anything else may. */
+    bool quiet =
+        n && (p[0] <= 3 || (p[0] == 23 && dcgw_sctp_stack_stats()->active_packets == active));
+    if (!quiet || l->dead || dcgw_leg_state(l->leg) != before)
         dcgw__wmetrics_touch(l->s);
     bool validated = learn && r == 0 && !l->dead && dcgw_leg_knows(l->leg, from);
     dcgw__wplane_rearm(l);
