@@ -453,6 +453,10 @@ struct tput {
     uint64_t cpu_master;         /* gateway and relay: of cpu_meas, dcgwd's master's */
     bool drained;                /* nothing was in flight at the end */
     unsigned flows;
+    /* gateway and base: UDP datagrams dcgwd's workers received and sent over msgs_all
+     * messages (both legs: data, SACKs); 0 when not read */
+    uint64_t dg_in, dg_out;
+    uint64_t reads; /* ... and the recvmmsg calls that returned datagrams */
 };
 /* Runs one window flow per channel of every ready pair of s with messages of `size`
  * bytes: warm-up, then o.duration_s measured, then a drain. */

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
 
@@ -131,6 +132,43 @@ json_t *tput_point(enum bench_path p, size_t size, const struct tput *t)
         (json_int_t)t->disorder);
 }
 
+/* at_snap of a gateway path: its workers' datagram counters before (0) and after (1). */
+struct dg_snap {
+    struct gw *gw;
+    struct tput *t;
+    uint64_t v0[3];
+    bool ok;
+};
+
+static void dg_at_snap(struct bench *b, void *arg, int when)
+{
+    (void)b;
+    struct dg_snap *d = arg;
+    static const char *const names[3] = {"rx_packets", "tx_packets", "rx_batches"};
+    uint64_t v[3];
+    if (gw_counters(d->gw, names, v, 3) < 0) {
+        d->ok = false;
+        return;
+    }
+    if (when == 0) {
+        memcpy(d->v0, v, sizeof(v));
+        d->ok = true;
+    } else if (d->ok) {
+        d->t->dg_in = v[0] - d->v0[0];
+        d->t->dg_out = v[1] - d->v0[1];
+        d->t->reads = v[2] - d->v0[2];
+    }
+}
+
+/* tput_measure, and for a gateway path its datagrams per message (dg_in, dg_out). */
+static int measure_dg(struct bench *b, struct pairset *s, size_t size, struct tput *t)
+{
+    if (s->path != PATH_GATEWAY && s->path != PATH_BASE)
+        return tput_measure(b, s, size, b->o.duration_s, t);
+    struct dg_snap d = {.gw = bench_gw(b, s->path), .t = t};
+    return tput_measure_hook(b, s, size, b->o.duration_s, t, dg_at_snap, &d);
+}
+
 static void row(struct bench *b, enum bench_path p, size_t size, const char *label,
                 const struct tput *t)
 {
@@ -145,6 +183,11 @@ static void row(struct bench *b, enum bench_path p, size_t size, const char *lab
                m / t->secs, (double)t->bytes / 1e6 / t->secs, (double)t->cpu_meas / m / 1e3,
                t->bytes ? (double)t->cpu_meas / 1e6 / ((double)t->bytes / 1e6) : NAN,
                (double)t->cpu_ends / m / 1e3, (unsigned long long)(t->lost + t->send_errors));
+    if (t->dg_out && t->msgs_all)
+        report_row(b, "%-8s %-9s datagrams per message: %.3f in, %.3f out; %.1f per read", label,
+                   bench_path_name(p), (double)t->dg_in / (double)t->msgs_all,
+                   (double)t->dg_out / (double)t->msgs_all,
+                   t->reads ? (double)t->dg_in / (double)t->reads : NAN);
     (void)size;
 }
 
@@ -171,6 +214,12 @@ static void record(struct bench *b, json_t *pts, enum bench_path p, unsigned i, 
     const struct tput *t = &reps[n / 2];
     json_t *pt = tput_point(p, b->o.sizes[i], t);
     json_object_set_new(pt, "repeats_cpu_ns_per_msg", all);
+    if (t->dg_out && t->msgs_all) {
+        json_object_set_new(pt, "dgram_in_per_msg", jnum((double)t->dg_in / (double)t->msgs_all));
+        json_object_set_new(pt, "dgram_out_per_msg", jnum((double)t->dg_out / (double)t->msgs_all));
+        json_object_set_new(pt, "dgram_per_read",
+                            jnum(t->reads ? (double)t->dg_in / (double)t->reads : NAN));
+    }
     json_array_append_new(pts, pt);
     if (t->msgs) {
         b->f.msgs_per_s[p][i] = (double)t->msgs / t->secs;
@@ -247,7 +296,7 @@ int scen_tput_size(struct bench *b, json_t *res)
             for (int p = 0; p < PATH_COUNT; p++) {
                 if (!sets[p] || sets[p]->v[0]->state != PAIR_READY)
                     continue;
-                if (tput_measure(b, sets[p], b->o.sizes[i], b->o.duration_s, &T(p, i, r)) < 0)
+                if (measure_dg(b, sets[p], b->o.sizes[i], &T(p, i, r)) < 0)
                     continue;
                 char label[16];
                 snprintf(label, sizeof(label), nr > 1 ? "%zu#%u" : "%zu", b->o.sizes[i], r + 1);
