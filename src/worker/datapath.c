@@ -132,25 +132,33 @@ void dcgw__wplane_leg_forget(struct worker *w, struct wleg *l)
         g_hash_table_remove(w->by_ufrag, l->ufrag);
 }
 
-static void on_leg_timer(uv_timer_t *t)
+/* A leg's deadline came (or an earlier one it was armed for): its stages run their
+ * timers, and the leg is armed for the next. */
+static void leg_due(struct wleg *l, uint64_t now)
 {
-    struct wleg *l = t->data;
     l->timer_due = UINT64_MAX;
     if (!l->leg || l->dead)
         return;
     enum dcgw_leg_state before = dcgw_leg_state(l->leg);
-    dcgw_leg_handle_timeout(l->leg, uv_now(t->loop));
+    dcgw_leg_handle_timeout(l->leg, now);
     if (l->dead || !l->leg || dcgw_leg_state(l->leg) != before)
         dcgw__wmetrics_touch(l->s);
     dcgw__wplane_rearm(l);
 }
 
-/* A leg deadline further away than this (an idle leg's consent expiry, ~25 s ahead) is
- * rounded up to a multiple of it on the loop's clock: the timers of thousands of idle legs
- * then fall due together and fire in one loop turn, one wake-up a second where each used
- * to wake the worker on its own (269 a second at 5,000 idle sessions). Consent expires up
- * to that much after consent_timeout_ms. Nearer deadlines (DTLS retransmissions, the
- * set-up deadline's last second) keep the millisecond. */
+static void on_leg_timer(uv_timer_t *t)
+{
+    leg_due(t->data, uv_now(t->loop));
+}
+
+/* Leg deadlines more than a second away (an idle leg's consent expiry, ~25 s ahead) are
+ * rounded up to the whole second and kept in a wheel of one-second slots, run by one
+ * timer a second: thousands of idle legs then wake the worker once a second, and arming
+ * one is a list insertion, where a libuv timer each woke the worker at its own
+ * millisecond (269 wake-ups a second at 5,000 idle sessions) and moved in libuv's heap as
+ * it was armed and as it fired (5% of a quiet worker). Consent expires up to a second
+ * after consent_timeout_ms. Nearer deadlines (DTLS retransmissions, the set-up deadline's
+ * last second) keep a libuv timer and the millisecond. */
 enum { LEG_TIMER_GRAIN_MS = 1000 };
 
 uint64_t dcgw__wplane_timer_due(uint64_t due, uint64_t now)
@@ -160,22 +168,83 @@ uint64_t dcgw__wplane_timer_due(uint64_t due, uint64_t now)
     return (due + LEG_TIMER_GRAIN_MS - 1) / LEG_TIMER_GRAIN_MS * LEG_TIMER_GRAIN_MS;
 }
 
+static void wheel_del(struct wleg *l)
+{
+    if (!l->wprev)
+        return;
+    *l->wprev = l->wnext;
+    if (l->wnext)
+        l->wnext->wprev = l->wprev;
+    l->wnext = NULL;
+    l->wprev = NULL;
+}
+
+/* Into the slot of the second of l->timer_due, or of the wheel's last second ahead when
+ * it is further (seen again then). */
+static void wheel_put(struct worker *w, struct wleg *l, uint64_t now)
+{
+    uint64_t sec = l->timer_due / LEG_TIMER_GRAIN_MS, last = now / LEG_TIMER_GRAIN_MS;
+    if (sec >= last + WLEG_WHEEL_SLOTS)
+        sec = last + WLEG_WHEEL_SLOTS - 1;
+    if (sec <= w->wheel_sec) /* that slot was run: the next one */
+        sec = w->wheel_sec + 1;
+    struct wleg **head = &w->wheel[sec % WLEG_WHEEL_SLOTS];
+    l->wnext = *head;
+    if (*head)
+        (*head)->wprev = &l->wnext;
+    l->wprev = head;
+    *head = l;
+}
+
+/* Every second: the slots of the seconds that passed (each at most once). A leg due runs;
+ * one that is not (further than the wheel holds) goes back in. A leg that dies meanwhile
+ * (its session's other leg ran) leaves the list being run by wheel_del. */
+static void on_wheel(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    uint64_t now = uv_now(w->loop), sec = now / LEG_TIMER_GRAIN_MS;
+    if (sec - w->wheel_sec > WLEG_WHEEL_SLOTS)
+        w->wheel_sec = sec - WLEG_WHEEL_SLOTS;
+    while (w->wheel_sec < sec) {
+        struct wleg **head = &w->wheel[++w->wheel_sec % WLEG_WHEEL_SLOTS];
+        struct wleg *run = *head; /* detached: what goes back in lands in a fresh list */
+        *head = NULL;
+        if (run)
+            run->wprev = &run;
+        while (run) {
+            struct wleg *l = run;
+            wheel_del(l);
+            if (l->timer_due <= now)
+                leg_due(l, now);
+            else
+                wheel_put(w, l, now);
+        }
+    }
+}
+
 void dcgw__wplane_rearm(struct wleg *l)
 {
     if (!l->leg || l->dead) {
         uv_timer_stop(&l->timer);
+        wheel_del(l);
         l->timer_due = UINT64_MAX;
         return;
     }
     uint64_t now = uv_now(l->timer.loop);
     uint64_t due = dcgw__wplane_timer_due(dcgw_leg_next_timeout(l->leg), now);
-    /* Lazily: a timer armed earlier than needed stays and re-arms when it fires. Each
+    /* Lazily: a leg armed earlier than needed stays and re-arms when that comes. Each
      * consent check moves the consent deadline later; re-arming for it every time was a
      * libuv heap removal and insertion per check (7% of a quiet worker). */
     if (due >= l->timer_due || due == UINT64_MAX)
         return;
     l->timer_due = due;
-    uv_timer_start(&l->timer, on_leg_timer, due > now ? due - now : 0, 0);
+    wheel_del(l);
+    if (due > now + LEG_TIMER_GRAIN_MS) {
+        uv_timer_stop(&l->timer);
+        wheel_put(l->s->w, l, now);
+    } else {
+        uv_timer_start(&l->timer, on_leg_timer, due > now ? due - now : 0, 0);
+    }
 }
 
 void dcgw__wplane_free_later(struct worker *w, void (*fn)(struct worker *w, void *p), void *p)
@@ -202,6 +271,7 @@ void dcgw__wplane_leg_kill(struct wleg *l)
     struct worker *w = l->s->w;
     dcgw__wplane_leg_forget(w, l);
     uv_timer_stop(&l->timer);
+    wheel_del(l);
     if (l->tp == 0) { /* the leg's own transport: its data channels go */
         if (l->s->bridge)
             dcgw_bridge_detach(l->s->bridge, l->idx);
@@ -544,6 +614,12 @@ int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
     w->sctp_tick.data = w;
     uv_timer_init(w->loop, &w->sack_timer);
     w->sack_timer.data = w;
+    uv_timer_init(w->loop, &w->wheel_timer);
+    w->wheel_timer.data = w;
+    uint64_t now = uv_now(w->loop);
+    w->wheel_sec = now / LEG_TIMER_GRAIN_MS;
+    uv_timer_start(&w->wheel_timer, on_wheel, LEG_TIMER_GRAIN_MS - now % LEG_TIMER_GRAIN_MS,
+                   LEG_TIMER_GRAIN_MS);
     w->sctp_tick_last = uv_now(w->loop);
     uv_timer_start(&w->sctp_tick, on_sctp_tick, w->cfg.sctp.timer_interval_ms,
                    w->cfg.sctp.timer_interval_ms);
@@ -619,5 +695,7 @@ void dcgw__wplane_stop(struct worker *w)
         uv_close((uv_handle_t *)&w->sctp_tick, NULL);
     if (!uv_is_closing((uv_handle_t *)&w->sack_timer))
         uv_close((uv_handle_t *)&w->sack_timer, NULL);
+    if (!uv_is_closing((uv_handle_t *)&w->wheel_timer))
+        uv_close((uv_handle_t *)&w->wheel_timer, NULL);
     reap_turn(w, false); /* legs that die after this are freed at once */
 }

@@ -46,14 +46,18 @@ struct addrkey {
  * bundled with it; s->legs[idx]), or one of its audio/video transports (tp > 0: an m-line, or
  * a BUNDLE group, outside the data channel's bundle; transports.c, held by the tp 0 wleg).
  * Routing, timers and the door (datapath.c) treat them alike. */
+enum { WLEG_WHEEL_SLOTS = 64 }; /* seconds ahead the leg timers' wheel holds apart */
+
 struct wleg {
     struct wsession *s;
     unsigned idx;         /* in s->desc->legs */
     unsigned tp;          /* 0: the leg's own transport; else one of tps[] of s->legs[idx] */
     struct dcgw_leg *leg; /* NULL until both SDPs are known (ROLE_OFFER) or after close */
     char ufrag[WLEG_UFRAG_LEN + 1], pwd[WLEG_PWD_LEN + 1];
-    uv_timer_t timer;
+    uv_timer_t timer;   /* deadlines within a second (and the handle that frees it) */
     uint64_t timer_due; /* UINT64_MAX when stopped */
+    /* deadlines further: in the worker's wheel (datapath.c), wprev non-NULL */
+    struct wleg *wnext, **wprev;
     struct addrkey routes[WLEG_MAX_ROUTES];
     unsigned n_routes;
     bool dead; /* failed or closed: stages freed at the next loop turn */
@@ -121,12 +125,16 @@ struct worker {
     uv_timer_t sctp_tick;             /* drives usrsctp's timers (DESIGN §10) */
     uint64_t sctp_tick_last;          /* usrsctp's clock: a millisecond ahead at most */
     uv_timer_t sack_timer;            /* SACKs owed while that clock was ahead */
-    uint64_t sctp_active_seen;        /* the SCTP stack's active_packets at the last look */
-    uint64_t sctp_data_seen;          /* its data_packets_in at the last burst's end */
-    uint64_t busy_at;                 /* last datagram or SCTP packet that was not idle chatter */
-    bool quiet;                       /* quiet mode (datapath.c): slow SCTP tick, timed reads */
-    bool wake;                        /* leave quiet mode after this loop turn */
-    uint16_t next_sctp_port;          /* a local SCTP port per association */
+    /* leg deadlines more than a second away, by the second they fall in (datapath.c) */
+    struct wleg *wheel[WLEG_WHEEL_SLOTS];
+    uv_timer_t wheel_timer;
+    uint64_t wheel_sec;        /* the last second whose slot was run */
+    uint64_t sctp_active_seen; /* the SCTP stack's active_packets at the last look */
+    uint64_t sctp_data_seen;   /* its data_packets_in at the last burst's end */
+    uint64_t busy_at;          /* last datagram or SCTP packet that was not idle chatter */
+    bool quiet;                /* quiet mode (datapath.c): slow SCTP tick, timed reads */
+    bool wake;                 /* leave quiet mode after this loop turn */
+    uint16_t next_sctp_port;   /* a local SCTP port per association */
     char udp_address[64];
     struct sockaddr_storage advertise; /* address and port written into SDP */
     struct dcgw_reentry turn;          /* the loop turn: what dies in it is freed at its end */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# RFC 7675 consent expiry on an idle, quiet worker (src/worker/datapath.c: leg timers more
-# than a second away are rounded up to the whole second, so that thousands of idle legs
-# wake the worker once a second, not once each): when the peers' consent checks stop, each
+# RFC 7675 consent expiry on an idle, quiet worker (src/worker/datapath.c: leg deadlines
+# more than a second away are rounded up to the whole second and kept in a wheel run once a
+# second, so that thousands of idle legs wake the worker once a second, not once each):
+# when the peers' consent checks stop, each
 # leg still loses consent ice.consent_timeout_ms after its last check, at most a second
 # (the rounding) and a little scheduling later. Real peers: Debian's python3-aiortc
 # (consent checks every 4-6 s) on loopback, in a private network and PID namespace.
