@@ -1,7 +1,7 @@
 # usrsctp for dcgw: Debian's library (libusrsctp-dev), or Debian's source package of the same
 # version with dcgw's patches (third_party/usrsctp/README.md: streams made when first used,
-# callouts in a wheel, one thread without locks), built in the build tree and linked
-# statically.
+# callouts in a wheel, one thread without locks, more than 40,000 associations), built in
+# the build tree and linked statically.
 #
 #   -DDCGW_USRSCTP=auto     (default) patched when the source package can be had, else the
 #                           system library, with a warning: the tree builds and passes
@@ -40,7 +40,8 @@ set(_us_sha256
 set(_us_patches
     "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0001-streams-made-when-first-used.patch"
     "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0002-callout-wheel.patch"
-    "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0003-one-thread-no-locks.patch")
+    "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0003-one-thread-no-locks.patch"
+    "${CMAKE_CURRENT_SOURCE_DIR}/third_party/usrsctp/0004-more-associations.patch")
 set(_us_dir "${CMAKE_BINARY_DIR}/usrsctp")
 set(_us_src "${_us_dir}/usrsctp-${_us_version}")
 set(_us_stamp "${_us_dir}/patched.stamp")
