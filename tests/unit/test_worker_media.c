@@ -8,7 +8,10 @@
  * carry them.
  * The transports' data path is the media stage's (test_media.c) and test_media.sh's case u.
  * Also the worker's metrics snapshot: the one a push builds, reading only the sessions
- * marked since (metrics.c), equals one built from scratch, step after step. */
+ * marked since (metrics.c), equals one built from scratch, step after step; and the legs'
+ * deadlines more than a second away, kept in the worker's wheel of one-second slots
+ * (datapath.c): rounded up to the second, and sessions closed through it on time, both
+ * legs of each in one slot (the second leg dies while the slot's list is being run). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <jansson.h>
@@ -558,6 +561,65 @@ START_TEST(metrics_of_sessions_that_close_themselves)
 }
 END_TEST
 
+START_TEST(deadlines_rounded_up_to_the_second)
+{
+    uint64_t now = 123456;
+    ck_assert_uint_eq(dcgw__wplane_timer_due(UINT64_MAX, now), UINT64_MAX);
+    ck_assert_uint_eq(dcgw__wplane_timer_due(now, now), now);               /* due now */
+    ck_assert_uint_eq(dcgw__wplane_timer_due(now + 1000, now), now + 1000); /* a second: kept */
+    ck_assert_uint_eq(dcgw__wplane_timer_due(now + 1001, now), 125000);     /* further: rounded */
+    ck_assert_uint_eq(dcgw__wplane_timer_due(126000, now), 126000);         /* already whole */
+    ck_assert_uint_eq(dcgw__wplane_timer_due(126001, now), 127000);
+}
+END_TEST
+
+/* Whether every leg of every session waits in the wheel (no libuv timer running). */
+static bool legs_in_wheel(struct worker *w)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    unsigned legs = 0;
+    g_hash_table_iter_init(&it, w->sessions);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        struct wsession *ws = v;
+        for (unsigned i = 0; i < ws->n_legs; i++, legs++)
+            if (!ws->legs[i]->wprev || uv_is_active((uv_handle_t *)&ws->legs[i]->timer))
+                return false;
+    }
+    return legs > 0;
+}
+
+START_TEST(sessions_closed_on_time_through_the_wheel)
+{
+    /* 2.5 s: more than a second away, so each leg waits in the wheel until the slot of
+     * its second (3 s or less after now, rounded up) is run */
+    start("sessions: { setup_timeout_ms = 2500; down_timeout_ms = 0; };\n");
+    struct worker *w = dcgw__worker_of_inproc(t.worker);
+    uv_update_time(&t.worker_loop);
+    uint64_t t0 = uv_now(&t.worker_loop);
+    static const char *ids[] = {"w1", "w2", "w3", "w4", "w5"};
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+        create(ids[i], "MODE_TERMINATE", NULL);
+    ck_assert_uint_eq(g_hash_table_size(w->sessions), 5);
+    ck_assert(legs_in_wheel(w));
+    uint64_t first_close = 0, elapsed = 0;
+    for (int i = 0; i < 100 && g_hash_table_size(w->sessions) && elapsed < 6000; i++) {
+        uv_run(&t.worker_loop, UV_RUN_ONCE);
+        pump();
+        uv_update_time(&t.worker_loop);
+        elapsed = uv_now(&t.worker_loop) - t0;
+        if (!first_close && g_hash_table_size(w->sessions) < 5)
+            first_close = elapsed;
+    }
+    ck_assert_uint_eq(g_hash_table_size(w->sessions), 0);
+    ck_assert_msg(first_close >= 2500, "a session closed %llu ms after its creation",
+                  (unsigned long long)first_close);
+    ck_assert_msg(elapsed <= 4500, "the last closed %llu ms after", (unsigned long long)elapsed);
+    ck_assert_uint_eq(w->stats.sessions_closed, 5);
+    stop();
+}
+END_TEST
+
 int main(void)
 {
     struct dcgw_log_settings ls;
@@ -572,5 +634,8 @@ int main(void)
     const TTest *mtests[] = {metrics_incremental_equals_a_full_build,
                              metrics_of_sessions_that_close_themselves, NULL};
     tsuite_add(s, "metrics", 60, NULL, NULL, mtests);
+    const TTest *dtests[] = {deadlines_rounded_up_to_the_second,
+                             sessions_closed_on_time_through_the_wheel, NULL};
+    tsuite_add(s, "deadlines", 60, NULL, NULL, dtests);
     return tsuite_run(s);
 }
