@@ -63,7 +63,8 @@ uint64_t dcgw_io_now(const struct dcgw_io *io)
 static bool same_dest(const struct txslot *a, const struct txslot *b)
 {
     return a->alen == b->alen && memcmp(&a->to, &b->to, a->alen) == 0 &&
-           a->src_family == b->src_family && memcmp(&a->src, &b->src, sizeof(a->src)) == 0;
+           a->src_family == b->src_family &&
+           (a->src_family == 0 || memcmp(&a->src, &b->src, sizeof(a->src)) == 0);
 }
 
 /* Appends a cmsg of `len` bytes to h (its buffer has IO_CMSG_SPACE bytes); returns its

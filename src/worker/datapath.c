@@ -468,10 +468,8 @@ static void note_activity(struct worker *w, const struct wleg *known, const uint
     w->wake = w->quiet;
 }
 
-/* A terminated leg's stages (leg.h): ICE, DTLS, SCTP, data channels. True when `from` is
- * an address the leg's ICE agent validated. */
-/* Returns whether the source is one the leg's ICE validated; asked only when `learn` (the
- * source has no route yet). */
+/* A terminated leg's stages (leg.h): ICE, DTLS, SCTP, data channels. With `learn` (the
+ * source has no route yet): true when `from` is an address the leg's ICE agent validated. */
 static bool leg_input(struct wleg *l, const struct sockaddr *from, const uint8_t *p, size_t n,
                       uint64_t now, bool learn)
 {
