@@ -310,8 +310,10 @@ void dcgw__wmetrics_touch(struct wsession *s)
     /* A closing session was folded and left w->sessions (dcgw__wsession_close), maybe
      * inside the very datagram or leg timer that marks it now: it is freed before the
      * next snapshot, and its counters are in acc already. */
-    if (m && !m->closing && !s->closing)
+    if (m && !m->closing && !s->closing && !s->metrics_marked) {
         g_hash_table_add(m->marked, s);
+        s->metrics_marked = true;
+    }
 }
 
 void dcgw__wmetrics_fold(struct wsession *s)
@@ -321,6 +323,7 @@ void dcgw__wmetrics_fold(struct wsession *s)
         add_session(s, DENSE(m->acc), false);
         share_apply(m->live, s->metrics_share, false);
         g_hash_table_remove(m->marked, s);
+        s->metrics_marked = false;
     }
     free(s->metrics_share);
     s->metrics_share = NULL;
@@ -354,8 +357,13 @@ static void refresh_live(struct wmetrics *m, struct worker *w)
     g_hash_table_iter_init(&it, full ? w->sessions : m->marked);
     while (g_hash_table_iter_next(&it, &k, &val)) {
         struct wsession *s = full ? val : k;
-        if (share_read(m, s) && !full)
+        bool read = share_read(m, s);
+        if (full)
+            s->metrics_marked = false; /* the set is emptied below */
+        else if (read) {
             g_hash_table_iter_remove(&it);
+            s->metrics_marked = false;
+        }
     }
     if (full) {
         m->since_full = 0;

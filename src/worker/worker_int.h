@@ -82,6 +82,7 @@ struct wsession {
     struct wboot *boot;            /* bootstrap channels served by the HTTP proxy (bootstrap.c) */
     struct wmedia *media;          /* audio and video (media.c); NULL: none */
     struct wmshare *metrics_share; /* its part of the metrics snapshot (metrics.c) */
+    bool metrics_marked;           /* in the metrics' marked set: a touch costs no lookup */
 };
 
 struct wdeferred {
