@@ -445,6 +445,15 @@ static void apply_settings(struct dcgw_dtls *d, const struct dcgw_dtls_settings 
     memcpy(d->fps, s->remote_fps, s->n_remote_fps * sizeof(d->fps[0]));
 }
 
+/* OpenSSL's bounds for max_send_fragment are 512 .. 16384 (SSL3_RT_MAX_PLAIN_LENGTH). */
+static unsigned send_fragment(const struct dcgw_dtls *d)
+{
+    unsigned f = d->max_plaintext > d->mtu ? d->max_plaintext : d->mtu;
+    if (f < 512)
+        f = 512;
+    return f > SSL3_RT_MAX_PLAIN_LENGTH ? SSL3_RT_MAX_PLAIN_LENGTH : f;
+}
+
 int dcgw_dtls_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_dtls_settings *s,
                   const struct dcgw_dtls_callbacks *cbs, struct dcgw_dtls **out)
 {
@@ -473,6 +482,11 @@ int dcgw_dtls_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_dtls_settings *s,
     SSL_set_options(d->ssl, SSL_OP_NO_QUERY_MTU);
     rc = DCGW_EINTERNAL;
     if (DTLS_set_link_mtu(d->ssl, d->mtu) != 1)
+        goto fail;
+    /* OpenSSL sizes a connection's write buffer for the largest record it may write,
+     * 16 KiB unless told; dcgw writes none above max_plaintext (handshake fragments fit
+     * the MTU): a leg holding its buffers keeps that much less (issue 17). */
+    if (SSL_set_max_send_fragment(d->ssl, send_fragment(d)) != 1)
         goto fail;
     /* SSL_set_tlsext_use_srtp returns 0 on success (an OpenSSL oddity). */
     if (s->srtp_profiles && SSL_set_tlsext_use_srtp(d->ssl, s->srtp_profiles) != 0) {

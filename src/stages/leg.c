@@ -222,6 +222,17 @@ static void dtls_closed(void *ud)
     fail(ud, DCGW_LEG_CAUSE_PEER_CLOSED, DCGW_ECLOSED, "peer sent close_notify");
 }
 
+/* The largest record a data-channel leg writes: one SCTP packet, at most the association's
+ * MTU. usrsctp may send a control chunk past it (an INIT-ACK's cookie, a stream reset
+ * naming many streams: SCTP_MAX_STREAMS_AT_ONCE_RESET), bounded by its 2 KiB clusters; 4 KiB
+ * covers those with room. Anything above is refused by the DTLS stage (DCGW_ETOOBIG). */
+static unsigned packet_max(const struct dcgw_dc_settings *dc)
+{
+    enum { CONTROL_MAX = 4096 };
+    unsigned mtu = dc->sctp.mtu ? dc->sctp.mtu : DCGW_SCTP_MTU_DEFAULT;
+    return mtu > CONTROL_MAX ? mtu : CONTROL_MAX;
+}
+
 int dcgw_leg_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_leg_settings *s,
                  const struct dcgw_leg_cbs *cbs, struct dcgw_leg **out)
 {
@@ -274,6 +285,7 @@ int dcgw_leg_new(struct dcgw_dtls_ctx *ctx, const struct dcgw_leg_settings *s,
             .n_remote_fps = s->n_remote_fps,
             .min_hash = s->min_hash,
             .mtu = s->dtls_mtu,
+            .max_plaintext = s->dc ? packet_max(s->dc) : 0,
             .initial_timeout_ms = s->dtls_initial_timeout_ms,
             .srtp_profiles = s->srtp_profiles,
         };
