@@ -646,7 +646,8 @@ int dcgw__wplane_start(struct worker *w, char *why, size_t cap)
         snprintf(why, cap, "data_plane.address %s: not an address", w->cfg.data_plane.address);
         return DCGW_ECONFIG;
     }
-    if (w->inproc.to_master) { /* no socket (inproc.c): SDP names the configured address */
+    /* An in-process worker has no socket unless asked (inproc.c): SDP names the address */
+    if (w->inproc.to_master && !w->inproc.socket) {
         dcgw_addr_from(w->cfg.data_plane.address, port ? port : 9, &w->advertise);
         dcgw_addr_format((struct sockaddr *)&w->advertise, w->udp_address, sizeof(w->udp_address));
         return 0;

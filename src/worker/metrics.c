@@ -316,6 +316,12 @@ void dcgw__wmetrics_touch(struct wsession *s)
     }
 }
 
+bool dcgw__wmetrics_marked(const struct wsession *s)
+{
+    const struct wmetrics *m = s->w->metrics;
+    return m && g_hash_table_contains(m->marked, s);
+}
+
 void dcgw__wmetrics_fold(struct wsession *s)
 {
     struct wmetrics *m = s->w->metrics;

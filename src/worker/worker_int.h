@@ -151,10 +151,12 @@ struct worker {
     uv_timer_t close_timer;
     /* An in-process worker (tests, fuzzing; inproc.c): frames for the master go to
      * to_master instead of the pipe, and the worker has no UDP socket (its legs take no
-     * datagrams). to_master is NULL in a worker process. */
+     * datagrams) unless socket was set before its configuration came (tests of the data
+     * path). to_master is NULL in a worker process. */
     struct {
         void (*to_master)(void *ud, const Dcgw__Frame *f);
         void *ud;
+        bool socket;
     } inproc;
     struct wmetrics *metrics;               /* metrics.c; NULL when metrics are off */
     struct dcgw_sdp *sdp_spare[WSDP_SPARE]; /* parsed-SDP buffers kept (sdpbuf.c) */
@@ -432,6 +434,8 @@ void dcgw__wmetrics_usage(uint64_t *user_us, uint64_t *system_us, uint64_t *rss_
  * dcgw_metrics_slots() values, CPU time and memory left out. w->metrics must be on. */
 void dcgw__wmetrics_build(struct worker *w, uint64_t *vec);
 void dcgw__wmetrics_rebuild(struct worker *w, uint64_t *vec);
+/* For tests: whether s is marked, to be read again at the next snapshot. */
+bool dcgw__wmetrics_marked(const struct wsession *s);
 
 /* relay_legs.c, for metrics.c: leg k's state and the counters of what its peer sent, now. */
 void dcgw__wrelay_peek(const struct wsession *s, unsigned k, Dcgw__LegState *state,

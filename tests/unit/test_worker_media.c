@@ -1,5 +1,5 @@
 /* A worker's audio and video transports (src/worker/media.c, transports.c; docs/media.md),
- * in process: an in-process master and worker (master.h, worker.h), frames through queues,
+ * in process: an in-process master and worker (helper_worker.h), frames through queues,
  * no socket. A session between Chromium without BUNDLE (a transport per m-line) and aiortc
  * (bundled): what dcgw answers each (credentials, a=setup and BUNDLE per transport), how get
  * shows the m-lines' transports, how many DTLS associations the worker made, the cap on
@@ -23,93 +23,14 @@
 
 #include "dcgw.pb-c.h"
 #include "dcgw/base/log.h"
-#include "dcgw/control/master.h"
-#include "dcgw/msg/config.h"
-#include "dcgw/msg/ctlmsg.h"
-#include "dcgw/msg/pbjson.h"
 #include "dcgw/sdp/sdp.h"
 #include "dcgw/sdp/sdp_match.h"
 #include "dcgw/stages/sctp.h"
 #include "dcgw/worker/worker.h"
 #include "dcgw/msg/metrics.h"
 #include "helper_suite.h"
+#include "helper_worker.h"
 #include "../../src/worker/worker_int.h"
-
-enum { QMAX = 64 };
-
-struct frame {
-    size_t n;
-    uint8_t *p;
-};
-
-static struct {
-    uv_loop_t master_loop, worker_loop;
-    struct dcgw_master_inproc *master;
-    struct dcgw_worker_inproc *worker;
-    struct frame to_worker[QMAX], to_master[QMAX];
-    size_t n_to_worker, n_to_master;
-    Dcgw__Response *last; /* the last response the controller got */
-    uint64_t seq;
-} t;
-
-static void push(struct frame *q, size_t *n, const uint8_t *p, size_t len)
-{
-    ck_assert_uint_lt(*n, QMAX);
-    q[*n].p = malloc(len ? len : 1);
-    memcpy(q[*n].p, p, len);
-    q[*n].n = len;
-    (*n)++;
-}
-
-static void master_to_worker(void *ud, uint32_t worker, const uint8_t *p, size_t n)
-{
-    (void)ud;
-    ck_assert_uint_eq(worker, 0);
-    push(t.to_worker, &t.n_to_worker, p, n);
-}
-
-static void worker_to_master(void *ud, const uint8_t *p, size_t n)
-{
-    (void)ud;
-    push(t.to_master, &t.n_to_master, p, n);
-}
-
-static void to_controller(void *ud, const uint8_t *p, size_t n)
-{
-    (void)ud;
-    Dcgw__Frame *f = dcgw_ctlmsg_unpack(p, n);
-    ck_assert_ptr_nonnull(f);
-    if (f->body_case == DCGW__FRAME__BODY_RESPONSE) {
-        if (t.last)
-            dcgw__response__free_unpacked(t.last, NULL);
-        t.last = f->response;
-        f->response = NULL;
-        f->body_case = DCGW__FRAME__BODY__NOT_SET;
-    }
-    dcgw__frame__free_unpacked(f, NULL);
-}
-
-static void pump(void)
-{
-    for (int r = 0; r < 32 && (t.n_to_worker || t.n_to_master); r++) {
-        size_t k = t.n_to_worker;
-        t.n_to_worker = 0;
-        struct frame batch[QMAX];
-        memcpy(batch, t.to_worker, k * sizeof(batch[0]));
-        for (size_t i = 0; i < k; i++) {
-            dcgw_worker_inproc_input(t.worker, batch[i].p, batch[i].n);
-            free(batch[i].p);
-        }
-        k = t.n_to_master;
-        t.n_to_master = 0;
-        memcpy(batch, t.to_master, k * sizeof(batch[0]));
-        for (size_t i = 0; i < k; i++) {
-            dcgw_master_inproc_from_worker(t.master, 0, batch[i].p, batch[i].n);
-            free(batch[i].p);
-        }
-        uv_run(&t.worker_loop, UV_RUN_NOWAIT);
-    }
-}
 
 static void start(const char *extra)
 {
@@ -118,37 +39,7 @@ static void start(const char *extra)
              "workers = 1;\nlog: { level = \"error\"; };\n"
              "data_plane: { address = \"192.0.2.10\"; port = 40000; };\n%s",
              extra);
-    struct dcgw_config cfg;
-    char err[DCGW_CONFIG_ERR_MAX];
-    ck_assert_msg(dcgw_config_parse(text, "<test>", &cfg, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_int_eq(uv_loop_init(&t.master_loop), 0);
-    ck_assert_int_eq(uv_loop_init(&t.worker_loop), 0);
-    ck_assert_int_eq(dcgw_worker_inproc_new(&t.worker_loop, 0, worker_to_master, NULL, &t.worker),
-                     0);
-    ck_assert_int_eq(dcgw_master_inproc_new(&cfg, text, &t.master_loop, master_to_worker,
-                                            to_controller, NULL, &t.master),
-                     0);
-    pump();
-}
-
-static void stop(void)
-{
-    dcgw_worker_inproc_free(t.worker);
-    for (size_t i = 0; i < t.n_to_master; i++) {
-        dcgw_master_inproc_from_worker(t.master, 0, t.to_master[i].p, t.to_master[i].n);
-        free(t.to_master[i].p);
-    }
-    for (size_t i = 0; i < t.n_to_worker; i++)
-        free(t.to_worker[i].p);
-    t.n_to_master = t.n_to_worker = 0;
-    dcgw_master_inproc_free(t.master);
-    uv_run(&t.master_loop, UV_RUN_NOWAIT);
-    uv_loop_close(&t.master_loop);
-    uv_loop_close(&t.worker_loop);
-    if (t.last)
-        dcgw__response__free_unpacked(t.last, NULL);
-    t.last = NULL;
-    dcgw_sctp_handle_timers(100);
+    wh_start(text, false);
 }
 
 static char *fixture(const char *name)
@@ -164,37 +55,6 @@ static char *fixture(const char *name)
     b[n] = 0;
     fclose(f);
     return b;
-}
-
-/* Sends a request (JSON, dcgwctl's form) and returns the response. */
-static const Dcgw__Response *request(json_t *req)
-{
-    json_object_set_new(req, "id", json_integer((json_int_t)++t.seq));
-    ProtobufCMessage *m = NULL;
-    char err[256];
-    ck_assert_msg(dcgw_pb_from_json(&dcgw__request__descriptor, req, &m, err, sizeof(err)) == 0,
-                  "%s", err);
-    json_decref(req);
-    Dcgw__Frame f = DCGW__FRAME__INIT;
-    f.body_case = DCGW__FRAME__BODY_REQUEST;
-    f.request = (Dcgw__Request *)m;
-    size_t n = dcgw__frame__get_packed_size(&f);
-    uint8_t *buf = malloc(n);
-    dcgw__frame__pack(&f, buf);
-    dcgw_master_inproc_request(t.master, buf, n);
-    free(buf);
-    protobuf_c_message_free_unpacked(m, NULL);
-    pump();
-    ck_assert_ptr_nonnull(t.last);
-    ck_assert_uint_eq(t.last->id, t.seq);
-    return t.last;
-}
-
-static json_t *policy(void)
-{
-    return json_pack("{s:i, s:b, s:{s:b, s:b}, s:[{s:s, s:s}]}", "version", 1, "allow_dcep", 1,
-                     "media", "allow_audio", 1, "allow_video", 1, "rules", "name", "all", "verdict",
-                     "VERDICT_ALLOW");
 }
 
 /* Creates session id: leg ue (Chromium without BUNDLE) and leg as (aiortc), both offering;
@@ -213,8 +73,8 @@ static const Dcgw__Session *create(const char *id, const char *mode, json_t *ue_
     else
         json_object_set_new(as, "remote_sdp", json_string(fixture("aiortc-av-offer.sdp")));
     json_t *s = json_pack("{s:s, s:[{s:s, s:o}, o], s:o}", "id", id, "legs", "name", "ue", "dc", ue,
-                          as_leg, "policy", policy());
-    const Dcgw__Response *r = request(json_pack("{s:{s:o}}", "create_session", "session", s));
+                          as_leg, "policy", wh_policy());
+    const Dcgw__Response *r = wh_request(json_pack("{s:{s:o}}", "create_session", "session", s));
     ck_assert_msg(r->result_case == DCGW__RESPONSE__RESULT_SESSION, "%s",
                   r->error ? r->error->message : "?");
     return r->session;
@@ -231,7 +91,7 @@ static const Dcgw__Leg *leg(const Dcgw__Session *s, const char *name)
 
 static uint64_t counter(const char *name)
 {
-    const Dcgw__Response *r = request(json_pack("{s:{}}", "get_stats"));
+    const Dcgw__Response *r = wh_request(json_pack("{s:{}}", "get_stats"));
     ck_assert_int_eq(r->result_case, DCGW__RESPONSE__RESULT_STATS);
     for (size_t i = 0; i < r->stats->workers[0]->n_counters; i++)
         if (strcmp(r->stats->workers[0]->counters[i]->name, name) == 0)
@@ -277,7 +137,7 @@ START_TEST(unbundled_answered_with_a_transport_each)
     ck_assert_str_eq(answer.rtp[1].transport.ice_ufrag, answer.dc.transport.ice_ufrag);
     ck_assert_int_eq(answer.dc.transport.setup, DCGW_SDP_SETUP_PASSIVE);
     /* get: the m-lines' transports */
-    const Dcgw__Response *r = request(json_pack("{s:{s:s}}", "get_session", "id", "u"));
+    const Dcgw__Response *r = wh_request(json_pack("{s:{s:s}}", "get_session", "id", "u"));
     const Dcgw__MediaStatus *ms = leg(r->session, "ue")->media;
     ck_assert_uint_eq(ms->n_lines, 2);
     ck_assert(ms->lines[0]->accepted && ms->lines[0]->has_transport);
@@ -287,8 +147,8 @@ START_TEST(unbundled_answered_with_a_transport_each)
     ck_assert_uint_eq(leg(r->session, "as")->media->lines[1]->transport, 0);
     /* a DTLS association per transport: ue's three, aiortc's one */
     ck_assert_uint_eq(counter("dtls_objects_created") - dtls0, 4);
-    request(json_pack("{s:{s:s}}", "close_session", "id", "u"));
-    stop();
+    wh_request(json_pack("{s:{s:s}}", "close_session", "id", "u"));
+    wh_stop();
 }
 END_TEST
 
@@ -306,12 +166,12 @@ START_TEST(transports_past_the_cap)
     /* aiortc's video has nothing to pair with */
     ck_assert_ptr_nonnull(strstr(leg(s, "as")->dc->local_sdp, "m=video 0 "));
     ck_assert_uint_eq(counter("dtls_objects_created") - dtls0, 3);
-    const Dcgw__Response *r = request(json_pack("{s:{s:s}}", "get_session", "id", "c"));
+    const Dcgw__Response *r = wh_request(json_pack("{s:{s:s}}", "get_session", "id", "c"));
     const Dcgw__MediaLine *v = leg(r->session, "ue")->media->lines[1];
     ck_assert(!v->accepted);
     ck_assert_str_eq(v->reason, "not bundled, and past media.max_transports_per_leg (2)");
-    request(json_pack("{s:{s:s}}", "close_session", "id", "c"));
-    stop();
+    wh_request(json_pack("{s:{s:s}}", "close_session", "id", "c"));
+    wh_stop();
 }
 END_TEST
 
@@ -372,9 +232,9 @@ START_TEST(unbundled_facing_an_offered_leg)
                                fixture("chromium-av-unbundled-offer.sdp"));
         json_t *sess = json_pack("{s:s, s:[{s:s, s:o}, {s:s, s:s, s:{s:s}}], s:o}", "id", id,
                                  "legs", "name", "ue", "dc", ue, "name", "as", "role", "ROLE_OFFER",
-                                 "dc", "mode", "MODE_TERMINATE", "policy", policy());
+                                 "dc", "mode", "MODE_TERMINATE", "policy", wh_policy());
         const Dcgw__Response *r =
-            request(json_pack("{s:{s:o}}", "create_session", "session", sess));
+            wh_request(json_pack("{s:{s:o}}", "create_session", "session", sess));
         ck_assert_msg(r->result_case == DCGW__RESPONSE__RESULT_SESSION, "%s",
                       r->error ? r->error->message : "?");
         parse_answer(leg(r->session, "ue"));
@@ -383,10 +243,10 @@ START_TEST(unbundled_facing_an_offered_leg)
         ck_assert_str_ne(answer.rtp[0].transport.ice_ufrag, answer.dc.transport.ice_ufrag);
         ck_assert_str_ne(answer.rtp[1].transport.ice_ufrag, answer.rtp[0].transport.ice_ufrag);
         const char *ans = answer_to(leg(r->session, "as")->dc->local_sdp, declined);
-        r = request(json_pack("{s:{s:s, s:s, s:s}}", "update_session", "id", id, "leg", "as",
-                              "remote_sdp", ans));
+        r = wh_request(json_pack("{s:{s:s, s:s, s:s}}", "update_session", "id", id, "leg", "as",
+                                 "remote_sdp", ans));
         ck_assert_msg(r->error == NULL, "%s", r->error ? r->error->message : "");
-        r = request(json_pack("{s:{s:s}}", "get_session", "id", id));
+        r = wh_request(json_pack("{s:{s:s}}", "get_session", "id", id));
         const Dcgw__MediaStatus *mu = leg(r->session, "ue")->media;
         const Dcgw__MediaStatus *ma = leg(r->session, "as")->media;
         ck_assert_ptr_nonnull(mu);
@@ -404,9 +264,9 @@ START_TEST(unbundled_facing_an_offered_leg)
             ck_assert(mu->lines[i]->accepted && mu->lines[i]->has_transport);
             ck_assert_uint_eq(mu->lines[i]->transport, i + 1);
         }
-        request(json_pack("{s:{s:s}}", "close_session", "id", id));
+        wh_request(json_pack("{s:{s:s}}", "close_session", "id", id));
     }
-    stop();
+    wh_stop();
 }
 END_TEST
 
@@ -420,7 +280,7 @@ START_TEST(leg_answer_setup_and_relay)
     ck_assert_int_eq(answer.rtp[0].transport.setup, DCGW_SDP_SETUP_ACTIVE);
     ck_assert_int_eq(answer.rtp[1].transport.setup, DCGW_SDP_SETUP_ACTIVE);
     ck_assert_int_eq(answer.dc.transport.setup, DCGW_SDP_SETUP_ACTIVE);
-    request(json_pack("{s:{s:s}}", "close_session", "id", "a"));
+    wh_request(json_pack("{s:{s:s}}", "close_session", "id", "a"));
     /* a relay session forwards one transport per leg: the offer to aiortc carries none of
      * the unbundled m-lines */
     s = create("r", "MODE_RELAY", NULL);
@@ -429,8 +289,8 @@ START_TEST(leg_answer_setup_and_relay)
     ck_assert_ptr_null(strstr(off, "m=audio"));
     ck_assert_ptr_null(strstr(off, "m=video"));
     ck_assert_ptr_nonnull(strstr(off, "m=application"));
-    request(json_pack("{s:{s:s}}", "close_session", "id", "r"));
-    stop();
+    wh_request(json_pack("{s:{s:s}}", "close_session", "id", "r"));
+    wh_stop();
 }
 END_TEST
 
@@ -451,7 +311,7 @@ static const char *family_of(size_t slot)
  * of legs in leg state `state` (-1: any). */
 static uint64_t snapshots_agree(const char *step, int state)
 {
-    struct worker *w = dcgw__worker_of_inproc(t.worker);
+    struct worker *w = dcgw__worker_of_inproc(wh.worker);
     size_t n = dcgw_metrics_slots();
     uint64_t *inc = calloc(n, sizeof(*inc)), *full = calloc(n, sizeof(*full));
     dcgw__wmetrics_build(w, inc);
@@ -473,7 +333,7 @@ static uint64_t snapshots_agree(const char *step, int state)
 START_TEST(metrics_incremental_equals_a_full_build)
 {
     start("sessions: { setup_timeout_ms = 1000; down_timeout_ms = 60000; };\n");
-    struct worker *w = dcgw__worker_of_inproc(t.worker);
+    struct worker *w = dcgw__worker_of_inproc(wh.worker);
     if (!w->metrics)
         dcgw__wmetrics_configure(w, true);
     ck_assert_ptr_nonnull(w->metrics);
@@ -492,29 +352,29 @@ START_TEST(metrics_incremental_equals_a_full_build)
                            fixture("chromium-av-unbundled-offer.sdp"));
     json_t *sess = json_pack("{s:s, s:[{s:s, s:o}, {s:s, s:s, s:{s:s}}], s:o}", "id", "o", "legs",
                              "name", "ue", "dc", ue, "name", "as", "role", "ROLE_OFFER", "dc",
-                             "mode", "MODE_TERMINATE", "policy", policy());
-    const Dcgw__Response *r = request(json_pack("{s:{s:o}}", "create_session", "session", sess));
+                             "mode", "MODE_TERMINATE", "policy", wh_policy());
+    const Dcgw__Response *r = wh_request(json_pack("{s:{s:o}}", "create_session", "session", sess));
     ck_assert_int_eq(r->result_case, DCGW__RESPONSE__RESULT_SESSION);
     const char *ans = answer_to(leg(r->session, "as")->dc->local_sdp, false);
     uint64_t fresh = snapshots_agree("o created", fresh_state);
     /* the controller's operations: the answer (as starts), a new policy, a channel closed
      * that is not open */
-    r = request(json_pack("{s:{s:s, s:s, s:s}}", "update_session", "id", "o", "leg", "as",
-                          "remote_sdp", ans));
+    r = wh_request(json_pack("{s:{s:s, s:s, s:s}}", "update_session", "id", "o", "leg", "as",
+                             "remote_sdp", ans));
     ck_assert_ptr_null(r->error);
     ck_assert_uint_eq(snapshots_agree("o's answer", fresh_state), fresh - 1);
-    json_t *u = json_pack("{s:s, s:o}", "id", "a", "policy", policy());
-    request(json_pack("{s:o}", "update_session", u));
+    json_t *u = json_pack("{s:s, s:o}", "id", "a", "policy", wh_policy());
+    wh_request(json_pack("{s:o}", "update_session", u));
     snapshots_agree("a's policy updated", -1);
-    request(
+    wh_request(
         json_pack("{s:{s:s, s:s, s:i}}", "close_channel", "id", "b", "leg", "ue", "stream_id", 1));
     snapshots_agree("a channel of b closed", -1);
     /* nothing connects in process: the setup timers (1 s) fail the terminated sessions'
      * legs (leg timers, events); the relay session's wait longer */
     uint64_t down = 0;
     for (int i = 0; i < 20 && down < 6; i++) {
-        uv_run(&t.worker_loop, UV_RUN_ONCE);
-        pump();
+        uv_run(&wh.worker_loop, UV_RUN_ONCE);
+        wh_pump();
         uint64_t *v = calloc(dcgw_metrics_slots(), sizeof(*v));
         dcgw__wmetrics_rebuild(w, v);
         down = 0;
@@ -527,13 +387,13 @@ START_TEST(metrics_incremental_equals_a_full_build)
     }
     ck_assert_uint_eq(down, 6);
     ck_assert_uint_eq(snapshots_agree("legs failed", failed) + snapshots_agree("", closed), 6);
-    request(json_pack("{s:{s:s}}", "close_session", "id", "b"));
+    wh_request(json_pack("{s:{s:s}}", "close_session", "id", "b"));
     ck_assert_uint_eq(snapshots_agree("b closed", -1), 6);
-    request(json_pack("{s:{s:s}}", "close_session", "id", "a"));
-    request(json_pack("{s:{s:s}}", "close_session", "id", "o"));
-    request(json_pack("{s:{s:s}}", "close_session", "id", "r"));
+    wh_request(json_pack("{s:{s:s}}", "close_session", "id", "a"));
+    wh_request(json_pack("{s:{s:s}}", "close_session", "id", "o"));
+    wh_request(json_pack("{s:{s:s}}", "close_session", "id", "r"));
     ck_assert_uint_eq(snapshots_agree("all closed", -1), 0);
-    stop();
+    wh_stop();
 }
 END_TEST
 
@@ -543,7 +403,7 @@ END_TEST
 START_TEST(metrics_of_sessions_that_close_themselves)
 {
     start("sessions: { setup_timeout_ms = 1000; down_timeout_ms = 0; };\n");
-    struct worker *w = dcgw__worker_of_inproc(t.worker);
+    struct worker *w = dcgw__worker_of_inproc(wh.worker);
     if (!w->metrics)
         dcgw__wmetrics_configure(w, true);
     ck_assert_uint_eq(snapshots_agree("empty", -1), 0);
@@ -551,13 +411,13 @@ START_TEST(metrics_of_sessions_that_close_themselves)
     create("b", "MODE_TERMINATE", NULL);
     ck_assert_uint_eq(snapshots_agree("a and b created", -1), 4);
     for (int i = 0; i < 20 && g_hash_table_size(w->sessions); i++) {
-        uv_run(&t.worker_loop, UV_RUN_ONCE);
-        pump();
+        uv_run(&wh.worker_loop, UV_RUN_ONCE);
+        wh_pump();
     }
     ck_assert_uint_eq(g_hash_table_size(w->sessions), 0);
     ck_assert_uint_eq(snapshots_agree("a and b closed themselves", -1), 0);
     ck_assert_uint_eq(snapshots_agree("and after", -1), 0);
-    stop();
+    wh_stop();
 }
 END_TEST
 
@@ -594,9 +454,9 @@ START_TEST(sessions_closed_on_time_through_the_wheel)
     /* 2.5 s: more than a second away, so each leg waits in the wheel until the slot of
      * its second (3 s or less after now, rounded up) is run */
     start("sessions: { setup_timeout_ms = 2500; down_timeout_ms = 0; };\n");
-    struct worker *w = dcgw__worker_of_inproc(t.worker);
-    uv_update_time(&t.worker_loop);
-    uint64_t t0 = uv_now(&t.worker_loop);
+    struct worker *w = dcgw__worker_of_inproc(wh.worker);
+    uv_update_time(&wh.worker_loop);
+    uint64_t t0 = uv_now(&wh.worker_loop);
     static const char *ids[] = {"w1", "w2", "w3", "w4", "w5"};
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
         create(ids[i], "MODE_TERMINATE", NULL);
@@ -604,10 +464,10 @@ START_TEST(sessions_closed_on_time_through_the_wheel)
     ck_assert(legs_in_wheel(w));
     uint64_t first_close = 0, elapsed = 0;
     for (int i = 0; i < 100 && g_hash_table_size(w->sessions) && elapsed < 6000; i++) {
-        uv_run(&t.worker_loop, UV_RUN_ONCE);
-        pump();
-        uv_update_time(&t.worker_loop);
-        elapsed = uv_now(&t.worker_loop) - t0;
+        uv_run(&wh.worker_loop, UV_RUN_ONCE);
+        wh_pump();
+        uv_update_time(&wh.worker_loop);
+        elapsed = uv_now(&wh.worker_loop) - t0;
         if (!first_close && g_hash_table_size(w->sessions) < 5)
             first_close = elapsed;
     }
@@ -616,7 +476,7 @@ START_TEST(sessions_closed_on_time_through_the_wheel)
                   (unsigned long long)first_close);
     ck_assert_msg(elapsed <= 4500, "the last closed %llu ms after", (unsigned long long)elapsed);
     ck_assert_uint_eq(w->stats.sessions_closed, 5);
-    stop();
+    wh_stop();
 }
 END_TEST
 
