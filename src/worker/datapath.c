@@ -199,10 +199,9 @@ static void wheel_put(struct worker *w, struct wleg *l, uint64_t now)
 /* Every second: the slots of the seconds that passed (each at most once). A leg due runs;
  * one that is not (further than the wheel holds) goes back in. A leg that dies meanwhile
  * (its session's other leg ran) leaves the list being run by wheel_del. */
-static void on_wheel(uv_timer_t *t)
+void dcgw__wplane_wheel_run(struct worker *w, uint64_t now)
 {
-    struct worker *w = t->data;
-    uint64_t now = uv_now(w->loop), sec = now / LEG_TIMER_GRAIN_MS;
+    uint64_t sec = now / LEG_TIMER_GRAIN_MS;
     if (sec - w->wheel_sec > WLEG_WHEEL_SLOTS)
         w->wheel_sec = sec - WLEG_WHEEL_SLOTS;
     while (w->wheel_sec < sec) {
@@ -220,6 +219,12 @@ static void on_wheel(uv_timer_t *t)
                 wheel_put(w, l, now);
         }
     }
+}
+
+static void on_wheel(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    dcgw__wplane_wheel_run(w, uv_now(w->loop));
 }
 
 void dcgw__wplane_rearm(struct wleg *l)

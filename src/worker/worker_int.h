@@ -209,6 +209,10 @@ void dcgw__wplane_rearm(struct wleg *l);
 /* When a leg timer for deadline `due` fires, now being `now` (loop ms): due itself, or
  * rounded up to the next whole second when more than a second away (datapath.c). */
 uint64_t dcgw__wplane_timer_due(uint64_t due, uint64_t now);
+/* Runs the wheel's slots of the seconds up to `now` (loop ms): the legs due fire, the others
+ * go back in. The wheel's timer calls it every second with the loop's time; a test that
+ * stopped that timer may call it with a later one. */
+void dcgw__wplane_wheel_run(struct worker *w, uint64_t now);
 /* Frees the leg's stages after this loop turn (never inside their callbacks). */
 void dcgw__wplane_leg_kill(struct wleg *l);
 /* fn(w, p) at the end of this loop turn, when no stage's frame is on the stack

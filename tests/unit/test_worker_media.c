@@ -11,7 +11,10 @@
  * marked since (metrics.c), equals one built from scratch, step after step; and the legs'
  * deadlines more than a second away, kept in the worker's wheel of one-second slots
  * (datapath.c): rounded up to the second, and sessions closed through it on time, both
- * legs of each in one slot (the second leg dies while the slot's list is being run). */
+ * legs of each in one slot (the second leg dies while the slot's list is being run); a
+ * deadline further than the wheel's 64 slots, filed in the last one, filed again when that
+ * slot comes round, and fired in its own second (the test runs the wheel on a clock of its
+ * own). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <jansson.h>
@@ -480,6 +483,81 @@ START_TEST(sessions_closed_on_time_through_the_wheel)
 }
 END_TEST
 
+/* The slot of the wheel l waits in (-1: none). */
+static int slot_of(const struct worker *w, const struct wleg *l)
+{
+    for (int i = 0; i < WLEG_WHEEL_SLOTS; i++)
+        for (const struct wleg *x = w->wheel[i]; x; x = x->wnext)
+            if (x == l)
+                return i;
+    return -1;
+}
+
+START_TEST(deadline_beyond_the_wheel_refiled_then_on_time)
+{
+    /* 100 s: further than the wheel's 64 slots hold apart. The wheel's timer is stopped and
+     * the test runs the wheel itself, second after second, with a clock of its own (the
+     * loop's time plus what the test says passed): 100 s in a few milliseconds. */
+    start("sessions: { setup_timeout_ms = 100000; down_timeout_ms = 0; };\n");
+    struct worker *w = dcgw__worker_of_inproc(wh.worker);
+    uv_timer_stop(&w->wheel_timer);
+    uv_update_time(&wh.worker_loop);
+    uint64_t t0 = uv_now(&wh.worker_loop);
+    create("far", "MODE_TERMINATE", NULL);
+    ck_assert(legs_in_wheel(w));
+    struct wsession *s = g_hash_table_lookup(w->sessions, "far");
+    ck_assert_ptr_nonnull(s);
+    /* the set-up deadline, rounded up to its second: the same for both legs */
+    uint64_t due = s->legs[0]->timer_due, sec0 = uv_now(&wh.worker_loop) / 1000;
+    ck_assert_uint_eq(due % 1000, 0);
+    ck_assert_uint_ge(due, t0 + 100000);
+    ck_assert_uint_lt(due, uv_now(&wh.worker_loop) + 100000 + 1000);
+    ck_assert_uint_eq(s->legs[1]->timer_due, due);
+    /* filed in the slot of the wheel's last second ahead of when it was armed (t0's second,
+     * or a later one), not in the slot of its own second */
+    int first = slot_of(w, s->legs[0]);
+    ck_assert_int_eq(slot_of(w, s->legs[1]), first);
+    bool last_ahead = false;
+    for (uint64_t armed = t0 / 1000; armed <= sec0; armed++)
+        last_ahead |= first == (int)((armed + WLEG_WHEEL_SLOTS - 1) % WLEG_WHEEL_SLOTS);
+    ck_assert_msg(last_ahead, "filed in slot %d", first);
+    ck_assert_int_ne(first, (int)(due / 1000 % WLEG_WHEEL_SLOTS));
+    unsigned refiled = 0;
+    uint64_t closed_at = 0;
+    for (uint64_t sec = sec0 + 1; sec <= due / 1000 + 2 && !closed_at; sec++) {
+        dcgw__wplane_wheel_run(w, sec * 1000);
+        uv_run(&wh.worker_loop, UV_RUN_NOWAIT); /* the turn ends: what died in it is freed */
+        wh_pump();
+        if (!g_hash_table_lookup(w->sessions, "far")) {
+            closed_at = sec * 1000;
+            break;
+        }
+        /* not due yet: both legs still wait in the wheel, the slot of this second run */
+        ck_assert_msg(s->legs[0]->timer_due == due && s->legs[1]->timer_due == due,
+                      "a leg fired at %llu s, %llu s before its deadline",
+                      (unsigned long long)(sec - sec0),
+                      (unsigned long long)((due - sec * 1000) / 1000));
+        ck_assert(legs_in_wheel(w));
+        int slot = slot_of(w, s->legs[0]);
+        ck_assert_int_ne(slot, (int)(sec % WLEG_WHEEL_SLOTS));
+        if (sec % WLEG_WHEEL_SLOTS == (uint64_t)first) {
+            /* its slot came round: filed again, now in the slot of its own second (a leg
+             * that fired early would be armed anew, in the last slot ahead again) */
+            ck_assert_msg(slot == (int)(due / 1000 % WLEG_WHEEL_SLOTS),
+                          "back in slot %d, not in %d: fired %llu s early?", slot,
+                          (int)(due / 1000 % WLEG_WHEEL_SLOTS),
+                          (unsigned long long)((due - sec * 1000) / 1000));
+            refiled++;
+        }
+    }
+    ck_assert_uint_eq(refiled, 1);
+    ck_assert_msg(closed_at == due, "closed at %llu ms, due at %llu ms",
+                  (unsigned long long)closed_at, (unsigned long long)due);
+    ck_assert_uint_eq(w->stats.sessions_closed, 1);
+    wh_stop();
+}
+END_TEST
+
 int main(void)
 {
     struct dcgw_log_settings ls;
@@ -495,7 +573,8 @@ int main(void)
                              metrics_of_sessions_that_close_themselves, NULL};
     tsuite_add(s, "metrics", 60, NULL, NULL, mtests);
     const TTest *dtests[] = {deadlines_rounded_up_to_the_second,
-                             sessions_closed_on_time_through_the_wheel, NULL};
+                             sessions_closed_on_time_through_the_wheel,
+                             deadline_beyond_the_wheel_refiled_then_on_time, NULL};
     tsuite_add(s, "deadlines", 60, NULL, NULL, dtests);
     return tsuite_run(s);
 }
