@@ -11,10 +11,14 @@
  *   the figure is printed, not asserted.
  * - The write buffer follows the stage's max_plaintext (SSL_set_max_send_fragment), on either
  *   libssl.
+ * - No memory to make the buffer again (patched) costs that one answer: the server stays
+ *   connected, nothing is left on OpenSSL's error queue for SSL_get_error to take for a
+ *   failure, and the client's next retransmission is answered.
  *
  * As in test_dtls.c, gettimeofday() is the virtual clock OpenSSL's DTLS timer runs on. */
 #include <check.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +43,23 @@ enum { BIG_BLOCK = 16 * 1024 }; /* SSL3_RT_MAX_PLAIN_LENGTH: the handshake buffe
 
 static size_t live_bytes;   /* usable bytes of the blocks OpenSSL holds */
 static unsigned big_blocks; /* blocks of BIG_BLOCK or more allocated */
+static bool fail_big;       /* refuse blocks of BIG_BLOCK or more */
+static unsigned big_failed; /* and how many were refused */
+
+static bool refused(size_t n)
+{
+    if (!fail_big || n < BIG_BLOCK)
+        return false;
+    big_failed++;
+    return true;
+}
 
 static void *count_malloc(size_t n, const char *file, int line)
 {
     (void)file;
     (void)line;
+    if (refused(n))
+        return NULL;
     void *p = malloc(n);
     if (p) {
         live_bytes += malloc_usable_size(p);
@@ -56,6 +72,8 @@ static void *count_realloc(void *old, size_t n, const char *file, int line)
 {
     (void)file;
     (void)line;
+    if (refused(n))
+        return NULL;
     size_t was = old ? malloc_usable_size(old) : 0;
     void *p = realloc(old, n);
     if (p) {
@@ -185,6 +203,54 @@ START_TEST(lost_last_flight_answered_after_handshake)
 }
 END_TEST
 
+/* The server finished, its last flight lost; the client's retransmission of its own reaches a
+ * server that (patched) has no handshake buffer and no memory to make one: that answer is
+ * not sent, and the leg stays connected (OpenSSL returns to the record layer, which goes on
+ * reading; an error left queued would make SSL_get_error report SSL_ERROR_SSL and the stage
+ * fail the leg). The client's next retransmission is answered and both connect. */
+START_TEST(no_memory_for_the_buffer_costs_one_answer)
+{
+    struct dp_world w;
+    to_client_last_flight(&w);
+    ck_assert_uint_gt(a_to_b(&w), 0);
+    ck_assert_int_eq(dcgw_dtls_state(w.b.d), DCGW_DTLS_CONNECTED);
+    ck_assert_uint_gt(lossy_pump(&w.ba, drop, NULL), 0);
+    uint64_t b_out = dcgw_dtls_stats(w.b.d)->datagrams_out;
+
+    retransmit_client_flight(&w, 1);
+    fail_big = true;
+    big_failed = 0;
+    ck_assert_uint_gt(a_to_b(&w), 0);
+    fail_big = false;
+    ck_assert_int_eq(w.b.failed, 0);
+    ck_assert_int_eq(dcgw_dtls_state(w.b.d), DCGW_DTLS_CONNECTED);
+#ifdef DCGW_LIBSSL_PATCHED
+    ck_assert_uint_ge(big_failed, 1);
+    ck_assert_uint_eq(dcgw_dtls_stats(w.b.d)->datagrams_out, b_out); /* no answer */
+#else
+    ck_assert_uint_eq(big_failed, 0); /* the buffer was kept: nothing to make */
+#endif
+    lossy_pump(&w.ba, drop, NULL);
+    b_out = dcgw_dtls_stats(w.b.d)->datagrams_out;
+
+    retransmit_client_flight(&w, 2);
+    ck_assert_uint_gt(a_to_b(&w), 0);
+    ck_assert_uint_gt(dcgw_dtls_stats(w.b.d)->datagrams_out, b_out);
+    ck_assert_uint_gt(b_to_a(&w), 0);
+    ck_assert_int_eq(dcgw_dtls_state(w.a.d), DCGW_DTLS_CONNECTED);
+    ck_assert_int_eq(dcgw_dtls_state(w.b.d), DCGW_DTLS_CONNECTED);
+    ck_assert_int_eq(w.a.failed + w.b.failed, 0);
+
+    uint8_t m[500];
+    dp_fill(m, sizeof(m), 7);
+    ck_assert_int_eq(dcgw_dtls_send(w.b.d, m, sizeof(m)), 0);
+    dp_world_run(&w, w.now + 100);
+    ck_assert_uint_eq(w.a.msgs, 1);
+    ck_assert_mem_eq(w.a.rx, m, sizeof(m));
+    dp_world_free(&w);
+}
+END_TEST
+
 START_TEST(heap_after_handshake_below_during)
 {
     struct dp_world w;
@@ -237,7 +303,7 @@ static size_t held_after_records(unsigned max_plaintext)
  * by the stage, and one at it goes through. */
 START_TEST(write_buffer_follows_max_plaintext)
 {
-    (void)held_after_records(0); /* OpenSSL's first fetches and caches stay: not counted */
+    (void)held_after_records(0);         /* OpenSSL's first fetches and caches stay: not counted */
     size_t full = held_after_records(0); /* DCGW_DTLS_PLAINTEXT_MAX */
     size_t small = held_after_records(4096);
     long per_conn = ((long)full - (long)small) / 2;
@@ -273,9 +339,9 @@ int main(void)
     }
     printf("libssl: %s\n", dcgw_dtls_libssl_patched() ? "dcgw's patched (third_party/openssl)"
                                                       : "the system's (unpatched)");
-    const TTest *tests[] = {lost_last_flight_answered_after_handshake,
-                            heap_after_handshake_below_during, write_buffer_follows_max_plaintext,
-                            NULL};
+    const TTest *tests[] = {
+        lost_last_flight_answered_after_handshake, no_memory_for_the_buffer_costs_one_answer,
+        heap_after_handshake_below_during, write_buffer_follows_max_plaintext, NULL};
     Suite *s = suite_create("dtls_handshake_buffer");
     tsuite_add(s, "buffer", 30, NULL, NULL, tests);
     return tsuite_run(s);
