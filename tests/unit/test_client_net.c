@@ -3,7 +3,8 @@
  * sent to, a send leaves from the address asked for (GSO never merges two sources), and
  * clients sharing one socket under addresses of their own connect to each other and to a
  * client with a socket of its own, each seeing the others' own addresses. Real sockets on
- * loopback (127.0.0.1 and 127.77.x.y, all of lo's 127/8). */
+ * loopback (127.0.0.1 and 127.77.x.y, all of lo's 127/8; ::1, and 127.0.0.1 reaching a dual-stack
+ * [::] socket at a v4-mapped address). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -151,6 +152,85 @@ START_TEST(pktinfo_gives_the_destination_and_sends_from_the_source)
     ck_assert_int_eq(dcgw_io_send_from(plain, (struct sockaddr *)&a1, to, buf, 10), DCGW_EINVAL);
     dcgw_io_close(shared);
     dcgw_io_close(plain);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+/* The same on an IPv6 wildcard socket, with GRO and GSO too (a UDP_GRO cmsg beside the
+ * IPV6_PKTINFO one: the control space is sized for both): ::1 in and out, and an IPv4 peer
+ * reaching the dual-stack socket, seen at the v4-mapped address it sent to and answered
+ * from it. */
+START_TEST(pktinfo_ipv6_and_v4_mapped)
+{
+    uv_loop_t loop;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    struct got gs = {0}, g6 = {0}, g4 = {0};
+    struct sockaddr_storage any6, lo6, lo4, to6, to4;
+    addr("[::]:0", &any6);
+    addr("[::1]:0", &lo6);
+    addr("127.0.0.1:0", &lo4);
+    struct dcgw_io_settings sst = {.batch = 16, .gso = true, .gro = true, .pktinfo = true};
+    struct dcgw_io_cbs scb = {.ud = &gs, .on_datagram_to = on_to};
+    struct dcgw_io *shared = NULL, *p6 = NULL, *p4 = NULL;
+    ck_assert_int_eq(dcgw_io_new(&loop, (struct sockaddr *)&any6, &sst, &scb, &shared), 0);
+    struct dcgw_io_settings pst = {.batch = 16};
+    struct dcgw_io_cbs c6 = {.ud = &g6, .on_datagram = on_plain};
+    struct dcgw_io_cbs c4 = {.ud = &g4, .on_datagram = on_plain};
+    ck_assert_int_eq(dcgw_io_new(&loop, (struct sockaddr *)&lo6, &pst, &c6, &p6), 0);
+    ck_assert_int_eq(dcgw_io_new(&loop, (struct sockaddr *)&lo4, &pst, &c4, &p4), 0);
+    uint16_t port = ntohs(((const struct sockaddr_in6 *)dcgw_io_local(shared))->sin6_port);
+    char text[64];
+    snprintf(text, sizeof(text), "[::1]:%u", port);
+    addr(text, &to6);
+    snprintf(text, sizeof(text), "127.0.0.1:%u", port);
+    addr(text, &to4);
+    uint8_t buf[200] = {0};
+
+    ck_assert_int_eq(dcgw_io_send(p6, (struct sockaddr *)&to6, buf, 30), 0);
+    dcgw_io_flush(p6);
+    ck_assert_int_eq(dcgw_io_send(p4, (struct sockaddr *)&to4, buf, 40), 0);
+    dcgw_io_flush(p4);
+    wait_got(&loop, &gs, 2);
+    ck_assert_uint_eq(gs.n, 2);
+    ck_assert_uint_eq(dcgw_io_stats(shared)->rx_truncated, 0);
+    ck_assert(dcgw_addr_equal((struct sockaddr *)&gs.to[0], (struct sockaddr *)&to6));
+    ck_assert_uint_eq(gs.len[0], 30);
+    /* the IPv4 datagram: to ::ffff:127.0.0.1, the shared port */
+    const struct sockaddr_in6 *m = (const struct sockaddr_in6 *)&gs.to[1];
+    ck_assert_int_eq(m->sin6_family, AF_INET6);
+    ck_assert(IN6_IS_ADDR_V4MAPPED(&m->sin6_addr));
+    ck_assert_mem_eq(&m->sin6_addr.s6_addr[12], "\x7f\x00\x00\x01", 4);
+    ck_assert_uint_eq(ntohs(m->sin6_port), port);
+    ck_assert_uint_eq(gs.len[1], 40);
+
+    /* answers from the addresses they were sent to: three to each peer (GSO runs of one
+     * destination and source each) */
+    struct sockaddr_storage from6 = gs.to[0], from4 = gs.to[1], peer6 = gs.from[0],
+                            peer4 = gs.from[1];
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(dcgw_io_send_from(shared, (struct sockaddr *)&from6,
+                                           (struct sockaddr *)&peer6, buf, 100),
+                         0);
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(dcgw_io_send_from(shared, (struct sockaddr *)&from4,
+                                           (struct sockaddr *)&peer4, buf, 100),
+                         0);
+    dcgw_io_flush(shared);
+    if (dcgw_io_gso(shared))
+        ck_assert_uint_eq(dcgw_io_stats(shared)->tx_gso_sends, 2);
+    wait_got(&loop, &g6, 3);
+    wait_got(&loop, &g4, 3);
+    ck_assert_uint_eq(g6.n, 3);
+    ck_assert_uint_eq(g4.n, 3);
+    for (unsigned k = 0; k < 3; k++) {
+        ck_assert(dcgw_addr_equal((struct sockaddr *)&g6.from[k], (struct sockaddr *)&to6));
+        ck_assert(dcgw_addr_equal((struct sockaddr *)&g4.from[k], (struct sockaddr *)&to4));
+    }
+    ck_assert_uint_eq(dcgw_io_stats(shared)->tx_errors, 0);
+    dcgw_io_close(shared);
+    dcgw_io_close(p6);
+    dcgw_io_close(p4);
     uv_run(&loop, UV_RUN_DEFAULT);
     ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
@@ -319,6 +399,7 @@ int main(void)
     TCase *tc = tcase_create("shared");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, pktinfo_gives_the_destination_and_sends_from_the_source);
+    tcase_add_test(tc, pktinfo_ipv6_and_v4_mapped);
     tcase_add_test(tc, clients_share_a_socket_under_addresses_of_their_own);
     suite_add_tcase(s, tc);
     return tsuite_run(s);
