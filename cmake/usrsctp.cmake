@@ -95,9 +95,10 @@ if(NOT DCGW_USRSCTP MATCHES "^(auto|patched|system)$")
     message(FATAL_ERROR "DCGW_USRSCTP=${DCGW_USRSCTP}: want auto, patched or system")
 endif()
 if(NOT DCGW_USRSCTP STREQUAL "system")
-    # Prepared once per build tree: again when the patch or this file changes.
+    # Prepared once per build tree: again when a patch, this file or debian-source.cmake changes.
     set(_us_ok TRUE)
-    dcgw_debian_fresh("${_us_stamp}" "${_us_src}" "${_us_patches};${CMAKE_CURRENT_LIST_FILE}"
+    dcgw_debian_fresh("${_us_stamp}" "${_us_src}"
+                      "${_us_patches};${CMAKE_CURRENT_LIST_FILE};${CMAKE_CURRENT_LIST_DIR}/debian-source.cmake"
                       _us_fresh)
     if(NOT _us_fresh)
         file(REMOVE "${_us_stamp}")
