@@ -115,6 +115,9 @@ bool bench_run_until(struct bench *b, bool (*cond)(struct bench *, void *), void
      * every loop turn; the timer is only the deadline (no periodic wake-ups: they would
      * show up in the idle CPU of the bench). */
     uv_check_start(&b->until_check, on_until_check);
+    /* from now: the loop's clock is that of its last turn, which may be long past when the
+     * caller blocked since (waiting for a child on a loaded machine) */
+    uv_update_time(b->loop);
     uv_timer_start(&b->until_timer, on_until_timer, timeout_ms, 0);
     uv_run(b->loop, UV_RUN_DEFAULT);
     uv_check_stop(&b->until_check);

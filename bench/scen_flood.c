@@ -127,9 +127,14 @@ static int flood_start(struct bench *b, const char *kind, const char *target, co
     return pid;
 }
 
-static void flood_stop(int pid, const char *report, struct kind_result *k)
+/* Waits for the flooder, asked to stop (SIGTERM) when the window's probes stopped, and
+ * reads its report. Called once the probes settled: the flooder takes only idle CPU time
+ * (--flood-idle) or runs at nice 10, so on a loaded machine it may take seconds to see
+ * the signal and write its report, and the bench's loop stands still while it waits
+ * (3.4-5.1 s seen at load average 10): waiting before the probes settled left the
+ * answers of the window's last probes unread meanwhile, and counted them unanswered. */
+static void flood_reap(int pid, const char *report, struct kind_result *k)
 {
-    kill(pid, SIGTERM);
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
@@ -208,9 +213,11 @@ static int window(struct bench *b, struct pair *pr, int kind, const char *target
     flow_stop(f);
     k->seconds += (double)(bench_now_ns() - t0) / 1e9;
     if (pid > 0)
-        flood_stop(pid, report, k);
+        kill(pid, SIGTERM);
     /* the probes still out come back (or, after SETTLE_MS, are counted as never answered) */
     bench_run_until(b, all_answered, f, SETTLE_MS);
+    if (pid > 0)
+        flood_reap(pid, report, k);
     size_t first = k->lat.n;
     pool(&k->lat, &f->lat);
     k->probes += f->sent;
