@@ -107,6 +107,40 @@ def advertise_max_message_size(n):
     rtcsctptransport.RTCSctpTransport.getCapabilities = lambda self: caps
 
 
+def retransmit_reconfig():
+    """Makes aiortc resend a stream reset request that the peer has not answered.
+
+    aiortc 1.4 sends each RE-CONFIG request (the Outgoing SSN Reset Request that closes a
+    channel, RFC 8831 §6.7) once and starts no timer for it, where RFC 6525 §5.1.1 has
+    the sender retransmit it until it is answered; it keeps one request in flight and
+    queues the others behind it. When the datagram of a request or of its answer is lost
+    (a peer's socket buffer overflows on a loaded machine: hundreds of datagrams were
+    dropped per run of test_avatar at load average 10), that channel stays "closing" for
+    good, and so does every channel the peer closes after it. This resends the request in
+    flight after an RTO, then after twice that, up to aiortc's RTO ceiling, for as long
+    as it stays unanswered; the peer answers a repeated request as it answered the first
+    (usrsctp echoes its last result)."""
+    sctp = rtcsctptransport.RTCSctpTransport
+    transmit = sctp._transmit_reconfig
+
+    async def resend_unanswered(self, request):
+        delay = self._rto
+        while True:
+            await asyncio.sleep(delay)
+            if self._reconfig_request is not request or self._association_state != sctp.State.ESTABLISHED:
+                return
+            await self._send_reconfig_param(request)
+            delay = min(2 * delay, rtcsctptransport.SCTP_RTO_MAX)
+
+    async def transmit_and_watch(self):
+        before = self._reconfig_request
+        await transmit(self)
+        if self._reconfig_request is not None and self._reconfig_request is not before:
+            asyncio.ensure_future(resend_unanswered(self, self._reconfig_request))
+
+    sctp._transmit_reconfig = transmit_and_watch
+
+
 def local_fingerprint(dtls):
     """The first fingerprint of a DTLS transport's own certificate, as JSON."""
     fp = dtls.getLocalParameters().fingerprints[0]

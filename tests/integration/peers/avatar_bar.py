@@ -147,6 +147,7 @@ def main():
         ap.add_argument(a)
     ap.add_argument("--timeout", type=float, default=100.0)
     ap.add_argument("--rate", type=float, default=4e6, help="bytes/s of chunks")
+    ac.retransmit_reconfig()  # its channels close on a loaded machine too
     ac.run_main(run, ap.parse_args())
 
 

@@ -111,6 +111,7 @@ def main():
         ap.add_argument(a)
     ap.add_argument("--tool", required=True)
     ap.add_argument("--timeout", type=float, default=90.0)
+    ac.retransmit_reconfig()  # its channels close on a loaded machine too
     ac.run_main(run, ap.parse_args())
 
 
