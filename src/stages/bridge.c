@@ -432,6 +432,36 @@ static void cb_channel_closed(void *ud, struct dcgw_dc_channel *ch)
     update_pause(b, s);
 }
 
+/* dcgw closes a channel itself (policy, avatar refusal): both legs at once. Waiting for
+ * the peer's own reset before closing the twin (cb_channel_closed) would leave the twin
+ * open for as long as a peer that never answers (RFC 6525 gives no deadline) keeps the
+ * session. What the bridge still holds either way is dropped: nothing the channel's peer
+ * sent after the decision reaches the far leg (docs/bridge.md "Closing"). */
+void dcgw_bridge_close_channel(struct dcgw_bridge *b, unsigned side, struct dcgw_dc_channel *ch)
+{
+    unsigned s = side & 1, o = 1 - s;
+    struct dcgw_dc *dc = b->side[s].dc;
+    struct link *l = b->links;
+    while (l && l->ch[s] != ch) /* ch->user may be another owner's (served bootstrap) */
+        l = l->next;
+    if (!l) {
+        if (dc)
+            dcgw_dc_close_channel(dc, ch);
+        return;
+    }
+    drop_held(b, l, o); /* counted in ch's dropped_in while it is still linked */
+    ch->user = NULL;
+    l->ch[s] = NULL;
+    l->sendable[s] = false;
+    drop_held(b, l, s);
+    close_twin(b, l, o);
+    link_free(b, l);
+    if (dc)
+        dcgw_dc_close_channel(dc, ch); /* its on_channel_closed finds no link */
+    update_pause(b, o);
+    update_pause(b, s);
+}
+
 static void cb_writable(void *ud)
 {
     struct side *sd = ud;

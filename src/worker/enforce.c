@@ -26,9 +26,7 @@ static struct dcgw_dc *leg_dc(struct wsession *s, unsigned side)
 
 static void close_channel(void *ud, unsigned side, struct dcgw_dc_channel *ch)
 {
-    struct dcgw_dc *dc = leg_dc(ud, side);
-    if (dc)
-        dcgw_dc_close_channel(dc, ch); /* the bridge closes its twin (RFC 8831 §6.7) */
+    dcgw__wsession_close_pair(ud, side, ch);
 }
 
 /* The engine's words on the wire. */

@@ -203,6 +203,18 @@ void dcgw__wsession_channel_closed(struct wsession *s, unsigned side, struct dcg
     keep_closed(s, st);
 }
 
+void dcgw__wsession_close_pair(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch)
+{
+    struct wleg *l = side < s->n_legs ? s->legs[side] : NULL;
+    struct dcgw_dc *dc = l && l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+    if (!dc)
+        return;
+    if (s->bridge) /* its twin too, at once (docs/bridge.md "Closing") */
+        dcgw_bridge_close_channel(s->bridge, side, ch);
+    else
+        dcgw_dc_close_channel(dc, ch);
+}
+
 /* Keeps a closed channel's final counters for get and session_closed (bounded). */
 static void keep_closed(struct wsession *s, Dcgw__DcStream *st)
 {
@@ -769,7 +781,8 @@ int dcgw__wsession_close_channel(struct wsession *s, const char *leg, uint32_t s
             snprintf(err, errcap, "leg %s has no channel %u", leg, stream);
             return DCGW_ENOENT;
         }
-        return dcgw_dc_close_channel(dc, ch);
+        dcgw__wsession_close_pair(s, i, ch);
+        return 0;
     }
     snprintf(err, errcap, "no leg named '%s'", leg ? leg : "");
     return DCGW_ENOENT;

@@ -371,10 +371,8 @@ static void rejected(struct wsession *s, unsigned side, const struct dcgw_dc_cha
                 res->request ? "request token" : "avatar", dcgw_avatar_reason_name(res->reason),
                 res->detail);
     emit(s, side, ch, res);
-    struct wleg *l = s->legs[side];
-    struct dcgw_dc *dc = l && l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
-    if (close_ch && dc)
-        dcgw_dc_close_channel(dc, close_ch); /* the bridge closes its twin (RFC 8831 §6.7) */
+    if (close_ch)
+        dcgw__wsession_close_pair(s, side, close_ch);
 }
 
 /* ---- transfer deadlines (avatar.transfer_timeout_ms): one timer per session, at the

@@ -226,7 +226,7 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
                           size_t errcap);
 /* Emits session_closed, closes the legs; the session is freed when its handles are. */
 void dcgw__wsession_close(struct wsession *s, const char *reason);
-/* Closes one data channel of a leg (its twin on the other leg follows). */
+/* Closes one data channel of a leg and its twin on the other leg (close_pair). */
 int dcgw__wsession_close_channel(struct wsession *s, const char *leg, uint32_t stream, char *err,
                                  size_t errcap);
 /* Refreshes states, peer addresses and counters in s->desc. */
@@ -296,6 +296,11 @@ void dcgw__wavatar_worker_free(struct worker *w);
  * channel_opened; channel_closed emits channel_closed and keeps the final counters. */
 bool dcgw__wsession_channel_opened(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch);
 void dcgw__wsession_channel_closed(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch);
+/* legs.c, for enforce.c and verify.c (and CloseChannel): dcgw closes channel ch of leg `side` (a
+ * policy or avatar refusal): a bridged channel and its twin at once, without waiting for either
+ * peer (dcgw_bridge_close_channel); any other just by its stream reset. Each still reports
+ * channel_closed once: when its reset completes, or with its leg's end. */
+void dcgw__wsession_close_pair(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch);
 
 /* bootstrap.c: bootstrap channels served by the HTTP proxy (docs/bootstrap.md). start and
  * stop: the worker's MDC1 (curl on the loop). create (with the session) and free (from

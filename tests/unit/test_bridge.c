@@ -21,6 +21,7 @@
 #include "dcgw/base/log.h"
 #include "dcgw/stages/sctp.h"
 #include "helper_lossy.h"
+#include "helper_sctp_pair.h"
 
 enum { NMSG = 300, MAXLOG = 4 * NMSG };
 
@@ -634,6 +635,352 @@ START_TEST(dcep_twin_and_partial_reliability)
 }
 END_TEST
 
+/* ---- dcgw closing a bridged channel itself (policy, avatar refusal)
+ *
+ * Plain SCTP back to back, no DTLS, so a test can see and drop SCTP chunks:
+ *
+ *   peer A ==pair 0== [gw side 0 | bridge | gw side 1] ==pair 1== peer B
+ *
+ * A peer that never answers a stream reset request must not keep the twin open on the
+ * other leg (docs/bridge.md "Closing"). */
+
+enum { SCTP_CHUNK_RECONFIG = 130, CLOSE_MS = 2000 };
+
+struct pnode {
+    const char *name;
+    struct dcgw_dc *dc;
+    struct lossy_link *out;
+    struct dcgw_dc_callbacks inner; /* the bridge's, for a gateway endpoint */
+    bool up, assoc_closed;
+    bool drop_resets_in; /* drops every packet toward it with a RE-CONFIG chunk */
+    uint64_t resets_dropped;
+    size_t n1000;      /* messages of stream 1000 received */
+    uint32_t next_seq; /* the sequence number they should carry next */
+    size_t out_of_order;
+    uint16_t closed[16];
+    size_t nclosed;
+};
+
+struct pworld {
+    struct pnode a, g0, g1, b;
+    struct sctp_pair_link l0, l1; /* a <-> g0, g1 <-> b */
+    struct dcgw_bridge *bridge;
+};
+
+static bool has_reconfig(const uint8_t *p, size_t n)
+{
+    for (size_t off = 12; off + 4 <= n;) { /* RFC 9260 §3: common header, then chunks */
+        size_t len = (size_t)p[off + 2] << 8 | p[off + 3];
+        if (p[off] == SCTP_CHUNK_RECONFIG)
+            return true;
+        if (len < 4)
+            break;
+        off += (len + 3) & ~(size_t)3;
+    }
+    return false;
+}
+
+static void p_deliver(void *ud, const uint8_t *p, size_t n)
+{
+    struct pnode *nd = ud;
+    if (nd->drop_resets_in && has_reconfig(p, n)) {
+        nd->resets_dropped++;
+        return;
+    }
+    dcgw_dc_input(nd->dc, p, n);
+}
+
+static void p_send(void *ud, const uint8_t *p, size_t n)
+{
+    lossy_send(((struct pnode *)ud)->out, p, n);
+}
+
+static void p_connected(void *ud)
+{
+    struct pnode *nd = ud;
+    nd->up = true;
+    if (nd->inner.on_connected)
+        nd->inner.on_connected(nd->inner.ud);
+}
+
+static bool p_open_request(void *ud, const struct dcgw_dc_channel *ch)
+{
+    struct pnode *nd = ud;
+    return nd->inner.on_open_request ? nd->inner.on_open_request(nd->inner.ud, ch) : true;
+}
+
+static void p_channel_open(void *ud, struct dcgw_dc_channel *ch)
+{
+    struct pnode *nd = ud;
+    if (nd->inner.on_channel_open)
+        nd->inner.on_channel_open(nd->inner.ud, ch);
+}
+
+static void p_message(void *ud, struct dcgw_dc_channel *ch, bool is_text, const uint8_t *p,
+                      size_t n)
+{
+    struct pnode *nd = ud;
+    if (nd->inner.on_message) {
+        nd->inner.on_message(nd->inner.ud, ch, is_text, p, n);
+        return;
+    }
+    if (ch->params.id != 1000 || n < 4)
+        return;
+    uint32_t seq =
+        (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    nd->out_of_order += seq != nd->next_seq;
+    nd->next_seq = seq + 1;
+    nd->n1000++;
+}
+
+static void p_channel_closed(void *ud, struct dcgw_dc_channel *ch)
+{
+    struct pnode *nd = ud;
+    if (nd->nclosed < 16)
+        nd->closed[nd->nclosed++] = ch->params.id;
+    if (nd->inner.on_channel_closed)
+        nd->inner.on_channel_closed(nd->inner.ud, ch);
+}
+
+static void p_writable(void *ud)
+{
+    struct pnode *nd = ud;
+    if (nd->inner.on_writable)
+        nd->inner.on_writable(nd->inner.ud);
+}
+
+static void p_closed(void *ud)
+{
+    struct pnode *nd = ud;
+    nd->assoc_closed = true;
+    if (nd->inner.on_closed)
+        nd->inner.on_closed(nd->inner.ud);
+}
+
+static uint16_t p_port = 7000;
+
+static void p_make(struct pnode *nd, const char *name, struct lossy_link *out, bool even,
+                   uint16_t lport, uint16_t rport, int gw_side, struct dcgw_bridge *br)
+{
+    nd->name = name;
+    nd->out = out;
+    if (gw_side >= 0)
+        dcgw_bridge_dc_callbacks(br, (unsigned)gw_side, &nd->inner);
+    struct dcgw_dc_settings s;
+    dcgw_dc_settings_default(&s);
+    s.sctp.local_port = lport;
+    s.sctp.remote_port = rport;
+    s.sctp.max_message_size = 65536;
+    s.sctp.streams = 1024;
+    s.dtls_client = even;
+    struct dcgw_dc_callbacks cb = {.ud = nd,
+                                   .send_packet = p_send,
+                                   .on_connected = p_connected,
+                                   .on_open_request = p_open_request,
+                                   .on_channel_open = p_channel_open,
+                                   .on_message = p_message,
+                                   .on_channel_closed = p_channel_closed,
+                                   .on_writable = p_writable,
+                                   .on_closed = p_closed};
+    ck_assert_int_eq(dcgw_dc_new(&s, &cb, &nd->dc), 0);
+    struct dcgw_dc_params p = {.id = 1000, .ordered = true, .reliability = DCGW_DC_RELIABLE};
+    snprintf(p.label, sizeof(p.label), "app");
+    struct dcgw_dc_channel *ch;
+    ck_assert_int_eq(dcgw_dc_add_negotiated(nd->dc, &p, &ch), 0);
+}
+
+static void pworld_init(struct pworld *w, size_t limit)
+{
+    memset(w, 0, sizeof(*w));
+    ck_assert_int_eq(dcgw_sctp_stack_init(NULL), 0);
+    struct dcgw_bridge_settings bset;
+    dcgw_bridge_settings_default(&bset);
+    if (limit)
+        bset.buffered_limit = bset.pending_limit = limit;
+    ck_assert_int_eq(dcgw_bridge_new(&bset, NULL, &w->bridge), 0);
+    sctp_pair_link_init(&w->l0, 51, p_deliver, &w->a, &w->g0);
+    sctp_pair_link_init(&w->l1, 53, p_deliver, &w->g1, &w->b);
+    uint16_t pa = p_port++, pg0 = p_port++, pg1 = p_port++, pb = p_port++;
+    p_make(&w->a, "A", &w->l0.ab, true, pa, pg0, -1, NULL);
+    p_make(&w->g0, "gw0", &w->l0.ba, false, pg0, pa, 0, w->bridge);
+    p_make(&w->g1, "gw1", &w->l1.ab, true, pg1, pb, 1, w->bridge);
+    p_make(&w->b, "B", &w->l1.ba, false, pb, pg1, -1, NULL);
+    dcgw_bridge_attach(w->bridge, 0, w->g0.dc);
+    dcgw_bridge_attach(w->bridge, 1, w->g1.dc);
+    struct pnode *all[] = {&w->a, &w->g0, &w->g1, &w->b};
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(dcgw_dc_connect(all[i]->dc), 0);
+}
+
+static void pworld_free(struct pworld *w)
+{
+    struct pnode *all[] = {&w->a, &w->g0, &w->g1, &w->b};
+    for (int i = 0; i < 4; i++)
+        dcgw_dc_free(all[i]->dc);
+    dcgw_bridge_free(w->bridge);
+    sctp_pair_link_dispose(&w->l0);
+    sctp_pair_link_dispose(&w->l1);
+}
+
+static bool p_moved_step(struct pworld *w)
+{
+    size_t moved =
+        lossy_pump(&w->l0.ab, p_deliver, &w->g0) + lossy_pump(&w->l0.ba, p_deliver, &w->a) +
+        lossy_pump(&w->l1.ab, p_deliver, &w->b) + lossy_pump(&w->l1.ba, p_deliver, &w->g1);
+    sctp_pair_tick(moved == 0);
+    return moved != 0;
+}
+
+/* Steps until cond holds or max_ticks pass; returns the ticks it took, -1 on timeout. */
+static int p_run(struct pworld *w, bool (*cond)(struct pworld *), int max_ticks)
+{
+    for (int t = 0; t < max_ticks; t++) {
+        if (cond(w))
+            return t;
+        p_moved_step(w);
+    }
+    return cond(w) ? max_ticks : -1;
+}
+
+static bool p_all_up(struct pworld *w)
+{
+    return w->a.up && w->g0.up && w->g1.up && w->b.up;
+}
+
+static bool p_b_closed_1000(struct pworld *w)
+{
+    for (size_t i = 0; i < w->b.nclosed; i++)
+        if (w->b.closed[i] == 1000)
+            return true;
+    return false;
+}
+
+static int p_send_seq(struct pnode *nd, uint32_t seq, size_t n)
+{
+    uint8_t *p = malloc(n);
+    fill(p, n, seq);
+    int r = dcgw_dc_send(nd->dc, dcgw_dc_channel_by_id(nd->dc, 1000), false, p, n);
+    free(p);
+    return r;
+}
+
+static uint32_t want_b_msgs;
+
+static bool p_b_got(struct pworld *w)
+{
+    return w->b.n1000 >= want_b_msgs;
+}
+
+/* The time a close takes, in simulated ms: idle ticks count 10 ms (helper_sctp_pair.h). */
+static uint64_t close_started_us;
+
+static uint64_t real_ms_since(uint64_t start_us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - start_us) / 1000;
+}
+
+static uint64_t real_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Side A's peer drops every stream reset request (a hostile peer, or one that lost the
+ * request and never retransmits it: aiortc 1.4). dcgw closes A's channel: B's peer must see
+ * its twin reset within a bounded time, while A's channel still waits for its peer. */
+START_TEST(dcgw_close_reaches_far_peer_when_peer_never_answers)
+{
+    struct pworld w;
+    pworld_init(&w, 0);
+    ck_assert_int_ge(p_run(&w, p_all_up, 3000), 0);
+    for (uint32_t i = 0; i < 5; i++)
+        ck_assert_int_eq(p_send_seq(&w.a, i, 100), 0);
+    want_b_msgs = 5;
+    ck_assert_int_ge(p_run(&w, p_b_got, 3000), 0);
+    w.a.drop_resets_in = true;
+    struct dcgw_dc_channel *ch = dcgw_dc_channel_by_id(w.g0.dc, 1000);
+    ck_assert_ptr_nonnull(ch);
+    close_started_us = real_now_us();
+    dcgw_bridge_close_channel(w.bridge, 0, ch);
+    int ticks = p_run(&w, p_b_closed_1000, CLOSE_MS / 10);
+    fprintf(stderr, "twin closed at B after %d ticks, %llu ms real, %llu resets dropped\n", ticks,
+            (unsigned long long)real_ms_since(close_started_us),
+            (unsigned long long)w.a.resets_dropped);
+    ck_assert_msg(ticks >= 0, "B's channel still open %d ms (simulated, at most) after the close",
+                  CLOSE_MS);
+    ck_assert_uint_ge(w.a.resets_dropped, 1); /* A's peer really never saw the request */
+    /* A's channel waits for its peer (reported closed once it answers or the association
+     * ends); the association itself is up, and nothing else closed */
+    ck_assert(!w.g0.assoc_closed && !w.a.assoc_closed && !w.b.assoc_closed);
+    ch = dcgw_dc_channel_by_id(w.g0.dc, 1000);
+    ck_assert_ptr_nonnull(ch);
+    ck_assert_int_eq(ch->state, DCGW_DC_CLOSING);
+    ck_assert_uint_eq(w.g0.nclosed, 0);
+    ck_assert_uint_eq(w.a.nclosed, 0);
+    ck_assert_uint_eq(w.g1.nclosed, 1); /* the twin: reported once */
+    ck_assert_uint_eq(w.b.nclosed, 1);
+    ck_assert_uint_eq(w.b.n1000, 5);
+    ck_assert_uint_eq(w.b.out_of_order, 0);
+    /* the peer answers at last: A's channel closes, reported once, nothing else changes */
+    w.a.drop_resets_in = false;
+    for (int t = 0; t < 3000 && w.g0.nclosed == 0; t++)
+        p_moved_step(&w);
+    ck_assert_uint_eq(w.g0.nclosed, 1);
+    ck_assert_uint_eq(w.g1.nclosed, 1);
+    ck_assert_uint_eq(w.b.nclosed, 1);
+    pworld_free(&w);
+}
+END_TEST
+
+/* Messages from A the bridge holds toward B (B stopped reading: the far leg is full) when
+ * dcgw closes A's channel are dropped: B gets exactly what had gone to its association
+ * before the close, in order, then its channel closes. A's peer answers normally here:
+ * the rule does not depend on it. */
+START_TEST(dcgw_close_drops_what_the_bridge_held)
+{
+    struct pworld w;
+    pworld_init(&w, 65536);
+    ck_assert_int_ge(p_run(&w, p_all_up, 3000), 0);
+    dcgw_sctp_pause_reading(dcgw_dc_sctp(w.b.dc), true);
+    /* A sends until the bridge holds something toward B */
+    uint32_t seq = 0;
+    for (int t = 0; t < 20000 && dcgw_bridge_held(w.bridge, 1) == 0; t++) {
+        int r;
+        while ((r = p_send_seq(&w.a, seq, 4000)) == 0) /* as much as A's buffer takes */
+            seq++;
+        ck_assert_int_eq(r, DCGW_EAGAIN);
+        p_moved_step(&w);
+    }
+    ck_assert_uint_gt(dcgw_bridge_held(w.bridge, 1), 0);
+    fprintf(stderr, "held toward B: %zu bytes, A sent %u\n", dcgw_bridge_held(w.bridge, 1), seq);
+    const struct dcgw_bridge_stats *bs = dcgw_bridge_stats(w.bridge);
+    uint64_t sent_before = bs->sent[1], dropped_before = bs->dropped_closed;
+    struct dcgw_dc_channel *ch = dcgw_dc_channel_by_id(w.g0.dc, 1000);
+    ck_assert_ptr_nonnull(ch);
+    dcgw_bridge_close_channel(w.bridge, 0, ch);
+    ck_assert_uint_eq(dcgw_bridge_held(w.bridge, 1), 0); /* nothing left to deliver */
+    ck_assert_uint_gt(bs->dropped_closed, dropped_before);
+    dcgw_sctp_pause_reading(dcgw_dc_sctp(w.b.dc), false);
+    ck_assert_int_ge(p_run(&w, p_b_closed_1000, CLOSE_MS / 10 + 3000), 0);
+    for (int t = 0; t < 300; t++) /* anything still on its way would show now */
+        p_moved_step(&w);
+    ck_assert_uint_eq(bs->sent[1], sent_before);
+    ck_assert_uint_eq(w.b.n1000, sent_before);
+    ck_assert_uint_lt(w.b.n1000, seq);
+    ck_assert_uint_eq(w.b.out_of_order, 0);
+    ck_assert_uint_eq(w.b.nclosed, 1);
+    ck_assert_uint_eq(w.g1.nclosed, 1);
+    ck_assert(!dcgw_bridge_paused(w.bridge, 0)); /* B drained: A's leg is read again */
+    for (int t = 0; t < 3000 && w.g0.nclosed == 0; t++)
+        p_moved_step(&w);
+    ck_assert_uint_eq(w.g0.nclosed, 1); /* A's peer answered: reported once */
+    pworld_free(&w);
+}
+END_TEST
+
 int main(void)
 {
     /* DCGW_TEST_LOG=debug shows what the stages say */
@@ -656,6 +1003,11 @@ int main(void)
     tcase_add_test(tc, unpaced_far_blocked_lossy);
     tcase_add_test(tc, unpaced_small_limits_lossy);
     suite_add_tcase(s, tc);
+    TCase *tcc = tcase_create("dcgw_closes");
+    tcase_set_timeout(tcc, 60);
+    tcase_add_test(tcc, dcgw_close_reaches_far_peer_when_peer_never_answers);
+    tcase_add_test(tcc, dcgw_close_drops_what_the_bridge_held);
+    suite_add_tcase(s, tcc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK); /* one usrsctp stack per process, kept */
     srunner_run_all(sr, CK_NORMAL);

@@ -82,6 +82,12 @@ void dcgw_bridge_attach(struct dcgw_bridge *b, unsigned side, struct dcgw_dc *dc
 /* The endpoint of side `side` is going away: its twins on the other side are closed and
  * nothing touches it any more. */
 void dcgw_bridge_detach(struct dcgw_bridge *b, unsigned side);
+/* dcgw closes channel ch of side `side` (a policy or avatar refusal): ch and its twin are
+ * reset at once (RFC 8831 §6.7), without waiting for either peer, and what the bridge holds
+ * for the pair in either direction is dropped (dropped_closed). A channel the bridge does
+ * not pair (served elsewhere, no twin yet) is just closed. Each channel still reports
+ * on_channel_closed once, when its own reset completes or its association ends. */
+void dcgw_bridge_close_channel(struct dcgw_bridge *b, unsigned side, struct dcgw_dc_channel *ch);
 const struct dcgw_bridge_stats *dcgw_bridge_stats(const struct dcgw_bridge *b);
 /* Whether the bridge stopped reading side `side` (its far leg is full, or too much is
  * held for it), and how many bytes it holds toward side `side` now. */
