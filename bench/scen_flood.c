@@ -50,10 +50,11 @@ struct kind_result {
     double seconds;
     uint64_t flood_sent, kernel_drops;
     uint64_t counters[NCOUNTERS];
-    double flood_rate;           /* sent / flood seconds */
+    double flood_rate;           /* sent / flood seconds, the fastest window's */
     uint64_t probes, unanswered; /* probes sent; not answered within SETTLE_MS of the end */
     double win_p99[ROUNDS_MAX];  /* each window's own p99 (us) */
-    unsigned nwin;
+    double win_rate[ROUNDS_MAX]; /* each window's flood rate (datagrams/s) */
+    unsigned nwin, nrate;
     uint64_t gw_cpu_ns; /* dcgwd's CPU time (master and workers) in the windows */
     double wall_s;      /* the windows' wall time, ramp and settling included */
 };
@@ -129,15 +130,17 @@ static int flood_start(struct bench *b, const char *kind, const char *target, co
 
 /* Waits for the flooder, asked to stop (SIGTERM) when the window's probes stopped, and
  * reads its report. Called once the probes settled: the flooder takes only idle CPU time
- * (--flood-idle) or runs at nice 10, so on a loaded machine it may take seconds to see
- * the signal and write its report, and the bench's loop stands still while it waits
- * (3.4-5.1 s seen at load average 10): waiting before the probes settled left the
- * answers of the window's last probes unread meanwhile, and counted them unanswered. */
+ * (--flood-idle) or runs at --flood-nice (10; test_flood: 5), so on a loaded machine it
+ * may take seconds to see the signal and write its report, and the bench's loop stands
+ * still while it waits (3.4-5.1 s seen at load average 10): waiting before the probes
+ * settled left the answers of the window's last probes unread meanwhile, and counted them
+ * unanswered. */
 static void flood_reap(int pid, const char *report, struct kind_result *k)
 {
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
+    double rate = 0; /* no report: no flood this window */
     json_t *j = json_load_file(report, 0, NULL);
     if (j) {
         uint64_t sent = (uint64_t)json_integer_value(json_object_get(j, "sent"));
@@ -145,10 +148,22 @@ static void flood_reap(int pid, const char *report, struct kind_result *k)
         k->flood_sent += sent;
         /* the rate while it ran: the flood spans the probe window plus the ramp */
         if (secs > 0)
-            k->flood_rate = fmax(k->flood_rate, (double)sent / secs);
+            rate = (double)sent / secs;
         json_decref(j);
     }
+    k->flood_rate = fmax(k->flood_rate, rate);
+    if (k->nrate < ROUNDS_MAX)
+        k->win_rate[k->nrate++] = rate;
     unlink(report);
+}
+
+/* The slowest window's flood rate: a window whose flooder got no CPU measured no flood. */
+static double min_rate(const struct kind_result *k)
+{
+    double m = k->nrate ? k->win_rate[0] : 0;
+    for (unsigned i = 1; i < k->nrate; i++)
+        m = fmin(m, k->win_rate[i]);
+    return m;
 }
 
 static void pool(struct lat *into, const struct lat *from)
@@ -255,6 +270,11 @@ static json_t *kind_json(struct kind_result *k)
     for (unsigned i = 0; i < k->nwin; i++)
         json_array_append_new(wins, jnum(k->win_p99[i]));
     json_object_set_new(j, "window_p99_us", wins);
+    json_t *rates = json_array();
+    for (unsigned i = 0; i < k->nrate; i++)
+        json_array_append_new(rates, jnum(k->win_rate[i]));
+    json_object_set_new(j, "window_flood_rate_per_s", rates);
+    json_object_set_new(j, "flood_rate_min_per_s", jnum(min_rate(k)));
     json_object_set_new(j, "window_p99_median_us", jnum(median_p99(k)));
     json_object_set_new(j, "probes", json_integer((json_int_t)k->probes));
     json_object_set_new(j, "probes_unanswered", json_integer((json_int_t)k->unanswered));
@@ -349,6 +369,7 @@ int scen_flood(struct bench *b, json_t *res)
     json_object_set_new(res, "target", json_string(target));
     json_object_set_new(res, "flood_cpu", json_integer(flood_cpu(b)));
     json_object_set_new(res, "flood_sched", json_string(b->o.flood_idle ? "idle" : "nice"));
+    json_object_set_new(res, "flood_nice", json_integer(b->o.flood_nice));
     json_object_set_new(res, "p99_ratio",
                         json_pack("{s:o,s:o}", "stun", jnum(ratio_stun), "dtls", jnum(ratio_dtls)));
     json_object_set_new(
@@ -356,9 +377,11 @@ int scen_flood(struct bench *b, json_t *res)
         json_pack("{s:o,s:o}", "stun", jnum(wratio_stun), "dtls", jnum(wratio_dtls)));
     report_row(b,
                "p99 with a flood / without, median of the %u windows' p99: STUN %.2fx, DTLS "
-               "%.2fx (target <= 3x); pooled: %.2fx, %.2fx; kernel filter on %llu of %u workers",
+               "%.2fx (target <= 3x); pooled: %.2fx, %.2fx; kernel filter on %llu of %u workers; "
+               "flood/s per window: STUN %.0f-%.0f, DTLS %.0f-%.0f",
                k[0].nwin, wratio_stun, wratio_dtls, ratio_stun, ratio_dtls,
-               (unsigned long long)nfilter, gw_workers(b->gw));
+               (unsigned long long)nfilter, gw_workers(b->gw), min_rate(&k[1]), k[1].flood_rate,
+               min_rate(&k[2]), k[2].flood_rate);
     free_kinds(k);
     pairset_free(s);
     return r;
