@@ -223,9 +223,10 @@ static void dtls_closed(void *ud)
 }
 
 /* The largest record a data-channel leg writes: one SCTP packet, at most the association's
- * MTU. usrsctp may send a control chunk past it (an INIT-ACK's cookie, a stream reset
- * naming many streams: SCTP_MAX_STREAMS_AT_ONCE_RESET), bounded by its 2 KiB clusters; 4 KiB
- * covers those with room. Anything above is refused by the DTLS stage (DCGW_ETOOBIG). */
+ * MTU. usrsctp sends past it only an INIT-ACK or a COOKIE-ECHO, each the size of what the
+ * peer sent (its INIT, its cookie) plus a few hundred bytes; a datagram above 4 KiB is
+ * neither received nor sent by the worker's I/O anyway (DCGW_IO_SLOT). Anything above is
+ * refused by the DTLS stage (DCGW_ETOOBIG). */
 static unsigned packet_max(const struct dcgw_dc_settings *dc)
 {
     enum { CONTROL_MAX = 4096 };

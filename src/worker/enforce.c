@@ -18,12 +18,6 @@ static uint64_t now_ms(const struct wsession *s)
     return uv_now(s->w->loop);
 }
 
-static struct dcgw_dc *leg_dc(struct wsession *s, unsigned side)
-{
-    struct wleg *l = side < s->n_legs ? s->legs[side] : NULL;
-    return l && l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
-}
-
 static void close_channel(void *ud, unsigned side, struct dcgw_dc_channel *ch)
 {
     dcgw__wsession_close_pair(ud, side, ch);
@@ -238,7 +232,7 @@ int dcgw__wpolicy_update(struct wsession *s, const char *leg, const Dcgw__Policy
         protobuf_c_message_free_unpacked(&old->base, NULL);
     /* channels of a dead leg were freed without callbacks: forget them first */
     for (unsigned i = 0; i < s->n_legs; i++)
-        if (!leg_dc(s, i))
+        if (!dcgw__wsession_leg_dc(s, i))
             dcgw_policy_forget_leg(s->policy, i);
     DCGW_INFO(POLICY, "session %s: %s policy %s", s->desc->id, li < s->n_legs ? leg : "session",
               patch ? "patched" : "replaced");

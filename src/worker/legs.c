@@ -61,13 +61,25 @@ static void leg_consent_lost(void *ud, const struct sockaddr *peer)
     dcgw__wev_emit_session(l->s, (int)l->idx, &ev);
 }
 
+/* The leg's data-channel endpoint while its stages live; NULL for a dead leg or one
+ * without data channels. */
+static struct dcgw_dc *wleg_dc(const struct wleg *l)
+{
+    return l && l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+}
+
+struct dcgw_dc *dcgw__wsession_leg_dc(const struct wsession *s, unsigned side)
+{
+    return wleg_dc(side < s->n_legs ? s->legs[side] : NULL);
+}
+
 static void leg_channels_final(struct wleg *l, const char *reason);
 
 /* The leg's stages go (freed after this loop turn, datapath.c); what its data-channel
  * endpoint counted stays in the worker's totals. */
 static void leg_kill(struct wleg *l)
 {
-    struct dcgw_dc *dc = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+    struct dcgw_dc *dc = wleg_dc(l);
     if (dc)
         l->s->w->stats.dcep_wrong_parity_closed += dcgw_dc_stats(dc)->opens_wrong_parity;
     dcgw__wtp_kill(l); /* its audio/video transports go with it */
@@ -84,7 +96,7 @@ uint64_t dcgw__wsession_wrong_parity(struct worker *w)
         struct wsession *s = val;
         for (unsigned i = 0; i < s->n_legs; i++) {
             struct wleg *l = s->legs[i];
-            struct dcgw_dc *dc = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+            struct dcgw_dc *dc = wleg_dc(l);
             n += dc ? dcgw_dc_stats(dc)->opens_wrong_parity : 0;
         }
     }
@@ -205,8 +217,7 @@ void dcgw__wsession_channel_closed(struct wsession *s, unsigned side, struct dcg
 
 void dcgw__wsession_close_pair(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch)
 {
-    struct wleg *l = side < s->n_legs ? s->legs[side] : NULL;
-    struct dcgw_dc *dc = l && l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+    struct dcgw_dc *dc = dcgw__wsession_leg_dc(s, side);
     if (!dc)
         return;
     if (s->bridge) /* its twin too, at once (docs/bridge.md "Closing") */
@@ -230,7 +241,7 @@ static void keep_closed(struct wsession *s, Dcgw__DcStream *st)
 static void leg_channels_final(struct wleg *l, const char *reason)
 {
     struct wsession *s = l->s;
-    struct dcgw_dc *ep = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+    struct dcgw_dc *ep = wleg_dc(l);
     struct dcgw_dc_channel *ch = ep ? dcgw_dc_channel_next(ep, 0) : NULL;
     for (; ch; ch = dcgw_dc_channel_next(ep, (uint32_t)ch->params.id + 1)) {
         if (ch->state == DCGW_DC_CONNECTING)
@@ -676,7 +687,7 @@ int dcgw__wsession_update(struct wsession *s, const char *leg, const char *remot
 static void refresh_streams(struct wleg *l, Dcgw__DcMedia *dc)
 {
     struct wsession *s = l->s;
-    struct dcgw_dc *ep = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+    struct dcgw_dc *ep = wleg_dc(l);
     if (!ep && !l->dead)
         return;
     const char *name = s->desc->legs[l->idx]->name;
@@ -774,7 +785,7 @@ int dcgw__wsession_close_channel(struct wsession *s, const char *leg, uint32_t s
         if (!leg || strcmp(s->desc->legs[i]->name, leg) != 0)
             continue;
         struct wleg *l = s->legs[i];
-        struct dcgw_dc *dc = l->leg && !l->dead ? dcgw_leg_dc(l->leg) : NULL;
+        struct dcgw_dc *dc = wleg_dc(l);
         struct dcgw_dc_channel *ch =
             dc && stream <= DCGW_DC_STREAM_MAX ? dcgw_dc_channel_by_id(dc, (uint16_t)stream) : NULL;
         if (!ch) {

@@ -301,6 +301,8 @@ void dcgw__wsession_channel_closed(struct wsession *s, unsigned side, struct dcg
  * peer (dcgw_bridge_close_channel); any other just by its stream reset. Each still reports
  * channel_closed once: when its reset completes, or with its leg's end. */
 void dcgw__wsession_close_pair(struct wsession *s, unsigned side, struct dcgw_dc_channel *ch);
+/* legs.c: leg `side`'s data-channel endpoint while its stages live, else NULL. */
+struct dcgw_dc *dcgw__wsession_leg_dc(const struct wsession *s, unsigned side);
 
 /* bootstrap.c: bootstrap channels served by the HTTP proxy (docs/bootstrap.md). start and
  * stop: the worker's MDC1 (curl on the loop). create (with the session) and free (from
