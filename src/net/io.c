@@ -17,6 +17,7 @@ struct txslot {
     socklen_t alen;
     sa_family_t src_family; /* dcgw_io_send_from: the source address; 0: the socket's */
     struct in6_addr src;    /* an in_addr in its first bytes for AF_INET */
+    uint32_t src_ifindex;   /* an IPv6 link-local source's interface (its scope id), else 0 */
     size_t n;
     uint8_t data[DCGW_IO_SLOT];
 };
@@ -64,7 +65,8 @@ static bool same_dest(const struct txslot *a, const struct txslot *b)
 {
     return a->alen == b->alen && memcmp(&a->to, &b->to, a->alen) == 0 &&
            a->src_family == b->src_family &&
-           (a->src_family == 0 || memcmp(&a->src, &b->src, sizeof(a->src)) == 0);
+           (a->src_family == 0 ||
+            (memcmp(&a->src, &b->src, sizeof(a->src)) == 0 && a->src_ifindex == b->src_ifindex));
 }
 
 /* Appends a cmsg of `len` bytes to h (its buffer has IO_CMSG_SPACE bytes); returns its
@@ -87,7 +89,7 @@ static void add_source(struct msghdr *h, const struct txslot *s)
         memcpy(&pi.ipi_spec_dst, &s->src, sizeof(pi.ipi_spec_dst));
         memcpy(add_cmsg(h, IPPROTO_IP, IP_PKTINFO, sizeof(pi)), &pi, sizeof(pi));
     } else if (s->src_family == AF_INET6) {
-        struct in6_pktinfo pi = {.ipi6_addr = s->src};
+        struct in6_pktinfo pi = {.ipi6_addr = s->src, .ipi6_ifindex = s->src_ifindex};
         memcpy(add_cmsg(h, IPPROTO_IPV6, IPV6_PKTINFO, sizeof(pi)), &pi, sizeof(pi));
     }
 }
@@ -243,10 +245,16 @@ int dcgw_io_send_from(struct dcgw_io *io, const struct sockaddr *from, const str
     /* the flush groups by source too: a slot keeps the source until overwritten */
     s->src_family = from->sa_family;
     memset(&s->src, 0, sizeof(s->src));
-    if (from->sa_family == AF_INET)
+    s->src_ifindex = 0;
+    if (from->sa_family == AF_INET) {
         memcpy(&s->src, &((const struct sockaddr_in *)from)->sin_addr, sizeof(struct in_addr));
-    else
-        s->src = ((const struct sockaddr_in6 *)from)->sin6_addr;
+    } else {
+        const struct sockaddr_in6 *f6 = (const struct sockaddr_in6 *)from;
+        s->src = f6->sin6_addr;
+        /* a link-local address names its interface only with its scope id */
+        if (IN6_IS_ADDR_LINKLOCAL(&f6->sin6_addr))
+            s->src_ifindex = f6->sin6_scope_id;
+    }
     return 0;
 }
 
@@ -285,7 +293,11 @@ static bool dest_of(const struct dcgw_io *io, struct msghdr *m, struct sockaddr_
             to->ss_family == AF_INET6) {
             struct in6_pktinfo pi;
             memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-            ((struct sockaddr_in6 *)to)->sin6_addr = pi.ipi6_addr;
+            struct sockaddr_in6 *t6 = (struct sockaddr_in6 *)to;
+            t6->sin6_addr = pi.ipi6_addr;
+            /* a link-local destination is the interface's own: its scope id is that
+             * interface (as a socket bound to it has), so dcgw_addr_equal matches it */
+            t6->sin6_scope_id = IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr) ? pi.ipi6_ifindex : 0;
             return true;
         }
     }

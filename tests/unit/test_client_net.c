@@ -4,14 +4,19 @@
  * clients sharing one socket under addresses of their own connect to each other and to a
  * client with a socket of its own, each seeing the others' own addresses. Real sockets on
  * loopback (127.0.0.1 and 127.77.x.y, all of lo's 127/8; ::1, and 127.0.0.1 reaching a dual-stack
- * [::] socket at a v4-mapped address). */
+ * [::] socket at a v4-mapped address; fe80::1 added to lo). main() runs them in a network
+ * namespace of their own, where lo can take a link-local address. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <linux/ipv6.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dcgw/base/addr.h"
 #include "dcgw/base/error.h"
@@ -19,6 +24,7 @@
 #include "dcgw/net/io.h"
 #include "dcgw/stages/cert.h"
 #include "dcgw/stages/ice.h"
+#include "helper_netns.h"
 #include "helper_suite.h"
 
 enum { MAXGOT = 64 };
@@ -236,6 +242,74 @@ START_TEST(pktinfo_ipv6_and_v4_mapped)
 }
 END_TEST
 
+/* A link-local address names its interface only with its scope id: a datagram to
+ * fe80::1 on lo is seen at fe80::1%lo (the scope id a socket bound there has, so the
+ * client that owns it is found), and an answer sent from fe80::1%lo leaves from it. */
+START_TEST(pktinfo_ipv6_link_local_keeps_the_scope)
+{
+    unsigned lo = if_nametoindex("lo");
+    ck_assert_uint_ne(lo, 0);
+    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct in6_ifreq ifr = {.ifr6_prefixlen = 64, .ifr6_ifindex = (int)lo};
+    ck_assert_int_eq(inet_pton(AF_INET6, "fe80::1", &ifr.ifr6_addr), 1);
+    ck_assert_int_eq(ioctl(fd, SIOCSIFADDR, &ifr), 0);
+    /* the address is tentative until the kernel's duplicate-address work has run (at
+     * once on lo, but from a work queue): bindable within a bounded wait */
+    struct sockaddr_in6 probe = {
+        .sin6_family = AF_INET6, .sin6_addr = ifr.ifr6_addr, .sin6_scope_id = lo};
+    int bound = -1;
+    for (int i = 0; i < 200 && bound < 0; i++)
+        if ((bound = bind(fd, (struct sockaddr *)&probe, sizeof(probe))) < 0)
+            usleep(10 * 1000);
+    ck_assert_int_eq(bound, 0);
+    close(fd);
+
+    uv_loop_t loop;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    struct got gs = {0}, gp = {0};
+    struct sockaddr_storage any6, ll;
+    addr("[::]:0", &any6);
+    struct sockaddr_in6 *ll6 = (struct sockaddr_in6 *)&ll;
+    memset(&ll, 0, sizeof(ll));
+    ll6->sin6_family = AF_INET6;
+    ll6->sin6_addr = ifr.ifr6_addr;
+    ll6->sin6_scope_id = lo;
+    struct dcgw_io_settings sst = {.batch = 16, .pktinfo = true};
+    struct dcgw_io_cbs scb = {.ud = &gs, .on_datagram_to = on_to};
+    struct dcgw_io_settings pst = {.batch = 16};
+    struct dcgw_io_cbs pcb = {.ud = &gp, .on_datagram = on_plain};
+    struct dcgw_io *shared = NULL, *peer = NULL;
+    ck_assert_int_eq(dcgw_io_new(&loop, (struct sockaddr *)&any6, &sst, &scb, &shared), 0);
+    ck_assert_int_eq(dcgw_io_new(&loop, (struct sockaddr *)&ll, &pst, &pcb, &peer), 0);
+    struct sockaddr_storage to = ll; /* fe80::1%lo at the shared socket's port */
+    ((struct sockaddr_in6 *)&to)->sin6_port =
+        ((const struct sockaddr_in6 *)dcgw_io_local(shared))->sin6_port;
+    uint8_t buf[64] = {0};
+
+    ck_assert_int_eq(dcgw_io_send(peer, (struct sockaddr *)&to, buf, 20), 0);
+    dcgw_io_flush(peer);
+    wait_got(&loop, &gs, 1);
+    ck_assert_uint_eq(gs.n, 1);
+    ck_assert_uint_eq(((const struct sockaddr_in6 *)&gs.to[0])->sin6_scope_id, lo);
+    ck_assert(dcgw_addr_equal((struct sockaddr *)&gs.to[0], (struct sockaddr *)&to));
+
+    ck_assert_int_eq(dcgw_io_send_from(shared, (struct sockaddr *)&gs.to[0],
+                                       (struct sockaddr *)&gs.from[0], buf, 30),
+                     0);
+    dcgw_io_flush(shared);
+    wait_got(&loop, &gp, 1);
+    ck_assert_uint_eq(gp.n, 1);
+    ck_assert_uint_eq(gp.len[0], 30);
+    ck_assert(dcgw_addr_equal((struct sockaddr *)&gp.from[0], (struct sockaddr *)&to));
+    ck_assert_uint_eq(dcgw_io_stats(shared)->tx_errors, 0);
+    dcgw_io_close(shared);
+    dcgw_io_close(peer);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 /* A source the host does not have (a client given an address that is not local) is refused
  * by the kernel (ENETUNREACH on Debian 12's: not an error that turns GSO off, io.c
  * gso_refused): that run is lost and counted, and GSO stays on for the sources that are
@@ -447,11 +521,17 @@ END_TEST
 
 int main(void)
 {
+    char why[256];
+    if (!tnetns_enter("a network namespace needs CAP_SYS_ADMIN", why, sizeof(why))) {
+        printf("test_client_net: SKIPPED, %s\n", why);
+        return 77;
+    }
     Suite *s = suite_create("client_net");
     TCase *tc = tcase_create("shared");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, pktinfo_gives_the_destination_and_sends_from_the_source);
     tcase_add_test(tc, pktinfo_ipv6_and_v4_mapped);
+    tcase_add_test(tc, pktinfo_ipv6_link_local_keeps_the_scope);
     tcase_add_test(tc, pktinfo_foreign_source_leaves_gso_on);
     tcase_add_test(tc, clients_share_a_socket_under_addresses_of_their_own);
     suite_add_tcase(s, tc);
