@@ -17,7 +17,7 @@ build=(cmake make gcc clang pkg-config protobuf-c-compiler patch perl
        libusrsctp-dev libssl-dev libsrtp2-dev libnice-dev libuv1-dev
        libprotobuf-c-dev libjansson-dev libconfig-dev libmicrohttpd-dev
        libglib2.0-dev check libsubunit-dev libhttp-parser-dev libcurl4-openssl-dev
-       libnghttp2-dev libsystemd-dev libbpf-dev bpftool zlib1g-dev)
+       libnghttp2-dev libsystemd-dev libbpf-dev bpftool zlib1g-dev nettle-dev)
 # tests/integration, tools/demo.sh and the bench smoke test (which plots with gnuplot).
 test=(libclang-rt-14-dev clang-format iproute2 procps util-linux python3 python3-aiortc openssl
       chromium gnuplot-nox nginx-light curl python3-jsonschema python3-prometheus-client)

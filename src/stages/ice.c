@@ -1,7 +1,9 @@
 /* ICE-lite agent (RFC 8445 §2.5, §7.3; RFC 7675 consent) and the STUN helpers shared with
- * ice_client.c. libnice's STUN library does the crypto (MESSAGE-INTEGRITY, FINGERPRINT)
- * and builds the responses; dcgw__stun_parse() checks the attribute layout first, so
- * libnice only ever parses messages whose attributes fit and have their sizes. */
+ * ice_client.c. dcgw__stun_parse() checks the attribute layout first, so libnice only ever
+ * parses messages whose attributes fit and have their sizes. A check's FINGERPRINT and
+ * MESSAGE-INTEGRITY, and those of the success response, are ice_integrity.c's (keyed once
+ * per agent); libnice writes the response's XOR-MAPPED-ADDRESS and the rare error
+ * responses (487, 420), with its own integrity. */
 #include "dcgw/base/addr.h"
 #include "dcgw/stages/ice.h"
 
@@ -13,7 +15,6 @@
 
 #include <stun/stunagent.h>
 #include <stun/stunmessage.h>
-#include <stun/usages/ice.h>
 
 #include "dcgw/base/bytes.h"
 #include "dcgw/base/error.h"
@@ -45,6 +46,17 @@ const uint16_t dcgw__stun_known_attrs[] = {
 };
 
 /* ---- shared helpers ---------------------------------------------------------------- */
+
+/* RFC 8489 §14: attributes 0x0000-0x7fff are comprehension-required. */
+static bool attr_unknown(uint16_t type)
+{
+    if (type & 0x8000)
+        return false;
+    for (const uint16_t *k = dcgw__stun_known_attrs; *k; k++)
+        if (*k == type)
+            return false;
+    return true;
+}
 
 /* Checks the size of the attributes we read; everything else is only walked over. */
 static bool attr_size_ok(uint16_t type, uint16_t len)
@@ -95,6 +107,7 @@ int dcgw__stun_parse(const uint8_t *p, size_t n, struct dcgw__stun_view *v)
         switch (type) {
         case ATTR_MESSAGE_INTEGRITY:
             v->integrity = true;
+            v->integrity_off = (uint16_t)(val - 4 - p);
             break;
         case ATTR_USERNAME:
             if (!v->username) {
@@ -112,6 +125,7 @@ int dcgw__stun_parse(const uint8_t *p, size_t n, struct dcgw__stun_view *v)
             v->controlled = true;
             break;
         default:
+            v->unknown = v->unknown || attr_unknown(type);
             break;
         }
     }
@@ -222,7 +236,8 @@ struct dcgw_ice_lite {
     enum dcgw_ice_lite_state state;
     uint32_t consent_timeout_ms;
     uint32_t max_addrs;
-    char local_pwd[DCGW_ICE_PWD_MAX + 1];
+    char local_pwd[DCGW_ICE_PWD_MAX + 1];     /* keys libnice's error responses */
+    struct dcgw__stun_key *key;               /* local_pwd's, for checks and their answers */
     char username[DCGW_ICE_USERNAME_MAX + 1]; /* expected "<local ufrag>:<remote ufrag>" */
     size_t username_len, local_pwd_len;
     struct sockaddr_storage peer; /* selected, valid in SELECTED and CONSENT_LOST */
@@ -266,6 +281,9 @@ int dcgw_ice_lite_new(const struct dcgw_ice_lite_settings *s, const struct dcgw_
     /* RFC 8445 §7.2.2: the controlled agent expects "<its ufrag>:<peer's ufrag>". */
     ice->username_len = (size_t)snprintf(ice->username, sizeof(ice->username), "%s:%s",
                                          cr.local_ufrag, cr.remote_ufrag);
+    rc = dcgw__stun_key_new(ice->local_pwd, ice->local_pwd_len, &ice->key);
+    if (rc)
+        goto fail;
     ice->addrs = calloc(ice->max_addrs, sizeof(*ice->addrs));
     if (!ice->addrs) {
         rc = DCGW_ENOMEM;
@@ -274,7 +292,7 @@ int dcgw_ice_lite_new(const struct dcgw_ice_lite_settings *s, const struct dcgw_
     *out = ice;
     return 0;
 fail:
-    free(ice);
+    dcgw_ice_lite_free(ice);
     return rc;
 }
 
@@ -283,6 +301,7 @@ void dcgw_ice_lite_free(struct dcgw_ice_lite *ice)
     if (!ice)
         return;
     free(ice->addrs);
+    dcgw__stun_key_free(ice->key);
     memset(ice->local_pwd, 0, sizeof(ice->local_pwd));
     free(ice);
 }
@@ -333,31 +352,21 @@ static int lite_precheck(struct dcgw_ice_lite *ice, const uint8_t *p, size_t n,
     return 0;
 }
 
-/* Runs libnice's validation (FINGERPRINT, then MESSAGE-INTEGRITY with the local pwd).
- * *unknown is set for an authenticated request with unknown comprehension-required
- * attributes. */
-static int lite_validate(struct dcgw_ice_lite *ice, StunAgent *agent, StunMessage *req,
-                         const uint8_t *p, size_t n, bool *unknown)
+/* RFC 8489 §14.7, then §14.5: FINGERPRINT, then MESSAGE-INTEGRITY with the local pwd.
+ * lite_precheck() found both, FINGERPRINT last. */
+static int lite_authenticate(struct dcgw_ice_lite *ice, const uint8_t *p, size_t n,
+                             const struct dcgw__stun_view *v)
 {
-    StunValidationStatus vs = stun_agent_validate(agent, req, p, n, lite_validater, ice);
-    *unknown = vs == STUN_VALIDATION_UNKNOWN_REQUEST_ATTRIBUTE;
-    switch (vs) {
-    case STUN_VALIDATION_SUCCESS:
-    case STUN_VALIDATION_UNKNOWN_REQUEST_ATTRIBUTE:
-        return 0;
-    case STUN_VALIDATION_BAD_REQUEST: /* the cookie was checked: a bad FINGERPRINT */
+    if (!dcgw__stun_fingerprint_ok(p, n)) {
         ice->stats.bad_fingerprint++;
         return DCGW_EAUTH;
-    case STUN_VALIDATION_UNAUTHORIZED_BAD_REQUEST:
-        ice->stats.no_credentials++;
-        return DCGW_EAUTH;
-    case STUN_VALIDATION_UNAUTHORIZED:
-        ice->stats.bad_integrity++;
-        return DCGW_EAUTH;
-    default:
-        ice->stats.malformed++;
-        return DCGW_EMALFORMED;
     }
+    int rc = dcgw__stun_integrity_check(ice->key, p, n, v->integrity_off);
+    if (rc == DCGW_EAUTH)
+        ice->stats.bad_integrity++;
+    else if (rc == DCGW_EMALFORMED)
+        ice->stats.malformed++;
+    return rc;
 }
 
 static void lite_send(struct dcgw_ice_lite *ice, const struct sockaddr *to, const uint8_t *p,
@@ -444,44 +453,66 @@ static void lite_nominate(struct dcgw_ice_lite *ice, const struct dcgw__stun_vie
     }
 }
 
-/* Answers an authenticated request: 487 for a peer that claims to be controlled (a lite
- * agent never switches role, RFC 8445 §6.1.1 / §7.3.1.1), 420 for an unknown
- * comprehension-required attribute, else a success response with XOR-MAPPED-ADDRESS. */
-static int lite_answer(struct dcgw_ice_lite *ice, StunAgent *agent, StunMessage *req,
-                       const struct dcgw__stun_view *v, bool unknown, const struct sockaddr *from)
+/* Refuses an authenticated request with an error response built by libnice (rare, so
+ * its HMAC key schedule per message does not matter): 487 for a peer that claims to be
+ * controlled (a lite agent never switches role, RFC 8445 §6.1.1 / §7.3.1.1), 420 for an
+ * unknown comprehension-required attribute (RFC 8489 §6.3.1.1). libnice takes the key of
+ * its error response from the request it validated, so it validates the request again. */
+static int lite_refuse(struct dcgw_ice_lite *ice, const uint8_t *p, size_t n,
+                       const struct dcgw__stun_view *v, const struct sockaddr *from)
 {
     uint8_t buf[DCGW_ICE_MSG_MAX];
-    StunMessage resp;
+    StunAgent agent; /* per call: libnice's agent holds 12 KB of client state we never use */
+    StunMessage req, resp;
+    size_t len = 0;
+
+    stun_agent_init(&agent, dcgw__stun_known_attrs, STUN_COMPATIBILITY_RFC5389,
+                    STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
+    StunValidationStatus vs = stun_agent_validate(&agent, &req, p, n, lite_validater, ice);
+    if (vs != STUN_VALIDATION_SUCCESS && vs != STUN_VALIDATION_UNKNOWN_REQUEST_ATTRIBUTE) {
+        DCGW_LOG_RL(ICE, WARN, "ice-lite: libnice rejects a check that verified (%d)", (int)vs);
+        return DCGW_EINTERNAL;
+    }
+    if (v->controlled) {
+        ice->stats.role_conflicts++;
+        if (stun_agent_init_error(&agent, &resp, buf, sizeof(buf), &req, STUN_ERROR_ROLE_CONFLICT))
+            len = stun_agent_finish_message(&agent, &resp, NULL, 0);
+    } else {
+        ice->stats.unknown_attrs++;
+        len = stun_agent_build_unknown_attributes_error(&agent, &resp, buf, sizeof(buf), &req);
+    }
+    if (len)
+        lite_send(ice, from, buf, len);
+    return DCGW_EPROTO;
+}
+
+/* Answers an authenticated request with a success response: XOR-MAPPED-ADDRESS (the
+ * source) and the request's USERNAME written by libnice, as its
+ * stun_usage_ice_conncheck_create_reply() would, then MESSAGE-INTEGRITY and FINGERPRINT
+ * with the agent's key. */
+static int lite_accept(struct dcgw_ice_lite *ice, const uint8_t *p, const struct dcgw__stun_view *v,
+                       const struct sockaddr *from)
+{
+    uint8_t buf[DCGW_ICE_MSG_MAX];
+    /* no StunAgent: libnice's message writers then use RFC 5389's layout */
+    StunMessage resp = {.buffer = buf, .buffer_len = sizeof(buf) - DCGW__STUN_SEAL_LEN};
     struct sockaddr_storage src;
     socklen_t srclen = dcgw_addr_len(from);
     size_t len = 0;
 
-    if (v->controlled) {
-        ice->stats.role_conflicts++;
-        if (stun_agent_init_error(agent, &resp, buf, sizeof(buf), req, STUN_ERROR_ROLE_CONFLICT))
-            len = stun_agent_finish_message(agent, &resp, NULL, 0);
-        if (len)
-            lite_send(ice, from, buf, len);
-        return DCGW_EPROTO;
-    }
-    if (unknown) {
-        ice->stats.unknown_attrs++;
-        len = stun_agent_build_unknown_attributes_error(agent, &resp, buf, sizeof(buf), req);
-        if (len)
-            lite_send(ice, from, buf, len);
-        return DCGW_EPROTO;
-    }
     if (!v->controlling)
         ice->stats.no_role++;
     memset(&src, 0, sizeof(src));
     memcpy(&src, from, srclen);
-    bool control = false;
-    len = sizeof(buf);
-    StunUsageIceReturn r =
-        stun_usage_ice_conncheck_create_reply(agent, req, &resp, buf, &len, &src, srclen, &control,
-                                              0, STUN_USAGE_ICE_COMPATIBILITY_RFC5245);
-    if (r != STUN_USAGE_ICE_RETURN_SUCCESS || control || len == 0) {
-        DCGW_LOG_RL(ICE, WARN, "ice-lite: cannot build a response (%d)", (int)r);
+    /* the transaction id as libnice counts it: the cookie and the 12 bytes after it */
+    if (stun_message_init(&resp, STUN_RESPONSE, STUN_BINDING, p + 4) &&
+        stun_message_append_xor_addr(&resp, STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS, &src, srclen) ==
+            STUN_MESSAGE_RETURN_SUCCESS &&
+        stun_message_append_bytes(&resp, STUN_ATTRIBUTE_USERNAME, v->username, v->username_len) ==
+            STUN_MESSAGE_RETURN_SUCCESS)
+        len = dcgw__stun_seal(ice->key, buf, stun_message_length(&resp), sizeof(buf));
+    if (len == 0) {
+        DCGW_LOG_RL(ICE, WARN, "ice-lite: cannot build a response");
         return DCGW_EINTERNAL;
     }
     ice->stats.checks_ok++;
@@ -493,10 +524,7 @@ int dcgw_ice_lite_recv(struct dcgw_ice_lite *ice, const struct sockaddr *from, c
                        size_t n, uint64_t now_ms)
 {
     struct dcgw__stun_view v;
-    StunAgent agent; /* per call: libnice's agent holds 12 KB of client state we never use */
-    StunMessage req;
     char a[64];
-    bool unknown = false;
 
     ice->stats.rx++;
     if (ice->state == DCGW_ICE_LITE_CONSENT_LOST) {
@@ -508,11 +536,8 @@ int dcgw_ice_lite_recv(struct dcgw_ice_lite *ice, const struct sockaddr *from, c
         return DCGW_EUNSUPPORTED;
     }
     int rc = lite_precheck(ice, p, n, &v);
-    if (!rc) {
-        stun_agent_init(&agent, dcgw__stun_known_attrs, STUN_COMPATIBILITY_RFC5389,
-                        STUN_AGENT_USAGE_SHORT_TERM_CREDENTIALS | STUN_AGENT_USAGE_USE_FINGERPRINT);
-        rc = lite_validate(ice, &agent, &req, p, n, &unknown);
-    }
+    if (!rc)
+        rc = lite_authenticate(ice, p, n, &v);
     if (rc) {
         DCGW_LOG_RL(ICE, DEBUG, "ice-lite: dropped %zu bytes from %s: %s", n,
                     dcgw_addr_format(from, a, sizeof(a)), dcgw_strerror(rc));
@@ -525,7 +550,10 @@ int dcgw_ice_lite_recv(struct dcgw_ice_lite *ice, const struct sockaddr *from, c
                     dcgw_addr_format(from, a, sizeof(a)));
         return DCGW_EAUTH;
     }
-    rc = lite_answer(ice, &agent, &req, &v, unknown, from);
+    if (v.controlled || v.unknown)
+        rc = lite_refuse(ice, p, n, &v, from);
+    else
+        rc = lite_accept(ice, p, &v, from);
     if (rc)
         return rc;
     lite_remember(ice, txid, from);

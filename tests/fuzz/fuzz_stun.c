@@ -2,7 +2,9 @@
  * check client, with the RFC 5769 credentials so that the seeds (the RFC vectors and
  * checks made by dcgw's client) authenticate and the deep paths are reached. Invariants:
  * nothing crashes, an answered check gets a well-formed response with its transaction
- * id, a peeked ufrag is made of ice-chars. */
+ * id whose FINGERPRINT and MESSAGE-INTEGRITY (the success responses' from
+ * ice_integrity.c, the error responses' from libnice) verify, a peeked ufrag is made of
+ * ice-chars. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -21,6 +23,7 @@ static const uint8_t RFC_ID[16] = {0,    0,    0,    0,    0xb7, 0xe7, 0xa7, 0x0
 struct out {
     uint8_t txid[12];
     unsigned sent;
+    struct dcgw__stun_key *key; /* PWD's, made apart from the agent's */
 };
 
 static void on_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_t n)
@@ -30,8 +33,9 @@ static void on_send(void *ud, const struct sockaddr *to, const uint8_t *p, size_
     (void)to;
     o->sent++;
     /* every response dcgw builds is well formed and answers the request */
-    if (n > DCGW_ICE_MSG_MAX || dcgw__stun_parse(p, n, &v) != 0 || !v.fingerprint ||
-        memcmp(p + 8, o->txid, sizeof(o->txid)) != 0)
+    if (n > DCGW_ICE_MSG_MAX || dcgw__stun_parse(p, n, &v) != 0 || !v.fingerprint || !v.integrity ||
+        memcmp(p + 8, o->txid, sizeof(o->txid)) != 0 || !dcgw__stun_fingerprint_ok(p, n) ||
+        dcgw__stun_integrity_check(o->key, p, n, v.integrity_off))
         abort();
 }
 
@@ -55,7 +59,10 @@ static void lite(const uint8_t *data, size_t size, const struct sockaddr *from)
     s.remote_ufrag = "h6vY";
     s.local_pwd = PWD;
     s.max_addrs = 2;
-    struct out o = {{0}, 0};
+    static struct dcgw__stun_key *key;
+    if (!key && dcgw__stun_key_new(PWD, strlen(PWD), &key) != 0)
+        abort();
+    struct out o = {{0}, 0, key};
     if (size >= 20)
         memcpy(o.txid, data + 8, sizeof(o.txid));
     struct dcgw_ice_cbs cbs = {&o, on_send, NULL, NULL};

@@ -227,12 +227,16 @@ struct dcgw__stun_view {
     uint16_t type;           /* message type (class and method bits) */
     const uint8_t *username; /* NULL when absent */
     uint16_t username_len;
+    uint16_t integrity_off; /* offset of the MESSAGE-INTEGRITY attribute, when integrity */
     bool integrity, fingerprint;
     bool use_candidate, controlling, controlled;
+    bool unknown; /* a comprehension-required attribute not in dcgw__stun_known_attrs */
 };
 /* Framing (dcgw_demux_stun_sane) plus attribute layout: every attribute fits, known
  * attributes have their sizes, FINGERPRINT is last. The same rules libnice's parser
- * relies on without checking all of them. 0 or DCGW_EMALFORMED. */
+ * relies on without checking all of them. Only the first MESSAGE-INTEGRITY counts, and
+ * of what follows it only FINGERPRINT (RFC 8489 §14.5): the view (USERNAME, roles,
+ * unknown) is taken from the attributes before it. 0 or DCGW_EMALFORMED. */
 int dcgw__stun_parse(const uint8_t *p, size_t n, struct dcgw__stun_view *v);
 /* An agent's ufrags and passwords, checked (RFC 8839 §5.4: ice-chars, 4..256 and 22..256
  * of them) and copied. */
@@ -248,5 +252,27 @@ int dcgw__ice_creds_check(struct dcgw__ice_creds *c, const char *local_ufrag, co
  * stun_agent_init() wants them; any other one in 0x0000-0x7fff makes an authenticated
  * request get a 420 (RFC 8489 §6.3.1). */
 extern const uint16_t dcgw__stun_known_attrs[];
+
+/* Short-term credentials (RFC 8489 §9.1) of one password, for MESSAGE-INTEGRITY
+ * (HMAC-SHA1, §14.5) and FINGERPRINT (§14.7) without libnice (src/stages/ice_integrity.c).
+ * The HMAC's key schedule (the SHA-1 states after the key xor ipad and xor opad, RFC 2104)
+ * is done once, not per message. A key holds the state of the HMAC it computes: one
+ * thread at a time. */
+struct dcgw__stun_key;
+enum { DCGW__STUN_SEAL_LEN = 24 + 8 }; /* MESSAGE-INTEGRITY and FINGERPRINT, with headers */
+/* Keys from pwd (pwd_len bytes, not kept). 0 or DCGW_ENOMEM. */
+int dcgw__stun_key_new(const char *pwd, size_t pwd_len, struct dcgw__stun_key **out);
+/* Wipes and frees; NULL is fine. */
+void dcgw__stun_key_free(struct dcgw__stun_key *k);
+/* Whether the FINGERPRINT that ends p (n bytes; dcgw__stun_parse found it there) is right. */
+bool dcgw__stun_fingerprint_ok(const uint8_t *p, size_t n);
+/* Checks the MESSAGE-INTEGRITY attribute at mi_off (dcgw__stun_view.integrity_off) of p
+ * (n bytes), comparing in constant time. 0, DCGW_EAUTH (it does not verify) or
+ * DCGW_EMALFORMED (no 20-byte MESSAGE-INTEGRITY fits there). */
+int dcgw__stun_integrity_check(struct dcgw__stun_key *k, const uint8_t *p, size_t n, size_t mi_off);
+/* Ends the message of len bytes in buf (its header's length field is rewritten) with
+ * MESSAGE-INTEGRITY and FINGERPRINT. Returns the new length, or 0 when cap has no room for
+ * DCGW__STUN_SEAL_LEN more bytes. */
+size_t dcgw__stun_seal(struct dcgw__stun_key *k, uint8_t *buf, size_t len, size_t cap);
 
 #endif
