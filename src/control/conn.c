@@ -198,6 +198,33 @@ static bool answers(const char *path)
     return yes;
 }
 
+/* A Unix stream socket bound at path with mode: its descriptor, or a libuv error code.
+ * Bound here rather than with uv_pipe_bind(): libuv unlinks a path it bound when the
+ * handle closes, whatever lies there by then, and dcgw__master_ctl_stop_listening()
+ * removes only the socket this process made. */
+static int bind_unix(const char *path, unsigned mode)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(a.sun_path))
+        return UV_ENAMETOOLONG;
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return uv_translate_sys_error(errno);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        int r = uv_translate_sys_error(errno);
+        close(fd);
+        return r;
+    }
+    if (chmod(path, mode) < 0) {
+        int r = uv_translate_sys_error(errno);
+        close(fd);
+        unlink(path);
+        return r;
+    }
+    return fd;
+}
+
 static int listen_unix(struct master *m)
 {
     const char *path = m->cfg.control.socket;
@@ -221,9 +248,9 @@ static int listen_unix(struct master *m)
         return DCGW_ENOMEM;
     uv_pipe_init(m->loop, m->unix_listener, 0);
     m->unix_listener->data = m;
-    int r = uv_pipe_bind(m->unix_listener, path);
-    if (r == 0)
-        r = chmod(path, m->cfg.control.socket_mode) < 0 ? uv_translate_sys_error(errno) : 0;
+    int fd = bind_unix(path, m->cfg.control.socket_mode);
+    int r = fd < 0 ? fd : uv_pipe_open(m->unix_listener, fd);
+    bool adopted = r == 0; /* the handle closes fd from here on */
     if (r == 0)
         r = uv_listen((uv_stream_t *)m->unix_listener, 128, on_connection);
     if (r == 0 && lstat(path, &sb) == 0) { /* what stop_listening may remove */
@@ -233,6 +260,11 @@ static int listen_unix(struct master *m)
     }
     if (r < 0) {
         DCGW_ERROR(CTL, "control socket %s: %s", path, uv_strerror(r));
+        if (fd >= 0) { /* bound above: the file is this process's */
+            unlink(path);
+            if (!adopted)
+                close(fd);
+        }
         uv_close((uv_handle_t *)m->unix_listener, (uv_close_cb)free);
         m->unix_listener = NULL;
         return DCGW_EIO;

@@ -248,6 +248,7 @@ check "SIGTERM exits in time" [ "$rc" = 0 ]
 check "SIGTERM exit status is 0" [ "$drc" = 0 ]
 check "sessions were closed on drain" grep -q 'dcgw shutting down' "$T/events.jsonl"
 check "control socket removed" [ ! -e "$SOCK" ]
+check "... as its own, without a warning" bash -c "! grep -q 'no longer the control socket' '$T/dcgwd.log'"
 check "the file at the path a reload named is untouched" [ "$(cat "$T/precious" 2>/dev/null)" = precious ]
 check "no worker left behind" bash -c "! pgrep -f -- '--worker' -P $$ >/dev/null"
 wait "$WATCH" 2>/dev/null || true
@@ -259,5 +260,11 @@ printf 'workers = 1;\ncontrol: { socket = "%s"; };\nmetrics: { listen = "127.0.0
 "$DCGWD" -c "$T/one.conf" >"$T/restart.log" 2>&1 &
 DCGWD_PID=$!
 check "dcgwd starts over a stale socket" wait_for "the restarted daemon" 10 ctl ping
+# What lies at the path by the time dcgwd exits is not its socket any more: left alone.
+rm -f "$SOCK"
+echo mine >"$SOCK"
 kill -TERM "$DCGWD_PID"; wait "$DCGWD_PID" || true; DCGWD_PID=""
+check "a file put at the socket's path since is left in place" [ "$(cat "$SOCK" 2>/dev/null)" = mine ]
+check "... and dcgwd said so" grep -q 'no longer the control socket dcgw made' "$T/restart.log"
+rm -f "$SOCK"
 finish
