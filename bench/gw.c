@@ -329,12 +329,15 @@ static int write_config(struct bench *b, const char *path, const char *sock, uin
     if (!f)
         return DCGW_EIO;
     /* Everything on loopback; limits raised so the bench measures the data path rather
-     * than the safety caps (sessions, queued bytes toward a slow leg). */
+     * than the safety caps (sessions, queued bytes toward a slow leg). The bench's control
+     * connections sit quiet through whole measuring windows (idle, tput): no idle close,
+     * which would only make them reconnect at their next request. */
     fprintf(f,
             "# written by dcgw-bench\n"
             "workers = %u;\n"
             "log: { level = \"%s\"; };\n"
-            "control: { socket = \"%s\"; max_connections = 64; outbuf_limit = 67108864; };\n"
+            "control: { socket = \"%s\"; max_connections = 64; outbuf_limit = 67108864;\n"
+            "           idle_timeout_ms = 0; };\n"
             "data_plane: { address = \"127.0.0.1\"; socket_buffer = 8388608; };\n"
             "sessions: { max_per_worker = 1000000; setup_timeout_ms = 120000; };\n"
             "sctp: { max_message_size = %u; buffered_limit = 8388608; timer_interval_ms = %u; };\n"
