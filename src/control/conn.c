@@ -183,13 +183,23 @@ static void on_connection(uv_stream_t *server, int status)
                tcp ? "tcp+tls" : "unix");
 }
 
+/* The address of the Unix socket at path; false when path does not fit. */
+static bool unix_addr(const char *path, struct sockaddr_un *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(a->sun_path))
+        return false;
+    memcpy(a->sun_path, path, strlen(path) + 1);
+    return true;
+}
+
 /* Whether something accepts connections on the Unix socket at path (a live daemon). */
 static bool answers(const char *path)
 {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(a.sun_path))
+    struct sockaddr_un a;
+    if (!unix_addr(path, &a))
         return false;
-    memcpy(a.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
@@ -204,10 +214,9 @@ static bool answers(const char *path)
  * removes only the socket this process made. */
 static int bind_unix(const char *path, unsigned mode)
 {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(a.sun_path))
+    struct sockaddr_un a;
+    if (!unix_addr(path, &a))
         return UV_ENAMETOOLONG;
-    memcpy(a.sun_path, path, strlen(path) + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return uv_translate_sys_error(errno);
